@@ -1,0 +1,379 @@
+"""The lender's versioned policy: every number the product brief calls policy.
+
+A credit officer must be able to point at a decision and find the number
+that produced it, so no business threshold is a code constant: each lives
+in a policy file (``forbear_shared/policies/demo-lender.toml`` for the demo
+lender), is validated here, and every decision records ``Policy.version``.
+Another lender, or another jurisdiction's rules (UK forbearance, US loss
+mitigation), is another file, not another code path.
+
+Numbers that are money or rates must be written as *strings* in the file
+("0.31", "50.00"): TOML floats are binary floats and are refused, because
+0.1 + 0.2 is not 0.3 and a policy limit must be exact.
+
+This module is pure: ``parse_policy`` takes a mapping (or TOML text); the
+file itself is read by ``forbear_shared.policy_loader.load_policy``.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping
+from datetime import time
+from decimal import Decimal
+from enum import StrEnum
+from typing import Annotated, Any
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+
+from .money import Money, to_decimal
+
+
+def _exact_decimal(value: Any) -> Any:
+    if isinstance(value, float):
+        raise ValueError("write decimals as strings in the policy file (e.g. \"0.31\"), floats are not exact")
+    if isinstance(value, (str, int, Decimal)) and not isinstance(value, bool):
+        return to_decimal(value)
+    return value
+
+
+ExactDecimal = Annotated[Decimal, BeforeValidator(_exact_decimal)]
+Share = Annotated[Decimal, BeforeValidator(_exact_decimal), Field(ge=0, le=1)]
+"""A fraction in [0, 1], e.g. 0.31 for a 31 % debt-to-income ceiling."""
+Rate = Annotated[Decimal, BeforeValidator(_exact_decimal), Field(ge=0, le=1)]
+"""An annual rate as a fraction; above 100 %/year is refused as a typo."""
+Amount = Annotated[Decimal, BeforeValidator(_exact_decimal), Field(ge=0, decimal_places=2)]
+"""A money amount in the policy currency, at most two places."""
+
+
+class _PolicyModel(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class PolicyError(ValueError):
+    """A policy file that is not valid; the message names the field."""
+
+
+# ---------------------------------------------------------------------------
+# Delinquency: grace, penalty interest, DPD buckets
+# ---------------------------------------------------------------------------
+
+
+class DpdBucket(_PolicyModel):
+    """A reporting bucket of days past due (roll rates are measured between them)."""
+
+    label: str
+    min_dpd: int = Field(ge=1)
+    max_dpd: int | None = Field(default=None, description="None: open-ended (e.g. 90+)")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> DpdBucket:
+        if self.max_dpd is not None and self.max_dpd < self.min_dpd:
+            raise ValueError(f"bucket {self.label}: max_dpd {self.max_dpd} < min_dpd {self.min_dpd}")
+        return self
+
+    def contains(self, dpd: int) -> bool:
+        return dpd >= self.min_dpd and (self.max_dpd is None or dpd <= self.max_dpd)
+
+
+class DelinquencyPolicy(_PolicyModel):
+    grace_days: int = Field(ge=0, le=31)
+    """Days after a due date in which paying in full still counts as on time."""
+    penalty_uplift: Share
+    """Penalty interest (罚息) rate = contract rate x (1 + uplift); PBoC practice allows 30-50 %."""
+    penalty_day_count: str = "ACT/360"
+    """Daily penalty rate = annual / 360, as Chinese banks compute 日利率."""
+    dpd_buckets: tuple[DpdBucket, ...]
+
+    @model_validator(mode="after")
+    def _buckets_contiguous(self) -> DelinquencyPolicy:
+        if self.penalty_day_count not in ("ACT/360", "ACT/365"):
+            raise ValueError("penalty_day_count must be ACT/360 or ACT/365")
+        if not self.dpd_buckets:
+            raise ValueError("at least one DPD bucket is needed")
+        expected_min = 1
+        for index, bucket in enumerate(self.dpd_buckets):
+            if bucket.min_dpd != expected_min:
+                raise ValueError(
+                    f"DPD buckets must be ordered and contiguous from 1: {bucket.label} starts at "
+                    f"{bucket.min_dpd}, expected {expected_min}"
+                )
+            if bucket.max_dpd is None:
+                if index != len(self.dpd_buckets) - 1:
+                    raise ValueError("only the last DPD bucket may be open-ended")
+            else:
+                expected_min = bucket.max_dpd + 1
+        if self.dpd_buckets[-1].max_dpd is not None:
+            raise ValueError("the last DPD bucket must be open-ended so every DPD has a bucket")
+        return self
+
+    def bucket_for(self, dpd: int) -> str | None:
+        """The bucket label for ``dpd``; ``None`` when not delinquent (DPD 0)."""
+        for bucket in self.dpd_buckets:
+            if bucket.contains(dpd):
+                return bucket.label
+        return None
+
+
+# ---------------------------------------------------------------------------
+# Payment allocation
+# ---------------------------------------------------------------------------
+
+
+class Component(StrEnum):
+    """What a payment can pay, in the lender's words."""
+
+    FEES = "fees"
+    PENALTY_INTEREST = "penalty_interest"
+    INTEREST = "interest"
+    PRINCIPAL = "principal"
+
+
+class AllocationPolicy(_PolicyModel):
+    order: tuple[Component, ...]
+    """Fees -> penalty -> interest -> principal protects the lender's recovery
+    of costs first and keeps principal (which bears penalty) for last."""
+    tolerance: Amount
+    """Largest shortfall (inclusive) that still counts an instalment as paid,
+    so a borrower is not escalated for a few fen of bank charges."""
+
+    @model_validator(mode="after")
+    def _all_components_once(self) -> AllocationPolicy:
+        if sorted(self.order) != sorted(Component) or len(self.order) != len(Component):
+            raise ValueError("allocation order must list fees, penalty_interest, interest, principal exactly once")
+        return self
+
+
+# ---------------------------------------------------------------------------
+# Restructuring options and their limits
+# ---------------------------------------------------------------------------
+
+
+class RestructuringPolicy(_PolicyModel):
+    max_total_term_months: int = Field(ge=1, le=600)
+    """China's credit-card rule allows personal instalment plans at most 5 years."""
+    penalty_waiver_max_share: Share
+    """Penalty interest is waived first; the demo lender may waive all of it."""
+    interest_waiver_max_share: Share
+    """Cap on waived accrued interest, as a share of the accrued interest."""
+    interest_waiver_requires_complete_evidence: bool = True
+    """Interest waivers need strong evidence (product brief)."""
+    max_deferral_months: int = Field(ge=0, le=24)
+    deferral_fee: Amount
+    max_arrears_instalments: int = Field(ge=1, le=60)
+    rate_floor: Rate
+    """The waterfall lowers the rate in steps but never below this."""
+    rate_step: Rate
+    principal_deferral_allowed: bool
+    principal_deferral_max_share: Share
+    """Largest share of the balance that may be set aside as a non-interest balloon."""
+    consolidation_supervisor_threshold: Amount
+    """Consolidations whose merged balance is above this need supervisor approval."""
+
+    @model_validator(mode="after")
+    def _consistent(self) -> RestructuringPolicy:
+        if self.rate_step <= 0:
+            raise ValueError("rate_step must be positive")
+        if not self.principal_deferral_allowed and self.principal_deferral_max_share != 0:
+            raise ValueError("principal_deferral_max_share must be 0 when principal deferral is not allowed")
+        return self
+
+
+# ---------------------------------------------------------------------------
+# Evaluation
+# ---------------------------------------------------------------------------
+
+
+class WilfulDefaultPolicy(_PolicyModel):
+    """Indicators that a borrower will not pay rather than cannot pay."""
+
+    no_contact_delinquencies_threshold: int = Field(ge=1)
+    no_contact_lookback_months: int = Field(ge=1)
+    broken_agreement_lookback_months: int = Field(ge=1)
+
+
+class LenderValuePolicy(_PolicyModel):
+    """Inputs of the lender value test (cf. the HAMP NPV test)."""
+
+    redefault_probability: Share
+    recovery_rate: Share
+    """Share of the balance recovered through legal action, before costs."""
+    legal_costs: Amount
+    months_to_recover: int = Field(ge=0, le=240)
+    annual_discount_rate: Rate
+
+
+class ContactBand(_PolicyModel):
+    """Early contact counts: DPD at first contact maps to a priority band."""
+
+    label: str
+    max_dpd: int | None = Field(default=None, ge=0)
+    """Inclusive upper DPD of the band; None for the last, open-ended band."""
+
+
+class EvaluationPolicy(_PolicyModel):
+    """Evaluation parameters; the evaluation service may add fields here."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    affordable_share_of_disposable_income: Share
+    """The instalment may take at most this share of disposable income,
+    leaving a buffer for the unexpected (cf. the UK Standard Financial Statement)."""
+    dti_ceiling: Share
+    """Housing/debt payment to gross income target, cf. HAMP's 31 %."""
+    wilful_default: WilfulDefaultPolicy
+    lender_value: LenderValuePolicy
+    early_contact_bands: tuple[ContactBand, ...]
+
+    @model_validator(mode="after")
+    def _bands_ordered(self) -> EvaluationPolicy:
+        if not self.early_contact_bands:
+            raise ValueError("at least one early-contact band is needed")
+        previous = -1
+        for index, band in enumerate(self.early_contact_bands):
+            if band.max_dpd is None:
+                if index != len(self.early_contact_bands) - 1:
+                    raise ValueError("only the last early-contact band may be open-ended")
+            elif band.max_dpd <= previous:
+                raise ValueError("early-contact bands must be in increasing DPD order")
+            else:
+                previous = band.max_dpd
+        if self.early_contact_bands[-1].max_dpd is not None:
+            raise ValueError("the last early-contact band must be open-ended")
+        return self
+
+    def contact_band(self, dpd_at_first_contact: int) -> str:
+        for band in self.early_contact_bands:
+            if band.max_dpd is None or dpd_at_first_contact <= band.max_dpd:
+                return band.label
+        raise AssertionError("validated: the last band is open-ended")
+
+
+# ---------------------------------------------------------------------------
+# Offers, evidence, escalation, legal, renegotiation, contact
+# ---------------------------------------------------------------------------
+
+
+class OfferPolicy(_PolicyModel):
+    validity_days: int = Field(ge=1, le=90)
+    """Days a borrower has to accept an offer before it expires."""
+
+
+class EvidencePolicy(_PolicyModel):
+    deadline_days: int = Field(ge=1, le=90)
+    """Days to provide a requested document; an expired deadline declines the case."""
+
+
+class EscalationPolicy(_PolicyModel):
+    reminder_dpd: int = Field(ge=1)
+    warning_dpd: int = Field(ge=1)
+    breach_notice_dpd: int = Field(ge=1)
+    remedy_days: int = Field(ge=14)
+    """A breach notice gives at least 14 days to remedy before referral."""
+    referral_missed_instalments: int = Field(ge=1)
+    """Unpaid missed instalments that trigger referral without waiting for the remedy period."""
+
+    @model_validator(mode="after")
+    def _ladder_ordered(self) -> EscalationPolicy:
+        if not self.reminder_dpd < self.warning_dpd < self.breach_notice_dpd:
+            raise ValueError("escalation ladder must be ordered: reminder_dpd < warning_dpd < breach_notice_dpd")
+        return self
+
+
+class LegalRoute(StrEnum):
+    PRE_LITIGATION_MEDIATION = "pre_litigation_mediation"
+    LAWSUIT = "lawsuit"
+    ASSET_PRESERVATION = "asset_preservation"
+
+
+class LegalPolicy(_PolicyModel):
+    """Route choice: mediation for small debts with a clean history (courts
+    encourage 诉前调解 first), asset preservation when the amount is large
+    enough that assets may be moved, a lawsuit otherwise."""
+
+    mediation_max_amount: Amount
+    mediation_max_broken_agreements: int = Field(ge=0)
+    asset_preservation_min_amount: Amount
+
+    @model_validator(mode="after")
+    def _thresholds_ordered(self) -> LegalPolicy:
+        if self.mediation_max_amount >= self.asset_preservation_min_amount:
+            raise ValueError("mediation_max_amount must be below asset_preservation_min_amount")
+        return self
+
+
+class RenegotiationPolicy(_PolicyModel):
+    max_per_agreement: int = Field(ge=1)
+    window_months: int = Field(ge=1)
+    """At most ``max_per_agreement`` renegotiations in this many months, so a
+    borrower cannot stall legal referral forever with new requests."""
+
+
+class ContactParty(StrEnum):
+    BORROWER = "borrower"
+    GUARANTOR = "guarantor"
+
+
+class ContactPolicy(_PolicyModel):
+    max_attempts: int = Field(ge=1)
+    window_days: int = Field(ge=1)
+    earliest: time
+    latest: time
+    allowed_parties: tuple[ContactParty, ...]
+
+    @model_validator(mode="after")
+    def _window(self) -> ContactPolicy:
+        if self.earliest >= self.latest:
+            raise ValueError("contact window: earliest must be before latest")
+        if not self.allowed_parties:
+            raise ValueError("at least one contact party must be allowed")
+        return self
+
+
+# ---------------------------------------------------------------------------
+# The policy
+# ---------------------------------------------------------------------------
+
+
+class Policy(_PolicyModel):
+    version: str = Field(min_length=1)
+    """Recorded on every decision, e.g. ``demo-lender-2026.1``."""
+    lender: str = Field(min_length=1)
+    currency: str = Field(pattern=r"^[A-Z]{3}$")
+    timezone: str = Field(min_length=1)
+    """The lender's time zone: business dates and contact hours are local to it."""
+    delinquency: DelinquencyPolicy
+    allocation: AllocationPolicy
+    restructuring: RestructuringPolicy
+    evaluation: EvaluationPolicy
+    offers: OfferPolicy
+    evidence: EvidencePolicy
+    escalation: EscalationPolicy
+    legal: LegalPolicy
+    renegotiation: RenegotiationPolicy
+    contact: ContactPolicy
+
+    def money(self, amount: Decimal) -> Money:
+        """A policy amount as Money in the policy currency."""
+        return Money(amount, self.currency)
+
+    @property
+    def tolerance(self) -> Money:
+        return self.money(self.allocation.tolerance)
+
+
+def parse_policy(data: Mapping[str, Any]) -> Policy:
+    """Validate a policy mapping; errors name the offending field."""
+    try:
+        return Policy.model_validate(dict(data))
+    except ValueError as exc:  # pydantic.ValidationError is a ValueError
+        raise PolicyError(f"invalid policy: {exc}") from exc
+
+
+def parse_policy_toml(text: str) -> Policy:
+    """Validate policy TOML text (already read; reading is the loader's job)."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise PolicyError(f"policy is not valid TOML: {exc}") from exc
+    return parse_policy(data)

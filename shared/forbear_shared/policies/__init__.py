@@ -1,0 +1,1 @@
+"""Packaged policy files (data only)."""
