@@ -1,0 +1,561 @@
+"""Repayment options: each builds a NEW schedule and states exactly what changed.
+
+The options are the product brief's table (展期, 减免利息, 分期偿还, 债务重组,
+延期还款).  Every limit comes from ``Policy.restructuring``; an option that
+would break one raises ``PolicyLimitExceeded`` naming the policy field, so a
+credit officer can find the number in the policy file.
+
+Schedules are built by the shared builders (``forbear_shared.domain.schedule``):
+a restructured plan starts one month before its first due date and is priced
+30/360 like the contract, so its numbers match what the agreement service signs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from datetime import date
+from decimal import Decimal
+from enum import StrEnum
+
+from forbear_shared.domain.money import Money
+from forbear_shared.domain.policy import RestructuringPolicy
+from forbear_shared.domain.schedule import (
+    DeferredInterest,
+    InstalmentKind,
+    RepaymentMethod,
+    Schedule,
+    build_schedule,
+)
+
+
+class RestructuringError(ValueError):
+    """An option that cannot be built from these inputs."""
+
+
+class PolicyLimitExceeded(RestructuringError):
+    """An option would break a policy limit; ``limit`` is the policy field's name."""
+
+    def __init__(self, limit: str, detail: str) -> None:
+        super().__init__(f"policy limit {limit}: {detail}")
+        self.limit = limit
+        self.detail = detail
+
+
+class OptionKind(StrEnum):
+    TERM_EXTENSION = "term_extension"  # 展期, also the waterfall's modification
+    ARREARS_INSTALMENTS = "arrears_instalments"  # 分期偿还 (N = 1: waiver and settle)
+    CONSOLIDATION = "consolidation"  # 债务重组
+    PAYMENT_DEFERRAL = "payment_deferral"  # 延期还款
+
+
+@dataclass(frozen=True)
+class LoanPosition:
+    """One overdue loan as of the evaluation's business date."""
+
+    loan_id: str
+    borrower_id: str
+    outstanding_principal: Money  # principal not yet due
+    overdue_principal: Money
+    overdue_interest: Money  # contractual interest accrued and unpaid
+    penalty_interest: Money  # 罚息
+    fees: Money
+    annual_rate: Decimal
+    original_term_months: int
+    remaining_term_months: int  # instalments not yet due
+    contractual_instalment: Money
+
+    def __post_init__(self) -> None:
+        for name in ("outstanding_principal", "overdue_principal", "overdue_interest", "penalty_interest", "fees"):
+            if getattr(self, name).is_negative():
+                raise RestructuringError(f"loan {self.loan_id}: {name} must not be negative")
+        if not 0 <= self.remaining_term_months <= self.original_term_months:
+            raise RestructuringError(f"loan {self.loan_id}: remaining term must be within the original term")
+
+    @property
+    def currency(self) -> str:
+        return self.outstanding_principal.currency
+
+    @property
+    def months_elapsed(self) -> int:
+        return self.original_term_months - self.remaining_term_months
+
+    @property
+    def arrears(self) -> Money:
+        return self.overdue_principal + self.overdue_interest + self.penalty_interest + self.fees
+
+    @property
+    def total_owed(self) -> Money:
+        return self.outstanding_principal + self.arrears
+
+
+@dataclass(frozen=True)
+class Waiver:
+    """Penalty interest and accrued interest forgiven (减免)."""
+
+    penalty: Money
+    interest: Money
+
+    @property
+    def total(self) -> Money:
+        return self.penalty + self.interest
+
+    @classmethod
+    def none(cls, currency: str) -> Waiver:
+        return cls(Money.zero(currency), Money.zero(currency))
+
+
+def max_penalty_waiver(loan: LoanPosition, policy: RestructuringPolicy) -> Money:
+    return loan.penalty_interest.times(policy.penalty_waiver_max_share)
+
+
+def max_interest_waiver(loan: LoanPosition, policy: RestructuringPolicy) -> Money:
+    return loan.overdue_interest.times(policy.interest_waiver_max_share)
+
+
+def waive(
+    loan: LoanPosition, amount: Money, policy: RestructuringPolicy, *, evidence_complete: bool
+) -> Waiver:
+    """Waive ``amount``: penalty interest first, then part of the accrued interest.
+
+    Penalty goes first because it is the lender's charge for the delay
+    itself; accrued interest is the price of the money and is forgiven only
+    beyond that, within its cap, and only with complete evidence.
+    """
+    if amount.is_negative():
+        raise RestructuringError("a waiver cannot be negative")
+    penalty_cap = max_penalty_waiver(loan, policy)
+    penalty = amount.min(penalty_cap)
+    interest = amount - penalty
+    if interest.is_positive():
+        interest_cap = max_interest_waiver(loan, policy)
+        if interest > interest_cap:
+            raise PolicyLimitExceeded(
+                "interest_waiver_max_share",
+                f"waiving {amount} needs {interest} of accrued interest, above the cap {interest_cap} "
+                f"({policy.interest_waiver_max_share} of {loan.overdue_interest}) after the penalty cap {penalty_cap}",
+            )
+        if policy.interest_waiver_requires_complete_evidence and not evidence_complete:
+            raise PolicyLimitExceeded(
+                "interest_waiver_requires_complete_evidence", "accrued interest is waived only with complete evidence"
+            )
+    return Waiver(penalty, interest)
+
+
+@dataclass(frozen=True)
+class ChangeStatement:
+    """What the option changes, old against new, to the cent."""
+
+    old_instalment: Money
+    new_instalment: Money  # highest regular monthly payment of the new plan (balloon excluded)
+    old_remaining_term_months: int
+    new_term_months: int  # months from the plan's start to its last due date
+    old_annual_rate: Decimal
+    new_annual_rate: Decimal
+    capitalised_arrears: Money  # arrears (after waivers) added to the new principal
+    waived_penalty: Money
+    waived_interest: Money
+    fees_charged: Money  # new fees the option charges (e.g. the deferral fee)
+    deferred_principal: Money  # interest-free balloon set aside to the last instalment
+    deferral_months: int
+    arrears_instalments: int  # N parts of arrears paid on top of the regular instalment
+
+
+@dataclass(frozen=True)
+class RestructuringPlan:
+    """A proposed plan: the new schedule(s) and the statement of changes."""
+
+    kind: OptionKind
+    loan_ids: tuple[str, ...]
+    schedule: Schedule
+    changes: ChangeStatement
+    arrears_schedule: Schedule | None = None  # interest-free arrears parts, same due dates
+    needs_supervisor: bool = False
+    supervisor_reason: str | None = None
+    owed_before: Money = field(default_factory=Money.zero)
+
+    @property
+    def currency(self) -> str:
+        return self.schedule.currency
+
+    def monthly_payments(self) -> tuple[Money, ...]:
+        """What the borrower pays each month, arrears parts included."""
+        payments = [i.total for i in self.schedule.instalments]
+        if self.arrears_schedule is not None:
+            for index, part in enumerate(self.arrears_schedule.instalments):
+                payments[index] = payments[index] + part.total
+        return tuple(payments)
+
+    def balances_before(self) -> tuple[Money, ...]:
+        """What the borrower owes just before each monthly payment (value test input)."""
+        balances = []
+        for index, instalment in enumerate(self.schedule.instalments):
+            owed = instalment.opening_balance + instalment.capitalised_interest
+            if self.arrears_schedule is not None and index < self.arrears_schedule.term:
+                owed = owed + self.arrears_schedule.instalments[index].opening_balance
+            balances.append(owed)
+        return tuple(balances)
+
+    @property
+    def peak_regular_payment(self) -> Money:
+        """The highest monthly payment, leaving out an interest-free balloon.
+
+        Affordability is judged on this: the balloon is due at maturity (to be
+        refinanced or settled then), not out of monthly income.
+        """
+        payments = list(self.monthly_payments())
+        last = self.schedule.instalments[-1]
+        if last.kind is InstalmentKind.BALLOON:
+            payments[-1] = payments[-1] - self.changes.deferred_principal
+        return max(payments)
+
+
+# ---------------------------------------------------------------------------
+# Limit checks shared by the options
+# ---------------------------------------------------------------------------
+
+
+def _check_total_term(elapsed: int, new_term: int, remaining: int, policy: RestructuringPolicy) -> None:
+    total = elapsed + new_term
+    if new_term > remaining and total > policy.max_total_term_months:
+        raise PolicyLimitExceeded(
+            "max_total_term_months",
+            f"{elapsed} months elapsed + {new_term} new = {total} months, above {policy.max_total_term_months}",
+        )
+
+
+def _check_rate(contract_rate: Decimal, new_rate: Decimal, policy: RestructuringPolicy) -> None:
+    if new_rate > contract_rate:
+        raise RestructuringError(f"a restructuring never raises the rate ({new_rate} > {contract_rate})")
+    if new_rate == contract_rate:
+        return
+    if new_rate < policy.rate_floor:
+        raise PolicyLimitExceeded("rate_floor", f"rate {new_rate} is below the floor {policy.rate_floor}")
+    steps = (contract_rate - new_rate) / policy.rate_step
+    if new_rate != policy.rate_floor and steps != steps.to_integral_value():
+        raise PolicyLimitExceeded(
+            "rate_step", f"a reduction from {contract_rate} to {new_rate} is not a whole number of {policy.rate_step} steps"
+        )
+
+
+def allowed_rates(contract_rate: Decimal, policy: RestructuringPolicy) -> tuple[Decimal, ...]:
+    """The contract rate, then one policy step lower at a time, ending at the floor."""
+    rates = [contract_rate]
+    rate = contract_rate - policy.rate_step
+    while rate > policy.rate_floor:
+        rates.append(rate)
+        rate -= policy.rate_step
+    if contract_rate > policy.rate_floor:
+        rates.append(policy.rate_floor)
+    return tuple(rates)
+
+
+def _check_principal_deferral(deferred: Money, principal: Money, policy: RestructuringPolicy) -> None:
+    if not deferred.is_positive():
+        return
+    if not policy.principal_deferral_allowed:
+        raise PolicyLimitExceeded("principal_deferral_allowed", "this policy does not allow principal deferral")
+    cap = principal.times(policy.principal_deferral_max_share)
+    if deferred > cap:
+        raise PolicyLimitExceeded(
+            "principal_deferral_max_share",
+            f"deferring {deferred} is above {policy.principal_deferral_max_share} of {principal} = {cap}",
+        )
+
+
+def _check_waiver(loan: LoanPosition, waiver: Waiver, policy: RestructuringPolicy) -> None:
+    if waiver.penalty > max_penalty_waiver(loan, policy):
+        raise PolicyLimitExceeded(
+            "penalty_waiver_max_share", f"waived penalty {waiver.penalty} is above the cap of {loan.penalty_interest}"
+        )
+    if waiver.interest.is_positive():
+        if waiver.penalty < max_penalty_waiver(loan, policy):
+            raise RestructuringError("penalty interest is waived before any accrued interest")
+        if waiver.interest > max_interest_waiver(loan, policy):
+            raise PolicyLimitExceeded(
+                "interest_waiver_max_share", f"waived interest {waiver.interest} is above the cap of {loan.overdue_interest}"
+            )
+
+
+def _capitalise(loan: LoanPosition, waiver: Waiver) -> tuple[Money, Money]:
+    """New principal and the arrears it capitalises, after the waiver."""
+    arrears = loan.arrears - waiver.total
+    return loan.outstanding_principal + arrears, arrears
+
+
+# ---------------------------------------------------------------------------
+# The options
+# ---------------------------------------------------------------------------
+
+
+def term_extension(
+    loan: LoanPosition,
+    policy: RestructuringPolicy,
+    *,
+    new_term_months: int,
+    first_due_date: date,
+    waiver: Waiver | None = None,
+    annual_rate: Decimal | None = None,
+    deferred_principal: Money | None = None,
+) -> RestructuringPlan:
+    """展期: capitalise the arrears and spread the balance over ``new_term_months``.
+
+    The waterfall's modification is this option with, optionally, a lower rate
+    (in policy steps, not below the floor) and an interest-free principal
+    deferral (only if the policy allows it).
+    """
+    currency = loan.currency
+    waiver = waiver or Waiver.none(currency)
+    rate = loan.annual_rate if annual_rate is None else annual_rate
+    deferred = deferred_principal or Money.zero(currency)
+    if new_term_months < 1:
+        raise RestructuringError("the new term needs at least one instalment")
+    _check_waiver(loan, waiver, policy)
+    _check_total_term(loan.months_elapsed, new_term_months, loan.remaining_term_months, policy)
+    _check_rate(loan.annual_rate, rate, policy)
+    principal, capitalised = _capitalise(loan, waiver)
+    _check_principal_deferral(deferred, principal, policy)
+    schedule = build_schedule(
+        principal,
+        rate,
+        repayments=new_term_months,
+        first_due_date=first_due_date,
+        balloon=deferred if deferred.is_positive() else None,
+        balloon_bears_interest=False,
+    )
+    plan = RestructuringPlan(
+        kind=OptionKind.TERM_EXTENSION,
+        loan_ids=(loan.loan_id,),
+        schedule=schedule,
+        changes=_changes(loan, schedule, rate, capitalised, waiver, deferred=deferred),
+        owed_before=loan.total_owed,
+    )
+    return _with_new_instalment(plan)
+
+
+def arrears_instalments(
+    loan: LoanPosition,
+    policy: RestructuringPolicy,
+    *,
+    parts: int,
+    first_due_date: date,
+    waiver: Waiver | None = None,
+) -> RestructuringPlan:
+    """分期偿还: the overdue amount in ``parts`` interest-free parts on top of the regular instalment.
+
+    The regular schedule continues on the principal not yet due, at the
+    contract rate, over the remaining term.  ``parts = 1`` with a waiver is
+    the plain "waive and settle" option.  Residue of the split is on the last part.
+    """
+    currency = loan.currency
+    waiver = waiver or Waiver.none(currency)
+    if parts < 1:
+        raise RestructuringError("arrears are paid in at least one part")
+    if parts > policy.max_arrears_instalments:
+        raise PolicyLimitExceeded(
+            "max_arrears_instalments", f"{parts} parts is above the maximum of {policy.max_arrears_instalments}"
+        )
+    if loan.remaining_term_months < 1 or not loan.outstanding_principal.is_positive():
+        raise RestructuringError("arrears instalments need a regular schedule that continues")
+    if parts > loan.remaining_term_months:
+        raise RestructuringError(f"{parts} parts do not fit in the {loan.remaining_term_months} remaining months")
+    _check_waiver(loan, waiver, policy)
+    arrears = loan.arrears - waiver.total
+    if not arrears.is_positive():
+        raise RestructuringError("there are no arrears left to pay in parts")
+    regular = build_schedule(
+        loan.outstanding_principal, loan.annual_rate, repayments=loan.remaining_term_months,
+        first_due_date=first_due_date,
+    )
+    arrears_plan = build_schedule(
+        arrears, Decimal(0), repayments=parts, first_due_date=first_due_date,
+        method=RepaymentMethod.EQUAL_PRINCIPAL,
+    )
+    plan = RestructuringPlan(
+        kind=OptionKind.ARREARS_INSTALMENTS,
+        loan_ids=(loan.loan_id,),
+        schedule=regular,
+        arrears_schedule=arrears_plan,
+        changes=_changes(loan, regular, loan.annual_rate, Money.zero(currency), waiver, arrears_parts=parts),
+        owed_before=loan.total_owed,
+    )
+    return _with_new_instalment(plan)
+
+
+def payment_deferral(
+    loan: LoanPosition,
+    policy: RestructuringPolicy,
+    *,
+    months: int,
+    first_due_date: date,
+    interest_only: bool = False,
+    waiver: Waiver | None = None,
+) -> RestructuringPlan:
+    """延期还款: no payments (or interest only) for ``months``, then resume.
+
+    The arrears are capitalised; interest keeps accruing during the pause
+    (capitalised when nothing is paid) and the policy's deferral fee is
+    charged with the first payment after it.  The remaining term is kept,
+    so maturity moves out by ``months``.
+    """
+    currency = loan.currency
+    waiver = waiver or Waiver.none(currency)
+    if months < 1:
+        raise RestructuringError("a deferral lasts at least one month")
+    if months > policy.max_deferral_months:
+        raise PolicyLimitExceeded(
+            "max_deferral_months", f"{months} months is above the maximum of {policy.max_deferral_months}"
+        )
+    _check_waiver(loan, waiver, policy)
+    repayments = max(loan.remaining_term_months, 1)
+    new_term = months + repayments
+    _check_total_term(loan.months_elapsed, new_term, loan.remaining_term_months, policy)
+    principal, capitalised = _capitalise(loan, waiver)
+    fee = Money(policy.deferral_fee, currency)
+    if interest_only:
+        # The fee is charged with the first interest-only payment: the pause is
+        # not free, and nothing else is due in it.
+        schedule = build_schedule(
+            principal, loan.annual_rate, repayments=repayments, first_due_date=first_due_date,
+            interest_only_periods=months,
+        )
+        schedule = _add_fee_to_first(schedule, fee)
+    else:
+        schedule = build_schedule(
+            principal, loan.annual_rate, repayments=repayments, first_due_date=first_due_date,
+            deferral_periods=months, deferred_interest=DeferredInterest.CAPITALISE,
+            deferral_fee=fee if fee.is_positive() else None,
+        )
+    plan = RestructuringPlan(
+        kind=OptionKind.PAYMENT_DEFERRAL,
+        loan_ids=(loan.loan_id,),
+        schedule=schedule,
+        changes=_changes(loan, schedule, loan.annual_rate, capitalised, waiver, fees=fee, deferral_months=months),
+        owed_before=loan.total_owed,
+    )
+    return _with_new_instalment(plan)
+
+
+def consolidation(
+    loans: Sequence[LoanPosition],
+    policy: RestructuringPolicy,
+    *,
+    new_term_months: int,
+    annual_rate: Decimal,
+    first_due_date: date,
+    waivers: Sequence[Waiver] | None = None,
+) -> RestructuringPlan:
+    """债务重组: several loans of one borrower merged into one new loan.
+
+    The new principal is every loan's balance and arrears (after waivers).
+    The new rate may not exceed the highest contract rate and is subject to
+    the floor; the new loan's whole term is within ``max_total_term_months``.
+    Above the policy threshold a supervisor must approve.
+    """
+    if len(loans) < 2:
+        raise RestructuringError("consolidation merges at least two loans")
+    if len({loan.borrower_id for loan in loans}) != 1:
+        raise RestructuringError("only loans of one borrower can be consolidated")
+    if len({loan.loan_id for loan in loans}) != len(loans):
+        raise RestructuringError("a loan appears twice")
+    if len({loan.currency for loan in loans}) != 1:
+        raise RestructuringError("loans in different currencies cannot be merged")
+    currency = loans[0].currency
+    waivers = tuple(waivers) if waivers is not None else tuple(Waiver.none(currency) for _ in loans)
+    if len(waivers) != len(loans):
+        raise RestructuringError("one waiver per loan")
+    if new_term_months < 1:
+        raise RestructuringError("the new term needs at least one instalment")
+    if new_term_months > policy.max_total_term_months:
+        raise PolicyLimitExceeded(
+            "max_total_term_months",
+            f"the consolidated loan's {new_term_months} months are above {policy.max_total_term_months}",
+        )
+    highest = max(loan.annual_rate for loan in loans)
+    _check_rate(highest, annual_rate, policy)
+    principal = Money.zero(currency)
+    capitalised = Money.zero(currency)
+    for loan, waiver in zip(loans, waivers, strict=True):
+        _check_waiver(loan, waiver, policy)
+        loan_principal, loan_capitalised = _capitalise(loan, waiver)
+        principal += loan_principal
+        capitalised += loan_capitalised
+    schedule = build_schedule(principal, annual_rate, repayments=new_term_months, first_due_date=first_due_date)
+    threshold = Money(policy.consolidation_supervisor_threshold, currency)
+    needs_supervisor = principal > threshold
+    old_instalment = Money.total((loan.contractual_instalment for loan in loans), currency)
+    changes = ChangeStatement(
+        old_instalment=old_instalment,
+        new_instalment=Money.zero(currency),
+        old_remaining_term_months=max(loan.remaining_term_months for loan in loans),
+        new_term_months=schedule.term,
+        old_annual_rate=highest,
+        new_annual_rate=annual_rate,
+        capitalised_arrears=capitalised,
+        waived_penalty=Money.total((w.penalty for w in waivers), currency),
+        waived_interest=Money.total((w.interest for w in waivers), currency),
+        fees_charged=Money.zero(currency),
+        deferred_principal=Money.zero(currency),
+        deferral_months=0,
+        arrears_instalments=0,
+    )
+    plan = RestructuringPlan(
+        kind=OptionKind.CONSOLIDATION,
+        loan_ids=tuple(loan.loan_id for loan in loans),
+        schedule=schedule,
+        changes=changes,
+        needs_supervisor=needs_supervisor,
+        supervisor_reason=(
+            f"consolidated balance {principal} is above the supervisor threshold {threshold}"
+            if needs_supervisor else None
+        ),
+        owed_before=Money.total((loan.total_owed for loan in loans), currency),
+    )
+    return _with_new_instalment(plan)
+
+
+# ---------------------------------------------------------------------------
+# Helpers
+# ---------------------------------------------------------------------------
+
+
+def _changes(
+    loan: LoanPosition,
+    schedule: Schedule,
+    rate: Decimal,
+    capitalised: Money,
+    waiver: Waiver,
+    *,
+    deferred: Money | None = None,
+    fees: Money | None = None,
+    deferral_months: int = 0,
+    arrears_parts: int = 0,
+) -> ChangeStatement:
+    zero = Money.zero(loan.currency)
+    return ChangeStatement(
+        old_instalment=loan.contractual_instalment,
+        new_instalment=zero,  # filled in from the finished plan
+        old_remaining_term_months=loan.remaining_term_months,
+        new_term_months=schedule.term,
+        old_annual_rate=loan.annual_rate,
+        new_annual_rate=rate,
+        capitalised_arrears=capitalised,
+        waived_penalty=waiver.penalty,
+        waived_interest=waiver.interest,
+        fees_charged=fees or zero,
+        deferred_principal=deferred or zero,
+        deferral_months=deferral_months,
+        arrears_instalments=arrears_parts,
+    )
+
+
+def _with_new_instalment(plan: RestructuringPlan) -> RestructuringPlan:
+    changes = replace(plan.changes, new_instalment=plan.peak_regular_payment)
+    return replace(plan, changes=changes)
+
+
+def _add_fee_to_first(schedule: Schedule, fee: Money) -> Schedule:
+    if not fee.is_positive():
+        return schedule
+    first = replace(schedule.instalments[0], fee=fee)
+    return replace(schedule, instalments=(first, *schedule.instalments[1:]))

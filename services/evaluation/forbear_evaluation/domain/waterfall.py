@@ -1,0 +1,170 @@
+"""The concession waterfall (cf. HAMP and the Fannie Mae / Freddie Mac Flex modification).
+
+Concessions are applied in a fixed order, each only as far as needed, and the
+waterfall STOPS at the first plan whose monthly payment the borrower can
+afford (``RestructuringPlan.peak_regular_payment <= affordable instalment``):
+
+1. waive penalty interest (up to ``penalty_waiver_max_share``);
+2. capitalise the arrears over the remaining term at the contract rate;
+3. extend the term one month at a time up to the cap
+   (``max_total_term_months`` counted from the loan's start);
+4. at the longest term, lower the rate by ``rate_step`` at a time down to ``rate_floor``;
+5. only if ``principal_deferral_allowed``: at the longest term and the floor
+   rate, set aside the smallest amount of principal (to the cent, at most
+   ``principal_deferral_max_share``) as an interest-free balloon.
+
+The order puts the cheapest concessions for the lender first: penalties are
+the lender's charge for the delay, a longer term keeps every yuan of
+interest, a lower rate gives up income, and deferred principal is at risk
+until maturity.  If nothing within the limits is affordable, the result says
+so and carries the most generous plan tried, for the record.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from enum import StrEnum
+
+from forbear_shared.domain.money import Money
+from forbear_shared.domain.policy import RestructuringPolicy
+
+from .restructuring import (
+    LoanPosition,
+    RestructuringPlan,
+    Waiver,
+    allowed_rates,
+    max_penalty_waiver,
+    term_extension,
+)
+
+
+class Concession(StrEnum):
+    WAIVE_PENALTIES = "waive_penalties"
+    CAPITALISE_ARREARS = "capitalise_arrears"
+    EXTEND_TERM = "extend_term"
+    REDUCE_RATE = "reduce_rate"
+    DEFER_PRINCIPAL = "defer_principal"
+
+
+PlanBuilder = Callable[[int, Decimal, Money], RestructuringPlan]
+"""Builds the modified plan for (term in months, annual rate, deferred principal)."""
+
+
+@dataclass(frozen=True)
+class ConcessionGrid:
+    """Every combination the waterfall may use, within the policy's limits."""
+
+    base_term: int  # the remaining term: capitalising arrears does not extend it
+    max_term: int  # the longest term the policy allows for this loan
+    rates: tuple[Decimal, ...]  # contract rate first, then policy steps down to the floor
+    max_deferred_principal: Money  # zero when the policy does not allow principal deferral
+
+    @property
+    def terms(self) -> tuple[int, ...]:
+        return tuple(range(self.base_term, self.max_term + 1))
+
+
+@dataclass(frozen=True)
+class WaterfallResult:
+    plan: RestructuringPlan | None  # the first affordable plan, or None
+    concessions: tuple[Concession, ...]  # the steps that were needed, in order
+    affordable_instalment: Money
+    plans_tried: int
+    most_generous: RestructuringPlan | None  # the last plan tried when none was affordable
+
+    @property
+    def found(self) -> bool:
+        return self.plan is not None
+
+
+def grid_for_loan(loan: LoanPosition, policy: RestructuringPolicy, principal: Money) -> ConcessionGrid:
+    base = max(loan.remaining_term_months, 1)
+    longest = max(base, policy.max_total_term_months - loan.months_elapsed)
+    deferrable = Money.zero(loan.currency)
+    if policy.principal_deferral_allowed:
+        # An interest-free balloon must leave something to amortise.
+        deferrable = principal.times(policy.principal_deferral_max_share).min(
+            principal - Money.of("0.01", loan.currency)
+        ).clamp_non_negative()
+    return ConcessionGrid(base, longest, allowed_rates(loan.annual_rate, policy), deferrable)
+
+
+def run_waterfall(
+    build: PlanBuilder,
+    grid: ConcessionGrid,
+    affordable_instalment: Money,
+    *,
+    first_concessions: tuple[Concession, ...] = (),
+) -> WaterfallResult:
+    """Walk the grid in waterfall order and stop at the first affordable plan."""
+    zero = Money.zero(affordable_instalment.currency)
+    tried = 0
+    last: RestructuringPlan | None = None
+
+    def attempt(term: int, rate: Decimal, deferred: Money) -> RestructuringPlan | None:
+        nonlocal tried, last
+        tried += 1
+        plan = build(term, rate, deferred)
+        last = plan
+        return plan if plan.peak_regular_payment <= affordable_instalment else None
+
+    def done(plan: RestructuringPlan, *steps: Concession) -> WaterfallResult:
+        return WaterfallResult(plan, first_concessions + steps, affordable_instalment, tried, None)
+
+    contract_rate = grid.rates[0]
+    plan = attempt(grid.base_term, contract_rate, zero)
+    if plan is not None:
+        return done(plan, Concession.CAPITALISE_ARREARS)
+    for term in grid.terms[1:]:
+        plan = attempt(term, contract_rate, zero)
+        if plan is not None:
+            return done(plan, Concession.CAPITALISE_ARREARS, Concession.EXTEND_TERM)
+    extended = (Concession.EXTEND_TERM,) if grid.max_term > grid.base_term else ()
+    for rate in grid.rates[1:]:
+        plan = attempt(grid.max_term, rate, zero)
+        if plan is not None:
+            return done(plan, Concession.CAPITALISE_ARREARS, *extended, Concession.REDUCE_RATE)
+    reduced = (Concession.REDUCE_RATE,) if len(grid.rates) > 1 else ()
+    if grid.max_deferred_principal.is_positive():
+        floor = grid.rates[-1]
+        most = attempt(grid.max_term, floor, grid.max_deferred_principal)
+        if most is not None:
+            # Smallest deferral (to the cent) that is affordable: the payment
+            # falls as more principal is set aside, so bisect on cents keeping
+            # ``high`` affordable and ``low`` not (``low = 0`` failed above).
+            low, high = 0, int(grid.max_deferred_principal.amount * 100)
+            best = most
+            while high - low > 1:
+                middle = (low + high) // 2
+                candidate = attempt(grid.max_term, floor, Money(Decimal(middle) / 100, zero.currency))
+                if candidate is not None:
+                    high, best = middle, candidate
+                else:
+                    low = middle
+            return done(best, Concession.CAPITALISE_ARREARS, *extended, *reduced, Concession.DEFER_PRINCIPAL)
+    return WaterfallResult(None, (), affordable_instalment, tried, last)
+
+
+def concession_waterfall(
+    loan: LoanPosition,
+    policy: RestructuringPolicy,
+    affordable_instalment: Money,
+    first_due_date: date,
+) -> WaterfallResult:
+    """The waterfall for one loan: waive penalties, then term, rate, principal deferral."""
+    penalty = max_penalty_waiver(loan, policy)
+    waiver = Waiver(penalty, Money.zero(loan.currency))
+    principal = loan.total_owed - waiver.total
+    grid = grid_for_loan(loan, policy, principal)
+
+    def build(term: int, rate: Decimal, deferred: Money) -> RestructuringPlan:
+        return term_extension(
+            loan, policy, new_term_months=term, first_due_date=first_due_date,
+            waiver=waiver, annual_rate=rate, deferred_principal=deferred,
+        )
+
+    first = (Concession.WAIVE_PENALTIES,) if penalty.is_positive() else ()
+    return run_waterfall(build, grid, affordable_instalment, first_concessions=first)
