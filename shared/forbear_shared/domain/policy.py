@@ -190,12 +190,16 @@ class WilfulDefaultPolicy(_PolicyModel):
     no_contact_delinquencies_threshold: int = Field(ge=1)
     no_contact_lookback_months: int = Field(ge=1)
     broken_agreement_lookback_months: int = Field(ge=1)
+    decline_indicators: tuple[str, ...] = ("capacity_to_pay", "evidence_false", "declaration_untrue")
+    """Indicator codes that decline the case; any other indicator routes it to a supervisor."""
 
 
 class LenderValuePolicy(_PolicyModel):
     """Inputs of the lender value test (cf. the HAMP NPV test)."""
 
     redefault_probability: Share
+    """Chance that a modified loan re-defaults within 12 months (the value test
+    turns it into a constant monthly hazard)."""
     recovery_rate: Share
     """Share of the balance recovered through legal action, before costs."""
     legal_costs: Amount
@@ -224,6 +228,9 @@ class EvaluationPolicy(_PolicyModel):
     wilful_default: WilfulDefaultPolicy
     lender_value: LenderValuePolicy
     early_contact_bands: tuple[ContactBand, ...]
+    interest_waiver_contact_bands: tuple[str, ...] = ("early",)
+    """Early contact counts: borrowers in these bands are also offered a waiver
+    of accrued interest (within the restructuring cap)."""
 
     @model_validator(mode="after")
     def _bands_ordered(self) -> EvaluationPolicy:
