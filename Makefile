@@ -1,0 +1,46 @@
+# Forbear — the README's commands. Everything installs and starts what it needs.
+SHELL := /bin/bash
+PY := .venv/bin/python
+ENV := set -a && . deploy/local/env.sh && set +a
+
+.PHONY: run down test bench lint venv infra-up infra-down status
+
+venv: .venv/.installed
+
+.venv/.installed: requirements.lock shared/pyproject.toml services/*/pyproject.toml
+	@test -x $(PY) || python3 -m venv .venv
+	@echo "[make] installing Python packages (pinned in requirements.lock)"
+	@.venv/bin/pip install -q -r requirements.lock
+	@.venv/bin/pip install -q --no-deps -e shared -e services/intake -e services/evaluation -e services/agreement -e services/monitoring
+	@touch $@
+
+infra-up: venv
+	@bash deploy/local/infra.sh up
+
+infra-down:
+	@bash deploy/local/infra.sh down
+
+## make run: Kafka, Postgres and every service up on local defaults, demo data flowing
+run: infra-up
+	@bash deploy/local/run.sh
+
+## make down: stop exactly what make run started (by recorded pids)
+down:
+	@$(ENV) && $(PY) -m forbear_shared.devstack down 2>/dev/null || true
+	@bash deploy/local/run.sh stop-extras
+	@bash deploy/local/infra.sh down
+
+status:
+	@bash deploy/local/infra.sh status
+	@$(ENV) && $(PY) -m forbear_shared.devstack status
+
+## make test: every test against the real broker and database (starts and stops them)
+test: venv
+	@bash deploy/local/test.sh
+
+bench: infra-up
+	@$(ENV) && $(PY) -m tests.load.bench
+
+lint: venv
+	@.venv/bin/ruff check shared services tests
+	@.venv/bin/mypy --strict shared/forbear_shared/domain services/*/forbear_*/domain

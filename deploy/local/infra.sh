@@ -1,0 +1,125 @@
+#!/usr/bin/env bash
+# Real Kafka (KRaft, single node) and real PostgreSQL 15 on loopback, without Docker.
+#   infra.sh up      install what is missing, start both (idempotent), create DB, roles, topics
+#   infra.sh down    stop what this script started, by the pids it recorded
+#   infra.sh status
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+. "$here/env.sh"
+PY=${FORBEAR_PYTHON:-$root/.venv/bin/python}
+var=$FORBEAR_VAR_DIR
+pgbin=/usr/lib/postgresql/15/bin
+pgdata=$var/pgdata
+pgsock=$var/pgsock
+kdir=$var/kafka
+klibs=$FORBEAR_CACHE_DIR/kafka-$FORBEAR_KAFKA_VERSION/libs
+mkdir -p "$var"
+chmod 755 "$var"
+
+log() { echo "[infra] $*"; }
+
+as_postgres() {
+  if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
+
+ensure_postgres_installed() {
+  if [ ! -x "$pgbin/postgres" ]; then
+    log "installing PostgreSQL 15 from Debian's packages"
+    if [ "$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq postgresql-15 >/dev/null
+    else sudo apt-get update -qq && sudo apt-get install -y -qq postgresql-15 >/dev/null; fi
+  fi
+}
+
+ensure_kafka_jars() {
+  if [ ! -f "$klibs/kafka_2.13-$FORBEAR_KAFKA_VERSION.jar" ]; then
+    log "fetching Kafka $FORBEAR_KAFKA_VERSION jars with Maven into $klibs"
+    command -v mvn >/dev/null || { apt-get update -qq && apt-get install -y -qq maven >/dev/null; }
+    mkdir -p "$klibs.tmp"
+    (cd "$here/kafka" && mvn -B -q -Dstyle.color=never org.apache.maven.plugins:maven-dependency-plugin:3.6.1:copy-dependencies \
+        -DincludeScope=runtime -DoutputDirectory="$klibs.tmp")
+    rm -rf "$klibs" && mv "$klibs.tmp" "$klibs"
+  fi
+}
+
+pg_up() {
+  ensure_postgres_installed
+  if as_postgres "$pgbin/pg_ctl" -D "$pgdata" status >/dev/null 2>&1; then
+    log "postgres already running on 127.0.0.1:$FORBEAR_PG_PORT"
+  else
+    if [ ! -f "$pgdata/PG_VERSION" ]; then
+      log "initialising a throw-away cluster in $pgdata"
+      mkdir -p "$pgdata" && chmod 700 "$pgdata"
+      [ "$(id -u)" = 0 ] && chown postgres:postgres "$pgdata"
+      pwfile=$(mktemp); echo "postgres-local" > "$pwfile"; chmod 644 "$pwfile"
+      as_postgres "$pgbin/initdb" -D "$pgdata" -U postgres --pwfile="$pwfile" \
+        --auth-local=trust --auth-host=scram-sha-256 -E UTF8 --locale=C.UTF-8 >/dev/null
+      rm -f "$pwfile"
+    fi
+    mkdir -p "$pgsock" "$var/pglog"; [ "$(id -u)" = 0 ] && chown postgres:postgres "$pgsock" "$var/pglog"
+    log "starting postgres on 127.0.0.1:$FORBEAR_PG_PORT"
+    as_postgres "$pgbin/pg_ctl" -D "$pgdata" -l "$var/pglog/postgres.log" -w -t 60 \
+      -o "-p $FORBEAR_PG_PORT -k $pgsock -c listen_addresses=127.0.0.1 -c max_connections=300 -c fsync=on -c shared_buffers=256MB -c synchronous_commit=on" start >/dev/null
+  fi
+  # roles and database, idempotently (local socket, trust)
+  psql_admin() { as_postgres psql -h "$pgsock" -p "$FORBEAR_PG_PORT" -U postgres -v ON_ERROR_STOP=1 -qAt "$@"; }
+  if [ "$(psql_admin -d postgres -c "select 1 from pg_roles where rolname='$FORBEAR_DB_USER'")" != 1 ]; then
+    psql_admin -d postgres -c "create role $FORBEAR_DB_USER login createdb password '$FORBEAR_DB_PASSWORD'"
+  fi
+  if [ "$(psql_admin -d postgres -c "select 1 from pg_database where datname='$FORBEAR_DB_NAME'")" != 1 ]; then
+    psql_admin -d postgres -c "create database $FORBEAR_DB_NAME owner $FORBEAR_DB_USER"
+  fi
+}
+
+kafka_up() {
+  ensure_kafka_jars
+  if alive "$kdir/kafka.pid"; then
+    log "kafka already running on 127.0.0.1:$FORBEAR_KAFKA_PORT (pid $(cat "$kdir/kafka.pid"))"
+  else
+    mkdir -p "$kdir/data" "$kdir/logs"
+    sed -e "s#@KAFKA_PORT@#$FORBEAR_KAFKA_PORT#g" -e "s#@CONTROLLER_PORT@#$FORBEAR_KAFKA_CONTROLLER_PORT#g" \
+        -e "s#@DATA_DIR@#$kdir/data#g" "$here/kafka/server.properties.in" > "$kdir/server.properties"
+    if [ ! -f "$kdir/data/meta.properties" ]; then
+      cid=$(java -Dlog4j.configuration="file:$here/kafka/log4j.properties" -Dkafka.logs.dir="$kdir/logs" -cp "$klibs/*" kafka.tools.StorageTool random-uuid)
+      java -Dlog4j.configuration="file:$here/kafka/log4j.properties" -Dkafka.logs.dir="$kdir/logs" -cp "$klibs/*" kafka.tools.StorageTool format -t "$cid" -c "$kdir/server.properties" --ignore-formatted >/dev/null
+    fi
+    log "starting kafka $FORBEAR_KAFKA_VERSION on 127.0.0.1:$FORBEAR_KAFKA_PORT"
+    nohup java -Xms512m -Xmx1g -XX:+UseG1GC -Djava.awt.headless=true \
+      -Dlog4j.configuration="file:$here/kafka/log4j.properties" -Dkafka.logs.dir="$kdir/logs" \
+      -cp "$klibs/*" kafka.Kafka "$kdir/server.properties" >"$kdir/logs/stdout.log" 2>&1 &
+    echo $! > "$kdir/kafka.pid"
+  fi
+  # ready means a client metadata call answers, not just an open port
+  "$PY" -m forbear_shared.kafka_admin wait --timeout 120
+}
+
+topics() { "$PY" -m forbear_shared.kafka_admin create-topics; }
+
+pg_down() {
+  if as_postgres "$pgbin/pg_ctl" -D "$pgdata" status >/dev/null 2>&1; then
+    log "stopping postgres"
+    as_postgres "$pgbin/pg_ctl" -D "$pgdata" -m fast -w stop >/dev/null
+  fi
+}
+
+kafka_down() {
+  if alive "$kdir/kafka.pid"; then
+    pid=$(cat "$kdir/kafka.pid")
+    log "stopping kafka (pid $pid)"
+    kill -TERM "$pid"
+    for _ in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || break; sleep 1; done
+    kill -0 "$pid" 2>/dev/null && kill -KILL "$pid"
+  fi
+  rm -f "$kdir/kafka.pid"
+}
+
+case "${1:-}" in
+  up) pg_up; kafka_up; topics ;;
+  down) kafka_down; pg_down ;;
+  status)
+    as_postgres "$pgbin/pg_ctl" -D "$pgdata" status >/dev/null 2>&1 && log "postgres: up" || log "postgres: down"
+    alive "$kdir/kafka.pid" && log "kafka: up (pid $(cat "$kdir/kafka.pid"))" || log "kafka: down" ;;
+  *) echo "usage: $0 up|down|status" >&2; exit 2 ;;
+esac

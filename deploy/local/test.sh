@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# make test: start Kafka and Postgres unless they already run, run every test, stop what we started.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+cd "$root"
+. "$here/env.sh"
+started=""
+if ! bash "$here/infra.sh" status | grep -q "kafka: up" || ! bash "$here/infra.sh" status | grep -q "postgres: up"; then
+  started=yes
+fi
+cleanup() { if [ -n "$started" ]; then bash "$here/infra.sh" down; fi; }
+trap cleanup EXIT
+bash "$here/prereqs.sh"
+bash "$here/infra.sh" up
+set +e
+.venv/bin/python -m pytest "$@"
+rc=$?
+set -e
+exit $rc

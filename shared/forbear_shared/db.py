@@ -1,0 +1,84 @@
+"""Postgres: one pool per service, bound to the service's own schema; migrations at start-up."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from importlib import resources
+from pathlib import Path
+
+import psycopg
+from psycopg.rows import dict_row
+from psycopg_pool import ConnectionPool
+
+log = logging.getLogger(__name__)
+
+_SCHEMA = re.compile(r"^[a-z_][a-z0-9_]*$")
+
+
+def make_pool(database_url: str, schema: str, *, min_size: int = 1, max_size: int = 10, name: str = "") -> ConnectionPool:
+    if not _SCHEMA.match(schema):
+        raise ValueError(f"invalid schema name {schema!r}")
+    pool = ConnectionPool(
+        database_url,
+        min_size=min_size,
+        max_size=max_size,
+        kwargs={"options": f"-c search_path={schema}", "row_factory": dict_row, "application_name": name or schema},
+        name=name or schema,
+        open=True,
+        timeout=30,
+    )
+    return pool
+
+
+@contextmanager
+def transaction(pool: ConnectionPool) -> Iterator[psycopg.Connection]:
+    """One unit of work: commits when the block ends, rolls back on any exception."""
+    with pool.connection() as conn:
+        with conn.transaction():
+            yield conn
+
+
+def _migration_files(package: str | None, directory: Path | None) -> list[tuple[str, str]]:
+    files: list[tuple[str, str]] = []
+    if package is not None:
+        root = resources.files(package)
+        for entry in root.iterdir():
+            if entry.name.endswith(".sql"):
+                files.append((entry.name, entry.read_text()))
+    if directory is not None:
+        for path in directory.glob("*.sql"):
+            files.append((path.name, path.read_text()))
+    return sorted(files)
+
+
+def migrate(database_url: str, schema: str, service_migrations: Path | None) -> list[str]:
+    """Apply the shared delivery tables then the service's own migrations, once each, in order.
+
+    An advisory lock serialises concurrent starts of the same service.
+    """
+    if not _SCHEMA.match(schema):
+        raise ValueError(f"invalid schema name {schema!r}")
+    applied: list[str] = []
+    with psycopg.connect(database_url, autocommit=False) as conn:
+        conn.execute("select pg_advisory_xact_lock(hashtext('forbear-migrate:' || %s))", (schema,))
+        conn.execute(f"create schema if not exists {schema}")
+        conn.execute(f"set local search_path = {schema}")
+        conn.execute(
+            "create table if not exists schema_migrations (name text primary key, applied_at timestamptz not null default now())"
+        )
+        done = {r[0] for r in conn.execute("select name from schema_migrations")}
+        shared = [(f"shared/{n}", sql) for n, sql in _migration_files("forbear_shared.migrations", None)]
+        own = [(f"{schema}/{n}", sql) for n, sql in _migration_files(None, service_migrations)]
+        for name, sql in shared + own:
+            if name in done:
+                continue
+            conn.execute(sql)
+            conn.execute("insert into schema_migrations (name) values (%s)", (name,))
+            applied.append(name)
+        conn.commit()
+    if applied:
+        log.info("migrations applied", extra={"schema": schema, "count": len(applied)})
+    return applied

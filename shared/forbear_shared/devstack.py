@@ -1,0 +1,174 @@
+"""Start, watch and stop the services as local processes (``make run`` and the test suite).
+
+Every process is started with its own environment and log file, recorded by pid, waited for
+with a real HTTP readiness call, and stopped by that pid (SIGTERM, then SIGKILL).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+SERVICES = ("intake", "evaluation", "agreement", "monitoring")
+API_PORTS = {"intake": 8101, "evaluation": 8102, "agreement": 8103, "monitoring": 8104}
+WORKER_METRICS_PORTS = {"intake": 9101, "evaluation": 9102, "agreement": 9103, "monitoring": 9104}
+
+
+@dataclass(frozen=True)
+class Proc:
+    name: str
+    argv: list[str]
+    env: dict[str, str]
+    ready_url: str | None
+
+
+def processes(env: dict[str, str], port_offset: int = 0) -> list[Proc]:
+    py = sys.executable
+    procs: list[Proc] = []
+    for service in SERVICES:
+        api_port = API_PORTS[service] + port_offset
+        metrics_port = WORKER_METRICS_PORTS[service] + port_offset
+        common = {**env, "FORBEAR_HTTP_PORT": str(api_port), "FORBEAR_METRICS_PORT": str(metrics_port)}
+        procs.append(
+            Proc(
+                f"{service}-api",
+                [py, "-m", "uvicorn", f"forbear_{service}.entrypoints.api:create_app", "--factory",
+                 "--host", "127.0.0.1", "--port", str(api_port), "--no-access-log"],
+                common,
+                f"http://127.0.0.1:{api_port}/readyz",
+            )
+        )
+        procs.append(
+            Proc(f"{service}-worker", [py, "-m", f"forbear_{service}.entrypoints.worker"], common,
+                 f"http://127.0.0.1:{metrics_port}/metrics")
+        )
+    return procs
+
+
+class Stack:
+    def __init__(self, run_dir: Path, env: dict[str, str], port_offset: int = 0) -> None:
+        self.run_dir = run_dir
+        self.env = env
+        self.port_offset = port_offset
+        self.procs = {p.name: p for p in processes(env, port_offset)}
+        run_dir.mkdir(parents=True, exist_ok=True)
+
+    def _pidfile(self, name: str) -> Path:
+        return self.run_dir / f"{name}.pid"
+
+    def pid(self, name: str) -> int | None:
+        path = self._pidfile(name)
+        if not path.exists():
+            return None
+        pid = int(path.read_text())
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            path.unlink(missing_ok=True)
+            return None
+        return pid
+
+    def start(self, name: str) -> int:
+        existing = self.pid(name)
+        if existing:
+            return existing
+        proc = self.procs[name]
+        log = open(self.run_dir / f"{name}.log", "ab")
+        child = subprocess.Popen(
+            proc.argv, env={**os.environ, **proc.env}, stdout=log, stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL, start_new_session=True,
+        )
+        self._pidfile(name).write_text(str(child.pid))
+        return child.pid
+
+    def stop(self, name: str, sig: int = signal.SIGTERM, timeout: float = 20.0) -> None:
+        pid = self.pid(name)
+        if pid is None:
+            return
+        os.kill(pid, sig)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                waited, _ = os.waitpid(pid, os.WNOHANG)
+                if waited == pid:
+                    break
+            except ChildProcessError:
+                pass
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                break
+            time.sleep(0.1)
+        else:
+            os.kill(pid, signal.SIGKILL)
+            try:
+                os.waitpid(pid, 0)
+            except ChildProcessError:
+                pass
+        self._pidfile(name).unlink(missing_ok=True)
+
+    def kill(self, name: str) -> None:
+        """SIGKILL: a crash, for restart tests."""
+        self.stop(name, signal.SIGKILL, timeout=5)
+
+    def wait_ready(self, names: list[str] | None = None, timeout: float = 90.0) -> None:
+        deadline = time.monotonic() + timeout
+        for name in names or list(self.procs):
+            url = self.procs[name].ready_url
+            if url is None:
+                continue
+            while True:
+                if self.pid(name) is None:
+                    raise RuntimeError(f"{name} exited; see {self.run_dir / (name + '.log')}")
+                try:
+                    if httpx.get(url, timeout=2).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"{name} not ready at {url}; see {self.run_dir / (name + '.log')}")
+                time.sleep(0.25)
+
+    def up(self, names: list[str] | None = None) -> None:
+        for name in names or list(self.procs):
+            self.start(name)
+        self.wait_ready(names)
+
+    def down(self) -> None:
+        for name in reversed(list(self.procs)):
+            self.stop(name)
+
+    def status(self) -> dict[str, int | None]:
+        return {name: self.pid(name) for name in self.procs}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m forbear_shared.devstack")
+    parser.add_argument("command", choices=["up", "down", "status"])
+    parser.add_argument("--run-dir", default=os.path.join(os.environ.get("FORBEAR_VAR_DIR", "/var/tmp/forbear"), "run"))
+    args = parser.parse_args(argv)
+    env = {k: v for k, v in os.environ.items() if k.startswith("FORBEAR_")}
+    stack = Stack(Path(args.run_dir), env)
+    if args.command == "up":
+        stack.up()
+        for service in SERVICES:
+            print(f"  {service:<11} http://127.0.0.1:{API_PORTS[service]}/docs   "
+                  f"metrics :{API_PORTS[service]}/metrics (api) :{WORKER_METRICS_PORTS[service]}/metrics (worker)")
+    elif args.command == "down":
+        stack.down()
+    else:
+        print(json.dumps(stack.status(), indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

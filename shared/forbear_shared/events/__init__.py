@@ -1,0 +1,31 @@
+"""The one event envelope, the versioned schema registry and its upcasters.
+
+Importing this package registers every schema of every service (``schemas``), so that any
+consumer can validate any event it reads.
+"""
+
+from forbear_shared.events.envelope import Envelope, new_event
+from forbear_shared.events.registry import (
+    DecodedEvent,
+    EventError,
+    MalformedEvent,
+    UnknownEvent,
+    decode,
+    encode,
+    latest_version,
+    registry,
+)
+from forbear_shared.events import schemas as _schemas  # noqa: F401  (registers schemas)
+
+__all__ = [
+    "DecodedEvent",
+    "Envelope",
+    "EventError",
+    "MalformedEvent",
+    "UnknownEvent",
+    "decode",
+    "encode",
+    "latest_version",
+    "new_event",
+    "registry",
+]

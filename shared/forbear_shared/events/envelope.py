@@ -1,0 +1,66 @@
+"""One envelope for every event on every topic."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Envelope(BaseModel):
+    """``case_id`` is also the Kafka key, so one case's events stay in order on one partition."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    event_id: uuid.UUID
+    type: str = Field(pattern=r"^[a-z_]+(\.[a-z_]+)+$")
+    schema_version: int = Field(ge=1)
+    case_id: str = Field(min_length=1, max_length=64)
+    occurred_at: dt.datetime
+    business_date: dt.date
+    correlation_id: uuid.UUID
+    causation_id: uuid.UUID | None = None
+    producer: str
+    payload: dict[str, Any]
+
+
+def new_event(
+    *,
+    type: str,
+    payload: BaseModel,
+    case_id: str,
+    business_date: dt.date,
+    producer: str,
+    occurred_at: dt.datetime,
+    correlation_id: uuid.UUID | None = None,
+    causation: Envelope | None = None,
+) -> Envelope:
+    """Build an envelope for a payload model registered in the schema registry.
+
+    ``occurred_at`` is a technical timestamp passed in by the adapter; business decisions read
+    ``business_date``. An event caused by another inherits its correlation id.
+    """
+    from forbear_shared.events.registry import registry
+
+    version = registry.version_of(type, payload)
+    event_id = uuid.uuid4()
+    if causation is not None:
+        correlation = causation.correlation_id
+        causation_id: uuid.UUID | None = causation.event_id
+    else:
+        correlation = correlation_id or event_id
+        causation_id = None
+    return Envelope(
+        event_id=event_id,
+        type=type,
+        schema_version=version,
+        case_id=case_id,
+        occurred_at=occurred_at,
+        business_date=business_date,
+        correlation_id=correlation,
+        causation_id=causation_id,
+        producer=producer,
+        payload=payload.model_dump(mode="json"),
+    )

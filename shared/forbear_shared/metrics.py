@@ -1,0 +1,48 @@
+"""Prometheus metrics shared by every service (names in base units, counters end in _total).
+
+Labels are bounded: service, route template, method, status code, consumer, topic,
+partition, outcome, reason code. Never a case id, a borrower or an amount.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge, Histogram, disable_created_metrics
+
+# ``*_created`` series double every counter for no operational use
+disable_created_metrics()
+
+HTTP_REQUESTS = Counter(
+    "forbear_http_requests_total", "HTTP requests handled", ["service", "method", "route", "status"]
+)
+HTTP_DURATION = Histogram(
+    "forbear_http_request_duration_seconds",
+    "HTTP request latency",
+    ["service", "method", "route"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
+)
+CONSUMER_EVENTS = Counter(
+    "forbear_consumer_events_total", "Events read by a consumer, by outcome", ["consumer", "topic", "outcome"]
+)
+CONSUMER_DURATION = Histogram(
+    "forbear_consumer_batch_duration_seconds",
+    "Time to handle one polled batch, database commit included",
+    ["consumer"],
+    buckets=(0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0),
+)
+CONSUMER_ERRORS = Counter(
+    "forbear_consumer_errors_total", "Handler failures (each retry counts)", ["consumer", "topic"]
+)
+CONSUMER_LAG = Gauge(
+    "forbear_consumer_lag_events", "Events behind the partition's high watermark", ["consumer", "topic", "partition"]
+)
+DLQ_EVENTS = Counter(
+    "forbear_dead_letter_events_total", "Events sent to a dead-letter topic", ["consumer", "reason"]
+)
+OUTBOX_BACKLOG = Gauge("forbear_outbox_backlog_events", "Outbox rows not yet published", ["service"])
+OUTBOX_OLDEST_AGE = Gauge(
+    "forbear_outbox_oldest_age_seconds", "Age of the oldest unpublished outbox row", ["service"]
+)
+OUTBOX_PUBLISHED = Counter("forbear_outbox_published_total", "Outbox rows published to Kafka", ["service"])
+BUSINESS_DATE = Gauge(
+    "forbear_business_date_timestamp_seconds", "The lender's business date (midnight UTC) as seen by a service", ["service"]
+)

@@ -1,0 +1,109 @@
+"""Transactional outbox: events are rows written in the same transaction as the state change.
+
+The relay publishes pending rows in id order with an idempotent, acks=all producer and marks
+them published only after the broker acknowledged them. A relay that dies between the
+broker's acknowledgement and the mark re-publishes on restart: delivery is at least once,
+and every consumer's inbox makes the repeat harmless. One relay per service holds an
+advisory lock while publishing, which keeps each case's events in order.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+import psycopg
+from kafka import KafkaProducer
+from psycopg_pool import ConnectionPool
+
+from forbear_shared import metrics
+from forbear_shared.events import Envelope, encode
+
+log = logging.getLogger(__name__)
+
+
+def add(conn: psycopg.Connection, envelope: Envelope, topic: str) -> None:
+    """Record an event to publish; call inside the transaction that makes the change."""
+    conn.execute(
+        "insert into outbox (event_id, topic, key, event_type, body) values (%s, %s, %s, %s, %s)",
+        (envelope.event_id, topic, envelope.case_id, envelope.type, encode(envelope).decode()),
+    )
+
+
+def make_producer(bootstrap: str, client_id: str) -> KafkaProducer:
+    return KafkaProducer(
+        bootstrap_servers=bootstrap,
+        client_id=client_id,
+        acks="all",
+        enable_idempotence=True,
+        max_in_flight_requests_per_connection=5,
+        retries=2147483647,
+        linger_ms=5,
+        compression_type=None,
+        request_timeout_ms=30000,
+    )
+
+
+class OutboxRelay:
+    def __init__(self, pool: ConnectionPool, producer: KafkaProducer, service: str, batch_size: int = 500) -> None:
+        self.pool = pool
+        self.producer = producer
+        self.service = service
+        self.batch_size = batch_size
+
+    def publish_pending(self) -> int:
+        """Publish one batch; return how many rows were published (0 when idle or locked)."""
+        with self.pool.connection() as conn, conn.transaction():
+            locked = conn.execute(
+                "select pg_try_advisory_xact_lock(hashtext('forbear-outbox-relay:' || current_schema())) as ok"
+            ).fetchone()
+            if not locked or not locked["ok"]:
+                return 0
+            rows = conn.execute(
+                "select id, topic, key, body from outbox where published_at is null order by id limit %s",
+                (self.batch_size,),
+            ).fetchall()
+            if not rows:
+                return 0
+            futures = [
+                self.producer.send(r["topic"], key=r["key"].encode(), value=r["body"].encode()) for r in rows
+            ]
+            self.producer.flush()
+            for future in futures:
+                future.get(timeout=30)  # raises: the transaction rolls back, rows stay pending
+            conn.execute("update outbox set published_at = now() where id = any(%s)", ([r["id"] for r in rows],))
+        metrics.OUTBOX_PUBLISHED.labels(self.service).inc(len(rows))
+        return len(rows)
+
+    def observe_backlog(self) -> None:
+        with self.pool.connection() as conn:
+            row = conn.execute(
+                "select count(*) as n, extract(epoch from now() - min(created_at)) as age "
+                "from outbox where published_at is null"
+            ).fetchone()
+        assert row is not None
+        metrics.OUTBOX_BACKLOG.labels(self.service).set(row["n"])
+        metrics.OUTBOX_OLDEST_AGE.labels(self.service).set(float(row["age"] or 0))
+
+    def purge_published(self, older_than_days: int = 7) -> int:
+        with self.pool.connection() as conn:
+            cur = conn.execute(
+                "delete from outbox where published_at < now() - make_interval(days => %s)", (older_than_days,)
+            )
+            return cur.rowcount
+
+    def run(self, stop: threading.Event, idle_seconds: float = 0.05) -> None:
+        last_observed = 0.0
+        while not stop.is_set():
+            try:
+                published = self.publish_pending()
+                if time.monotonic() - last_observed > 1.0:
+                    self.observe_backlog()
+                    last_observed = time.monotonic()
+            except Exception:
+                log.exception("outbox relay failed; retrying")
+                published = 0
+                stop.wait(1.0)
+            if published == 0:
+                stop.wait(idle_seconds)

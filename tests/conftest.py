@@ -1,0 +1,33 @@
+"""Fixtures for integration and end-to-end tests: the real Kafka broker and Postgres server.
+
+``make test`` starts both (deploy/local/infra.sh); each test run gets its own database and
+its own topic prefix, so runs never see each other's data, and removes them at the end.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from forbear_shared.devstack import Stack
+from tests.support.http import PORT_OFFSET
+from tests.support.infra import TestInfra, start_test_infra, stop_test_infra
+
+@pytest.fixture(scope="session")
+def infra() -> Iterator[TestInfra]:
+    started = start_test_infra()
+    yield started
+    stop_test_infra(started)
+
+
+@pytest.fixture(scope="session")
+def stack(infra: TestInfra, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    run_dir = Path(tmp_path_factory.mktemp("stack"))
+    services = Stack(run_dir, infra.service_env(), port_offset=PORT_OFFSET)
+    try:
+        services.up()
+        yield services
+    finally:
+        services.down()

@@ -1,0 +1,213 @@
+"""The event backbone against the real broker and database: outbox, inbox, dead letters."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import threading
+import uuid
+
+import pytest
+
+from forbear_shared import outbox
+from forbear_shared.db import make_pool, migrate, transaction
+from forbear_shared.events import encode, new_event
+from forbear_shared.events.schemas.monitoring import LENDER_KEY, BusinessDateAdvanced
+from forbear_shared.inbox import InboxProcessor, KafkaDeadLetter, KafkaInboxLoop, RawRecord
+from forbear_shared.outbox import OutboxRelay, make_producer
+from tests.support.http import client
+from tests.support.infra import eventually, producer, read_topic
+
+pytestmark = pytest.mark.integration
+
+NOW = dt.datetime(2026, 1, 5, 9, 0, tzinfo=dt.timezone.utc)
+
+
+def business_date_event(previous: dt.date, current: dt.date) -> object:
+    return new_event(
+        type="business_date.advanced",
+        payload=BusinessDateAdvanced(previous=previous, current=current),
+        case_id=LENDER_KEY,
+        business_date=current,
+        producer="test",
+        occurred_at=NOW,
+    )
+
+
+def service_business_date(service: str) -> str:
+    with client(service) as api:
+        return api.get("/business-date").json()["business_date"]
+
+
+def test_close_of_business_reaches_every_service_through_outbox_relay_and_inbox(stack, infra) -> None:
+    with client("monitoring", role="supervisor") as api:
+        before = api.get("/business-date").json()["business_date"]
+        advanced = api.post("/business-date/advance", json={}).json()
+    assert advanced["previous"] == before
+    expected = (dt.date.fromisoformat(before) + dt.timedelta(days=1)).isoformat()
+    assert advanced["business_date"] == expected
+    for service in ("intake", "evaluation", "agreement"):
+        eventually(lambda s=service: service_business_date(s) == expected)
+    # the effect is in the consumer's own tables, with its inbox row beside it
+    with infra.connect("intake") as conn:
+        rows = conn.execute(
+            "select i.event_type from inbox i where i.consumer = 'intake' and i.event_type = 'business_date.advanced'"
+        ).fetchall()
+        assert len(rows) >= 1
+        assert conn.execute("select current from business_date").fetchone()["current"].isoformat() == expected
+
+
+def test_business_date_never_moves_backwards(stack) -> None:
+    with client("monitoring", role="supervisor") as api:
+        current = api.get("/business-date").json()["business_date"]
+        response = api.post("/business-date/advance", json={"to": current})
+    assert response.status_code == 409
+    assert response.json()["reason"] == "business_date_not_after_current"
+
+
+@pytest.fixture()
+def scratch(infra):
+    """A schema of its own with the shared delivery tables, for library-level tests."""
+    schema = f"scratch_{uuid.uuid4().hex[:6]}"
+    migrate(infra.database_url, schema, None)
+    pool = make_pool(infra.database_url, schema, max_size=4)
+    with transaction(pool) as conn:
+        conn.execute("create table effects (event_id uuid not null, note text not null)")
+    yield schema, pool
+    pool.close()
+
+
+def test_rolled_back_transaction_publishes_nothing(infra, scratch) -> None:
+    schema, pool = scratch
+    event = business_date_event(dt.date(2026, 1, 5), dt.date(2026, 1, 6))
+    topic = infra.topic("monitoring.events")
+    with pytest.raises(RuntimeError):
+        with transaction(pool) as conn:
+            outbox.add(conn, event, topic)
+            raise RuntimeError("the state change failed")
+    relay = OutboxRelay(pool, make_producer(infra.bootstrap, "test-relay"), schema)
+    assert relay.publish_pending() == 0
+    published = [m for m in read_topic(infra, "monitoring.events") if json.loads(m.value)["event_id"] == str(event.event_id)]
+    assert published == []
+
+
+def test_committed_event_survives_a_dead_relay_and_is_published_exactly_once(stack, infra) -> None:
+    # the relay dies (SIGKILL) after the business change committed, before it could publish
+    stack.kill("monitoring-worker")
+    with client("monitoring", role="supervisor") as api:
+        advanced = api.post("/business-date/advance", json={}).json()
+    with infra.connect("monitoring") as conn:
+        pending = conn.execute(
+            "select event_id from outbox where published_at is null and event_type = 'business_date.advanced'"
+        ).fetchall()
+    assert len(pending) == 1
+    event_id = str(pending[0]["event_id"])
+    stack.start("monitoring-worker")
+    stack.wait_ready(["monitoring-worker"])
+
+    def published_once() -> bool:
+        with infra.connect("monitoring") as conn:
+            row = conn.execute("select published_at from outbox where event_id = %s", (event_id,)).fetchone()
+        return row["published_at"] is not None
+
+    eventually(published_once)
+    copies = [m for m in read_topic(infra, "monitoring.events") if json.loads(m.value)["event_id"] == event_id]
+    assert len(copies) == 1
+    assert json.loads(copies[0].value)["payload"]["current"] == advanced["business_date"]
+
+
+def counting_processor(infra, pool, consumer: str, fail_on: str | None = None) -> InboxProcessor:
+    def record_effect(conn, event) -> None:
+        if fail_on is not None and str(event.envelope.event_id) == fail_on:
+            raise ValueError("this event breaks the handler")
+        conn.execute("insert into effects (event_id, note) values (%s, %s)", (event.envelope.event_id, consumer))
+
+    dlq = KafkaDeadLetter(make_producer(infra.bootstrap, "test-dlq"), infra.topic("monitoring.dlq"), consumer)
+    return InboxProcessor(pool, consumer, {"business_date.advanced": record_effect}, dlq, max_retries=2)
+
+
+def run_loop_until(loop: KafkaInboxLoop, done, timeout: float = 45.0) -> None:
+    stop = threading.Event()
+    thread = threading.Thread(target=loop.run, args=(stop,))
+    thread.start()
+    try:
+        eventually(done, timeout=timeout)
+    finally:
+        stop.set()
+        thread.join(timeout=30)
+
+
+def test_the_same_event_delivered_twice_has_one_effect(infra, scratch) -> None:
+    schema, pool = scratch
+    event = business_date_event(dt.date(2026, 2, 1), dt.date(2026, 2, 2))
+    raw = encode(event)
+    topic = infra.topic("corebanking.payments")
+    kafka = producer(infra)
+    kafka.send(topic, key=b"k", value=raw).get(timeout=30)
+    kafka.send(topic, key=b"k", value=raw).get(timeout=30)
+    kafka.flush()
+    processor = counting_processor(infra, pool, schema)
+    loop = KafkaInboxLoop(processor, infra.bootstrap, f"{infra.group_prefix}{schema}", [topic])
+
+    run_loop_until(loop, lambda: _effects(pool, event.event_id) == 1 and _committed(infra, loop, topic) >= 2)
+    assert _effects(pool, event.event_id) == 1
+    # replaying the same record straight into the processor changes nothing either
+    processor.process([RawRecord(topic, 0, 99, b"k", raw)])
+    assert _effects(pool, event.event_id) == 1
+
+
+def _effects(pool, event_id) -> int:
+    with transaction(pool) as conn:
+        return conn.execute("select count(*) as n from effects where event_id = %s", (event_id,)).fetchone()["n"]
+
+
+def _committed(infra, loop: KafkaInboxLoop, topic: str) -> int:
+    total = 0
+    for tp in loop.consumer.assignment():
+        committed = loop.consumer.committed(tp)
+        total += committed or 0
+    return total
+
+
+def test_poison_events_go_to_the_dead_letter_topic_and_the_partition_keeps_flowing(stack, infra) -> None:
+    """Malformed bytes and an unknown version reach intake.dlq with the reason; the next good event is applied."""
+    topic = infra.topic("monitoring.events")
+    good = business_date_event(dt.date(2030, 1, 1), dt.date(2030, 1, 2))
+    unknown_version = json.loads(encode(business_date_event(dt.date(2029, 1, 1), dt.date(2029, 1, 2))))
+    unknown_version["schema_version"] = 99
+    kafka = producer(infra)
+    for value in (b"{not json", json.dumps(unknown_version).encode(), encode(good)):
+        kafka.send(topic, key=b"lender", value=value).get(timeout=30)
+    kafka.flush()
+
+    eventually(lambda: service_business_date("intake") == "2030-01-02")
+    dead = read_topic(infra, "intake.dlq", min_count=2)
+    reasons = {}
+    for message in dead:
+        headers = dict(message.headers)
+        reasons[message.value] = (headers["dlq.reason"].decode(), headers["dlq.error"].decode())
+        assert headers["dlq.origin.topic"].decode() == topic
+        assert headers["dlq.consumer"] == b"intake"
+    assert reasons[b"{not json"][0] == "malformed"
+    assert "not JSON" in reasons[b"{not json"][1]
+    assert reasons[json.dumps(unknown_version).encode()][0] == "unknown_type_or_version"
+    assert "version 99" in reasons[json.dumps(unknown_version).encode()][1]
+
+
+def test_an_event_whose_handler_keeps_failing_is_dead_lettered_after_retries_and_the_rest_applied(infra, scratch) -> None:
+    schema, pool = scratch
+    poison = business_date_event(dt.date(2026, 3, 1), dt.date(2026, 3, 2))
+    after = business_date_event(dt.date(2026, 3, 2), dt.date(2026, 3, 3))
+    topic = infra.topic("corebanking.loans")
+    kafka = producer(infra)
+    for event in (poison, after):
+        kafka.send(topic, key=b"same-key", value=encode(event)).get(timeout=30)
+    processor = counting_processor(infra, pool, schema, fail_on=str(poison.event_id))
+    loop = KafkaInboxLoop(processor, infra.bootstrap, f"{infra.group_prefix}{schema}", [topic])
+    run_loop_until(loop, lambda: _effects(pool, after.event_id) == 1)
+    assert _effects(pool, poison.event_id) == 0
+    dead = [m for m in read_topic(infra, "monitoring.dlq", min_count=1) if m.value == encode(poison)]
+    assert len(dead) == 1
+    headers = dict(dead[0].headers)
+    assert headers["dlq.reason"] == b"handler_failed"
+    assert b"this event breaks the handler" in headers["dlq.error"]

@@ -1,0 +1,32 @@
+"""HTTP helpers for tests: the services under test and tokens for each role."""
+
+from __future__ import annotations
+
+import httpx
+
+from forbear_shared.auth import mint
+from forbear_shared.devstack import API_PORTS, WORKER_METRICS_PORTS
+from tests.support.infra import TEST_SECRET
+
+#: the services under test listen 10000 ports above the ``make run`` ones
+PORT_OFFSET = 10000
+
+
+def api_url(service: str) -> str:
+    return f"http://127.0.0.1:{API_PORTS[service] + PORT_OFFSET}"
+
+
+def worker_metrics_url(service: str) -> str:
+    return f"http://127.0.0.1:{WORKER_METRICS_PORTS[service] + PORT_OFFSET}/metrics"
+
+
+def token(role: str, subject: str = "tester", borrower_id: str | None = None) -> str:
+    return mint(TEST_SECRET, subject, role, borrower_id)  # type: ignore[arg-type]
+
+
+def client(service: str, role: str = "agent", subject: str = "tester", borrower_id: str | None = None) -> httpx.Client:
+    return httpx.Client(
+        base_url=api_url(service),
+        headers={"Authorization": f"Bearer {token(role, subject, borrower_id)}"},
+        timeout=30,
+    )

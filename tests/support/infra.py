@@ -1,0 +1,134 @@
+"""Test access to the real infrastructure: a database and a topic namespace per test run."""
+
+from __future__ import annotations
+
+import os
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+
+from forbear_shared.kafka_admin import create_topics, delete_topics, wait_for_broker
+
+
+def _env(name: str, default: str) -> str:
+    return os.environ.get(name, default)
+
+
+@dataclass(frozen=True)
+class TestInfra:
+    run_id: str
+    admin_url: str
+    database_url: str
+    database: str
+    bootstrap: str
+    topic_prefix: str
+    group_prefix: str
+
+    def topic(self, name: str) -> str:
+        return f"{self.topic_prefix}{name}"
+
+    def service_env(self) -> dict[str, str]:
+        return {
+            "FORBEAR_ENVIRONMENT": "test",
+            "FORBEAR_DATABASE_URL": self.database_url,
+            "FORBEAR_KAFKA_BOOTSTRAP": self.bootstrap,
+            "FORBEAR_TOPIC_PREFIX": self.topic_prefix,
+            "FORBEAR_GROUP_PREFIX": self.group_prefix,
+            "FORBEAR_AUTH_SECRET": TEST_SECRET,
+            "FORBEAR_EVIDENCE_DIR": f"/var/tmp/forbear/test-evidence/{self.run_id}",
+            "FORBEAR_LOG_LEVEL": "INFO",
+        }
+
+    def connect(self, schema: str | None = None) -> psycopg.Connection[Any]:
+        from psycopg.rows import dict_row
+
+        options = f"-c search_path={schema}" if schema else ""
+        return psycopg.connect(self.database_url, autocommit=True, row_factory=dict_row, options=options)
+
+
+TEST_SECRET = "forbear-test-secret-0123456789abcdef-xyz"
+
+
+def start_test_infra() -> TestInfra:
+    port = _env("FORBEAR_PG_PORT", "55432")
+    user = _env("FORBEAR_DB_USER", "forbear")
+    password = _env("FORBEAR_DB_PASSWORD", "forbear-local")
+    bootstrap = _env("FORBEAR_KAFKA_BOOTSTRAP", f"127.0.0.1:{_env('FORBEAR_KAFKA_PORT', '19092')}")
+    run_id = uuid.uuid4().hex[:8]
+    database = f"forbear_test_{run_id}"
+    admin_url = f"postgresql://{user}:{password}@127.0.0.1:{port}/postgres"
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f"create database {database}")
+    wait_for_broker(bootstrap, timeout=60)
+    prefix = f"t{run_id}."
+    create_topics(bootstrap, prefix)
+    return TestInfra(
+        run_id=run_id,
+        admin_url=admin_url,
+        database_url=f"postgresql://{user}:{password}@127.0.0.1:{port}/{database}",
+        database=database,
+        bootstrap=bootstrap,
+        topic_prefix=prefix,
+        group_prefix=f"t{run_id}-",
+    )
+
+
+def stop_test_infra(infra: TestInfra) -> None:
+    try:
+        delete_topics(infra.bootstrap, infra.topic_prefix)
+    finally:
+        with psycopg.connect(infra.admin_url, autocommit=True) as conn:
+            conn.execute(f"drop database if exists {infra.database} with (force)")
+
+
+def producer(infra: TestInfra) -> KafkaProducer:
+    return KafkaProducer(bootstrap_servers=infra.bootstrap, acks="all")
+
+
+def read_topic(infra: TestInfra, name: str, *, min_count: int = 0, timeout: float = 30.0) -> list[Any]:
+    """Every message on a topic from the beginning, polling until at least ``min_count``."""
+    topic = infra.topic(name)
+    consumer = KafkaConsumer(bootstrap_servers=infra.bootstrap, enable_auto_commit=False, group_id=None)
+    try:
+        partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or [])]
+        consumer.assign(partitions)
+        consumer.seek_to_beginning(*partitions)
+        deadline = time.monotonic() + timeout
+        messages: list[Any] = []
+        while True:
+            end = consumer.end_offsets(partitions)
+            for batch in consumer.poll(timeout_ms=200).values():
+                messages.extend(batch)
+            caught_up = all(consumer.position(tp) >= end[tp] for tp in partitions)
+            if caught_up and len(messages) >= min_count:
+                return messages
+            if time.monotonic() > deadline:
+                return messages
+    finally:
+        consumer.close()
+
+
+def eventually(check: Any, timeout: float = 30.0, interval: float = 0.2) -> Any:
+    """Poll ``check`` until it returns a truthy value; return it, or fail with the last error."""
+    deadline = time.monotonic() + timeout
+    last: BaseException | None = None
+    while time.monotonic() < deadline:
+        try:
+            value = check()
+            if value:
+                return value
+        except AssertionError as exc:
+            last = exc
+        time.sleep(interval)
+    if last:
+        raise last
+    raise AssertionError(f"condition not met within {timeout}s")
+
+
+def iter_headers(message: Any) -> Iterator[tuple[str, bytes]]:
+    yield from message.headers or ()
