@@ -9,8 +9,9 @@ The model, exactly (all rates are decimals, months are whole):
 
 * Monthly discount factor ``v = 1 / (1 + d / 12)`` where ``d`` is the policy's
   annual discount rate (the lender's cost of funds).
-* ``h`` is the policy's monthly re-default probability: each month the
-  borrower still performing stops paying with probability ``h``.  Survival to
+* ``h`` is the monthly re-default probability: each month the borrower still
+  performing stops paying with probability ``h``.  The policy gives the
+  12-month probability ``p``; ``h = 1 - (1 - p) ** (1/12)``.  Survival to
   month ``t`` is ``S_t = (1 - h) ** t`` (``S_0 = 1``).
 * The plan's scheduled payments are ``P_1 .. P_n`` (month 1 is the first due
   date); ``B_t`` is what the borrower owes just before payment ``t`` (for
@@ -34,6 +35,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from forbear_shared.domain.money import Money
+from forbear_shared.domain.policy import LenderValuePolicy
 
 _ONE = Decimal(1)
 _MONTHS_PER_YEAR = Decimal(12)
@@ -48,6 +50,26 @@ class ValueTestAssumptions:
     recovery_rate: Decimal
     legal_costs: Money
     months_to_recover: int
+
+
+def monthly_hazard(twelve_month_probability: Decimal) -> Decimal:
+    """The constant monthly re-default probability ``h`` with ``1 - (1 - h)**12 = p``.
+
+    The policy states re-default as a 12-month probability (how lenders
+    measure it); the model needs it per month.  For p = 0.3:
+    h = 1 - 0.7 ** (1/12) = 0.0292855...
+    """
+    return _ONE - (_ONE - twelve_month_probability) ** (_ONE / _MONTHS_PER_YEAR)
+
+
+def assumptions_from_policy(policy: LenderValuePolicy, currency: str) -> ValueTestAssumptions:
+    return ValueTestAssumptions(
+        annual_discount_rate=policy.annual_discount_rate,
+        monthly_redefault_probability=monthly_hazard(policy.redefault_probability),
+        recovery_rate=policy.recovery_rate,
+        legal_costs=Money(policy.legal_costs, currency),
+        months_to_recover=policy.months_to_recover,
+    )
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,342 @@
+"""Evaluate a hardship case: the lender's decision, its reasons and the policy version.
+
+The order of the checks is the order in which a credit officer would stop:
+
+1. Wilful-default indicators listed in ``policy.evaluation.wilful_default.decline_indicators``
+   (by default capacity to pay, false evidence, an untrue declaration) decline the case:
+   negotiation is for borrowers who cannot pay, not for those who will not.
+2. Incomplete evidence asks for the missing documents, or declines the case
+   once the evidence deadline has passed.
+3. The concession waterfall looks for the first affordable plan; other
+   options (arrears instalments, payment deferral) are tried as alternatives.
+4. Every plan must pass the lender value test; offers are ranked with the
+   waterfall plan first, then the alternatives by expected value to the lender.
+5. Remaining wilful-default indicators, or a consolidation above the policy
+   threshold, route the case with its offers to a supervisor.
+
+Early contact counts: the DPD at first contact gives the case's priority band
+and, for the bands in ``interest_waiver_contact_bands``, the alternatives also
+waive accrued interest up to the policy cap.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from enum import StrEnum
+
+from forbear_shared.domain.calendar import add_months
+from forbear_shared.domain.hardship import (
+    EvidenceCompleteness,
+    EvidenceDocument,
+    HardshipCategory,
+    evidence_completeness,
+)
+from forbear_shared.domain.money import Money
+from forbear_shared.domain.policy import Policy
+
+from .affordability import Affordability, AffordabilityRules, IncomeExpenditureStatement, assess_affordability
+from .restructuring import (
+    LoanPosition,
+    PolicyLimitExceeded,
+    RestructuringError,
+    RestructuringPlan,
+    Waiver,
+    allowed_rates,
+    arrears_instalments,
+    consolidation,
+    max_interest_waiver,
+    max_penalty_waiver,
+    payment_deferral,
+)
+from .value_test import PlanCashFlow, ValueTestResult, assumptions_from_policy, lender_value_test
+from .waterfall import Concession, ConcessionGrid, WaterfallResult, concession_waterfall, run_waterfall
+from .wilful_default import (
+    ConductRecord,
+    WilfulDefaultIndicator,
+    WilfulDefaultRules,
+    wilful_default_indicators,
+)
+
+FALSE_EVIDENCE_REASON = "false"
+"""The rejection reason a reviewer records for a document found to be false."""
+
+
+class Outcome(StrEnum):
+    APPROVE = "approve"
+    NEEDS_SUPERVISOR = "needs_supervisor"
+    NEED_MORE_EVIDENCE = "need_more_evidence"
+    DECLINE = "decline"
+
+
+class ReasonCode(StrEnum):
+    # wilful default (same codes as wilful_default.WilfulDefaultCode)
+    CAPACITY_TO_PAY = "capacity_to_pay"
+    REPEATED_NO_CONTACT_DELINQUENCY = "repeated_no_contact_delinquency"
+    EVIDENCE_FALSE = "evidence_false"
+    DECLARATION_UNTRUE = "declaration_untrue"
+    RECENT_AGREEMENT_BROKEN = "recent_agreement_broken"
+    # evidence
+    EVIDENCE_INCOMPLETE = "evidence_incomplete"
+    EVIDENCE_DEADLINE_EXPIRED = "evidence_deadline_expired"
+    # plans
+    AFFORDABLE_PLAN_FOUND = "affordable_plan_found"
+    NO_AFFORDABLE_PLAN = "no_affordable_plan"
+    VALUE_TEST_PASSED = "value_test_passed"
+    VALUE_TEST_FAILED = "value_test_failed"
+    CONSOLIDATION_ABOVE_THRESHOLD = "consolidation_above_threshold"
+    # context
+    CONTACT_BAND = "contact_band"
+
+
+@dataclass(frozen=True)
+class Reason:
+    code: ReasonCode
+    detail: str
+
+
+@dataclass(frozen=True)
+class Case:
+    """Everything the evaluation needs about one negotiation case."""
+
+    case_id: str
+    borrower_id: str
+    hardship: HardshipCategory
+    evidence: tuple[EvidenceDocument, ...]
+    statement: IncomeExpenditureStatement
+    loans: tuple[LoanPosition, ...]
+    dpd_at_first_contact: int
+    conduct: ConductRecord = ConductRecord()
+    evidence_deadline: date | None = None
+
+    def __post_init__(self) -> None:
+        if not self.loans:
+            raise ValueError("a case concerns at least one loan")
+        if any(loan.borrower_id != self.borrower_id for loan in self.loans):
+            raise ValueError("every loan of a case belongs to the case's borrower")
+        if self.dpd_at_first_contact < 0:
+            raise ValueError("DPD at first contact cannot be negative")
+
+
+@dataclass(frozen=True)
+class Offer:
+    rank: int  # 1 is the lender's recommendation
+    source: str  # "waterfall" or "alternative"
+    plan: RestructuringPlan
+    value_test: ValueTestResult
+    concessions: tuple[Concession, ...]
+
+
+@dataclass(frozen=True)
+class Decision:
+    case_id: str
+    outcome: Outcome
+    reasons: tuple[Reason, ...]
+    offers: tuple[Offer, ...]
+    policy_version: str
+    as_of: date
+    priority: str  # the early-contact band of DPD at first contact
+    evidence: EvidenceCompleteness
+    affordability: Affordability
+    indicators: tuple[WilfulDefaultIndicator, ...]
+    waterfall: WaterfallResult | None
+
+    @property
+    def reason_codes(self) -> tuple[ReasonCode, ...]:
+        return tuple(r.code for r in self.reasons)
+
+
+def first_due_date_of_plan(as_of: date) -> date:
+    """A new plan's first instalment falls due one month after the business date."""
+    return add_months(as_of, 1)
+
+
+def _value_test(plan: RestructuringPlan, policy: Policy) -> ValueTestResult:
+    assumptions = assumptions_from_policy(policy.evaluation.lender_value, plan.currency)
+    flows = tuple(
+        PlanCashFlow(payment, balance)
+        for payment, balance in zip(plan.monthly_payments(), plan.balances_before(), strict=True)
+    )
+    return lender_value_test(flows, plan.owed_before, assumptions)
+
+
+def _consolidation_waterfall(
+    loans: tuple[LoanPosition, ...], policy: Policy, affordable: Money, first_due: date
+) -> WaterfallResult:
+    """The waterfall for several loans of one borrower merged into one (债务重组).
+
+    Same order; the merged loan starts afresh, so its whole term is within the
+    policy cap, and it starts at the highest contract rate of the merged loans.
+    The consolidation option has no principal deferral.
+    """
+    rules = policy.restructuring
+    waivers = tuple(Waiver(max_penalty_waiver(loan, rules), Money.zero(loan.currency)) for loan in loans)
+    base = max(1, max(loan.remaining_term_months for loan in loans))
+    highest = max(loan.annual_rate for loan in loans)
+    grid = ConcessionGrid(
+        base_term=min(base, rules.max_total_term_months),
+        max_term=rules.max_total_term_months,
+        rates=allowed_rates(highest, rules),
+        max_deferred_principal=Money.zero(loans[0].currency),
+    )
+
+    def build(term: int, rate: Decimal, deferred: Money) -> RestructuringPlan:
+        return consolidation(
+            loans, rules, new_term_months=term, annual_rate=rate, first_due_date=first_due, waivers=waivers
+        )
+
+    first = (Concession.WAIVE_PENALTIES,) if any(w.penalty.is_positive() for w in waivers) else ()
+    return run_waterfall(build, grid, affordable, first_concessions=first)
+
+
+def _alternatives(
+    loan: LoanPosition, policy: Policy, affordable: Affordability, first_due: date, generous_waiver: bool
+) -> tuple[RestructuringPlan, ...]:
+    """Other options the borrower can afford within the limits (single loan only).
+
+    * arrears instalments: the fewest parts (≤ the policy maximum) that fit;
+    * payment deferral: the shortest pause whose resumed payments fit.
+    """
+    rules = policy.restructuring
+    penalty = max_penalty_waiver(loan, rules)
+    interest = max_interest_waiver(loan, rules) if generous_waiver else Money.zero(loan.currency)
+    waiver = Waiver(penalty, interest)  # penalty to its cap first, so interest may follow
+    found: list[RestructuringPlan] = []
+    for parts in range(1, min(rules.max_arrears_instalments, loan.remaining_term_months) + 1):
+        try:
+            plan = arrears_instalments(loan, rules, parts=parts, first_due_date=first_due, waiver=waiver)
+        except (PolicyLimitExceeded, RestructuringError):
+            break
+        if affordable.can_afford(plan.peak_regular_payment):
+            found.append(plan)
+            break
+    for months in range(1, rules.max_deferral_months + 1):
+        try:
+            plan = payment_deferral(loan, rules, months=months, first_due_date=first_due, waiver=waiver)
+        except (PolicyLimitExceeded, RestructuringError):
+            break
+        if affordable.can_afford(plan.peak_regular_payment):
+            found.append(plan)
+            break
+    return tuple(found)
+
+
+def evaluate(case: Case, policy: Policy, as_of: date) -> Decision:
+    """Decide a case as of the lender's business date ``as_of``."""
+    ev = policy.evaluation
+    currency = policy.currency
+    priority = ev.contact_band(case.dpd_at_first_contact)
+    contact_reason = Reason(
+        ReasonCode.CONTACT_BAND, f"first contact at DPD {case.dpd_at_first_contact}: priority band {priority}"
+    )
+    completeness = evidence_completeness(case.hardship, case.evidence)
+    affordability = assess_affordability(
+        case.statement,
+        AffordabilityRules(ev.affordable_share_of_disposable_income, ev.dti_ceiling),
+    )
+    false_documents = tuple(
+        d.document_type.value for d in completeness.rejected if d.rejection_reason == FALSE_EVIDENCE_REASON
+    )
+    conduct = ConductRecord(
+        earlier_delinquencies=case.conduct.earlier_delinquencies,
+        evidence_rejected_as_false=tuple(sorted(set(case.conduct.evidence_rejected_as_false + false_documents))),
+        declaration_untrue=case.conduct.declaration_untrue,
+        agreements_broken_on=case.conduct.agreements_broken_on,
+    )
+    wd = ev.wilful_default
+    original_instalment = Money.total((loan.contractual_instalment for loan in case.loans), currency)
+    indicators = wilful_default_indicators(
+        conduct,
+        affordability.disposable_income,
+        original_instalment,
+        as_of,
+        WilfulDefaultRules(
+            wd.no_contact_delinquencies_threshold, wd.no_contact_lookback_months, wd.broken_agreement_lookback_months
+        ),
+    )
+    indicator_reasons = tuple(Reason(ReasonCode(i.code.value), i.explanation) for i in indicators)
+
+    def decide(
+        outcome: Outcome, reasons: tuple[Reason, ...], offers: tuple[Offer, ...] = (),
+        waterfall: WaterfallResult | None = None,
+    ) -> Decision:
+        return Decision(
+            case.case_id, outcome, reasons + (contact_reason,), offers, policy.version, as_of, priority,
+            completeness, affordability, indicators, waterfall,
+        )
+
+    if any(i.code.value in wd.decline_indicators for i in indicators):
+        return decide(Outcome.DECLINE, indicator_reasons)
+
+    if not completeness.is_complete:
+        missing = ", ".join(t.value for t in completeness.missing)
+        if case.evidence_deadline is not None and as_of > case.evidence_deadline:
+            return decide(
+                Outcome.DECLINE,
+                indicator_reasons + (Reason(
+                    ReasonCode.EVIDENCE_DEADLINE_EXPIRED,
+                    f"deadline {case.evidence_deadline.isoformat()} passed without: {missing}",
+                ),),
+            )
+        return decide(
+            Outcome.NEED_MORE_EVIDENCE,
+            indicator_reasons + (Reason(ReasonCode.EVIDENCE_INCOMPLETE, f"missing: {missing}"),),
+        )
+
+    first_due = first_due_date_of_plan(as_of)
+    affordable = affordability.affordable_instalment
+    if len(case.loans) == 1:
+        loan = case.loans[0]
+        waterfall = concession_waterfall(loan, policy.restructuring, affordable, first_due)
+        alternatives = _alternatives(
+            loan, policy, affordability, first_due, generous_waiver=priority in ev.interest_waiver_contact_bands
+        )
+    else:
+        waterfall = _consolidation_waterfall(case.loans, policy, affordable, first_due)
+        alternatives = ()
+
+    reasons: list[Reason] = list(indicator_reasons)
+    candidates: list[tuple[str, RestructuringPlan, tuple[Concession, ...]]] = []
+    if waterfall.plan is not None:
+        candidates.append(("waterfall", waterfall.plan, waterfall.concessions))
+        reasons.append(Reason(
+            ReasonCode.AFFORDABLE_PLAN_FOUND,
+            f"{waterfall.plan.kind.value}: {waterfall.plan.changes.new_instalment} a month over "
+            f"{waterfall.plan.changes.new_term_months} months at {waterfall.plan.changes.new_annual_rate} "
+            f"(affordable {affordable}; concessions: {', '.join(c.value for c in waterfall.concessions)})",
+        ))
+    else:
+        reasons.append(Reason(
+            ReasonCode.NO_AFFORDABLE_PLAN,
+            f"no plan within the policy limits fits the affordable instalment {affordable}"
+            + (f" (most generous: {waterfall.most_generous.changes.new_instalment})"
+               if waterfall.most_generous is not None else ""),
+        ))
+    candidates.extend(("alternative", plan, ()) for plan in alternatives)
+
+    passing: list[tuple[str, RestructuringPlan, tuple[Concession, ...], ValueTestResult]] = []
+    for source, plan, concessions in candidates:
+        result = _value_test(plan, policy)
+        code = ReasonCode.VALUE_TEST_PASSED if result.passes else ReasonCode.VALUE_TEST_FAILED
+        reasons.append(Reason(
+            code, f"{source} {plan.kind.value}: plan NPV {result.plan_npv} vs legal recovery NPV {result.legal_npv}"
+        ))
+        if result.passes:
+            passing.append((source, plan, concessions, result))
+
+    waterfall_first = [p for p in passing if p[0] == "waterfall"]
+    others = sorted((p for p in passing if p[0] != "waterfall"), key=lambda p: p[3].plan_npv, reverse=True)
+    offers = tuple(
+        Offer(rank, source, plan, result, concessions)
+        for rank, (source, plan, concessions, result) in enumerate(waterfall_first + others, start=1)
+    )
+    if not offers:
+        return decide(Outcome.DECLINE, tuple(reasons), waterfall=waterfall)
+
+    for offer in offers:
+        if offer.plan.needs_supervisor:
+            reasons.append(Reason(ReasonCode.CONSOLIDATION_ABOVE_THRESHOLD, offer.plan.supervisor_reason or ""))
+    if indicator_reasons or any(o.plan.needs_supervisor for o in offers):
+        return decide(Outcome.NEEDS_SUPERVISOR, tuple(reasons), offers, waterfall)
+    return decide(Outcome.APPROVE, tuple(reasons), offers, waterfall)
