@@ -1,0 +1,219 @@
+"""The escalation ladder of a signed agreement, as an explicit state machine.
+
+    current -> reminder -> warning -> breach_notice -> legal_referral (final)
+       ^__________|___________|___________|   (cure: all arrears paid)
+    any non-final stage -> completed (final, all instalments paid)
+
+Why so strict: every step is a notice the borrower receives and a record a
+court may read. So the ladder never skips a step silently (a sweep that
+finds DPD jumped from 0 to 20 emits reminder, warning and breach notice in
+that order), never moves backwards except by a cure (paying *all* arrears
+before referral), and a referral or completion is final.
+
+The thresholds come from the policy (``escalation``): reminder at DPD 1,
+warning at DPD 7, breach notice at DPD 15 with at least 14 days to remedy,
+referral when the remedy period has passed or when 3 missed instalments
+are unpaid (the policy's "or": a borrower who has stopped paying altogether
+does not hold off referral by a fresh remedy period). A referral is held,
+not made, while the dual-tracking guard reports a pending negotiation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from enum import StrEnum
+
+from forbear_shared.domain.money import Money
+from forbear_shared.domain.policy import LegalRoute, Policy
+
+
+class Stage(StrEnum):
+    CURRENT = "current"
+    REMINDER = "reminder"
+    WARNING = "warning"
+    BREACH_NOTICE = "breach_notice"
+    LEGAL_REFERRAL = "legal_referral"
+    COMPLETED = "completed"
+
+
+LADDER: tuple[Stage, ...] = (Stage.CURRENT, Stage.REMINDER, Stage.WARNING, Stage.BREACH_NOTICE, Stage.LEGAL_REFERRAL)
+TERMINAL: frozenset[Stage] = frozenset({Stage.LEGAL_REFERRAL, Stage.COMPLETED})
+
+ALLOWED: dict[Stage, frozenset[Stage]] = {
+    Stage.CURRENT: frozenset({Stage.REMINDER, Stage.COMPLETED}),
+    Stage.REMINDER: frozenset({Stage.WARNING, Stage.CURRENT, Stage.COMPLETED}),
+    Stage.WARNING: frozenset({Stage.BREACH_NOTICE, Stage.CURRENT, Stage.COMPLETED}),
+    Stage.BREACH_NOTICE: frozenset({Stage.LEGAL_REFERRAL, Stage.CURRENT, Stage.COMPLETED}),
+    Stage.LEGAL_REFERRAL: frozenset(),
+    Stage.COMPLETED: frozenset(),
+}
+"""Every legal transition; anything else raises ``EscalationError``."""
+
+
+class EscalationError(Exception):
+    """A refused transition; ``reason`` is machine-readable (the API maps it to 409)."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(f"{reason}: {message}")
+        self.reason = reason
+
+
+@dataclass(frozen=True, slots=True)
+class EscalationState:
+    stage: Stage
+    since: date
+    """Business date the agreement entered ``stage``."""
+    remedy_deadline: date | None = None
+    """Last day to remedy a breach notice; set only in ``breach_notice``."""
+
+    @property
+    def is_final(self) -> bool:
+        return self.stage in TERMINAL
+
+
+@dataclass(frozen=True, slots=True)
+class EscalationStep:
+    """One transition; each becomes an event (and, for notices, a letter)."""
+
+    from_stage: Stage
+    to_stage: Stage
+    on: date
+    reason: str
+    remedy_deadline: date | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class EscalationOutcome:
+    state: EscalationState
+    steps: tuple[EscalationStep, ...]
+    referral_held: str | None = None
+    """Why a due referral was not made (dual-tracking guard), if it was held."""
+
+
+class EscalationLadder:
+    """The ladder configured by a policy; stateless, states are values."""
+
+    def __init__(self, policy: Policy) -> None:
+        self._policy = policy
+        self._rules = policy.escalation
+
+    @staticmethod
+    def start(on: date) -> EscalationState:
+        """A newly activated agreement is current."""
+        return EscalationState(Stage.CURRENT, on)
+
+    def transition(self, state: EscalationState, to: Stage, *, on: date, reason: str) -> tuple[EscalationState, EscalationStep]:
+        """Move one step, if the ladder allows it; the single door every move goes through."""
+        if state.is_final:
+            raise EscalationError("terminal_state", f"{state.stage} is final; cannot move to {to}")
+        if to not in ALLOWED[state.stage]:
+            raise EscalationError("illegal_transition", f"{state.stage} -> {to} is not on the ladder")
+        if on < state.since:
+            raise EscalationError("date_in_past", f"{on} is before {state.since}, when {state.stage} began")
+        deadline = on + timedelta(days=self._rules.remedy_days) if to is Stage.BREACH_NOTICE else None
+        step = EscalationStep(state.stage, to, on, reason, deadline)
+        return EscalationState(to, on, deadline), step
+
+    def _dpd_target(self, dpd: int) -> Stage:
+        if dpd >= self._rules.breach_notice_dpd:
+            return Stage.BREACH_NOTICE
+        if dpd >= self._rules.warning_dpd:
+            return Stage.WARNING
+        if dpd >= self._rules.reminder_dpd:
+            return Stage.REMINDER
+        return Stage.CURRENT
+
+    def advance(
+        self,
+        state: EscalationState,
+        *,
+        as_of: date,
+        dpd: int,
+        missed_instalments: int,
+        referral_block: str | None = None,
+    ) -> EscalationOutcome:
+        """Escalate as far as DPD and missed instalments require on ``as_of``.
+
+        ``missed_instalments`` is the count of missed instalments still
+        unpaid. ``referral_block`` is the dual-tracking guard's reason when a
+        negotiation is pending; a due referral is then held (reported, not
+        made). Lower DPD never de-escalates: only ``cure`` does.
+        """
+        if state.is_final:
+            return EscalationOutcome(state, ())
+        if dpd < 0 or missed_instalments < 0:
+            raise EscalationError("invalid_input", "DPD and missed instalments cannot be negative")
+        referral_by_count = missed_instalments >= self._rules.referral_missed_instalments
+        target = self._dpd_target(dpd)
+        if referral_by_count:
+            target = Stage.BREACH_NOTICE  # the ladder passes through every notice on the way
+        steps: list[EscalationStep] = []
+        current_index = LADDER.index(state.stage)
+        for stage in LADDER[current_index + 1 : LADDER.index(target) + 1]:
+            reason = f"missed_instalments_{missed_instalments}" if referral_by_count and dpd < self._threshold(stage) else f"dpd_{dpd}"
+            state, step = self.transition(state, stage, on=as_of, reason=reason)
+            steps.append(step)
+
+        held: str | None = None
+        if state.stage is Stage.BREACH_NOTICE:
+            assert state.remedy_deadline is not None
+            remedy_passed = as_of > state.remedy_deadline
+            if remedy_passed or referral_by_count:
+                reason = "missed_instalments" if referral_by_count else "remedy_period_expired"
+                if referral_block is not None:
+                    held = referral_block
+                else:
+                    state, step = self.transition(state, Stage.LEGAL_REFERRAL, on=as_of, reason=reason)
+                    steps.append(step)
+        return EscalationOutcome(state, tuple(steps), held)
+
+    def _threshold(self, stage: Stage) -> int:
+        return {
+            Stage.REMINDER: self._rules.reminder_dpd,
+            Stage.WARNING: self._rules.warning_dpd,
+            Stage.BREACH_NOTICE: self._rules.breach_notice_dpd,
+        }.get(stage, 0)
+
+    def cure(self, state: EscalationState, *, on: date, arrears: Money) -> tuple[EscalationState, EscalationStep]:
+        """Back to current, only when every arrear is paid (within tolerance)
+        and only before referral: a cure is what the warning letters ask for."""
+        if state.is_final:
+            raise EscalationError("terminal_state", f"{state.stage} is final; a cure is no longer possible")
+        if state.stage is Stage.CURRENT:
+            raise EscalationError("not_delinquent", "a current agreement has nothing to cure")
+        if arrears > self._policy.tolerance:
+            raise EscalationError("arrears_outstanding", f"{arrears.to_str()} of arrears is still unpaid")
+        return self.transition(state, Stage.CURRENT, on=on, reason="arrears_paid")
+
+    def complete(self, state: EscalationState, *, on: date, all_instalments_paid: bool) -> tuple[EscalationState, EscalationStep]:
+        """Completed when every instalment is paid: the good record under the plan."""
+        if not all_instalments_paid:
+            raise EscalationError("instalments_outstanding", "an agreement completes only when every instalment is paid")
+        return self.transition(state, Stage.COMPLETED, on=on, reason="all_instalments_paid")
+
+
+@dataclass(frozen=True, slots=True)
+class LegalRouteChoice:
+    route: LegalRoute
+    reason: str
+
+
+def choose_legal_route(amount: Money, *, broken_agreements: int, policy: Policy) -> LegalRouteChoice:
+    """Pick the legal route for a referral by amount and history (policy ``legal``).
+
+    Large debts go to asset preservation (财产保全) so assets cannot be moved
+    while the case runs; small debts with a clean history go first to
+    pre-litigation mediation (诉前调解), which courts encourage and which is
+    cheaper for both sides; everything else is a lawsuit.
+    """
+    legal = policy.legal
+    if broken_agreements < 0:
+        raise ValueError("broken_agreements cannot be negative")
+    if amount >= policy.money(legal.asset_preservation_min_amount):
+        return LegalRouteChoice(LegalRoute.ASSET_PRESERVATION, "amount_at_or_above_asset_preservation_threshold")
+    if amount <= policy.money(legal.mediation_max_amount) and broken_agreements <= legal.mediation_max_broken_agreements:
+        return LegalRouteChoice(LegalRoute.PRE_LITIGATION_MEDIATION, "small_amount_clean_history")
+    if amount <= policy.money(legal.mediation_max_amount):
+        return LegalRouteChoice(LegalRoute.LAWSUIT, "broken_agreements_exceed_mediation_limit")
+    return LegalRouteChoice(LegalRoute.LAWSUIT, "amount_above_mediation_threshold")
