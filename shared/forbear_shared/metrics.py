@@ -46,3 +46,24 @@ OUTBOX_PUBLISHED = Counter("forbear_outbox_published_total", "Outbox rows publis
 BUSINESS_DATE = Gauge(
     "forbear_business_date_timestamp_seconds", "The lender's business date (midnight UTC) as seen by a service", ["service"]
 )
+
+# Business counters (bounded labels only: categories, channels, outcomes, levels, routes).
+CASES_OPENED = Counter("forbear_cases_opened_total", "Cases opened", ["hardship", "channel"])
+EVIDENCE_REVIEWED = Counter("forbear_evidence_reviewed_total", "Evidence documents reviewed", ["outcome"])
+CONTACTS = Counter("forbear_contacts_total", "Contact attempts, allowed or refused", ["channel", "outcome"])
+DECISIONS = Counter("forbear_decisions_total", "Evaluation decisions", ["outcome"])
+FIRST_DECISION_DAYS = Histogram(
+    "forbear_time_to_first_decision_days",
+    "Business days from case opened to its first decision",
+    buckets=(0, 1, 2, 3, 5, 7, 10, 14, 21, 30, 45, 60),
+)
+OFFERS = Counter("forbear_offers_total", "Offers by what became of them", ["outcome"])
+AGREEMENTS = Counter(
+    "forbear_agreements_total", "Agreement lifecycle transitions", ["transition"]
+)  # transition: signed, activated, cured, breached, completed, referred
+INSTALMENTS_MISSED = Counter("forbear_instalments_missed_total", "Instalments found missed by the COB sweep")
+PAYMENTS = Counter("forbear_payments_total", "Payments applied", ["source", "outcome"])
+NOTICES = Counter("forbear_notices_total", "Notices requested", ["level"])
+LEGAL_REFERRALS = Counter("forbear_legal_referrals_total", "Legal referrals published", ["route"])
+COB_RUNS = Counter("forbear_cob_runs_total", "Close-of-business runs (one per business day swept)")
+ACTIVE_AGREEMENTS = Gauge("forbear_active_agreements", "Agreements being monitored, by escalation level", ["level"])
