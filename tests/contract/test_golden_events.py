@@ -64,3 +64,10 @@ def test_an_envelope_missing_its_case_id_is_malformed() -> None:
     del golden["event"]["case_id"]
     with pytest.raises(MalformedEvent, match="case_id"):
         decode(json.dumps(golden["event"]).encode())
+
+
+def test_the_event_catalogue_document_is_current() -> None:
+    from forbear_shared.events.catalogue import render
+
+    document = Path(__file__).parents[2] / "shared" / "EVENTS.md"
+    assert document.read_text() == render(), "regenerate: python -m forbear_shared.events.catalogue > shared/EVENTS.md"

@@ -1,3 +1,3 @@
-"""Every event schema of the system, one module per producing service."""
+"""Every event schema of the system, one module per producing side."""
 
-from forbear_shared.events.schemas import common, monitoring  # noqa: F401
+from forbear_shared.events.schemas import agreement, common, corebanking, evaluation, intake, monitoring  # noqa: F401

@@ -1,15 +1,19 @@
-"""Events produced by the monitoring service."""
+"""Events produced by the monitoring service (``monitoring.events`` and outbound topics)."""
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, Literal
+
+from pydantic import Field
 
 from forbear_shared.events.registry import registry
-from forbear_shared.events.schemas.common import Payload
+from forbear_shared.events.schemas.common import DecimalStr, Payload, Reason, ScheduleDoc
 
 #: business-date events are not about one case; they use this fixed key
 LENDER_KEY = "lender"
+
+EscalationLevel = Literal["current", "reminder", "warning", "breach_notice", "legal_referral", "completed"]
 
 
 @registry.register("business_date.advanced", 1)
@@ -31,3 +35,158 @@ class BusinessDateAdvanced(Payload):
 @registry.upcaster("business_date.advanced", 1)
 def _business_date_v1_to_v2(payload: dict[str, Any]) -> dict[str, Any]:
     return {"previous": None, "current": payload["date"]}
+
+
+class AllocationLine(Payload):
+    instalment: int
+    component: Literal["fee", "penalty", "interest", "principal"]
+    amount: DecimalStr
+
+
+@registry.register("payment.applied", 1)
+class PaymentApplied(Payload):
+    agreement_id: str
+    reference: str
+    amount: DecimalStr
+    source: Literal["corebanking", "manual"]
+    received_on: dt.date
+    allocation: list[AllocationLine]
+    unallocated: DecimalStr | None = None
+
+
+@registry.register("instalment.missed", 1)
+class InstalmentMissed(Payload):
+    agreement_id: str
+    instalment: int = Field(ge=1)
+    due_date: dt.date
+    amount_outstanding: DecimalStr
+    detected_on: dt.date
+
+
+@registry.register("agreement.escalated", 1)
+class AgreementEscalated(Payload):
+    agreement_id: str
+    from_level: EscalationLevel
+    to_level: EscalationLevel
+    days_past_due: int
+    missed_instalments: int
+    remedy_deadline: dt.date | None = None
+    on: dt.date
+
+
+@registry.register("agreement.cured", 1)
+class AgreementCured(Payload):
+    agreement_id: str
+    from_level: EscalationLevel
+    on: dt.date
+
+
+@registry.register("agreement.completed", 1)
+class AgreementCompleted(Payload):
+    agreement_id: str
+    borrower_id: str
+    on: dt.date
+
+
+@registry.register("referral.blocked", 1)
+class ReferralBlocked(Payload):
+    """The ladder reached referral but the dual-tracking guard holds it."""
+
+    agreement_id: str
+    reasons: list[Reason]
+    on: dt.date
+
+
+# -- outbound topics ------------------------------------------------------------------------
+
+
+@registry.register("notice.requested", 1)
+class NoticeRequested(Payload):
+    """For ``notifications.requested``: the channel service resolves the recipient by borrower id."""
+
+    notice_id: str
+    agreement_id: str
+    borrower_id: str
+    level: Literal["reminder", "warning", "breach_notice"]
+    days_past_due: int
+    amount_overdue: DecimalStr
+    remedy_deadline: dt.date | None = None
+    on: dt.date
+
+
+class DossierPayment(Payload):
+    reference: str
+    amount: DecimalStr
+    received_on: dt.date
+    source: str
+
+
+class DossierNotice(Payload):
+    notice_id: str
+    level: str
+    on: dt.date
+    remedy_deadline: dt.date | None = None
+
+
+class DossierContact(Payload):
+    contact_id: str
+    party: str
+    channel: str
+    direction: str
+    outcome: str
+    on: dt.date
+
+
+class DossierEvidence(Payload):
+    document_id: str
+    document_type: str
+    status: str
+    sha256: str
+
+
+class Dossier(Payload):
+    agreement_id: str
+    document_sha256: str
+    option: str
+    activated_on: dt.date
+    schedule: ScheduleDoc
+    missed_instalments: list[int]
+    amount_overdue: DecimalStr
+    outstanding_balance: DecimalStr
+    payments: list[DossierPayment]
+    notices: list[DossierNotice]
+    communications: list[DossierContact]
+    evidence: list[DossierEvidence]
+
+
+@registry.register("legal.referral", 1)
+class LegalReferral(Payload):
+    """For ``legal.referrals``: the debt handed to legal action with its dossier."""
+
+    referral_id: str
+    agreement_id: str
+    borrower_id: str
+    route: Literal["pre_litigation_mediation", "lawsuit", "asset_preservation"]
+    reasons: list[Reason]
+    referred_on: dt.date
+    dossier: Dossier
+
+
+@registry.register("credit.standing_updated", 1)
+class CreditStandingUpdated(Payload):
+    """For ``credit.updates``: the borrower kept (or broke) the plan."""
+
+    borrower_id: str
+    agreement_id: str
+    standing: Literal["plan_completed", "plan_breached"]
+    on: dt.date
+
+
+@registry.register("agreement.referred", 1)
+class AgreementReferred(Payload):
+    agreement_id: str
+    referral_id: str
+    route: str
+    on: dt.date
+
+

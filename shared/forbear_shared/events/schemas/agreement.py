@@ -1,0 +1,74 @@
+"""Events produced by the agreement service (topic ``agreement.events``, key: case id)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from pydantic import Field
+
+from forbear_shared.events.registry import registry
+from forbear_shared.events.schemas.common import DecimalStr, Payload, ScheduleDoc
+
+
+@registry.register("offer.made", 1)
+class OfferMade(Payload):
+    offer_id: str
+    decision_id: str
+    borrower_id: str
+    rank: int = Field(ge=1)
+    option: str
+    new_instalment: DecimalStr
+    term_months: int
+    expires_on: dt.date
+
+
+@registry.register("offer.accepted", 1)
+class OfferAccepted(Payload):
+    offer_id: str
+    agreement_id: str
+    borrower_id: str
+    accepted_on: dt.date
+
+
+@registry.register("offer.expired", 1)
+class OfferExpired(Payload):
+    offer_id: str
+    borrower_id: str
+    expired_on: dt.date
+
+
+@registry.register("offer.countered", 1)
+class OfferCountered(Payload):
+    """The borrower proposes other terms: the case re-enters evaluation."""
+
+    offer_id: str
+    borrower_id: str
+    proposed_instalment: DecimalStr | None = None
+    proposed_term_months: int | None = Field(default=None, ge=1)
+    countered_on: dt.date
+
+
+@registry.register("agreement.signed", 1)
+class AgreementSigned(Payload):
+    agreement_id: str
+    party: Literal["borrower", "lender"]
+    signed_by: str
+    document_sha256: str
+    signed_on: dt.date
+
+
+@registry.register("agreement.activated", 1)
+class AgreementActivated(Payload):
+    """Both parties signed: the new schedule is in force and monitoring takes over."""
+
+    agreement_id: str
+    borrower_id: str
+    loan_ids: list[str]
+    option: str
+    schedule: ScheduleDoc
+    document_sha256: str
+    activated_on: dt.date
+    policy_version: str
+    #: an agreement that this one replaces after a renegotiation
+    supersedes_agreement_id: str | None = None
