@@ -6,9 +6,12 @@ import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
+import psycopg
+from pydantic import BaseModel
 from psycopg_pool import ConnectionPool
 
-from forbear_shared import logs
+from forbear_shared import business_date, logs, outbox
+from forbear_shared.events import Envelope, new_event
 from forbear_shared.db import make_pool, migrate
 from forbear_shared.settings import Settings, load_settings
 
@@ -25,6 +28,37 @@ class ServiceContext:
     def now(self) -> dt.datetime:
         """Technical timestamp for ``occurred_at`` and audit rows; never for business rules."""
         return dt.datetime.now(dt.timezone.utc)
+
+    def business_date(self, conn: psycopg.Connection) -> dt.date:
+        """The lender's business date as this service knows it (its own projection)."""
+        return business_date.current(conn, self.settings.initial_business_date)
+
+    def emit(
+        self,
+        conn: psycopg.Connection,
+        *,
+        type: str,
+        payload: BaseModel,
+        case_id: str,
+        topic: str,
+        business_date: dt.date,
+        causation: Envelope | None = None,
+    ) -> Envelope:
+        """Record an event in the outbox, inside the caller's transaction.
+
+        ``topic`` is the catalogue name (e.g. ``intake.events``); the deployment's prefix is added.
+        """
+        event = new_event(
+            type=type,
+            payload=payload,
+            case_id=case_id,
+            business_date=business_date,
+            producer=self.name,
+            occurred_at=self.now(),
+            causation=causation,
+        )
+        outbox.add(conn, event, self.settings.topic(topic))
+        return event
 
 
 def bootstrap(service: str, migrations: Path, *, pool_size: int = 10, settings: Settings | None = None) -> ServiceContext:
