@@ -2,7 +2,6 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
-
 from forbear_shared.domain.money import Money
 from forbear_shared.domain.policy import Policy
 from forbear_shared.domain.schedule import Schedule, equal_principal_schedule

@@ -1,7 +1,6 @@
 from datetime import date
 
 import pytest
-
 from forbear_shared.domain.allocation import AllocationError, Payment, apply_payment, apply_payments
 from forbear_shared.domain.arrears import LoanLedger
 from forbear_shared.domain.money import Money
@@ -16,7 +15,7 @@ def test_a_late_payment_pays_penalty_then_interest_then_principal(loan_12000, po
     # 2 Mar: 20 days late -> penalty 1000.00 x 0.0005 x 20 = 10.00
     # 500.00 = 10.00 penalty + 120.00 interest + 370.00 principal
     ledger, statement = apply_payment(ledger, Payment("P1", date(2025, 3, 2), M("500.00")), policy)
-    assert [(l.instalment_number, l.component, l.amount) for l in statement.lines] == [
+    assert [(line.instalment_number, line.component, line.amount) for line in statement.lines] == [
         (1, PEN, M("10.00")), (1, INT, M("120.00")), (1, PRI, M("370.00"))]
     assert statement.penalty_charged == M("10.00")
     assert statement.unapplied == M("0") and statement.settled_instalments == ()
@@ -38,7 +37,8 @@ def test_the_oldest_instalment_is_paid_before_the_next(loan_12000, policy):
 
 def test_a_scheduled_fee_is_paid_before_interest(policy):
     from decimal import Decimal
-    from forbear_shared.domain.schedule import build_schedule, RepaymentMethod
+
+    from forbear_shared.domain.schedule import RepaymentMethod, build_schedule
 
     # 1000.00 at 12 %, one capitalised deferral month (10.00) with a 50.00 fee, then 1 repayment:
     # 1010.00 principal + 10.10 interest + 50.00 fee
@@ -46,7 +46,7 @@ def test_a_scheduled_fee_is_paid_before_interest(policy):
                               deferral_periods=1, deferral_fee=M("50.00"), method=RepaymentMethod.EQUAL_PRINCIPAL)
     ledger = LoanLedger.open(schedule, policy)
     ledger, statement = apply_payment(ledger, Payment("F", date(2025, 3, 1), M("55.00")), policy)
-    assert [(l.component, l.amount) for l in statement.lines] == [(FEES, M("50.00")), (INT, M("5.00"))]
+    assert [(line.component, line.amount) for line in statement.lines] == [(FEES, M("50.00")), (INT, M("5.00"))]
 
 
 def test_a_shortfall_within_tolerance_counts_as_paid(loan_12000, policy):

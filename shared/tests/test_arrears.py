@@ -2,7 +2,6 @@ from datetime import date
 
 from forbear_shared.domain.allocation import Payment, apply_payment
 from forbear_shared.domain.arrears import LoanLedger, arrears_as_of, days_past_due, uncharged_penalty
-
 from forbear_shared.domain.money import Money
 
 M = Money.of

@@ -1,5 +1,4 @@
 import pytest
-
 from forbear_shared.domain.hardship import (
     REQUIRED_DOCUMENTS,
     DocumentType,

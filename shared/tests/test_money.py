@@ -1,7 +1,6 @@
 from decimal import Decimal
 
 import pytest
-
 from forbear_shared.domain.money import CurrencyMismatch, Money, MoneyError, parse_rate
 
 

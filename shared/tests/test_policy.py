@@ -4,9 +4,9 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-
 from forbear_shared.domain.policy import Component, LegalRoute, PolicyError, parse_policy
 from forbear_shared.policy_loader import load_policy, read_policy_text
+from pydantic import ValidationError
 
 
 def demo_data() -> dict:
@@ -49,7 +49,7 @@ def test_dpd_buckets_cover_every_delinquent_day():
 
 def test_policy_is_frozen():
     policy = load_policy()
-    with pytest.raises(Exception):
+    with pytest.raises(ValidationError):
         policy.version = "tampered"  # type: ignore[misc]
 
 

@@ -2,7 +2,6 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
-
 from forbear_shared.domain.calendar import DayCount
 from forbear_shared.domain.money import Money
 from forbear_shared.domain.schedule import (

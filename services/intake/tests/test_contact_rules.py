@@ -1,7 +1,6 @@
 from datetime import datetime, timedelta
 
 import pytest
-
 from forbear_intake.domain.contact_rules import ContactRefusal, check_contact
 from forbear_shared.policy_loader import load_policy
 

@@ -1,9 +1,6 @@
 from datetime import date
 
 import pytest
-
-from forbear_shared.domain.money import Money
-from forbear_shared.domain.policy import LegalRoute
 from forbear_monitoring.domain.escalation import (
     EscalationError,
     EscalationLadder,
@@ -11,6 +8,8 @@ from forbear_monitoring.domain.escalation import (
     Stage,
     choose_legal_route,
 )
+from forbear_shared.domain.money import Money
+from forbear_shared.domain.policy import LegalRoute
 
 M = Money.of
 D0 = date(2025, 3, 1)

@@ -1,9 +1,9 @@
 from datetime import date
 
+from forbear_monitoring.domain.missed import missed_instalments, newly_missed, outstanding_missed_count
 from forbear_shared.domain.allocation import Payment, apply_payment
 from forbear_shared.domain.arrears import LoanLedger
 from forbear_shared.domain.money import Money
-from forbear_monitoring.domain.missed import missed_instalments, newly_missed, outstanding_missed_count
 
 M = Money.of
 

@@ -69,10 +69,10 @@ class AllocationStatement:
         return Money.total((line.amount for line in self.lines), self.amount.currency)
 
     def total_for(self, component: Component) -> Money:
-        return Money.total((l.amount for l in self.lines if l.component is component), self.amount.currency)
+        return Money.total((line.amount for line in self.lines if line.component is component), self.amount.currency)
 
     def total_for_instalment(self, number: int) -> Money:
-        return Money.total((l.amount for l in self.lines if l.instalment_number == number), self.amount.currency)
+        return Money.total((line.amount for line in self.lines if line.instalment_number == number), self.amount.currency)
 
 
 _PAID_FIELD = {

@@ -26,14 +26,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal, InvalidOperation
 from functools import total_ordering
-from typing import Union
 
 CENT = Decimal("0.01")
 ROUNDING = ROUND_HALF_UP
 DEFAULT_CURRENCY = "CNY"
 
-MoneyInput = Union[str, int, Decimal]
-Number = Union[int, Decimal]
+MoneyInput = str | int | Decimal
+Number = int | Decimal
 
 
 class MoneyError(ValueError):
