@@ -3,7 +3,6 @@
 from decimal import Decimal
 
 import pytest
-
 from forbear_evaluation.domain.affordability import (
     AffordabilityRules,
     IncomeExpenditureStatement,

@@ -217,7 +217,7 @@ class RestructuringPlan:
 
 def _check_total_term(elapsed: int, new_term: int, remaining: int, policy: RestructuringPolicy) -> None:
     total = elapsed + new_term
-    if new_term > remaining and total > policy.max_total_term_months:
+    if new_term > max(remaining, 1) and total > policy.max_total_term_months:
         raise PolicyLimitExceeded(
             "max_total_term_months",
             f"{elapsed} months elapsed + {new_term} new = {total} months, above {policy.max_total_term_months}",

@@ -13,6 +13,10 @@ afford (``RestructuringPlan.peak_regular_payment <= affordable instalment``):
    rate, set aside the smallest amount of principal (to the cent, at most
    ``principal_deferral_max_share``) as an interest-free balloon.
 
+Within a step the search is linear and ascending (one month, one rate step,
+one cent at a time), so the plan returned is the least generous affordable
+one at that step.
+
 The order puts the cheapest concessions for the lender first: penalties are
 the lender's charge for the delay, a longer term keeps every yuan of
 interest, a lower rate gives up income, and deferred principal is at risk
@@ -132,18 +136,25 @@ def run_waterfall(
         floor = grid.rates[-1]
         most = attempt(grid.max_term, floor, grid.max_deferred_principal)
         if most is not None:
-            # Smallest deferral (to the cent) that is affordable: the payment
-            # falls as more principal is set aside, so bisect on cents keeping
-            # ``high`` affordable and ``low`` not (``low = 0`` failed above).
-            low, high = 0, int(grid.max_deferred_principal.amount * 100)
+            # The smallest affordable deferral, to the cent.  The level payment
+            # on P - D is (P - D) * a, so no D more than 2n cents below
+            # P - A / a can be affordable; scan upwards from there.  (A bisection
+            # would not do: the residue on the last instalment makes the peak
+            # payment jump by a few cents between neighbouring amounts.)
+            principal = most.schedule.principal.amount
+            n = grid.max_term
+            r = floor / 12
+            factor = Decimal(1) / n if r == 0 else r / (Decimal(1) - (Decimal(1) + r) ** -n)
+            estimate = principal - affordable_instalment.amount / factor
+            cent = max(1, int(estimate * 100) - 2 * n)
+            cap = int(grid.max_deferred_principal.amount * 100)
             best = most
-            while high - low > 1:
-                middle = (low + high) // 2
-                candidate = attempt(grid.max_term, floor, Money(Decimal(middle) / 100, zero.currency))
+            while cent < cap:
+                candidate = attempt(grid.max_term, floor, Money(Decimal(cent) / 100, zero.currency))
                 if candidate is not None:
-                    high, best = middle, candidate
-                else:
-                    low = middle
+                    best = candidate
+                    break
+                cent += 1
             return done(best, Concession.CAPITALISE_ARREARS, *extended, *reduced, Concession.DEFER_PRINCIPAL)
     return WaterfallResult(None, (), affordable_instalment, tried, last)
 
