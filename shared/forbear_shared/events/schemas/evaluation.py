@@ -19,6 +19,9 @@ class OfferTerms(Payload):
     rank: int = Field(ge=1)
     option: str
     schedule: ScheduleDoc
+    #: arrears instalments (分期偿还): the interest-free arrears parts due with the first
+    #: instalments of ``schedule``, on the same dates; absent for every other option
+    arrears_schedule: ScheduleDoc | None = Field(default=None, exclude_if=lambda value: value is None)
     new_instalment: DecimalStr
     old_instalment: DecimalStr
     term_months: int = Field(ge=1)
