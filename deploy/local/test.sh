@@ -6,7 +6,8 @@ root=$(cd "$here/../.." && pwd)
 cd "$root"
 . "$here/env.sh"
 started=""
-if ! bash "$here/infra.sh" status | grep -q "kafka: up" || ! bash "$here/infra.sh" status | grep -q "postgres: up"; then
+status=$(bash "$here/infra.sh" status)
+if [[ "$status" != *"kafka: up"* || "$status" != *"postgres: up"* ]]; then
   started=yes
 fi
 cleanup() { if [ -n "$started" ]; then bash "$here/infra.sh" down; fi; }
