@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
-from forbear_intake import bootstrap
-from forbear_shared.projections import business_date_handlers
-from forbear_shared.topics import MONITORING_EVENTS
+from forbear_shared.topics import AGREEMENT_EVENTS, CORE_LOANS, EVALUATION_EVENTS, MONITORING_EVENTS
 from forbear_shared.worker import WorkerSpec, run_worker
+
+from forbear_intake import bootstrap
+from forbear_intake.service_layer.reactions import handlers
 
 
 def main() -> None:
     ctx = bootstrap.context()
-    spec = WorkerSpec(topics=[MONITORING_EVENTS.name], handlers={**business_date_handlers(ctx.name)})
+    intake = bootstrap.intake(ctx)
+    # reactions.handlers includes business_date.advanced: the shared projection plus the deadline sweep
+    spec = WorkerSpec(
+        topics=[CORE_LOANS.name, EVALUATION_EVENTS.name, AGREEMENT_EVENTS.name, MONITORING_EVENTS.name],
+        handlers=handlers(intake),
+    )
     run_worker(ctx.settings, ctx.pool, spec)
 
 

@@ -1,0 +1,269 @@
+"""SQL for intake's own tables (schema ``intake``); nothing else touches them."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterable
+from typing import Any
+
+import psycopg
+from forbear_shared.errors import NotFound
+from forbear_shared.events.schemas.common import LoanSnapshot
+from psycopg.types.json import Jsonb
+
+Row = dict[str, Any]
+
+# -- borrowers -------------------------------------------------------------------------------
+
+
+def upsert_borrower(
+    conn: psycopg.Connection, borrower_id: str, name: str | None, national_id: str | None, phone: str | None
+) -> None:
+    """Personal data given again replaces what we had; data not given is kept."""
+    conn.execute(
+        "insert into borrowers (borrower_id, name, national_id, phone) values (%s, %s, %s, %s) "
+        "on conflict (borrower_id) do update set "
+        "name = coalesce(excluded.name, borrowers.name), "
+        "national_id = coalesce(excluded.national_id, borrowers.national_id), "
+        "phone = coalesce(excluded.phone, borrowers.phone), updated_at = now()",
+        (borrower_id, name, national_id, phone),
+    )
+
+
+def get_borrower(conn: psycopg.Connection, borrower_id: str) -> Row | None:
+    return conn.execute("select * from borrowers where borrower_id = %s", (borrower_id,)).fetchone()
+
+
+# -- loans projection ------------------------------------------------------------------------
+
+
+def upsert_loan(conn: psycopg.Connection, loan: LoanSnapshot, source: str, *, only_if_newer: bool) -> bool:
+    """Store a loan snapshot; core banking's older snapshots never overwrite newer ones."""
+    condition = "where loans.as_of <= excluded.as_of" if only_if_newer else ""
+    row = conn.execute(
+        "insert into loans (loan_id, borrower_id, as_of, snapshot, source) values (%s, %s, %s, %s, %s) "
+        "on conflict (loan_id) do update set borrower_id = excluded.borrower_id, as_of = excluded.as_of, "
+        f"snapshot = excluded.snapshot, source = excluded.source, updated_at = now() {condition} "
+        "returning loan_id",
+        (loan.loan_id, loan.borrower_id, loan.as_of, Jsonb(loan.model_dump(mode="json")), source),
+    ).fetchone()
+    return row is not None
+
+
+def get_loans(conn: psycopg.Connection, loan_ids: Iterable[str]) -> dict[str, LoanSnapshot]:
+    ids = list(loan_ids)
+    rows = conn.execute("select loan_id, snapshot from loans where loan_id = any(%s)", (ids,)).fetchall()
+    return {r["loan_id"]: LoanSnapshot.model_validate(r["snapshot"]) for r in rows}
+
+
+def get_loan(conn: psycopg.Connection, loan_id: str) -> Row | None:
+    return conn.execute("select * from loans where loan_id = %s", (loan_id,)).fetchone()
+
+
+# -- cases -----------------------------------------------------------------------------------
+
+
+def insert_case(conn: psycopg.Connection, case: Row, loan_ids: Iterable[str]) -> None:
+    conn.execute(
+        "insert into cases (case_id, borrower_id, hardship_category, story, channel, dpd_at_first_contact, "
+        "opened_on, status, evidence_deadline, history, renegotiates_agreement_id, created_by) "
+        "values (%(case_id)s, %(borrower_id)s, %(hardship_category)s, %(story)s, %(channel)s, "
+        "%(dpd_at_first_contact)s, %(opened_on)s, %(status)s, %(evidence_deadline)s, %(history)s, "
+        "%(renegotiates_agreement_id)s, %(created_by)s)",
+        {**case, "history": Jsonb(case["history"])},
+    )
+    for loan_id in loan_ids:
+        conn.execute("insert into case_loans (case_id, loan_id) values (%s, %s)", (case["case_id"], loan_id))
+
+
+def get_case(conn: psycopg.Connection, case_id: str, *, for_update: bool = False) -> Row:
+    lock = " for update" if for_update else ""
+    row = conn.execute(f"select * from cases where case_id = %s{lock}", (case_id,)).fetchone()
+    if row is None:
+        raise NotFound("case", case_id)
+    return row
+
+
+def find_case(conn: psycopg.Connection, case_id: str, *, for_update: bool = False) -> Row | None:
+    lock = " for update" if for_update else ""
+    return conn.execute(f"select * from cases where case_id = %s{lock}", (case_id,)).fetchone()
+
+
+_UPDATABLE = frozenset({
+    "status", "statement", "submissions", "awaiting_more_evidence", "deadline_submitted", "last_outcome", "history",
+})
+
+
+def update_case(conn: psycopg.Connection, case_id: str, **fields: Any) -> None:
+    unknown = set(fields) - _UPDATABLE
+    if unknown:
+        raise ValueError(f"not updatable: {sorted(unknown)}")
+    values = {k: (Jsonb(v) if k in ("statement", "history") and v is not None else v) for k, v in fields.items()}
+    assignments = ", ".join(f"{k} = %({k})s" for k in values)
+    conn.execute(
+        f"update cases set {assignments}, updated_at = now() where case_id = %(case_id)s", {**values, "case_id": case_id}
+    )
+
+
+def case_loan_ids(conn: psycopg.Connection, case_id: str) -> list[str]:
+    rows = conn.execute("select loan_id from case_loans where case_id = %s order by loan_id", (case_id,)).fetchall()
+    return [r["loan_id"] for r in rows]
+
+
+def list_cases(
+    conn: psycopg.Connection, *, status: str | None, borrower_id: str | None, limit: int, offset: int
+) -> list[Row]:
+    clauses: list[str] = []
+    params: list[Any] = []
+    if status is not None:
+        clauses.append("status = %s")
+        params.append(status)
+    if borrower_id is not None:
+        clauses.append("borrower_id = %s")
+        params.append(borrower_id)
+    where = f"where {' and '.join(clauses)}" if clauses else ""
+    return conn.execute(
+        f"select * from cases {where} order by created_at desc, case_id limit %s offset %s", (*params, limit, offset)
+    ).fetchall()
+
+
+def cases_past_evidence_deadline(conn: psycopg.Connection, as_of: dt.date, statuses: Iterable[str]) -> list[Row]:
+    """Cases still gathering evidence whose deadline is before ``as_of`` and not yet submitted for it."""
+    return conn.execute(
+        "select * from cases where evidence_deadline < %s and not deadline_submitted and status = any(%s) "
+        "order by case_id for update",
+        (as_of, list(statuses)),
+    ).fetchall()
+
+
+# -- evidence --------------------------------------------------------------------------------
+
+
+def insert_document(conn: psycopg.Connection, doc: Row) -> None:
+    conn.execute(
+        "insert into evidence_documents (document_id, case_id, document_type, media_type, size_bytes, sha256, "
+        "original_filename, uploaded_by, uploaded_on) values (%(document_id)s, %(case_id)s, %(document_type)s, "
+        "%(media_type)s, %(size_bytes)s, %(sha256)s, %(original_filename)s, %(uploaded_by)s, %(uploaded_on)s)",
+        doc,
+    )
+
+
+def get_document(conn: psycopg.Connection, case_id: str, document_id: str, *, for_update: bool = False) -> Row:
+    lock = " for update" if for_update else ""
+    row = conn.execute(
+        f"select * from evidence_documents where case_id = %s and document_id = %s{lock}", (case_id, document_id)
+    ).fetchone()
+    if row is None:
+        raise NotFound("document", document_id)
+    return row
+
+
+def list_documents(conn: psycopg.Connection, case_id: str) -> list[Row]:
+    return conn.execute(
+        "select * from evidence_documents where case_id = %s order by uploaded_at, document_id", (case_id,)
+    ).fetchall()
+
+
+def review_document(
+    conn: psycopg.Connection, document_id: str, *, status: str, reason: str | None, found_false: bool,
+    reviewed_by: str, reviewed_on: dt.date,
+) -> None:
+    conn.execute(
+        "update evidence_documents set status = %s, rejection_reason = %s, found_false = %s, reviewed_by = %s, "
+        "reviewed_on = %s, reviewed_at = now() where document_id = %s",
+        (status, reason, found_false, reviewed_by, reviewed_on, document_id),
+    )
+
+
+# -- contacts --------------------------------------------------------------------------------
+
+
+def insert_contact(conn: psycopg.Connection, contact: Row) -> None:
+    conn.execute(
+        "insert into contacts (contact_id, case_id, party, channel, direction, on_date, local_time, outcome, "
+        "refusal_reasons, note, recorded_by) values (%(contact_id)s, %(case_id)s, %(party)s, %(channel)s, "
+        "%(direction)s, %(on_date)s, %(local_time)s, %(outcome)s, %(refusal_reasons)s, %(note)s, %(recorded_by)s)",
+        contact,
+    )
+
+
+def list_contacts(conn: psycopg.Connection, case_id: str) -> list[Row]:
+    return conn.execute(
+        "select * from contacts where case_id = %s order by on_date, local_time, recorded_at", (case_id,)
+    ).fetchall()
+
+
+def outbound_attempts_since(conn: psycopg.Connection, case_id: str, since: dt.date) -> list[dt.datetime]:
+    """Allowed outbound attempts for the case's debt since ``since`` (lender-local date and time)."""
+    rows = conn.execute(
+        "select on_date, local_time from contacts where case_id = %s and direction = 'outbound' "
+        "and outcome = 'allowed' and on_date >= %s",
+        (case_id, since),
+    ).fetchall()
+    return [dt.datetime.combine(r["on_date"], r["local_time"]) for r in rows]
+
+
+# -- decisions, agreements, renegotiations ---------------------------------------------------
+
+
+def insert_decision(conn: psycopg.Connection, decision: Row) -> bool:
+    row = conn.execute(
+        "insert into decisions (decision_id, case_id, outcome, submission, decided_by, decided_on, reasons) "
+        "values (%(decision_id)s, %(case_id)s, %(outcome)s, %(submission)s, %(decided_by)s, %(decided_on)s, "
+        "%(reasons)s) on conflict do nothing returning decision_id",
+        {**decision, "reasons": Jsonb(decision["reasons"])},
+    ).fetchone()
+    return row is not None
+
+
+def list_decisions(conn: psycopg.Connection, case_id: str) -> list[Row]:
+    return conn.execute("select * from decisions where case_id = %s order by received_at", (case_id,)).fetchall()
+
+
+def upsert_agreement(conn: psycopg.Connection, agreement_id: str, case_id: str, borrower_id: str, on: dt.date) -> None:
+    conn.execute(
+        "insert into agreements (agreement_id, case_id, borrower_id, activated_on) values (%s, %s, %s, %s) "
+        "on conflict (agreement_id) do nothing",
+        (agreement_id, case_id, borrower_id, on),
+    )
+
+
+def get_agreement(conn: psycopg.Connection, agreement_id: str) -> Row | None:
+    return conn.execute("select * from agreements where agreement_id = %s", (agreement_id,)).fetchone()
+
+
+def renegotiation_dates(conn: psycopg.Connection, agreement_id: str) -> list[dt.date]:
+    # the advisory lock serialises two requests for one agreement, so the limit holds under races
+    conn.execute("select pg_advisory_xact_lock(hashtext('intake-renegotiation:' || %s))", (agreement_id,))
+    rows = conn.execute("select requested_on from renegotiations where agreement_id = %s", (agreement_id,)).fetchall()
+    return [r["requested_on"] for r in rows]
+
+
+def insert_renegotiation(conn: psycopg.Connection, case_id: str, agreement_id: str, on: dt.date) -> None:
+    conn.execute(
+        "insert into renegotiations (case_id, agreement_id, requested_on) values (%s, %s, %s)",
+        (case_id, agreement_id, on),
+    )
+
+
+# -- audit -----------------------------------------------------------------------------------
+
+
+def audit(
+    conn: psycopg.Connection, case_id: str, *, business_date: dt.date, actor: str, actor_role: str, action: str,
+    reason: str | None = None, detail: dict[str, Any] | None = None,
+) -> None:
+    conn.execute(
+        "insert into case_events (case_id, business_date, actor, actor_role, action, reason, detail) "
+        "values (%s, %s, %s, %s, %s, %s, %s)",
+        (case_id, business_date, actor, actor_role, action, reason, Jsonb(json.loads(json.dumps(detail or {}, default=str)))),
+    )
+
+
+def timeline(conn: psycopg.Connection, case_id: str) -> list[Row]:
+    return conn.execute(
+        "select id, at, business_date, actor, actor_role, action, reason, detail from case_events "
+        "where case_id = %s order by id",
+        (case_id,),
+    ).fetchall()

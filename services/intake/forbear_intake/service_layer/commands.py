@@ -1,0 +1,96 @@
+"""What callers ask intake to do; validated before any use case runs (bad input is 422)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Annotated, Literal
+
+from forbear_shared.events.schemas.common import Channel, DecimalStr, HardshipCategory, LoanSnapshot
+from forbear_shared.events.schemas.intake import BorrowerHistory
+from pydantic import BaseModel, ConfigDict, Field
+
+NonNegativeAmount = Annotated[DecimalStr, Field(ge=0, max_digits=14, decimal_places=2)]
+
+
+class Command(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class BorrowerIn(Command):
+    """The borrower's identity. Personal data is stored only in intake and never leaves it."""
+
+    borrower_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")
+    name: str | None = Field(default=None, min_length=1, max_length=100)
+    national_id: str | None = Field(default=None, pattern=r"^[0-9A-Za-z]{6,32}$")
+    phone: str | None = Field(default=None, pattern=r"^\+?[0-9]{6,20}$")
+
+
+class OpenCase(Command):
+    borrower: BorrowerIn
+    #: loans already known from ``corebanking.loans``
+    loan_ids: list[Annotated[str, Field(min_length=1, max_length=64)]] = Field(default=[], max_length=50)
+    #: loans given with the case; they replace what the projection held for those ids
+    loans: list[LoanSnapshot] = Field(default=[], max_length=50)
+    hardship_category: HardshipCategory
+    #: the borrower's own words; stays in intake, never in an event
+    story: str = Field(default="", max_length=10_000)
+    channel: Channel
+    #: default: the largest DPD among the case's loans
+    dpd_at_first_contact: int | None = Field(default=None, ge=0, le=10_000)
+    #: the lender's records (agent, supervisor or system only)
+    history: BorrowerHistory | None = None
+    renegotiates_agreement_id: str | None = Field(default=None, min_length=1, max_length=64)
+
+
+class StatementLineIn(Command):
+    category: str = Field(min_length=1, max_length=64)
+    monthly_amount: NonNegativeAmount
+
+
+class StatementIn(Command):
+    """Monthly income and expenditure (cf. the UK Standard Financial Statement)."""
+
+    income: list[StatementLineIn] = Field(max_length=50)
+    essential_expenditure: list[StatementLineIn] = Field(max_length=50)
+    other_debt_payments: list[StatementLineIn] = Field(default=[], max_length=50)
+    dependants: int = Field(default=0, ge=0, le=30)
+    gross_monthly_income: NonNegativeAmount | None = None
+
+
+class ReviewIn(Command):
+    outcome: Literal["accept", "reject", "accepted", "rejected"]
+    #: required when rejecting; the borrower is told why
+    reason: str | None = Field(default=None, min_length=1, max_length=500)
+    #: the reviewer found the document false (a wilful-default indicator); only with a rejection
+    found_false: bool = False
+
+    @property
+    def accepted(self) -> bool:
+        return self.outcome in ("accept", "accepted")
+
+
+class ContactIn(Command):
+    #: who was (or would be) contacted: borrower, guarantor, or any third party (always refused)
+    party: str = Field(min_length=1, max_length=40, pattern=r"^[a-z_]+$")
+    channel: Channel
+    direction: Literal["outbound", "inbound"] = "outbound"
+    #: lender-local time of the attempt on the current business date, HH:MM
+    local_time: str = Field(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
+    #: free text for the case file only (never in events or logs)
+    note: str | None = Field(default=None, max_length=2000)
+
+
+class HistoryIn(Command):
+    """A correction of the lender's records that the wilful-default rules read."""
+
+    history: BorrowerHistory
+    reason: str = Field(min_length=3, max_length=500)
+
+
+def negative_amount_fields(loan: LoanSnapshot) -> list[str]:
+    """Names of a loan snapshot's money fields that are negative (schema-valid, yet impossible)."""
+    names = ("original_principal", "outstanding_principal", "annual_rate", "contractual_instalment",
+             "overdue_principal", "overdue_interest", "penalty_interest", "fees")
+    return [n for n in names if getattr(loan, n) < Decimal("0")]
+
+
