@@ -1,29 +1,112 @@
-"""HTTP door of the agreement service."""
+"""HTTP door of the agreement service: offers, acceptance or counter-proposal, documents, signatures.
+
+Roles: staff (agent, supervisor) see every case; a borrower sees and acts only on their own
+(another borrower's offer or agreement is 404, never 403). Accepting and countering: the
+borrower, or an agent on the borrower's behalf. Signatures: see ``domain/signing.py`` — the
+borrower's by the borrower or by an agent recording it, the lender's by a supervisor only.
+"""
 
 
 import datetime as dt
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, FastAPI
-from pydantic import BaseModel
-
-from forbear_agreement import bootstrap
+import psycopg
+from fastapi import APIRouter, Body, Depends, FastAPI, Header, Path, Query
+from fastapi.responses import JSONResponse, PlainTextResponse
 from forbear_shared import business_date
 from forbear_shared.auth import Principal
 from forbear_shared.db import transaction
+from forbear_shared.domain.money import Money, MoneyError
+from forbear_shared.errors import Unprocessable
+from forbear_shared.events.schemas.common import DecimalStr
 from forbear_shared.http import Authz, create_service_app
 from forbear_shared.topics import AGREEMENT_EVENTS
+from pydantic import BaseModel, ConfigDict, Field
+
+from forbear_agreement import bootstrap
+from forbear_agreement.adapters import idempotency
+from forbear_agreement.domain.document import PaymentMethod
+from forbear_agreement.domain.offers import CounterProposal
+from forbear_agreement.domain.signing import Party
+from forbear_agreement.service_layer import agreements, offers, views
 
 
 class BusinessDateView(BaseModel):
     business_date: dt.date
 
 
+class AcceptRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    payment_method: Literal["account_debit", "bank_transfer", "branch"] = Field(
+        "account_debit", description="how the borrower will pay each instalment; stated in the agreement"
+    )
+
+
+class CounterRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    proposed_instalment: DecimalStr | None = Field(None, description="monthly instalment the borrower can pay, e.g. \"800.00\"")
+    proposed_term_months: int | None = Field(None, description="term the borrower asks for, in months")
+
+
+class SignRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    party: Literal["borrower", "lender"]
+    document_sha256: str = Field(
+        pattern=r"^[0-9a-fA-F]{64}$", description="sha256 of the document being signed; must be the current one"
+    )
+
+
+ERRORS = {
+    403: {"description": "role not allowed (reason forbidden_role, or *_signing_authority_required)"},
+    404: {"description": "unknown id, or another borrower's"},
+    409: {"description": "refused in the current state; `reason` says why"},
+    422: {"description": "invalid request; `reason` or the field says why"},
+}
+
+OfferStatusQuery = Annotated[views.OfferStatusName | None, Query(description="filter by status, e.g. open")]
+AgreementStatusQuery = Annotated[views.AgreementStatusName | None, Query(description="filter by status")]
+Limit = Annotated[int, Query(ge=1, le=500)]
+Offset = Annotated[int, Query(ge=0)]
+IdempotencyKey = Annotated[
+    str | None,
+    Header(alias="Idempotency-Key", description="repeat a POST safely: same key and body replays the first response"),
+]
+
+
 def create_app() -> FastAPI:
     ctx = bootstrap.context()
+    policy = bootstrap.policy(ctx)
     authz = Authz(ctx.settings.auth_secret)
     router = APIRouter()
     Anyone = Annotated[Principal, Depends(authz.roles("agent", "supervisor", "system", "borrower"))]
+    Staff = Annotated[Principal, Depends(authz.roles("agent", "supervisor"))]
+    StaffOrBorrower = Annotated[Principal, Depends(authz.roles("agent", "supervisor", "borrower"))]
+    Responder = Annotated[Principal, Depends(authz.roles("borrower", "agent"))]
+    Signer = Annotated[Principal, Depends(authz.roles("borrower", "agent", "supervisor"))]
+
+    def idempotent(
+        who: Principal,
+        key: str | None,
+        fingerprint: tuple[str, str, object],
+        status: int,
+        change: Callable[[psycopg.Connection], BaseModel],
+    ) -> JSONResponse:
+        """Run a change in one transaction with its Idempotency-Key (when given) recorded beside it."""
+        actor = f"{who.role}:{who.subject}"
+        with transaction(ctx.pool) as conn:
+            if key is not None:
+                replay = idempotency.claim(conn, actor, key, idempotency.request_fingerprint(*fingerprint))
+                if replay is not None:
+                    return JSONResponse(replay.response, status_code=replay.status_code,
+                                        headers={"Idempotent-Replayed": "true"})
+            body = change(conn).model_dump(mode="json")
+            if key is not None:
+                idempotency.record(conn, actor, key, status, body)
+        return JSONResponse(body, status_code=status)
 
     @router.get("/business-date", response_model=BusinessDateView, tags=["business date"],
                 summary="The business date as this service last heard it from close of business")
@@ -31,11 +114,118 @@ def create_app() -> FastAPI:
         with transaction(ctx.pool) as conn:
             return BusinessDateView(business_date=business_date.current(conn, ctx.settings.initial_business_date))
 
+    # -- offers ------------------------------------------------------------------------
+
+    @router.get("/cases/{case_id}/offers", response_model=list[views.OfferView], tags=["offers"], responses=ERRORS,
+                summary="Every offer of a case, newest decision first, with its full schedule")
+    def case_offers(case_id: str, who: StaffOrBorrower) -> list[views.OfferView]:
+        with transaction(ctx.pool) as conn:
+            return views.case_offers(conn, case_id, who)
+
+    @router.get("/offers", response_model=views.OfferPage, tags=["offers"], responses=ERRORS,
+                summary="Offers queue for the console (e.g. ?status=open: awaiting the borrower), soonest expiry first")
+    def list_offers(_who: Staff, status: OfferStatusQuery = None, case_id: str | None = None,
+                    limit: Limit = 100, offset: Offset = 0) -> views.OfferPage:
+        with transaction(ctx.pool) as conn:
+            return views.offers(conn, status=status, case_id=case_id, limit=limit, offset=offset)
+
+    @router.get("/offers/{offer_id}", response_model=views.OfferView, tags=["offers"], responses=ERRORS,
+                summary="One offer with its full schedule")
+    def get_offer(offer_id: str, who: StaffOrBorrower) -> views.OfferView:
+        with transaction(ctx.pool) as conn:
+            return views.offer(conn, offer_id, who)
+
+    @router.post(
+        "/offers/{offer_id}/accept", response_model=views.AgreementView, status_code=201, tags=["offers"],
+        responses=ERRORS,
+        summary="Accept an open offer: draws up the agreement document, awaiting signatures",
+        description="Borrower (own offers) or agent on the borrower's behalf. 409 `offer_expired` after the "
+        "offer's last day (`expires_on`), 409 `offer_not_open` when accepted, countered or withdrawn. "
+        "The case's other open offers are withdrawn. Emits `offer.accepted`.",
+    )
+    def accept(
+        who: Responder,
+        offer_id: Annotated[str, Path()],
+        idempotency_key: IdempotencyKey = None,
+        body: Annotated[AcceptRequest | None, Body()] = None,
+    ) -> JSONResponse:
+        request = body or AcceptRequest()
+        cmd = offers.AcceptOffer(offer_id, PaymentMethod(request.payment_method))
+        return idempotent(who, idempotency_key, ("POST", f"/offers/{offer_id}/accept", request.model_dump()), 201,
+                          lambda conn: offers.accept_offer(ctx, policy, conn, cmd, who))
+
+    @router.post(
+        "/offers/{offer_id}/counter", response_model=views.OfferView, tags=["offers"], responses=ERRORS,
+        summary="Counter-propose other terms: the offer is countered and the case re-enters evaluation",
+        description="Borrower (own offers) or agent. Give `proposed_instalment` and/or `proposed_term_months` "
+        "(within the policy's maximum term). The case's other open offers are withdrawn. Emits `offer.countered`.",
+    )
+    def counter(who: Responder, offer_id: str, body: CounterRequest,
+                idempotency_key: IdempotencyKey = None) -> JSONResponse:
+        try:
+            instalment = (
+                Money.of(body.proposed_instalment, policy.currency) if body.proposed_instalment is not None else None
+            )
+        except MoneyError as exc:
+            raise Unprocessable("invalid_proposed_instalment", f"proposed_instalment: {exc}") from None
+        cmd = offers.CounterOffer(offer_id, CounterProposal(instalment, body.proposed_term_months))
+        return idempotent(who, idempotency_key, ("POST", f"/offers/{offer_id}/counter", body.model_dump(mode="json")),
+                          200, lambda conn: offers.counter_offer(ctx, policy, conn, cmd, who))
+
+    # -- agreements --------------------------------------------------------------------
+
+    @router.get("/agreements", response_model=views.AgreementPage, tags=["agreements"], responses=ERRORS,
+                summary="Agreements queue for the console (e.g. ?status=awaiting_signatures)")
+    def list_agreements(_who: Staff, status: AgreementStatusQuery = None, case_id: str | None = None,
+                        limit: Limit = 100, offset: Offset = 0) -> views.AgreementPage:
+        with transaction(ctx.pool) as conn:
+            return views.agreements(conn, status=status, case_id=case_id, limit=limit, offset=offset)
+
+    @router.get("/agreements/{agreement_id}", response_model=views.AgreementView, tags=["agreements"],
+                responses=ERRORS, summary="An agreement with its schedule and signatures")
+    def get_agreement(agreement_id: str, who: StaffOrBorrower) -> views.AgreementView:
+        with transaction(ctx.pool) as conn:
+            return views.agreement(conn, agreement_id, who)
+
+    @router.get("/agreements/{agreement_id}/document", response_model=views.DocumentView, tags=["agreements"],
+                responses=ERRORS,
+                summary="The agreement document: canonical JSON (what is signed), its sha256, and the rendered text")
+    def get_document(agreement_id: str, who: StaffOrBorrower) -> views.DocumentView:
+        with transaction(ctx.pool) as conn:
+            return views.document(conn, agreement_id, who)
+
+    @router.get("/agreements/{agreement_id}/document.txt", response_class=PlainTextResponse, tags=["agreements"],
+                responses=ERRORS, summary="The rendered document alone, as text/plain (to print or show)")
+    def get_document_text(agreement_id: str, who: StaffOrBorrower) -> PlainTextResponse:
+        with transaction(ctx.pool) as conn:
+            doc = views.document(conn, agreement_id, who)
+        return PlainTextResponse(doc.rendered_text, headers={"X-Document-SHA256": doc.document_sha256})
+
+    @router.post(
+        "/agreements/{agreement_id}/signatures", response_model=views.AgreementView, status_code=201,
+        tags=["agreements"], responses=ERRORS,
+        summary="Sign the current document for the borrower (first) or the lender (second)",
+        description="`party=borrower`: the borrower (own agreements), or an agent recording the borrower's "
+        "wet-ink or e-signature (kept as on the borrower's behalf). `party=lender`: a supervisor only "
+        "(agents have no lender signing authority: four eyes). 409 `document_hash_mismatch`, `already_signed`, "
+        "`borrower_signature_required`. Emits `agreement.signed`; the second signature activates the agreement "
+        "and emits `agreement.activated` with the schedule.",
+    )
+    def sign(agreement_id: str, body: SignRequest, who: Signer,
+             idempotency_key: IdempotencyKey = None) -> JSONResponse:
+        cmd = agreements.SignAgreement(agreement_id, Party(body.party), body.document_sha256)
+        return idempotent(who, idempotency_key,
+                          ("POST", f"/agreements/{agreement_id}/signatures", body.model_dump()), 201,
+                          lambda conn: agreements.sign_agreement(ctx, conn, cmd, who))
+
     return create_service_app(
         settings=ctx.settings,
         pool=ctx.pool,
         title="Forbear agreement",
-        description="The agreement service of Forbear.",
+        description="Offers made from approved evaluations, with expiry; acceptance or counter-proposal; the "
+        "agreement document (canonical JSON + rendered text, sha256); signatures by the borrower then the lender; "
+        "activation with the new schedule. Amounts are decimal strings.",
         routers=[router],
         required_topics=[ctx.settings.topic(AGREEMENT_EVENTS.name)],
     )
+

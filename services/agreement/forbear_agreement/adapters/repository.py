@@ -1,0 +1,276 @@
+"""SQL of the agreement service: cases, offers, agreements, signatures, audit (schema "agreement")."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+import psycopg
+from psycopg.types.json import Jsonb
+
+Row = dict[str, Any]
+
+
+# -- cases (a projection of evaluation's decisions) ---------------------------
+
+
+def lock_case(conn: psycopg.Connection, case_id: str) -> Row | None:
+    """Every change to a case's offers or agreement takes this lock first, so they serialise."""
+    return conn.execute("select * from cases where case_id = %s for update", (case_id,)).fetchone()
+
+
+def record_decision(
+    conn: psycopg.Connection,
+    *,
+    case_id: str,
+    borrower_id: str,
+    decision_id: str,
+    outcome: str,
+    decided_on: dt.date,
+    renegotiates_agreement_id: str | None,
+) -> None:
+    conn.execute(
+        "insert into cases (case_id, borrower_id, latest_decision_id, latest_outcome, latest_decided_on, "
+        "renegotiates_agreement_id) values (%s, %s, %s, %s, %s, %s) "
+        "on conflict (case_id) do update set latest_decision_id = excluded.latest_decision_id, "
+        "latest_outcome = excluded.latest_outcome, latest_decided_on = excluded.latest_decided_on, "
+        "renegotiates_agreement_id = excluded.renegotiates_agreement_id, updated_at = now()",
+        (case_id, borrower_id, decision_id, outcome, decided_on, renegotiates_agreement_id),
+    )
+
+
+def get_case(conn: psycopg.Connection, case_id: str) -> Row | None:
+    return conn.execute("select * from cases where case_id = %s", (case_id,)).fetchone()
+
+
+def decision_seen(conn: psycopg.Connection, decision_id: str) -> bool:
+    row = conn.execute(
+        "select exists (select 1 from offers where decision_id = %s) "
+        "or exists (select 1 from cases where latest_decision_id = %s) as seen",
+        (decision_id, decision_id),
+    ).fetchone()
+    return bool(row and row["seen"])
+
+
+# -- offers -------------------------------------------------------------------
+
+
+def insert_offer(
+    conn: psycopg.Connection,
+    *,
+    offer_id: str,
+    case_id: str,
+    decision_id: str,
+    borrower_id: str,
+    rank: int,
+    option: str,
+    terms: dict[str, Any],
+    new_instalment: Any,
+    term_months: int,
+    policy_version: str,
+    renegotiates_agreement_id: str | None,
+    decided_on: dt.date,
+    expires_on: dt.date,
+) -> None:
+    conn.execute(
+        "insert into offers (offer_id, case_id, decision_id, borrower_id, rank, option, terms, new_instalment, "
+        "term_months, policy_version, renegotiates_agreement_id, decided_on, expires_on, status_on) "
+        "values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+        (
+            offer_id, case_id, decision_id, borrower_id, rank, option, Jsonb(terms), new_instalment,
+            term_months, policy_version, renegotiates_agreement_id, decided_on, expires_on, decided_on,
+        ),
+    )
+
+
+def get_offer(conn: psycopg.Connection, offer_id: str, *, for_update: bool = False) -> Row | None:
+    sql = "select * from offers where offer_id = %s" + (" for update" if for_update else "")
+    return conn.execute(sql, (offer_id,)).fetchone()
+
+
+def close_open_offers(
+    conn: psycopg.Connection,
+    case_id: str,
+    *,
+    status: str,
+    on: dt.date,
+    reason: str,
+    except_offer_id: str | None = None,
+) -> list[Row]:
+    """Move every still-open offer of the case to ``status``; return the ones moved."""
+    return conn.execute(
+        "update offers set status = %s, status_on = %s, status_reason = %s, updated_at = now() "
+        "where case_id = %s and status = 'open' and offer_id is distinct from %s returning *",
+        (status, on, reason, case_id, except_offer_id),
+    ).fetchall()
+
+
+def set_offer_status(
+    conn: psycopg.Connection,
+    offer_id: str,
+    *,
+    status: str,
+    on: dt.date,
+    reason: str | None = None,
+    counter_proposal: dict[str, Any] | None = None,
+) -> None:
+    conn.execute(
+        "update offers set status = %s, status_on = %s, status_reason = %s, "
+        "counter_proposal = coalesce(%s, counter_proposal), updated_at = now() where offer_id = %s",
+        (status, on, reason, Jsonb(counter_proposal) if counter_proposal is not None else None, offer_id),
+    )
+
+
+def expire_offers_due(conn: psycopg.Connection, business_date: dt.date) -> list[Row]:
+    """Open offers whose last acceptable day is before ``business_date`` become expired, once."""
+    return conn.execute(
+        "update offers set status = 'expired', status_on = expires_on + 1, status_reason = 'validity_ended', "
+        "updated_at = now() where status = 'open' and expires_on < %s returning *",
+        (business_date,),
+    ).fetchall()
+
+
+def offers_of_case(conn: psycopg.Connection, case_id: str) -> list[Row]:
+    return conn.execute(
+        "select o.*, a.agreement_id from offers o left join agreements a on a.offer_id = o.offer_id "
+        "where o.case_id = %s order by o.decided_on desc, o.created_at desc, o.rank",
+        (case_id,),
+    ).fetchall()
+
+
+def offer_with_agreement(conn: psycopg.Connection, offer_id: str) -> Row | None:
+    return conn.execute(
+        "select o.*, a.agreement_id from offers o left join agreements a on a.offer_id = o.offer_id "
+        "where o.offer_id = %s",
+        (offer_id,),
+    ).fetchone()
+
+
+def list_offers(
+    conn: psycopg.Connection, *, status: str | None, case_id: str | None, limit: int, offset: int
+) -> tuple[list[Row], int]:
+    where, args = _filters(("o.status", status), ("o.case_id", case_id))
+    total = conn.execute(f"select count(*) as n from offers o {where}", args).fetchone()
+    rows = conn.execute(
+        "select o.*, a.agreement_id from offers o left join agreements a on a.offer_id = o.offer_id "
+        f"{where} order by o.expires_on, o.case_id, o.rank limit %s offset %s",
+        (*args, limit, offset),
+    ).fetchall()
+    return rows, int(total["n"]) if total else 0
+
+
+def _filters(*pairs: tuple[str, str | None]) -> tuple[str, tuple[Any, ...]]:
+    clauses = [f"{column} = %s" for column, value in pairs if value is not None]
+    args = tuple(value for _, value in pairs if value is not None)
+    return ("where " + " and ".join(clauses) if clauses else ""), args
+
+
+# -- agreements ---------------------------------------------------------------
+
+
+def insert_agreement(conn: psycopg.Connection, **values: Any) -> None:
+    values = {k: Jsonb(v) if k in ("loan_ids", "schedule") else v for k, v in values.items()}
+    columns = ", ".join(values)
+    placeholders = ", ".join(["%s"] * len(values))
+    conn.execute(f"insert into agreements ({columns}) values ({placeholders})", tuple(values.values()))
+
+
+def get_agreement(conn: psycopg.Connection, agreement_id: str, *, for_update: bool = False) -> Row | None:
+    sql = "select * from agreements where agreement_id = %s" + (" for update" if for_update else "")
+    return conn.execute(sql, (agreement_id,)).fetchone()
+
+
+def agreement_of_case(conn: psycopg.Connection, case_id: str) -> Row | None:
+    """The case's agreement still in play (awaiting signatures or active), if any."""
+    return conn.execute(
+        "select * from agreements where case_id = %s and status in ('awaiting_signatures', 'active') "
+        "order by created_at desc limit 1",
+        (case_id,),
+    ).fetchone()
+
+
+def list_agreements(
+    conn: psycopg.Connection, *, status: str | None, case_id: str | None, limit: int, offset: int
+) -> tuple[list[Row], int]:
+    where, args = _filters(("status", status), ("case_id", case_id))
+    total = conn.execute(f"select count(*) as n from agreements {where}", args).fetchone()
+    rows = conn.execute(
+        f"select * from agreements {where} order by accepted_on, created_at limit %s offset %s",
+        (*args, limit, offset),
+    ).fetchall()
+    return rows, int(total["n"]) if total else 0
+
+
+def set_agreement_status(
+    conn: psycopg.Connection, agreement_id: str, status: str, *, activated_on: dt.date | None = None
+) -> None:
+    conn.execute(
+        "update agreements set status = %s, activated_on = coalesce(%s, activated_on), updated_at = now() "
+        "where agreement_id = %s",
+        (status, activated_on, agreement_id),
+    )
+
+
+def supersede(conn: psycopg.Connection, agreement_id: str) -> bool:
+    row = conn.execute(
+        "update agreements set status = 'superseded', updated_at = now() "
+        "where agreement_id = %s and status = 'active' returning agreement_id",
+        (agreement_id,),
+    ).fetchone()
+    return row is not None
+
+
+def signatures_of(conn: psycopg.Connection, agreement_ids: Sequence[str]) -> dict[str, list[Row]]:
+    found: dict[str, list[Row]] = {a: [] for a in agreement_ids}
+    if not agreement_ids:
+        return found
+    rows = conn.execute(
+        "select * from signatures where agreement_id = any(%s) order by signed_at",
+        (list(agreement_ids),),
+    ).fetchall()
+    for row in rows:
+        found[row["agreement_id"]].append(row)
+    return found
+
+
+def insert_signature(
+    conn: psycopg.Connection,
+    *,
+    agreement_id: str,
+    party: str,
+    signed_by: str,
+    signed_role: str,
+    on_behalf_of_borrower: bool,
+    document_sha256: str,
+    signed_on: dt.date,
+    signed_at: dt.datetime,
+) -> None:
+    conn.execute(
+        "insert into signatures (agreement_id, party, signed_by, signed_role, on_behalf_of_borrower, "
+        "document_sha256, signed_on, signed_at) values (%s, %s, %s, %s, %s, %s, %s, %s)",
+        (agreement_id, party, signed_by, signed_role, on_behalf_of_borrower, document_sha256, signed_on, signed_at),
+    )
+
+
+# -- audit --------------------------------------------------------------------
+
+
+def audit(
+    conn: psycopg.Connection,
+    *,
+    case_id: str,
+    subject_kind: str,
+    subject_id: str,
+    action: str,
+    actor: str,
+    actor_role: str,
+    business_date: dt.date,
+    at: dt.datetime,
+    detail: dict[str, Any] | None = None,
+) -> None:
+    conn.execute(
+        "insert into audit_log (case_id, subject_kind, subject_id, action, actor, actor_role, business_date, at, "
+        "detail) values (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
+        (case_id, subject_kind, subject_id, action, actor, actor_role, business_date, at, Jsonb(detail or {})),
+    )

@@ -1,0 +1,91 @@
+"""Offers: what a borrower may still do with a plan the lender proposed, and until when.
+
+An offer is open from the decision that made it until the borrower accepts it, counters it,
+a newer decision replaces it, or its validity (policy ``offers.validity_days``) runs out.
+The validity counts in business days of the lender's calendar date, from the decision's
+business date: an offer decided on 5 January with 14 days is still acceptable on
+19 January and expired from 20 January.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from enum import StrEnum
+
+from forbear_shared.domain.money import Money
+from forbear_shared.domain.policy import Policy
+
+
+class OfferStatus(StrEnum):
+    OPEN = "open"
+    ACCEPTED = "accepted"
+    COUNTERED = "countered"
+    EXPIRED = "expired"
+    #: replaced by a newer decision, or closed because another offer of the case was taken up
+    WITHDRAWN = "withdrawn"
+
+
+class Refused(Exception):
+    """A request valid in form that the offer's or agreement's state does not allow (HTTP 409)."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.message = message
+
+
+class Invalid(Exception):
+    """A request that can never be right, whatever the state (HTTP 422)."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.message = message
+
+
+def expiry_date(decided_on: date, policy: Policy) -> date:
+    """The last business date on which the offer can be accepted."""
+    return decided_on + timedelta(days=policy.offers.validity_days)
+
+
+def is_past_expiry(expires_on: date, business_date: date) -> bool:
+    return business_date > expires_on
+
+
+def expired_on(expires_on: date) -> date:
+    """The first business date on which the offer was no longer acceptable.
+
+    A close of business that catches up over several days still dates the expiry to the
+    day it happened, so acceptance-rate KPIs do not depend on when COB ran.
+    """
+    return expires_on + timedelta(days=1)
+
+
+def check_open(status: OfferStatus, expires_on: date, business_date: date) -> None:
+    """The borrower may accept or counter only an open offer within its validity."""
+    if status is OfferStatus.EXPIRED or (status is OfferStatus.OPEN and is_past_expiry(expires_on, business_date)):
+        raise Refused("offer_expired", f"the offer expired: it could be accepted until {expires_on.isoformat()}")
+    if status is not OfferStatus.OPEN:
+        raise Refused("offer_not_open", f"the offer is {status.value}, not open")
+
+
+@dataclass(frozen=True)
+class CounterProposal:
+    """The borrower's own terms: an instalment they can pay and/or a term they ask for."""
+
+    proposed_instalment: Money | None
+    proposed_term_months: int | None
+
+    def validate(self, policy: Policy) -> None:
+        if self.proposed_instalment is None and self.proposed_term_months is None:
+            raise Invalid("counter_proposal_empty", "propose an instalment, a term in months, or both")
+        if self.proposed_instalment is not None and not self.proposed_instalment.is_positive():
+            raise Invalid("proposed_instalment_not_positive", "the proposed instalment must be more than zero")
+        if self.proposed_term_months is not None:
+            limit = policy.restructuring.max_total_term_months
+            if not 1 <= self.proposed_term_months <= limit:
+                raise Invalid(
+                    "proposed_term_out_of_policy",
+                    f"the proposed term must be between 1 and {limit} months (policy limit)",
+                )

@@ -1,0 +1,246 @@
+"""Read models of the API: offers, agreements, documents, as the console and channels see them.
+
+A borrower sees only their own cases: anything else is "not found", never "forbidden", so a
+borrower cannot learn that someone else's case exists.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Literal
+
+import psycopg
+from forbear_shared.auth import Principal
+from forbear_shared.errors import NotFound
+from forbear_shared.events.schemas.common import DecimalStr, ScheduleDoc
+from forbear_shared.events.schemas.evaluation import OfferTerms
+from pydantic import BaseModel, Field
+
+from forbear_agreement.adapters import repository as repo
+from forbear_agreement.domain.signing import AgreementStatus, Party
+
+OfferStatusName = Literal["open", "accepted", "countered", "expired", "withdrawn"]
+AgreementStatusName = Literal["awaiting_signatures", "active", "superseded"]
+
+
+class CounterProposalView(BaseModel):
+    proposed_instalment: DecimalStr | None = None
+    proposed_term_months: int | None = None
+
+
+class OfferView(BaseModel):
+    offer_id: str
+    case_id: str
+    decision_id: str
+    borrower_id: str
+    rank: int
+    option: str
+    status: OfferStatusName
+    summary: str
+    currency: str
+    new_instalment: DecimalStr
+    old_instalment: DecimalStr
+    term_months: int
+    annual_rate: DecimalStr
+    capitalised_arrears: DecimalStr | None = None
+    waived_amount: DecimalStr | None = None
+    fees: DecimalStr | None = None
+    loan_ids: list[str]
+    policy_version: str
+    decided_on: dt.date
+    expires_on: dt.date = Field(description="last business date on which the offer can be accepted")
+    status_on: dt.date | None = Field(None, description="business date of the last status change")
+    status_reason: str | None = None
+    agreement_id: str | None = Field(None, description="the agreement created when this offer was accepted")
+    renegotiates_agreement_id: str | None = None
+    counter_proposal: CounterProposalView | None = None
+    schedule: ScheduleDoc | None = Field(None, description="the whole proposed schedule (omitted in queue listings)")
+
+
+class OfferPage(BaseModel):
+    items: list[OfferView]
+    total: int
+    limit: int
+    offset: int
+
+
+class SignatureView(BaseModel):
+    party: Literal["borrower", "lender"]
+    signed_by: str = Field(description="token subject of who signed (or recorded the borrower's signature)")
+    signed_role: str
+    on_behalf_of_borrower: bool
+    document_sha256: str
+    signed_on: dt.date = Field(description="business date")
+    signed_at: dt.datetime = Field(description="technical timestamp (UTC)")
+
+
+class AgreementView(BaseModel):
+    agreement_id: str
+    case_id: str
+    offer_id: str
+    borrower_id: str
+    status: AgreementStatusName
+    option: str
+    loan_ids: list[str]
+    policy_version: str
+    payment_method: str
+    document_sha256: str
+    accepted_on: dt.date
+    activated_on: dt.date | None = None
+    supersedes_agreement_id: str | None = None
+    awaiting_signature_of: Literal["borrower", "lender"] | None = None
+    signatures: list[SignatureView]
+    schedule: ScheduleDoc | None = Field(None, description="the agreed schedule (omitted in queue listings)")
+
+
+class AgreementPage(BaseModel):
+    items: list[AgreementView]
+    total: int
+    limit: int
+    offset: int
+
+
+class DocumentView(BaseModel):
+    agreement_id: str
+    document_sha256: str = Field(description="sha256 (hex) of canonical_json encoded as UTF-8")
+    canonical_json: str = Field(description="what is signed: sorted keys, no insignificant whitespace")
+    rendered_text: str = Field(description="the same document for people, rendered from canonical_json")
+    rendered_media_type: str = "text/plain; charset=utf-8"
+
+
+def ensure_visible(who: Principal, borrower_id: str, what: str, ident: str) -> None:
+    if who.role == "borrower" and who.borrower_id != borrower_id:
+        raise NotFound(what, ident)
+
+
+def offer_view(row: repo.Row, *, with_schedule: bool = True) -> OfferView:
+    terms = OfferTerms.model_validate(row["terms"])
+    counter = row.get("counter_proposal")
+    return OfferView(
+        offer_id=row["offer_id"],
+        case_id=row["case_id"],
+        decision_id=row["decision_id"],
+        borrower_id=row["borrower_id"],
+        rank=row["rank"],
+        option=row["option"],
+        status=row["status"],
+        summary=terms.summary,
+        currency=terms.schedule.currency,
+        new_instalment=terms.new_instalment,
+        old_instalment=terms.old_instalment,
+        term_months=terms.term_months,
+        annual_rate=terms.annual_rate,
+        capitalised_arrears=terms.capitalised_arrears,
+        waived_amount=terms.waived_amount,
+        fees=terms.fees,
+        loan_ids=list(terms.loan_ids),
+        policy_version=row["policy_version"],
+        decided_on=row["decided_on"],
+        expires_on=row["expires_on"],
+        status_on=row["status_on"],
+        status_reason=row["status_reason"],
+        agreement_id=row.get("agreement_id"),
+        renegotiates_agreement_id=row["renegotiates_agreement_id"],
+        counter_proposal=CounterProposalView.model_validate(counter) if counter else None,
+        schedule=terms.schedule if with_schedule else None,
+    )
+
+
+def agreement_view(row: repo.Row, signatures: list[repo.Row], *, with_schedule: bool = True) -> AgreementView:
+    signed = {s["party"] for s in signatures}
+    awaiting: Any = None
+    if row["status"] == AgreementStatus.AWAITING_SIGNATURES.value:
+        awaiting = Party.BORROWER.value if Party.BORROWER.value not in signed else Party.LENDER.value
+    return AgreementView(
+        agreement_id=row["agreement_id"],
+        case_id=row["case_id"],
+        offer_id=row["offer_id"],
+        borrower_id=row["borrower_id"],
+        status=row["status"],
+        option=row["option"],
+        loan_ids=list(row["loan_ids"]),
+        policy_version=row["policy_version"],
+        payment_method=row["payment_method"],
+        document_sha256=row["document_sha256"],
+        accepted_on=row["accepted_on"],
+        activated_on=row["activated_on"],
+        supersedes_agreement_id=row["supersedes_agreement_id"],
+        awaiting_signature_of=awaiting,
+        signatures=[
+            SignatureView(
+                party=s["party"],
+                signed_by=s["signed_by"],
+                signed_role=s["signed_role"],
+                on_behalf_of_borrower=s["on_behalf_of_borrower"],
+                document_sha256=s["document_sha256"],
+                signed_on=s["signed_on"],
+                signed_at=s["signed_at"],
+            )
+            for s in signatures
+        ],
+        schedule=ScheduleDoc.model_validate(row["schedule"]) if with_schedule else None,
+    )
+
+
+# -- queries --------------------------------------------------------------------
+
+
+def case_offers(conn: psycopg.Connection, case_id: str, who: Principal) -> list[OfferView]:
+    case = repo.get_case(conn, case_id)
+    if case is None:
+        raise NotFound("case", case_id)
+    ensure_visible(who, case["borrower_id"], "case", case_id)
+    return [offer_view(row) for row in repo.offers_of_case(conn, case_id)]
+
+
+def offer(conn: psycopg.Connection, offer_id: str, who: Principal) -> OfferView:
+    row = repo.offer_with_agreement(conn, offer_id)
+    if row is None:
+        raise NotFound("offer", offer_id)
+    ensure_visible(who, row["borrower_id"], "offer", offer_id)
+    return offer_view(row)
+
+
+def offers(
+    conn: psycopg.Connection, *, status: str | None, case_id: str | None, limit: int, offset: int
+) -> OfferPage:
+    rows, total = repo.list_offers(conn, status=status, case_id=case_id, limit=limit, offset=offset)
+    return OfferPage(
+        items=[offer_view(r, with_schedule=False) for r in rows], total=total, limit=limit, offset=offset
+    )
+
+
+def _agreement_row(conn: psycopg.Connection, agreement_id: str, who: Principal) -> repo.Row:
+    row = repo.get_agreement(conn, agreement_id)
+    if row is None:
+        raise NotFound("agreement", agreement_id)
+    ensure_visible(who, row["borrower_id"], "agreement", agreement_id)
+    return row
+
+
+def agreement(conn: psycopg.Connection, agreement_id: str, who: Principal) -> AgreementView:
+    row = _agreement_row(conn, agreement_id, who)
+    return agreement_view(row, repo.signatures_of(conn, [agreement_id])[agreement_id])
+
+
+def agreements(
+    conn: psycopg.Connection, *, status: str | None, case_id: str | None, limit: int, offset: int
+) -> AgreementPage:
+    rows, total = repo.list_agreements(conn, status=status, case_id=case_id, limit=limit, offset=offset)
+    signatures = repo.signatures_of(conn, [r["agreement_id"] for r in rows])
+    return AgreementPage(
+        items=[agreement_view(r, signatures[r["agreement_id"]], with_schedule=False) for r in rows],
+        total=total,
+        limit=limit,
+        offset=offset,
+    )
+
+
+def document(conn: psycopg.Connection, agreement_id: str, who: Principal) -> DocumentView:
+    row = _agreement_row(conn, agreement_id, who)
+    return DocumentView(
+        agreement_id=agreement_id,
+        document_sha256=row["document_sha256"],
+        canonical_json=row["document_canonical"],
+        rendered_text=row["document_rendered"],
+    )
