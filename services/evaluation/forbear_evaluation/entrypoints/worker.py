@@ -1,17 +1,167 @@
-"""Worker of the evaluation service: outbox relay and consumers."""
+"""Worker of the evaluation service: a faust-streaming app, the outbox relay and /metrics.
+
+``python -m forbear_evaluation.entrypoints.worker``
+
+The faust agent reads intake, agreement and monitoring events as raw bytes and hands each
+record, one at a time, to the shared ``InboxProcessor`` (inbox row in the same transaction as
+the effect, retries, dead-letter topic). faust acknowledges a record only after the agent's
+loop body returned, i.e. after the database commit, and the body never raises:
+
+* a handler failure is the processor's business (retried, then dead-lettered to
+  ``evaluation.dlq``), so an exception can never make faust move past an event unseen;
+* an infrastructure failure (database down, dead-letter topic unreachable) is retried here,
+  forever, on the same record: the partition waits rather than skips.
+
+Redelivery after a crash or a rebalance is harmless: the inbox makes the repeat a no-op.
+
+faust is configured as a plain consumer: no web server, no tables (Postgres holds the state),
+no leader topic, no topic declaration (topics are created explicitly), ``earliest`` offsets
+for a new group, and the deployment's topic prefix and consumer group.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import os
+import signal
+import threading
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import faust
+from prometheus_client import start_http_server
+
 from forbear_evaluation import bootstrap
+from forbear_shared import metrics
+from forbear_shared.inbox import TRANSIENT, InboxProcessor, KafkaDeadLetter, RawRecord
+from forbear_shared.outbox import OutboxRelay, make_producer
 from forbear_shared.projections import business_date_handlers
-from forbear_shared.topics import MONITORING_EVENTS
-from forbear_shared.worker import WorkerSpec, run_worker
+from forbear_shared.settings import Settings
+from forbear_shared.topics import AGREEMENT_EVENTS, INTAKE_EVENTS, MONITORING_EVENTS, dead_letter
+
+log = logging.getLogger(__name__)
+
+CONSUMED = (INTAKE_EVENTS.name, AGREEMENT_EVENTS.name, MONITORING_EVENTS.name)
+RETRY_SECONDS = 1.0
+
+
+def _headers(raw: Any) -> tuple[tuple[str, bytes], ...]:
+    if not raw:
+        return ()
+    items: Iterable[Any] = raw.items() if isinstance(raw, dict) else raw
+    return tuple((str(k), bytes(v) if v is not None else b"") for k, v in items)
+
+
+def build_processor(settings: Settings, evaluation: Any) -> InboxProcessor:
+    service = settings.service_name
+    dlq = KafkaDeadLetter(
+        make_producer(settings.kafka_bootstrap, f"{service}-dlq"), settings.topic(dead_letter(service).name), service
+    )
+    handlers = {
+        "case.submitted": evaluation.on_case_submitted,
+        "offer.made": evaluation.on_offer_made,
+        "offer.countered": evaluation.on_offer_countered,
+        **business_date_handlers(service),
+    }
+    return InboxProcessor(evaluation.ctx.pool, service, handlers, dlq, max_retries=settings.consumer_max_retries)
+
+
+def build_app(settings: Settings, processor: InboxProcessor) -> faust.App:
+    brokers = [f"kafka://{b.strip()}" for b in settings.kafka_bootstrap.split(",") if b.strip()]
+    app = faust.App(
+        settings.group(settings.service_name),
+        broker=brokers,
+        autodiscover=False,
+        web_enabled=False,
+        store="memory://",
+        topic_allow_declare=False,
+        topic_disable_leader=True,
+        consumer_auto_offset_reset="earliest",
+        broker_commit_interval=1.0,
+        key_serializer="raw",
+        value_serializer="raw",
+        producer_acks=-1,
+    )
+    source = app.topic(
+        *(settings.topic(name) for name in CONSUMED), key_serializer="raw", value_serializer="raw",
+    )
+    executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="inbox")
+    consumer_name = processor.consumer
+
+    async def apply(record: RawRecord) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            try:
+                with metrics.CONSUMER_DURATION.labels(consumer_name).time():
+                    await loop.run_in_executor(executor, processor.process, [record])
+                return
+            except TRANSIENT:
+                log.warning("database unavailable; retrying the same event", exc_info=True)
+            except Exception:
+                # not the event's fault (the processor dead-letters those): e.g. the DLQ is unreachable
+                log.exception("could not settle an event; retrying it", extra={
+                    "topic": record.topic, "partition": record.partition, "offset": record.offset})
+            await asyncio.sleep(RETRY_SECONDS)
+
+    @app.agent(source, concurrency=1)
+    async def evaluation_inbox(stream: faust.StreamT) -> None:  # type: ignore[type-arg]
+        async for event in stream.events():
+            message = event.message
+            record = RawRecord(
+                message.topic, message.partition, message.offset, message.key, message.value,
+                _headers(message.headers),
+            )
+            await apply(record)
+
+    @app.timer(5.0)
+    async def observe_lag() -> None:
+        consumer = app.consumer
+        try:
+            for tp in consumer.assignment():
+                high = consumer.highwater(tp)
+                read = consumer._read_offset.get(tp)  # faust's last read offset of the partition
+                if high is not None:
+                    lag = high - (read + 1 if read is not None else 0)
+                    metrics.CONSUMER_LAG.labels(consumer_name, tp.topic, str(tp.partition)).set(max(0, lag))
+        except Exception:  # metrics must never stop the consumer
+            log.debug("lag not observed", exc_info=True)
+
+    return app
 
 
 def main() -> None:
     ctx = bootstrap.context()
-    spec = WorkerSpec(topics=[MONITORING_EVENTS.name], handlers={**business_date_handlers(ctx.name)})
-    run_worker(ctx.settings, ctx.pool, spec)
+    evaluation = bootstrap.evaluation(ctx)
+    settings = ctx.settings
+    start_http_server(settings.metrics_port, addr=settings.http_host)
+
+    stop = threading.Event()
+    relay = OutboxRelay(ctx.pool, make_producer(settings.kafka_bootstrap, f"{ctx.name}-relay"), ctx.name,
+                        settings.relay_batch_size)
+    relay_thread = threading.Thread(target=relay.run, args=(stop, settings.relay_idle_seconds), name="relay",
+                                    daemon=True)
+    relay_thread.start()
+
+    app = build_app(settings, build_processor(settings, evaluation))
+
+    @app.timer(1.0)
+    async def watch_relay() -> None:
+        if not relay_thread.is_alive() and not stop.is_set():
+            log.error("outbox relay thread died; stopping the worker")
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    log.info("worker started", extra={"topics": ",".join(CONSUMED), "metrics_port": settings.metrics_port})
+    worker = faust.Worker(app, loglevel=settings.log_level, quiet=True, redirect_stdouts=False,
+                          override_logging=False)
+    try:
+        worker.execute_from_commandline()
+    finally:
+        stop.set()
+        relay_thread.join(timeout=30)
+        relay.producer.close(timeout=10)
+        ctx.pool.close()
 
 
 if __name__ == "__main__":

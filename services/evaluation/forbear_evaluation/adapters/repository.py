@@ -1,0 +1,234 @@
+"""SQL for the evaluation schema: cases, decisions, reviews, their audit, offers made, idempotency.
+
+Every function takes the caller's connection, so a use case writes its rows and its events in
+one transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+from psycopg.types.json import Jsonb
+
+from forbear_shared.errors import Conflict, Unprocessable
+
+Row = dict[str, Any]
+
+
+# -- cases ----------------------------------------------------------------------------------
+
+def get_case(conn: psycopg.Connection, case_id: str, *, for_update: bool = False) -> Row | None:
+    sql = "select * from cases where case_id = %s" + (" for update" if for_update else "")
+    return conn.execute(sql, (case_id,)).fetchone()  # type: ignore[return-value]
+
+
+def save_submission(
+    conn: psycopg.Connection, *, case_id: str, borrower_id: str, opened_on: dt.date, submission: int,
+    submitted: dict[str, Any], submitted_on: dt.date,
+) -> None:
+    conn.execute(
+        "insert into cases (case_id, borrower_id, opened_on, latest_submission, submitted, submitted_on) "
+        "values (%s, %s, %s, %s, %s, %s) on conflict (case_id) do update set "
+        "latest_submission = excluded.latest_submission, submitted = excluded.submitted, "
+        "submitted_on = excluded.submitted_on, updated_at = now()",
+        (case_id, borrower_id, opened_on, submission, Jsonb(submitted), submitted_on),
+    )
+
+
+def mark_first_decision(conn: psycopg.Connection, case_id: str, on: dt.date) -> bool:
+    """Set the case's first decision date once; True when this call set it."""
+    row = conn.execute(
+        "update cases set first_decided_on = %s where case_id = %s and first_decided_on is null returning case_id",
+        (on, case_id),
+    ).fetchone()
+    return row is not None
+
+
+# -- decisions ------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class DecisionRow:
+    decision_id: str
+    case_id: str
+    borrower_id: str
+    submission: int
+    trigger: str
+    outcome: str
+    decided_by: str
+    decided_by_subject: str | None
+    override_reason: str | None
+    reasons: list[dict[str, Any]]
+    offers: list[dict[str, Any]]
+    assessment: dict[str, Any]
+    policy_version: str
+    decided_on: dt.date
+    supersedes_decision_id: str | None
+    event_id: uuid.UUID
+
+
+def new_id(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:16]}"
+
+
+def insert_decision(conn: psycopg.Connection, d: DecisionRow) -> None:
+    conn.execute(
+        "insert into decisions (decision_id, case_id, borrower_id, submission, trigger, outcome, decided_by, "
+        "decided_by_subject, override_reason, reasons, offers, assessment, policy_version, decided_on, "
+        "supersedes_decision_id, event_id) values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+        (
+            d.decision_id, d.case_id, d.borrower_id, d.submission, d.trigger, d.outcome, d.decided_by,
+            d.decided_by_subject, d.override_reason, Jsonb(d.reasons), Jsonb(d.offers), Jsonb(d.assessment),
+            d.policy_version, d.decided_on, d.supersedes_decision_id, d.event_id,
+        ),
+    )
+
+
+def get_decision(conn: psycopg.Connection, decision_id: str) -> Row | None:
+    return conn.execute("select * from decisions where decision_id = %s", (decision_id,)).fetchone()  # type: ignore[return-value]
+
+
+def decisions_for_case(conn: psycopg.Connection, case_id: str) -> list[Row]:
+    return conn.execute(  # type: ignore[return-value]
+        "select * from decisions where case_id = %s order by created_at, decision_id", (case_id,)
+    ).fetchall()
+
+
+def latest_decision(conn: psycopg.Connection, case_id: str) -> Row | None:
+    return conn.execute(  # type: ignore[return-value]
+        "select * from decisions where case_id = %s order by created_at desc, decision_id desc limit 1", (case_id,)
+    ).fetchone()
+
+
+# -- offers made (projection of agreement's offer.made) -------------------------------------
+
+def record_offer_made(conn: psycopg.Connection, *, offer_id: str, case_id: str, decision_id: str, rank: int) -> None:
+    conn.execute(
+        "insert into offers_made (offer_id, case_id, decision_id, rank) values (%s, %s, %s, %s) "
+        "on conflict (offer_id) do nothing",
+        (offer_id, case_id, decision_id, rank),
+    )
+
+
+def get_offer_made(conn: psycopg.Connection, offer_id: str) -> Row | None:
+    return conn.execute("select * from offers_made where offer_id = %s", (offer_id,)).fetchone()  # type: ignore[return-value]
+
+
+# -- reviews --------------------------------------------------------------------------------
+
+def open_review(
+    conn: psycopg.Connection, *, review_id: str, case_id: str, borrower_id: str, decision_id: str, opened_on: dt.date
+) -> None:
+    conn.execute(
+        "insert into reviews (review_id, case_id, borrower_id, decision_id, status, opened_on) "
+        "values (%s, %s, %s, %s, 'open', %s)",
+        (review_id, case_id, borrower_id, decision_id, opened_on),
+    )
+
+
+def get_review(conn: psycopg.Connection, review_id: str, *, for_update: bool = False) -> Row | None:
+    sql = "select * from reviews where review_id = %s" + (" for update" if for_update else "")
+    return conn.execute(sql, (review_id,)).fetchone()  # type: ignore[return-value]
+
+
+def open_review_of_case(conn: psycopg.Connection, case_id: str) -> Row | None:
+    return conn.execute(  # type: ignore[return-value]
+        "select * from reviews where case_id = %s and status = 'open' for update", (case_id,)
+    ).fetchone()
+
+
+def close_review(
+    conn: psycopg.Connection, review_id: str, *, status: str, closed_on: dt.date, outcome_decision_id: str | None
+) -> None:
+    conn.execute(
+        "update reviews set status = %s, closed_on = %s, outcome_decision_id = %s where review_id = %s",
+        (status, closed_on, outcome_decision_id, review_id),
+    )
+
+
+def list_reviews(conn: psycopg.Connection, status: str | None, limit: int, offset: int) -> list[Row]:
+    where = "where r.status = %s" if status else ""
+    params: tuple[Any, ...] = (status, limit, offset) if status else (limit, offset)
+    return conn.execute(  # type: ignore[return-value]
+        "select r.*, d.reasons, d.offers, d.policy_version, d.decided_on, d.assessment "
+        f"from reviews r join decisions d on d.decision_id = r.decision_id {where} "
+        "order by r.created_at, r.review_id limit %s offset %s",
+        params,
+    ).fetchall()
+
+
+def list_reviews_by_id(conn: psycopg.Connection, review_id: str) -> list[Row]:
+    return conn.execute(  # type: ignore[return-value]
+        "select r.*, d.reasons, d.offers, d.policy_version, d.decided_on, d.assessment "
+        "from reviews r join decisions d on d.decision_id = r.decision_id where r.review_id = %s",
+        (review_id,),
+    ).fetchall()
+
+
+def append_audit(
+    conn: psycopg.Connection, *, review_id: str, case_id: str, action: str, actor_subject: str, actor_role: str,
+    reason: str | None, before: dict[str, Any] | None, after: dict[str, Any], business_date: dt.date,
+) -> None:
+    conn.execute(
+        "insert into review_audit (review_id, case_id, action, actor_subject, actor_role, reason, before, after, "
+        "business_date) values (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
+        (
+            review_id, case_id, action, actor_subject, actor_role, reason,
+            Jsonb(before) if before is not None else None, Jsonb(after), business_date,
+        ),
+    )
+
+
+def audit_of_review(conn: psycopg.Connection, review_id: str) -> list[Row]:
+    return conn.execute(  # type: ignore[return-value]
+        "select * from review_audit where review_id = %s order by id", (review_id,)
+    ).fetchall()
+
+
+# -- idempotency keys -----------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Replay:
+    status_code: int
+    body: Any
+
+
+def request_hash(*parts: object) -> str:
+    canonical = json.dumps(parts, sort_keys=True, default=str, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def claim_key(conn: psycopg.Connection, scope: str, key: str, digest: str) -> Replay | None:
+    """Claim ``key``: None to go ahead, or the stored response of the same request to replay.
+
+    A concurrent request with the same key waits on the primary key until the first commits.
+    """
+    if not key or len(key) > 200:
+        raise Unprocessable("invalid_idempotency_key", "Idempotency-Key must be 1 to 200 characters")
+    inserted = conn.execute(
+        "insert into idempotency_keys (scope, key, request_hash) values (%s, %s, %s) on conflict do nothing "
+        "returning key",
+        (scope, key, digest),
+    ).fetchone()
+    if inserted is not None:
+        return None
+    row = conn.execute(
+        "select request_hash, status_code, response from idempotency_keys where scope = %s and key = %s",
+        (scope, key),
+    ).fetchone()
+    assert row is not None
+    if row["request_hash"] != digest:
+        raise Conflict("idempotency_key_reused", "this Idempotency-Key was used with a different request")
+    return Replay(row["status_code"], row["response"])
+
+
+def store_response(conn: psycopg.Connection, scope: str, key: str, status_code: int, body: Any) -> None:
+    conn.execute(
+        "update idempotency_keys set status_code = %s, response = %s where scope = %s and key = %s",
+        (status_code, Jsonb(body), scope, key),
+    )

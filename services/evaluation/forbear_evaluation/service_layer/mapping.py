@@ -1,0 +1,171 @@
+"""Between the event contract (``case.submitted``, ``case.decided``) and the evaluation domain."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from forbear_shared.domain.hardship import DocumentType, EvidenceDocument, HardshipCategory, ReviewStatus
+from forbear_shared.domain.money import Money, parse_rate
+from forbear_shared.events.schemas.common import Reason, ScheduleDoc
+from forbear_shared.events.schemas.evaluation import OfferTerms
+from forbear_shared.events.schemas.intake import CaseSubmitted, Statement
+
+from forbear_evaluation.domain.affordability import IncomeExpenditureStatement, StatementItem
+from forbear_evaluation.domain.evaluate import FALSE_EVIDENCE_REASON, Case, Decision, Offer
+from forbear_evaluation.domain.restructuring import LoanPosition
+from forbear_evaluation.domain.wilful_default import ConductRecord, DelinquencyEpisode
+
+_KNOWN_DOCUMENTS = {t.value for t in DocumentType}
+
+
+def effective_deadline(submitted: CaseSubmitted, as_of: dt.date) -> dt.date | None:
+    """The evidence deadline the domain should see.
+
+    Intake owns the deadline and says when it has passed (``evidence_deadline_passed``); its
+    word is final even if our projection of the business date lags a day behind, so a passed
+    deadline is presented to the domain as the day before ``as_of`` at the latest.
+    """
+    deadline = submitted.evidence_deadline
+    if submitted.evidence_deadline_passed:
+        yesterday = as_of - dt.timedelta(days=1)
+        return yesterday if deadline is None or deadline >= as_of else deadline
+    return deadline
+
+
+def statement_from(statement: Statement, currency: str) -> IncomeExpenditureStatement:
+    def items(lines: list) -> tuple[StatementItem, ...]:  # type: ignore[type-arg]
+        return tuple(StatementItem(line.category, Money.of(line.monthly_amount, currency)) for line in lines)
+
+    return IncomeExpenditureStatement(
+        income=items(statement.income),
+        essential_expenditure=items(statement.essential_expenditure),
+        other_debt_payments=items(statement.other_debt_payments),
+        dependants=statement.dependants,
+        gross_monthly_income=(
+            Money.of(statement.gross_monthly_income, currency) if statement.gross_monthly_income is not None else None
+        ),
+        currency=currency,
+    )
+
+
+def case_from_submission(case_id: str, submitted: CaseSubmitted, currency: str, as_of: dt.date) -> Case:
+    """The domain's case. The statement must be present (the caller checks)."""
+    assert submitted.statement is not None
+    loans = tuple(
+        LoanPosition(
+            loan_id=loan.loan_id,
+            borrower_id=loan.borrower_id,
+            outstanding_principal=Money.of(loan.outstanding_principal, currency),
+            overdue_principal=Money.of(loan.overdue_principal, currency),
+            overdue_interest=Money.of(loan.overdue_interest, currency),
+            penalty_interest=Money.of(loan.penalty_interest, currency),
+            fees=Money.of(loan.fees, currency),
+            annual_rate=parse_rate(loan.annual_rate),
+            original_term_months=loan.original_term_months,
+            remaining_term_months=loan.remaining_term_months,
+            contractual_instalment=Money.of(loan.contractual_instalment, currency),
+        )
+        for loan in submitted.loans
+    )
+    evidence: list[EvidenceDocument] = []
+    false_documents: list[str] = []
+    for item in submitted.evidence:
+        if item.found_false:
+            false_documents.append(item.document_type)
+        if item.document_type not in _KNOWN_DOCUMENTS:
+            continue  # a document no category requires cannot complete any evidence
+        status = ReviewStatus(item.status)
+        reason = None
+        if status is ReviewStatus.REJECTED:
+            reason = FALSE_EVIDENCE_REASON if item.found_false else (item.rejection_reason or "rejected")
+        evidence.append(EvidenceDocument(DocumentType(item.document_type), status, reason, item.document_id))
+    history = submitted.history
+    # Intake counts the episodes within the policy's look-back windows; the domain wants dated
+    # facts, so each counted episode is placed inside its window (before the business date).
+    episodes = tuple(
+        DelinquencyEpisode(as_of - dt.timedelta(days=i + 1), borrower_made_contact=False)
+        for i in range(history.no_contact_delinquencies_24m)
+    )
+    conduct = ConductRecord(
+        earlier_delinquencies=episodes,
+        evidence_rejected_as_false=tuple(sorted(set(false_documents))),
+        declaration_untrue=history.declaration_untrue,
+        agreements_broken_on=tuple(as_of for _ in range(history.broken_agreements_12m)),
+    )
+    return Case(
+        case_id=case_id,
+        borrower_id=submitted.borrower_id,
+        hardship=HardshipCategory(submitted.hardship_category),
+        evidence=tuple(evidence),
+        statement=statement_from(submitted.statement, currency),
+        loans=loans,
+        dpd_at_first_contact=submitted.dpd_at_first_contact,
+        conduct=conduct,
+        evidence_deadline=effective_deadline(submitted, as_of),
+    )
+
+
+def _money(value: Money) -> Decimal:
+    return value.amount
+
+
+def offer_terms(offer: Offer) -> OfferTerms:
+    plan = offer.plan
+    ch = plan.changes
+    waived = ch.waived_penalty + ch.waived_interest
+    summary = [f"{plan.kind.value}: {ch.new_instalment} a month (was {ch.old_instalment})",
+               f"{ch.new_term_months} months (was {ch.old_remaining_term_months} remaining)",
+               f"rate {ch.new_annual_rate} (was {ch.old_annual_rate})"]
+    if ch.capitalised_arrears.is_positive():
+        summary.append(f"arrears {ch.capitalised_arrears} capitalised")
+    if waived.is_positive():
+        summary.append(f"waived {waived} (penalty {ch.waived_penalty}, interest {ch.waived_interest})")
+    if ch.deferral_months:
+        summary.append(f"payments paused {ch.deferral_months} months")
+    if ch.arrears_instalments:
+        summary.append(f"arrears in {ch.arrears_instalments} interest-free parts on top")
+    if ch.deferred_principal.is_positive():
+        summary.append(f"{ch.deferred_principal} principal deferred to an interest-free balloon")
+    if ch.fees_charged.is_positive():
+        summary.append(f"fees {ch.fees_charged}")
+    return OfferTerms(
+        rank=offer.rank,
+        option=plan.kind.value,
+        schedule=ScheduleDoc.model_validate(plan.schedule.to_dict()),
+        arrears_schedule=(
+            ScheduleDoc.model_validate(plan.arrears_schedule.to_dict()) if plan.arrears_schedule is not None else None
+        ),
+        new_instalment=_money(ch.new_instalment),
+        old_instalment=_money(ch.old_instalment),
+        term_months=ch.new_term_months,
+        annual_rate=ch.new_annual_rate,
+        capitalised_arrears=_money(ch.capitalised_arrears),
+        waived_amount=_money(waived),
+        fees=_money(ch.fees_charged),
+        summary="; ".join(summary),
+        loan_ids=list(plan.loan_ids),
+    )
+
+
+def reasons_of(decision: Decision) -> list[Reason]:
+    return [Reason(code=r.code.value, detail=r.detail) for r in decision.reasons]
+
+
+def assessment_of(decision: Decision) -> dict[str, object]:
+    """What the decision saw, for the record and the console (no personal data)."""
+    a = decision.affordability
+    return {
+        "as_of": decision.as_of.isoformat(),
+        "priority_band": decision.priority,
+        "disposable_income": a.disposable_income.to_str(),
+        "affordable_instalment": a.affordable_instalment.to_str(),
+        "debt_to_income_cap": a.debt_to_income_cap.to_str() if a.debt_to_income_cap is not None else None,
+        "evidence_missing": [t.value for t in decision.evidence.missing],
+        "evidence_pending": [t.value for t in decision.evidence.pending],
+        "wilful_default_indicators": [i.code.value for i in decision.indicators],
+        "value_tests": [
+            {"rank": o.rank, "plan_npv": o.value_test.plan_npv.to_str(), "legal_npv": o.value_test.legal_npv.to_str()}
+            for o in decision.offers
+        ],
+    }
