@@ -1,17 +1,27 @@
-"""HTTP door of the monitoring service."""
-
+"""HTTP door of the monitoring service: agreements under monitoring, payments, business date."""
 
 import datetime as dt
-from typing import Annotated
+import hashlib
+import json
+from decimal import Decimal
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, FastAPI
-from pydantic import BaseModel
-
-from forbear_monitoring import bootstrap
-from forbear_monitoring.service_layer import cob
+from fastapi import APIRouter, Depends, FastAPI, Header, Query, Response
+from fastapi.encoders import jsonable_encoder
 from forbear_shared.auth import Principal
+from forbear_shared.db import transaction
+from forbear_shared.errors import Conflict
+from forbear_shared.events.schemas.common import DecimalStr
 from forbear_shared.http import Authz, create_service_app
 from forbear_shared.topics import MONITORING_EVENTS
+from pydantic import BaseModel, Field
+
+from forbear_monitoring import bootstrap
+from forbear_monitoring.service_layer import cob, views
+from forbear_monitoring.service_layer.payments import ManualPayment, record_manual_payment
+
+Level = Literal["current", "reminder", "warning", "breach_notice", "legal_referral", "completed"]
+Status = Literal["active", "completed", "referred", "superseded"]
 
 
 class BusinessDateView(BaseModel):
@@ -26,29 +36,151 @@ class AdvanceRequest(BaseModel):
 class AdvanceResult(BaseModel):
     previous: dt.date | None
     business_date: dt.date
+    days_swept: int = 0
+    instalments_missed: int = 0
+
+
+class PaymentRequest(BaseModel):
+    reference: str = Field(min_length=1, max_length=64, description="unique per payment; a repeat is the same payment")
+    amount: DecimalStr = Field(gt=Decimal("0"), decimal_places=2)
+    received_on: dt.date | None = Field(default=None, description="default: the business date")
+
+
+class AllocationLineView(BaseModel):
+    instalment: int
+    component: str
+    amount: DecimalStr
+
+
+class PaymentView(BaseModel):
+    reference: str
+    agreement_id: str | None
+    amount: DecimalStr
+    received_on: dt.date
+    source: str
+    status: str
+    allocation: list[AllocationLineView] = []
+    unallocated: DecimalStr | None = None
+    replayed: bool = False
+
+
+def _payment_view(result: dict[str, Any]) -> PaymentView:
+    p = result["payment"]
+    return PaymentView(
+        reference=p["reference"], agreement_id=p["agreement_id"], amount=p["amount"], received_on=p["received_on"],
+        source=p["source"], status=p["status"], allocation=p["allocation"] or [], unallocated=p["unallocated"],
+        replayed=result["replayed"],
+    )
 
 
 def create_app() -> FastAPI:
-    ctx = bootstrap.context()
+    m = bootstrap.monitoring()
+    ctx = m.ctx
     authz = Authz(ctx.settings.auth_secret)
-    router = APIRouter(tags=["business date"])
     Anyone = Annotated[Principal, Depends(authz.roles("agent", "supervisor", "system", "borrower"))]
     Operator = Annotated[Principal, Depends(authz.roles("supervisor", "system"))]
+    Staff = Annotated[Principal, Depends(authz.roles("agent", "supervisor"))]
+    StaffOrBorrower = Annotated[Principal, Depends(authz.roles("agent", "supervisor", "borrower"))]
+    PaymentEntry = Annotated[Principal, Depends(authz.roles("agent", "system"))]
 
-    @router.get("/business-date", response_model=BusinessDateView)
+    dates = APIRouter(tags=["business date"])
+    monitored = APIRouter(tags=["agreements"])
+
+    @dates.get("/business-date", response_model=BusinessDateView)
     def get_business_date(_who: Anyone) -> BusinessDateView:
         return BusinessDateView(business_date=cob.current_business_date(ctx))
 
-    @router.post("/business-date/advance", response_model=AdvanceResult, summary="Close of business")
+    @dates.post("/business-date/advance", response_model=AdvanceResult, summary="Close of business")
     def advance(body: AdvanceRequest, _who: Operator) -> AdvanceResult:
-        done = cob.advance_business_date(ctx, body.to)
-        return AdvanceResult(previous=done.previous, business_date=done.current)
+        """Runs close of business for every day up to ``to``: missed instalments, escalation, referrals."""
+        done = cob.advance_business_date(m, body.to)
+        return AdvanceResult(previous=done.previous, business_date=done.current, days_swept=done.days_swept,
+                             instalments_missed=done.missed)
+
+    @monitored.get("/agreements", summary="Agreements under monitoring (filter by level: agreements at risk)")
+    def list_agreements(
+        _who: Staff,
+        level: Level | None = None,
+        status: Status | None = None,
+        borrower_id: str | None = None,
+        limit: Annotated[int, Query(ge=1, le=500)] = 100,
+        offset: Annotated[int, Query(ge=0)] = 0,
+    ) -> Any:
+        return jsonable_encoder(views.list_agreements(m, level=level, status=status, borrower_id=borrower_id,
+                                                      limit=limit, offset=offset))
+
+    @monitored.get("/agreements/{agreement_id}", summary="Schedule with paid/missed instalments, arrears, DPD, "
+                   "level, notices, payments, referral")
+    def get_agreement(agreement_id: str, who: StaffOrBorrower) -> Any:
+        return jsonable_encoder(views.agreement_view(m, agreement_id, who))
+
+    @monitored.post("/agreements/{agreement_id}/payments", response_model=PaymentView, status_code=201,
+                    summary="Manual payment entry (a repeated reference is the same payment)")
+    def post_payment(
+        agreement_id: str,
+        body: PaymentRequest,
+        who: PaymentEntry,
+        response: Response,
+        idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=128)] = None,
+    ) -> Any:
+        request_hash = hashlib.sha256(
+            json.dumps({"agreement_id": agreement_id, **body.model_dump(mode="json")}, sort_keys=True).encode()
+        ).hexdigest()
+        if idempotency_key:
+            with transaction(ctx.pool) as conn:
+                stored = conn.execute(
+                    "select request_hash, status_code, response from idempotency_keys where key = %s",
+                    (idempotency_key,),
+                ).fetchone()
+            if stored is not None:
+                if stored["request_hash"] != request_hash:
+                    raise Conflict("idempotency_key_reused", "this Idempotency-Key was used with another request")
+                response.status_code = stored["status_code"]
+                return stored["response"]
+        result = record_manual_payment(m, ManualPayment(agreement_id, body.reference, body.amount, body.received_on,
+                                                        entered_by=who.subject))
+        view = _payment_view(result)
+        if result["replayed"]:
+            response.status_code = 200
+        content = jsonable_encoder(view)
+        if idempotency_key:
+            from psycopg.types.json import Jsonb
+
+            with transaction(ctx.pool) as conn:
+                conn.execute(
+                    "insert into idempotency_keys (key, request_hash, status_code, response) values (%s, %s, %s, %s) "
+                    "on conflict (key) do nothing",
+                    (idempotency_key, request_hash, response.status_code or 201, Jsonb(content)),
+                )
+        return content
+
+    @monitored.get("/referrals", tags=["referrals"], summary="Legal referrals, newest first")
+    def list_referrals(
+        _who: Staff,
+        route: Literal["pre_litigation_mediation", "lawsuit", "asset_preservation"] | None = None,
+        limit: Annotated[int, Query(ge=1, le=500)] = 100,
+        offset: Annotated[int, Query(ge=0)] = 0,
+    ) -> Any:
+        return jsonable_encoder(views.list_referrals(m, route=route, limit=limit, offset=offset))
+
+    @monitored.get("/referrals/{referral_id}", tags=["referrals"], summary="A referral with its full dossier")
+    def get_referral(referral_id: str, _who: Staff) -> Any:
+        return jsonable_encoder(views.referral_view(m, referral_id))
+
+    @monitored.get("/payments/unmatched", tags=["payments"], summary="Payments no active agreement covers (parked)")
+    def list_unmatched(
+        _who: Staff,
+        limit: Annotated[int, Query(ge=1, le=500)] = 100,
+        offset: Annotated[int, Query(ge=0)] = 0,
+    ) -> Any:
+        return jsonable_encoder(views.unmatched_payments(m, limit, offset))
 
     return create_service_app(
         settings=ctx.settings,
         pool=ctx.pool,
         title="Forbear monitoring",
-        description="Payments, business date and close of business, missed instalments, escalation.",
-        routers=[router],
+        description="Payments and allocation, business date and close of business, missed instalments, "
+        "escalation ladder, legal referrals with their dossier.",
+        routers=[dates, monitored],
         required_topics=[ctx.settings.topic(MONITORING_EVENTS.name)],
     )

@@ -1,14 +1,64 @@
-"""Worker of the monitoring service: outbox relay and consumers."""
+"""Worker of the monitoring service: outbox relay, consumers, and the payment allocator."""
 
 from __future__ import annotations
 
-from forbear_monitoring import bootstrap
+import threading
+from collections.abc import Callable
+from functools import partial
+
+import psycopg
+from forbear_shared.events import DecodedEvent
+from forbear_shared.inbox import Handler
+from forbear_shared.projections import business_date_handlers
+from forbear_shared.topics import AGREEMENT_EVENTS, CORE_PAYMENTS, EVALUATION_EVENTS, INTAKE_EVENTS
 from forbear_shared.worker import WorkerSpec, run_worker
+
+from forbear_monitoring import bootstrap
+from forbear_monitoring.service_layer import agreements as use
+from forbear_monitoring.service_layer.cob import refresh_active_gauge
+from forbear_monitoring.service_layer.deps import Monitoring
+from forbear_monitoring.service_layer.payments import allocator_loop, on_payment_received
+
+
+def handlers(m: Monitoring) -> dict[str, Handler]:
+    def bind(fn: Callable[[Monitoring, psycopg.Connection, DecodedEvent], None]) -> Handler:
+        return partial(fn, m)
+
+    return {
+        **business_date_handlers(m.ctx.name),
+        "agreement.activated": bind(use.on_agreement_activated),
+        "offer.made": bind(use.on_offer_made),
+        "offer.expired": bind(use.on_offer_expired),
+        "offer.accepted": bind(use.on_offer_accepted),
+        "payment.received": on_payment_received,
+        "renegotiation.requested": bind(use.on_renegotiation_requested),
+        "case.submitted": bind(use.on_case_submitted),
+        "evidence.reviewed": bind(use.on_evidence_reviewed),
+        "contact.recorded": bind(use.on_contact_recorded),
+        "case.decided": bind(use.on_case_decided),
+    }
+
+
+def gauge_loop(m: Monitoring, every: float = 5.0) -> Callable[[threading.Event], None]:
+    def run(stop: threading.Event) -> None:
+        while not stop.wait(every):
+            try:
+                refresh_active_gauge(m)
+            except Exception:  # a metric refresh must never stop the worker
+                pass
+
+    return run
 
 
 def main() -> None:
-    ctx = bootstrap.context()
-    run_worker(ctx.settings, ctx.pool, WorkerSpec(topics=[], handlers={}))
+    m = bootstrap.monitoring(pool_size=6)
+    spec = WorkerSpec(
+        # not monitoring.events: monitoring owns the business date and needs none of its own events
+        topics=[AGREEMENT_EVENTS.name, CORE_PAYMENTS.name, INTAKE_EVENTS.name, EVALUATION_EVENTS.name],
+        handlers=handlers(m),
+        loops=[allocator_loop(m), gauge_loop(m)],
+    )
+    run_worker(m.ctx.settings, m.ctx.pool, spec)
 
 
 if __name__ == "__main__":

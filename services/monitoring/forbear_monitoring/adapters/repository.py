@@ -1,0 +1,372 @@
+"""SQL of the monitoring service: agreements, the instalment ledger, payments, projections.
+
+Thin on purpose: rows in, rows out, and the conversion between ledger rows and the shared
+domain's ``LoanLedger``. Business rules live in ``domain/`` and ``forbear_shared.domain``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from decimal import Decimal
+from typing import Any
+
+import psycopg
+from forbear_shared.domain.arrears import InstalmentPosition, LoanLedger
+from forbear_shared.domain.money import Money
+from forbear_shared.domain.schedule import Schedule
+
+Row = dict[str, Any]
+
+LEDGER_LOCK = "select pg_advisory_xact_lock(hashtext('forbear-ledger:' || current_schema()))"
+"""Every writer of the ledger (payments, COB, supersession) holds this for its transaction,
+so an allocation and a sweep never interleave on the same instalments."""
+
+CLOSED = ("completed", "referred", "superseded")
+
+
+def lock_ledger(conn: psycopg.Connection) -> None:
+    conn.execute(LEDGER_LOCK)
+
+
+class ScheduleCache:
+    """Parsed schedules by agreement id. A signed schedule never changes, so caching is safe."""
+
+    def __init__(self, max_size: int = 200_000) -> None:
+        self._schedules: dict[str, Schedule] = {}
+        self.max_size = max_size
+
+    def get(self, agreement_id: str) -> Schedule | None:
+        return self._schedules.get(agreement_id)
+
+    def put(self, agreement_id: str, schedule: Schedule) -> None:
+        if len(self._schedules) >= self.max_size:
+            self._schedules.clear()
+        self._schedules[agreement_id] = schedule
+
+
+# -- agreements ---------------------------------------------------------------------------------
+
+
+def insert_agreement(conn: psycopg.Connection, row: Row) -> bool:
+    cur = conn.execute(
+        """insert into agreements (agreement_id, case_id, borrower_id, loan_ids, option, document_sha256,
+               activated_on, policy_version, currency, schedule, supersedes_agreement_id, level_since)
+           values (%(agreement_id)s, %(case_id)s, %(borrower_id)s, %(loan_ids)s, %(option)s, %(document_sha256)s,
+               %(activated_on)s, %(policy_version)s, %(currency)s, %(schedule)s, %(supersedes_agreement_id)s,
+               %(activated_on)s)
+           on conflict (agreement_id) do nothing returning agreement_id""",
+        row,
+    )
+    return cur.fetchone() is not None
+
+
+def insert_instalments(conn: psycopg.Connection, rows: Sequence[Row]) -> None:
+    with conn.cursor() as cur:
+        cur.executemany(
+            """insert into instalments (agreement_id, number, due_date, grace_cutoff, kind, principal, interest,
+                   fee, total, settled_on)
+               values (%(agreement_id)s, %(number)s, %(due_date)s, %(grace_cutoff)s, %(kind)s, %(principal)s,
+                   %(interest)s, %(fee)s, %(total)s, %(settled_on)s)""",
+            rows,
+        )
+
+
+def insert_agreement_loans(conn: psycopg.Connection, agreement_id: str, loan_ids: Iterable[str], on: dt.date) -> None:
+    with conn.cursor() as cur:
+        cur.executemany(
+            "insert into agreement_loans (loan_id, agreement_id, activated_on) values (%s, %s, %s) on conflict do nothing",
+            [(loan, agreement_id, on) for loan in loan_ids],
+        )
+
+
+def agreement(conn: psycopg.Connection, agreement_id: str, *, for_update: bool = False) -> Row | None:
+    sql = "select * from agreements where agreement_id = %s" + (" for update" if for_update else "")
+    return conn.execute(sql, (agreement_id,)).fetchone()
+
+
+def agreements(conn: psycopg.Connection, agreement_ids: Sequence[str]) -> dict[str, Row]:
+    rows = conn.execute("select * from agreements where agreement_id = any(%s)", (list(agreement_ids),)).fetchall()
+    return {r["agreement_id"]: r for r in rows}
+
+
+def close_agreement(conn: psycopg.Connection, agreement_id: str, status: str, on: dt.date, **extra: Any) -> None:
+    assert status in CLOSED
+    sets = ", ".join(f"{k} = %({k})s" for k in extra)
+    conn.execute(
+        f"update agreements set status = %(status)s, closed_on = %(on)s{', ' + sets if sets else ''} "
+        "where agreement_id = %(agreement_id)s",
+        {"status": status, "on": on, "agreement_id": agreement_id, **extra},
+    )
+    conn.execute("update instalments set closed = true where agreement_id = %s", (agreement_id,))
+
+
+def set_level(conn: psycopg.Connection, agreement_id: str, *, level: str, since: dt.date,
+              remedy_deadline: dt.date | None, breached: bool) -> None:
+    conn.execute(
+        "update agreements set level = %s, level_since = %s, remedy_deadline = %s, breached = breached or %s "
+        "where agreement_id = %s",
+        (level, since, remedy_deadline, breached, agreement_id),
+    )
+
+
+def set_referral_blocked(conn: psycopg.Connection, agreement_id: str, since: dt.date | None) -> None:
+    conn.execute("update agreements set referral_blocked_since = %s where agreement_id = %s", (since, agreement_id))
+
+
+def agreements_for_loans(conn: psycopg.Connection, loan_ids: Sequence[str]) -> dict[str, Row]:
+    """The latest agreement covering each loan (active or not), by loan id."""
+    rows = conn.execute(
+        """select distinct on (al.loan_id) al.loan_id, a.agreement_id, a.status
+           from agreement_loans al join agreements a using (agreement_id)
+           where al.loan_id = any(%s)
+           order by al.loan_id, al.activated_on desc, a.created_at desc""",
+        (list(loan_ids),),
+    ).fetchall()
+    return {r["loan_id"]: r for r in rows}
+
+
+def count_broken_agreements(conn: psycopg.Connection, borrower_id: str, excluding: str) -> int:
+    row = conn.execute(
+        "select count(*) as n from agreements where borrower_id = %s and agreement_id <> %s and breached",
+        (borrower_id, excluding),
+    ).fetchone()
+    assert row is not None
+    return int(row["n"])
+
+
+# -- the ledger ---------------------------------------------------------------------------------
+
+_POSITION_COLUMNS = (
+    "agreement_id, number, fee_paid, penalty_charged, penalty_paid, interest_paid, principal_paid, "
+    "penalty_accrued_through, settled_on"
+)
+
+
+def load_ledgers(
+    conn: psycopg.Connection, agreement_rows: dict[str, Row], cache: ScheduleCache
+) -> dict[str, LoanLedger]:
+    """One query for the positions of every agreement given; schedules from the cache."""
+    ids = list(agreement_rows)
+    if not ids:
+        return {}
+    rows = conn.execute(
+        f"select {_POSITION_COLUMNS} from instalments where agreement_id = any(%s) order by agreement_id, number",
+        (ids,),
+    ).fetchall()
+    by_agreement: dict[str, list[Row]] = {}
+    for r in rows:
+        by_agreement.setdefault(r["agreement_id"], []).append(r)
+    ledgers: dict[str, LoanLedger] = {}
+    for agreement_id, agreement_row in agreement_rows.items():
+        schedule = cache.get(agreement_id)
+        if schedule is None:
+            schedule = Schedule.from_dict(agreement_row["schedule"])
+            cache.put(agreement_id, schedule)
+        currency = schedule.currency
+        positions = tuple(
+            InstalmentPosition(
+                r["number"],
+                Money(r["fee_paid"], currency),
+                Money(r["penalty_charged"], currency),
+                Money(r["penalty_paid"], currency),
+                Money(r["interest_paid"], currency),
+                Money(r["principal_paid"], currency),
+                r["penalty_accrued_through"],
+                r["settled_on"],
+            )
+            for r in by_agreement.get(agreement_id, [])
+        )
+        ledgers[agreement_id] = LoanLedger(
+            schedule, positions, frozenset(), Money(Decimal(agreement_row["unapplied"]), currency)
+        )
+    return ledgers
+
+
+def changed_positions(agreement_id: str, before: LoanLedger, after: LoanLedger) -> list[Row]:
+    return [
+        {
+            "agreement_id": agreement_id,
+            "number": new.number,
+            "fee_paid": new.fee_paid.amount,
+            "penalty_charged": new.penalty_charged.amount,
+            "penalty_paid": new.penalty_paid.amount,
+            "interest_paid": new.interest_paid.amount,
+            "principal_paid": new.principal_paid.amount,
+            "penalty_accrued_through": new.penalty_accrued_through,
+            "settled_on": new.settled_on,
+        }
+        for old, new in zip(before.positions, after.positions, strict=True)
+        if old != new
+    ]
+
+
+def save_positions(conn: psycopg.Connection, rows: Sequence[Row]) -> None:
+    if not rows:
+        return
+    with conn.cursor() as cur:
+        cur.executemany(
+            """update instalments set fee_paid = %(fee_paid)s, penalty_charged = %(penalty_charged)s,
+                   penalty_paid = %(penalty_paid)s, interest_paid = %(interest_paid)s,
+                   principal_paid = %(principal_paid)s, penalty_accrued_through = %(penalty_accrued_through)s,
+                   settled_on = %(settled_on)s
+               where agreement_id = %(agreement_id)s and number = %(number)s""",
+            rows,
+        )
+
+
+def set_unapplied(conn: psycopg.Connection, rows: Sequence[tuple[Decimal, str]]) -> None:
+    if rows:
+        with conn.cursor() as cur:
+            cur.executemany("update agreements set unapplied = %s where agreement_id = %s", rows)
+
+
+# -- payments -----------------------------------------------------------------------------------
+
+
+def stage_payment(conn: psycopg.Connection, row: Row) -> bool:
+    """Record a payment as received; False when the reference is already known (the same payment)."""
+    cur = conn.execute(
+        """insert into payments (reference, loan_id, agreement_id, amount, currency, received_on, source, entered_by)
+           values (%(reference)s, %(loan_id)s, %(agreement_id)s, %(amount)s, %(currency)s, %(received_on)s,
+                   %(source)s, %(entered_by)s)
+           on conflict (reference) do nothing returning seq""",
+        row,
+    )
+    return cur.fetchone() is not None
+
+
+def payment(conn: psycopg.Connection, reference: str) -> Row | None:
+    return conn.execute("select * from payments where reference = %s", (reference,)).fetchone()
+
+
+def pending_payments(conn: psycopg.Connection, limit: int, reference: str | None = None) -> list[Row]:
+    if reference is not None:
+        return conn.execute(
+            "select * from payments where reference = %s and status = 'pending'", (reference,)
+        ).fetchall()
+    return conn.execute(
+        "select * from payments where status = 'pending' order by seq limit %s", (limit,)
+    ).fetchall()
+
+
+def finish_payments(conn: psycopg.Connection, rows: Sequence[Row]) -> None:
+    if rows:
+        with conn.cursor() as cur:
+            cur.executemany(
+                """update payments set status = %(status)s, agreement_id = %(agreement_id)s,
+                       unmatched_reason = %(unmatched_reason)s, allocation = %(allocation)s,
+                       unallocated = %(unallocated)s, applied_on = %(applied_on)s
+                   where reference = %(reference)s""",
+                rows,
+            )
+
+
+def rematch_unmatched(conn: psycopg.Connection, loan_ids: Sequence[str], since: dt.date) -> int:
+    """Payments parked for an unknown loan, received on or after an activation, go back to pending."""
+    cur = conn.execute(
+        """update payments set status = 'pending', unmatched_reason = null
+           where status = 'unmatched' and unmatched_reason = 'unknown_loan' and loan_id = any(%s)
+             and received_on >= %s""",
+        (list(loan_ids), since),
+    )
+    return cur.rowcount
+
+
+def payments_of(conn: psycopg.Connection, agreement_id: str) -> list[Row]:
+    return conn.execute(
+        "select * from payments where agreement_id = %s and status = 'applied' order by seq", (agreement_id,)
+    ).fetchall()
+
+
+# -- escalation records -------------------------------------------------------------------------
+
+
+def add_step(conn: psycopg.Connection, agreement_id: str, from_level: str, to_level: str, on: dt.date, reason: str) -> None:
+    conn.execute(
+        "insert into escalation_steps (agreement_id, from_level, to_level, on_date, reason) values (%s, %s, %s, %s, %s)",
+        (agreement_id, from_level, to_level, on, reason),
+    )
+
+
+def add_notice(conn: psycopg.Connection, row: Row) -> None:
+    conn.execute(
+        """insert into notices (notice_id, agreement_id, level, on_date, days_past_due, amount_overdue, remedy_deadline)
+           values (%(notice_id)s, %(agreement_id)s, %(level)s, %(on_date)s, %(days_past_due)s, %(amount_overdue)s,
+                   %(remedy_deadline)s)""",
+        row,
+    )
+
+
+def notices_of(conn: psycopg.Connection, agreement_id: str) -> list[Row]:
+    return conn.execute(
+        "select * from notices where agreement_id = %s order by on_date, level", (agreement_id,)
+    ).fetchall()
+
+
+def steps_of(conn: psycopg.Connection, agreement_id: str) -> list[Row]:
+    return conn.execute("select * from escalation_steps where agreement_id = %s order by id", (agreement_id,)).fetchall()
+
+
+def missed_of(conn: psycopg.Connection, agreement_id: str) -> list[Row]:
+    return conn.execute(
+        "select * from missed_instalments where agreement_id = %s order by number", (agreement_id,)
+    ).fetchall()
+
+
+def add_referral(conn: psycopg.Connection, row: Row) -> None:
+    conn.execute(
+        """insert into referrals (referral_id, agreement_id, borrower_id, route, reasons, referred_on, dossier)
+           values (%(referral_id)s, %(agreement_id)s, %(borrower_id)s, %(route)s, %(reasons)s, %(referred_on)s,
+                   %(dossier)s)""",
+        row,
+    )
+
+
+def referral_of(conn: psycopg.Connection, agreement_id: str) -> Row | None:
+    return conn.execute("select * from referrals where agreement_id = %s", (agreement_id,)).fetchone()
+
+
+# -- dossier projections ------------------------------------------------------------------------
+
+
+def dossier_case_ids(conn: psycopg.Connection, agreement_id: str) -> list[str]:
+    """The agreement's case, the cases of the agreements it replaced, and its renegotiation cases."""
+    rows = conn.execute(
+        """with recursive chain as (
+               select agreement_id, case_id, supersedes_agreement_id from agreements where agreement_id = %s
+               union all
+               select a.agreement_id, a.case_id, a.supersedes_agreement_id
+               from agreements a join chain c on a.agreement_id = c.supersedes_agreement_id
+           )
+           select case_id from chain
+           union select r.case_id from renegotiations r join chain c using (agreement_id)""",
+        (agreement_id,),
+    ).fetchall()
+    return [r["case_id"] for r in rows]
+
+
+def contacts_of(conn: psycopg.Connection, case_ids: Sequence[str]) -> list[Row]:
+    return conn.execute(
+        "select * from contacts where case_id = any(%s) order by on_date, contact_id", (list(case_ids),)
+    ).fetchall()
+
+
+def evidence_of(conn: psycopg.Connection, case_ids: Sequence[str]) -> list[Row]:
+    return conn.execute(
+        "select * from evidence where case_id = any(%s) order by case_id, document_id", (list(case_ids),)
+    ).fetchall()
+
+
+# -- the dual-tracking guard's facts ------------------------------------------------------------
+
+
+def open_renegotiations(conn: psycopg.Connection, agreement_ids: Sequence[str]) -> list[Row]:
+    return conn.execute(
+        """select r.case_id, r.agreement_id, r.state,
+                  (select string_agg(o.offer_id, ',' order by o.offer_id) from offers o
+                    where o.case_id = r.case_id and o.state in ('open', 'accepted')) as offer_ids
+           from renegotiations r
+           where r.agreement_id = any(%s) and r.state not in ('ended', 'over_limit')""",
+        (list(agreement_ids),),
+    ).fetchall()

@@ -1,0 +1,273 @@
+"""Where an agreement goes next: completion, cure, or a step up the escalation ladder.
+
+One routine for both doors: a payment may complete or cure an agreement at once; the COB
+sweep escalates by DPD and missed instalments. Every transition is recorded and announced
+in the caller's transaction (events go through the outbox).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+import psycopg
+from forbear_shared.domain.arrears import LoanLedger, arrears_as_of
+from forbear_shared.events.schemas.common import Reason, ScheduleDoc
+from forbear_shared.events.schemas.monitoring import (
+    AgreementCompleted,
+    AgreementCured,
+    AgreementEscalated,
+    AgreementReferred,
+    CreditStandingUpdated,
+    Dossier,
+    DossierContact,
+    DossierEvidence,
+    DossierNotice,
+    DossierPayment,
+    LegalReferral,
+    NoticeRequested,
+    ReferralBlocked,
+)
+from forbear_shared.topics import CREDIT_UPDATES, LEGAL_REFERRALS, MONITORING_EVENTS, NOTIFICATIONS
+from psycopg.types.json import Jsonb
+
+from forbear_monitoring.adapters import repository as repo
+from forbear_monitoring.domain.dual_tracking import PendingKind, PendingMatter, referral_guard
+from forbear_monitoring.domain.escalation import EscalationState, EscalationStep, Stage, choose_legal_route
+from forbear_monitoring.domain.missed import outstanding_missed_count
+from forbear_monitoring.domain.standing import outstanding_balance
+from forbear_monitoring.service_layer.deps import Monitoring
+
+log = logging.getLogger(__name__)
+
+NOTICE_LEVELS = {Stage.REMINDER, Stage.WARNING, Stage.BREACH_NOTICE}
+
+
+@dataclass
+class Effects:
+    """Metric increments, applied by the caller once the transaction committed."""
+
+    notices: Counter[str] = field(default_factory=Counter)
+    transitions: Counter[str] = field(default_factory=Counter)
+    referrals: Counter[str] = field(default_factory=Counter)
+    missed: int = 0
+
+    def merge(self, other: Effects) -> None:
+        self.notices.update(other.notices)
+        self.transitions.update(other.transitions)
+        self.referrals.update(other.referrals)
+        self.missed += other.missed
+
+    def publish(self) -> None:
+        from forbear_shared import metrics
+
+        for level, n in self.notices.items():
+            metrics.NOTICES.labels(level).inc(n)
+        for transition, n in self.transitions.items():
+            metrics.AGREEMENTS.labels(transition).inc(n)
+        for route, n in self.referrals.items():
+            metrics.LEGAL_REFERRALS.labels(route).inc(n)
+        if self.missed:
+            metrics.INSTALMENTS_MISSED.inc(self.missed)
+
+
+def state_of(agreement: dict[str, Any]) -> EscalationState:
+    return EscalationState(Stage(agreement["level"]), agreement["level_since"], agreement["remedy_deadline"])
+
+
+def pending_matters(rows: list[dict[str, Any]]) -> dict[str, list[PendingMatter]]:
+    """The guard's facts from the renegotiation projection: what is still open, per agreement."""
+    kinds = {
+        "requested": PendingKind.RENEGOTIATION_REQUEST,
+        "evaluating": PendingKind.EVALUATION,
+        "offered": PendingKind.OPEN_OFFER,
+        "accepted": PendingKind.OPEN_OFFER,
+    }
+    out: dict[str, list[PendingMatter]] = {}
+    for r in rows:
+        reference = r["offer_ids"] if r["state"] in ("offered", "accepted") and r["offer_ids"] else r["case_id"]
+        out.setdefault(r["agreement_id"], []).append(PendingMatter(kinds[r["state"]], r["agreement_id"], reference))
+    return out
+
+
+def guard_block(m: Monitoring, conn: psycopg.Connection, agreement_id: str) -> str | None:
+    matters = pending_matters(repo.open_renegotiations(conn, [agreement_id])).get(agreement_id, [])
+    return referral_guard(agreement_id, matters).reason
+
+
+def review(
+    m: Monitoring,
+    conn: psycopg.Connection,
+    agreement: dict[str, Any],
+    ledger: LoanLedger,
+    as_of: dt.date,
+    *,
+    escalate: bool,
+    referral_block: str | None = None,
+) -> Effects:
+    effects = Effects()
+    if agreement["status"] != "active":
+        return effects
+    policy = m.policy
+    state = state_of(agreement)
+    agreement_id = agreement["agreement_id"]
+
+    if ledger.is_fully_paid:
+        _, step = m.ladder.complete(state, on=as_of, all_instalments_paid=True)
+        _record_step(m, conn, agreement, step, dpd=0, missed=0)
+        repo.close_agreement(conn, agreement_id, "completed", as_of, level=Stage.COMPLETED.value)
+        _emit(m, conn, agreement, "agreement.completed",
+              AgreementCompleted(agreement_id=agreement_id, borrower_id=agreement["borrower_id"], on=as_of),
+              MONITORING_EVENTS.name, as_of)
+        _emit(m, conn, agreement, "credit.standing_updated",
+              CreditStandingUpdated(borrower_id=agreement["borrower_id"], agreement_id=agreement_id,
+                                    standing="plan_completed", on=as_of),
+              CREDIT_UPDATES.name, as_of)
+        effects.transitions["completed"] += 1
+        return effects
+
+    arrears = arrears_as_of(ledger, as_of=as_of, policy=policy)
+    if state.stage is not Stage.CURRENT and arrears.total <= policy.tolerance:
+        cured, step = m.ladder.cure(state, on=as_of, arrears=arrears.total)
+        _record_step(m, conn, agreement, step, dpd=0, missed=0)
+        repo.set_level(conn, agreement_id, level=cured.stage.value, since=as_of, remedy_deadline=None, breached=False)
+        repo.set_referral_blocked(conn, agreement_id, None)
+        _emit(m, conn, agreement, "agreement.cured",
+              AgreementCured(agreement_id=agreement_id, from_level=state.stage.value, on=as_of),
+              MONITORING_EVENTS.name, as_of)
+        effects.transitions["cured"] += 1
+        return effects
+    if not escalate:
+        return effects
+
+    missed = outstanding_missed_count(ledger, as_of=as_of, policy=policy)
+    outcome = m.ladder.advance(state, as_of=as_of, dpd=arrears.days_past_due, missed_instalments=missed,
+                               referral_block=referral_block)
+    for step in outcome.steps:
+        _record_step(m, conn, agreement, step, dpd=arrears.days_past_due, missed=missed)
+        if step.to_stage in NOTICE_LEVELS:
+            notice_id = uuid.uuid4()
+            repo.add_notice(conn, {
+                "notice_id": notice_id, "agreement_id": agreement_id, "level": step.to_stage.value,
+                "on_date": as_of, "days_past_due": arrears.days_past_due, "amount_overdue": arrears.total.amount,
+                "remedy_deadline": step.remedy_deadline,
+            })
+            _emit(m, conn, agreement, "notice.requested",
+                  NoticeRequested(notice_id=str(notice_id), agreement_id=agreement_id,
+                                  borrower_id=agreement["borrower_id"], level=step.to_stage.value,
+                                  days_past_due=arrears.days_past_due, amount_overdue=arrears.total.amount,
+                                  remedy_deadline=step.remedy_deadline, on=as_of),
+                  NOTIFICATIONS.name, as_of)
+            effects.notices[step.to_stage.value] += 1
+            if step.to_stage is Stage.BREACH_NOTICE:
+                effects.transitions["breached"] += 1
+        elif step.to_stage is Stage.LEGAL_REFERRAL:
+            route = _refer(m, conn, agreement, ledger, as_of, step)
+            effects.transitions["referred"] += 1
+            effects.referrals[route] += 1
+    final = outcome.state
+    if outcome.steps and final.stage is not Stage.LEGAL_REFERRAL:
+        repo.set_level(conn, agreement_id, level=final.stage.value, since=final.since,
+                       remedy_deadline=final.remedy_deadline, breached=final.stage is Stage.BREACH_NOTICE)
+    if outcome.referral_held is not None:
+        if agreement["referral_blocked_since"] is None:
+            # once per blocking episode: the episode ends when the guard clears or the agreement cures
+            reasons = [Reason(code=r.split(":", 1)[0], detail=r) for r in outcome.referral_held.split(";")]
+            _emit(m, conn, agreement, "referral.blocked",
+                  ReferralBlocked(agreement_id=agreement_id, reasons=reasons, on=as_of), MONITORING_EVENTS.name, as_of)
+            repo.set_referral_blocked(conn, agreement_id, as_of)
+    elif agreement["referral_blocked_since"] is not None and final.stage is not Stage.LEGAL_REFERRAL:
+        repo.set_referral_blocked(conn, agreement_id, None)
+    return effects
+
+
+def _record_step(m: Monitoring, conn: psycopg.Connection, agreement: dict[str, Any], step: EscalationStep,
+                 *, dpd: int, missed: int) -> None:
+    repo.add_step(conn, agreement["agreement_id"], step.from_stage.value, step.to_stage.value, step.on, step.reason)
+    if step.to_stage in (Stage.CURRENT, Stage.COMPLETED):
+        return  # announced as agreement.cured / agreement.completed
+    _emit(m, conn, agreement, "agreement.escalated",
+          AgreementEscalated(agreement_id=agreement["agreement_id"], from_level=step.from_stage.value,
+                             to_level=step.to_stage.value, days_past_due=dpd, missed_instalments=missed,
+                             remedy_deadline=step.remedy_deadline, on=step.on),
+          MONITORING_EVENTS.name, step.on)
+
+
+def _refer(m: Monitoring, conn: psycopg.Connection, agreement: dict[str, Any], ledger: LoanLedger,
+           as_of: dt.date, step: EscalationStep) -> str:
+    policy = m.policy
+    agreement_id = agreement["agreement_id"]
+    balance = outstanding_balance(ledger, as_of=as_of, policy=policy)
+    broken = repo.count_broken_agreements(conn, agreement["borrower_id"], excluding=agreement_id)
+    choice = choose_legal_route(balance, broken_agreements=broken, policy=policy)
+    dossier = build_dossier(m, conn, agreement, ledger, as_of)
+    referral_id = uuid.uuid4()
+    reasons = [Reason(code=step.reason), Reason(code=choice.reason)]
+    payload = LegalReferral(referral_id=str(referral_id), agreement_id=agreement_id,
+                            borrower_id=agreement["borrower_id"], route=choice.route.value, reasons=reasons,
+                            referred_on=as_of, dossier=dossier)
+    repo.add_referral(conn, {
+        "referral_id": referral_id, "agreement_id": agreement_id, "borrower_id": agreement["borrower_id"],
+        "route": choice.route.value, "reasons": Jsonb([r.model_dump() for r in reasons]), "referred_on": as_of,
+        "dossier": Jsonb(dossier.model_dump(mode="json")),
+    })
+    repo.close_agreement(conn, agreement_id, "referred", as_of, level=Stage.LEGAL_REFERRAL.value,
+                         level_since=as_of, referral_blocked_since=None)
+    _emit(m, conn, agreement, "legal.referral", payload, LEGAL_REFERRALS.name, as_of)
+    _emit(m, conn, agreement, "agreement.referred",
+          AgreementReferred(agreement_id=agreement_id, referral_id=str(referral_id), route=choice.route.value,
+                            on=as_of),
+          MONITORING_EVENTS.name, as_of)
+    _emit(m, conn, agreement, "credit.standing_updated",
+          CreditStandingUpdated(borrower_id=agreement["borrower_id"], agreement_id=agreement_id,
+                                standing="plan_breached", on=as_of),
+          CREDIT_UPDATES.name, as_of)
+    log.info("agreement referred to legal", extra={"agreement_id": agreement_id, "route": choice.route.value})
+    return choice.route.value
+
+
+def build_dossier(m: Monitoring, conn: psycopg.Connection, agreement: dict[str, Any], ledger: LoanLedger,
+                  as_of: dt.date) -> Dossier:
+    """Everything the legal team needs: agreement, schedule, payments, notices, contacts, evidence."""
+    policy = m.policy
+    agreement_id = agreement["agreement_id"]
+    arrears = arrears_as_of(ledger, as_of=as_of, policy=policy)
+    cases = repo.dossier_case_ids(conn, agreement_id)
+    return Dossier(
+        agreement_id=agreement_id,
+        document_sha256=agreement["document_sha256"],
+        option=agreement["option"],
+        activated_on=agreement["activated_on"],
+        schedule=ScheduleDoc.model_validate(agreement["schedule"]),
+        missed_instalments=[r["number"] for r in repo.missed_of(conn, agreement_id)],
+        amount_overdue=arrears.total.amount,
+        outstanding_balance=outstanding_balance(ledger, as_of=as_of, policy=policy).amount,
+        payments=[
+            DossierPayment(reference=p["reference"], amount=p["amount"], received_on=p["received_on"], source=p["source"])
+            for p in repo.payments_of(conn, agreement_id)
+        ],
+        notices=[
+            DossierNotice(notice_id=str(n["notice_id"]), level=n["level"], on=n["on_date"],
+                          remedy_deadline=n["remedy_deadline"])
+            for n in repo.notices_of(conn, agreement_id)
+        ],
+        communications=[
+            DossierContact(contact_id=c["contact_id"], party=c["party"], channel=c["channel"],
+                           direction=c["direction"], outcome=c["outcome"], on=c["on_date"])
+            for c in repo.contacts_of(conn, cases)
+        ],
+        evidence=[
+            DossierEvidence(document_id=e["document_id"], document_type=e["document_type"], status=e["status"],
+                            sha256=e["sha256"])
+            for e in repo.evidence_of(conn, cases)
+        ],
+    )
+
+
+def _emit(m: Monitoring, conn: psycopg.Connection, agreement: dict[str, Any], type_: str, payload: Any,
+          topic: str, on: dt.date) -> None:
+    m.ctx.emit(conn, type=type_, payload=payload, case_id=agreement["case_id"], topic=topic, business_date=on)

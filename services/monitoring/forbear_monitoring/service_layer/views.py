@@ -1,0 +1,161 @@
+"""Read models for the API: agreements with their schedule status, referrals, unmatched payments."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from forbear_shared.auth import Principal
+from forbear_shared.db import transaction
+from forbear_shared.domain.arrears import arrears_as_of
+from forbear_shared.errors import NotFound
+
+from forbear_monitoring.adapters import repository as repo
+from forbear_monitoring.domain.missed import outstanding_missed_count
+from forbear_monitoring.domain.standing import instalment_status, outstanding_balance
+from forbear_monitoring.service_layer.deps import Monitoring
+
+
+def list_agreements(m: Monitoring, *, level: str | None, status: str | None, borrower_id: str | None,
+                    limit: int, offset: int) -> dict[str, Any]:
+    where, args = ["true"], []
+    for column, value in (("level", level), ("status", status), ("borrower_id", borrower_id)):
+        if value:
+            where.append(f"{column} = %s")
+            args.append(value)
+    with transaction(m.ctx.pool) as conn:
+        total = conn.execute(f"select count(*) as n from agreements where {' and '.join(where)}", args).fetchone()
+        rows = conn.execute(
+            f"""select agreement_id, case_id, borrower_id, loan_ids, option, status, level, level_since,
+                       remedy_deadline, activated_on, closed_on, referral_blocked_since
+                from agreements where {' and '.join(where)}
+                order by activated_on desc, agreement_id limit %s offset %s""",
+            [*args, limit, offset],
+        ).fetchall()
+        as_of = m.ctx.business_date(conn)
+    assert total is not None
+    return {"business_date": as_of, "total": total["n"], "items": rows}
+
+
+def agreement_view(m: Monitoring, agreement_id: str, who: Principal) -> dict[str, Any]:
+    with transaction(m.ctx.pool) as conn:
+        agreement = repo.agreement(conn, agreement_id)
+        # a borrower sees only their own agreements; someone else's does not exist for them
+        if agreement is None or (who.role == "borrower" and agreement["borrower_id"] != who.borrower_id):
+            raise NotFound("agreement", agreement_id)
+        as_of = m.ctx.business_date(conn)
+        ledger = repo.load_ledgers(conn, {agreement_id: agreement}, m.schedules)[agreement_id]
+        rows = conn.execute(
+            "select number, missed_on, grace_cutoff from instalments where agreement_id = %s order by number",
+            (agreement_id,),
+        ).fetchall()
+        payments = repo.payments_of(conn, agreement_id)
+        notices = repo.notices_of(conn, agreement_id)
+        steps = repo.steps_of(conn, agreement_id)
+        referral = repo.referral_of(conn, agreement_id)
+        pending = repo.open_renegotiations(conn, [agreement_id])
+    policy = m.policy
+    arrears = arrears_as_of(ledger, as_of=as_of, policy=policy)
+    schedule = []
+    for instalment, row in zip(ledger.schedule.instalments, rows, strict=True):
+        position = ledger.position(instalment.number)
+        paid = position.fee_paid + position.penalty_paid + position.interest_paid + position.principal_paid
+        schedule.append({
+            "number": instalment.number,
+            "due_date": instalment.due_date,
+            "kind": instalment.kind.value,
+            "total": instalment.total.amount,
+            "principal": instalment.principal.amount,
+            "interest": instalment.interest.amount,
+            "fee": instalment.fee.amount,
+            "paid": paid.amount,
+            "penalty_charged": position.penalty_charged.amount,
+            "status": instalment_status(ledger, instalment.number, as_of=as_of, policy=policy),
+            "settled_on": position.settled_on,
+            "missed_detected_on": row["missed_on"],
+        })
+    return {
+        "agreement_id": agreement_id,
+        "case_id": agreement["case_id"],
+        "borrower_id": agreement["borrower_id"],
+        "loan_ids": agreement["loan_ids"],
+        "option": agreement["option"],
+        "document_sha256": agreement["document_sha256"],
+        "activated_on": agreement["activated_on"],
+        "policy_version": agreement["policy_version"],
+        "status": agreement["status"],
+        "level": agreement["level"],
+        "level_since": agreement["level_since"],
+        "remedy_deadline": agreement["remedy_deadline"],
+        "closed_on": agreement["closed_on"],
+        "superseded_by": agreement["superseded_by"],
+        "supersedes_agreement_id": agreement["supersedes_agreement_id"],
+        "business_date": as_of,
+        "days_past_due": arrears.days_past_due,
+        "dpd_bucket": arrears.bucket,
+        "arrears": {
+            "total": arrears.total.amount, "principal": arrears.principal.amount,
+            "interest": arrears.interest.amount, "penalty_interest": arrears.penalty_interest.amount,
+            "fees": arrears.fees.amount,
+        },
+        "outstanding_balance": outstanding_balance(ledger, as_of=as_of, policy=policy).amount,
+        "missed_instalments_outstanding": outstanding_missed_count(ledger, as_of=as_of, policy=policy),
+        "unapplied": ledger.held.amount,
+        "schedule": schedule,
+        "payments": [
+            {"reference": p["reference"], "amount": p["amount"], "received_on": p["received_on"],
+             "source": p["source"], "allocation": p["allocation"] or [], "unallocated": p["unallocated"]}
+            for p in payments
+        ],
+        "notices": [
+            {"notice_id": str(n["notice_id"]), "level": n["level"], "on": n["on_date"],
+             "days_past_due": n["days_past_due"], "amount_overdue": n["amount_overdue"],
+             "remedy_deadline": n["remedy_deadline"]}
+            for n in notices
+        ],
+        "escalation": [
+            {"from_level": s["from_level"], "to_level": s["to_level"], "on": s["on_date"], "reason": s["reason"]}
+            for s in steps
+        ],
+        "referral_blocked_since": agreement["referral_blocked_since"],
+        "pending_renegotiations": [{"case_id": r["case_id"], "state": r["state"]} for r in pending],
+        "referral": None if referral is None else {
+            "referral_id": str(referral["referral_id"]), "route": referral["route"],
+            "referred_on": referral["referred_on"], "reasons": referral["reasons"],
+        },
+    }
+
+
+def list_referrals(m: Monitoring, *, route: str | None, limit: int, offset: int) -> list[dict[str, Any]]:
+    with transaction(m.ctx.pool) as conn:
+        rows = conn.execute(
+            """select referral_id, agreement_id, borrower_id, route, reasons, referred_on,
+                      dossier->>'amount_overdue' as amount_overdue, dossier->>'outstanding_balance' as outstanding_balance
+               from referrals where (%s::text is null or route = %s)
+               order by referred_on desc, referral_id limit %s offset %s""",
+            (route, route, limit, offset),
+        ).fetchall()
+    return [{**r, "referral_id": str(r["referral_id"])} for r in rows]
+
+
+def referral_view(m: Monitoring, referral_id: str) -> dict[str, Any]:
+    try:
+        ident = uuid.UUID(referral_id)
+    except ValueError:
+        raise NotFound("referral", referral_id) from None
+    with transaction(m.ctx.pool) as conn:
+        row = conn.execute("select * from referrals where referral_id = %s", (ident,)).fetchone()
+    if row is None:
+        raise NotFound("referral", referral_id)
+    return {**row, "referral_id": str(row["referral_id"])}
+
+
+def unmatched_payments(m: Monitoring, limit: int, offset: int) -> list[dict[str, Any]]:
+    with transaction(m.ctx.pool) as conn:
+        return conn.execute(
+            """select reference, loan_id, agreement_id, amount, currency, received_on, source, unmatched_reason
+               from payments where status = 'unmatched' order by seq limit %s offset %s""",
+            (limit, offset),
+        ).fetchall()
+
+
