@@ -51,6 +51,7 @@ def processes(env: dict[str, str], port_offset: int = 0) -> list[Proc]:
             Proc(f"{service}-worker", [py, "-m", f"forbear_{service}.entrypoints.worker"], common,
                  f"http://127.0.0.1:{metrics_port}/metrics")
         )
+    procs.append(Proc("console", [py, "-m", "uvicorn", "forbear_console.entrypoints.api:create_app", "--factory", "--host", "127.0.0.1", "--port", str(8100 + port_offset), "--no-access-log"], {**env, "FORBEAR_PORT_OFFSET": str(port_offset), "FORBEAR_HTTP_PORT": str(8100 + port_offset)}, f"http://127.0.0.1:{8100 + port_offset}/healthz"))
     return procs
 
 

@@ -1,0 +1,557 @@
+/* Forbear console: vanilla JS, no dependencies. Everything goes through this origin:
+ * /login, /kpis and /api/<service>/<path> (a proxy that passes the bearer token through).
+ * Personal data is shown as the APIs give it, masked once more here: the page never unmasks. */
+"use strict";
+
+const state = { token: null, user: null, role: null };
+const $ = (sel, root) => (root || document).querySelector(sel);
+
+// -- tiny DOM helper: h("div.card", {onclick}, child, ...) — text is always text, never HTML --
+function h(tag, attrs, ...children) {
+  const [name, ...classes] = tag.split(".");
+  const el = document.createElement(name);
+  if (classes.length) el.className = classes.join(" ");
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v === null || v === undefined || v === false) continue;
+    if (k.startsWith("on")) el.addEventListener(k.slice(2), v);
+    else if (k === "dataset") Object.assign(el.dataset, v);
+    else el.setAttribute(k, v === true ? "" : v);
+  }
+  for (const c of children.flat(Infinity)) {
+    if (c === null || c === undefined || c === false) continue;
+    el.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+  return el;
+}
+const svgNS = "http://www.w3.org/2000/svg";
+function s(tag, attrs, ...children) {
+  const el = document.createElementNS(svgNS, tag);
+  for (const [k, v] of Object.entries(attrs || {})) if (v !== null && v !== undefined) el.setAttribute(k, v);
+  for (const c of children.flat()) if (c !== null && c !== undefined)
+    el.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  return el;
+}
+
+// -- personal data: shown masked, whatever the role ------------------------------------------
+function maskDigits(value, keepStart, keepEnd) {
+  if (!value) return value;
+  const text = String(value);
+  if (text.includes("*")) return text;               // the API masked it already
+  if (text.length <= keepStart + keepEnd) return "*".repeat(text.length);
+  return text.slice(0, keepStart) + "*".repeat(text.length - keepStart - keepEnd) + text.slice(text.length - keepEnd);
+}
+const maskNationalId = (v) => maskDigits(v, 4, 4);
+const maskPhone = (v) => maskDigits(v, 3, 4);
+function maskName(v) {
+  if (!v) return v;
+  const text = String(v);
+  return text.includes("*") ? text : text.slice(0, 1) + "*".repeat(Math.max(text.length - 1, 1));
+}
+
+// -- HTTP -------------------------------------------------------------------------------------
+class ApiError extends Error {
+  constructor(status, body) {
+    super((body && (body.detail && typeof body.detail === "string" ? body.detail : JSON.stringify(body.detail))) || `HTTP ${status}`);
+    this.status = status; this.reason = body && body.reason;
+  }
+}
+async function call(method, url, body) {
+  const headers = { Accept: "application/json" };
+  if (state.token) headers.Authorization = "Bearer " + state.token;
+  const init = { method, headers };
+  if (body !== undefined) { headers["Content-Type"] = "application/json"; init.body = JSON.stringify(body); }
+  if (method === "POST" && url.startsWith("/api/") && body !== undefined && /\/(contacts|payments)$/.test(url))
+    headers["Idempotency-Key"] = crypto.randomUUID ? crypto.randomUUID() : String(Date.now()) + Math.random();
+  const response = await fetch(url, init);
+  const text = await response.text();
+  let data = null;
+  try { data = text ? JSON.parse(text) : null; } catch (_) { data = { detail: text }; }
+  if (response.status === 401 && url !== "/login") { logout(); throw new ApiError(401, data); }
+  if (!response.ok) throw new ApiError(response.status, data);
+  return data;
+}
+const api = (service, path, method = "GET", body) => call(method, `/api/${service}${path}`, body);
+const items = (answer) => Array.isArray(answer) ? answer : (answer && (answer.items || answer.reviews || answer.agreements || answer.referrals || answer.offers || answer.decisions)) || [];
+async function tryApi(service, path) {
+  try { return { ok: true, data: await api(service, path) }; }
+  catch (e) { return { ok: false, error: e }; }
+}
+
+function flash(message, bad) {
+  const el = $("#flash");
+  el.textContent = message; el.hidden = false; el.classList.toggle("bad", !!bad);
+  clearTimeout(flash.timer); flash.timer = setTimeout(() => { el.hidden = true; }, 6000);
+}
+
+// -- formatting ---------------------------------------------------------------------------------
+const money = (v, cur) => v === null || v === undefined || v === "" ? "—" : `${Number(v).toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 })}${cur ? " " + cur : ""}`;
+const pct = (v) => v === null || v === undefined ? "—" : `${(v * 100).toFixed(1)}%`;
+const pill = (text) => text ? h("span.pill." + String(text).replace(/[^a-z_]/gi, "_"), {}, String(text).replace(/_/g, " ")) : "—";
+const words = (text) => text ? String(text).replace(/_/g, " ") : "—";
+const caseLink = (id) => id ? h("a", { href: `#/case/${encodeURIComponent(id)}`, title: id }, id) : "—";
+
+function table(columns, rows, opts = {}) {
+  if (!rows.length) return h("p.empty", {}, opts.empty || "Nothing here.");
+  return h("table", {},
+    h("colgroup", {}, columns.map((c) => h("col", { style: c.width ? `width:${c.width}` : null }))),
+    h("thead", {}, h("tr", {}, columns.map((c) => h("th", { class: c.num ? "num" : null }, c.label)))),
+    h("tbody", {}, rows.map((r) => h("tr", { class: opts.rowClass ? opts.rowClass(r) : null },
+      columns.map((c) => { const v = c.value(r); return h("td", { class: [c.num ? "num" : "", c.wrap ? "wrap" : ""].join(" ").trim() || null, title: typeof v === "string" ? v : null }, v); })))));
+}
+
+// -- login ----------------------------------------------------------------------------------------
+function showLogin() {
+  $("#app").hidden = true; $("#login-view").hidden = false; $("#login-username").focus();
+}
+function logout() {
+  sessionStorage.removeItem("forbear.session");
+  Object.assign(state, { token: null, user: null, role: null });
+  showLogin();
+}
+async function login(event) {
+  event.preventDefault();
+  $("#login-error").textContent = "";
+  try {
+    const answer = await call("POST", "/login", { username: $("#login-username").value, password: $("#login-password").value });
+    $("#login-password").value = "";
+    Object.assign(state, { token: answer.token, user: answer.username, role: answer.role });
+    sessionStorage.setItem("forbear.session", JSON.stringify({ token: answer.token, user: answer.username, role: answer.role }));
+    start();
+  } catch (e) {
+    $("#login-error").textContent = e.status === 401 ? "Unknown operator or wrong password." : e.message;
+  }
+}
+function start() {
+  $("#login-view").hidden = true; $("#app").hidden = false;
+  $("#who-name").textContent = state.user; $("#who-role").textContent = state.role;
+  $("#cob-button").hidden = state.role !== "supervisor";
+  if (!location.hash || location.hash === "#/login") location.hash = "#/queues";
+  refreshBusinessDate(); route();
+}
+async function refreshBusinessDate() {
+  const r = await tryApi("monitoring", "/business-date");
+  $("#business-date").textContent = r.ok ? r.data.business_date : "unknown";
+}
+
+// -- routing --------------------------------------------------------------------------------------
+async function route() {
+  if (!state.token) return showLogin();
+  const hash = location.hash || "#/queues";
+  const main = $("#main");
+  const [, view, arg] = hash.split("/");
+  document.querySelectorAll("[data-nav]").forEach((a) => a.classList.toggle("active", a.dataset.nav === view));
+  main.replaceChildren(h("p.muted", {}, "Loading…"));
+  main.dataset.view = view;
+  try {
+    if (view === "case" && arg) await renderCase(main, decodeURIComponent(arg));
+    else if (view === "kpis") await renderKpis(main);
+    else await renderQueues(main);
+  } catch (e) {
+    main.replaceChildren(h("div.card", {}, h("h3", {}, "Could not load this page"), h("p.error", {}, e.message)));
+  }
+}
+
+// -- work queues ----------------------------------------------------------------------------------
+const QUEUES = [
+  { id: "awaiting-evidence", title: "Awaiting evidence", service: "intake", path: "/cases?status=awaiting_evidence",
+    columns: [
+      { label: "Case", value: (c) => caseLink(c.case_id) },
+      { label: "Hardship", value: (c) => words(c.hardship_category) },
+      { label: "Deadline", value: (c) => c.evidence_deadline || "—" },
+      { label: "DPD", value: (c) => c.dpd_at_first_contact, num: true, width: "52px" }] },
+  { id: "evidence-to-review", title: "Evidence to review", service: "intake", path: "/cases?status=evidence_to_review",
+    columns: [
+      { label: "Case", value: (c) => caseLink(c.case_id) },
+      { label: "Hardship", value: (c) => words(c.hardship_category) },
+      { label: "Opened", value: (c) => c.opened_on },
+      { label: "Channel", value: (c) => c.channel }] },
+  { id: "ready-to-submit", title: "Ready to submit", service: "intake", path: "/cases?status=ready_to_submit",
+    columns: [
+      { label: "Case", value: (c) => caseLink(c.case_id) },
+      { label: "Hardship", value: (c) => words(c.hardship_category) },
+      { label: "Opened", value: (c) => c.opened_on }] },
+  { id: "supervisor-review", title: "Supervisor review", service: "evaluation", path: "/reviews?status=open",
+    columns: [
+      { label: "Case", value: (r) => caseLink(r.case_id) },
+      { label: "Why", value: (r) => (r.reasons || []).map((x) => x.code || x).join(", ") || words(r.outcome) },
+      { label: "Opened", value: (r) => r.opened_on || r.decided_on || r.created_on || "—" }] },
+  { id: "offers-open", title: "Offers awaiting acceptance", service: "agreement", path: "/offers?status=open",
+    columns: [
+      { label: "Case", value: (o) => caseLink(o.case_id) },
+      { label: "Option", value: (o) => `#${o.rank} ${words(o.option)}` },
+      { label: "Instalment", value: (o) => money(o.new_instalment), num: true },
+      { label: "Expires", value: (o) => o.expires_on }] },
+  { id: "awaiting-signature", title: "Awaiting signature", service: "agreement", path: "/agreements?status=awaiting_signatures",
+    columns: [
+      { label: "Case", value: (a) => caseLink(a.case_id) },
+      { label: "Agreement", value: (a) => a.agreement_id },
+      { label: "Waiting for", value: (a) => a.awaiting_signature_of || "—" },
+      { label: "Accepted", value: (a) => a.accepted_on }] },
+  { id: "active-agreements", title: "Active agreements", service: "agreement", path: "/agreements?status=active",
+    columns: [
+      { label: "Case", value: (a) => caseLink(a.case_id) },
+      { label: "Agreement", value: (a) => a.agreement_id },
+      { label: "Option", value: (a) => words(a.option) },
+      { label: "Active since", value: (a) => a.activated_on || "—" }] },
+  { id: "at-risk", title: "Agreements at risk", service: "monitoring", path: "/agreements?status=active", atRisk: true,
+    columns: [
+      { label: "Case", value: (a) => caseLink(a.case_id) },
+      { label: "Level", value: (a) => pill(a.level) },
+      { label: "DPD", value: (a) => a.days_past_due ?? a.dpd ?? "—", num: true, width: "52px" },
+      { label: "Overdue", value: (a) => money(a.amount_overdue ?? a.arrears), num: true },
+      { label: "Missed", value: (a) => a.missed_count ?? (Array.isArray(a.missed_instalments) ? a.missed_instalments.length : (a.missed_instalments ?? "—")), num: true, width: "60px" }] },
+  { id: "legal-referrals", title: "Legal referrals", service: "monitoring", path: "/referrals",
+    columns: [
+      { label: "Case", value: (r) => caseLink(r.case_id) },
+      { label: "Agreement", value: (r) => r.agreement_id },
+      { label: "Route", value: (r) => words(r.route) },
+      { label: "Referred", value: (r) => r.referred_on }] },
+];
+const LEVEL_ORDER = ["legal_referral", "breach_notice", "warning", "reminder"];
+
+async function renderQueues(main) {
+  const results = await Promise.all(QUEUES.map((q) => tryApi(q.service, q.path)));
+  const cards = QUEUES.map((q, i) => {
+    const r = results[i];
+    let rows = r.ok ? items(r.data) : [];
+    let body;
+    if (!r.ok) body = h("p.error", {}, `${q.service} ${q.path.split("?")[0]}: ${r.error.status ? "HTTP " + r.error.status + " — " : ""}${r.error.message}`);
+    else if (q.atRisk) {
+      rows = rows.filter((a) => a.level && a.level !== "current" && a.level !== "completed");
+      rows.sort((a, b) => LEVEL_ORDER.indexOf(a.level) - LEVEL_ORDER.indexOf(b.level));
+      const byLevel = LEVEL_ORDER.map((lvl) => [lvl, rows.filter((a) => a.level === lvl).length]).filter(([, n]) => n);
+      body = h("div", {}, byLevel.length ? h("p.actions", {}, byLevel.map(([lvl, n]) => h("span", {}, pill(lvl), " ", n))) : null,
+        h("div.scroll", {}, table(q.columns, rows, { empty: "No agreement in arrears." })));
+    } else body = h("div.scroll", {}, table(q.columns, rows));
+    return h("section.card", { id: `queue-${q.id}`, dataset: { queue: q.id } },
+      h("header", {}, h("h3", {}, q.title), h("span.count", {}, r.ok ? String(rows.length) : "!")), body);
+  });
+  main.replaceChildren(h("h2", {}, "Work queues"), h("div.grid", {}, cards));
+}
+
+// -- case page ------------------------------------------------------------------------------------
+async function renderCase(main, caseId) {
+  const caseView = await api("intake", `/cases/${encodeURIComponent(caseId)}`);
+  const [decisions, offers, reviews] = await Promise.all([
+    tryApi("evaluation", `/cases/${encodeURIComponent(caseId)}/decisions`),
+    tryApi("agreement", `/cases/${encodeURIComponent(caseId)}/offers`),
+    tryApi("evaluation", `/reviews?status=open`),
+  ]);
+  const offerList = offers.ok ? items(offers.data) : [];
+  const agreementIds = [...new Set(offerList.map((o) => o.agreement_id).filter(Boolean))];
+  const agreements = (await Promise.all(agreementIds.map((id) => tryApi("agreement", `/agreements/${encodeURIComponent(id)}`))))
+    .filter((r) => r.ok).map((r) => r.data);
+  const active = agreements.find((a) => a.status === "active") || agreements.find((a) => a.status === "superseded");
+  const monitored = active ? await tryApi("monitoring", `/agreements/${encodeURIComponent(active.agreement_id)}`) : null;
+  const myReviews = reviews.ok ? items(reviews.data).filter((r) => r.case_id === caseId) : [];
+  const ctx = { caseId, caseView, decisions: decisions.ok ? items(decisions.data) : [], decisionsError: decisions.ok ? null : decisions.error,
+    offers: offerList, offersError: offers.ok ? null : offers.error, agreements,
+    monitored: monitored && monitored.ok ? monitored.data : null, monitoredError: monitored && !monitored.ok ? monitored.error : null,
+    reviews: myReviews };
+  const reload = () => renderCase(main, caseId).catch((e) => flash(e.message, true));
+  const act = (label, fn) => async (event) => {
+    if (event) event.preventDefault();
+    const button = event && (event.submitter || event.currentTarget);
+    if (button && button.disabled !== undefined) button.disabled = true;
+    try { await fn(); flash(label); await reload(); }
+    catch (e) { flash(`${label} failed: ${e.message}${e.reason ? " (" + e.reason + ")" : ""}`, true); if (button) button.disabled = false; }
+  };
+
+  const b = caseView.borrower || {};
+  const head = h("div.case-head", {},
+    h("h2", { id: "case-title" }, `Case ${caseId}`), pill(caseView.status),
+    h("span.muted", {}, `${words(caseView.hardship_category)} · ${caseView.channel} · DPD at first contact ${caseView.dpd_at_first_contact} · opened ${caseView.opened_on}`),
+    h("span.muted", {}, `Borrower ${b.borrower_id || caseView.borrower_id}: ${maskName(b.name) || "—"}, ID ${maskNationalId(b.national_id) || "—"}, phone ${maskPhone(b.phone) || "—"}`));
+
+  const left = h("div.stack", {},
+    evidenceCard(ctx, act), decisionsCard(ctx, act), offersCard(ctx, act), agreementCard(ctx, act), scheduleCard(ctx, act));
+  const right = h("div.stack", {}, timelineCard(ctx), contactsCard(ctx, act), factsCard(ctx));
+  main.replaceChildren(head, h("div.case-grid", {}, left, right));
+}
+
+function evidenceCard(ctx, act) {
+  const cv = ctx.caseView, ev = cv.evidence || {};
+  const docs = cv.documents || [];
+  const canSubmit = ["ready_to_submit", "awaiting_evidence", "evidence_to_review"].includes(cv.status);
+  const rows = docs.map((d) => {
+    const reasonInput = h("input", { placeholder: "reason to reject", "aria-label": "rejection reason", "data-reason": d.document_id });
+    const review = d.status === "pending" ? h("div.actions", {},
+      h("button", { "data-accept": d.document_id, onclick: act(`Document ${d.document_type} accepted`, () =>
+        api("intake", `/cases/${encodeURIComponent(ctx.caseId)}/evidence/${encodeURIComponent(d.document_id)}/review`, "POST", { outcome: "accept" })) }, "Accept"),
+      reasonInput,
+      h("button.danger", { "data-reject": d.document_id, onclick: act(`Document ${d.document_type} rejected`, () => {
+        if (!reasonInput.value.trim()) throw new Error("write the reason for the rejection");
+        return api("intake", `/cases/${encodeURIComponent(ctx.caseId)}/evidence/${encodeURIComponent(d.document_id)}/review`, "POST", { outcome: "reject", reason: reasonInput.value.trim() });
+      }) }, "Reject")) : h("span.muted", {}, [d.rejection_reason, d.reviewed_by ? `by ${d.reviewed_by}` : null, d.reviewed_on].filter(Boolean).join(" · "));
+    return { d, review };
+  });
+  return h("section.card", { id: "evidence" },
+    h("header", {}, h("h3", {}, "Evidence"), h("span.muted", {}, `deadline ${cv.evidence_deadline || "—"}`),
+      h("span.count", {}, ev.complete ? "complete" : `${(ev.accepted || []).length}/${(ev.required || []).length} accepted`)),
+    ev.missing && ev.missing.length ? h("p.muted", {}, `Missing: ${ev.missing.map(words).join(", ")}`) : null,
+    table([
+      { label: "Document", value: (r) => words(r.d.document_type), width: "24%" },
+      { label: "Status", value: (r) => pill(r.d.status), width: "12%" },
+      { label: "Uploaded", value: (r) => r.d.uploaded_on, width: "14%" },
+      { label: "Review", value: (r) => r.review, wrap: true }], rows, { empty: "No document uploaded yet." }),
+    canSubmit ? h("div.actions", { style: "margin-top:8px" },
+      h("button", { id: "submit-case", disabled: cv.status !== "ready_to_submit" ? true : null,
+        onclick: act("Case submitted for evaluation", () => api("intake", `/cases/${encodeURIComponent(ctx.caseId)}/submit`, "POST")) }, "Submit for evaluation"),
+      h("span.muted", {}, cv.status === "ready_to_submit" ? "Every required document is accepted." : "Submit once every required document is accepted.")) : null);
+}
+
+function reasonsList(reasons) {
+  return reasons && reasons.length ? h("ul.reasons", {}, reasons.map((r) => h("li", {}, h("b", {}, words(r.code || r)), r.detail ? ": " + r.detail : ""))) : null;
+}
+
+function decisionsCard(ctx, act) {
+  const list = ctx.decisions.slice().sort((a, b) => String(a.decided_on).localeCompare(String(b.decided_on)));
+  const reviewForms = ctx.reviews.map((r) => {
+    const reason = h("textarea", { rows: 2, cols: 40, placeholder: "written reason (required)", "aria-label": "supervisor reason", id: `review-reason-${r.review_id}` });
+    const decide = (outcome) => act(`Supervisor review: ${outcome}`, () => {
+      if (!reason.value.trim()) throw new Error("a supervisor decision needs a written reason");
+      return api("evaluation", `/reviews/${encodeURIComponent(r.review_id)}/decide`, "POST", { outcome, reason: reason.value.trim() });
+    });
+    return h("div.offer", { dataset: { review: r.review_id } }, h("b", {}, "Supervisor review open"), reasonsList(r.reasons),
+      ctx.role === "supervisor" || state.role === "supervisor" ? h("form.inline", { onsubmit: (e) => e.preventDefault() }, reason,
+        h("button", { type: "button", onclick: decide("approve") }, "Approve"),
+        h("button.danger", { type: "button", onclick: decide("decline") }, "Decline"))
+        : h("p.muted", {}, "A supervisor decides this review."));
+  });
+  return h("section.card", { id: "decisions" }, h("header", {}, h("h3", {}, "Decisions"), h("span.count", {}, String(list.length))),
+    ctx.decisionsError ? h("p.error", {}, `evaluation: ${ctx.decisionsError.message}`) : null,
+    list.length ? list.map((d) => h("div.offer", {},
+      h("div", {}, pill(d.outcome), " ", h("span.muted", {}, `${d.decided_on} · by ${d.decided_by || "rules"} · policy ${d.policy_version || "—"}${d.submission ? " · submission " + d.submission : ""}`)),
+      d.override_reason ? h("p", {}, h("b", {}, "Supervisor's reason: "), d.override_reason) : null,
+      reasonsList(d.reasons))) : h("p.empty", {}, "No decision yet."),
+    reviewForms);
+}
+
+function offersCard(ctx, act) {
+  const offers = ctx.offers.slice().sort((a, b) => (a.rank || 0) - (b.rank || 0));
+  return h("section.card", { id: "offers" }, h("header", {}, h("h3", {}, "Offers"), h("span.count", {}, String(offers.length))),
+    ctx.offersError ? h("p.error", {}, `agreement: ${ctx.offersError.message}`) : null,
+    offers.length ? offers.map((o) => h("div.offer", { dataset: { offer: o.offer_id } },
+      h("div", {}, h("b", {}, `#${o.rank} ${words(o.option)}`), " ", pill(o.status), " ", h("span.muted", {}, `expires ${o.expires_on}`)),
+      h("div.terms", {},
+        h("span", {}, `Instalment ${money(o.old_instalment)} → `, h("b", {}, money(o.new_instalment, o.currency))),
+        h("span", {}, `${o.term_months} months`), h("span", {}, `rate ${o.annual_rate}`),
+        o.waived_amount ? h("span", {}, `waived ${money(o.waived_amount)}`) : null,
+        o.capitalised_arrears ? h("span", {}, `capitalised ${money(o.capitalised_arrears)}`) : null),
+      o.summary ? h("p.muted", {}, o.summary) : null,
+      o.status === "open" ? h("div.actions", {}, h("button", { "data-accept-offer": o.offer_id,
+        onclick: act("Offer accepted on the borrower's behalf", () => api("agreement", `/offers/${encodeURIComponent(o.offer_id)}/accept`, "POST", {})) },
+        "Accept on the borrower's behalf")) : null)) : h("p.empty", {}, "No offer."));
+}
+
+function agreementCard(ctx, act) {
+  if (!ctx.agreements.length) return null;
+  return ctx.agreements.map((a) => {
+    const docBox = h("div");
+    const sign = (party) => act(`Signed as ${party === "lender" ? "the lender" : "the borrower (recorded on their behalf)"}`, async () => {
+      const doc = await api("agreement", `/agreements/${encodeURIComponent(a.agreement_id)}/document`);
+      return api("agreement", `/agreements/${encodeURIComponent(a.agreement_id)}/signatures`, "POST", { party, document_sha256: doc.document_sha256 });
+    });
+    const signed = new Set((a.signatures || []).map((x) => x.party));
+    return h("section.card", { id: "agreement", dataset: { agreement: a.agreement_id } },
+      h("header", {}, h("h3", {}, "Agreement"), pill(a.status), h("span.count", {}, a.agreement_id)),
+      h("dl.facts", {},
+        h("dt", {}, "Option"), h("dd", {}, words(a.option)),
+        h("dt", {}, "Document sha256"), h("dd", {}, h("code", {}, a.document_sha256)),
+        h("dt", {}, "Accepted"), h("dd", {}, a.accepted_on || "—"),
+        h("dt", {}, "Activated"), h("dd", {}, a.activated_on || "—"),
+        h("dt", {}, "Payment method"), h("dd", {}, words(a.payment_method)),
+        h("dt", {}, "Signatures"), h("dd", {}, (a.signatures || []).length ? (a.signatures || []).map((x) =>
+          h("div", {}, `${x.party}: ${x.signed_by} (${x.signed_role}${x.on_behalf_of_borrower ? ", on the borrower's behalf" : ""}) on ${x.signed_on}`)) : "none yet")),
+      a.status === "awaiting_signatures" ? h("div.actions", { style: "margin-top:8px" },
+        h("button", { id: "sign-borrower", disabled: signed.has("borrower") ? true : null, onclick: sign("borrower") }, "Record borrower's signature"),
+        h("button", { id: "sign-lender", disabled: !signed.has("borrower") || signed.has("lender") ? true : null, onclick: sign("lender") }, "Sign as lender")) : null,
+      h("div.actions", { style: "margin-top:8px" }, h("button.secondary", { onclick: async () => {
+        try { const doc = await api("agreement", `/agreements/${encodeURIComponent(a.agreement_id)}/document`); docBox.replaceChildren(h("pre.document", {}, doc.rendered_text)); }
+        catch (e) { flash(e.message, true); } } }, "Show document")), docBox);
+  });
+}
+
+function scheduleCard(ctx, act) {
+  const active = ctx.agreements.find((a) => a.status === "active");
+  if (!active) return null;
+  const m = ctx.monitored;
+  const instalments = m ? (m.instalments || (m.schedule && m.schedule.instalments) || []) : ((active.schedule && active.schedule.instalments) || []);
+  const statusOf = (i) => i.status || (i.missed_on ? (i.settled_on ? "paid late" : "missed") : (i.settled_on ? "paid" : "due"));
+  const payment = h("form.inline", { id: "payment-form", onsubmit: act("Payment recorded", () => api("monitoring",
+    `/agreements/${encodeURIComponent(active.agreement_id)}/payments`, "POST", { reference: $("#payment-reference").value.trim(), amount: $("#payment-amount").value.trim() })) },
+    h("input", { id: "payment-reference", placeholder: "payment reference", required: true, "aria-label": "payment reference" }),
+    h("input", { id: "payment-amount", placeholder: "amount (CNY)", required: true, inputmode: "decimal", pattern: "[0-9]+(\\.[0-9]{1,2})?", "aria-label": "amount" }),
+    h("button", { type: "submit" }, "Record payment"));
+  return h("section.card", { id: "schedule" },
+    h("header", {}, h("h3", {}, "Schedule and payments"), m ? pill(m.level) : null,
+      h("span.count", {}, m ? `DPD ${m.days_past_due ?? m.dpd ?? 0}` : "")),
+    ctx.monitoredError ? h("p.error", {}, `monitoring: ${ctx.monitoredError.message}`) : null,
+    m ? h("p.muted", {}, [m.amount_overdue !== undefined ? `overdue ${money(m.amount_overdue)}` : null,
+      m.outstanding_balance !== undefined ? `outstanding ${money(m.outstanding_balance)}` : null,
+      m.remedy_deadline ? `remedy by ${m.remedy_deadline}` : null, m.status ? `monitoring: ${words(m.status)}` : null].filter(Boolean).join(" · ")) : null,
+    h("div.scroll", {}, table([
+      { label: "#", value: (i) => i.number, num: true, width: "40px" },
+      { label: "Due", value: (i) => i.due_date },
+      { label: "Total", value: (i) => money(i.total), num: true },
+      { label: "Paid", value: (i) => i.paid !== undefined ? money(i.paid) : (i.amount_paid !== undefined ? money(i.amount_paid) : "—"), num: true },
+      { label: "Status", value: (i) => pill(statusOf(i)) },
+      { label: "Settled", value: (i) => i.settled_on || "—" }], instalments, { rowClass: (i) => /missed/.test(statusOf(i)) ? "missed" : (statusOf(i) === "paid" ? "paid" : null) })),
+    m && m.status === "active" ? payment : null,
+    m && (m.payments || []).length ? h("div", {}, h("h3", { style: "margin-top:10px" }, "Payments"), table([
+      { label: "Reference", value: (p) => p.reference }, { label: "Amount", value: (p) => money(p.amount), num: true },
+      { label: "Received", value: (p) => p.received_on }, { label: "Source", value: (p) => p.source }], m.payments)) : null,
+    m && m.referral ? h("div.offer", {}, h("b", {}, "Legal referral "), pill(m.referral.route), ` on ${m.referral.referred_on}`, reasonsList(m.referral.reasons)) : null);
+}
+
+function contactsCard(ctx, act) {
+  const contacts = ctx.caseView.contacts || [];
+  const now = new Date();
+  const form = h("form.inline", { id: "contact-form", onsubmit: act("Contact recorded", () => api("intake", `/cases/${encodeURIComponent(ctx.caseId)}/contacts`, "POST", {
+      party: $("#contact-party").value, channel: $("#contact-channel").value, direction: $("#contact-direction").value,
+      local_time: $("#contact-time").value, note: $("#contact-note").value.trim() || null })) },
+    h("select", { id: "contact-party", "aria-label": "party" }, ["borrower", "guarantor"].map((p) => h("option", {}, p))),
+    h("select", { id: "contact-channel", "aria-label": "channel" }, ["phone", "email", "branch", "portal"].map((p) => h("option", {}, p))),
+    h("select", { id: "contact-direction", "aria-label": "direction" }, ["outbound", "inbound"].map((p) => h("option", {}, p))),
+    h("input", { id: "contact-time", type: "time", required: true, value: `${String(now.getHours()).padStart(2, "0")}:${String(now.getMinutes()).padStart(2, "0")}`, "aria-label": "local time" }),
+    h("input", { id: "contact-note", placeholder: "note (no personal data)", "aria-label": "note" }),
+    h("button", { type: "submit" }, "Record contact"));
+  return h("section.card", { id: "contacts" }, h("header", {}, h("h3", {}, "Communication log"), h("span.count", {}, String(contacts.length))),
+    h("div.scroll", {}, table([
+      { label: "Date", value: (c) => `${c.on} ${c.local_time}`, width: "30%" },
+      { label: "Party", value: (c) => c.party }, { label: "Channel", value: (c) => `${c.channel} ${c.direction === "inbound" ? "in" : "out"}` },
+      { label: "Outcome", value: (c) => h("span", {}, pill(c.outcome), c.refusal_reasons && c.refusal_reasons.length ? " " + c.refusal_reasons.map(words).join(", ") : "") , wrap: true }],
+      contacts, { empty: "No contact logged." })), form);
+}
+
+function factsCard(ctx) {
+  const cv = ctx.caseView;
+  const loans = cv.loans || [];
+  const st = cv.statement;
+  const sum = (lines) => (lines || []).reduce((t, l) => t + Number(l.monthly_amount || 0), 0);
+  return h("section.card", { id: "facts" }, h("h3", {}, "Loans and statement"),
+    table([{ label: "Loan", value: (l) => l.loan_id }, { label: "Outstanding", value: (l) => money(l.outstanding_principal), num: true },
+      { label: "Instalment", value: (l) => money(l.contractual_instalment), num: true }, { label: "DPD", value: (l) => l.days_past_due, num: true, width: "52px" }], loans),
+    st ? h("dl.facts", { style: "margin-top:8px" },
+      h("dt", {}, "Income"), h("dd", {}, money(sum(st.income))), h("dt", {}, "Essential expenditure"), h("dd", {}, money(sum(st.essential_expenditure))),
+      h("dt", {}, "Other debt payments"), h("dd", {}, money(sum(st.other_debt_payments))), h("dt", {}, "Dependants"), h("dd", {}, st.dependants)) : h("p.empty", {}, "No income and expenditure statement."),
+    cv.story ? h("p.muted", { style: "overflow-wrap:anywhere" }, h("b", {}, "Story: "), cv.story) : null);
+}
+
+function timelineCard(ctx) {
+  const entries = [];
+  const add = (date, at, kind, what, extra) => entries.push({ date: date || "", at: at || "", kind, what, extra });
+  for (const t of ctx.caseView.timeline || []) add(t.business_date, t.at, "case", `${words(t.action)} by ${t.actor} (${t.actor_role})${t.reason ? " — " + t.reason : ""}`);
+  for (const d of ctx.decisions) add(d.decided_on, d.decided_at || d.created_at, "decision", `${words(d.outcome)} by ${d.decided_by || "rules"}${d.override_reason ? " — " + d.override_reason : ""}`, reasonsList(d.reasons));
+  for (const o of ctx.offers) add(o.decided_on, null, "offer", `offer #${o.rank} ${words(o.option)}: ${money(o.new_instalment)} × ${o.term_months} — ${o.status}${o.status_on ? " on " + o.status_on : ""}`);
+  for (const a of ctx.agreements) {
+    add(a.accepted_on, null, "agreement", `agreement ${a.agreement_id} created (offer accepted)`);
+    for (const x of a.signatures || []) add(x.signed_on, x.signed_at, "signature", `${x.party} signed (${x.signed_by}), document ${String(x.document_sha256).slice(0, 12)}…`);
+    if (a.activated_on) add(a.activated_on, null, "agreement", `agreement ${a.agreement_id} active`);
+  }
+  const m = ctx.monitored;
+  if (m) {
+    for (const p of m.payments || []) add(p.received_on, null, "payment", `payment ${p.reference}: ${money(p.amount)} (${p.source})`);
+    const inst = m.instalments || (m.schedule && m.schedule.instalments) || [];
+    for (const i of inst) if (i.missed_on) add(i.missed_on, null, "missed", `instalment ${i.number} due ${i.due_date} missed`);
+    for (const n of m.notices || []) add(n.on || n.on_date, null, "notice", `${words(n.level)} notice${n.remedy_deadline ? ", remedy by " + n.remedy_deadline : ""}`);
+    for (const e of m.escalations || []) add(e.on || e.on_date, null, "escalation", `${words(e.from_level)} → ${words(e.to_level)}${e.reason ? " (" + e.reason + ")" : ""}`);
+    if (m.referral) add(m.referral.referred_on, null, "referral", `legal referral: ${words(m.referral.route)}`);
+  }
+  entries.sort((a, b) => a.date === b.date ? String(a.at).localeCompare(String(b.at)) : String(a.date).localeCompare(String(b.date)));
+  return h("section.card", { id: "timeline" }, h("header", {}, h("h3", {}, "Timeline"), h("span.count", {}, String(entries.length))),
+    entries.length ? h("ol.timeline", {}, entries.map((e) => h("li", {}, h("span", {}, e.date), h("span.kind", {}, e.kind), h("span.what", {}, e.what, e.extra || null)))) : h("p.empty", {}, "Nothing yet."));
+}
+
+// -- KPIs -----------------------------------------------------------------------------------------
+function barChart(data, opts) {
+  // horizontal bars: [{label, value, note}]
+  const width = 560, rowH = 26, left = opts.left || 130, right = 70;
+  const max = Math.max(1, ...data.map((d) => d.value || 0));
+  const svg = s("svg", { viewBox: `0 0 ${width} ${data.length * rowH + 10}`, role: "img", "aria-label": opts.title });
+  data.forEach((d, i) => {
+    const y = 5 + i * rowH, w = ((d.value || 0) / max) * (width - left - right);
+    svg.append(s("text", { x: left - 8, y: y + 16, "text-anchor": "end" }, d.label),
+      s("rect", { x: left, y: y + 3, width: Math.max(w, 1), height: rowH - 8, rx: 3, fill: opts.color || "#1f4e79" }),
+      s("text", { x: left + w + 6, y: y + 16 }, d.note !== undefined ? d.note : String(d.value)));
+  });
+  return svg;
+}
+function columnChart(data, opts) {
+  // vertical columns of rates 0..1 (or counts): [{label, value, note}]
+  const width = 560, height = 220, bottom = 36, top = 16, left = 40;
+  const max = opts.max || Math.max(1e-9, ...data.map((d) => d.value || 0));
+  const svg = s("svg", { viewBox: `0 0 ${width} ${height}`, role: "img", "aria-label": opts.title });
+  const plotW = width - left - 10, plotH = height - top - bottom, step = plotW / Math.max(data.length, 1);
+  svg.append(s("line", { class: "axis", x1: left, y1: top + plotH, x2: width - 10, y2: top + plotH }));
+  svg.append(s("text", { x: left - 6, y: top + 4, "text-anchor": "end" }, opts.format ? opts.format(max) : String(max)));
+  svg.append(s("text", { x: left - 6, y: top + plotH, "text-anchor": "end" }, "0"));
+  data.forEach((d, i) => {
+    const v = d.value || 0, barH = (v / max) * plotH, x = left + i * step + step * 0.15;
+    svg.append(s("rect", { x, y: top + plotH - barH, width: step * 0.7, height: Math.max(barH, v ? 1 : 0), rx: 2, fill: opts.color || "#1f4e79" }),
+      s("text", { x: x + step * 0.35, y: top + plotH + 14, "text-anchor": "middle" }, d.label));
+    if (d.note) svg.append(s("text", { x: x + step * 0.35, y: top + plotH - barH - 4, "text-anchor": "middle" }, d.note));
+  });
+  if (opts.xLabel) svg.append(s("text", { x: left + plotW / 2, y: height - 4, "text-anchor": "middle" }, opts.xLabel));
+  return svg;
+}
+function donut(rate, label) {
+  const r = 60, c = 2 * Math.PI * r, v = rate || 0;
+  return s("svg", { viewBox: "0 0 180 160", role: "img", "aria-label": label },
+    s("circle", { cx: 90, cy: 75, r, fill: "none", stroke: "#eef1f4", "stroke-width": 20 }),
+    s("circle", { cx: 90, cy: 75, r, fill: "none", stroke: "#1e7b45", "stroke-width": 20, "stroke-dasharray": `${v * c} ${c}`, transform: "rotate(-90 90 75)" }),
+    s("text", { x: 90, y: 82, "text-anchor": "middle", style: "font-size:22px;font-weight:700" }, pct(rate)),
+    s("text", { x: 90, y: 154, "text-anchor": "middle" }, label));
+}
+function chartCard(id, title, svg, note) {
+  return h("section.card.chart", { id }, h("h3", {}, title), svg, note ? h("p.note", {}, note) : null);
+}
+
+async function renderKpis(main) {
+  const k = await call("GET", "/kpis");
+  const tile = (value, label) => h("div.tile", {}, h("div.value", {}, value), h("div.label", {}, label));
+  const cure = k.cure || {};
+  const ttfd = k.time_to_first_decision || {};
+  const breach = (k.breach_by_months_on_plan || []).slice(0, 24);
+  const roll = k.roll_rates || [];
+  main.replaceChildren(
+    h("h2", {}, `KPIs ${k.as_of ? "as of business date " + k.as_of : ""}`),
+    k.unavailable && k.unavailable.length ? h("p.error", {}, `Not available: ${k.unavailable.join("; ")}`) : null,
+    h("div.tiles", {},
+      tile(String(k.cases_opened), "cases opened"), tile(pct(k.approval_rate), "approval rate"),
+      tile(pct(k.offer_acceptance_rate), "offer acceptance rate"), tile(String(k.active_agreements), "active agreements"),
+      tile(pct(cure.rate), "cure rate"), tile(pct(k.legal_referral_rate), "legal referral rate"),
+      tile(ttfd.median_days === null || ttfd.median_days === undefined ? "—" : `${ttfd.median_days} d`, "median time to first decision")),
+    h("div.grid", {},
+      chartCard("kpi-funnel", "Funnel", barChart((k.funnel || []).map((f) => ({ label: f.stage, value: f.count })), { title: "funnel", left: 120 }),
+        "Cases opened (intake) → submitted → decided (evaluation) → offer accepted, signed (agreement) → completed (monitoring)."),
+      chartCard("kpi-cure", "Cure rate", h("div", { style: "display:flex;gap:20px;align-items:center;flex-wrap:wrap" }, donut(cure.rate, "cured / ever delinquent"),
+        h("dl.facts", {}, h("dt", {}, "ever delinquent"), h("dd", {}, cure.delinquent), h("dt", {}, "cured"), h("dd", {}, cure.cured),
+          h("dt", {}, "still in arrears"), h("dd", {}, cure.still_delinquent), h("dt", {}, "referred"), h("dd", {}, cure.referred))),
+        "Agreements with a missed instalment that came back to current (monitoring)."),
+      chartCard("kpi-breach", "Breach rate by months on plan", breach.length ? columnChart(breach.map((b) => ({ label: `m${b.month}`, value: b.rate || 0, note: b.breached ? `${b.breached}/${b.exposed}` : "" })),
+        { title: "breach rate", max: Math.max(0.05, ...breach.map((b) => b.rate || 0)), format: pct, color: "#b3261e", xLabel: "month on plan" }) : h("p.empty", {}, "No agreement on plan yet."),
+        "Share of agreements unbroken at the start of month m whose breach notice came in month m."),
+      chartCard("kpi-roll", "DPD roll rates (month end to month end)", barChart(roll.map((r) => ({ label: `${r.from} → ${r.to}`, value: r.rate || 0, note: `${pct(r.rate)} (${r.rolled}/${r.observed})` })),
+        { title: "roll rates", left: 120, color: "#b26a00" }), "From each DPD bucket, the share of agreements in a worse bucket a month later (schedule and settlements from monitoring)."),
+      chartCard("kpi-ttfd", "Time to first decision", columnChart((ttfd.histogram || []).map((b) => ({ label: b.label, value: b.count, note: b.count ? String(b.count) : "" })),
+        { title: "time to first decision", xLabel: "days of business date" }), `${ttfd.decided || 0} decided cases; median ${ttfd.median_days ?? "—"} d, 90th percentile ${ttfd.p90_days ?? "—"} d (intake opened_on → evaluation decided_on).`),
+      chartCard("kpi-cases", "Cases by hardship", barChart(Object.entries(k.cases_by_hardship || {}).map(([label, value]) => ({ label: words(label), value })), { title: "cases by hardship", left: 130 }),
+        `By channel: ${Object.entries(k.cases_by_channel || {}).map(([c, n]) => `${c} ${n}`).join(", ") || "—"}`),
+      chartCard("kpi-levels", "Active agreements by escalation level", barChart(Object.entries(k.active_by_level || {}).map(([label, value]) => ({ label: words(label), value })), { title: "by level", left: 130 }),
+        `Notices sent: ${Object.entries(k.notices_by_level || {}).map(([c, n]) => `${words(c)} ${n}`).join(", ") || "none"}`)));
+}
+
+// -- wiring ---------------------------------------------------------------------------------------
+$("#login-form").addEventListener("submit", login);
+$("#logout").addEventListener("click", logout);
+$("#case-search").addEventListener("submit", (e) => { e.preventDefault(); const id = $("#case-search-input").value.trim(); if (id) location.hash = `#/case/${encodeURIComponent(id)}`; });
+$("#cob-button").addEventListener("click", async () => {
+  try { const r = await api("monitoring", "/business-date/advance", "POST", {}); flash(`Close of business: business date now ${r.business_date}`); refreshBusinessDate(); route(); }
+  catch (e) { flash(`Close of business failed: ${e.message}`, true); }
+});
+window.addEventListener("hashchange", route);
+(function boot() {
+  try { Object.assign(state, JSON.parse(sessionStorage.getItem("forbear.session") || "null") || {}); } catch (_) { /* a fresh login */ }
+  if (state.token) start(); else showLogin();
+})();

@@ -1,0 +1,14 @@
+"""Where the four services' APIs are, and one async HTTP client to reach them."""
+
+from __future__ import annotations
+
+from forbear_shared.devstack import API_PORTS, SERVICES
+
+#: request headers the proxy passes on; everything else (cookies, hop-by-hop) stays behind
+FORWARDED_REQUEST_HEADERS = ("authorization", "content-type", "accept", "idempotency-key")
+#: response headers the proxy passes back
+FORWARDED_RESPONSE_HEADERS = ("content-type", "content-disposition", "location")
+
+
+def service_base_urls(port_offset: int, host: str = "127.0.0.1") -> dict[str, str]:
+    return {service: f"http://{host}:{API_PORTS[service] + port_offset}" for service in SERVICES}
