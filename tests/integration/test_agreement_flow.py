@@ -1,0 +1,374 @@
+"""The agreement service against the real broker and database, through its API and topics only.
+
+A ``case.decided`` is produced on ``evaluation.events`` as evaluation would; offers, the
+agreement document, signatures and activation are observed through the agreement API and on
+``agreement.events``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import uuid
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from forbear_shared.domain.money import Money
+from forbear_shared.domain.schedule import equal_instalment_schedule
+from forbear_shared.events import encode, new_event
+from forbear_shared.events.schemas.common import Reason
+from forbear_shared.events.schemas.evaluation import CaseDecided, OfferTerms
+from tests.support.http import client
+from tests.support.infra import eventually, producer, read_topic
+
+pytestmark = pytest.mark.integration
+
+NOW = dt.datetime(2026, 1, 5, 9, 0, tzinfo=dt.timezone.utc)
+POLICY_VERSION = "demo-lender-2026.1"
+
+
+# -- helpers -------------------------------------------------------------------------
+
+
+def business_date(service: str = "agreement") -> dt.date:
+    with client(service) as api:
+        return dt.date.fromisoformat(api.get("/business-date").json()["business_date"])
+
+
+def schedule(start: dt.date, principal: str, rate: str, months: int) -> dict[str, Any]:
+    first_due = start + dt.timedelta(days=30)
+    return equal_instalment_schedule(Money.of(principal), Decimal(rate), months, first_due, start_date=start).to_dict()
+
+
+def terms(rank: int, option: str, start: dt.date, months: int, old: str = "1100.00") -> OfferTerms:
+    plan = schedule(start, "12000.00", "0.06", months)
+    return OfferTerms(
+        rank=rank,
+        option=option,
+        schedule=plan,
+        new_instalment=Decimal(plan["instalments"][0]["total"]),
+        old_instalment=Decimal(old),
+        term_months=months,
+        annual_rate=Decimal("0.06"),
+        capitalised_arrears=Decimal("1250.00"),
+        summary=f"{option} over {months} months",
+        loan_ids=["LN-0001", "LN-0002"],
+    )
+
+
+def publish_decision(
+    infra, case_id: str, borrower_id: str, decided_on: dt.date, *, outcome: str = "approve",
+    offers: list[OfferTerms] | None = None, renegotiates: str | None = None,
+) -> str:
+    decision_id = f"dec-{uuid.uuid4().hex[:12]}"
+    if offers is None:
+        offers = [terms(1, "term_extension", decided_on, 24), terms(2, "term_extension", decided_on, 36)]
+    payload = CaseDecided(
+        decision_id=decision_id, borrower_id=borrower_id, outcome=outcome,  # type: ignore[arg-type]
+        reasons=[Reason(code="affordable_plan_found")], policy_version=POLICY_VERSION,
+        offers=offers if outcome == "approve" else [], decided_on=decided_on,
+        renegotiates_agreement_id=renegotiates,
+    )
+    event = new_event(type="case.decided", payload=payload, case_id=case_id, business_date=decided_on,
+                      producer="evaluation", occurred_at=NOW)
+    kafka = producer(infra)
+    kafka.send(infra.topic("evaluation.events"), key=case_id.encode(), value=encode(event)).get(timeout=30)
+    kafka.flush()
+    return decision_id
+
+
+def new_case() -> tuple[str, str]:
+    return f"case-{uuid.uuid4().hex[:10]}", f"brw-{uuid.uuid4().hex[:10]}"
+
+
+def offers_of(case_id: str, count: int, decision_id: str | None = None) -> list[dict[str, Any]]:
+    def ready() -> list[dict[str, Any]] | None:
+        with client("agreement") as api:
+            response = api.get(f"/cases/{case_id}/offers")
+        if response.status_code != 200:
+            return None
+        found = [o for o in response.json() if decision_id is None or o["decision_id"] == decision_id]
+        return found if len(found) >= count else None
+
+    return sorted(eventually(ready), key=lambda o: o["rank"])
+
+
+def events(infra, type_: str, case_id: str, min_count: int = 1) -> list[dict[str, Any]]:
+    def found() -> list[dict[str, Any]] | None:
+        decoded = [json.loads(m.value) for m in read_topic(infra, "agreement.events", timeout=5)]
+        matches = [e for e in decoded if e["type"] == type_ and e["case_id"] == case_id]
+        return matches if len(matches) >= min_count else None
+
+    return eventually(found)
+
+
+def recompute_canonical(canonical: str) -> str:
+    return json.dumps(json.loads(canonical), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def no_floats(value: Any) -> bool:
+    if isinstance(value, float):
+        return False
+    if isinstance(value, dict):
+        return all(no_floats(v) for v in value.values())
+    if isinstance(value, list):
+        return all(no_floats(v) for v in value)
+    return True
+
+
+# -- the whole flow ----------------------------------------------------------------------
+
+
+def test_approved_case_gets_offers_then_accept_sign_and_activate(stack, infra) -> None:
+    case_id, borrower_id = new_case()
+    today = business_date()
+    decision_id = publish_decision(infra, case_id, borrower_id, today)
+
+    offers = offers_of(case_id, 2)
+    assert [o["status"] for o in offers] == ["open", "open"]
+    assert {o["expires_on"] for o in offers} == {(today + dt.timedelta(days=14)).isoformat()}
+    first, second = offers
+    expected_schedule = schedule(today, "12000.00", "0.06", 24)
+    assert first["schedule"] == expected_schedule
+    assert first["decision_id"] == decision_id and first["term_months"] == 24
+
+    made = events(infra, "offer.made", case_id, min_count=2)
+    assert {e["payload"]["offer_id"] for e in made} == {first["offer_id"], second["offer_id"]}
+    assert {e["payload"]["expires_on"] for e in made} == {first["expires_on"]}
+    assert made[0]["payload"]["new_instalment"] == expected_schedule["instalments"][0]["total"]
+
+    me = client("agreement", role="borrower", subject="portal-user", borrower_id=borrower_id)
+    stranger = client("agreement", role="borrower", subject="someone", borrower_id="brw-someone-else")
+    assert me.get(f"/cases/{case_id}/offers").status_code == 200
+    assert stranger.get(f"/cases/{case_id}/offers").status_code == 404
+    assert stranger.post(f"/offers/{first['offer_id']}/accept", json={}).status_code == 404
+
+    # accept, with an idempotency key: the same request replays, another body under the key is refused
+    key = {"Idempotency-Key": f"accept-{uuid.uuid4().hex}"}
+    accepted = me.post(f"/offers/{first['offer_id']}/accept", json={"payment_method": "account_debit"}, headers=key)
+    assert accepted.status_code == 201, accepted.text
+    agreement = accepted.json()
+    assert agreement["status"] == "awaiting_signatures"
+    assert agreement["awaiting_signature_of"] == "borrower"
+    replay = me.post(f"/offers/{first['offer_id']}/accept", json={"payment_method": "account_debit"}, headers=key)
+    assert replay.status_code == 201 and replay.json() == agreement
+    reused = me.post(f"/offers/{first['offer_id']}/accept", json={"payment_method": "branch"}, headers=key)
+    assert reused.status_code == 409 and reused.json()["reason"] == "idempotency_key_reused"
+
+    # the other offer of the case was withdrawn, and the accepted one cannot be accepted again
+    with client("agreement") as agent:
+        statuses = {o["offer_id"]: o["status"] for o in agent.get(f"/cases/{case_id}/offers").json()}
+        assert statuses == {first["offer_id"]: "accepted", second["offer_id"]: "withdrawn"}
+        again = agent.post(f"/offers/{second['offer_id']}/accept", json={})
+        assert again.status_code == 409 and again.json()["reason"] == "offer_not_open"
+    accepted_event = events(infra, "offer.accepted", case_id)[0]["payload"]
+    assert accepted_event["agreement_id"] == agreement["agreement_id"]
+    assert accepted_event["offer_id"] == first["offer_id"] and accepted_event["accepted_on"] == today.isoformat()
+
+    # the document: canonical JSON whose sha256 we recompute here, and the rendered text
+    agreement_id = agreement["agreement_id"]
+    doc = me.get(f"/agreements/{agreement_id}/document").json()
+    canonical = doc["canonical_json"]
+    assert recompute_canonical(canonical) == canonical
+    digest = hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+    assert doc["document_sha256"] == digest == agreement["document_sha256"]
+    content = json.loads(canonical)
+    assert no_floats(content)
+    assert content["schedule"] == expected_schedule
+    assert content["parties"]["borrower"]["borrower_id"] == borrower_id
+    assert content["loans"] == [{"loan_id": "LN-0001"}, {"loan_id": "LN-0002"}]
+    assert content["policy_version"] == POLICY_VERSION
+    assert content["option"]["new_instalment"] == expected_schedule["instalments"][0]["total"]
+    assert content["payment_method"]["code"] == "account_debit"
+    assert content["dates"]["accepted_on"] == today.isoformat()
+    assert {t["code"] for t in content["governing_terms"]} >= {"allocation", "escalation", "legal_referral"}
+    assert "还款协议" in doc["rendered_text"] and agreement_id in doc["rendered_text"] and digest in doc["rendered_text"]
+    assert expected_schedule["instalments"][-1]["total"] in doc["rendered_text"]
+    assert stranger.get(f"/agreements/{agreement_id}/document").status_code == 404
+    assert stranger.get(f"/agreements/{agreement_id}").status_code == 404
+
+    supervisor = client("agreement", role="supervisor", subject="sup-li")
+    agent = client("agreement", role="agent", subject="agent-wang")
+    # the lender cannot sign first; signatures name the current document; agents have no lender authority
+    early = supervisor.post(f"/agreements/{agreement_id}/signatures", json={"party": "lender", "document_sha256": digest})
+    assert early.status_code == 409 and early.json()["reason"] == "borrower_signature_required"
+    wrong = me.post(f"/agreements/{agreement_id}/signatures", json={"party": "borrower", "document_sha256": "0" * 64})
+    assert wrong.status_code == 409 and wrong.json()["reason"] == "document_hash_mismatch"
+    assert me.post(f"/agreements/{agreement_id}/signatures",
+                   json={"party": "lender", "document_sha256": digest}).status_code == 403
+    assert stranger.post(f"/agreements/{agreement_id}/signatures",
+                         json={"party": "borrower", "document_sha256": digest}).status_code == 404
+
+    signed = me.post(f"/agreements/{agreement_id}/signatures", json={"party": "borrower", "document_sha256": digest})
+    assert signed.status_code == 201, signed.text
+    assert signed.json()["awaiting_signature_of"] == "lender"
+    twice = me.post(f"/agreements/{agreement_id}/signatures", json={"party": "borrower", "document_sha256": digest})
+    assert twice.status_code == 409 and twice.json()["reason"] == "already_signed"
+    by_agent = agent.post(f"/agreements/{agreement_id}/signatures", json={"party": "lender", "document_sha256": digest})
+    assert by_agent.status_code == 403 and by_agent.json()["reason"] == "lender_signing_authority_required"
+
+    active = supervisor.post(f"/agreements/{agreement_id}/signatures", json={"party": "lender", "document_sha256": digest})
+    assert active.status_code == 201, active.text
+    body = active.json()
+    assert body["status"] == "active" and body["activated_on"] == today.isoformat()
+    assert [(s["party"], s["signed_by"], s["document_sha256"]) for s in body["signatures"]] == [
+        ("borrower", "portal-user", digest), ("lender", "sup-li", digest),
+    ]
+    lender_twice = supervisor.post(f"/agreements/{agreement_id}/signatures",
+                                   json={"party": "lender", "document_sha256": digest})
+    assert lender_twice.status_code == 409 and lender_twice.json()["reason"] == "already_signed"
+
+    signatures = events(infra, "agreement.signed", case_id, min_count=2)
+    assert [e["payload"]["party"] for e in signatures] == ["borrower", "lender"]
+    assert {e["payload"]["document_sha256"] for e in signatures} == {digest}
+    activated = events(infra, "agreement.activated", case_id)
+    assert len(activated) == 1
+    payload = activated[0]["payload"]
+    assert payload["agreement_id"] == agreement_id and payload["borrower_id"] == borrower_id
+    assert payload["schedule"] == expected_schedule
+    assert payload["document_sha256"] == digest
+    assert payload["loan_ids"] == ["LN-0001", "LN-0002"]
+    assert payload["option"] == "term_extension" and payload["policy_version"] == POLICY_VERSION
+    assert payload["supersedes_agreement_id"] is None
+
+    # the console's queues
+    queue = agent.get("/agreements", params={"status": "active", "case_id": case_id}).json()
+    assert [a["agreement_id"] for a in queue["items"]] == [agreement_id]
+    assert agent.get("/offers", params={"status": "open", "case_id": case_id}).json()["items"] == []
+    text = agent.get(f"/agreements/{agreement_id}/document.txt")
+    assert text.status_code == 200 and text.headers["x-document-sha256"] == digest
+
+    # wrong roles are 403 whatever the case
+    system = client("agreement", role="system", subject="core-banking")
+    assert system.get(f"/cases/{case_id}/offers").status_code == 403
+    assert me.get("/agreements").status_code == 403
+    assert me.get("/offers").status_code == 403
+    assert supervisor.post(f"/offers/{second['offer_id']}/accept", json={}).status_code == 403
+    assert system.post(f"/offers/{second['offer_id']}/counter", json={"proposed_term_months": 48}).status_code == 403
+    for http in (me, stranger, supervisor, agent, system):
+        http.close()
+
+
+def test_agent_records_the_borrowers_signature_and_a_renegotiation_supersedes_the_agreement(stack, infra) -> None:
+    case_id, borrower_id = new_case()
+    today = business_date()
+    publish_decision(infra, case_id, borrower_id, today, offers=[terms(1, "term_extension", today, 24)])
+    offer = offers_of(case_id, 1)[0]
+    agent = client("agreement", role="agent", subject="agent-zhao")
+    supervisor = client("agreement", role="supervisor", subject="sup-chen")
+    agreement = agent.post(f"/offers/{offer['offer_id']}/accept", json={"payment_method": "branch"}).json()
+    digest = agreement["document_sha256"]
+    borrower_sig = agent.post(f"/agreements/{agreement['agreement_id']}/signatures",
+                              json={"party": "borrower", "document_sha256": digest}).json()
+    assert borrower_sig["signatures"][0]["on_behalf_of_borrower"] is True
+    assert borrower_sig["signatures"][0]["signed_by"] == "agent-zhao"
+    assert supervisor.post(f"/agreements/{agreement['agreement_id']}/signatures",
+                           json={"party": "lender", "document_sha256": digest}).json()["status"] == "active"
+
+    # the borrower renegotiates: a new case's decision names the agreement it renegotiates
+    new_case_id = f"{case_id}-r"
+    publish_decision(infra, new_case_id, borrower_id, today, offers=[terms(1, "term_extension", today, 48)],
+                     renegotiates=agreement["agreement_id"])
+    renegotiated = offers_of(new_case_id, 1)[0]
+    assert renegotiated["renegotiates_agreement_id"] == agreement["agreement_id"]
+    second = agent.post(f"/offers/{renegotiated['offer_id']}/accept", json={}).json()
+    assert second["supersedes_agreement_id"] == agreement["agreement_id"]
+    for party, who in (("borrower", agent), ("lender", supervisor)):
+        assert who.post(f"/agreements/{second['agreement_id']}/signatures",
+                        json={"party": party, "document_sha256": second["document_sha256"]}).status_code == 201
+    activated = events(infra, "agreement.activated", new_case_id)[0]["payload"]
+    assert activated["supersedes_agreement_id"] == agreement["agreement_id"]
+    assert agent.get(f"/agreements/{agreement['agreement_id']}").json()["status"] == "superseded"
+    agent.close()
+    supervisor.close()
+
+
+def test_counter_proposal_counters_the_offer_and_withdraws_the_rest(stack, infra) -> None:
+    case_id, borrower_id = new_case()
+    today = business_date()
+    publish_decision(infra, case_id, borrower_id, today)
+    first, second = offers_of(case_id, 2)
+    me = client("agreement", role="borrower", subject="portal-user", borrower_id=borrower_id)
+
+    empty = me.post(f"/offers/{first['offer_id']}/counter", json={})
+    assert empty.status_code == 422 and empty.json()["reason"] == "counter_proposal_empty"
+    as_float = me.post(f"/offers/{first['offer_id']}/counter", json={"proposed_instalment": 450.5})
+    assert as_float.status_code == 422
+    too_long = me.post(f"/offers/{first['offer_id']}/counter", json={"proposed_term_months": 600})
+    assert too_long.status_code == 422 and too_long.json()["reason"] == "proposed_term_out_of_policy"
+
+    countered = me.post(f"/offers/{first['offer_id']}/counter",
+                        json={"proposed_instalment": "450.00", "proposed_term_months": 36})
+    assert countered.status_code == 200, countered.text
+    assert countered.json()["status"] == "countered"
+    assert countered.json()["counter_proposal"] == {"proposed_instalment": "450.00", "proposed_term_months": 36}
+    payload = events(infra, "offer.countered", case_id)[0]["payload"]
+    assert payload == {"offer_id": first["offer_id"], "borrower_id": borrower_id, "proposed_instalment": "450.00",
+                       "proposed_term_months": 36, "countered_on": today.isoformat()}
+    after = {o["offer_id"]: o["status"] for o in me.get(f"/cases/{case_id}/offers").json()}
+    assert after == {first["offer_id"]: "countered", second["offer_id"]: "withdrawn"}
+    again = me.post(f"/offers/{first['offer_id']}/accept", json={})
+    assert again.status_code == 409 and again.json()["reason"] == "offer_not_open"
+
+    # the re-evaluation's decision brings the next offers
+    decision = publish_decision(infra, case_id, borrower_id, today, offers=[terms(1, "term_extension", today, 36)])
+    fresh = offers_of(case_id, 1, decision_id=decision)
+    assert fresh[0]["status"] == "open" and fresh[0]["term_months"] == 36
+    me.close()
+
+
+def test_a_newer_decision_withdraws_the_open_offers(stack, infra) -> None:
+    case_id, borrower_id = new_case()
+    today = business_date()
+    publish_decision(infra, case_id, borrower_id, today)
+    old = offers_of(case_id, 2)
+    publish_decision(infra, case_id, borrower_id, today, outcome="needs_supervisor")
+
+    def withdrawn() -> bool:
+        with client("agreement") as api:
+            return all(o["status"] == "withdrawn" for o in api.get(f"/cases/{case_id}/offers").json())
+
+    eventually(withdrawn)
+    with client("agreement", role="borrower", subject="b", borrower_id=borrower_id) as me:
+        refused = me.post(f"/offers/{old[0]['offer_id']}/accept", json={})
+    assert refused.status_code == 409 and refused.json()["reason"] == "offer_not_open"
+    with client("agreement") as api:
+        assert api.post(f"/offers/off-{uuid.uuid4().hex}/accept", json={}).status_code == 404
+        assert api.get(f"/cases/case-unknown-{uuid.uuid4().hex[:6]}/offers").status_code == 404
+        assert api.get(f"/agreements/agr-{uuid.uuid4().hex}").status_code == 404
+
+
+def test_offers_expire_at_close_of_business_after_their_validity_exactly_once(stack, infra) -> None:
+    case_id, borrower_id = new_case()
+    today = business_date()
+    publish_decision(infra, case_id, borrower_id, today)
+    offers = offers_of(case_id, 2)
+    expires_on = dt.date.fromisoformat(offers[0]["expires_on"])
+
+    target = expires_on + dt.timedelta(days=1)
+    target = max(target, business_date("monitoring") + dt.timedelta(days=1))
+    with client("monitoring", role="supervisor", subject="sup-cob") as monitoring:
+        advanced = monitoring.post("/business-date/advance", json={"to": target.isoformat()})
+        assert advanced.status_code == 200, advanced.text
+    eventually(lambda: business_date() >= target)
+
+    with client("agreement", role="borrower", subject="b", borrower_id=borrower_id) as me:
+        late = me.post(f"/offers/{offers[0]['offer_id']}/accept", json={})
+        assert late.status_code == 409 and late.json()["reason"] == "offer_expired"
+        late_counter = me.post(f"/offers/{offers[1]['offer_id']}/counter", json={"proposed_term_months": 48})
+        assert late_counter.status_code == 409 and late_counter.json()["reason"] == "offer_expired"
+        assert {o["status"] for o in me.get(f"/cases/{case_id}/offers").json()} == {"expired"}
+
+    expired = events(infra, "offer.expired", case_id, min_count=2)
+    assert sorted(e["payload"]["offer_id"] for e in expired) == sorted(o["offer_id"] for o in offers)
+    assert {e["payload"]["expired_on"] for e in expired} == {(expires_on + dt.timedelta(days=1)).isoformat()}
+
+    # another close of business finds nothing more to expire for this case
+    with client("monitoring", role="supervisor", subject="sup-cob") as monitoring:
+        assert monitoring.post("/business-date/advance", json={}).status_code == 200
+    nxt = business_date("monitoring")
+    eventually(lambda: business_date() >= nxt)
+    assert len(events(infra, "offer.expired", case_id, min_count=2)) == 2
