@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, FastAPI, Header, Query, Response
-from fastapi.encoders import jsonable_encoder
+from fastapi.encoders import jsonable_encoder as _jsonable
 from forbear_shared.auth import Principal
 from forbear_shared.db import transaction
 from forbear_shared.errors import Conflict
@@ -62,6 +62,11 @@ class PaymentView(BaseModel):
     allocation: list[AllocationLineView] = []
     unallocated: DecimalStr | None = None
     replayed: bool = False
+
+
+def jsonable_encoder(value: Any) -> Any:
+    """JSON-ready, with money as decimal strings (never floats)."""
+    return _jsonable(value, custom_encoder={Decimal: str})
 
 
 def _payment_view(result: dict[str, Any]) -> PaymentView:

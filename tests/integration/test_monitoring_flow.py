@@ -1,0 +1,334 @@
+"""Monitoring end to end against the real broker, database and service processes.
+
+Agreements arrive as ``agreement.activated`` events, payments as ``payment.received`` from
+core banking; the business date moves only through ``POST /business-date/advance``. The
+numbers come from the demo policy: grace 3 days, reminder at DPD 1, warning at DPD 7,
+breach notice at DPD 15 with 14 days to remedy, referral when the remedy period has passed
+or 3 missed instalments are unpaid; penalty interest = 12 % x 1.5 = 18 %/year, ACT/360, on
+overdue principal from the due date.
+
+Every test builds the same plan (``three_month_schedule``): 3,000.00 at 12 %, equal
+principal, instalments 1,030.00 / 1,020.00 / 1,010.00, the first due 10 days after the
+current business date (the session's business date only ever moves forward).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from forbear_shared.domain.money import Money
+from forbear_shared.domain.schedule import equal_principal_schedule
+from forbear_shared.events.schemas.common import LoanSnapshot, Reason
+from forbear_shared.events.schemas.evaluation import CaseDecided
+from forbear_shared.events.schemas.intake import CaseSubmitted, ContactRecorded, EvidenceItem, RenegotiationRequested
+
+from tests.integration.test_monitoring_support import (
+    activate,
+    advance,
+    advance_to,
+    agreement,
+    business_date,
+    events,
+    pay,
+    send,
+    three_month_schedule,
+    uid,
+    wait_payment,
+)
+from tests.support.http import client
+from tests.support.infra import eventually
+
+pytestmark = pytest.mark.integration
+
+DAY = dt.timedelta(days=1)
+
+
+def levels(notices: list[dict]) -> list[str]:
+    return [n["payload"]["level"] for n in notices]
+
+
+def test_paying_every_instalment_completes_the_agreement_and_publishes_a_credit_update(stack, infra) -> None:
+    today = business_date()
+    schedule = three_month_schedule(today + 10 * DAY)
+    ids = activate(infra, schedule=schedule, on=today)
+    for instalment in schedule.instalments:
+        # each instalment paid on its due date: on time, no penalty
+        advance_to(instalment.due_date)
+        reference = pay(infra, ids["loan_id"], instalment.total.to_str(), instalment.due_date)
+        wait_payment(ids["agreement_id"], reference)
+    view = eventually(lambda: (lambda v: v if v["status"] == "completed" else None)(agreement(ids["agreement_id"])))
+    assert [i["status"] for i in view["schedule"]] == ["paid", "paid", "paid"]
+    assert view["level"] == "completed"
+    completed = events(infra, "monitoring.events", ids["agreement_id"], "agreement.completed", min_count=1)
+    assert len(completed) == 1
+    credit = events(infra, "credit.updates", ids["agreement_id"], min_count=1)
+    assert [c["payload"]["standing"] for c in credit] == ["plan_completed"]
+    assert credit[0]["payload"]["borrower_id"] == ids["borrower_id"]
+    applied = events(infra, "monitoring.events", ids["agreement_id"], "payment.applied", min_count=3)
+    # fees -> penalty -> interest -> principal: instalment 1 = 30.00 interest then 1,000.00 principal
+    assert [(a["instalment"], a["component"], a["amount"]) for a in applied[0]["payload"]["allocation"]] == [
+        (1, "interest", "30.00"), (1, "principal", "1000.00")]
+    # no notice was ever needed
+    assert events(infra, "notifications.requested", ids["agreement_id"]) == []
+
+
+def test_one_missed_instalment_is_reminded_and_warned_then_cured_by_a_full_payment(stack, infra) -> None:
+    today = business_date()
+    schedule = three_month_schedule(today + 10 * DAY)
+    due = schedule.instalments[0].due_date
+    ids = activate(infra, schedule=schedule, on=today)
+
+    advance_to(due + 3 * DAY)  # the last day of grace: nothing yet
+    assert agreement(ids["agreement_id"])["level"] == "current"
+    advance(due + 4 * DAY)  # DPD 1: missed, reminder
+    view = agreement(ids["agreement_id"])
+    assert view["level"] == "reminder" and view["days_past_due"] == 1
+    assert view["schedule"][0]["status"] == "missed"
+    advance(due + 10 * DAY)  # DPD 7: warning
+    assert agreement(ids["agreement_id"])["level"] == "warning"
+    notices = events(infra, "notifications.requested", ids["agreement_id"], min_count=2)
+    assert levels(notices) == ["reminder", "warning"]
+    assert [n["payload"]["days_past_due"] for n in notices] == [1, 7]
+
+    # paid 10 days after the due date: 1,030.00 + penalty 1,000.00 x 18 % / 360 x 10 = 5.00
+    reference = pay(infra, ids["loan_id"], "1035.00", due + 10 * DAY)
+    wait_payment(ids["agreement_id"], reference)
+    cured = events(infra, "monitoring.events", ids["agreement_id"], "agreement.cured", min_count=1)
+    assert cured[0]["payload"]["from_level"] == "warning"
+    view = agreement(ids["agreement_id"])
+    assert view["level"] == "current" and view["days_past_due"] == 0
+    assert view["arrears"]["total"] == "0.00"
+    assert view["schedule"][0]["status"] == "paid_late"
+    assert [(a["component"], a["amount"]) for a in view["payments"][0]["allocation"]] == [
+        ("penalty", "5.00"), ("interest", "30.00"), ("principal", "1000.00")]
+    missed = events(infra, "monitoring.events", ids["agreement_id"], "instalment.missed")
+    assert [m["payload"]["instalment"] for m in missed] == [1]
+
+
+def test_an_unremedied_breach_is_referred_to_legal_after_the_remedy_period_with_a_complete_dossier(stack, infra) -> None:
+    today = business_date()
+    schedule = three_month_schedule(today + 10 * DAY)
+    due = schedule.instalments[0].due_date
+    ids = activate(infra, schedule=schedule, on=today)
+    # the dossier's communications and evidence come from intake's events on the same case
+    send(infra, "intake.events", "contact.recorded",
+         ContactRecorded(contact_id=uid("C"), party="borrower", channel="phone", direction="outbound",
+                         outcome="allowed", local_time="10:00", on=today), ids["case_id"], today)
+    loan = LoanSnapshot(loan_id=ids["loan_id"], borrower_id=ids["borrower_id"], original_principal=Decimal("3000.00"),
+                        outstanding_principal=Decimal("3000.00"), annual_rate=Decimal("0.12"),
+                        original_term_months=3, remaining_term_months=3, contractual_instalment=Decimal("1030.00"),
+                        as_of=today)
+    send(infra, "intake.events", "case.submitted",
+         CaseSubmitted(borrower_id=ids["borrower_id"], submission=1, hardship_category="unemployment",
+                       channel="phone", dpd_at_first_contact=5, opened_on=today, loans=[loan], statement=None,
+                       evidence=[EvidenceItem(document_id="DOC-1", document_type="termination_letter",
+                                              status="accepted", sha256="cd" * 32)]),
+         ids["case_id"], today)
+
+    advance_to(due + 18 * DAY)  # DPD 15: breach notice, remedy until due + 18 + 14 = due + 32
+    view = agreement(ids["agreement_id"])
+    assert view["level"] == "breach_notice"
+    assert view["remedy_deadline"] == (due + 32 * DAY).isoformat()
+    # a partial payment does not remedy: 500.00 against 1,030.00 + penalty
+    partial = pay(infra, ids["loan_id"], "500.00", due + 20 * DAY)
+    wait_payment(ids["agreement_id"], partial)
+
+    advance(due + 32 * DAY)  # the last day to remedy: still not referred
+    assert agreement(ids["agreement_id"])["status"] == "active"
+    advance(due + 33 * DAY)  # remedy period over: referral
+    view = agreement(ids["agreement_id"])
+    assert view["status"] == "referred" and view["level"] == "legal_referral"
+
+    notices = events(infra, "notifications.requested", ids["agreement_id"], min_count=3)
+    assert levels(notices) == ["reminder", "warning", "breach_notice"]
+    assert notices[2]["payload"]["remedy_deadline"] == (due + 32 * DAY).isoformat()
+    [referral] = events(infra, "legal.referrals", ids["agreement_id"], min_count=1)
+    body = referral["payload"]
+    # 3,000.00 + interest still owed, far below the 50,000.00 mediation limit, no broken agreement before
+    assert body["route"] == "pre_litigation_mediation"
+    assert [r["code"] for r in body["reasons"]][0] == "remedy_period_expired"
+    dossier = body["dossier"]
+    cutoff_of = {i.number: i.due_date + 3 * DAY for i in schedule.instalments}
+    expected_missed = [n for n, cutoff in cutoff_of.items() if cutoff < due + 33 * DAY]
+    assert dossier["missed_instalments"] == expected_missed
+    assert dossier["document_sha256"] == "ab" * 32
+    assert len(dossier["schedule"]["instalments"]) == 3
+    assert [(p["reference"], p["amount"]) for p in dossier["payments"]] == [(partial, "500.00")]
+    assert [n["level"] for n in dossier["notices"]] == ["reminder", "warning", "breach_notice"]
+    assert len(dossier["communications"]) == 1 and dossier["communications"][0]["channel"] == "phone"
+    assert dossier["evidence"] == [{"document_id": "DOC-1", "document_type": "termination_letter",
+                                    "status": "accepted", "sha256": "cd" * 32}]
+    assert Decimal(dossier["outstanding_balance"]) > Decimal(dossier["amount_overdue"]) > 0
+    referred = events(infra, "monitoring.events", ids["agreement_id"], "agreement.referred", min_count=1)
+    assert referred[0]["payload"]["route"] == "pre_litigation_mediation"
+    assert [c["payload"]["standing"] for c in events(infra, "credit.updates", ids["agreement_id"], min_count=1)] == [
+        "plan_breached"]
+    with client("monitoring", role="supervisor") as api:
+        listed = api.get("/referrals").json()
+        assert ids["agreement_id"] in [r["agreement_id"] for r in listed]
+        full = api.get(f"/referrals/{body['referral_id']}").json()
+        assert full["dossier"]["missed_instalments"] == expected_missed
+
+
+def test_three_missed_instalments_refer_at_once_passing_through_every_notice(stack, infra) -> None:
+    # an agreement taken over with its three instalments already past grace (due 40, 70 and 100
+    # days ago): the first close of business finds 3 unpaid missed instalments -> reminder,
+    # warning, breach notice, then referral by count without waiting for a remedy period
+    today = business_date()
+    schedule = equal_principal_schedule(Money.of("3000.00"), Decimal("0.12"), 3, today - 100 * DAY)
+    ids = activate(infra, schedule=schedule, on=today)
+    advance(today + DAY)
+    view = agreement(ids["agreement_id"])
+    assert view["status"] == "referred"
+    missed = events(infra, "monitoring.events", ids["agreement_id"], "instalment.missed", min_count=3)
+    assert sorted(m["payload"]["instalment"] for m in missed) == [1, 2, 3]
+    assert levels(events(infra, "notifications.requested", ids["agreement_id"], min_count=3)) == [
+        "reminder", "warning", "breach_notice"]
+    [referral] = events(infra, "legal.referrals", ids["agreement_id"], min_count=1)
+    assert referral["payload"]["reasons"][0]["code"] == "missed_instalments"
+    assert referral["payload"]["dossier"]["missed_instalments"] == [1, 2, 3]
+
+
+def test_a_renegotiation_request_in_the_remedy_period_blocks_referral_until_it_is_declined(stack, infra) -> None:
+    today = business_date()
+    schedule = three_month_schedule(today + 10 * DAY)
+    due = schedule.instalments[0].due_date
+    ids = activate(infra, schedule=schedule, on=today)
+    advance_to(due + 18 * DAY)  # breach notice; remedy until due + 32
+    renegotiation_case = uid("CASE")
+    send(infra, "intake.events", "renegotiation.requested",
+         RenegotiationRequested(agreement_id=ids["agreement_id"], borrower_id=ids["borrower_id"],
+                                requested_on=due + 18 * DAY), renegotiation_case, due + 18 * DAY)
+    eventually(lambda: agreement(ids["agreement_id"])["pending_renegotiations"])
+
+    advance(due + 40 * DAY)  # remedy over on due + 33, and more days pass: held, not referred
+    view = agreement(ids["agreement_id"])
+    assert view["status"] == "active" and view["level"] == "breach_notice"
+    assert view["referral_blocked_since"] == (due + 33 * DAY).isoformat()
+    blocked = events(infra, "monitoring.events", ids["agreement_id"], "referral.blocked", min_count=1)
+    assert len(blocked) == 1  # once per blocking episode, not once per day
+    assert blocked[0]["payload"]["reasons"][0]["code"] == "pending_renegotiation_request"
+    assert events(infra, "legal.referrals", ids["agreement_id"]) == []
+
+    send(infra, "evaluation.events", "case.decided",
+         CaseDecided(decision_id=uid("D"), borrower_id=ids["borrower_id"], outcome="decline",
+                     reasons=[Reason(code="capacity_to_pay")], policy_version="demo-lender-2026.1",
+                     decided_on=due + 40 * DAY, renegotiates_agreement_id=ids["agreement_id"]),
+         renegotiation_case, due + 40 * DAY)
+    eventually(lambda: not agreement(ids["agreement_id"])["pending_renegotiations"])
+    advance(due + 41 * DAY)  # the guard has cleared and the remedy period is still over: referral
+    assert agreement(ids["agreement_id"])["status"] == "referred"
+    [referral] = events(infra, "legal.referrals", ids["agreement_id"], min_count=1)
+    assert referral["payload"]["referred_on"] == (due + 41 * DAY).isoformat()
+
+
+def test_a_repeated_payment_reference_is_one_payment(stack, infra) -> None:
+    today = business_date()
+    schedule = three_month_schedule(today + 10 * DAY)
+    ids = activate(infra, schedule=schedule, on=today)
+    reference = uid("PAY")
+    for _ in range(3):  # core banking redelivers the same payment (three events, one reference)
+        pay(infra, ids["loan_id"], "1030.00", today, reference=reference)
+    wait_payment(ids["agreement_id"], reference)
+    # a later payment shows the earlier copies were consumed (one partition per loan keeps order)
+    marker = pay(infra, ids["loan_id"], "10.00", today)
+    view = wait_payment(ids["agreement_id"], marker)
+    assert [p["reference"] for p in view["payments"]] == [reference, marker]
+    assert view["schedule"][0]["status"] == "paid"
+    assert view["schedule"][1]["paid"] == "10.00"
+    applied = events(infra, "monitoring.events", ids["agreement_id"], "payment.applied", min_count=2)
+    assert [a["payload"]["reference"] for a in applied] == [reference, marker]
+
+
+def test_monitoring_down_for_several_business_days_detects_each_missed_instalment_exactly_once(stack, infra) -> None:
+    today = business_date()
+    schedule = three_month_schedule(today + 10 * DAY)
+    ids = activate(infra, schedule=schedule, on=today)
+    last_due = schedule.instalments[-1].due_date
+    stack.kill("monitoring-worker")  # its relay and consumers are gone; COB still runs in the API
+    try:
+        # business days pass in uneven steps, then one long catch-up over many skipped days
+        advance(today + 20 * DAY)
+        advance(today + 21 * DAY)
+        advance(last_due + 10 * DAY)
+    finally:
+        stack.start("monitoring-worker")
+        stack.wait_ready(["monitoring-worker"])
+    with infra.connect("monitoring") as conn:
+        rows = conn.execute(
+            "select number, detected_on from missed_instalments where agreement_id = %s order by number",
+            (ids["agreement_id"],),
+        ).fetchall()
+    # each instalment detected on the day after its grace ended (due + 3 + 1)
+    assert [(r["number"], r["detected_on"]) for r in rows] == [
+        (i.number, i.due_date + 4 * DAY) for i in schedule.instalments]
+    missed = events(infra, "monitoring.events", ids["agreement_id"], "instalment.missed", min_count=3)
+    assert sorted(m["payload"]["instalment"] for m in missed) == [1, 2, 3]
+    assert len(missed) == 3
+    # and the business date announcements covered every day, one event per day swept
+    advance(last_due + 11 * DAY)
+    assert len(events(infra, "monitoring.events", ids["agreement_id"], "instalment.missed")) == 3
+
+
+def test_manual_payment_entry_with_idempotency_and_a_closed_agreement(stack, infra) -> None:
+    today = business_date()
+    schedule = three_month_schedule(today + 10 * DAY)
+    ids = activate(infra, schedule=schedule, on=today)
+    path = f"/agreements/{ids['agreement_id']}/payments"
+    body = {"reference": uid("SLIP"), "amount": "1030.00"}
+    with client("monitoring", role="agent", subject="agent-7") as api:
+        first = api.post(path, json=body, headers={"Idempotency-Key": "k-" + body["reference"]})
+        assert first.status_code == 201, first.text
+        assert first.json()["status"] == "applied"
+        assert [(a["instalment"], a["component"], a["amount"]) for a in first.json()["allocation"]] == [
+            (1, "interest", "30.00"), (1, "principal", "1000.00")]
+        again = api.post(path, json=body, headers={"Idempotency-Key": "k-" + body["reference"]})
+        assert again.status_code == 201 and again.json() == first.json()
+        reused = api.post(path, json={**body, "amount": "5.00"}, headers={"Idempotency-Key": "k-" + body["reference"]})
+        assert reused.status_code == 409 and reused.json()["reason"] == "idempotency_key_reused"
+        same_reference = api.post(path, json=body)  # no key: the reference itself makes it the same payment
+        assert same_reference.status_code == 200 and same_reference.json()["replayed"] is True
+        clash = api.post(path, json={**body, "amount": "7.00"})
+        assert clash.status_code == 409 and clash.json()["reason"] == "payment_reference_conflict"
+        rest = api.post(path, json={"reference": uid("SLIP"), "amount": "2030.00"})  # 1,020.00 + 1,010.00
+        assert rest.status_code == 201
+        assert agreement(ids["agreement_id"])["status"] == "completed"
+        closed = api.post(path, json={"reference": uid("SLIP"), "amount": "1.00"})
+        assert closed.status_code == 409 and closed.json()["reason"] == "agreement_closed"
+        assert api.post("/agreements/AGR-unknown/payments", json=body).status_code == 404
+        bad = api.post(path, json={"reference": "x", "amount": "-1.00"})
+        assert bad.status_code == 422
+
+
+def test_roles_and_ownership(stack, infra) -> None:
+    today = business_date()
+    ids = activate(infra, schedule=three_month_schedule(today + 10 * DAY), on=today)
+    path = f"/agreements/{ids['agreement_id']}"
+    with client("monitoring", role="borrower", borrower_id=ids["borrower_id"]) as own:
+        assert own.get(path).status_code == 200
+        assert own.get("/agreements").status_code == 403
+        assert own.post(path + "/payments", json={"reference": "r", "amount": "1.00"}).status_code == 403
+        assert own.get("/referrals").status_code == 403
+        assert own.post("/business-date/advance", json={}).status_code == 403
+        assert own.get("/business-date").status_code == 200
+    with client("monitoring", role="borrower", borrower_id=uid("B")) as other:
+        response = other.get(path)
+        assert response.status_code == 404  # someone else's agreement does not exist for them
+    with client("monitoring", role="agent") as agent:
+        assert agent.get("/agreements", params={"level": "current"}).status_code == 200
+        assert agent.post("/business-date/advance", json={}).status_code == 403
+        assert agent.get("/agreements/AGR-missing").status_code == 404
+        assert agent.get("/payments/unmatched").status_code == 200
+    with client("monitoring", role="system") as system:
+        assert system.get(path).status_code == 403
+        assert system.get("/referrals").status_code == 403
+    with client("monitoring", role="supervisor") as supervisor:
+        at_risk = supervisor.get("/agreements", params={"level": "current", "status": "active"}).json()
+        assert ids["agreement_id"] in [a["agreement_id"] for a in at_risk["items"]]
+    import httpx
+
+    from tests.support.http import api_url
+
+    assert httpx.get(api_url("monitoring") + path).status_code == 401
