@@ -1,0 +1,195 @@
+"""The agreement domain as specifications: offer validity, counter-proposals, signatures, the document."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import date
+from decimal import Decimal
+
+import pytest
+
+from forbear_agreement.domain.document import (
+    AgreementDraft,
+    OfferedTerms,
+    PaymentMethod,
+    build_content,
+    canonical_json,
+    make_document,
+)
+from forbear_agreement.domain.offers import (
+    CounterProposal,
+    Invalid,
+    OfferStatus,
+    Refused,
+    check_open,
+    expired_on,
+    expiry_date,
+)
+from forbear_agreement.domain.signing import (
+    AgreementStatus,
+    NoAuthority,
+    Party,
+    check_authority,
+    check_signature,
+    on_behalf_of_borrower,
+    status_after,
+)
+from forbear_shared.domain.money import Money
+from forbear_shared.domain.schedule import equal_instalment_schedule
+from forbear_shared.policy_loader import load_policy
+
+POLICY = load_policy()
+DECIDED = date(2026, 1, 5)
+HASH = "a" * 64
+
+
+# -- offers ---------------------------------------------------------------------------
+
+
+def test_an_offer_decided_on_5_january_can_be_accepted_until_19_january_and_expires_on_the_20th() -> None:
+    assert POLICY.offers.validity_days == 14
+    last_day = expiry_date(DECIDED, POLICY)
+    assert last_day == date(2026, 1, 19)
+    check_open(OfferStatus.OPEN, last_day, date(2026, 1, 19))
+    with pytest.raises(Refused) as refused:
+        check_open(OfferStatus.OPEN, last_day, date(2026, 1, 20))
+    assert refused.value.reason == "offer_expired"
+    assert expired_on(last_day) == date(2026, 1, 20)
+
+
+@pytest.mark.parametrize("status", [OfferStatus.ACCEPTED, OfferStatus.COUNTERED, OfferStatus.WITHDRAWN])
+def test_only_an_open_offer_can_be_taken_up(status: OfferStatus) -> None:
+    with pytest.raises(Refused) as refused:
+        check_open(status, date(2026, 1, 19), DECIDED)
+    assert refused.value.reason == "offer_not_open"
+
+
+def test_an_expired_offer_is_refused_as_expired_not_as_closed() -> None:
+    with pytest.raises(Refused) as refused:
+        check_open(OfferStatus.EXPIRED, date(2026, 1, 19), date(2026, 1, 20))
+    assert refused.value.reason == "offer_expired"
+
+
+def test_a_counter_proposal_names_an_instalment_or_a_term_within_policy() -> None:
+    CounterProposal(Money.of("450.00"), None).validate(POLICY)
+    CounterProposal(None, 60).validate(POLICY)
+    cases = [
+        (CounterProposal(None, None), "counter_proposal_empty"),
+        (CounterProposal(Money.of("0.00"), None), "proposed_instalment_not_positive"),
+        (CounterProposal(None, POLICY.restructuring.max_total_term_months + 1), "proposed_term_out_of_policy"),
+        (CounterProposal(None, 0), "proposed_term_out_of_policy"),
+    ]
+    for proposal, reason in cases:
+        with pytest.raises(Invalid) as invalid:
+            proposal.validate(POLICY)
+        assert invalid.value.reason == reason
+
+
+# -- signatures -------------------------------------------------------------------------
+
+
+def test_the_borrower_signs_first_then_the_lender_and_both_activate() -> None:
+    check_signature(Party.BORROWER, AgreementStatus.AWAITING_SIGNATURES, set(), HASH, HASH)
+    check_signature(Party.LENDER, AgreementStatus.AWAITING_SIGNATURES, {Party.BORROWER}, HASH, HASH.upper())
+    assert status_after({Party.BORROWER}) is AgreementStatus.AWAITING_SIGNATURES
+    assert status_after({Party.BORROWER, Party.LENDER}) is AgreementStatus.ACTIVE
+
+
+@pytest.mark.parametrize(
+    ("party", "signed", "presented", "reason"),
+    [
+        (Party.LENDER, set(), HASH, "borrower_signature_required"),
+        (Party.BORROWER, {Party.BORROWER}, HASH, "already_signed"),
+        (Party.BORROWER, set(), "b" * 64, "document_hash_mismatch"),
+    ],
+)
+def test_a_signature_out_of_order_repeated_or_over_another_document_is_refused(
+    party: Party, signed: set[Party], presented: str, reason: str
+) -> None:
+    with pytest.raises(Refused) as refused:
+        check_signature(party, AgreementStatus.AWAITING_SIGNATURES, signed, HASH, presented)
+    assert refused.value.reason == reason
+
+
+def test_signing_an_active_agreement_again_is_already_signed() -> None:
+    with pytest.raises(Refused) as refused:
+        check_signature(Party.LENDER, AgreementStatus.ACTIVE, {Party.BORROWER, Party.LENDER}, HASH, HASH)
+    assert refused.value.reason == "already_signed"
+
+
+def test_only_a_supervisor_signs_for_the_lender_and_an_agent_records_the_borrowers_signature() -> None:
+    check_authority(Party.BORROWER, "borrower")
+    check_authority(Party.BORROWER, "agent")
+    check_authority(Party.LENDER, "supervisor")
+    for party, role in ((Party.LENDER, "agent"), (Party.LENDER, "borrower"), (Party.BORROWER, "supervisor")):
+        with pytest.raises(NoAuthority):
+            check_authority(party, role)
+    assert on_behalf_of_borrower(Party.BORROWER, "agent") is True
+    assert on_behalf_of_borrower(Party.BORROWER, "borrower") is False
+
+
+# -- the document ---------------------------------------------------------------------------
+
+
+def draft(payment_method: PaymentMethod = PaymentMethod.ACCOUNT_DEBIT) -> AgreementDraft:
+    schedule = equal_instalment_schedule(Money.of("100.00"), Decimal("0.07"), 6, date(2026, 2, 5), start_date=DECIDED)
+    return AgreementDraft(
+        agreement_id="agr-1",
+        case_id="case-1",
+        offer_id="off-1",
+        decision_id="dec-1",
+        borrower_id="brw-1",
+        loan_ids=["LN-1"],
+        terms=OfferedTerms(
+            option="term_extension",
+            new_instalment=Money.of("17.01"),
+            old_instalment=Money.of("35.00"),
+            term_months=6,
+            annual_rate=Decimal("0.07"),
+            capitalised_arrears=Money.of("20.00"),
+            summary="借款人 term extension",
+        ),
+        schedule=schedule,
+        policy_version=POLICY.version,
+        accepted_on=date(2026, 1, 8),
+        offer_expires_on=date(2026, 1, 19),
+        payment_method=payment_method,
+    )
+
+
+def test_the_canonical_json_has_sorted_keys_no_whitespace_and_amounts_as_decimal_strings() -> None:
+    document = make_document(draft(), POLICY)
+    content = json.loads(document.canonical_json)
+    assert document.canonical_json == json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    assert document.sha256 == hashlib.sha256(document.canonical_json.encode("utf-8")).hexdigest()
+    # the public reference schedule, to the cent: 17.01 five times, then 17.00
+    assert [i["total"] for i in content["schedule"]["instalments"]] == ["17.01"] * 5 + ["17.00"]
+    assert content["totals"]["principal"] == "100.00"
+    assert content["option"]["capitalised_arrears"] == "20.00" and content["option"]["waived_amount"] is None
+    assert content["policy_version"] == POLICY.version
+    assert "借款人" in document.canonical_json  # UTF-8 kept as is, not \u escapes
+
+
+def test_the_same_agreement_always_hashes_the_same_and_any_change_changes_the_hash() -> None:
+    assert make_document(draft(), POLICY).sha256 == make_document(draft(), POLICY).sha256
+    assert make_document(draft(PaymentMethod.BRANCH), POLICY).sha256 != make_document(draft(), POLICY).sha256
+
+
+def test_the_rendered_text_says_what_the_canonical_json_says() -> None:
+    document = make_document(draft(), POLICY)
+    text = document.rendered_text
+    assert "还款协议 / REPAYMENT AGREEMENT" in text
+    assert document.sha256 in text
+    assert "17.01" in text and "2026-07-05" in text
+    assert "brw-1" in text and POLICY.lender in text
+    for clause in build_content(draft(), POLICY)["governing_terms"]:
+        assert clause["en"] in text and clause["zh"] in text
+
+
+def test_governing_terms_state_the_policy_numbers() -> None:
+    terms = {t["code"]: t for t in build_content(draft(), POLICY)["governing_terms"]}
+    assert f"{POLICY.delinquency.grace_days} days" in terms["missed_instalment"]["en"]
+    assert f"{POLICY.escalation.remedy_days} days" in terms["escalation"]["en"]
+    assert "50%" in terms["penalty_interest"]["en"]
+    assert canonical_json({"b": 1, "a": [1, "x"]}) == '{"a":[1,"x"],"b":1}'
