@@ -15,18 +15,18 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-
 from forbear_shared.domain.money import Money
 from forbear_shared.domain.schedule import equal_instalment_schedule
 from forbear_shared.events import encode, new_event
 from forbear_shared.events.schemas.common import Reason
 from forbear_shared.events.schemas.evaluation import CaseDecided, OfferTerms
+
 from tests.support.http import client
 from tests.support.infra import eventually, producer, read_topic
 
 pytestmark = pytest.mark.integration
 
-NOW = dt.datetime(2026, 1, 5, 9, 0, tzinfo=dt.timezone.utc)
+NOW = dt.datetime(2026, 1, 5, 9, 0, tzinfo=dt.UTC)
 POLICY_VERSION = "demo-lender-2026.1"
 
 

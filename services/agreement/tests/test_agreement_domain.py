@@ -8,7 +8,6 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
-
 from forbear_agreement.domain.document import (
     AgreementDraft,
     OfferedTerms,
