@@ -241,6 +241,10 @@ def test_approved_case_gets_offers_then_accept_sign_and_activate(stack, infra) -
     text = agent.get(f"/agreements/{agreement_id}/document.txt")
     assert text.status_code == 200 and text.headers["x-document-sha256"] == digest
 
+    exported = agent.get("/metrics").text
+    assert 'forbear_offers_total{outcome="accepted"}' in exported
+    assert 'forbear_agreements_total{transition="activated"}' in exported
+
     # wrong roles are 403 whatever the case
     system = client("agreement", role="system", subject="core-banking")
     assert system.get(f"/cases/{case_id}/offers").status_code == 403
@@ -339,6 +343,10 @@ def test_a_newer_decision_withdraws_the_open_offers(stack, infra) -> None:
         assert api.post(f"/offers/off-{uuid.uuid4().hex}/accept", json={}).status_code == 404
         assert api.get(f"/cases/case-unknown-{uuid.uuid4().hex[:6]}/offers").status_code == 404
         assert api.get(f"/agreements/agr-{uuid.uuid4().hex}").status_code == 404
+        paths = api.get("/openapi.json").json()["paths"]
+    assert {"/cases/{case_id}/offers", "/offers", "/offers/{offer_id}/accept", "/offers/{offer_id}/counter",
+            "/agreements", "/agreements/{agreement_id}", "/agreements/{agreement_id}/document",
+            "/agreements/{agreement_id}/signatures"} <= set(paths)
 
 
 def test_offers_expire_at_close_of_business_after_their_validity_exactly_once(stack, infra) -> None:

@@ -122,11 +122,18 @@ def set_offer_status(
     )
 
 
+def lock_case_offers(conn: psycopg.Connection, case_id: str) -> None:
+    """Lock the case's offers in offer-id order, the one order every writer of offers uses (no deadlocks)."""
+    conn.execute("select offer_id from offers where case_id = %s order by offer_id for update", (case_id,))
+
+
 def expire_offers_due(conn: psycopg.Connection, business_date: dt.date) -> list[Row]:
     """Open offers whose last acceptable day is before ``business_date`` become expired, once."""
     return conn.execute(
-        "update offers set status = 'expired', status_on = expires_on + 1, status_reason = 'validity_ended', "
-        "updated_at = now() where status = 'open' and expires_on < %s returning *",
+        "with due as (select offer_id from offers where status = 'open' and expires_on < %s "
+        "order by offer_id for update) "
+        "update offers o set status = 'expired', status_on = o.expires_on + 1, status_reason = 'validity_ended', "
+        "updated_at = now() from due where o.offer_id = due.offer_id returning o.*",
         (business_date,),
     ).fetchall()
 

@@ -78,6 +78,7 @@ def on_case_decided(ctx: ServiceContext, policy: Policy, conn: psycopg.Connectio
         renegotiates_agreement_id=decided.renegotiates_agreement_id,
     )
     repo.lock_case(conn, case_id)
+    repo.lock_case_offers(conn, case_id)
     withdrawn = repo.close_open_offers(conn, case_id, status="withdrawn", on=today, reason="superseded_by_decision")
     _audit_withdrawn(ctx, conn, withdrawn, SYSTEM_ACTOR)
     if decided.outcome != "approve":
@@ -166,7 +167,8 @@ def _open_offer_for(conn: psycopg.Connection, offer_id: str, who: Principal, tod
         raise NotFound("offer", offer_id)
     views.ensure_visible(who, row["borrower_id"], "offer", offer_id)
     repo.lock_case(conn, row["case_id"])
-    locked = repo.get_offer(conn, offer_id, for_update=True)
+    repo.lock_case_offers(conn, row["case_id"])
+    locked = repo.get_offer(conn, offer_id)
     assert locked is not None
     try:
         rules.check_open(OfferStatus(locked["status"]), locked["expires_on"], today)
