@@ -391,3 +391,21 @@ def test_the_same_submission_delivered_twice_is_decided_once(services, infra) ->
                                      outcome="duplicate") > duplicates_before, timeout=60)
     assert len(decided_events(infra, case_id)) == 1
     assert len(decisions(case_id).json()["decisions"]) == 1
+
+
+def test_submissions_sent_while_the_worker_is_dead_are_each_decided_once_after_restart(services, infra) -> None:
+    """The faust worker killed (SIGKILL) mid-stream: nothing it had not committed is skipped or doubled."""
+    borrower = f"b-{uuid.uuid4().hex[:6]}"
+    before = [new_case_id() for _ in range(3)]
+    for case_id in before:
+        submit(infra, case_id, submission(case_id, borrower))
+    services.kill("evaluation-worker")
+    during = [new_case_id() for _ in range(5)]
+    for case_id in during:
+        submit(infra, case_id, submission(case_id, borrower))
+    services.start("evaluation-worker")
+    services.wait_ready(["evaluation-worker"])
+
+    for case_id in before + during:
+        assert len(decided_events(infra, case_id)) >= 1
+        assert len(decisions(case_id).json()["decisions"]) == 1

@@ -80,6 +80,9 @@ def build_app(settings: Settings, processor: InboxProcessor) -> faust.App:
         topic_disable_leader=True,
         consumer_auto_offset_reset="earliest",
         broker_commit_interval=1.0,
+        # as the shared consumers: a crashed member is noticed in seconds, not faust's default minute
+        broker_session_timeout=15.0,
+        broker_heartbeat_interval=3.0,
         key_serializer="raw",
         value_serializer="raw",
         producer_acks=-1,
