@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import os
+
 import httpx
 
 from forbear_shared.auth import mint
 from forbear_shared.devstack import API_PORTS, WORKER_METRICS_PORTS
 from tests.support.infra import TEST_SECRET
 
-#: the services under test listen 10000 ports above the ``make run`` ones
-PORT_OFFSET = 10000
+#: the services under test listen 10000 ports above the ``make run`` ones (another offset lets
+#: two test runs share a machine: FORBEAR_TEST_PORT_OFFSET)
+PORT_OFFSET = int(os.environ.get("FORBEAR_TEST_PORT_OFFSET", "10000"))
 
 
 def api_url(service: str) -> str:
