@@ -247,6 +247,12 @@ def test_monitoring_down_for_several_business_days_detects_each_missed_instalmen
     schedule = three_month_schedule(today + 10 * DAY)
     ids = activate(infra, schedule=schedule, on=today)
     last_due = schedule.instalments[-1].due_date
+    # a pending renegotiation holds referral, so the agreement stays monitored while all three
+    # instalments fall due and are missed
+    send(infra, "intake.events", "renegotiation.requested",
+         RenegotiationRequested(agreement_id=ids["agreement_id"], borrower_id=ids["borrower_id"], requested_on=today),
+         uid("CASE"), today)
+    eventually(lambda: agreement(ids["agreement_id"])["pending_renegotiations"])
     stack.kill("monitoring-worker")  # its relay and consumers are gone; COB still runs in the API
     try:
         # business days pass in uneven steps, then one long catch-up over many skipped days
@@ -267,6 +273,8 @@ def test_monitoring_down_for_several_business_days_detects_each_missed_instalmen
     missed = events(infra, "monitoring.events", ids["agreement_id"], "instalment.missed", min_count=3)
     assert sorted(m["payload"]["instalment"] for m in missed) == [1, 2, 3]
     assert len(missed) == 3
+    assert agreement(ids["agreement_id"])["status"] == "active"
+    assert len(events(infra, "monitoring.events", ids["agreement_id"], "referral.blocked", min_count=1)) == 1
     # and the business date announcements covered every day, one event per day swept
     advance(last_due + 11 * DAY)
     assert len(events(infra, "monitoring.events", ids["agreement_id"], "instalment.missed")) == 3
