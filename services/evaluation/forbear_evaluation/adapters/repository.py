@@ -14,9 +14,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import psycopg
-from psycopg.types.json import Jsonb
-
 from forbear_shared.errors import Conflict, Unprocessable
+from psycopg.types.json import Jsonb
 
 Row = dict[str, Any]
 

@@ -10,11 +10,6 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, FastAPI, Header, Query
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
-
-from forbear_evaluation import bootstrap
-from forbear_evaluation.adapters import repository as repo
-from forbear_evaluation.service_layer.decisions import ReviewCommand
 from forbear_shared import business_date
 from forbear_shared.auth import Principal
 from forbear_shared.db import transaction
@@ -23,6 +18,11 @@ from forbear_shared.events.schemas.common import Reason
 from forbear_shared.events.schemas.evaluation import OfferTerms
 from forbear_shared.http import Authz, create_service_app
 from forbear_shared.topics import EVALUATION_EVENTS
+from pydantic import BaseModel, Field
+
+from forbear_evaluation import bootstrap
+from forbear_evaluation.adapters import repository as repo
+from forbear_evaluation.service_layer.decisions import ReviewCommand
 
 
 class BusinessDateView(BaseModel):

@@ -31,15 +31,15 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import faust
-from prometheus_client import start_http_server
-
-from forbear_evaluation import bootstrap
 from forbear_shared import metrics
 from forbear_shared.inbox import TRANSIENT, InboxProcessor, KafkaDeadLetter, RawRecord
 from forbear_shared.outbox import OutboxRelay, make_producer
 from forbear_shared.projections import business_date_handlers
 from forbear_shared.settings import Settings
 from forbear_shared.topics import AGREEMENT_EVENTS, INTAKE_EVENTS, MONITORING_EVENTS, dead_letter
+from prometheus_client import start_http_server
+
+from forbear_evaluation import bootstrap
 
 log = logging.getLogger(__name__)
 

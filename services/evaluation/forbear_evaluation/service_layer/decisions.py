@@ -14,11 +14,15 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import psycopg
-
 from forbear_shared import metrics
 from forbear_shared.auth import Principal
-from forbear_shared.domain.hardship import DocumentType, EvidenceDocument, HardshipCategory, ReviewStatus
-from forbear_shared.domain.hardship import evidence_completeness
+from forbear_shared.domain.hardship import (
+    DocumentType,
+    EvidenceDocument,
+    HardshipCategory,
+    ReviewStatus,
+    evidence_completeness,
+)
 from forbear_shared.domain.money import Money
 from forbear_shared.domain.policy import Policy
 from forbear_shared.errors import Conflict, NotFound, Unprocessable
