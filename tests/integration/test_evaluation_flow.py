@@ -25,18 +25,18 @@ from typing import Any
 
 import httpx
 import pytest
-
 from forbear_shared.devstack import Stack
 from forbear_shared.events import encode, new_event
 from forbear_shared.events.schemas.agreement import OfferCountered
 from forbear_shared.events.schemas.intake import CaseSubmitted
 from forbear_shared.policy_loader import load_policy
+
 from tests.support.http import PORT_OFFSET, client, worker_metrics_url
 from tests.support.infra import eventually, producer, read_topic
 
 pytestmark = pytest.mark.integration
 
-NOW = dt.datetime(2026, 3, 10, 9, 0, tzinfo=dt.timezone.utc)
+NOW = dt.datetime(2026, 3, 10, 9, 0, tzinfo=dt.UTC)
 SUBMITTED_ON = dt.date(2026, 3, 10)
 POLICY = load_policy()
 DISPOSABLE = Decimal("8300.00") - Decimal("6100.00") - Decimal("300.00")
