@@ -113,13 +113,15 @@ def _instalments(agreement: Record) -> list[Record]:
 
 
 def _missed(instalment: Record) -> bool:
-    return bool(instalment.get("missed_on") or instalment.get("missed") or instalment.get("status") == "missed")
+    return bool(instalment.get("missed_detected_on") or instalment.get("missed_on")
+                or instalment.get("status") in {"missed", "paid_late"})
 
 
 def cure_rate(monitored: list[Record]) -> dict[str, Any]:
     delinquent = cured = referred = still = 0
     for agreement in monitored:
-        ever = bool(_missed_numbers(agreement)) or (agreement.get("cures") or 0) > 0
+        ever = bool(_missed_numbers(agreement)) or any(
+            s.get("from_level") not in (None, "current") for s in agreement.get("escalation") or [])
         if not ever:
             continue
         delinquent += 1
@@ -127,7 +129,7 @@ def cure_rate(monitored: list[Record]) -> dict[str, Any]:
         status = agreement.get("status")
         if status == "referred" or level == "legal_referral":
             referred += 1
-        elif status == "completed" or level == "current" or (agreement.get("cures") or 0) > 0 and level == "current":
+        elif status == "completed" or level == "current":
             cured += 1
         else:
             still += 1
@@ -138,7 +140,7 @@ def cure_rate(monitored: list[Record]) -> dict[str, Any]:
 def _breach_date(agreement: Record) -> dt.date | None:
     dates = [_date(n.get("on") or n.get("on_date")) for n in agreement.get("notices") or []
              if n.get("level") == "breach_notice"]
-    dates += [_date(s.get("on") or s.get("on_date")) for s in agreement.get("escalations") or []
+    dates += [_date(s.get("on") or s.get("on_date")) for s in agreement.get("escalation") or []
               if s.get("to_level") == "breach_notice"]
     found = [d for d in dates if d]
     if found:

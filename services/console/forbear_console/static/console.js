@@ -125,7 +125,7 @@ function start() {
   $("#login-view").hidden = true; $("#app").hidden = false;
   $("#who-name").textContent = state.user; $("#who-role").textContent = state.role;
   $("#cob-button").hidden = state.role !== "supervisor";
-  if (!location.hash || location.hash === "#/login") location.hash = "#/queues";
+  if (!location.hash || location.hash === "#/login") history.replaceState(null, "", "#/queues");
   refreshBusinessDate(); route();
 }
 async function refreshBusinessDate() {
@@ -197,10 +197,16 @@ const QUEUES = [
     columns: [
       { label: "Case", value: (a) => caseLink(a.case_id) },
       { label: "Level", value: (a) => pill(a.level) },
-      { label: "DPD", value: (a) => a.days_past_due ?? a.dpd ?? "—", num: true, width: "52px" },
-      { label: "Overdue", value: (a) => money(a.amount_overdue ?? a.arrears), num: true },
-      { label: "Missed", value: (a) => a.missed_count ?? (Array.isArray(a.missed_instalments) ? a.missed_instalments.length : (a.missed_instalments ?? "—")), num: true, width: "60px" }] },
+      { label: "Since", value: (a) => a.level_since || "—" },
+      { label: "Remedy by", value: (a) => a.remedy_deadline || "—" },
+      { label: "Referral held", value: (a) => a.referral_blocked_since ? `since ${a.referral_blocked_since}` : "—" }] },
   { id: "legal-referrals", title: "Legal referrals", service: "monitoring", path: "/referrals",
+    // referrals name the agreement; the referred agreements tell their case
+    enrich: async (rows) => {
+      const referred = await tryApi("monitoring", "/agreements?status=referred&limit=500");
+      const caseOf = new Map(referred.ok ? items(referred.data).map((a) => [a.agreement_id, a.case_id]) : []);
+      return rows.map((r) => ({ ...r, case_id: r.case_id || caseOf.get(r.agreement_id) }));
+    },
     columns: [
       { label: "Case", value: (r) => caseLink(r.case_id) },
       { label: "Agreement", value: (r) => r.agreement_id },
@@ -210,7 +216,11 @@ const QUEUES = [
 const LEVEL_ORDER = ["legal_referral", "breach_notice", "warning", "reminder"];
 
 async function renderQueues(main) {
-  const results = await Promise.all(QUEUES.map((q) => tryApi(q.service, q.path)));
+  const results = await Promise.all(QUEUES.map(async (q) => {
+    const r = await tryApi(q.service, q.path);
+    if (r.ok && q.enrich) r.data = await q.enrich(items(r.data));
+    return r;
+  }));
   const cards = QUEUES.map((q, i) => {
     const r = results[i];
     let rows = r.ok ? items(r.data) : [];
@@ -339,7 +349,8 @@ function offersCard(ctx, act) {
         o.waived_amount ? h("span", {}, `waived ${money(o.waived_amount)}`) : null,
         o.capitalised_arrears ? h("span", {}, `capitalised ${money(o.capitalised_arrears)}`) : null),
       o.summary ? h("p.muted", {}, o.summary) : null,
-      o.status === "open" ? h("div.actions", {}, h("button", { "data-accept-offer": o.offer_id,
+      o.status === "open" && state.role !== "agent" ? h("p.muted", {}, "An agent accepts on the borrower's behalf.") : null,
+      o.status === "open" && state.role === "agent" ? h("div.actions", {}, h("button", { "data-accept-offer": o.offer_id,
         onclick: act("Offer accepted on the borrower's behalf", () => api("agreement", `/offers/${encodeURIComponent(o.offer_id)}/accept`, "POST", {})) },
         "Accept on the borrower's behalf")) : null)) : h("p.empty", {}, "No offer."));
 }
@@ -364,30 +375,38 @@ function agreementCard(ctx, act) {
         h("dt", {}, "Signatures"), h("dd", {}, (a.signatures || []).length ? (a.signatures || []).map((x) =>
           h("div", {}, `${x.party}: ${x.signed_by} (${x.signed_role}${x.on_behalf_of_borrower ? ", on the borrower's behalf" : ""}) on ${x.signed_on}`)) : "none yet")),
       a.status === "awaiting_signatures" ? h("div.actions", { style: "margin-top:8px" },
-        h("button", { id: "sign-borrower", disabled: signed.has("borrower") ? true : null, onclick: sign("borrower") }, "Record borrower's signature"),
-        h("button", { id: "sign-lender", disabled: !signed.has("borrower") || signed.has("lender") ? true : null, onclick: sign("lender") }, "Sign as lender")) : null,
+        state.role === "agent" ? h("button", { id: "sign-borrower", disabled: signed.has("borrower") ? true : null, onclick: sign("borrower") }, "Record borrower's signature") : null,
+        state.role === "supervisor" ? h("button", { id: "sign-lender", disabled: !signed.has("borrower") || signed.has("lender") ? true : null, onclick: sign("lender") }, "Sign as lender") : null,
+        h("span.muted", {}, signed.has("borrower") ? "Waiting for the lender's signature (a supervisor)." : "The borrower signs first (an agent records it), then a supervisor for the lender.")) : null,
       h("div.actions", { style: "margin-top:8px" }, h("button.secondary", { onclick: async () => {
         try { const doc = await api("agreement", `/agreements/${encodeURIComponent(a.agreement_id)}/document`); docBox.replaceChildren(h("pre.document", {}, doc.rendered_text)); }
         catch (e) { flash(e.message, true); } } }, "Show document")), docBox);
   });
 }
 
+function monitoredInstalments(m) {
+  if (!m) return null;
+  if (Array.isArray(m.schedule)) return m.schedule;
+  return m.instalments || (m.schedule && m.schedule.instalments) || null;
+}
+
 function scheduleCard(ctx, act) {
   const active = ctx.agreements.find((a) => a.status === "active");
   if (!active) return null;
   const m = ctx.monitored;
-  const instalments = m ? (m.instalments || (m.schedule && m.schedule.instalments) || []) : ((active.schedule && active.schedule.instalments) || []);
-  const statusOf = (i) => i.status || (i.missed_on ? (i.settled_on ? "paid late" : "missed") : (i.settled_on ? "paid" : "due"));
+  const instalments = monitoredInstalments(m) || ((active.schedule && active.schedule.instalments) || []);
+  const statusOf = (i) => i.status || (i.settled_on ? "paid" : "upcoming");
   const payment = h("form.inline", { id: "payment-form", onsubmit: act("Payment recorded", () => api("monitoring",
     `/agreements/${encodeURIComponent(active.agreement_id)}/payments`, "POST", { reference: $("#payment-reference").value.trim(), amount: $("#payment-amount").value.trim() })) },
     h("input", { id: "payment-reference", placeholder: "payment reference", required: true, "aria-label": "payment reference" }),
     h("input", { id: "payment-amount", placeholder: "amount (CNY)", required: true, inputmode: "decimal", pattern: "[0-9]+(\\.[0-9]{1,2})?", "aria-label": "amount" }),
     h("button", { type: "submit" }, "Record payment"));
-  return h("section.card", { id: "schedule" },
+  return h("section.card", { id: "schedule", dataset: { monitored: m ? m.status : "not yet" } },
     h("header", {}, h("h3", {}, "Schedule and payments"), m ? pill(m.level) : null,
       h("span.count", {}, m ? `DPD ${m.days_past_due ?? m.dpd ?? 0}` : "")),
     ctx.monitoredError ? h("p.error", {}, `monitoring: ${ctx.monitoredError.message}`) : null,
-    m ? h("p.muted", {}, [m.amount_overdue !== undefined ? `overdue ${money(m.amount_overdue)}` : null,
+    m ? h("p.muted", {}, [m.arrears ? `arrears ${money(m.arrears.total)}` : null,
+      m.missed_instalments_outstanding ? `${m.missed_instalments_outstanding} missed instalment(s) outstanding` : null,
       m.outstanding_balance !== undefined ? `outstanding ${money(m.outstanding_balance)}` : null,
       m.remedy_deadline ? `remedy by ${m.remedy_deadline}` : null, m.status ? `monitoring: ${words(m.status)}` : null].filter(Boolean).join(" · ")) : null,
     h("div.scroll", {}, table([
@@ -396,8 +415,10 @@ function scheduleCard(ctx, act) {
       { label: "Total", value: (i) => money(i.total), num: true },
       { label: "Paid", value: (i) => i.paid !== undefined ? money(i.paid) : (i.amount_paid !== undefined ? money(i.amount_paid) : "—"), num: true },
       { label: "Status", value: (i) => pill(statusOf(i)) },
-      { label: "Settled", value: (i) => i.settled_on || "—" }], instalments, { rowClass: (i) => /missed/.test(statusOf(i)) ? "missed" : (statusOf(i) === "paid" ? "paid" : null) })),
-    m && m.status === "active" ? payment : null,
+      { label: "Settled", value: (i) => i.settled_on || "—" },
+      { label: "Missed (detected)", value: (i) => i.missed_detected_on || "—" }], instalments,
+      { rowClass: (i) => statusOf(i) === "missed" ? "missed" : (/^paid/.test(statusOf(i)) ? "paid" : null) })),
+    m && m.status === "active" ? (state.role === "agent" ? payment : h("p.muted", {}, "Agents record manual payments.")) : null,
     m && (m.payments || []).length ? h("div", {}, h("h3", { style: "margin-top:10px" }, "Payments"), table([
       { label: "Reference", value: (p) => p.reference }, { label: "Amount", value: (p) => money(p.amount), num: true },
       { label: "Received", value: (p) => p.received_on }, { label: "Source", value: (p) => p.source }], m.payments)) : null,
@@ -441,21 +462,26 @@ function factsCard(ctx) {
 function timelineCard(ctx) {
   const entries = [];
   const add = (date, at, kind, what, extra) => entries.push({ date: date || "", at: at || "", kind, what, extra });
+  // evaluation and agreement give business dates only; place their entries where intake heard of them
+  const heard = (date, action, nth) => {
+    const hits = (ctx.caseView.timeline || []).filter((t) => t.business_date === date && t.action.includes(action));
+    const hit = hits[Math.min(nth || 0, hits.length - 1)];
+    return hit ? hit.at : "~";  // unheard yet: last of its day
+  };
   for (const t of ctx.caseView.timeline || []) add(t.business_date, t.at, "case", `${words(t.action)} by ${t.actor} (${t.actor_role})${t.reason ? " — " + t.reason : ""}`);
-  for (const d of ctx.decisions) add(d.decided_on, d.decided_at || d.created_at, "decision", `${words(d.outcome)} by ${d.decided_by || "rules"}${d.override_reason ? " — " + d.override_reason : ""}`, reasonsList(d.reasons));
-  for (const o of ctx.offers) add(o.decided_on, null, "offer", `offer #${o.rank} ${words(o.option)}: ${money(o.new_instalment)} × ${o.term_months} — ${o.status}${o.status_on ? " on " + o.status_on : ""}`);
+  ctx.decisions.forEach((d, n) => add(d.decided_on, d.decided_at || heard(d.decided_on, "decision", n), "decision", `${words(d.outcome)} by ${d.decided_by || "rules"}${d.override_reason ? " — " + d.override_reason : ""}`, reasonsList(d.reasons)));
+  for (const o of ctx.offers) add(o.decided_on, heard(o.decided_on, "offer_made"), "offer", `offer #${o.rank} ${words(o.option)}: ${money(o.new_instalment)} × ${o.term_months} — ${o.status}${o.status_on ? " on " + o.status_on : ""}`);
   for (const a of ctx.agreements) {
-    add(a.accepted_on, null, "agreement", `agreement ${a.agreement_id} created (offer accepted)`);
+    add(a.accepted_on, heard(a.accepted_on, "offer_accepted"), "agreement", `agreement ${a.agreement_id} created (offer accepted)`);
     for (const x of a.signatures || []) add(x.signed_on, x.signed_at, "signature", `${x.party} signed (${x.signed_by}), document ${String(x.document_sha256).slice(0, 12)}…`);
-    if (a.activated_on) add(a.activated_on, null, "agreement", `agreement ${a.agreement_id} active`);
+    if (a.activated_on) add(a.activated_on, heard(a.activated_on, "agreement_activated"), "agreement", `agreement ${a.agreement_id} active`);
   }
   const m = ctx.monitored;
   if (m) {
     for (const p of m.payments || []) add(p.received_on, null, "payment", `payment ${p.reference}: ${money(p.amount)} (${p.source})`);
-    const inst = m.instalments || (m.schedule && m.schedule.instalments) || [];
-    for (const i of inst) if (i.missed_on) add(i.missed_on, null, "missed", `instalment ${i.number} due ${i.due_date} missed`);
+    for (const i of monitoredInstalments(m) || []) if (i.missed_detected_on) add(i.missed_detected_on, null, "missed", `instalment ${i.number} due ${i.due_date} missed`);
     for (const n of m.notices || []) add(n.on || n.on_date, null, "notice", `${words(n.level)} notice${n.remedy_deadline ? ", remedy by " + n.remedy_deadline : ""}`);
-    for (const e of m.escalations || []) add(e.on || e.on_date, null, "escalation", `${words(e.from_level)} → ${words(e.to_level)}${e.reason ? " (" + e.reason + ")" : ""}`);
+    for (const e of m.escalation || m.escalations || []) add(e.on || e.on_date, null, "escalation", `${words(e.from_level)} → ${words(e.to_level)}${e.reason ? " (" + e.reason + ")" : ""}`);
     if (m.referral) add(m.referral.referred_on, null, "referral", `legal referral: ${words(m.referral.route)}`);
   }
   entries.sort((a, b) => a.date === b.date ? String(a.at).localeCompare(String(b.at)) : String(a.date).localeCompare(String(b.date)));

@@ -1,0 +1,219 @@
+"""The operations console in Debian's chromium: an agent and a supervisor work a case from
+evidence review to a signed agreement, through the page only, against the real services.
+
+The case is opened through the services' HTTP APIs (as a lender's channel would), then
+everything else is done in the browser. Screenshots of the main pages are kept in
+``artifacts/screenshots/`` as test artefacts.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from tests.support.http import PORT_OFFSET, client
+
+pytestmark = pytest.mark.browser
+
+CONSOLE_URL = f"http://127.0.0.1:{8100 + PORT_OFFSET}"
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+#: the console's development operators (FORBEAR_CONSOLE_USERS is not set in the test stack)
+AGENT = ("agent1", "agent1-demo")
+SUPERVISOR = ("super1", "super1-demo")
+PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+
+
+@pytest.fixture(scope="module")
+def browser(stack) -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+def new_page(browser: Browser, width: int = 1440, height: int = 900) -> Page:
+    context = browser.new_context(viewport={"width": width, "height": height})
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    return page
+
+
+def shoot(page: Page, name: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+def log_in(page: Page, who: tuple[str, str]) -> None:
+    page.goto(CONSOLE_URL + "/")
+    if page.locator("#logout").is_visible():
+        page.click("#logout")
+    page.fill("#login-username", who[0])
+    page.fill("#login-password", who[1])
+    page.click("#login-submit")
+    expect(page.locator("#who-name")).to_have_text(who[0])
+
+
+def open_case_page(page: Page, case_id: str) -> None:
+    page.goto(f"{CONSOLE_URL}/#/case/{case_id}")
+    page.reload()  # the same URL with another hash is a same-document navigation: load it afresh
+    expect(page.locator("#case-title")).to_have_text(f"Case {case_id}")
+
+
+def reload_case_until(page: Page, case_id: str, selector: str, timeout: float = 90.0) -> None:
+    """The workers move a case on asynchronously (Kafka): reload its page until ``selector`` shows."""
+    deadline = time.monotonic() + timeout
+    open_case_page(page, case_id)
+    while True:
+        if page.locator(selector).count():
+            return
+        if time.monotonic() > deadline:
+            shoot(page, f"timeout-{re.sub(r'[^a-z]+', '-', selector)}")
+            raise AssertionError(f"{selector} never appeared on case {case_id}")
+        time.sleep(1.0)
+        page.reload()  # a hash-only navigation would not load the page again
+        expect(page.locator("#case-title")).to_have_text(f"Case {case_id}")
+
+
+def seed_unemployed_borrower_case() -> str:
+    """An unemployed borrower the demo policy approves (the evaluation CLI's example, in a case):
+    spouse's salary and benefit 8300.00 a month against 6100.00 essential spending and 300.00 of other
+    debts leaves 1900.00, below the contractual 2566.38 but enough for a term extension."""
+    borrower_id = f"B-{uuid.uuid4().hex[:10]}"
+    body = {
+        "borrower": {"borrower_id": borrower_id, "name": "王小明", "national_id": "310101199001011234",
+                     "phone": "13812345678"},
+        "loans": [{
+            "loan_id": f"L-{uuid.uuid4().hex[:10]}", "borrower_id": borrower_id,
+            "original_principal": "80000.00", "outstanding_principal": "51582.38", "annual_rate": "0.096",
+            "original_term_months": 36, "remaining_term_months": 22, "contractual_instalment": "2566.38",
+            "overdue_principal": "4256.30", "overdue_interest": "876.46", "penalty_interest": "38.20",
+            "days_past_due": 19, "as_of": "2026-01-05",
+        }],
+        "hardship_category": "unemployment",
+        "story": "Laid off when the factory closed in December.",
+        "channel": "phone",
+        "history": {"no_contact_delinquencies_24m": 0, "broken_agreements_12m": 0, "declaration_untrue": False},
+    }
+    statement = {
+        "income": [{"category": "unemployment_benefit", "monthly_amount": "1900.00"},
+                   {"category": "spouse_salary", "monthly_amount": "6400.00"}],
+        "essential_expenditure": [{"category": "rent", "monthly_amount": "3000.00"},
+                                  {"category": "food", "monthly_amount": "1800.00"},
+                                  {"category": "utilities", "monthly_amount": "400.00"},
+                                  {"category": "childcare", "monthly_amount": "600.00"},
+                                  {"category": "transport", "monthly_amount": "300.00"}],
+        "other_debt_payments": [{"category": "credit_card", "monthly_amount": "300.00"}],
+        "dependants": 1,
+        "gross_monthly_income": "10500.00",
+    }
+    with client("intake", role="agent", subject="channel-seed") as api:
+        opened = api.post("/cases", json=body)
+        assert opened.status_code == 201, opened.text
+        case_id = opened.json()["case_id"]
+        assert api.put(f"/cases/{case_id}/statement", json=statement).status_code == 200
+        for document_type in opened.json()["evidence"]["missing"]:
+            uploaded = api.post(f"/cases/{case_id}/evidence", data={"document_type": document_type},
+                                files={"file": (f"{document_type}.pdf", PDF, "application/pdf")})
+            assert uploaded.status_code == 201, uploaded.text
+    return case_id
+
+
+def test_an_agent_and_a_supervisor_work_a_case_from_evidence_review_to_a_signed_agreement(browser) -> None:
+    case_id = seed_unemployed_borrower_case()
+    page = new_page(browser)
+    page.goto(CONSOLE_URL + "/")
+    expect(page.locator("#login-form")).to_be_visible()
+    shoot(page, "01-login")
+
+    # the agent finds the case in the "evidence to review" queue
+    log_in(page, AGENT)
+    queue = page.locator("#queue-evidence-to-review")
+    expect(queue.get_by_role("link", name=case_id)).to_be_visible()
+    shoot(page, "02-queues")
+    queue.get_by_role("link", name=case_id).click()
+    expect(page.locator("#case-title")).to_have_text(f"Case {case_id}")
+    # personal data stays masked on the page
+    head = page.locator(".case-head").inner_text()
+    assert "13812345678" not in head and "310101199001011234" not in head
+    shoot(page, "03-case-evidence-to-review")
+
+    # accept both documents (termination letter, unemployment registration), then submit
+    for _ in range(2):
+        button = page.locator("[data-accept]").first
+        button.click()
+        expect(page.locator("#flash")).to_contain_text("accepted")
+    expect(page.locator("#evidence .count")).to_have_text("complete")
+    page.click("#submit-case")
+    expect(page.locator("#flash")).to_contain_text("submitted")
+
+    # a contact with the borrower, logged under the contact rules
+    page.fill("#contact-time", "10:30")
+    page.fill("#contact-note", "explained the offer process")
+    page.click("#contact-form button[type=submit]")
+    expect(page.locator("#contacts")).to_contain_text("allowed")
+
+    # evaluation approves (worker), agreement makes the offers (worker): accept the first one
+    reload_case_until(page, case_id, "[data-accept-offer]")
+    expect(page.locator("#decisions")).to_contain_text("approve")
+    shoot(page, "04-case-offers")
+    page.locator("[data-accept-offer]").first.click()
+    expect(page.locator("#sign-borrower")).to_be_visible()
+    page.click("#sign-borrower")
+    expect(page.locator("#agreement")).to_contain_text("borrower:")
+
+    # the lender signs: a supervisor (agents have no lender signing authority)
+    log_in(page, SUPERVISOR)
+    awaiting = page.locator("#queue-awaiting-signature")
+    expect(awaiting.get_by_role("link", name=case_id)).to_be_visible()
+    awaiting.get_by_role("link", name=case_id).click()
+    page.click("#sign-lender")
+    expect(page.locator("#agreement .pill").first).to_have_text("active")
+
+    # monitoring takes the agreement over (worker): the schedule with its instalments shows
+    reload_case_until(page, case_id, "#schedule[data-monitored=active]")
+    expect(page.locator("#timeline")).to_contain_text("lender signed")
+    shoot(page, "05-case-signed-agreement")
+
+    # the agent records the first instalment's payment
+    log_in(page, AGENT)
+    open_case_page(page, case_id)
+    first_total = page.locator("#schedule tbody tr").first.locator("td").nth(2).inner_text().replace(",", "")
+    page.fill("#payment-reference", f"PAY-{uuid.uuid4().hex[:8]}")
+    page.fill("#payment-amount", first_total)
+    page.click("#payment-form button[type=submit]")
+    expect(page.locator("#flash")).to_contain_text("Payment recorded")
+    expect(page.locator("#schedule tbody tr").first).to_contain_text("paid")
+
+    # the signed agreement is on the dashboard: the active agreements queue and the KPIs
+    page.click("a[data-nav=queues]")
+    expect(page.locator("#queue-active-agreements").get_by_role("link", name=case_id)).to_be_visible()
+    expect(page.locator("#queue-evidence-to-review").get_by_role("link", name=case_id)).to_have_count(0)
+    shoot(page, "06-queues-with-agreement")
+    page.click("a[data-nav=kpis]")
+    funnel = page.locator("#kpi-funnel svg")
+    expect(funnel).to_be_visible()
+    expect(funnel).to_contain_text("signed (active)")
+    for chart in ("#kpi-cure", "#kpi-breach", "#kpi-roll", "#kpi-ttfd"):
+        expect(page.locator(chart)).to_be_visible()
+    shoot(page, "07-kpis")
+
+
+@pytest.mark.parametrize("width", [1280, 1024])
+def test_the_queue_page_has_no_horizontal_overflow_at_laptop_widths(browser, width: int) -> None:
+    seed_unemployed_borrower_case()  # at least one row in a queue
+    page = new_page(browser, width=width, height=800)
+    log_in(page, AGENT)
+    expect(page.locator("#queue-evidence-to-review .count")).not_to_have_text("0")
+    overflow = page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0, f"the queue page is {overflow}px wider than a {width}px window"
+    shoot(page, f"queues-{width}px")
