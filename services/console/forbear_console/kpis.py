@@ -232,7 +232,7 @@ def roll_rates(monitored: list[Record], as_of: dt.date | None) -> list[dict[str,
             continue
         stop = _date(agreement.get("closed_on")) or as_of
         ends = _month_ends(start, min(stop, as_of))
-        for before, after in zip(ends, ends[1:]):
+        for before, after in zip(ends, ends[1:], strict=False):
             b, a = dpd_on(agreement, before), dpd_on(agreement, after)
             if b is None or a is None:
                 continue
@@ -256,7 +256,7 @@ def time_to_first_decision(cases: list[Record], first_decisions: dict[str, dt.da
             days.append(max((decided - opened).days, 0))
     days.sort()
     bins = []
-    for low, high in zip(FIRST_DECISION_BINS, (*FIRST_DECISION_BINS[1:], None)):
+    for low, high in zip(FIRST_DECISION_BINS, (*FIRST_DECISION_BINS[1:], None), strict=True):
         label = f"{low}" if high == low + 1 else (f"{low}-{high - 1}" if high else f"{low}+")
         bins.append({"label": label,
                      "count": sum(1 for d in days if d >= low and (high is None or d < high))})
@@ -321,11 +321,13 @@ async def gather(fetch: Fetch) -> dict[str, Any]:
         as_of = None
     # the schedule with settled / missed instalments and the notices are on each agreement's page
     details = await _details(fetch, "monitoring", "/agreements/{}", [str(m.get("agreement_id")) for m in monitored])
-    monitored = [d if isinstance(d, dict) else m for m, d in zip(monitored, [*details, *[None] * len(monitored)])]
+    # details stop at MAX_DETAILS; the rest keep their list row
+    padded = [*details, *[None] * (len(monitored) - len(details))]
+    monitored = [d if isinstance(d, dict) else m for m, d in zip(monitored, padded, strict=True)]
     decided_cases = [str(c["case_id"]) for c in cases if c.get("last_outcome") or c.get("status") in _AFTER_DECISION]
     first: dict[str, dt.date] = {}
-    for case_id, answer in zip(decided_cases, await _details(fetch, "evaluation", "/cases/{}/decisions",
-                                                             decided_cases)):
+    answers = await _details(fetch, "evaluation", "/cases/{}/decisions", decided_cases)
+    for case_id, answer in zip(decided_cases[:MAX_DETAILS], answers, strict=True):
         dates = [_date(d.get("decided_on")) for d in _items(answer)]
         dates = [d for d in dates if d]
         if dates:

@@ -5,9 +5,8 @@ The console keeps no state of its own, so it needs neither Postgres nor Kafka.
 
 from __future__ import annotations
 
-from pydantic import model_validator
-
 from forbear_shared.settings import Settings
+from pydantic import model_validator
 
 #: demo operators for local runs and tests (``username:role:password``); a lender replaces the
 #: whole login with its identity provider, which mints the same bearer tokens
@@ -25,7 +24,7 @@ class ConsoleSettings(Settings):
     kpi_cache_seconds: float = 5.0
 
     @model_validator(mode="after")
-    def _no_demo_operators_in_production(self) -> "ConsoleSettings":
+    def _no_demo_operators_in_production(self) -> ConsoleSettings:
         if self.environment == "production" and self.console_users == DEVELOPMENT_USERS:
             raise ValueError("FORBEAR_CONSOLE_USERS holds the demo operators; plug in the lender's identity provider")
         return self

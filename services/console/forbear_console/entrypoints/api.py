@@ -18,6 +18,10 @@ from fastapi import Depends, FastAPI, Request, Response
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from fastapi.staticfiles import StaticFiles
+from forbear_shared import auth, logs, metrics
+from forbear_shared.devstack import SERVICES
+from forbear_shared.errors import ForbearError
+from forbear_shared.http import ForbearErrorWithStatus
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, Field
 
@@ -25,10 +29,6 @@ from forbear_console import kpis
 from forbear_console.operators import Operators
 from forbear_console.settings import ConsoleSettings, load_console_settings
 from forbear_console.upstream import FORWARDED_REQUEST_HEADERS, FORWARDED_RESPONSE_HEADERS, service_base_urls
-from forbear_shared import auth, logs, metrics
-from forbear_shared.devstack import SERVICES
-from forbear_shared.errors import ForbearError
-from forbear_shared.http import ForbearErrorWithStatus
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).resolve().parent.parent / "static"

@@ -155,47 +155,47 @@ async function route() {
 const QUEUES = [
   { id: "awaiting-evidence", title: "Awaiting evidence", service: "intake", path: "/cases?status=awaiting_evidence",
     columns: [
-      { label: "Case", value: (c) => caseLink(c.case_id) },
+      { label: "Case", value: (c) => caseLink(c.case_id), width: "150px" },
       { label: "Hardship", value: (c) => words(c.hardship_category) },
       { label: "Deadline", value: (c) => c.evidence_deadline || "—" },
       { label: "DPD", value: (c) => c.dpd_at_first_contact, num: true, width: "52px" }] },
   { id: "evidence-to-review", title: "Evidence to review", service: "intake", path: "/cases?status=evidence_to_review",
     columns: [
-      { label: "Case", value: (c) => caseLink(c.case_id) },
+      { label: "Case", value: (c) => caseLink(c.case_id), width: "150px" },
       { label: "Hardship", value: (c) => words(c.hardship_category) },
       { label: "Opened", value: (c) => c.opened_on },
       { label: "Channel", value: (c) => c.channel }] },
   { id: "ready-to-submit", title: "Ready to submit", service: "intake", path: "/cases?status=ready_to_submit",
     columns: [
-      { label: "Case", value: (c) => caseLink(c.case_id) },
+      { label: "Case", value: (c) => caseLink(c.case_id), width: "150px" },
       { label: "Hardship", value: (c) => words(c.hardship_category) },
       { label: "Opened", value: (c) => c.opened_on }] },
   { id: "supervisor-review", title: "Supervisor review", service: "evaluation", path: "/reviews?status=open",
     columns: [
-      { label: "Case", value: (r) => caseLink(r.case_id) },
+      { label: "Case", value: (r) => caseLink(r.case_id), width: "150px" },
       { label: "Why", value: (r) => (r.reasons || []).map((x) => x.code || x).join(", ") || words(r.outcome) },
       { label: "Opened", value: (r) => r.opened_on || r.decided_on || r.created_on || "—" }] },
   { id: "offers-open", title: "Offers awaiting acceptance", service: "agreement", path: "/offers?status=open",
     columns: [
-      { label: "Case", value: (o) => caseLink(o.case_id) },
+      { label: "Case", value: (o) => caseLink(o.case_id), width: "150px" },
       { label: "Option", value: (o) => `#${o.rank} ${words(o.option)}` },
       { label: "Instalment", value: (o) => money(o.new_instalment), num: true },
       { label: "Expires", value: (o) => o.expires_on }] },
   { id: "awaiting-signature", title: "Awaiting signature", service: "agreement", path: "/agreements?status=awaiting_signatures",
     columns: [
-      { label: "Case", value: (a) => caseLink(a.case_id) },
+      { label: "Case", value: (a) => caseLink(a.case_id), width: "150px" },
       { label: "Agreement", value: (a) => a.agreement_id },
       { label: "Waiting for", value: (a) => a.awaiting_signature_of || "—" },
       { label: "Accepted", value: (a) => a.accepted_on }] },
   { id: "active-agreements", title: "Active agreements", service: "agreement", path: "/agreements?status=active",
     columns: [
-      { label: "Case", value: (a) => caseLink(a.case_id) },
+      { label: "Case", value: (a) => caseLink(a.case_id), width: "150px" },
       { label: "Agreement", value: (a) => a.agreement_id },
       { label: "Option", value: (a) => words(a.option) },
       { label: "Active since", value: (a) => a.activated_on || "—" }] },
   { id: "at-risk", title: "Agreements at risk", service: "monitoring", path: "/agreements?status=active", atRisk: true,
     columns: [
-      { label: "Case", value: (a) => caseLink(a.case_id) },
+      { label: "Case", value: (a) => caseLink(a.case_id), width: "150px" },
       { label: "Level", value: (a) => pill(a.level) },
       { label: "Since", value: (a) => a.level_since || "—" },
       { label: "Remedy by", value: (a) => a.remedy_deadline || "—" },
@@ -208,7 +208,7 @@ const QUEUES = [
       return rows.map((r) => ({ ...r, case_id: r.case_id || caseOf.get(r.agreement_id) }));
     },
     columns: [
-      { label: "Case", value: (r) => caseLink(r.case_id) },
+      { label: "Case", value: (r) => caseLink(r.case_id), width: "150px" },
       { label: "Agreement", value: (r) => r.agreement_id },
       { label: "Route", value: (r) => words(r.route) },
       { label: "Referred", value: (r) => r.referred_on }] },
@@ -523,7 +523,7 @@ function columnChart(data, opts) {
 }
 function donut(rate, label) {
   const r = 60, c = 2 * Math.PI * r, v = rate || 0;
-  return s("svg", { viewBox: "0 0 180 160", role: "img", "aria-label": label },
+  return s("svg", { viewBox: "0 0 180 160", role: "img", "aria-label": label, style: "max-width:200px" },
     s("circle", { cx: 90, cy: 75, r, fill: "none", stroke: "#eef1f4", "stroke-width": 20 }),
     s("circle", { cx: 90, cy: 75, r, fill: "none", stroke: "#1e7b45", "stroke-width": 20, "stroke-dasharray": `${v * c} ${c}`, transform: "rotate(-90 90 75)" }),
     s("text", { x: 90, y: 82, "text-anchor": "middle", style: "font-size:22px;font-weight:700" }, pct(rate)),
@@ -540,7 +540,7 @@ async function renderKpis(main) {
   const ttfd = k.time_to_first_decision || {};
   const breach = (k.breach_by_months_on_plan || []).slice(0, 24);
   const roll = k.roll_rates || [];
-  main.replaceChildren(
+  main.replaceChildren(...[
     h("h2", {}, `KPIs ${k.as_of ? "as of business date " + k.as_of : ""}`),
     k.unavailable && k.unavailable.length ? h("p.error", {}, `Not available: ${k.unavailable.join("; ")}`) : null,
     h("div.tiles", {},
@@ -565,7 +565,7 @@ async function renderKpis(main) {
       chartCard("kpi-cases", "Cases by hardship", barChart(Object.entries(k.cases_by_hardship || {}).map(([label, value]) => ({ label: words(label), value })), { title: "cases by hardship", left: 130 }),
         `By channel: ${Object.entries(k.cases_by_channel || {}).map(([c, n]) => `${c} ${n}`).join(", ") || "—"}`),
       chartCard("kpi-levels", "Active agreements by escalation level", barChart(Object.entries(k.active_by_level || {}).map(([label, value]) => ({ label: words(label), value })), { title: "by level", left: 130 }),
-        `Notices sent: ${Object.entries(k.notices_by_level || {}).map(([c, n]) => `${words(c)} ${n}`).join(", ") || "none"}`)));
+        `Notices sent: ${Object.entries(k.notices_by_level || {}).map(([c, n]) => `${words(c)} ${n}`).join(", ") || "none"}`))].filter(Boolean));
 }
 
 // -- wiring ---------------------------------------------------------------------------------------
