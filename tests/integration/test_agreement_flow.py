@@ -350,25 +350,31 @@ def test_a_newer_decision_withdraws_the_open_offers(stack, infra) -> None:
 
 
 def test_offers_expire_at_close_of_business_after_their_validity_exactly_once(stack, infra) -> None:
+    # decided 14 days before the lender's business date: today is the offers' last day
+    cob_date = business_date("monitoring")
+    eventually(lambda: business_date() >= cob_date)
     case_id, borrower_id = new_case()
-    today = business_date()
-    publish_decision(infra, case_id, borrower_id, today)
+    publish_decision(infra, case_id, borrower_id, cob_date - dt.timedelta(days=14))
     offers = offers_of(case_id, 2)
     expires_on = dt.date.fromisoformat(offers[0]["expires_on"])
+    assert expires_on == cob_date
 
-    target = expires_on + dt.timedelta(days=1)
-    target = max(target, business_date("monitoring") + dt.timedelta(days=1))
+    target = cob_date + dt.timedelta(days=1)
     with client("monitoring", role="supervisor", subject="sup-cob") as monitoring:
         advanced = monitoring.post("/business-date/advance", json={"to": target.isoformat()})
         assert advanced.status_code == 200, advanced.text
-    eventually(lambda: business_date() >= target)
+
+    def all_expired() -> bool:
+        with client("agreement") as api:
+            return {o["status"] for o in api.get(f"/cases/{case_id}/offers").json()} == {"expired"}
+
+    eventually(all_expired)
 
     with client("agreement", role="borrower", subject="b", borrower_id=borrower_id) as me:
         late = me.post(f"/offers/{offers[0]['offer_id']}/accept", json={})
         assert late.status_code == 409 and late.json()["reason"] == "offer_expired"
         late_counter = me.post(f"/offers/{offers[1]['offer_id']}/counter", json={"proposed_term_months": 48})
         assert late_counter.status_code == 409 and late_counter.json()["reason"] == "offer_expired"
-        assert {o["status"] for o in me.get(f"/cases/{case_id}/offers").json()} == {"expired"}
 
     expired = events(infra, "offer.expired", case_id, min_count=2)
     assert sorted(e["payload"]["offer_id"] for e in expired) == sorted(o["offer_id"] for o in offers)
@@ -377,6 +383,11 @@ def test_offers_expire_at_close_of_business_after_their_validity_exactly_once(st
     # another close of business finds nothing more to expire for this case
     with client("monitoring", role="supervisor", subject="sup-cob") as monitoring:
         assert monitoring.post("/business-date/advance", json={}).status_code == 200
-    nxt = business_date("monitoring")
-    eventually(lambda: business_date() >= nxt)
+    nxt = business_date("monitoring").isoformat()
+    announced = [m.value for m in read_topic(infra, "monitoring.events", timeout=5)]
+    event_id = next(e["event_id"] for e in map(json.loads, filter(lambda v: v.startswith(b'{"'), announced))
+                    if e.get("type") == "business_date.advanced" and e["payload"].get("current") == nxt)
+    with infra.connect("agreement") as db:  # the agreement worker has applied that close of business too
+        eventually(lambda: db.execute("select 1 from inbox where consumer = 'agreement' and event_id = %s",
+                                      (event_id,)).fetchone())
     assert len(events(infra, "offer.expired", case_id, min_count=2)) == 2
