@@ -155,47 +155,47 @@ async function route() {
 const QUEUES = [
   { id: "awaiting-evidence", title: "Awaiting evidence", service: "intake", path: "/cases?status=awaiting_evidence",
     columns: [
-      { label: "Case", value: (c) => caseLink(c.case_id), width: "150px" },
+      { label: "Case", value: (c) => caseLink(c.case_id), width: "165px" },
       { label: "Hardship", value: (c) => words(c.hardship_category) },
       { label: "Deadline", value: (c) => c.evidence_deadline || "—" },
       { label: "DPD", value: (c) => c.dpd_at_first_contact, num: true, width: "52px" }] },
   { id: "evidence-to-review", title: "Evidence to review", service: "intake", path: "/cases?status=evidence_to_review",
     columns: [
-      { label: "Case", value: (c) => caseLink(c.case_id), width: "150px" },
+      { label: "Case", value: (c) => caseLink(c.case_id), width: "165px" },
       { label: "Hardship", value: (c) => words(c.hardship_category) },
       { label: "Opened", value: (c) => c.opened_on },
       { label: "Channel", value: (c) => c.channel }] },
   { id: "ready-to-submit", title: "Ready to submit", service: "intake", path: "/cases?status=ready_to_submit",
     columns: [
-      { label: "Case", value: (c) => caseLink(c.case_id), width: "150px" },
+      { label: "Case", value: (c) => caseLink(c.case_id), width: "165px" },
       { label: "Hardship", value: (c) => words(c.hardship_category) },
       { label: "Opened", value: (c) => c.opened_on }] },
   { id: "supervisor-review", title: "Supervisor review", service: "evaluation", path: "/reviews?status=open",
     columns: [
-      { label: "Case", value: (r) => caseLink(r.case_id), width: "150px" },
+      { label: "Case", value: (r) => caseLink(r.case_id), width: "165px" },
       { label: "Why", value: (r) => (r.reasons || []).map((x) => x.code || x).join(", ") || words(r.outcome) },
       { label: "Opened", value: (r) => r.opened_on || r.decided_on || r.created_on || "—" }] },
   { id: "offers-open", title: "Offers awaiting acceptance", service: "agreement", path: "/offers?status=open",
     columns: [
-      { label: "Case", value: (o) => caseLink(o.case_id), width: "150px" },
+      { label: "Case", value: (o) => caseLink(o.case_id), width: "165px" },
       { label: "Option", value: (o) => `#${o.rank} ${words(o.option)}` },
       { label: "Instalment", value: (o) => money(o.new_instalment), num: true },
       { label: "Expires", value: (o) => o.expires_on }] },
   { id: "awaiting-signature", title: "Awaiting signature", service: "agreement", path: "/agreements?status=awaiting_signatures",
     columns: [
-      { label: "Case", value: (a) => caseLink(a.case_id), width: "150px" },
+      { label: "Case", value: (a) => caseLink(a.case_id), width: "165px" },
       { label: "Agreement", value: (a) => a.agreement_id },
       { label: "Waiting for", value: (a) => a.awaiting_signature_of || "—" },
       { label: "Accepted", value: (a) => a.accepted_on }] },
   { id: "active-agreements", title: "Active agreements", service: "agreement", path: "/agreements?status=active",
     columns: [
-      { label: "Case", value: (a) => caseLink(a.case_id), width: "150px" },
+      { label: "Case", value: (a) => caseLink(a.case_id), width: "165px" },
       { label: "Agreement", value: (a) => a.agreement_id },
       { label: "Option", value: (a) => words(a.option) },
       { label: "Active since", value: (a) => a.activated_on || "—" }] },
   { id: "at-risk", title: "Agreements at risk", service: "monitoring", path: "/agreements?status=active", atRisk: true,
     columns: [
-      { label: "Case", value: (a) => caseLink(a.case_id), width: "150px" },
+      { label: "Case", value: (a) => caseLink(a.case_id), width: "165px" },
       { label: "Level", value: (a) => pill(a.level) },
       { label: "Since", value: (a) => a.level_since || "—" },
       { label: "Remedy by", value: (a) => a.remedy_deadline || "—" },
@@ -208,7 +208,7 @@ const QUEUES = [
       return rows.map((r) => ({ ...r, case_id: r.case_id || caseOf.get(r.agreement_id) }));
     },
     columns: [
-      { label: "Case", value: (r) => caseLink(r.case_id), width: "150px" },
+      { label: "Case", value: (r) => caseLink(r.case_id), width: "165px" },
       { label: "Agreement", value: (r) => r.agreement_id },
       { label: "Route", value: (r) => words(r.route) },
       { label: "Referred", value: (r) => r.referred_on }] },
