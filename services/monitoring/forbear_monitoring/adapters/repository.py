@@ -85,8 +85,19 @@ def agreement(conn: psycopg.Connection, agreement_id: str, *, for_update: bool =
     return conn.execute(sql, (agreement_id,)).fetchone()
 
 
+_AGREEMENT_COLUMNS = (
+    "agreement_id, case_id, borrower_id, loan_ids, option, document_sha256, activated_on, policy_version, currency, "
+    "supersedes_agreement_id, status, level, level_since, remedy_deadline, breached, referral_blocked_since, "
+    "unapplied, closed_on, superseded_by"
+)
+
+
 def agreements(conn: psycopg.Connection, agreement_ids: Sequence[str]) -> dict[str, Row]:
-    rows = conn.execute("select * from agreements where agreement_id = any(%s)", (list(agreement_ids),)).fetchall()
+    """Agreement rows without their schedule (parsing it is the costly part; ``load_ledgers``
+    reads it only for agreements whose schedule is not cached yet)."""
+    rows = conn.execute(
+        f"select {_AGREEMENT_COLUMNS} from agreements where agreement_id = any(%s)", (list(agreement_ids),)
+    ).fetchall()
     return {r["agreement_id"]: r for r in rows}
 
 
@@ -157,12 +168,16 @@ def load_ledgers(
     by_agreement: dict[str, list[Row]] = {}
     for r in rows:
         by_agreement.setdefault(r["agreement_id"], []).append(r)
+    missing = [a for a in ids if cache.get(a) is None]
+    if missing:
+        for r in conn.execute(
+            "select agreement_id, schedule from agreements where agreement_id = any(%s)", (missing,)
+        ).fetchall():
+            cache.put(r["agreement_id"], Schedule.from_dict(r["schedule"]))
     ledgers: dict[str, LoanLedger] = {}
     for agreement_id, agreement_row in agreement_rows.items():
         schedule = cache.get(agreement_id)
-        if schedule is None:
-            schedule = Schedule.from_dict(agreement_row["schedule"])
-            cache.put(agreement_id, schedule)
+        assert schedule is not None
         currency = schedule.currency
         positions = tuple(
             InstalmentPosition(
