@@ -28,6 +28,8 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
 #: the console's development operators (FORBEAR_CONSOLE_USERS is not set in the test stack)
 AGENT = ("agent1", "agent1-demo")
 SUPERVISOR = ("super1", "super1-demo")
+#: the page waits on the services (and they on Kafka); give every assertion time on a busy 2-core machine
+expect.set_options(timeout=15_000)
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
 
 
