@@ -126,7 +126,7 @@ def counting_processor(infra, pool, consumer: str, fail_on: str | None = None) -
     return InboxProcessor(pool, consumer, {"business_date.advanced": record_effect}, dlq, max_retries=2)
 
 
-def run_loop_until(loop: KafkaInboxLoop, done, timeout: float = 45.0) -> None:
+def run_loop_until(loop: KafkaInboxLoop, done, timeout: float = 90.0) -> None:
     stop = threading.Event()
     thread = threading.Thread(target=loop.run, args=(stop,))
     thread.start()
@@ -141,7 +141,8 @@ def test_the_same_event_delivered_twice_has_one_effect(infra, scratch) -> None:
     schema, pool = scratch
     event = business_date_event(dt.date(2026, 2, 1), dt.date(2026, 2, 2))
     raw = encode(event)
-    topic = infra.topic("corebanking.payments")
+    # an outbound topic no service of ours consumes: only this test's consumer reads it
+    topic = infra.topic("notifications.requested")
     kafka = producer(infra)
     kafka.send(topic, key=b"k", value=raw).get(timeout=30)
     kafka.send(topic, key=b"k", value=raw).get(timeout=30)
@@ -169,27 +170,49 @@ def _committed(infra, loop: KafkaInboxLoop, topic: str) -> int:
     return total
 
 
+def loan_snapshot_event(loan_id: str) -> object:
+    from decimal import Decimal
+
+    from forbear_shared.events.schemas.common import LoanSnapshot
+    from forbear_shared.events.schemas.corebanking import LoanSnapshotted
+
+    loan = LoanSnapshot(
+        loan_id=loan_id, borrower_id="B-poison", original_principal=Decimal("1000.00"),
+        outstanding_principal=Decimal("800.00"), annual_rate=Decimal("0.08"), original_term_months=12,
+        remaining_term_months=10, contractual_instalment=Decimal("86.99"), as_of=dt.date(2026, 1, 5),
+    )
+    return new_event(type="loan.snapshot", payload=LoanSnapshotted(loan=loan), case_id=loan_id,
+                     business_date=dt.date(2026, 1, 5), producer="corebanking", occurred_at=NOW)
+
+
 def test_poison_events_go_to_the_dead_letter_topic_and_the_partition_keeps_flowing(stack, infra) -> None:
     """Malformed bytes and an unknown version reach intake.dlq with the reason; the next good event is applied."""
-    topic = infra.topic("monitoring.events")
-    good = business_date_event(dt.date(2030, 1, 1), dt.date(2030, 1, 2))
-    unknown_version = json.loads(encode(business_date_event(dt.date(2029, 1, 1), dt.date(2029, 1, 2))))
+    topic = infra.topic("corebanking.loans")
+    loan_id = f"L-poison-{uuid.uuid4().hex[:6]}"
+    good = loan_snapshot_event(loan_id)
+    unknown_version = json.loads(encode(loan_snapshot_event(loan_id)))
     unknown_version["schema_version"] = 99
+    malformed = b"{not json " + loan_id.encode()
     kafka = producer(infra)
-    for value in (b"{not json", json.dumps(unknown_version).encode(), encode(good)):
-        kafka.send(topic, key=b"lender", value=value).get(timeout=30)
+    for value in (malformed, json.dumps(unknown_version).encode(), encode(good)):
+        kafka.send(topic, key=loan_id.encode(), value=value).get(timeout=30)
     kafka.flush()
 
-    eventually(lambda: service_business_date("intake") == "2030-01-02")
+    def loan_stored() -> bool:
+        with infra.connect("intake") as conn:
+            return conn.execute("select 1 from loans where loan_id = %s", (loan_id,)).fetchone() is not None
+
+    eventually(loan_stored)
     dead = read_topic(infra, "intake.dlq", min_count=2)
     reasons = {}
     for message in dead:
         headers = dict(message.headers)
+        if headers["dlq.origin.topic"].decode() != topic:
+            continue
         reasons[message.value] = (headers["dlq.reason"].decode(), headers["dlq.error"].decode())
-        assert headers["dlq.origin.topic"].decode() == topic
         assert headers["dlq.consumer"] == b"intake"
-    assert reasons[b"{not json"][0] == "malformed"
-    assert "not JSON" in reasons[b"{not json"][1]
+    assert reasons[malformed][0] == "malformed"
+    assert "not JSON" in reasons[malformed][1]
     assert reasons[json.dumps(unknown_version).encode()][0] == "unknown_type_or_version"
     assert "version 99" in reasons[json.dumps(unknown_version).encode()][1]
 
@@ -198,7 +221,7 @@ def test_an_event_whose_handler_keeps_failing_is_dead_lettered_after_retries_and
     schema, pool = scratch
     poison = business_date_event(dt.date(2026, 3, 1), dt.date(2026, 3, 2))
     after = business_date_event(dt.date(2026, 3, 2), dt.date(2026, 3, 3))
-    topic = infra.topic("corebanking.loans")
+    topic = infra.topic("legal.referrals")
     kafka = producer(infra)
     for event in (poison, after):
         kafka.send(topic, key=b"same-key", value=encode(event)).get(timeout=30)
