@@ -1,0 +1,139 @@
+"""A typed HTTP client for Forbear's APIs, acting as the lender's channels, staff and core banking.
+
+Used by the demo simulator, the end-to-end tests and the benchmarks: each of them goes through
+the same public APIs a lender's systems would call.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import struct
+import zlib
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from forbear_shared.auth import Role, mint
+from forbear_shared.devstack import API_PORTS
+
+
+class ApiError(Exception):
+    def __init__(self, response: httpx.Response) -> None:
+        self.status_code = response.status_code
+        try:
+            body = response.json()
+        except ValueError:
+            body = {"detail": response.text}
+        self.body = body
+        self.reason = body.get("reason") if isinstance(body, dict) else None
+        super().__init__(f"{response.request.method} {response.request.url.path} -> {response.status_code}: {body}")
+
+
+def tiny_pdf(label: str) -> bytes:
+    """A small, well-formed PDF (what a scanned document upload starts with)."""
+    return (
+        b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
+        b"2 0 obj<</Type/Pages/Kids[]/Count 0>>endobj\n"
+        + f"% {label}\n".encode()
+        + b"trailer<</Root 1 0 R>>\n%%EOF\n"
+    )
+
+
+def tiny_png(seed: int) -> bytes:
+    """A valid 1x1 PNG whose pixel varies with ``seed`` (distinct files hash differently)."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    pixel = bytes([0, seed % 256, (seed // 256) % 256, 200])
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0))
+        + chunk(b"IDAT", zlib.compress(pixel))
+        + chunk(b"IEND", b"")
+    )
+
+
+@dataclass
+class Forbear:
+    """One caller identity (role + subject) against the four services."""
+
+    secret: str
+    role: Role
+    subject: str
+    borrower_id: str | None = None
+    port_offset: int = 0
+    host: str = "127.0.0.1"
+    timeout: float = 30.0
+    _clients: dict[str, httpx.Client] = field(default_factory=dict, repr=False)
+
+    def as_(self, role: Role, subject: str, borrower_id: str | None = None) -> Forbear:
+        return Forbear(self.secret, role, subject, borrower_id, self.port_offset, self.host, self.timeout)
+
+    def http(self, service: str) -> httpx.Client:
+        if service not in self._clients:
+            token = mint(self.secret, self.subject, self.role, self.borrower_id)
+            self._clients[service] = httpx.Client(
+                base_url=f"http://{self.host}:{API_PORTS[service] + self.port_offset}",
+                headers={"Authorization": f"Bearer {token}"},
+                timeout=self.timeout,
+            )
+        return self._clients[service]
+
+    def close(self) -> None:
+        for client in self._clients.values():
+            client.close()
+        self._clients.clear()
+
+    def call(self, service: str, method: str, path: str, **kwargs: Any) -> Any:
+        response = self.http(service).request(method, path, **kwargs)
+        if response.status_code >= 400:
+            raise ApiError(response)
+        return response.json() if response.content else None
+
+    # -- intake --------------------------------------------------------------------------
+    def open_case(self, body: dict[str, Any], idempotency_key: str | None = None) -> dict[str, Any]:
+        headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
+        return self.call("intake", "POST", "/cases", json=body, headers=headers)  # type: ignore[no-any-return]
+
+    def put_statement(self, case_id: str, statement: dict[str, Any]) -> dict[str, Any]:
+        return self.call("intake", "PUT", f"/cases/{case_id}/statement", json=statement)  # type: ignore[no-any-return]
+
+    def upload(self, case_id: str, document_type: str, content: bytes, filename: str, media: str) -> dict[str, Any]:
+        return self.call(  # type: ignore[no-any-return]
+            "intake", "POST", f"/cases/{case_id}/evidence",
+            data={"document_type": document_type}, files={"file": (filename, content, media)},
+        )
+
+    def review(self, case_id: str, document_id: str, outcome: str, reason: str | None = None,
+               found_false: bool = False) -> dict[str, Any]:
+        body: dict[str, Any] = {"outcome": outcome, "found_false": found_false}
+        if reason:
+            body["reason"] = reason
+        return self.call(  # type: ignore[no-any-return]
+            "intake", "POST", f"/cases/{case_id}/evidence/{document_id}/review", json=body
+        )
+
+    def submit(self, case_id: str) -> dict[str, Any]:
+        return self.call("intake", "POST", f"/cases/{case_id}/submit")  # type: ignore[no-any-return]
+
+    def case(self, case_id: str) -> dict[str, Any]:
+        return self.call("intake", "GET", f"/cases/{case_id}")  # type: ignore[no-any-return]
+
+    def cases(self, **params: Any) -> list[dict[str, Any]]:
+        return self.call("intake", "GET", "/cases", params=params)  # type: ignore[no-any-return]
+
+    def contact(self, case_id: str, party: str, channel: str, local_time: str,
+                direction: str = "outbound") -> dict[str, Any]:
+        return self.call("intake", "POST", f"/cases/{case_id}/contacts", json={  # type: ignore[no-any-return]
+            "party": party, "channel": channel, "local_time": local_time, "direction": direction,
+        })
+
+    # -- monitoring: business date --------------------------------------------------------
+    def business_date(self, service: str = "monitoring") -> dt.date:
+        return dt.date.fromisoformat(self.call(service, "GET", "/business-date")["business_date"])
+
+    def advance(self, to: dt.date | None = None) -> dict[str, Any]:
+        body = {"to": to.isoformat()} if to else {}
+        return self.call("monitoring", "POST", "/business-date/advance", json=body)  # type: ignore[no-any-return]

@@ -1,0 +1,165 @@
+"""``make bench``: throughput and latency figures on this machine, against real Kafka and Postgres.
+
+Prints, for the issue's targets:
+1. monitoring throughput on ``corebanking.payments`` (one worker), beside the raw consume rate
+   of the same broker on the same run (the ceiling);
+2. intake-to-offers latency p50/p99 at a steady 20 cases/s;
+3. close-of-business sweep over 1,000,000 scheduled instalments.
+
+Each run gets its own database and topic prefix (like the test suite) and removes them.
+Sizes can be lowered for a quick look: ``BENCH_PAYMENTS``, ``BENCH_CASES_SECONDS``,
+``BENCH_SWEEP_INSTALMENTS``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import statistics
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from decimal import Decimal
+from pathlib import Path
+
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+
+from forbear_shared.devstack import Stack
+from forbear_shared.domain.money import Money
+from forbear_shared.domain.schedule import equal_instalment_schedule
+from forbear_shared.events import encode, new_event
+from forbear_shared.events.schemas.agreement import AgreementActivated
+from forbear_shared.events.schemas.common import ScheduleDoc
+from forbear_shared.events.schemas.corebanking import PaymentReceived
+from tests.support import infra as test_infra
+
+PORT_OFFSET = 20000
+START = dt.date(2026, 1, 5)
+NOW = dt.datetime(2026, 1, 5, 8, tzinfo=dt.timezone.utc)
+
+
+def line(label: str, value: str) -> None:
+    print(f"  {label:<58} {value}", flush=True)
+
+
+def produce_all(bootstrap: str, topic: str, messages: list[tuple[bytes, bytes]]) -> float:
+    producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=20, batch_size=256 * 1024)
+    started = time.perf_counter()
+    for key, value in messages:
+        producer.send(topic, key=key, value=value)
+    producer.flush()
+    producer.close()
+    return time.perf_counter() - started
+
+
+def raw_consume_rate(bootstrap: str, topic: str, expected: int) -> float:
+    """Events/s a bare consumer reads from the same topic: the ceiling for any handler."""
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None,
+                             max_poll_records=1000, fetch_max_bytes=64 * 1024 * 1024)
+    partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or [])]
+    consumer.assign(partitions)
+    consumer.seek_to_beginning(*partitions)
+    seen = 0
+    started = time.perf_counter()
+    while seen < expected:
+        for batch in consumer.poll(timeout_ms=500).values():
+            seen += len(batch)
+    elapsed = time.perf_counter() - started
+    consumer.close()
+    return seen / elapsed
+
+
+def activation(agreement_id: str, loan_id: str, borrower: str) -> bytes:
+    schedule = equal_instalment_schedule(
+        Money.of("12000.00"), Decimal("0.08"), instalments=12, first_due_date=dt.date(2026, 2, 5)
+    )
+    payload = AgreementActivated(
+        agreement_id=agreement_id,
+        borrower_id=borrower,
+        loan_ids=[loan_id],
+        option="term_extension",
+        schedule=ScheduleDoc.model_validate(schedule.to_dict()),
+        document_sha256="0" * 64,
+        activated_on=START,
+        policy_version="demo-lender-2026.1",
+    )
+    event = new_event(type="agreement.activated", payload=payload, case_id=f"case-{agreement_id}",
+                      business_date=START, producer="bench", occurred_at=NOW)
+    return encode(event)
+
+
+def payment(reference: str, loan_id: str, amount: str) -> bytes:
+    payload = PaymentReceived(reference=reference, loan_id=loan_id, amount=Decimal(amount), received_on=START)
+    return encode(new_event(type="payment.received", payload=payload, case_id=loan_id,
+                            business_date=START, producer="corebanking", occurred_at=NOW))
+
+
+def wait_count(infra: test_infra.TestInfra, sql: str, target: int, timeout: float) -> list[tuple[float, int]]:
+    """Poll a count until it reaches ``target``; return (time, count) samples."""
+    samples: list[tuple[float, int]] = []
+    deadline = time.perf_counter() + timeout
+    with infra.connect("monitoring") as conn:
+        while time.perf_counter() < deadline:
+            count = conn.execute(sql).fetchone()["n"]
+            samples.append((time.perf_counter(), count))
+            if count >= target:
+                break
+            time.sleep(0.25)
+    return samples
+
+
+def bench_payments(infra: test_infra.TestInfra, stack: Stack) -> None:
+    n_payments = int(os.environ.get("BENCH_PAYMENTS", "100000"))
+    n_agreements = 2000
+    print(f"\n1. monitoring on corebanking.payments ({n_payments:,} events, {n_agreements:,} agreements, one worker)")
+    activations = [
+        (f"case-A{i}".encode(), activation(f"A{i}", f"L{i}", f"B{i}")) for i in range(n_agreements)
+    ]
+    produce_all(infra.bootstrap, infra.topic("agreement.events"), activations)
+    wait_count(infra, "select count(*) as n from agreements", n_agreements, 300)
+    stack.stop("monitoring-worker")
+    # small amounts: every payment is applied to the ledger, none finishes a schedule
+    messages = [(f"L{i % n_agreements}".encode(), payment(f"P{i}", f"L{i % n_agreements}", "1.00"))
+                for i in range(n_payments)]
+    produce_seconds = produce_all(infra.bootstrap, infra.topic("corebanking.payments"), messages)
+    ceiling = raw_consume_rate(infra.bootstrap, infra.topic("corebanking.payments"), n_payments)
+    stack.start("monitoring-worker")
+    samples = wait_count(infra, "select count(*) as n from payments where status <> 'pending'", n_payments, 900)
+    # rate between 5 % and 100 % processed, so start-up and group join are not counted
+    first = next((t, c) for t, c in samples if c >= n_payments * 0.05)
+    last = samples[-1]
+    rate = (last[1] - first[1]) / max(last[0] - first[0], 1e-9)
+    line("produce rate (acks=all)", f"{n_payments / produce_seconds:,.0f} events/s")
+    line("raw consume rate of the same topic (ceiling)", f"{ceiling:,.0f} events/s")
+    line("monitoring worker, payments applied and committed", f"{rate:,.0f} events/s  (target >= 5,000)")
+    line("payments processed", f"{last[1]:,} of {n_payments:,}")
+
+
+def main() -> int:
+    sections = sys.argv[1:] or ["payments", "latency", "sweep"]
+    infra = test_infra.start_test_infra()
+    run_dir = Path(tempfile.mkdtemp(prefix="forbear-bench-"))
+    stack = Stack(run_dir, infra.service_env(), port_offset=PORT_OFFSET)
+    print(f"Forbear benchmark — {os.cpu_count()} cores, Kafka {infra.bootstrap}, database {infra.database}")
+    try:
+        stack.up()
+        if "payments" in sections:
+            bench_payments(infra, stack)
+        if "latency" in sections:
+            from tests.load.latency import bench_latency
+
+            bench_latency(infra, PORT_OFFSET)
+        if "sweep" in sections:
+            from tests.load.sweep import bench_sweep
+
+            bench_sweep(infra, stack, PORT_OFFSET)
+    finally:
+        stack.down()
+        test_infra.stop_test_infra(infra)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
