@@ -31,6 +31,8 @@ from forbear_shared.logs import event_context
 log = logging.getLogger(__name__)
 
 Handler = Callable[[psycopg.Connection, DecodedEvent], None]
+#: handles a run of consecutive fresh events of one type in one call (set-based SQL)
+BatchHandler = Callable[[psycopg.Connection, list[DecodedEvent]], None]
 
 #: failures that are the infrastructure's, not the event's: never dead-letter for these
 TRANSIENT = (psycopg.OperationalError, psycopg_pool.PoolTimeout)
@@ -57,10 +59,12 @@ class InboxProcessor:
         handlers: dict[str, Handler],
         dead_letter: DeadLetter,
         max_retries: int = 3,
+        batch_handlers: dict[str, BatchHandler] | None = None,
     ) -> None:
         self.pool = pool
         self.consumer = consumer
         self.handlers = handlers
+        self.batch_handlers = batch_handlers or {}
         self.dead_letter = dead_letter
         self.max_retries = max_retries
 
@@ -72,7 +76,7 @@ class InboxProcessor:
             except EventError as exc:
                 self._dead_letter(record, exc.reason, str(exc))
                 continue
-            if event.envelope.type not in self.handlers:
+            if event.envelope.type not in self.handlers and event.envelope.type not in self.batch_handlers:
                 metrics.CONSUMER_EVENTS.labels(self.consumer, record.topic, "ignored").inc()
                 continue
             wanted.append((record, event))
@@ -80,7 +84,7 @@ class InboxProcessor:
             return
         try:
             with transaction(self.pool) as conn:
-                outcomes = [self._apply(conn, record, event) for record, event in wanted]
+                outcomes = self._apply_all(conn, wanted)
         except TRANSIENT:
             raise
         except Exception:
@@ -91,25 +95,53 @@ class InboxProcessor:
         for (record, _), outcome in zip(wanted, outcomes):
             metrics.CONSUMER_EVENTS.labels(self.consumer, record.topic, outcome).inc()
 
-    def _apply(self, conn: psycopg.Connection, record: RawRecord, event: DecodedEvent) -> str:
-        env = event.envelope
-        fresh = conn.execute(
-            "insert into inbox (consumer, event_id, event_type, topic) values (%s, %s, %s, %s) "
-            "on conflict do nothing returning event_id",
-            (self.consumer, env.event_id, env.type, record.topic),
-        ).fetchone()
-        if fresh is None:
-            return "duplicate"
-        with event_context(case_id=env.case_id, event_id=str(env.event_id), correlation_id=str(env.correlation_id)):
-            self.handlers[env.type](conn, event)
-        return "handled"
+    def _apply_all(self, conn: psycopg.Connection, items: list[tuple[RawRecord, DecodedEvent]]) -> list[str]:
+        """Record every event in the inbox with one statement, then hand the fresh ones over in order."""
+        fresh = {
+            row["event_id"]
+            for row in conn.execute(
+                "insert into inbox (consumer, event_id, event_type, topic) "
+                "select %s, e, t, p from unnest(%s::uuid[], %s::text[], %s::text[]) as x(e, t, p) "
+                "on conflict do nothing returning event_id",
+                (
+                    self.consumer,
+                    [event.envelope.event_id for _, event in items],
+                    [event.envelope.type for _, event in items],
+                    [record.topic for record, _ in items],
+                ),
+            ).fetchall()
+        }
+        outcomes: list[str] = []
+        run: list[DecodedEvent] = []
+        for _, event in items:
+            env = event.envelope
+            if env.event_id not in fresh:
+                outcomes.append("duplicate")
+                continue
+            fresh.discard(env.event_id)  # the same event twice in one batch has one effect too
+            outcomes.append("handled")
+            if run and run[0].envelope.type != env.type:
+                self._flush(conn, run)
+            if env.type in self.batch_handlers:
+                run.append(event)
+                continue
+            self._flush(conn, run)
+            with event_context(case_id=env.case_id, event_id=str(env.event_id), correlation_id=str(env.correlation_id)):
+                self.handlers[env.type](conn, event)
+        self._flush(conn, run)
+        return outcomes
+
+    def _flush(self, conn: psycopg.Connection, run: list[DecodedEvent]) -> None:
+        if run:
+            self.batch_handlers[run[0].envelope.type](conn, list(run))
+            run.clear()
 
     def _apply_alone(self, record: RawRecord, event: DecodedEvent) -> None:
         error: Exception | None = None
         for _attempt in range(self.max_retries):
             try:
                 with transaction(self.pool) as conn:
-                    outcome = self._apply(conn, record, event)
+                    (outcome,) = self._apply_all(conn, [(record, event)])
                 metrics.CONSUMER_EVENTS.labels(self.consumer, record.topic, outcome).inc()
                 return
             except TRANSIENT:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from prometheus_client import start_http_server
 from psycopg_pool import ConnectionPool
 
-from forbear_shared.inbox import Handler, InboxProcessor, KafkaDeadLetter, KafkaInboxLoop
+from forbear_shared.inbox import BatchHandler, Handler, InboxProcessor, KafkaDeadLetter, KafkaInboxLoop
 from forbear_shared.outbox import OutboxRelay, make_producer
 from forbear_shared.settings import Settings
 from forbear_shared.topics import dead_letter
@@ -29,6 +29,8 @@ class WorkerSpec:
 
     topics: list[str]
     handlers: dict[str, Handler]
+    #: event types applied a run at a time (set-based), e.g. payments
+    batch_handlers: dict[str, BatchHandler] = field(default_factory=dict)
     #: extra periodic loops (e.g. a scheduler), each run as ``fn(stop)`` in a thread
     loops: list[Callable[[threading.Event], None]] = field(default_factory=list)
     consume: bool = True
@@ -43,6 +45,7 @@ def build_consumer(settings: Settings, pool: ConnectionPool, spec: WorkerSpec) -
         spec.handlers,
         KafkaDeadLetter(dlq_producer, settings.topic(dead_letter(service).name), service),
         max_retries=settings.consumer_max_retries,
+        batch_handlers=spec.batch_handlers,
     )
     return KafkaInboxLoop(
         processor,

@@ -234,3 +234,24 @@ def test_an_event_whose_handler_keeps_failing_is_dead_lettered_after_retries_and
     headers = dict(dead[0].headers)
     assert headers["dlq.reason"] == b"handler_failed"
     assert b"this event breaks the handler" in headers["dlq.error"]
+
+
+def test_a_batch_handler_sees_each_fresh_event_once_in_order(infra, scratch) -> None:
+    """Set-based handlers (payments) get runs of fresh events; repeats inside or across batches are skipped."""
+    schema, pool = scratch
+    events = [business_date_event(dt.date(2026, 4, d), dt.date(2026, 4, d + 1)) for d in (1, 2, 3)]
+    runs: list[list[str]] = []
+
+    def record_run(conn, batch) -> None:
+        runs.append([str(e.envelope.event_id) for e in batch])
+        for e in batch:
+            conn.execute("insert into effects (event_id, note) values (%s, 'batch')", (e.envelope.event_id,))
+
+    dlq = KafkaDeadLetter(make_producer(infra.bootstrap, "test-dlq"), infra.topic("monitoring.dlq"), schema)
+    processor = InboxProcessor(pool, schema, {}, dlq, batch_handlers={"business_date.advanced": record_run})
+    raw = [RawRecord("t", 0, i, b"k", encode(e)) for i, e in enumerate([events[0], events[1], events[0]])]
+    processor.process(raw)
+    processor.process([RawRecord("t", 0, 3, b"k", encode(events[1])), RawRecord("t", 0, 4, b"k", encode(events[2]))])
+    assert runs == [[str(events[0].event_id), str(events[1].event_id)], [str(events[2].event_id)]]
+    for e in events:
+        assert _effects(pool, e.event_id) == 1

@@ -89,6 +89,19 @@ class Money:
 
     # -- construction -------------------------------------------------
     @classmethod
+    def _exact(cls, amount: Decimal, currency: str) -> Money:
+        """An amount already held to the cent in a checked currency (sums, differences, negations).
+
+        Adding or subtracting two amounts of two places gives two places exactly, so the checks
+        and the rounding of ``__post_init__`` cannot change the result; skipping them keeps the
+        allocation and schedule hot paths cheap.
+        """
+        money = object.__new__(cls)
+        object.__setattr__(money, "amount", amount)
+        object.__setattr__(money, "currency", currency)
+        return money
+
+    @classmethod
     def of(cls, value: MoneyInput, currency: str = DEFAULT_CURRENCY) -> Money:
         """``Money.of("12.34")``; more than two places are rounded half-up."""
         return cls(to_decimal(value), currency)
@@ -124,17 +137,17 @@ class Money:
 
     def __add__(self, other: Money) -> Money:
         self._same(other)
-        return Money(self.amount + other.amount, self.currency)
+        return Money._exact(self.amount + other.amount, self.currency)
 
     def __sub__(self, other: Money) -> Money:
         self._same(other)
-        return Money(self.amount - other.amount, self.currency)
+        return Money._exact(self.amount - other.amount, self.currency)
 
     def __neg__(self) -> Money:
-        return Money(-self.amount, self.currency)
+        return Money._exact(-self.amount, self.currency)
 
     def __abs__(self) -> Money:
-        return Money(abs(self.amount), self.currency)
+        return Money._exact(abs(self.amount), self.currency)
 
     def times(self, factor: Number) -> Money:
         """Amount times a rate or count, rounded by the one rule."""
