@@ -77,8 +77,6 @@ def bench_sweep(infra: TestInfra, stack: Stack, port_offset: int) -> None:
     started = time.perf_counter()
     load_book(infra, agreements, first_due)
     print(f"  {'book loaded (set-based SQL)':<58} {time.perf_counter() - started:.1f} s")
-    with infra.connect("monitoring") as conn:
-        conn.execute("checkpoint")
     started = time.perf_counter()
     result = operator.advance()
     elapsed = time.perf_counter() - started
