@@ -100,10 +100,12 @@ class Forbear:
     def put_statement(self, case_id: str, statement: dict[str, Any]) -> dict[str, Any]:
         return self.call("intake", "PUT", f"/cases/{case_id}/statement", json=statement)  # type: ignore[no-any-return]
 
-    def upload(self, case_id: str, document_type: str, content: bytes, filename: str, media: str) -> dict[str, Any]:
+    def upload(self, case_id: str, document_type: str, content: bytes, filename: str, media: str,
+               idempotency_key: str | None = None) -> dict[str, Any]:
+        headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
         return self.call(  # type: ignore[no-any-return]
             "intake", "POST", f"/cases/{case_id}/evidence",
-            data={"document_type": document_type}, files={"file": (filename, content, media)},
+            data={"document_type": document_type}, files={"file": (filename, content, media)}, headers=headers,
         )
 
     def review(self, case_id: str, document_id: str, outcome: str, reason: str | None = None,
@@ -125,10 +127,14 @@ class Forbear:
         return self.call("intake", "GET", "/cases", params=params)  # type: ignore[no-any-return]
 
     def contact(self, case_id: str, party: str, channel: str, local_time: str,
-                direction: str = "outbound") -> dict[str, Any]:
-        return self.call("intake", "POST", f"/cases/{case_id}/contacts", json={  # type: ignore[no-any-return]
-            "party": party, "channel": channel, "local_time": local_time, "direction": direction,
-        })
+                direction: str = "outbound", note: str | None = None,
+                idempotency_key: str | None = None) -> dict[str, Any]:
+        body: dict[str, Any] = {"party": party, "channel": channel, "local_time": local_time, "direction": direction}
+        if note:
+            body["note"] = note
+        headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
+        return self.call("intake", "POST", f"/cases/{case_id}/contacts", json=body,  # type: ignore[no-any-return]
+                         headers=headers)
 
     # -- monitoring: business date --------------------------------------------------------
     def business_date(self, service: str = "monitoring") -> dt.date:
@@ -137,3 +143,80 @@ class Forbear:
     def advance(self, to: dt.date | None = None) -> dict[str, Any]:
         body = {"to": to.isoformat()} if to else {}
         return self.call("monitoring", "POST", "/business-date/advance", json=body)  # type: ignore[no-any-return]
+
+    # -- evaluation ------------------------------------------------------------------------
+    def decisions(self, case_id: str) -> list[dict[str, Any]]:
+        return self.call("evaluation", "GET", f"/cases/{case_id}/decisions")["decisions"]  # type: ignore[no-any-return]
+
+    def reviews(self, status: str = "open", limit: int = 500, offset: int = 0) -> list[dict[str, Any]]:
+        return self.call("evaluation", "GET", "/reviews",  # type: ignore[no-any-return]
+                         params={"status": status, "limit": limit, "offset": offset})["reviews"]
+
+    def decide_review(self, review_id: str, outcome: str, reason: str) -> dict[str, Any]:
+        return self.call("evaluation", "POST", f"/reviews/{review_id}/decide",  # type: ignore[no-any-return]
+                         json={"outcome": outcome, "reason": reason},
+                         headers={"Idempotency-Key": f"decide-{review_id}"})
+
+    # -- agreement -------------------------------------------------------------------------
+    def offers(self, status: str | None = None, limit: int = 500, offset: int = 0) -> dict[str, Any]:
+        params: dict[str, Any] = {"limit": limit, "offset": offset}
+        if status:
+            params["status"] = status
+        return self.call("agreement", "GET", "/offers", params=params)  # type: ignore[no-any-return]
+
+    def case_offers(self, case_id: str) -> list[dict[str, Any]]:
+        return self.call("agreement", "GET", f"/cases/{case_id}/offers")  # type: ignore[no-any-return]
+
+    def accept(self, offer_id: str, payment_method: str = "account_debit") -> dict[str, Any]:
+        return self.call("agreement", "POST", f"/offers/{offer_id}/accept",  # type: ignore[no-any-return]
+                         json={"payment_method": payment_method}, headers={"Idempotency-Key": f"accept-{offer_id}"})
+
+    def counter(self, offer_id: str, proposed_instalment: str | None = None,
+                proposed_term_months: int | None = None) -> dict[str, Any]:
+        body: dict[str, Any] = {}
+        if proposed_instalment is not None:
+            body["proposed_instalment"] = proposed_instalment
+        if proposed_term_months is not None:
+            body["proposed_term_months"] = proposed_term_months
+        return self.call("agreement", "POST", f"/offers/{offer_id}/counter", json=body,  # type: ignore[no-any-return]
+                         headers={"Idempotency-Key": f"counter-{offer_id}"})
+
+    def agreements(self, status: str | None = None, limit: int = 500, offset: int = 0) -> dict[str, Any]:
+        params: dict[str, Any] = {"limit": limit, "offset": offset}
+        if status:
+            params["status"] = status
+        return self.call("agreement", "GET", "/agreements", params=params)  # type: ignore[no-any-return]
+
+    def agreement(self, agreement_id: str) -> dict[str, Any]:
+        return self.call("agreement", "GET", f"/agreements/{agreement_id}")  # type: ignore[no-any-return]
+
+    def document(self, agreement_id: str) -> dict[str, Any]:
+        return self.call("agreement", "GET", f"/agreements/{agreement_id}/document")  # type: ignore[no-any-return]
+
+    def sign(self, agreement_id: str, party: str, document_sha256: str) -> dict[str, Any]:
+        return self.call("agreement", "POST", f"/agreements/{agreement_id}/signatures",  # type: ignore[no-any-return]
+                         json={"party": party, "document_sha256": document_sha256},
+                         headers={"Idempotency-Key": f"sign-{party}-{agreement_id}"})
+
+    # -- monitoring ------------------------------------------------------------------------
+    def monitored(self, status: str | None = None, level: str | None = None, limit: int = 500,
+                  offset: int = 0) -> dict[str, Any]:
+        params: dict[str, Any] = {"limit": limit, "offset": offset}
+        if status:
+            params["status"] = status
+        if level:
+            params["level"] = level
+        return self.call("monitoring", "GET", "/agreements", params=params)  # type: ignore[no-any-return]
+
+    def monitored_agreement(self, agreement_id: str) -> dict[str, Any]:
+        return self.call("monitoring", "GET", f"/agreements/{agreement_id}")  # type: ignore[no-any-return]
+
+    def referrals(self, limit: int = 500, offset: int = 0) -> list[dict[str, Any]]:
+        return self.call("monitoring", "GET", "/referrals",  # type: ignore[no-any-return]
+                         params={"limit": limit, "offset": offset})
+
+    def pay(self, agreement_id: str, reference: str, amount: str, received_on: dt.date | None = None) -> dict[str, Any]:
+        body: dict[str, Any] = {"reference": reference, "amount": amount}
+        if received_on:
+            body["received_on"] = received_on.isoformat()
+        return self.call("monitoring", "POST", f"/agreements/{agreement_id}/payments", json=body)  # type: ignore[no-any-return]
