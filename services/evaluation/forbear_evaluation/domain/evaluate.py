@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 from enum import StrEnum
 
 from forbear_shared.domain.calendar import add_months
@@ -33,8 +33,9 @@ from forbear_shared.domain.hardship import (
     HardshipCategory,
     evidence_completeness,
 )
-from forbear_shared.domain.money import Money
+from forbear_shared.domain.money import CENT, Money
 from forbear_shared.domain.policy import Policy
+from forbear_shared.domain.schedule import annuity_payment
 
 from .affordability import Affordability, AffordabilityRules, IncomeExpenditureStatement, assess_affordability
 from .restructuring import (
@@ -51,7 +52,14 @@ from .restructuring import (
     payment_deferral,
 )
 from .value_test import PlanCashFlow, ValueTestResult, assumptions_from_policy, lender_value_test
-from .waterfall import Concession, ConcessionGrid, WaterfallResult, concession_waterfall, run_waterfall
+from .waterfall import (
+    Concession,
+    ConcessionGrid,
+    WaterfallResult,
+    annuity_lower_bound,
+    concession_waterfall,
+    run_waterfall,
+)
 from .wilful_default import (
     ConductRecord,
     WilfulDefaultIndicator,
@@ -187,7 +195,13 @@ def _consolidation_waterfall(
         )
 
     first = (Concession.WAIVE_PENALTIES,) if any(w.penalty.is_positive() for w in waivers) else ()
-    return run_waterfall(build, grid, affordable, first_concessions=first)
+
+    def merged_principal() -> Money:  # as ``consolidation`` computes it: balances and arrears after the waivers
+        return Money.total((loan.total_owed - w.total for loan, w in zip(loans, waivers, strict=True)), loans[0].currency)
+
+    return run_waterfall(
+        build, grid, affordable, first_concessions=first, lower_bound=annuity_lower_bound(merged_principal)
+    )
 
 
 def _alternatives(
@@ -202,8 +216,18 @@ def _alternatives(
     penalty = max_penalty_waiver(loan, rules)
     interest = max_interest_waiver(loan, rules) if generous_waiver else Money.zero(loan.currency)
     waiver = Waiver(penalty, interest)  # penalty to its cap first, so interest may follow
+    # Plans that cannot be affordable are not built (the first of each kind always is, so that
+    # inputs no plan can be built from fail as before): the result is the same, only cheaper.
+    limit = affordable.affordable_instalment.amount
     found: list[RestructuringPlan] = []
+    first_regular: Decimal | None = None  # the regular schedule's first payment: the same whatever the parts
     for parts in range(1, min(rules.max_arrears_instalments, loan.remaining_term_months) + 1):
+        if first_regular is not None:
+            # The first month pays the regular instalment and the first arrears part, which is
+            # the arrears split evenly and truncated to the cent (the last part takes the residue).
+            arrears = (loan.arrears - waiver.total).amount
+            if first_regular + (arrears / parts).quantize(CENT, rounding=ROUND_DOWN) > limit:
+                continue
         try:
             plan = arrears_instalments(loan, rules, parts=parts, first_due_date=first_due, waiver=waiver)
         except (PolicyLimitExceeded, RestructuringError):
@@ -211,7 +235,12 @@ def _alternatives(
         if affordable.can_afford(plan.peak_regular_payment):
             found.append(plan)
             break
+        first_regular = plan.schedule.instalments[0].total.amount
+    deferral_bound: Money | None = None  # the same for every length of deferral
     for months in range(1, rules.max_deferral_months + 1):
+        if deferral_bound is not None and deferral_bound > affordable.affordable_instalment:
+            # None could be affordable: later lengths either break a limit or are not built.
+            break
         try:
             plan = payment_deferral(loan, rules, months=months, first_due_date=first_due, waiver=waiver)
         except (PolicyLimitExceeded, RestructuringError):
@@ -219,7 +248,25 @@ def _alternatives(
         if affordable.can_afford(plan.peak_regular_payment):
             found.append(plan)
             break
+        deferral_bound = _resumed_payment_bound(plan)
     return tuple(found)
+
+
+def _resumed_payment_bound(plan: RestructuringPlan) -> Money | None:
+    """A lower bound of the peak payment of ANY deferral of the same loan (None when unknown).
+
+    After a capitalising deferral the balance is at least the principal the plan started from,
+    so the first resumed payment is at least ``min(annuity on that principal, principal)``
+    (interest and the fee only add to it), as long as the annuity is a level payment: a
+    positive rate and at least two repayments.
+    """
+    changes = plan.changes
+    repayments = plan.schedule.term - changes.deferral_months
+    rate = changes.new_annual_rate
+    principal = plan.schedule.principal
+    if repayments < 2 or rate <= 0 or not principal.is_positive():
+        return None
+    return annuity_payment(principal, rate, repayments).min(principal)
 
 
 def evaluate(case: Case, policy: Policy, as_of: date) -> Decision:

@@ -34,6 +34,7 @@ from enum import StrEnum
 
 from forbear_shared.domain.money import Money
 from forbear_shared.domain.policy import RestructuringPolicy
+from forbear_shared.domain.schedule import annuity_payment
 
 from .restructuring import (
     LoanPosition,
@@ -55,6 +56,41 @@ class Concession(StrEnum):
 
 PlanBuilder = Callable[[int, Decimal, Money], RestructuringPlan]
 """Builds the modified plan for (term in months, annual rate, deferred principal)."""
+
+PaymentBound = Callable[[int, Decimal, Money], Money | None]
+"""A cheap lower bound of the plan's ``peak_regular_payment`` for (term, rate, deferred), or None.
+
+The waterfall skips building a plan whose bound is already above the affordable instalment:
+such a plan cannot be affordable, so the result is the same as building it and looking.
+"""
+
+
+def annuity_lower_bound(principal_of: Callable[[], Money]) -> PaymentBound:
+    """The bound for a plan built by ``build_schedule(principal, rate, repayments=term,
+    balloon=deferred, balloon_bears_interest=False)`` (no deferral, no interest-only periods).
+
+    With two or more repayments and a positive rate, the first instalment is not the last and
+    is ``min(annuity, interest-bearing balance + interest)`` when the annuity covers the
+    interest, or the interest alone when it does not; either way it is at least
+    ``min(annuity, bearing)``, where ``annuity`` is the rounded level payment on the bearing
+    balance (``annuity_payment`` rounds the schedule builder's formula the same way).  The peak
+    payment is at least the first.  A zero rate (equal principal parts, truncated) or a single
+    repayment get no bound: those plans are built.  ``principal_of`` gives the plans' principal
+    (asked once, after the first plan was built).
+    """
+    principal: list[Money] = []
+
+    def bound(term: int, rate: Decimal, deferred: Money) -> Money | None:
+        if term < 2 or rate <= 0:
+            return None
+        if not principal:
+            principal.append(principal_of())
+        bearing = principal[0] - deferred
+        if not bearing.is_positive():
+            return None
+        return annuity_payment(bearing, rate, term).min(bearing)
+
+    return bound
 
 
 @dataclass(frozen=True)
@@ -102,18 +138,33 @@ def run_waterfall(
     affordable_instalment: Money,
     *,
     first_concessions: tuple[Concession, ...] = (),
+    lower_bound: PaymentBound | None = None,
 ) -> WaterfallResult:
-    """Walk the grid in waterfall order and stop at the first affordable plan."""
+    """Walk the grid in waterfall order and stop at the first affordable plan.
+
+    With ``lower_bound``, a plan that cannot be affordable is counted as tried but not built
+    (the first one always is, so that inputs no plan can be built from fail as before); the
+    last plan tried is built only if it is needed as the most generous one.
+    """
     zero = Money.zero(affordable_instalment.currency)
     tried = 0
     last: RestructuringPlan | None = None
+    skipped: tuple[int, Decimal, Money] | None = None  # the last plan tried, when it was not built
 
     def attempt(term: int, rate: Decimal, deferred: Money) -> RestructuringPlan | None:
-        nonlocal tried, last
+        nonlocal tried, last, skipped
         tried += 1
+        if lower_bound is not None and tried > 1:
+            bound = lower_bound(term, rate, deferred)
+            if bound is not None and bound > affordable_instalment:
+                skipped = (term, rate, deferred)
+                return None
         plan = build(term, rate, deferred)
-        last = plan
+        last, skipped = plan, None
         return plan if plan.peak_regular_payment <= affordable_instalment else None
+
+    def most_generous() -> RestructuringPlan | None:
+        return build(*skipped) if skipped is not None else last
 
     def done(plan: RestructuringPlan, *steps: Concession) -> WaterfallResult:
         return WaterfallResult(plan, first_concessions + steps, affordable_instalment, tried, None)
@@ -156,7 +207,7 @@ def run_waterfall(
                     break
                 cent += 1
             return done(best, Concession.CAPITALISE_ARREARS, *extended, *reduced, Concession.DEFER_PRINCIPAL)
-    return WaterfallResult(None, (), affordable_instalment, tried, last)
+    return WaterfallResult(None, (), affordable_instalment, tried, most_generous())
 
 
 def concession_waterfall(
@@ -178,4 +229,7 @@ def concession_waterfall(
         )
 
     first = (Concession.WAIVE_PENALTIES,) if penalty.is_positive() else ()
-    return run_waterfall(build, grid, affordable_instalment, first_concessions=first)
+    return run_waterfall(
+        build, grid, affordable_instalment, first_concessions=first,
+        lower_bound=annuity_lower_bound(lambda: principal),
+    )
