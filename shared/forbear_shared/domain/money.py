@@ -81,11 +81,14 @@ class Money:
     currency: str = DEFAULT_CURRENCY
 
     def __post_init__(self) -> None:
-        amount = to_decimal(self.amount)
-        if not isinstance(self.currency, str) or len(self.currency) != 3 or not self.currency.isalpha():
-            raise MoneyError(f"currency must be a three-letter ISO code, got {self.currency!r}")
-        object.__setattr__(self, "amount", round_money(amount))
-        object.__setattr__(self, "currency", self.currency.upper())
+        amount = self.amount
+        if amount.__class__ is not Decimal or not amount.is_finite():
+            amount = to_decimal(amount)
+        currency = _CHECKED_CURRENCIES.get(self.currency) if self.currency.__class__ is str else None
+        if currency is None:
+            currency = _check_currency(self.currency)
+        _set_amount(self, amount.quantize(CENT, rounding=ROUNDING))
+        _set_currency(self, currency)
 
     # -- construction -------------------------------------------------
     @classmethod
@@ -96,9 +99,9 @@ class Money:
         and the rounding of ``__post_init__`` cannot change the result; skipping them keeps the
         allocation and schedule hot paths cheap.
         """
-        money = object.__new__(cls)
-        object.__setattr__(money, "amount", amount)
-        object.__setattr__(money, "currency", currency)
+        money = _new(cls)
+        _set_amount(money, amount)
+        _set_currency(money, currency)
         return money
 
     @classmethod
@@ -136,12 +139,20 @@ class Money:
             raise CurrencyMismatch(f"{self.currency} and {other.currency} cannot be combined")
 
     def __add__(self, other: Money) -> Money:
-        self._same(other)
-        return Money._exact(self.amount + other.amount, self.currency)
+        if other.__class__ is not Money or other.currency != self.currency:
+            self._same(other)
+        money = _new(Money)
+        _set_amount(money, self.amount + other.amount)
+        _set_currency(money, self.currency)
+        return money
 
     def __sub__(self, other: Money) -> Money:
-        self._same(other)
-        return Money._exact(self.amount - other.amount, self.currency)
+        if other.__class__ is not Money or other.currency != self.currency:
+            self._same(other)
+        money = _new(Money)
+        _set_amount(money, self.amount - other.amount)
+        _set_currency(money, self.currency)
+        return money
 
     def __neg__(self) -> Money:
         return Money._exact(-self.amount, self.currency)
@@ -174,6 +185,25 @@ class Money:
             return NotImplemented
         self._same(other)
         return self.amount < other.amount
+
+    # the other orderings spelled out (``total_ordering`` would derive the same, more slowly)
+    def __le__(self, other: object) -> bool:
+        if not isinstance(other, Money):
+            return NotImplemented
+        self._same(other)
+        return self.amount <= other.amount
+
+    def __gt__(self, other: object) -> bool:
+        if not isinstance(other, Money):
+            return NotImplemented
+        self._same(other)
+        return self.amount > other.amount
+
+    def __ge__(self, other: object) -> bool:
+        if not isinstance(other, Money):
+            return NotImplemented
+        self._same(other)
+        return self.amount >= other.amount
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Money):
@@ -225,6 +255,23 @@ class Money:
 
     def __repr__(self) -> str:
         return f"Money('{self.to_str()}', '{self.currency}')"
+
+
+_new = object.__new__
+# Writers of the frozen slots: the same effect as ``object.__setattr__``, without the lookup.
+_set_amount = Money.__dict__["amount"].__set__
+_set_currency = Money.__dict__["currency"].__set__
+_CHECKED_CURRENCIES: dict[str, str] = {}
+"""Currency codes already checked, to their upper-case form."""
+
+
+def _check_currency(currency: object) -> str:
+    if not isinstance(currency, str) or len(currency) != 3 or not currency.isalpha():
+        raise MoneyError(f"currency must be a three-letter ISO code, got {currency!r}")
+    upper = currency.upper()
+    if len(_CHECKED_CURRENCIES) < 1000:
+        _CHECKED_CURRENCIES[currency] = upper
+    return upper
 
 
 def parse_rate(value: object, *, what: str = "rate") -> Decimal:
