@@ -1,5 +1,8 @@
 #!/usr/bin/env bash
-# make run: services up on local defaults (Kafka and Postgres are started by infra.sh first).
+# make run: services up on local defaults (Kafka and Postgres are started by infra.sh first),
+# then the demo simulator in the background.
+#   run.sh up            services + console (devstack) and the demo simulator; safe to re-run
+#   run.sh stop-extras   stop what run.sh started besides devstack's processes (the simulator)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -7,13 +10,51 @@ cd "$root"
 . "$here/env.sh"
 PY=.venv/bin/python
 run_dir=$FORBEAR_VAR_DIR/run
+sim_pid=$run_dir/simulator.pid
+sim_log=$run_dir/simulator.log
+mkdir -p "$run_dir"
+
+alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
+
 case "${1:-up}" in
   up)
+    # the four services and the console (devstack starts the console too; it reuses live pids)
     $PY -m forbear_shared.devstack up --run-dir "$run_dir"
-    echo
-    echo "Forbear is up. Logs: $run_dir/*.log · stop everything with: make down"
+    if ! $PY -c 'import sys, httpx; sys.exit(httpx.get("http://127.0.0.1:8100/healthz", timeout=5).status_code != 200)' 2>/dev/null; then
+      echo "[run] the console does not answer on :8100; see $run_dir/console.log" >&2
+      exit 1
+    fi
+    if alive "$sim_pid"; then
+      echo "[run] demo simulator already running (pid $(cat "$sim_pid")), not starting another"
+    else
+      echo "[run] starting the demo simulator (seed ${FORBEAR_DEMO_SEED:-7}; one business day every ${FORBEAR_DEMO_DAY_SECONDS:-2.5} s)"
+      # its own session, so that stopping it never touches this shell; the pid is written here
+      # (not by the child) so that a second `make run` sees it at once
+      setsid nohup $PY -m forbear_simulator demo --seed "${FORBEAR_DEMO_SEED:-7}" \
+        --day-seconds "${FORBEAR_DEMO_DAY_SECONDS:-2.5}" >>"$sim_log" 2>&1 </dev/null &
+      echo $! > "$sim_pid"
+    fi
+    cat <<INFO
+
+Forbear is up.
+  console     http://127.0.0.1:8100   (demo logins: agent1 / agent1-demo, super1 / super1-demo)
+  APIs        http://127.0.0.1:8101/docs intake · :8102/docs evaluation · :8103/docs agreement · :8104/docs monitoring
+  metrics     :8101-8104/metrics (APIs), :9101-9104/metrics (workers), :8100/metrics (console)
+  demo        the simulator opens cases and advances the business date; first states show within
+              a minute or two (log: $sim_log)
+  logs        $run_dir/*.log
+  stop        make down
+INFO
     ;;
   stop-extras)
-    true
+    if alive "$sim_pid"; then
+      pid=$(cat "$sim_pid")
+      echo "[run] stopping the demo simulator (pid $pid)"
+      kill -TERM "$pid"
+      for _ in $(seq 1 30); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
+      kill -0 "$pid" 2>/dev/null && kill -KILL "$pid"
+    fi
+    rm -f "$sim_pid"
     ;;
+  *) echo "usage: $0 [up|stop-extras]" >&2; exit 2 ;;
 esac

@@ -183,8 +183,11 @@ class Simulation:
             try:
                 self.business_day()
                 self.close_of_business()
-            except (httpx.HTTPError, OSError) as exc:
-                # a service restarting: try the same day again shortly
+            except (httpx.HTTPError, OSError, ApiError) as exc:
+                if isinstance(exc, ApiError) and exc.status_code < 500:
+                    raise
+                # a service restarting: try the same day again shortly (what was done is not redone:
+                # every create carries an idempotency key and the queues are read afresh)
                 self.say(f"day {self.day}: services unavailable ({exc.__class__.__name__}); retrying")
                 time.sleep(2)
                 continue
@@ -225,7 +228,7 @@ class Simulation:
         """
         deadline = time.monotonic() + timeout
         for service in ("intake", "evaluation", "agreement"):
-            while self.cob.business_date(service) < self.today and time.monotonic() < deadline:
+            while not self._stop and self.cob.business_date(service) < self.today and time.monotonic() < deadline:
                 self.stats["waited_for_workers"] += 1
                 time.sleep(0.1)
 

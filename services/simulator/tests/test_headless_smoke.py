@@ -1,0 +1,70 @@
+"""A tiny headless simulation against the real services, broker and database.
+
+The services of ``tests/conftest.py`` are not visible from here (its fixtures serve ``tests/``),
+so this module builds the same ``infra`` and ``stack`` with the same helpers — its own database
+and topic prefix, the services on ``PORT_OFFSET`` — for the module only: they are gone before
+the suite under ``tests/`` (which runs after ``services/``) starts its own on those ports.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from forbear_shared.devstack import Stack
+from forbear_simulator.__main__ import format_outcome
+from forbear_simulator.sim import Config, Simulation
+
+from tests.support.http import PORT_OFFSET
+from tests.support.infra import TEST_SECRET, TestInfra, start_test_infra, stop_test_infra
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def infra() -> Iterator[TestInfra]:
+    started = start_test_infra()
+    yield started
+    stop_test_infra(started)
+
+
+@pytest.fixture(scope="module")
+def stack(infra: TestInfra, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    services = Stack(Path(tmp_path_factory.mktemp("simulator-stack")), infra.service_env(), port_offset=PORT_OFFSET)
+    try:
+        services.up()
+        yield services
+    finally:
+        services.down()
+
+
+def test_a_tiny_headless_portfolio_reaches_agreements_payments_and_a_consistent_outcome(stack, infra) -> None:
+    config = Config(seed=7, borrowers=12, days=90, arrival_days=10, day_seconds=0, secret=TEST_SECRET,
+                    port_offset=PORT_OFFSET, bootstrap=infra.bootstrap, topic_prefix=infra.topic_prefix,
+                    run_id="smoke")
+    sim = Simulation(config, say=lambda _m: None)
+    start = sim.agent.business_date("monitoring")
+    actions = sim.run()
+    outcome = sim.outcome()
+    printed = format_outcome(outcome)
+
+    assert outcome["business_days"] == 90
+    assert dt.date.fromisoformat(outcome["business_date"]) == start + dt.timedelta(days=90)
+    assert outcome["cases_opened"] == 12 == actions["opened"]
+    assert outcome["agreements_activated"] >= 1
+    assert outcome["agreements_activated"] <= outcome["decided"] <= outcome["cases_opened"]
+    for key in ("approval_rate", "cure_rate", "breach_rate", "referral_rate"):
+        assert 0.0 <= outcome[key] <= 1.0, key
+    assert outcome["referred"] <= outcome["breached"] + outcome["agreements_activated"]
+    assert outcome["completed"] + outcome["referred"] <= outcome["agreements_activated"]
+    assert sum(outcome["cases_by_status"].values()) == outcome["cases_opened"]
+    assert Decimal(outcome["recovered_amount"]) > 0
+    assert "approval rate" in printed and outcome["recovered_amount"] in printed
+    # the other runs on the same stack are not counted: only this run's borrowers
+    other = Simulation(Config(seed=7, borrowers=0, secret=TEST_SECRET, port_offset=PORT_OFFSET,
+                              bootstrap=infra.bootstrap, topic_prefix=infra.topic_prefix, run_id="other"))
+    other.today = sim.today
+    assert other.outcome(settle_seconds=0)["cases_opened"] == 0
