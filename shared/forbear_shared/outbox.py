@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Sequence
 
 import psycopg
 from kafka import KafkaProducer
@@ -28,6 +29,27 @@ def add(conn: psycopg.Connection, envelope: Envelope, topic: str) -> None:
     conn.execute(
         "insert into outbox (event_id, topic, key, event_type, body) values (%s, %s, %s, %s, %s)",
         (envelope.event_id, topic, envelope.case_id, envelope.type, encode(envelope).decode()),
+    )
+
+
+def add_many(conn: psycopg.Connection, events: Sequence[tuple[Envelope, str]]) -> None:
+    """Record many ``(envelope, topic)`` events in one statement, in the order given: the
+    outbox ids (the relay's publishing order) follow the sequence, as ``add`` one by one would."""
+    if not events:
+        return
+    conn.execute(
+        """insert into outbox (event_id, topic, key, event_type, body)
+           select event_id, topic, key, event_type, body
+           from unnest(%s::uuid[], %s::text[], %s::text[], %s::text[], %s::text[])
+                with ordinality as e(event_id, topic, key, event_type, body, ord)
+           order by ord""",
+        (
+            [e.event_id for e, _ in events],
+            [t for _, t in events],
+            [e.case_id for e, _ in events],
+            [e.type for e, _ in events],
+            [encode(e).decode() for e, _ in events],
+        ),
     )
 
 
@@ -93,8 +115,15 @@ class OutboxRelay:
             )
             return cur.rowcount
 
-    def run(self, stop: threading.Event, idle_seconds: float = 0.05) -> None:
+    def run(self, stop: threading.Event, idle_seconds: float = 0.05, notified_idle_seconds: float = 0.5) -> None:
+        """Publish until ``stop``; between batches, wait for the outbox trigger's notification.
+
+        A committed outbox insert notifies ``forbear_outbox_<schema>`` (migration 0002), which
+        wakes the relay at once; without a listening connection it polls every ``idle_seconds``,
+        with one it still polls every ``notified_idle_seconds`` in case a notification is missed.
+        """
         last_observed = 0.0
+        listener: psycopg.Connection | None = None
         while not stop.is_set():
             try:
                 published = self.publish_pending()
@@ -106,4 +135,37 @@ class OutboxRelay:
                 published = 0
                 stop.wait(1.0)
             if published == 0:
-                stop.wait(idle_seconds)
+                if listener is None or listener.closed:
+                    listener = self._listen()
+                if listener is None:
+                    stop.wait(idle_seconds)
+                    continue
+                try:
+                    for _ in listener.notifies(timeout=notified_idle_seconds, stop_after=1):
+                        pass
+                    self._drain(listener)
+                except Exception:
+                    log.warning("outbox notifications lost; polling until they are back", exc_info=True)
+                    listener.close()
+                    listener = None
+                    stop.wait(idle_seconds)
+        if listener is not None:
+            listener.close()
+
+    def _listen(self) -> psycopg.Connection | None:
+        """A dedicated autocommit connection listening on this schema's outbox channel."""
+        try:
+            conn = psycopg.connect(self.pool.conninfo, autocommit=True, **(self.pool.kwargs or {}))
+            row = conn.execute("select current_schema() as s").fetchone()
+            schema = row["s"] if isinstance(row, dict) else row[0]  # type: ignore[index,call-overload]
+            conn.execute(f'listen "forbear_outbox_{schema}"')
+            return conn
+        except Exception:
+            log.warning("cannot listen for outbox notifications; polling", exc_info=True)
+            return None
+
+    @staticmethod
+    def _drain(listener: psycopg.Connection) -> None:
+        """Drop notifications that are already queued: one publish pass covers them all."""
+        for _ in listener.notifies(timeout=0):
+            pass
