@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import date
 
-from .arrears import InstalmentDue, InstalmentPosition, LoanLedger, charge_penalty
+from .arrears import InstalmentDue, InstalmentPosition, LoanLedger, _charge_penalty
 from .money import Money
 from .policy import Component, Policy
 
@@ -111,9 +111,8 @@ def apply_payment(
             payment.reference, payment.received_on, payment.amount, (), zero, zero, (), duplicate=True
         )
 
-    penalty_before = Money.total((p.penalty_charged for p in ledger.positions), currency)
-    ledger = charge_penalty(ledger, payment.received_on, policy)
-    penalty_after = Money.total((p.penalty_charged for p in ledger.positions), currency)
+    # what was charged is exactly the penalty total after minus before (sums of cents are exact)
+    ledger, charged = _charge_penalty(ledger, payment.received_on, policy)
 
     remaining = payment.amount
     lines: list[AllocationLine] = []
@@ -152,7 +151,7 @@ def apply_payment(
         amount=payment.amount,
         lines=tuple(lines),
         unapplied=remaining,
-        penalty_charged=penalty_after - penalty_before,
+        penalty_charged=zero if charged is None else charged,
         settled_instalments=tuple(settled),
     )
     return ledger, statement

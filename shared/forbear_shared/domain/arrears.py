@@ -152,11 +152,13 @@ def uncharged_penalty(ledger: LoanLedger, number: int, as_of: date, policy: Poli
     schedule = ledger.schedule
     instalment = schedule.instalment(number)
     position = ledger.position(number)
+    # the cheap refusals first (all answer zero, so their order changes nothing)
+    settled_on = position.settled_on
+    if (settled_on is not None and settled_on <= as_of) or as_of <= grace_cutoff(instalment, policy):
+        return Money.zero(schedule.currency)
     zero = Money.zero(schedule.currency)
     overdue_principal = instalment.principal - position.principal_paid
-    if not overdue_principal.is_positive() or ledger.is_settled(number, as_of):
-        return zero
-    if as_of <= grace_cutoff(instalment, policy):
+    if not overdue_principal.is_positive():
         return zero
     start = position.penalty_accrued_through or instalment.due_date
     days = (as_of - start).days
@@ -171,13 +173,26 @@ def charge_penalty(ledger: LoanLedger, as_of: date, policy: Policy) -> LoanLedge
     """Crystallise penalty up to ``as_of`` before money moves, so a payment
     pays the penalty owed on the day it arrives and the principal it then
     reduces accrues less from that day on."""
+    return _charge_penalty(ledger, as_of, policy)[0]
+
+
+def _charge_penalty(ledger: LoanLedger, as_of: date, policy: Policy) -> tuple[LoanLedger, Money | None]:
+    """``charge_penalty`` plus the total it charged (None when nothing was charged)."""
+    charged: Money | None = None
+    grace = timedelta(days=policy.delinquency.grace_days)
+    instalment = ledger.schedule.instalment
     for position in ledger.positions:
+        # uncharged_penalty's cheap refusals, checked here without building its zero
+        settled_on = position.settled_on
+        if (settled_on is not None and settled_on <= as_of) or as_of <= instalment(position.number).due_date + grace:
+            continue
         accrued = uncharged_penalty(ledger, position.number, as_of, policy)
         if accrued.is_positive():
             ledger = ledger.with_position(
                 replace(position, penalty_charged=position.penalty_charged + accrued, penalty_accrued_through=as_of)
             )
-    return ledger
+            charged = accrued if charged is None else charged + accrued
+    return ledger, charged
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 import psycopg
+from psycopg.rows import tuple_row
 from forbear_shared.domain.arrears import InstalmentPosition, LoanLedger
 from forbear_shared.domain.money import Money
 from forbear_shared.domain.schedule import Schedule
@@ -161,13 +162,14 @@ def load_ledgers(
     ids = list(agreement_rows)
     if not ids:
         return {}
-    rows = conn.execute(
-        f"select {_POSITION_COLUMNS} from instalments where agreement_id = any(%s) order by agreement_id, number",
-        (ids,),
-    ).fetchall()
-    by_agreement: dict[str, list[Row]] = {}
+    with conn.cursor(row_factory=tuple_row) as cur:
+        rows = cur.execute(
+            f"select {_POSITION_COLUMNS} from instalments where agreement_id = any(%s) order by agreement_id, number",
+            (ids,),
+        ).fetchall()
+    by_agreement: dict[str, list[tuple[Any, ...]]] = {}
     for r in rows:
-        by_agreement.setdefault(r["agreement_id"], []).append(r)
+        by_agreement.setdefault(r[0], []).append(r)
     missing = [a for a in ids if cache.get(a) is None]
     if missing:
         for r in conn.execute(
@@ -178,24 +180,23 @@ def load_ledgers(
     for agreement_id, agreement_row in agreement_rows.items():
         schedule = cache.get(agreement_id)
         assert schedule is not None
-        currency = schedule.currency
+        currency = schedule.currency  # checked when the schedule was parsed
+        # numeric(18, 2) columns come back as finite Decimals of two places: nothing to round or check
         positions = tuple(
             InstalmentPosition(
-                r["number"],
-                Money(r["fee_paid"], currency),
-                Money(r["penalty_charged"], currency),
-                Money(r["penalty_paid"], currency),
-                Money(r["interest_paid"], currency),
-                Money(r["principal_paid"], currency),
-                r["penalty_accrued_through"],
-                r["settled_on"],
+                number, _exact(fee, currency), _exact(penalty_charged, currency), _exact(penalty_paid, currency),
+                _exact(interest, currency), _exact(principal, currency), accrued_through, settled_on,
             )
-            for r in by_agreement.get(agreement_id, [])
+            for (_, number, fee, penalty_charged, penalty_paid, interest, principal, accrued_through, settled_on)
+            in by_agreement.get(agreement_id, [])
         )
         ledgers[agreement_id] = LoanLedger(
             schedule, positions, frozenset(), Money(Decimal(agreement_row["unapplied"]), currency)
         )
     return ledgers
+
+
+_exact = Money._exact  # noqa: SLF001 - see load_ledgers
 
 
 def changed_positions(agreement_id: str, before: LoanLedger, after: LoanLedger) -> list[Row]:
@@ -217,23 +218,36 @@ def changed_positions(agreement_id: str, before: LoanLedger, after: LoanLedger) 
 
 
 def save_positions(conn: psycopg.Connection, rows: Sequence[Row]) -> None:
+    """Every changed ledger row in one statement.
+
+    The set-based statements here pass arrays as binary parameters (``%b``): a text array
+    would quote every ``"`` of a JSON body character by character, on the client's CPU.
+    """
     if not rows:
         return
-    with conn.cursor() as cur:
-        cur.executemany(
-            """update instalments set fee_paid = %(fee_paid)s, penalty_charged = %(penalty_charged)s,
-                   penalty_paid = %(penalty_paid)s, interest_paid = %(interest_paid)s,
-                   principal_paid = %(principal_paid)s, penalty_accrued_through = %(penalty_accrued_through)s,
-                   settled_on = %(settled_on)s
-               where agreement_id = %(agreement_id)s and number = %(number)s""",
-            rows,
-        )
+    conn.execute(
+        """update instalments i set fee_paid = u.fee_paid, penalty_charged = u.penalty_charged,
+               penalty_paid = u.penalty_paid, interest_paid = u.interest_paid, principal_paid = u.principal_paid,
+               penalty_accrued_through = u.penalty_accrued_through, settled_on = u.settled_on
+           from unnest(%b::text[], %b::int[], %b::numeric[], %b::numeric[], %b::numeric[], %b::numeric[],
+                       %b::numeric[], %b::date[], %b::date[])
+                as u(agreement_id, number, fee_paid, penalty_charged, penalty_paid, interest_paid, principal_paid,
+                     penalty_accrued_through, settled_on)
+           where i.agreement_id = u.agreement_id and i.number = u.number""",
+        [[r[k] for r in rows] for k in (
+            "agreement_id", "number", "fee_paid", "penalty_charged", "penalty_paid", "interest_paid",
+            "principal_paid", "penalty_accrued_through", "settled_on")],
+    )
 
 
 def set_unapplied(conn: psycopg.Connection, rows: Sequence[tuple[Decimal, str]]) -> None:
     if rows:
-        with conn.cursor() as cur:
-            cur.executemany("update agreements set unapplied = %s where agreement_id = %s", rows)
+        conn.execute(
+            """update agreements a set unapplied = u.unapplied
+               from unnest(%b::numeric[], %b::text[]) as u(unapplied, agreement_id)
+               where a.agreement_id = u.agreement_id""",
+            ([r[0] for r in rows], [r[1] for r in rows]),
+        )
 
 
 # -- payments -----------------------------------------------------------------------------------
@@ -251,6 +265,41 @@ def stage_payment(conn: psycopg.Connection, row: Row) -> bool:
     return cur.fetchone() is not None
 
 
+def stage_payments(conn: psycopg.Connection, rows: Sequence[Row]) -> int:
+    """Record many payments as received with one statement, in the order given (``seq`` follows it).
+
+    A reference already known, or repeated within ``rows``, is the same payment: recorded once.
+    Returns how many were new.
+    """
+    if not rows:
+        return 0
+    cur = conn.execute(
+        """insert into payments (reference, loan_id, agreement_id, amount, currency, received_on, source, entered_by)
+           select reference, loan_id, agreement_id, amount, currency, received_on, source, entered_by
+           from unnest(%b::text[], %b::text[], %b::text[], %b::numeric[], %b::text[], %b::date[], %b::text[],
+                       %b::text[])
+                with ordinality as u(reference, loan_id, agreement_id, amount, currency, received_on, source,
+                                     entered_by, ord)
+           order by ord
+           on conflict (reference) do nothing""",
+        [[r[k] for r in rows] for k in (
+            "reference", "loan_id", "agreement_id", "amount", "currency", "received_on", "source", "entered_by")],
+    )
+    return cur.rowcount
+
+
+def add_outbox_rows(conn: psycopg.Connection, rows: Sequence[tuple[Any, str, str, str, str]]) -> None:
+    """Outbox rows ``(event_id, topic, key, event_type, body)`` in one statement, in order (ids follow it)."""
+    if rows:
+        conn.execute(
+            """insert into outbox (event_id, topic, key, event_type, body)
+               select e, t, k, y, b from unnest(%b::uuid[], %b::text[], %b::text[], %b::text[], %b::text[])
+                    with ordinality as u(e, t, k, y, b, ord)
+               order by ord""",
+            [[r[i] for r in rows] for i in range(5)],
+        )
+
+
 def payment(conn: psycopg.Connection, reference: str) -> Row | None:
     return conn.execute("select * from payments where reference = %s", (reference,)).fetchone()
 
@@ -266,15 +315,19 @@ def pending_payments(conn: psycopg.Connection, limit: int, reference: str | None
 
 
 def finish_payments(conn: psycopg.Connection, rows: Sequence[Row]) -> None:
+    """Every finished payment in one statement; ``allocation`` is JSON text (or None)."""
     if rows:
-        with conn.cursor() as cur:
-            cur.executemany(
-                """update payments set status = %(status)s, agreement_id = %(agreement_id)s,
-                       unmatched_reason = %(unmatched_reason)s, allocation = %(allocation)s,
-                       unallocated = %(unallocated)s, applied_on = %(applied_on)s
-                   where reference = %(reference)s""",
-                rows,
-            )
+        conn.execute(
+            """update payments p set status = u.status, agreement_id = u.agreement_id,
+                   unmatched_reason = u.unmatched_reason, allocation = u.allocation::jsonb,
+                   unallocated = u.unallocated, applied_on = u.applied_on
+               from unnest(%b::text[], %b::text[], %b::text[], %b::text[], %b::text[], %b::numeric[], %b::date[])
+                    as u(reference, status, agreement_id, unmatched_reason, allocation, unallocated, applied_on)
+               where p.reference = u.reference""",
+            [[r[k] for r in rows] for k in (
+                "reference", "status", "agreement_id", "unmatched_reason", "allocation", "unallocated",
+                "applied_on")],
+        )
 
 
 def rematch_unmatched(conn: psycopg.Connection, loan_ids: Sequence[str], since: dt.date) -> int:

@@ -8,7 +8,7 @@ from functools import partial
 
 import psycopg
 from forbear_shared.events import DecodedEvent
-from forbear_shared.inbox import Handler
+from forbear_shared.inbox import BatchHandler, Handler
 from forbear_shared.projections import business_date_handlers
 from forbear_shared.topics import AGREEMENT_EVENTS, CORE_PAYMENTS, EVALUATION_EVENTS, INTAKE_EVENTS
 from forbear_shared.worker import WorkerSpec, run_worker
@@ -17,7 +17,7 @@ from forbear_monitoring import bootstrap
 from forbear_monitoring.service_layer import agreements as use
 from forbear_monitoring.service_layer.cob import refresh_active_gauge
 from forbear_monitoring.service_layer.deps import Monitoring
-from forbear_monitoring.service_layer.payments import allocator_loop, on_payment_received
+from forbear_monitoring.service_layer.payments import allocator_loop, on_payment_received, on_payments_received
 
 
 def handlers(m: Monitoring) -> dict[str, Handler]:
@@ -39,6 +39,11 @@ def handlers(m: Monitoring) -> dict[str, Handler]:
     }
 
 
+def batch_handlers(m: Monitoring) -> dict[str, BatchHandler]:
+    """Event types staged a run at a time (one statement per run of the polled batch)."""
+    return {"payment.received": on_payments_received}
+
+
 def gauge_loop(m: Monitoring, every: float = 5.0) -> Callable[[threading.Event], None]:
     def run(stop: threading.Event) -> None:
         while not stop.wait(every):
@@ -56,6 +61,7 @@ def main() -> None:
         # not monitoring.events: monitoring owns the business date and needs none of its own events
         topics=[AGREEMENT_EVENTS.name, CORE_PAYMENTS.name, INTAKE_EVENTS.name, EVALUATION_EVENTS.name],
         handlers=handlers(m),
+        batch_handlers=batch_handlers(m),
         loops=[allocator_loop(m), gauge_loop(m)],
     )
     run_worker(m.ctx.settings, m.ctx.pool, spec)
