@@ -22,7 +22,7 @@ from forbear_shared.events.schemas.common import Reason
 from forbear_shared.events.schemas.evaluation import CaseDecided, OfferTerms
 
 from tests.support.http import client
-from tests.support.infra import eventually, producer, read_topic
+from tests.support.infra import eventually, producer, read_events, read_topic
 
 pytestmark = pytest.mark.integration
 
@@ -98,7 +98,7 @@ def offers_of(case_id: str, count: int, decision_id: str | None = None) -> list[
 
 def events(infra, type_: str, case_id: str, min_count: int = 1) -> list[dict[str, Any]]:
     def found() -> list[dict[str, Any]] | None:
-        decoded = [json.loads(m.value) for m in read_topic(infra, "agreement.events", timeout=5)]
+        decoded = read_events(infra, "agreement.events", timeout=5)
         matches = [e for e in decoded if e["type"] == type_ and e["case_id"] == case_id]
         return matches if len(matches) >= min_count else None
 

@@ -13,7 +13,7 @@ from forbear_shared.events.schemas.common import LoanSnapshot
 from forbear_shared.events.schemas.corebanking import LoanSnapshotted
 
 from tests.support.http import client
-from tests.support.infra import eventually, producer, read_topic
+from tests.support.infra import eventually, producer, read_events
 
 pytestmark = pytest.mark.integration
 
@@ -71,7 +71,7 @@ def open_case(role: str = "agent", borrower_id: str | None = None, **extra) -> d
 
 def events_of(infra, case_id: str, type_: str, min_count: int = 1) -> list[dict]:
     def found():
-        values = [json.loads(m.value) for m in read_topic(infra, "intake.events", timeout=5)]
+        values = read_events(infra, "intake.events", timeout=5)
         hits = [v for v in values if v["case_id"] == case_id and v["type"] == type_]
         return hits if len(hits) >= min_count else None
 
@@ -331,7 +331,10 @@ def test_unknown_case_is_404(stack) -> None:
 
 
 def test_submitting_sends_everything_evaluation_needs_once(stack, infra) -> None:
-    case = open_case()
+    # a declaration found untrue is declined outright, so the case is never submittable again,
+    # whether or not evaluation has answered before the second submission
+    case = open_case(history={"no_contact_delinquencies_24m": 0, "broken_agreements_12m": 0,
+                              "declaration_untrue": True})
     cid = case["case_id"]
     with client("intake") as api:
         api.put(f"/cases/{cid}/statement", json={

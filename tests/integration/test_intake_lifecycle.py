@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 import uuid
 
 import pytest
@@ -12,7 +11,7 @@ from forbear_shared.events.schemas.evaluation import CaseDecided
 
 from tests.integration.test_intake_api import PDF, events_of, open_case, upload
 from tests.support.http import client
-from tests.support.infra import eventually, producer, read_topic
+from tests.support.infra import eventually, producer, read_events
 
 pytestmark = pytest.mark.integration
 
@@ -72,7 +71,7 @@ def test_an_incomplete_case_past_its_deadline_goes_to_evaluation_once_and_is_dec
         assert api.post("/business-date/advance", json={}).status_code == 200
     with client("intake") as api:
         eventually(lambda: api.get("/business-date").json()["business_date"] > target.isoformat())
-    copies = [json.loads(m.value) for m in read_topic(infra, "intake.events")]
+    copies = read_events(infra, "intake.events")
     assert len([c for c in copies if c["case_id"] == cid and c["type"] == "case.submitted"]) == 1
     declined = eventually(lambda: case_status(cid) if case_status(cid)["status"] == "declined" else None, timeout=60)
     assert declined["last_outcome"] == "decline"

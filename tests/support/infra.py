@@ -10,9 +10,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import psycopg
-from kafka import KafkaConsumer, KafkaProducer, TopicPartition
-
 from forbear_shared.kafka_admin import create_topics, delete_topics, wait_for_broker
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
 
 def _env(name: str, default: str) -> str:
@@ -111,6 +110,22 @@ def read_topic(infra: TestInfra, name: str, *, min_count: int = 0, timeout: floa
                 return messages
     finally:
         consumer.close()
+
+
+def read_events(infra: TestInfra, name: str, *, min_count: int = 0, timeout: float = 30.0) -> list[dict[str, Any]]:
+    """The events on a topic as JSON objects; bytes that are not a JSON object (poison messages
+    other tests publish on purpose) are skipped."""
+    import json
+
+    events: list[dict[str, Any]] = []
+    for message in read_topic(infra, name, min_count=min_count, timeout=timeout):
+        try:
+            value = json.loads(message.value)
+        except (TypeError, ValueError):
+            continue
+        if isinstance(value, dict):
+            events.append(value)
+    return events
 
 
 def eventually(check: Any, timeout: float = 30.0, interval: float = 0.2) -> Any:

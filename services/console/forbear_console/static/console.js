@@ -57,7 +57,8 @@ class ApiError extends Error {
 }
 async function call(method, url, body) {
   const headers = { Accept: "application/json" };
-  if (state.token) headers.Authorization = "Bearer " + state.token;
+  const token = state.token;
+  if (token) headers.Authorization = "Bearer " + token;
   const init = { method, headers };
   if (body !== undefined) { headers["Content-Type"] = "application/json"; init.body = JSON.stringify(body); }
   if (method === "POST" && url.startsWith("/api/") && body !== undefined && /\/(contacts|payments)$/.test(url))
@@ -66,7 +67,12 @@ async function call(method, url, body) {
   const text = await response.text();
   let data = null;
   try { data = text ? JSON.parse(text) : null; } catch (_) { data = { detail: text }; }
-  if (response.status === 401 && url !== "/login") { logout(); throw new ApiError(401, data); }
+  // a 401 ends the session only if it answers the session's own token: a late answer to a
+  // request of an earlier session (or of none) must not log out the operator who signed in since
+  if (response.status === 401 && url !== "/login") {
+    if (token && token === state.token) logout();
+    throw new ApiError(401, data);
+  }
   if (!response.ok) throw new ApiError(response.status, data);
   return data;
 }
