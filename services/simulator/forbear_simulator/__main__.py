@@ -43,6 +43,8 @@ def parser() -> argparse.ArgumentParser:
                            help="business days run back to back first, so every state shows at once")
             s.add_argument("--days", type=int, default=None, help="stop after this many business days")
             s.add_argument("--pid-file", default=None, help="write this process's pid here (removed on exit)")
+            s.add_argument("--waves", type=int, default=3,
+                           help="waves of --borrowers newcomers, one per arrival window (keeps the queues alive)")
         else:
             s.add_argument("--days", type=int, default=240)
             s.add_argument("--json", action="store_true", help="print the outcome as JSON")
@@ -58,6 +60,7 @@ def config_of(args: argparse.Namespace) -> Config:
         cfg.arrival_days = args.arrival_days or 90
         cfg.day_seconds = args.day_seconds
         cfg.warmup_days = args.warmup_days
+        cfg.waves = args.waves
     else:
         cfg.arrival_days = args.arrival_days or max(1, min(60, args.days // 4))
         cfg.day_seconds = 0

@@ -194,11 +194,15 @@ def _loan(rng: random.Random, loan_id: str, dpd: int) -> Loan:
                 overdue_interest, penalty, dpd)
 
 
-def generate(seed: int, size: int, run_id: str = "r0", arrival_days: int = 60) -> list[Borrower]:
-    """``size`` borrowers arriving over the first ``arrival_days`` business days (a handful a day)."""
-    rng = random.Random(seed)
+def generate(seed: int, size: int, run_id: str = "r0", arrival_days: int = 60, wave: int = 0) -> list[Borrower]:
+    """``size`` borrowers arriving over the first ``arrival_days`` business days (a handful a day).
+
+    ``wave`` k > 0 draws the next ``size`` newcomers (indices after the earlier waves', arriving over
+    the k-th window): the demo keeps its queues alive with waves.
+    """
+    rng = random.Random(seed if wave == 0 else f"{seed}-wave-{wave}")
     borrowers: list[Borrower] = []
-    for index in range(size):
+    for index in range(wave * size, (wave + 1) * size):
         borrower_id = f"S{seed}-{run_id}-{index:04d}"
         hardship = _pick(rng, HARDSHIP_WEIGHTS)
         channel = _pick(rng, CHANNEL_WEIGHTS)
@@ -225,7 +229,8 @@ def generate(seed: int, size: int, run_id: str = "r0", arrival_days: int = 60) -
             phone=f"1{rng.choice([3, 5, 7, 8, 9])}{rng.randint(100000000, 999999999)}",
             hardship=hardship,
             channel=channel,
-            arrival_day=min(arrival_days - 1, int(index * arrival_days / max(size, 1))) if arrival_days > 0 else 0,
+            arrival_day=(wave * arrival_days + min(arrival_days - 1, int((index - wave * size) * arrival_days
+                                                                           / max(size, 1)))) if arrival_days > 0 else 0,
             loans=loans,
             income=income,
             essential_expenditure=essential,

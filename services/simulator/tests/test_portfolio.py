@@ -80,3 +80,12 @@ def test_loans_and_first_contact_are_varied_and_arrivals_spread_over_the_window(
             assert loan.remaining_term_months < loan.original_term_months
         assert b.statement()["income"][0]["monthly_amount"] == str(b.income)
         assert b.required_documents
+
+
+def test_waves_bring_new_borrowers_over_the_next_windows_deterministically() -> None:
+    first = generate(7, 100, "r", arrival_days=30)
+    second = generate(7, 100, "r", arrival_days=30, wave=1)
+    assert second == generate(7, 100, "r", arrival_days=30, wave=1)
+    assert {b.borrower_id for b in first}.isdisjoint(b.borrower_id for b in second)
+    assert min(b.arrival_day for b in second) == 30 and max(b.arrival_day for b in second) == 59
+    assert [b.hardship for b in first] != [b.hardship for b in second]
