@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -59,6 +60,33 @@ class ServiceContext:
         )
         outbox.add(conn, event, self.settings.topic(topic))
         return event
+
+    def event(
+        self,
+        *,
+        type: str,
+        payload: BaseModel,
+        case_id: str,
+        topic: str,
+        business_date: dt.date,
+        causation: Envelope | None = None,
+    ) -> tuple[Envelope, str]:
+        """An event and its deployment topic, built as ``emit`` builds it but not yet recorded:
+        collect many and record them with ``emit_many`` (one outbox statement)."""
+        envelope = new_event(
+            type=type,
+            payload=payload,
+            case_id=case_id,
+            business_date=business_date,
+            producer=self.name,
+            occurred_at=self.now(),
+            causation=causation,
+        )
+        return envelope, self.settings.topic(topic)
+
+    def emit_many(self, conn: psycopg.Connection, events: Sequence[tuple[Envelope, str]]) -> None:
+        """Record events built with ``event`` in the outbox, in order, inside the caller's transaction."""
+        outbox.add_many(conn, events)
 
 
 def bootstrap(service: str, migrations: Path, *, pool_size: int = 10, settings: Settings | None = None) -> ServiceContext:

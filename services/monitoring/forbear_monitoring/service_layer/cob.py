@@ -27,12 +27,13 @@ from forbear_shared.events.schemas.monitoring import LENDER_KEY, BusinessDateAdv
 from forbear_shared.service import ServiceContext
 from forbear_shared.topics import MONITORING_EVENTS
 
+from forbear_monitoring.adapters import ledger_rows
 from forbear_monitoring.adapters import repository as repo
 from forbear_monitoring.domain.dual_tracking import referral_guard
 from forbear_monitoring.domain.escalation import Stage
 from forbear_monitoring.service_layer.deps import Monitoring
 from forbear_monitoring.service_layer.payments import apply_pending
-from forbear_monitoring.service_layer.review import Effects, pending_matters, review, state_of
+from forbear_monitoring.service_layer.review import Effects, Writes, pending_matters, review, state_of
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +95,9 @@ def advance_business_date(m: Monitoring, to: dt.date | None = None) -> AdvanceOu
 
 def close_of_business(m: Monitoring, conn: psycopg.Connection, day: dt.date) -> tuple[Effects, Any]:
     """One business day's sweep, inside the caller's transaction (which holds the COB lock)."""
+    # the sweep's statements are index lookups over a few thousand rows; row estimates on a
+    # large book can still cross the JIT threshold, and compiling then costs seconds
+    conn.execute("set local jit = off")
     # money received before the close counts before anything is declared missed
     counts: Any = {}
     while True:
@@ -129,13 +133,14 @@ def _mark_missed(m: Monitoring, conn: psycopg.Connection, day: dt.date) -> Effec
            order by c.agreement_id, c.number""",
         {"day": day},
     ).fetchall()
-    with conn.pipeline():
-        for r in rows:
-            m.ctx.emit(conn, type="instalment.missed",
-                       payload=InstalmentMissed(agreement_id=r["agreement_id"], instalment=r["number"],
-                                                due_date=r["due_date"], amount_outstanding=max(r["outstanding"], 0),
-                                                detected_on=day),
-                       case_id=r["case_id"], topic=MONITORING_EVENTS.name, business_date=day)
+    m.ctx.emit_many(conn, [
+        m.ctx.event(type="instalment.missed",
+                    payload=InstalmentMissed(agreement_id=r["agreement_id"], instalment=r["number"],
+                                             due_date=r["due_date"], amount_outstanding=max(r["outstanding"], 0),
+                                             detected_on=day),
+                    case_id=r["case_id"], topic=MONITORING_EVENTS.name, business_date=day)
+        for r in rows
+    ])
     effects = Effects()
     effects.missed = len(rows)
     return effects
@@ -152,13 +157,17 @@ def _escalate(m: Monitoring, conn: psycopg.Connection, day: dt.date) -> Effects:
                select agreement_id from agreements where status = 'active' and level <> 'current'
            )
            select a.agreement_id, a.level, a.level_since, a.remedy_deadline, a.referral_blocked_since,
-                  min(i.due_date) filter (where i.due_date < %(day)s
-                                          and (i.settled_on is null or i.settled_on > %(day)s)) as oldest_unpaid,
-                  count(*) filter (where i.grace_cutoff < %(day)s
-                                   and (i.settled_on is null or i.settled_on > %(day)s)) as missed_outstanding
-           from candidates c join agreements a using (agreement_id) join instalments i using (agreement_id)
-           where a.status = 'active'
-           group by a.agreement_id""",
+                  f.oldest_unpaid, f.missed_outstanding
+           from candidates c join agreements a using (agreement_id)
+           cross join lateral (  -- per candidate through the primary key, never a scan of the whole ledger
+               select count(*) as n,
+                      min(i.due_date) filter (where i.due_date < %(day)s
+                                              and (i.settled_on is null or i.settled_on > %(day)s)) as oldest_unpaid,
+                      count(*) filter (where i.grace_cutoff < %(day)s
+                                       and (i.settled_on is null or i.settled_on > %(day)s)) as missed_outstanding
+               from instalments i where i.agreement_id = a.agreement_id
+           ) f
+           where a.status = 'active' and f.n > 0""",
         {"day": day},
     ).fetchall()
     effects = Effects()
@@ -182,10 +191,12 @@ def _escalate(m: Monitoring, conn: psycopg.Connection, day: dt.date) -> Effects:
     if not moving:
         return effects
     rows = repo.agreements(conn, list(moving))
-    ledgers = repo.load_ledgers(conn, rows, m.schedules)
+    ledgers = ledger_rows.load_ledgers(conn, rows, m.schedules)
+    writes = Writes(m)  # one statement per table for the whole sweep, not one per row
     for agreement_id, block in moving.items():
         effects.merge(review(m, conn, rows[agreement_id], ledgers[agreement_id], day, escalate=True,
-                             referral_block=block))
+                             referral_block=block, writes=writes))
+    writes.flush(conn)
     return effects
 
 

@@ -75,6 +75,90 @@ class Effects:
             metrics.INSTALMENTS_MISSED.inc(self.missed)
 
 
+class Writes:
+    """``review``'s writes, collected and recorded a few statements at a time.
+
+    Escalation steps, notices, ladder moves, referral-block marks and events (outbox rows)
+    are appended in the order ``review`` makes them and written by ``flush`` as one
+    multi-row statement per table, in that order (outbox ids, and so publishing order, are
+    unchanged). Anything that reads back what was written (a referral's dossier, the
+    broken-agreement count) or writes elsewhere flushes first, so it sees what one-by-one
+    writes would have shown it. A sweep shares one collector over all agreements it moves.
+    """
+
+    def __init__(self, m: Monitoring) -> None:
+        self.m = m
+        self.steps: list[tuple[str, str, str, dt.date, str]] = []
+        self.notices: list[dict[str, Any]] = []
+        self.levels: list[tuple[str, str, dt.date, dt.date | None, bool]] = []
+        self.blocked: list[tuple[str, dt.date | None]] = []
+        self.events: list[tuple[Any, str]] = []
+
+    def add_step(self, agreement_id: str, from_level: str, to_level: str, on: dt.date, reason: str) -> None:
+        self.steps.append((agreement_id, from_level, to_level, on, reason))
+
+    def add_notice(self, row: dict[str, Any]) -> None:
+        self.notices.append(row)
+
+    def set_level(self, agreement_id: str, *, level: str, since: dt.date, remedy_deadline: dt.date | None,
+                  breached: bool) -> None:
+        self.levels.append((agreement_id, level, since, remedy_deadline, breached))
+
+    def set_referral_blocked(self, agreement_id: str, since: dt.date | None) -> None:
+        self.blocked.append((agreement_id, since))
+
+    def emit(self, *, type: str, payload: Any, case_id: str, topic: str, business_date: dt.date) -> None:
+        self.events.append(self.m.ctx.event(type=type, payload=payload, case_id=case_id, topic=topic,
+                                            business_date=business_date))
+
+    def flush(self, conn: psycopg.Connection) -> None:
+        """Write everything collected so far (an agreement's updates never repeat in one flush:
+        ``review`` sets each at most once per agreement)."""
+        if self.steps:
+            conn.execute(
+                """insert into escalation_steps (agreement_id, from_level, to_level, on_date, reason)
+                   select agreement_id, from_level, to_level, on_date, reason
+                   from unnest(%b::text[], %b::text[], %b::text[], %b::date[], %b::text[])
+                        with ordinality as s(agreement_id, from_level, to_level, on_date, reason, ord)
+                   order by ord""",
+                [list(c) for c in zip(*self.steps, strict=True)],
+            )
+            self.steps = []
+        if self.notices:
+            n = self.notices
+            conn.execute(
+                """insert into notices (notice_id, agreement_id, level, on_date, days_past_due, amount_overdue,
+                                        remedy_deadline)
+                   select * from unnest(%b::uuid[], %b::text[], %b::text[], %b::date[], %b::int[],
+                                        %b::numeric[], %b::date[])""",
+                ([r["notice_id"] for r in n], [r["agreement_id"] for r in n], [r["level"] for r in n],
+                 [r["on_date"] for r in n], [r["days_past_due"] for r in n], [r["amount_overdue"] for r in n],
+                 [r["remedy_deadline"] for r in n]),
+            )
+            self.notices = []
+        if self.levels:
+            conn.execute(
+                """update agreements a set level = u.level, level_since = u.since, remedy_deadline = u.deadline,
+                                          breached = a.breached or u.breached
+                   from unnest(%b::text[], %b::text[], %b::date[], %b::date[], %b::bool[])
+                        as u(agreement_id, level, since, deadline, breached)
+                   where a.agreement_id = u.agreement_id""",
+                [list(c) for c in zip(*self.levels, strict=True)],
+            )
+            self.levels = []
+        if self.blocked:
+            conn.execute(
+                """update agreements a set referral_blocked_since = u.since
+                   from unnest(%b::text[], %b::date[]) as u(agreement_id, since)
+                   where a.agreement_id = u.agreement_id""",
+                [list(c) for c in zip(*self.blocked, strict=True)],
+            )
+            self.blocked = []
+        if self.events:
+            self.m.ctx.emit_many(conn, self.events)
+            self.events = []
+
+
 def state_of(agreement: dict[str, Any]) -> EscalationState:
     return EscalationState(Stage(agreement["level"]), agreement["level_since"], agreement["remedy_deadline"])
 
@@ -108,6 +192,29 @@ def review(
     *,
     escalate: bool,
     referral_block: str | None = None,
+    writes: Writes | None = None,
+) -> Effects:
+    """Decide and record one agreement's next move. With ``writes`` (a sweep's collector) the
+    caller flushes; without, everything is written before returning."""
+    if writes is not None:
+        return _review(m, conn, agreement, ledger, as_of, escalate=escalate, referral_block=referral_block,
+                       w=writes)
+    own = Writes(m)
+    effects = _review(m, conn, agreement, ledger, as_of, escalate=escalate, referral_block=referral_block, w=own)
+    own.flush(conn)
+    return effects
+
+
+def _review(
+    m: Monitoring,
+    conn: psycopg.Connection,
+    agreement: dict[str, Any],
+    ledger: LoanLedger,
+    as_of: dt.date,
+    *,
+    escalate: bool,
+    referral_block: str | None,
+    w: Writes,
 ) -> Effects:
     effects = Effects()
     if agreement["status"] != "active":
@@ -118,12 +225,13 @@ def review(
 
     if ledger.is_fully_paid:
         _, step = m.ladder.complete(state, on=as_of, all_instalments_paid=True)
-        _record_step(m, conn, agreement, step, dpd=0, missed=0)
+        _record_step(w, agreement, step, dpd=0, missed=0)
+        w.flush(conn)  # a direct write: what was collected goes first
         repo.close_agreement(conn, agreement_id, "completed", as_of, level=Stage.COMPLETED.value)
-        _emit(m, conn, agreement, "agreement.completed",
+        _emit(w, agreement, "agreement.completed",
               AgreementCompleted(agreement_id=agreement_id, borrower_id=agreement["borrower_id"], on=as_of),
               MONITORING_EVENTS.name, as_of)
-        _emit(m, conn, agreement, "credit.standing_updated",
+        _emit(w, agreement, "credit.standing_updated",
               CreditStandingUpdated(borrower_id=agreement["borrower_id"], agreement_id=agreement_id,
                                     standing="plan_completed", on=as_of),
               CREDIT_UPDATES.name, as_of)
@@ -133,10 +241,10 @@ def review(
     arrears = arrears_as_of(ledger, as_of=as_of, policy=policy)
     if state.stage is not Stage.CURRENT and arrears.total <= policy.tolerance:
         cured, step = m.ladder.cure(state, on=as_of, arrears=arrears.total)
-        _record_step(m, conn, agreement, step, dpd=0, missed=0)
-        repo.set_level(conn, agreement_id, level=cured.stage.value, since=as_of, remedy_deadline=None, breached=False)
-        repo.set_referral_blocked(conn, agreement_id, None)
-        _emit(m, conn, agreement, "agreement.cured",
+        _record_step(w, agreement, step, dpd=0, missed=0)
+        w.set_level(agreement_id, level=cured.stage.value, since=as_of, remedy_deadline=None, breached=False)
+        w.set_referral_blocked(agreement_id, None)
+        _emit(w, agreement, "agreement.cured",
               AgreementCured(agreement_id=agreement_id, from_level=state.stage.value, on=as_of),
               MONITORING_EVENTS.name, as_of)
         effects.transitions["cured"] += 1
@@ -148,15 +256,15 @@ def review(
     outcome = m.ladder.advance(state, as_of=as_of, dpd=arrears.days_past_due, missed_instalments=missed,
                                referral_block=referral_block)
     for step in outcome.steps:
-        _record_step(m, conn, agreement, step, dpd=arrears.days_past_due, missed=missed)
+        _record_step(w, agreement, step, dpd=arrears.days_past_due, missed=missed)
         if step.to_stage in NOTICE_LEVELS:
             notice_id = uuid.uuid4()
-            repo.add_notice(conn, {
+            w.add_notice({
                 "notice_id": notice_id, "agreement_id": agreement_id, "level": step.to_stage.value,
                 "on_date": as_of, "days_past_due": arrears.days_past_due, "amount_overdue": arrears.total.amount,
                 "remedy_deadline": step.remedy_deadline,
             })
-            _emit(m, conn, agreement, "notice.requested",
+            _emit(w, agreement, "notice.requested",
                   NoticeRequested(notice_id=str(notice_id), agreement_id=agreement_id,
                                   borrower_id=agreement["borrower_id"], level=step.to_stage.value,
                                   days_past_due=arrears.days_past_due, amount_overdue=arrears.total.amount,
@@ -166,39 +274,39 @@ def review(
             if step.to_stage is Stage.BREACH_NOTICE:
                 effects.transitions["breached"] += 1
         elif step.to_stage is Stage.LEGAL_REFERRAL:
-            route = _refer(m, conn, agreement, ledger, as_of, step)
+            route = _refer(m, conn, w, agreement, ledger, as_of, step)
             effects.transitions["referred"] += 1
             effects.referrals[route] += 1
     final = outcome.state
     if outcome.steps and final.stage is not Stage.LEGAL_REFERRAL:
-        repo.set_level(conn, agreement_id, level=final.stage.value, since=final.since,
+        w.set_level(agreement_id, level=final.stage.value, since=final.since,
                        remedy_deadline=final.remedy_deadline, breached=final.stage is Stage.BREACH_NOTICE)
     if outcome.referral_held is not None:
         if agreement["referral_blocked_since"] is None:
             # once per blocking episode: the episode ends when the guard clears or the agreement cures
             reasons = [Reason(code=r.split(":", 1)[0], detail=r) for r in outcome.referral_held.split(";")]
-            _emit(m, conn, agreement, "referral.blocked",
+            _emit(w, agreement, "referral.blocked",
                   ReferralBlocked(agreement_id=agreement_id, reasons=reasons, on=as_of), MONITORING_EVENTS.name, as_of)
-            repo.set_referral_blocked(conn, agreement_id, as_of)
+            w.set_referral_blocked(agreement_id, as_of)
     elif agreement["referral_blocked_since"] is not None and final.stage is not Stage.LEGAL_REFERRAL:
-        repo.set_referral_blocked(conn, agreement_id, None)
+        w.set_referral_blocked(agreement_id, None)
     return effects
 
 
-def _record_step(m: Monitoring, conn: psycopg.Connection, agreement: dict[str, Any], step: EscalationStep,
-                 *, dpd: int, missed: int) -> None:
-    repo.add_step(conn, agreement["agreement_id"], step.from_stage.value, step.to_stage.value, step.on, step.reason)
+def _record_step(w: Writes, agreement: dict[str, Any], step: EscalationStep, *, dpd: int, missed: int) -> None:
+    w.add_step(agreement["agreement_id"], step.from_stage.value, step.to_stage.value, step.on, step.reason)
     if step.to_stage in (Stage.CURRENT, Stage.COMPLETED):
         return  # announced as agreement.cured / agreement.completed
-    _emit(m, conn, agreement, "agreement.escalated",
+    _emit(w, agreement, "agreement.escalated",
           AgreementEscalated(agreement_id=agreement["agreement_id"], from_level=step.from_stage.value,
                              to_level=step.to_stage.value, days_past_due=dpd, missed_instalments=missed,
                              remedy_deadline=step.remedy_deadline, on=step.on),
           MONITORING_EVENTS.name, step.on)
 
 
-def _refer(m: Monitoring, conn: psycopg.Connection, agreement: dict[str, Any], ledger: LoanLedger,
+def _refer(m: Monitoring, conn: psycopg.Connection, w: Writes, agreement: dict[str, Any], ledger: LoanLedger,
            as_of: dt.date, step: EscalationStep) -> str:
+    w.flush(conn)  # the count and the dossier read what this sweep wrote so far (its notices, other breaches)
     policy = m.policy
     agreement_id = agreement["agreement_id"]
     balance = outstanding_balance(ledger, as_of=as_of, policy=policy)
@@ -217,12 +325,12 @@ def _refer(m: Monitoring, conn: psycopg.Connection, agreement: dict[str, Any], l
     })
     repo.close_agreement(conn, agreement_id, "referred", as_of, level=Stage.LEGAL_REFERRAL.value,
                          level_since=as_of, referral_blocked_since=None)
-    _emit(m, conn, agreement, "legal.referral", payload, LEGAL_REFERRALS.name, as_of)
-    _emit(m, conn, agreement, "agreement.referred",
+    _emit(w, agreement, "legal.referral", payload, LEGAL_REFERRALS.name, as_of)
+    _emit(w, agreement, "agreement.referred",
           AgreementReferred(agreement_id=agreement_id, referral_id=str(referral_id), route=choice.route.value,
                             on=as_of),
           MONITORING_EVENTS.name, as_of)
-    _emit(m, conn, agreement, "credit.standing_updated",
+    _emit(w, agreement, "credit.standing_updated",
           CreditStandingUpdated(borrower_id=agreement["borrower_id"], agreement_id=agreement_id,
                                 standing="plan_breached", on=as_of),
           CREDIT_UPDATES.name, as_of)
@@ -268,6 +376,5 @@ def build_dossier(m: Monitoring, conn: psycopg.Connection, agreement: dict[str, 
     )
 
 
-def _emit(m: Monitoring, conn: psycopg.Connection, agreement: dict[str, Any], type_: str, payload: Any,
-          topic: str, on: dt.date) -> None:
-    m.ctx.emit(conn, type=type_, payload=payload, case_id=agreement["case_id"], topic=topic, business_date=on)
+def _emit(w: Writes, agreement: dict[str, Any], type_: str, payload: Any, topic: str, on: dt.date) -> None:
+    w.emit(type=type_, payload=payload, case_id=agreement["case_id"], topic=topic, business_date=on)
