@@ -112,7 +112,8 @@ class LoanLedger:
     def with_position(self, position: InstalmentPosition) -> LoanLedger:
         positions = list(self.positions)
         positions[position.number - 1] = position
-        return replace(self, positions=tuple(positions))
+        # what ``replace(self, positions=...)`` builds, without its field introspection
+        return self.__class__(self.schedule, tuple(positions), self.applied_references, self.unapplied)
 
     def outstanding(self, number: int) -> InstalmentDue:
         """Charged but unpaid amounts (penalty only as far as crystallised)."""
