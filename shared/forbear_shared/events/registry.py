@@ -45,6 +45,7 @@ class Registry:
     def __init__(self) -> None:
         self._schemas: dict[tuple[str, int], type[BaseModel]] = {}
         self._upcasters: dict[tuple[str, int], Upcaster] = {}
+        self._latest: dict[str, int] = {}
 
     def register(self, type: str, version: int) -> Callable[[type[BaseModel]], type[BaseModel]]:
         def wrap(model: type[BaseModel]) -> type[BaseModel]:
@@ -52,6 +53,7 @@ class Registry:
             if key in self._schemas:
                 raise ValueError(f"event schema {type} v{version} registered twice")
             self._schemas[key] = model
+            self._latest[type] = max(version, self._latest.get(type, 0))
             return model
 
         return wrap
@@ -64,10 +66,10 @@ class Registry:
         return wrap
 
     def latest(self, type: str) -> int:
-        versions = [v for (t, v) in self._schemas if t == type]
-        if not versions:
-            raise UnknownEvent(f"no schema registered for event type {type!r}")
-        return max(versions)
+        try:
+            return self._latest[type]
+        except KeyError:
+            raise UnknownEvent(f"no schema registered for event type {type!r}") from None
 
     def model(self, type: str, version: int) -> type[BaseModel]:
         try:
