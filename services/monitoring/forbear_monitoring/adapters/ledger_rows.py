@@ -98,13 +98,13 @@ def load_ledgers(conn: psycopg.Connection, agreement_rows: dict[str, Row], cache
     missing = [a for a in ids if cache.get(a) is None]
     if missing:
         for r in conn.execute(
-            "select agreement_id, schedule from agreements where agreement_id = any(%s)", (missing,)
+            "select agreement_id, schedule from agreements where agreement_id = any(%b)", (missing,)
         ).fetchall():
             cache.put(r["agreement_id"], schedule_from_dict(r["schedule"]))
     by_agreement: dict[str, list[tuple[Any, ...]]] = {}
     with conn.cursor(row_factory=tuple_row) as cur:
         cur.execute(
-            f"select {_POSITION_COLUMNS} from instalments where agreement_id = any(%s) order by agreement_id, number",
+            f"select {_POSITION_COLUMNS} from instalments where agreement_id = any(%b) order by agreement_id, number",
             (ids,),
         )
         for r in cur:
