@@ -203,7 +203,8 @@ class KafkaInboxLoop:
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             max_poll_records=max_poll_records,
-            fetch_max_wait_ms=100,
+            # a short broker wait keeps the hop from a relay to this consumer to a few milliseconds
+            fetch_max_wait_ms=20,
             session_timeout_ms=15000,
             heartbeat_interval_ms=3000,
         )

@@ -15,16 +15,11 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import statistics
 import sys
 import tempfile
-import threading
 import time
-import uuid
 from decimal import Decimal
 from pathlib import Path
-
-from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
 from forbear_shared.devstack import Stack
 from forbear_shared.domain.money import Money
@@ -33,11 +28,13 @@ from forbear_shared.events import encode, new_event
 from forbear_shared.events.schemas.agreement import AgreementActivated
 from forbear_shared.events.schemas.common import ScheduleDoc
 from forbear_shared.events.schemas.corebanking import PaymentReceived
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+
 from tests.support import infra as test_infra
 
-PORT_OFFSET = 20000
+PORT_OFFSET = int(os.environ.get("BENCH_PORT_OFFSET", "20000"))
 START = dt.date(2026, 1, 5)
-NOW = dt.datetime(2026, 1, 5, 8, tzinfo=dt.timezone.utc)
+NOW = dt.datetime(2026, 1, 5, 8, tzinfo=dt.UTC)
 
 
 def line(label: str, value: str) -> None:

@@ -7,10 +7,10 @@ import threading
 import time
 import uuid
 
-from kafka import KafkaConsumer
-
 from forbear_shared.events import decode
 from forbear_simulator.client import Forbear, tiny_pdf
+from kafka import KafkaConsumer
+
 from tests.support.infra import TEST_SECRET, TestInfra
 
 RATE = 20.0  # cases per second
@@ -99,3 +99,39 @@ def bench_latency(infra: TestInfra, port_offset: int) -> None:
     print(f"  {'latency p50 (submit -> offer.made on agreement.events)':<58} {p50:.0f} ms")
     print(f"  {'latency p99':<58} {p99:.0f} ms  (target <= 500 ms)")
     print(f"  {'latency max':<58} {latencies[-1]:.0f} ms")
+    print_hops(infra, list(submitted))
+
+
+HOPS_SQL = """
+with sub as (select key as case_id, event_id, created_at, published_at
+             from intake.outbox where event_type = 'case.submitted' and key = any(%(cases)s)),
+     ev_in as (select event_id, received_at from evaluation.inbox where event_type = 'case.submitted'),
+     dec as (select distinct on (key) key as case_id, event_id, created_at, published_at
+             from evaluation.outbox where event_type = 'case.decided' and key = any(%(cases)s)
+             order by key, id),
+     ag_in as (select event_id, received_at from agreement.inbox where event_type = 'case.decided'),
+     off as (select distinct on (key) key as case_id, created_at, published_at
+             from agreement.outbox where event_type = 'offer.made' and key = any(%(cases)s) order by key, id)
+select extract(epoch from sub.published_at - sub.created_at) * 1000 as intake_relay,
+       extract(epoch from ev_in.received_at - sub.published_at) * 1000 as to_evaluation,
+       extract(epoch from dec.created_at - ev_in.received_at) * 1000 as evaluating,
+       extract(epoch from dec.published_at - dec.created_at) * 1000 as evaluation_relay,
+       extract(epoch from ag_in.received_at - dec.published_at) * 1000 as to_agreement,
+       extract(epoch from off.created_at - ag_in.received_at) * 1000 as making_offers,
+       extract(epoch from off.published_at - off.created_at) * 1000 as agreement_relay
+from sub join ev_in using (event_id) join dec using (case_id) join ag_in on ag_in.event_id = dec.event_id
+     join off using (case_id)
+"""
+
+
+def print_hops(infra: TestInfra, cases: list[str]) -> None:
+    """Where the time goes, hop by hop, from the services' own outbox and inbox timestamps."""
+    with infra.connect() as conn:
+        rows = conn.execute(HOPS_SQL, {"cases": cases}).fetchall()
+    if not rows:
+        return
+    print(f"  {'hop medians (p99), ms, from outbox/inbox timestamps:':<58}")
+    for hop in rows[0]:
+        values = sorted(float(r[hop]) for r in rows if r[hop] is not None)
+        p99 = values[min(len(values) - 1, int(len(values) * 0.99))]
+        print(f"    {hop:<56} {statistics.median(values):8.0f} ({p99:.0f})")
