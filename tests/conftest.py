@@ -10,10 +10,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
 from forbear_shared.devstack import Stack
+
 from tests.support.http import PORT_OFFSET
 from tests.support.infra import TestInfra, start_test_infra, stop_test_infra
+
 
 @pytest.fixture(scope="session")
 def infra() -> Iterator[TestInfra]:

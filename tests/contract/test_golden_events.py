@@ -11,7 +11,6 @@ import json
 from pathlib import Path
 
 import pytest
-
 from forbear_shared.events import MalformedEvent, UnknownEvent, decode, latest_version, registry
 
 GOLDEN = Path(__file__).parent / "golden"

@@ -8,19 +8,19 @@ import threading
 import uuid
 
 import pytest
-
 from forbear_shared import outbox
 from forbear_shared.db import make_pool, migrate, transaction
 from forbear_shared.events import encode, new_event
 from forbear_shared.events.schemas.monitoring import LENDER_KEY, BusinessDateAdvanced
 from forbear_shared.inbox import InboxProcessor, KafkaDeadLetter, KafkaInboxLoop, RawRecord
 from forbear_shared.outbox import OutboxRelay, make_producer
+
 from tests.support.http import client
 from tests.support.infra import eventually, producer, read_topic
 
 pytestmark = pytest.mark.integration
 
-NOW = dt.datetime(2026, 1, 5, 9, 0, tzinfo=dt.timezone.utc)
+NOW = dt.datetime(2026, 1, 5, 9, 0, tzinfo=dt.UTC)
 
 
 def business_date_event(previous: dt.date, current: dt.date) -> object:

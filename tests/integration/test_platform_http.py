@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import httpx
 import pytest
-
 from forbear_shared.devstack import SERVICES
+
 from tests.support.http import api_url, client, worker_metrics_url
 
 pytestmark = pytest.mark.integration

@@ -5,9 +5,9 @@ from __future__ import annotations
 import os
 
 import httpx
-
 from forbear_shared.auth import mint
 from forbear_shared.devstack import API_PORTS, WORKER_METRICS_PORTS
+
 from tests.support.infra import TEST_SECRET
 
 #: the services under test listen 10000 ports above the ``make run`` ones (another offset lets

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from pydantic import ValidationError
-
 from forbear_shared.settings import Settings
+from pydantic import ValidationError
 
 
 def test_missing_database_url_names_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
