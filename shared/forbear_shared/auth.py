@@ -42,7 +42,7 @@ def mint(secret: str, subject: str, role: Role, borrower_id: str | None = None, 
         raise ValueError(f"unknown role {role!r}")
     if role == "borrower" and not borrower_id:
         raise ValueError("a borrower token needs borrower_id")
-    issued = dt.datetime.now(dt.timezone.utc)  # token lifetime is technical time, not business time
+    issued = dt.datetime.now(dt.UTC)  # token lifetime is technical time, not business time
     claims: dict[str, object] = {
         "iss": ISSUER,
         "sub": subject,

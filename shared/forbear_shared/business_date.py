@@ -40,7 +40,7 @@ def set_current(conn: psycopg.Connection, to: dt.date, service: str) -> None:
         (to,),
     )
     metrics.BUSINESS_DATE.labels(service).set(
-        dt.datetime.combine(to, dt.time(), tzinfo=dt.timezone.utc).timestamp()
+        dt.datetime.combine(to, dt.time(), tzinfo=dt.UTC).timestamp()
     )
 
 

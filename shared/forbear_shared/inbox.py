@@ -92,7 +92,7 @@ class InboxProcessor:
             for record, event in wanted:
                 self._apply_alone(record, event)
             return
-        for (record, _), outcome in zip(wanted, outcomes):
+        for (record, _), outcome in zip(wanted, outcomes, strict=True):
             metrics.CONSUMER_EVENTS.labels(self.consumer, record.topic, outcome).inc()
 
     def _apply_all(self, conn: psycopg.Connection, items: list[tuple[RawRecord, DecodedEvent]]) -> list[str]:

@@ -8,12 +8,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
-from pydantic import BaseModel
 from psycopg_pool import ConnectionPool
+from pydantic import BaseModel
 
 from forbear_shared import business_date, logs, outbox
-from forbear_shared.events import Envelope, new_event
 from forbear_shared.db import make_pool, migrate
+from forbear_shared.events import Envelope, new_event
 from forbear_shared.settings import Settings, load_settings
 
 
@@ -28,7 +28,7 @@ class ServiceContext:
 
     def now(self) -> dt.datetime:
         """Technical timestamp for ``occurred_at`` and audit rows; never for business rules."""
-        return dt.datetime.now(dt.timezone.utc)
+        return dt.datetime.now(dt.UTC)
 
     def business_date(self, conn: psycopg.Connection) -> dt.date:
         """The lender's business date as this service knows it (its own projection)."""

@@ -40,7 +40,7 @@ class Settings(BaseSettings):
     consumer_max_retries: int = 3
 
     @model_validator(mode="after")
-    def _no_placeholders_outside_development(self) -> "Settings":
+    def _no_placeholders_outside_development(self) -> Settings:
         if self.environment == "production":
             if self.auth_secret in PLACEHOLDERS:
                 raise ValueError("FORBEAR_AUTH_SECRET is a placeholder; set a real secret in production")

@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
-
 from forbear_shared.auth import Role, mint
 from forbear_shared.devstack import API_PORTS
 

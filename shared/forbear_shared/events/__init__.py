@@ -4,6 +4,7 @@ Importing this package registers every schema of every service (``schemas``), so
 consumer can validate any event it reads.
 """
 
+from forbear_shared.events import schemas as _schemas  # noqa: F401  (registers schemas)
 from forbear_shared.events.envelope import Envelope, new_event
 from forbear_shared.events.registry import (
     DecodedEvent,
@@ -15,7 +16,6 @@ from forbear_shared.events.registry import (
     latest_version,
     registry,
 )
-from forbear_shared.events import schemas as _schemas  # noqa: F401  (registers schemas)
 
 __all__ = [
     "DecodedEvent",

@@ -12,10 +12,10 @@ from decimal import Decimal
 from typing import Any
 
 import psycopg
-from psycopg.rows import tuple_row
 from forbear_shared.domain.arrears import InstalmentPosition, LoanLedger
 from forbear_shared.domain.money import Money
 from forbear_shared.domain.schedule import Schedule
+from psycopg.rows import tuple_row
 
 Row = dict[str, Any]
 

@@ -22,8 +22,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-import uuid
 import threading
+import uuid
 from collections import Counter
 from dataclasses import dataclass
 from decimal import Decimal
