@@ -53,6 +53,8 @@ def test_only_staff_may_be_console_operators() -> None:
         Operators("bob:borrower:pw")
 
 
-def test_production_refuses_the_demo_operators() -> None:
+def test_production_refuses_the_demo_operators(monkeypatch: pytest.MonkeyPatch) -> None:
+    # a production database URL, so that only the operators can be what is refused
+    monkeypatch.setenv("FORBEAR_DATABASE_URL", "postgresql://svc:s3cret-from-vault@db/forbear")
     with pytest.raises(ValueError, match="FORBEAR_CONSOLE_USERS"):
         ConsoleSettings(service_name="console", environment="production", auth_secret="a-real-secret-for-production")
