@@ -92,13 +92,4 @@ create table audit_log (
 );
 create index audit_case on audit_log (case_id, id);
 
--- Idempotency-Key of creating POSTs: the same key and body replays the first response.
-create table idempotency_keys (
-    actor                     text not null,
-    key                       text not null,
-    request_sha256            text not null,
-    status_code               integer not null,
-    response                  jsonb not null,
-    created_at                timestamptz not null default now(),
-    primary key (actor, key)
-);
+-- idempotency_keys: the shared table of forbear_shared.idempotency (shared migration 0003)

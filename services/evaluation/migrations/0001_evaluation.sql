@@ -83,13 +83,4 @@ drop trigger if exists review_audit_append_only on review_audit;
 create trigger review_audit_append_only before update or delete on review_audit
     for each row execute function review_audit_is_append_only();
 
--- Idempotency keys of POSTs that change state.
-create table if not exists idempotency_keys (
-    scope               text not null,
-    key                 text not null,
-    request_hash        text not null,
-    status_code         integer,
-    response            jsonb,
-    created_at          timestamptz not null default now(),
-    primary key (scope, key)
-);
+-- idempotency_keys: the shared table of forbear_shared.idempotency (shared migration 0003)

@@ -117,15 +117,7 @@ create table renegotiations (
 );
 create index renegotiations_agreement on renegotiations (agreement_id, requested_on);
 
-create table idempotency_keys (
-    scope          text not null,
-    key            text not null,
-    request_hash   text not null,
-    status_code    integer,
-    response       jsonb,
-    created_at     timestamptz not null default now(),
-    primary key (scope, key)
-);
+-- idempotency_keys: the shared table of forbear_shared.idempotency (shared migration 0003)
 
 -- Everything that changes a case: who, what, when (technical and business), why.
 create table case_events (

@@ -170,10 +170,4 @@ create table offers (
 );
 create index offers_case on offers (case_id);
 
-create table idempotency_keys (
-    key           text primary key,
-    request_hash  text not null,
-    status_code   int not null,
-    response      jsonb not null,
-    created_at    timestamptz not null default now()
-);
+-- idempotency_keys: the shared table of forbear_shared.idempotency (shared migration 0003)

@@ -14,7 +14,7 @@ from typing import Annotated, Literal
 import psycopg
 from fastapi import APIRouter, Body, Depends, FastAPI, Header, Path, Query
 from fastapi.responses import JSONResponse, PlainTextResponse
-from forbear_shared import business_date
+from forbear_shared import business_date, idempotency
 from forbear_shared.auth import Principal
 from forbear_shared.db import transaction
 from forbear_shared.domain.money import Money, MoneyError
@@ -25,7 +25,6 @@ from forbear_shared.topics import AGREEMENT_EVENTS
 from pydantic import BaseModel, ConfigDict, Field
 
 from forbear_agreement import bootstrap
-from forbear_agreement.adapters import idempotency
 from forbear_agreement.domain.document import PaymentMethod
 from forbear_agreement.domain.offers import CounterProposal
 from forbear_agreement.domain.signing import Party
@@ -99,9 +98,9 @@ def create_app() -> FastAPI:
         actor = f"{who.role}:{who.subject}"
         with transaction(ctx.pool) as conn:
             if key is not None:
-                replay = idempotency.claim(conn, actor, key, idempotency.request_fingerprint(*fingerprint))
+                replay = idempotency.claim(conn, actor, key, idempotency.request_hash(*fingerprint))
                 if replay is not None:
-                    return JSONResponse(replay.response, status_code=replay.status_code,
+                    return JSONResponse(replay.body, status_code=replay.status_code,
                                         headers={"Idempotent-Replayed": "true"})
             body = change(conn).model_dump(mode="json")
             if key is not None:

@@ -7,14 +7,11 @@ one transaction.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import json
 import uuid
 from dataclasses import dataclass
 from typing import Any
 
 import psycopg
-from forbear_shared.errors import Conflict, Unprocessable
 from psycopg.types.json import Jsonb
 
 Row = dict[str, Any]
@@ -191,43 +188,3 @@ def audit_of_review(conn: psycopg.Connection, review_id: str) -> list[Row]:
 
 # -- idempotency keys -----------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class Replay:
-    status_code: int
-    body: Any
-
-
-def request_hash(*parts: object) -> str:
-    canonical = json.dumps(parts, sort_keys=True, default=str, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode()).hexdigest()
-
-
-def claim_key(conn: psycopg.Connection, scope: str, key: str, digest: str) -> Replay | None:
-    """Claim ``key``: None to go ahead, or the stored response of the same request to replay.
-
-    A concurrent request with the same key waits on the primary key until the first commits.
-    """
-    if not key or len(key) > 200:
-        raise Unprocessable("invalid_idempotency_key", "Idempotency-Key must be 1 to 200 characters")
-    inserted = conn.execute(
-        "insert into idempotency_keys (scope, key, request_hash) values (%s, %s, %s) on conflict do nothing "
-        "returning key",
-        (scope, key, digest),
-    ).fetchone()
-    if inserted is not None:
-        return None
-    row = conn.execute(
-        "select request_hash, status_code, response from idempotency_keys where scope = %s and key = %s",
-        (scope, key),
-    ).fetchone()
-    assert row is not None
-    if row["request_hash"] != digest:
-        raise Conflict("idempotency_key_reused", "this Idempotency-Key was used with a different request")
-    return Replay(row["status_code"], row["response"])
-
-
-def store_response(conn: psycopg.Connection, scope: str, key: str, status_code: int, body: Any) -> None:
-    conn.execute(
-        "update idempotency_keys set status_code = %s, response = %s where scope = %s and key = %s",
-        (status_code, Jsonb(body), scope, key),
-    )

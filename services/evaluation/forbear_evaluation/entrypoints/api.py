@@ -10,7 +10,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, FastAPI, Header, Query
 from fastapi.responses import JSONResponse
-from forbear_shared import business_date
+from forbear_shared import business_date, idempotency
 from forbear_shared.auth import Principal
 from forbear_shared.db import transaction
 from forbear_shared.errors import NotFound
@@ -188,7 +188,7 @@ def create_app() -> FastAPI:
         scope = f"review-decide:{review_id}"
         with transaction(ctx.pool) as conn:
             if idempotency_key is not None:
-                replay = repo.claim_key(conn, scope, idempotency_key, repo.request_hash(body.model_dump(mode="json")))
+                replay = idempotency.claim(conn, scope, idempotency_key, idempotency.request_hash(body.model_dump(mode="json")))
                 if replay is not None:
                     return JSONResponse(status_code=replay.status_code, content=replay.body)
             decision_id = evaluation.decide_review(
@@ -198,7 +198,7 @@ def create_app() -> FastAPI:
             assert row is not None
             view = _decision_view(row, staff=True)
             if idempotency_key is not None:
-                repo.store_response(conn, scope, idempotency_key, 200, view.model_dump(mode="json"))
+                idempotency.record(conn, scope, idempotency_key, 200, view.model_dump(mode="json"))
         return view
 
     return create_service_app(

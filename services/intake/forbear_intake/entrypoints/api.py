@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, FastAPI, File, Form, Header, Query, UploadFile
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse, Response
-from forbear_shared import business_date
+from forbear_shared import business_date, idempotency
 from forbear_shared.auth import Principal
 from forbear_shared.db import transaction
 from forbear_shared.http import Authz, create_service_app
@@ -17,7 +17,6 @@ from forbear_shared.topics import INTAKE_EVENTS
 from pydantic import BaseModel
 
 from forbear_intake import bootstrap
-from forbear_intake.adapters import idempotency
 from forbear_intake.domain.case_status import CaseStatus
 from forbear_intake.service_layer import cases, views
 from forbear_intake.service_layer.commands import ContactIn, HistoryIn, OpenCase, ReviewIn, StatementIn

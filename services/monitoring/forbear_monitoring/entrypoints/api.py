@@ -8,9 +8,9 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, FastAPI, Header, Query, Response
 from fastapi.encoders import jsonable_encoder as _jsonable
+from forbear_shared import idempotency
 from forbear_shared.auth import Principal
 from forbear_shared.db import transaction
-from forbear_shared.errors import Conflict
 from forbear_shared.events.schemas.common import DecimalStr
 from forbear_shared.http import Authz, create_service_app
 from forbear_shared.topics import MONITORING_EVENTS
@@ -131,17 +131,13 @@ def create_app() -> FastAPI:
         request_hash = hashlib.sha256(
             json.dumps({"agreement_id": agreement_id, **body.model_dump(mode="json")}, sort_keys=True).encode()
         ).hexdigest()
+        scope = f"manual_payment:{who.role}:{who.subject}"
         if idempotency_key:
             with transaction(ctx.pool) as conn:
-                stored = conn.execute(
-                    "select request_hash, status_code, response from idempotency_keys where key = %s",
-                    (idempotency_key,),
-                ).fetchone()
-            if stored is not None:
-                if stored["request_hash"] != request_hash:
-                    raise Conflict("idempotency_key_reused", "this Idempotency-Key was used with another request")
-                response.status_code = stored["status_code"]
-                return stored["response"]
+                replay = idempotency.lookup(conn, scope, idempotency_key, request_hash)
+            if replay is not None:
+                response.status_code = replay.status_code
+                return replay.body
         result = record_manual_payment(m, ManualPayment(agreement_id, body.reference, body.amount, body.received_on,
                                                         entered_by=who.subject))
         view = _payment_view(result)
@@ -149,14 +145,9 @@ def create_app() -> FastAPI:
             response.status_code = 200
         content = jsonable_encoder(view)
         if idempotency_key:
-            from psycopg.types.json import Jsonb
-
+            # the payment committed on its own; its reference already makes a repeat harmless
             with transaction(ctx.pool) as conn:
-                conn.execute(
-                    "insert into idempotency_keys (key, request_hash, status_code, response) values (%s, %s, %s, %s) "
-                    "on conflict (key) do nothing",
-                    (idempotency_key, request_hash, response.status_code or 201, Jsonb(content)),
-                )
+                idempotency.remember(conn, scope, idempotency_key, request_hash, response.status_code or 201, content)
         return content
 
     @monitored.get("/referrals", tags=["referrals"], summary="Legal referrals, newest first")
