@@ -6,16 +6,19 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterable
-from typing import Annotated
+from typing import Annotated, Any
 
+import psycopg
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
+from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from kafka import KafkaConsumer
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from psycopg_pool import ConnectionPool
 
-from forbear_shared import auth, metrics
+from forbear_shared import auth, idempotency, metrics
+from forbear_shared.db import transaction
 from forbear_shared.errors import ForbearError
 from forbear_shared.settings import Settings
 
@@ -88,6 +91,50 @@ class Authz:
         return dependency
 
 
+def observe_http(app: FastAPI, service: str) -> None:
+    """RED metrics of every request, labelled by route template (bounded), never by raw path."""
+
+    @app.middleware("http")
+    async def red_metrics(request: Request, call_next):  # type: ignore[no-untyped-def]
+        started = time.perf_counter()
+        status = 500
+        try:
+            response = await call_next(request)
+            status = response.status_code
+            return response
+        finally:
+            route = request.scope.get("route")
+            template = getattr(route, "path", "unmatched")
+            if template != "/metrics":
+                metrics.HTTP_REQUESTS.labels(service, request.method, template, str(status)).inc()
+                metrics.HTTP_DURATION.labels(service, request.method, template).observe(time.perf_counter() - started)
+
+
+def idempotent_json(
+    pool: ConnectionPool,
+    scope: str,
+    key: str | None,
+    digest: str,
+    work: Callable[[psycopg.Connection], tuple[int, Any]],
+) -> JSONResponse:
+    """Run ``work`` in one transaction with its Idempotency-Key (when given) recorded beside it.
+
+    The same key and request replay the first answer (header ``Idempotency-Replayed: true``);
+    the same key with another request is a 409 (forbear_shared.idempotency).
+    """
+    with transaction(pool) as conn:
+        if key is not None:
+            replay = idempotency.claim(conn, scope, key, digest)
+            if replay is not None:
+                return JSONResponse(replay.body, status_code=replay.status_code,
+                                    headers={"Idempotency-Replayed": "true"})
+        status, body = work(conn)
+        body = jsonable_encoder(body)
+        if key is not None:
+            idempotency.record(conn, scope, key, status, body)
+    return JSONResponse(body, status_code=status)
+
+
 def create_service_app(
     *,
     settings: Settings,
@@ -116,20 +163,7 @@ def create_service_app(
 
     app = FastAPI(title=title, description=description, version="0.1.0", lifespan=lifespan)
 
-    @app.middleware("http")
-    async def red_metrics(request: Request, call_next):  # type: ignore[no-untyped-def]
-        started = time.perf_counter()
-        status = 500
-        try:
-            response = await call_next(request)
-            status = response.status_code
-            return response
-        finally:
-            route = request.scope.get("route")
-            template = getattr(route, "path", "unmatched")
-            if template != "/metrics":
-                metrics.HTTP_REQUESTS.labels(service, request.method, template, str(status)).inc()
-                metrics.HTTP_DURATION.labels(service, request.method, template).observe(time.perf_counter() - started)
+    observe_http(app, service)
 
     @app.exception_handler(ForbearError)
     async def forbear_error(_request: Request, exc: ForbearError) -> JSONResponse:

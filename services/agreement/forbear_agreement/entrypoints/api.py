@@ -20,7 +20,7 @@ from forbear_shared.db import transaction
 from forbear_shared.domain.money import Money, MoneyError
 from forbear_shared.errors import Unprocessable
 from forbear_shared.events.schemas.common import DecimalStr
-from forbear_shared.http import Authz, create_service_app
+from forbear_shared.http import Authz, create_service_app, idempotent_json
 from forbear_shared.topics import AGREEMENT_EVENTS
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -94,18 +94,8 @@ def create_app() -> FastAPI:
         status: int,
         change: Callable[[psycopg.Connection], BaseModel],
     ) -> JSONResponse:
-        """Run a change in one transaction with its Idempotency-Key (when given) recorded beside it."""
-        actor = f"{who.role}:{who.subject}"
-        with transaction(ctx.pool) as conn:
-            if key is not None:
-                replay = idempotency.claim(conn, actor, key, idempotency.request_hash(*fingerprint))
-                if replay is not None:
-                    return JSONResponse(replay.body, status_code=replay.status_code,
-                                        headers={"Idempotent-Replayed": "true"})
-            body = change(conn).model_dump(mode="json")
-            if key is not None:
-                idempotency.record(conn, actor, key, status, body)
-        return JSONResponse(body, status_code=status)
+        return idempotent_json(ctx.pool, f"{who.role}:{who.subject}", key, idempotency.request_hash(*fingerprint),
+                               lambda conn: (status, change(conn).model_dump(mode="json")))
 
     @router.get("/business-date", response_model=BusinessDateView, tags=["business date"],
                 summary="The business date as this service last heard it from close of business")

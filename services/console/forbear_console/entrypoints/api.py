@@ -8,7 +8,6 @@ personal data). Neither passwords nor tokens are ever logged.
 
 import asyncio
 import logging
-import time
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Annotated, Any
@@ -18,10 +17,10 @@ from fastapi import Depends, FastAPI, Request, Response
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from fastapi.staticfiles import StaticFiles
-from forbear_shared import auth, logs, metrics
+from forbear_shared import auth, logs
 from forbear_shared.devstack import SERVICES
 from forbear_shared.errors import ForbearError
-from forbear_shared.http import ForbearErrorWithStatus
+from forbear_shared.http import ForbearErrorWithStatus, observe_http
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, Field
 
@@ -78,22 +77,7 @@ def create_app(settings: ConsoleSettings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
 
-    @app.middleware("http")
-    async def red_metrics(request: Request, call_next):  # type: ignore[no-untyped-def]
-        started = time.perf_counter()
-        status = 500
-        try:
-            response = await call_next(request)
-            status = response.status_code
-            return response
-        finally:
-            route = request.scope.get("route")
-            template = getattr(route, "path", "unmatched")
-            if template != "/metrics":
-                metrics.HTTP_REQUESTS.labels(settings.service_name, request.method, template, str(status)).inc()
-                metrics.HTTP_DURATION.labels(settings.service_name, request.method, template).observe(
-                    time.perf_counter() - started
-                )
+    observe_http(app, settings.service_name)
 
     def staff(credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> auth.Principal:
         if credentials is None:

@@ -9,14 +9,13 @@ import datetime as dt
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, FastAPI, Header, Query
-from fastapi.responses import JSONResponse
 from forbear_shared import business_date, idempotency
 from forbear_shared.auth import Principal
 from forbear_shared.db import transaction
 from forbear_shared.errors import NotFound
 from forbear_shared.events.schemas.common import Reason
 from forbear_shared.events.schemas.evaluation import OfferTerms
-from forbear_shared.http import Authz, create_service_app
+from forbear_shared.http import Authz, create_service_app, idempotent_json
 from forbear_shared.topics import EVALUATION_EVENTS
 from pydantic import BaseModel, Field
 
@@ -185,21 +184,16 @@ def create_app() -> FastAPI:
         who: Supervisor,
         idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
     ) -> Any:
-        scope = f"review-decide:{review_id}"
-        with transaction(ctx.pool) as conn:
-            if idempotency_key is not None:
-                replay = idempotency.claim(conn, scope, idempotency_key, idempotency.request_hash(body.model_dump(mode="json")))
-                if replay is not None:
-                    return JSONResponse(status_code=replay.status_code, content=replay.body)
+        def decide(conn: Any) -> tuple[int, Any]:
             decision_id = evaluation.decide_review(
                 conn, review_id, ReviewCommand(body.outcome, body.reason, body.offer_ranks), who
             )
             row = repo.get_decision(conn, decision_id)
             assert row is not None
-            view = _decision_view(row, staff=True)
-            if idempotency_key is not None:
-                idempotency.record(conn, scope, idempotency_key, 200, view.model_dump(mode="json"))
-        return view
+            return 200, _decision_view(row, staff=True).model_dump(mode="json")
+
+        return idempotent_json(ctx.pool, f"review-decide:{review_id}", idempotency_key,
+                               idempotency.request_hash(body.model_dump(mode="json")), decide)
 
     return create_service_app(
         settings=ctx.settings,

@@ -7,12 +7,11 @@ from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, File, Form, Header, Query, UploadFile
-from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse, Response
 from forbear_shared import business_date, idempotency
 from forbear_shared.auth import Principal
 from forbear_shared.db import transaction
-from forbear_shared.http import Authz, create_service_app
+from forbear_shared.http import Authz, create_service_app, idempotent_json
 from forbear_shared.topics import INTAKE_EVENTS
 from pydantic import BaseModel
 
@@ -53,19 +52,7 @@ def create_app() -> FastAPI:
 
     def idempotent(who: Principal, route: str, key: str | None, digest: str,
                    work: Callable[[Any], tuple[int, Any]]) -> JSONResponse:
-        """Run ``work`` in one transaction with the key; the same key and body replay the answer."""
-        scope = f"{who.role}:{who.subject}:{route}"
-        with transaction(ctx.pool) as conn:
-            if key is not None:
-                replay = idempotency.claim(conn, scope, key, digest)
-                if replay is not None:
-                    return JSONResponse(replay.body, status_code=replay.status_code,
-                                        headers={"Idempotency-Replayed": "true"})
-            status, body = work(conn)
-            body = jsonable_encoder(body)
-            if key is not None:
-                idempotency.record(conn, scope, key, status, body)
-        return JSONResponse(body, status_code=status)
+        return idempotent_json(ctx.pool, f"{who.role}:{who.subject}:{route}", key, digest, work)
 
     @router.get("/business-date", response_model=BusinessDateView, tags=["business date"],
                 summary="The business date as this service last heard it from close of business")
