@@ -49,17 +49,11 @@ class ServiceContext:
 
         ``topic`` is the catalogue name (e.g. ``intake.events``); the deployment's prefix is added.
         """
-        event = new_event(
-            type=type,
-            payload=payload,
-            case_id=case_id,
-            business_date=business_date,
-            producer=self.name,
-            occurred_at=self.now(),
-            causation=causation,
+        envelope, full_topic = self.event(
+            type=type, payload=payload, case_id=case_id, topic=topic, business_date=business_date, causation=causation
         )
-        outbox.add(conn, event, self.settings.topic(topic))
-        return event
+        outbox.add(conn, envelope, full_topic)
+        return envelope
 
     def event(
         self,
