@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import psycopg
 from psycopg.rows import dict_row
@@ -33,12 +35,41 @@ def make_pool(database_url: str, schema: str, *, min_size: int = 1, max_size: in
     return pool
 
 
+_AFTER_COMMIT: dict[int, list[Callable[[], object]]] = {}
+
+
 @contextmanager
 def transaction(pool: ConnectionPool) -> Iterator[psycopg.Connection]:
-    """One unit of work: commits when the block ends, rolls back on any exception."""
+    """One unit of work: commits when the block ends, rolls back on any exception.
+
+    Callbacks registered with ``on_commit`` inside the block run after the commit, in order;
+    a rollback drops them.
+    """
     with pool.connection() as conn:
-        with conn.transaction():
-            yield conn
+        key = id(conn)
+        _AFTER_COMMIT[key] = []
+        try:
+            with conn.transaction():
+                yield conn
+            callbacks = _AFTER_COMMIT.pop(key, [])
+        finally:
+            _AFTER_COMMIT.pop(key, None)
+    for callback in callbacks:
+        try:
+            callback()
+        except Exception:  # what committed stays committed; a failing follow-up is only logged
+            log.exception("after-commit callback failed")
+
+
+def on_commit(conn: psycopg.Connection, callback: Callable[..., object], *args: Any) -> None:
+    """Run ``callback(*args)`` once the ``transaction`` that ``conn`` is in has committed
+    (metrics and whatever else must not count what a rollback undoes). Outside
+    ``transaction``, at once."""
+    pending = _AFTER_COMMIT.get(id(conn))
+    if pending is None:
+        callback(*args)
+    else:
+        pending.append(functools.partial(callback, *args))
 
 
 def _migration_files(package: str | None, directory: Path | None) -> list[tuple[str, str]]:

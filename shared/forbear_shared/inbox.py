@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
@@ -27,6 +28,7 @@ from forbear_shared import metrics
 from forbear_shared.db import transaction
 from forbear_shared.events import DecodedEvent, EventError, decode
 from forbear_shared.logs import event_context
+from forbear_shared.outbox import EVENT_TYPE_HEADER
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +72,12 @@ class InboxProcessor:
 
     def process(self, records: Iterable[RawRecord]) -> None:
         wanted: list[tuple[RawRecord, DecodedEvent]] = []
+        passed_over: Counter[str] = Counter()
         for record in records:
+            declared = _declared_type(record)
+            if declared is not None and declared not in self.handlers and declared not in self.batch_handlers:
+                passed_over[record.topic] += 1  # another consumer's event, announced by our relay: not parsed
+                continue
             try:
                 event = decode(record.value)
             except EventError as exc:
@@ -80,6 +87,8 @@ class InboxProcessor:
                 metrics.CONSUMER_EVENTS.labels(self.consumer, record.topic, "ignored").inc()
                 continue
             wanted.append((record, event))
+        for topic, n in passed_over.items():
+            metrics.CONSUMER_EVENTS.labels(self.consumer, topic, "ignored").inc(n)
         if not wanted:
             return
         try:
@@ -160,6 +169,14 @@ class InboxProcessor:
         self.dead_letter(record, reason, detail)
         metrics.DLQ_EVENTS.labels(self.consumer, reason).inc()
         metrics.CONSUMER_EVENTS.labels(self.consumer, record.topic, "dead_lettered").inc()
+
+
+def _declared_type(record: RawRecord) -> str | None:
+    """The ``event_type`` header our outbox relay sets (None for records from elsewhere)."""
+    for key, value in record.headers:
+        if key == EVENT_TYPE_HEADER:
+            return value.decode("utf-8", "replace")
+    return None
 
 
 class KafkaDeadLetter:

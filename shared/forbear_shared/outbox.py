@@ -4,7 +4,8 @@ The relay publishes pending rows in id order with an idempotent, acks=all produc
 them published only after the broker acknowledged them. A relay that dies between the
 broker's acknowledgement and the mark re-publishes on restart: delivery is at least once,
 and every consumer's inbox makes the repeat harmless. One relay per service holds an
-advisory lock while publishing, which keeps each case's events in order.
+advisory lock while publishing, which keeps each case's events in order. Each record
+carries the event type in the ``event_type`` header as well as in its envelope.
 """
 
 from __future__ import annotations
@@ -22,6 +23,10 @@ from forbear_shared import metrics
 from forbear_shared.events import Envelope, encode
 
 log = logging.getLogger(__name__)
+
+EVENT_TYPE_HEADER = "event_type"
+"""Every published event carries its type in this Kafka header (as in the envelope), so a
+consumer can pass over the types it does not handle without parsing them."""
 
 
 def add(conn: psycopg.Connection, envelope: Envelope, topic: str) -> None:
@@ -85,13 +90,15 @@ class OutboxRelay:
             if not locked or not locked["ok"]:
                 return 0
             rows = conn.execute(
-                "select id, topic, key, body from outbox where published_at is null order by id limit %s",
+                "select id, topic, key, event_type, body from outbox where published_at is null order by id limit %s",
                 (self.batch_size,),
             ).fetchall()
             if not rows:
                 return 0
             futures = [
-                self.producer.send(r["topic"], key=r["key"].encode(), value=r["body"].encode()) for r in rows
+                self.producer.send(r["topic"], key=r["key"].encode(), value=r["body"].encode(),
+                                   headers=[(EVENT_TYPE_HEADER, r["event_type"].encode())])
+                for r in rows
             ]
             self.producer.flush()
             for future in futures:

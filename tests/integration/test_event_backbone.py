@@ -9,11 +9,11 @@ import uuid
 
 import pytest
 from forbear_shared import outbox
-from forbear_shared.db import make_pool, migrate, transaction
+from forbear_shared.db import make_pool, migrate, on_commit, transaction
 from forbear_shared.events import encode, new_event
 from forbear_shared.events.schemas.monitoring import LENDER_KEY, BusinessDateAdvanced
 from forbear_shared.inbox import InboxProcessor, KafkaDeadLetter, KafkaInboxLoop, RawRecord
-from forbear_shared.outbox import OutboxRelay, make_producer
+from forbear_shared.outbox import EVENT_TYPE_HEADER, OutboxRelay, make_producer
 
 from tests.support.http import client
 from tests.support.infra import eventually, producer, read_topic
@@ -255,3 +255,42 @@ def test_a_batch_handler_sees_each_fresh_event_once_in_order(infra, scratch) -> 
     assert runs == [[str(events[0].event_id), str(events[1].event_id)], [str(events[2].event_id)]]
     for e in events:
         assert _effects(pool, e.event_id) == 1
+
+
+def test_after_commit_callbacks_run_once_the_transaction_committed_and_never_after_a_rollback(scratch) -> None:
+    _, pool = scratch
+    ran: list[str] = []
+    with transaction(pool) as conn:
+        on_commit(conn, ran.append, "committed")
+        conn.execute("select 1")
+        assert ran == []  # not before the commit
+    assert ran == ["committed"]
+    with pytest.raises(RuntimeError):
+        with transaction(pool) as conn:
+            on_commit(conn, ran.append, "rolled back")
+            raise RuntimeError("the change failed")
+    assert ran == ["committed"]
+
+
+def test_the_relay_announces_the_event_type_and_consumers_pass_over_other_types_unparsed(infra, scratch) -> None:
+    schema, pool = scratch
+    event = business_date_event(dt.date(2026, 3, 1), dt.date(2026, 3, 2))
+    with transaction(pool) as conn:
+        outbox.add(conn, event, infra.topic("notifications.requested"))
+    relay = OutboxRelay(pool, make_producer(infra.bootstrap, "test-relay"), schema)
+    assert relay.publish_pending() == 1
+    (published,) = [m for m in read_topic(infra, "notifications.requested")
+                    if json.loads(m.value)["event_id"] == str(event.event_id)]
+    assert (EVENT_TYPE_HEADER, b"business_date.advanced") in list(published.headers)
+
+    # two unreadable records: one announced as a type this consumer has no handler for (passed
+    # over without being parsed), one from elsewhere without the header (dead-lettered)
+    key = uuid.uuid4().hex.encode()
+    topic = infra.topic("notifications.requested")
+    counting_processor(infra, pool, schema).process([
+        RawRecord(topic, 0, 1, key, b"{not json", ((EVENT_TYPE_HEADER, b"payment.applied"),)),
+        RawRecord(topic, 0, 2, key, b"{not json"),
+    ])
+    dead = [m for m in read_topic(infra, "monitoring.dlq", min_count=1) if m.key == key]
+    assert [dict(m.headers)["dlq.origin.offset"] for m in dead] == [b"2"]
+    assert dict(dead[0].headers)["dlq.reason"] == b"malformed"

@@ -242,6 +242,31 @@ def test_a_repeated_payment_reference_is_one_payment(stack, infra) -> None:
     assert [a["payload"]["reference"] for a in applied] == [reference, marker]
 
 
+def test_a_payment_entered_by_an_agent_between_core_banking_payments_is_seen_by_the_next_allocation(
+        stack, infra) -> None:
+    # the worker keeps ledgers in memory between batches; a payment applied by the API process
+    # moves the ledger generation, so the worker reads the ledger again before the next one
+    today = business_date()
+    ids = activate(infra, schedule=three_month_schedule(today + 10 * DAY), on=today)
+    first = pay(infra, ids["loan_id"], "500.00", today)  # instalment 1: interest 30.00, principal 470.00
+    wait_payment(ids["agreement_id"], first)
+    with client("monitoring", role="agent", subject="agent-7") as api:
+        slip = api.post(f"/agreements/{ids['agreement_id']}/payments",
+                        json={"reference": uid("SLIP"), "amount": "530.00"})  # the last 530.00 of instalment 1
+    assert slip.status_code == 201, slip.text
+    assert [(a["instalment"], a["component"], a["amount"]) for a in slip.json()["allocation"]] == [
+        (1, "principal", "530.00")]
+    last = pay(infra, ids["loan_id"], "100.00", today)
+    view = wait_payment(ids["agreement_id"], last)
+    applied = events(infra, "monitoring.events", ids["agreement_id"], "payment.applied", min_count=3)
+    by_reference = {a["payload"]["reference"]: a["payload"]["allocation"] for a in applied}
+    # instalment 2 is 1,000.00 principal + 20.00 interest: interest first
+    assert [(a["instalment"], a["component"], a["amount"]) for a in by_reference[last]] == [
+        (2, "interest", "20.00"), (2, "principal", "80.00")]
+    assert view["schedule"][0]["status"] == "paid"
+    assert view["schedule"][1]["paid"] == "100.00"
+
+
 def test_monitoring_down_for_several_business_days_detects_each_missed_instalment_exactly_once(stack, infra) -> None:
     today = business_date()
     schedule = three_month_schedule(today + 10 * DAY)

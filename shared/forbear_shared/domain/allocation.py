@@ -16,10 +16,10 @@ advance, in the same order; money beyond the whole schedule is held as
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date
 
-from .arrears import InstalmentDue, InstalmentPosition, LoanLedger, _charge_penalty
+from .arrears import InstalmentPosition, LoanLedger, _charge_penalty
 from .money import Money
 from .policy import Component, Policy
 
@@ -75,25 +75,6 @@ class AllocationStatement:
         return Money.total((line.amount for line in self.lines if line.instalment_number == number), self.amount.currency)
 
 
-_PAID_FIELD = {
-    Component.FEES: "fee_paid",
-    Component.PENALTY_INTEREST: "penalty_paid",
-    Component.INTEREST: "interest_paid",
-    Component.PRINCIPAL: "principal_paid",
-}
-_DUE_FIELD = {
-    Component.FEES: "fees",
-    Component.PENALTY_INTEREST: "penalty_interest",
-    Component.INTEREST: "interest",
-    Component.PRINCIPAL: "principal",
-}
-
-
-def _owed(due: InstalmentDue, component: Component) -> Money:
-    owed: Money = getattr(due, _DUE_FIELD[component])
-    return owed
-
-
 def apply_payment(
     ledger: LoanLedger, payment: Payment, policy: Policy
 ) -> tuple[LoanLedger, AllocationStatement]:
@@ -101,12 +82,15 @@ def apply_payment(
 
     Idempotent by reference: a reference already applied returns the ledger
     unchanged and a statement with ``duplicate=True`` and no lines.
+
+    The arithmetic runs on the amounts' decimals: every amount involved is held to the cent
+    in the schedule's currency, so sums and differences are exact and need no rounding.
     """
     currency = ledger.schedule.currency
-    zero = Money.zero(currency)
     if payment.amount.currency != currency:
         raise AllocationError(f"payment in {payment.amount.currency} for a loan in {currency}")
     if payment.reference in ledger.applied_references:
+        zero = Money.zero(currency)
         return ledger, AllocationStatement(
             payment.reference, payment.received_on, payment.amount, (), zero, zero, (), duplicate=True
         )
@@ -114,44 +98,72 @@ def apply_payment(
     # what was charged is exactly the penalty total after minus before (sums of cents are exact)
     ledger, charged = _charge_penalty(ledger, payment.received_on, policy)
 
-    remaining = payment.amount
+    remaining = payment.amount.amount
+    positions = list(ledger.positions)
     lines: list[AllocationLine] = []
     settled: list[int] = []
-    tolerance = policy.tolerance
+    tolerance = policy.tolerance.amount
+    order = policy.allocation.order
+    money = Money._exact  # noqa: SLF001 - cents of one checked currency, see above
     for instalment in ledger.schedule.instalments:
-        if not remaining.is_positive():
+        if remaining <= 0:
             break
-        position: InstalmentPosition = ledger.position(instalment.number)
-        due = ledger.outstanding(instalment.number)
-        changes: dict[str, Money] = {}
-        for component in policy.allocation.order:
-            owed = _owed(due, component)
-            if not owed.is_positive() or not remaining.is_positive():
+        position = positions[instalment.number - 1]
+        # outstanding by component: charged (or scheduled) minus paid
+        paid_so_far = {
+            Component.FEES: position.fee_paid.amount,
+            Component.PENALTY_INTEREST: position.penalty_paid.amount,
+            Component.INTEREST: position.interest_paid.amount,
+            Component.PRINCIPAL: position.principal_paid.amount,
+        }
+        owed = {
+            Component.FEES: instalment.fee.amount - paid_so_far[Component.FEES],
+            Component.PENALTY_INTEREST: position.penalty_charged.amount - paid_so_far[Component.PENALTY_INTEREST],
+            Component.INTEREST: instalment.interest.amount - paid_so_far[Component.INTEREST],
+            Component.PRINCIPAL: instalment.principal.amount - paid_so_far[Component.PRINCIPAL],
+        }
+        touched = False
+        for component in order:
+            due = owed[component]
+            if due <= 0 or remaining <= 0:
                 continue
-            paid = owed.min(remaining)
-            remaining = remaining - paid
-            field = _PAID_FIELD[component]
-            changes[field] = getattr(position, field) + paid
-            lines.append(AllocationLine(instalment.number, component, paid))
-        if changes:
-            position = replace(position, **changes)  # type: ignore[arg-type]
-            ledger = ledger.with_position(position)
-            if position.settled_on is None and ledger.outstanding(instalment.number).total <= tolerance:
-                ledger = ledger.with_position(replace(position, settled_on=payment.received_on))
-                settled.append(instalment.number)
+            paid = due if due <= remaining else remaining
+            remaining -= paid
+            owed[component] = due - paid
+            paid_so_far[component] += paid
+            lines.append(AllocationLine(instalment.number, component, money(paid, currency)))
+            touched = True
+        if not touched:
+            continue
+        settled_on = position.settled_on
+        if settled_on is None and sum(owed.values()) <= tolerance:
+            settled_on = payment.received_on
+            settled.append(instalment.number)
+        positions[instalment.number - 1] = InstalmentPosition(
+            position.number,
+            money(paid_so_far[Component.FEES], currency),
+            position.penalty_charged,
+            money(paid_so_far[Component.PENALTY_INTEREST], currency),
+            money(paid_so_far[Component.INTEREST], currency),
+            money(paid_so_far[Component.PRINCIPAL], currency),
+            position.penalty_accrued_through,
+            settled_on,
+        )
 
-    ledger = replace(
-        ledger,
-        applied_references=ledger.applied_references | {payment.reference},
-        unapplied=ledger.held + remaining,
+    left = money(remaining, currency)
+    ledger = LoanLedger(
+        ledger.schedule,
+        tuple(positions),
+        ledger.applied_references | {payment.reference},
+        ledger.held + left,
     )
     statement = AllocationStatement(
         reference=payment.reference,
         received_on=payment.received_on,
         amount=payment.amount,
         lines=tuple(lines),
-        unapplied=remaining,
-        penalty_charged=zero if charged is None else charged,
+        unapplied=left,
+        penalty_charged=Money.zero(currency) if charged is None else charged,
         settled_instalments=tuple(settled),
     )
     return ledger, statement

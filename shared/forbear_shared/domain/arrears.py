@@ -180,12 +180,12 @@ def charge_penalty(ledger: LoanLedger, as_of: date, policy: Policy) -> LoanLedge
 def _charge_penalty(ledger: LoanLedger, as_of: date, policy: Policy) -> tuple[LoanLedger, Money | None]:
     """``charge_penalty`` plus the total it charged (None when nothing was charged)."""
     charged: Money | None = None
-    grace = timedelta(days=policy.delinquency.grace_days)
-    instalment = ledger.schedule.instalment
-    for position in ledger.positions:
+    # the last due date still within grace on ``as_of``: instalments due after it owe no penalty
+    last_in_grace = as_of - timedelta(days=policy.delinquency.grace_days)
+    for instalment, position in zip(ledger.schedule.instalments, ledger.positions, strict=True):
         # uncharged_penalty's cheap refusals, checked here without building its zero
         settled_on = position.settled_on
-        if (settled_on is not None and settled_on <= as_of) or as_of <= instalment(position.number).due_date + grace:
+        if (settled_on is not None and settled_on <= as_of) or instalment.due_date >= last_in_grace:
             continue
         accrued = uncharged_penalty(ledger, position.number, as_of, policy)
         if accrued.is_positive():

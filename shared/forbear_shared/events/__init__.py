@@ -5,7 +5,7 @@ consumer can validate any event it reads.
 """
 
 from forbear_shared.events import schemas as _schemas  # noqa: F401  (registers schemas)
-from forbear_shared.events.envelope import Envelope, new_event
+from forbear_shared.events.envelope import Envelope, new_event, new_event_ids
 from forbear_shared.events.registry import (
     DecodedEvent,
     EventError,
@@ -27,5 +27,6 @@ __all__ = [
     "encode",
     "latest_version",
     "new_event",
+    "new_event_ids",
     "registry",
 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import uuid
 from typing import Any
 
@@ -24,6 +25,17 @@ class Envelope(BaseModel):
     causation_id: uuid.UUID | None = None
     producer: str
     payload: dict[str, Any]
+
+
+def new_event_ids(count: int) -> list[uuid.UUID]:
+    """``count`` random (version 4) event ids from one read of the OS random source.
+
+    ``uuid.uuid4()`` reads the OS source once per id and releases the GIL to do it; a thread
+    minting thousands of ids while other threads of the process are busy waits to get the GIL
+    back each time. One read for a batch costs the same as one id.
+    """
+    pool = os.urandom(16 * count)
+    return [uuid.UUID(bytes=pool[i : i + 16], version=4) for i in range(0, 16 * count, 16)]
 
 
 def new_event(

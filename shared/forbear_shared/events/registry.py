@@ -114,27 +114,41 @@ def encode(envelope: Envelope) -> bytes:
 
 
 def decode(raw: bytes | None) -> DecodedEvent:
-    """Validate the envelope and its payload; raise ``MalformedEvent`` or ``UnknownEvent``."""
+    """Validate the envelope and its payload; raise ``MalformedEvent`` or ``UnknownEvent``.
+
+    The envelope of an event of an older version is returned upcast: latest version, payload
+    as the latest model writes it. An event already at the latest version keeps its payload
+    as it arrived (it was validated; ``payload`` is the model).
+    """
     if raw is None:
         raise MalformedEvent("empty message value")
     try:
-        data = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise MalformedEvent(f"not JSON: {exc}") from None
-    if not isinstance(data, dict):
-        raise MalformedEvent("event is not a JSON object")
-    try:
-        envelope = Envelope.model_validate(data)
+        envelope = Envelope.model_validate_json(raw)
     except ValidationError as exc:
-        raise MalformedEvent(f"invalid envelope: {_errors(exc)}") from None
+        raise MalformedEvent(_json_or_envelope_error(raw, exc)) from None
     version, payload = registry.upcast(envelope.type, envelope.schema_version, envelope.payload)
     model = registry.model(envelope.type, version)
     try:
         parsed = model.model_validate(payload)
     except ValidationError as exc:
         raise MalformedEvent(f"invalid {envelope.type} v{version} payload: {_errors(exc)}") from None
+    if version == envelope.schema_version:
+        return DecodedEvent(envelope, parsed, version)
     upcast_envelope = envelope.model_copy(update={"schema_version": version, "payload": parsed.model_dump(mode="json")})
     return DecodedEvent(upcast_envelope, parsed, envelope.schema_version)
+
+
+def _json_or_envelope_error(raw: bytes, exc: ValidationError) -> str:
+    """The reason a message is not an event: not JSON, not an object, or a bad envelope."""
+    if any(e["type"] == "json_invalid" for e in exc.errors()):
+        try:
+            json.loads(raw)
+        except (UnicodeDecodeError, json.JSONDecodeError) as error:
+            return f"not JSON: {error}"
+        return f"not JSON: {exc.errors()[0]['msg']}"
+    if any(e["type"] == "model_type" and not e["loc"] for e in exc.errors()):
+        return "event is not a JSON object"
+    return f"invalid envelope: {_errors(exc)}"
 
 
 def _errors(exc: ValidationError) -> str:

@@ -25,9 +25,11 @@ import asyncio
 import logging
 import os
 import signal
+import tempfile
 import threading
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import faust
@@ -72,9 +74,12 @@ def build_processor(settings: Settings, evaluation: Any) -> InboxProcessor:
 
 def build_app(settings: Settings, processor: InboxProcessor) -> faust.App:
     brokers = [f"kafka://{b.strip()}" for b in settings.kafka_bootstrap.split(",") if b.strip()]
+    app_id = settings.group(settings.service_name)
     app = faust.App(
-        settings.group(settings.service_name),
+        app_id,
         broker=brokers,
+        # faust keeps a data directory even without tables: outside the working directory
+        datadir=str(Path(tempfile.gettempdir()) / f"forbear-faust-{app_id}"),
         autodiscover=False,
         web_enabled=False,
         store="memory://",

@@ -1,7 +1,7 @@
-"""Ledgers for many agreements at once, read for the close-of-business sweep.
+"""Ledgers for many agreements at once, read for the close-of-business sweep and allocation.
 
-The same ``LoanLedger`` values as ``repository.load_ledgers`` (one query for the positions,
-schedules from the cache or the agreement row), built without re-checking every amount:
+``LoanLedger`` values from the ledger rows (one query for the positions, schedules from the
+cache or the agreement row), built without re-checking every amount:
 a stored schedule was validated by ``Schedule.from_dict`` when the agreement was activated,
 and ledger columns are ``numeric(18, 2)``. Each amount is still parsed and rounded half-up
 to the cent exactly as ``Money.of`` does, the currency is checked once per schedule, and the
@@ -91,7 +91,7 @@ _POSITION_COLUMNS = (
 
 
 def load_ledgers(conn: psycopg.Connection, agreement_rows: dict[str, Row], cache: ScheduleCache) -> dict[str, LoanLedger]:
-    """``repository.load_ledgers`` for a sweep's worth of agreements (same values, same cache)."""
+    """The ledgers of these agreements (one query for their positions; schedules from ``cache``)."""
     ids = list(agreement_rows)
     if not ids:
         return {}

@@ -12,8 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 import psycopg
-from forbear_shared.domain.arrears import InstalmentPosition, LoanLedger
-from forbear_shared.domain.money import Money
+from forbear_shared.domain.arrears import LoanLedger
 from forbear_shared.domain.schedule import Schedule
 from psycopg.rows import tuple_row
 
@@ -23,11 +22,59 @@ LEDGER_LOCK = "select pg_advisory_xact_lock(hashtext('forbear-ledger:' || curren
 """Every writer of the ledger (payments, COB, supersession) holds this for its transaction,
 so an allocation and a sweep never interleave on the same instalments."""
 
+NEXT_GENERATION = "update ledger_generation set generation = generation + 1 returning generation"
+
 CLOSED = ("completed", "referred", "superseded")
 
 
-def lock_ledger(conn: psycopg.Connection) -> None:
+def lock_ledger(conn: psycopg.Connection) -> int:
+    """Take the ledger lock for this transaction and move the ledger generation on; return
+    this transaction's generation (the one before it is what the ledger was when it began)."""
     conn.execute(LEDGER_LOCK)
+    row = conn.execute(NEXT_GENERATION).fetchone()
+    assert row is not None
+    return int(row["generation"])
+
+
+class LedgerCache:
+    """Ledgers kept in memory between allocation batches, for the agreements payments arrive for.
+
+    Valid only while nobody else wrote the ledger: every writer moves the ledger generation
+    (``lock_ledger``). A batch ``begin``s with its own generation; the ledgers it ``keep``s
+    become current only if the next batch finds the generation right after it (that batch
+    committed and nobody wrote in between); any other generation empties the cache. So a
+    rolled-back batch, a payment entered in another process or a supersession all lead to
+    a fresh read. Calls are serialised by the ledger lock, which every caller holds.
+    """
+
+    def __init__(self, max_size: int = 100_000) -> None:
+        self.max_size = max_size
+        self._ledgers: dict[str, LoanLedger] = {}
+        self._valid_at: int | None = None
+        self._kept: tuple[int, dict[str, LoanLedger]] | None = None
+
+    def begin(self, generation: int) -> None:
+        before = generation - 1
+        if self._kept is not None and self._kept[0] == before:
+            self._ledgers.update(self._kept[1])
+            self._valid_at = before
+        self._kept = None
+        if self._valid_at != before or len(self._ledgers) > self.max_size:
+            self._ledgers.clear()
+        self._valid_at = before
+        self._kept = (generation, {})  # committed without changes, the cache stays current
+
+    def get(self, agreement_ids: Iterable[str]) -> dict[str, LoanLedger]:
+        ledgers = self._ledgers
+        return {a: ledgers[a] for a in agreement_ids if a in ledgers}
+
+    def keep(self, generation: int, ledgers: dict[str, LoanLedger]) -> None:
+        """The ledgers as this generation's transaction leaves them (used if it commits).
+        Applied references are dropped: the payments table recognises repeats."""
+        self._kept = (generation, {
+            a: LoanLedger(ledger.schedule, ledger.positions, frozenset(), ledger.unapplied)
+            for a, ledger in ledgers.items()
+        })
 
 
 class ScheduleCache:
@@ -126,16 +173,31 @@ def set_referral_blocked(conn: psycopg.Connection, agreement_id: str, since: dt.
     conn.execute("update agreements set referral_blocked_since = %s where agreement_id = %s", (since, agreement_id))
 
 
-def agreements_for_loans(conn: psycopg.Connection, loan_ids: Sequence[str]) -> dict[str, Row]:
-    """The latest agreement covering each loan (active or not), by loan id."""
+def payment_agreements(
+    conn: psycopg.Connection, *, loan_ids: Sequence[str], agreement_ids: Sequence[str]
+) -> tuple[dict[str, str], dict[str, Row]]:
+    """For payments by loan and by agreement: the latest agreement covering each loan
+    (active or not) by loan id, and the rows of every agreement involved, in one statement."""
     rows = conn.execute(
-        """select distinct on (al.loan_id) al.loan_id, a.agreement_id, a.status
-           from agreement_loans al join agreements a using (agreement_id)
-           where al.loan_id = any(%s)
-           order by al.loan_id, al.activated_on desc, a.created_at desc""",
-        (list(loan_ids),),
+        f"""with by_loan as (
+                select distinct on (al.loan_id) al.loan_id, al.agreement_id
+                from agreement_loans al join agreements a using (agreement_id)
+                where al.loan_id = any(%b)
+                order by al.loan_id, al.activated_on desc, a.created_at desc)
+            select by_loan.loan_id, {_AGREEMENT_COLUMNS}
+            from agreements
+                left join by_loan using (agreement_id)
+            where agreement_id in (select agreement_id from by_loan) or agreement_id = any(%b)""",
+        (list(loan_ids), list(agreement_ids)),
     ).fetchall()
-    return {r["loan_id"]: r for r in rows}
+    by_loan: dict[str, str] = {}
+    agreements: dict[str, Row] = {}
+    for r in rows:
+        loan_id = r.pop("loan_id")
+        if loan_id is not None:
+            by_loan[loan_id] = r["agreement_id"]
+        agreements[r["agreement_id"]] = r
+    return by_loan, agreements
 
 
 def count_broken_agreements(conn: psycopg.Connection, borrower_id: str, excluding: str) -> int:
@@ -148,56 +210,6 @@ def count_broken_agreements(conn: psycopg.Connection, borrower_id: str, excludin
 
 
 # -- the ledger ---------------------------------------------------------------------------------
-
-_POSITION_COLUMNS = (
-    "agreement_id, number, fee_paid, penalty_charged, penalty_paid, interest_paid, principal_paid, "
-    "penalty_accrued_through, settled_on"
-)
-
-
-def load_ledgers(
-    conn: psycopg.Connection, agreement_rows: dict[str, Row], cache: ScheduleCache
-) -> dict[str, LoanLedger]:
-    """One query for the positions of every agreement given; schedules from the cache."""
-    ids = list(agreement_rows)
-    if not ids:
-        return {}
-    with conn.cursor(row_factory=tuple_row) as cur:
-        rows = cur.execute(
-            f"select {_POSITION_COLUMNS} from instalments where agreement_id = any(%s) order by agreement_id, number",
-            (ids,),
-        ).fetchall()
-    by_agreement: dict[str, list[tuple[Any, ...]]] = {}
-    for r in rows:
-        by_agreement.setdefault(r[0], []).append(r)
-    missing = [a for a in ids if cache.get(a) is None]
-    if missing:
-        for r in conn.execute(
-            "select agreement_id, schedule from agreements where agreement_id = any(%s)", (missing,)
-        ).fetchall():
-            cache.put(r["agreement_id"], Schedule.from_dict(r["schedule"]))
-    ledgers: dict[str, LoanLedger] = {}
-    for agreement_id, agreement_row in agreement_rows.items():
-        schedule = cache.get(agreement_id)
-        assert schedule is not None
-        currency = schedule.currency  # checked when the schedule was parsed
-        # numeric(18, 2) columns come back as finite Decimals of two places: nothing to round or check
-        positions = tuple(
-            InstalmentPosition(
-                number, _exact(fee, currency), _exact(penalty_charged, currency), _exact(penalty_paid, currency),
-                _exact(interest, currency), _exact(principal, currency), accrued_through, settled_on,
-            )
-            for (_, number, fee, penalty_charged, penalty_paid, interest, principal, accrued_through, settled_on)
-            in by_agreement.get(agreement_id, [])
-        )
-        ledgers[agreement_id] = LoanLedger(
-            schedule, positions, frozenset(), Money(Decimal(agreement_row["unapplied"]), currency)
-        )
-    return ledgers
-
-
-_exact = Money._exact  # noqa: SLF001 - see load_ledgers
-
 
 def changed_positions(agreement_id: str, before: LoanLedger, after: LoanLedger) -> list[Row]:
     return [
@@ -253,39 +265,35 @@ def set_unapplied(conn: psycopg.Connection, rows: Sequence[tuple[Decimal, str]])
 # -- payments -----------------------------------------------------------------------------------
 
 
-def stage_payment(conn: psycopg.Connection, row: Row) -> bool:
-    """Record a payment as received; False when the reference is already known (the same payment)."""
-    cur = conn.execute(
-        """insert into payments (reference, loan_id, agreement_id, amount, currency, received_on, source, entered_by)
-           values (%(reference)s, %(loan_id)s, %(agreement_id)s, %(amount)s, %(currency)s, %(received_on)s,
-                   %(source)s, %(entered_by)s)
-           on conflict (reference) do nothing returning seq""",
-        row,
-    )
-    return cur.fetchone() is not None
+def known_references(conn: psycopg.Connection, references: Sequence[str]) -> set[str]:
+    """Which of these payment references are already recorded."""
+    with conn.cursor(row_factory=tuple_row) as cur:
+        cur.execute("select reference from payments where reference = any(%b)", (list(references),))
+        return {r[0] for r in cur}
 
 
-def stage_payments(conn: psycopg.Connection, rows: Sequence[Row]) -> int:
-    """Record many payments as received with one statement, in the order given (``seq`` follows it).
+_PAYMENT_COLUMNS = ("reference", "loan_id", "agreement_id", "amount", "currency", "received_on", "source",
+                    "entered_by", "status", "unmatched_reason", "allocation", "unallocated", "applied_on")
 
-    A reference already known, or repeated within ``rows``, is the same payment: recorded once.
-    Returns how many were new.
-    """
-    if not rows:
-        return 0
-    cur = conn.execute(
-        """insert into payments (reference, loan_id, agreement_id, amount, currency, received_on, source, entered_by)
-           select reference, loan_id, agreement_id, amount, currency, received_on, source, entered_by
-           from unnest(%b::text[], %b::text[], %b::text[], %b::numeric[], %b::text[], %b::date[], %b::text[],
-                       %b::text[])
-                with ordinality as u(reference, loan_id, agreement_id, amount, currency, received_on, source,
-                                     entered_by, ord)
-           order by ord
-           on conflict (reference) do nothing""",
-        [[r[k] for r in rows] for k in (
-            "reference", "loan_id", "agreement_id", "amount", "currency", "received_on", "source", "entered_by")],
-    )
-    return cur.rowcount
+
+def insert_payments(conn: psycopg.Connection, rows: Sequence[Row]) -> None:
+    """New payments as allocation left them (applied or unmatched), in one statement, in the
+    order given (``seq`` follows it). The caller holds the ledger lock and checked that no
+    reference is recorded yet; ``allocation`` is JSON text (or None)."""
+    if rows:
+        conn.execute(
+            """insert into payments (reference, loan_id, agreement_id, amount, currency, received_on, source,
+                   entered_by, status, unmatched_reason, allocation, unallocated, applied_on)
+               select reference, loan_id, agreement_id, amount, currency, received_on, source, entered_by,
+                   status, unmatched_reason, allocation::jsonb, unallocated, applied_on
+               from unnest(%b::text[], %b::text[], %b::text[], %b::numeric[], %b::text[], %b::date[], %b::text[],
+                           %b::text[], %b::text[], %b::text[], %b::text[], %b::numeric[], %b::date[])
+                    with ordinality as u(reference, loan_id, agreement_id, amount, currency, received_on, source,
+                                         entered_by, status, unmatched_reason, allocation, unallocated, applied_on,
+                                         ord)
+               order by ord""",
+            [[r[k] for r in rows] for k in _PAYMENT_COLUMNS],
+        )
 
 
 def add_outbox_rows(conn: psycopg.Connection, rows: Sequence[tuple[Any, str, str, str, str]]) -> None:
@@ -302,6 +310,11 @@ def add_outbox_rows(conn: psycopg.Connection, rows: Sequence[tuple[Any, str, str
 
 def payment(conn: psycopg.Connection, reference: str) -> Row | None:
     return conn.execute("select * from payments where reference = %s", (reference,)).fetchone()
+
+
+def any_pending_payment(conn: psycopg.Connection) -> bool:
+    row = conn.execute("select exists (select 1 from payments where status = 'pending') as found").fetchone()
+    return bool(row and row["found"])
 
 
 def pending_payments(conn: psycopg.Connection, limit: int, reference: str | None = None) -> list[Row]:

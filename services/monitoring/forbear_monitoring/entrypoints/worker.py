@@ -30,7 +30,7 @@ def handlers(m: Monitoring) -> dict[str, Handler]:
         "offer.made": bind(use.on_offer_made),
         "offer.expired": bind(use.on_offer_expired),
         "offer.accepted": bind(use.on_offer_accepted),
-        "payment.received": on_payment_received,
+        "payment.received": bind(on_payment_received),
         "renegotiation.requested": bind(use.on_renegotiation_requested),
         "case.submitted": bind(use.on_case_submitted),
         "evidence.reviewed": bind(use.on_evidence_reviewed),
@@ -41,7 +41,7 @@ def handlers(m: Monitoring) -> dict[str, Handler]:
 
 def batch_handlers(m: Monitoring) -> dict[str, BatchHandler]:
     """Event types staged a run at a time (one statement per run of the polled batch)."""
-    return {"payment.received": on_payments_received}
+    return {"payment.received": partial(on_payments_received, m)}
 
 
 def gauge_loop(m: Monitoring, every: float = 5.0) -> Callable[[threading.Event], None]:

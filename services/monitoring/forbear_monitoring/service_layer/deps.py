@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from forbear_shared.domain.policy import Policy
 from forbear_shared.service import ServiceContext
 
-from forbear_monitoring.adapters.repository import ScheduleCache
+from forbear_monitoring.adapters.repository import LedgerCache, ScheduleCache
 from forbear_monitoring.domain.escalation import EscalationLadder
 
 
@@ -16,6 +16,7 @@ class Monitoring:
     ctx: ServiceContext
     policy: Policy
     schedules: ScheduleCache = field(default_factory=ScheduleCache)
+    ledgers: LedgerCache = field(default_factory=LedgerCache)
 
     def __post_init__(self) -> None:
         self.ladder = EscalationLadder(self.policy)

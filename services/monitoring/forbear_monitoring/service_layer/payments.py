@@ -1,20 +1,20 @@
 """Payments: received (from core banking or an agent), allocated, and announced.
 
-Two steps, for throughput and for never losing money:
-
-1. *Received*: the consumer records each ``payment.received`` in ``payments`` with one
-   statement (``on conflict (reference) do nothing``: a repeated reference is the same
-   payment, a no-op). From then on the payment is durable, whatever happens next.
-2. *Applied*: the allocator takes pending payments in batches, finds the agreement covering
-   each loan, allocates with the shared domain (fees -> penalty -> interest -> principal,
-   oldest instalment first, tolerance), writes the changed ledger rows and emits
-   ``payment.applied`` — one transaction per batch, statements pipelined.
+A run of ``payment.received`` events is allocated in the transaction that records the
+events in the inbox: under the ledger lock, references already recorded are recognised
+(a repeated reference is the same payment, a no-op), the new payments are allocated with the
+shared domain (fees -> penalty -> interest -> principal, oldest instalment first,
+tolerance) on ledgers kept in memory between batches (``LedgerCache``), and one statement
+per table writes the ledger rows, the payments as they end up and a ``payment.applied`` per
+payment to the outbox. Kafka offsets are committed after that transaction: a crash before
+it re-reads the run, nothing is lost and nothing is applied twice.
 
 A payment whose loan no agreement covers (yet) is *parked* as ``unmatched`` with the reason
 (``unknown_loan``; ``agreement_closed`` when the loan's agreement is completed, referred or
 superseded): it stays visible (``GET /payments/unmatched``) for an agent, and a later
-activation covering the loan re-matches the ``unknown_loan`` ones received on or after its
-activation date. Nothing goes to a dead-letter topic for a business reason.
+activation covering the loan sets the ``unknown_loan`` ones received on or after its
+activation date back to ``pending``; the allocator loop applies pending payments as it finds
+them. Nothing goes to a dead-letter topic for a business reason.
 """
 
 from __future__ import annotations
@@ -26,20 +26,21 @@ import threading
 import uuid
 from collections import Counter
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import psycopg
 from forbear_shared import metrics
-from forbear_shared.db import transaction
+from forbear_shared.db import on_commit, transaction
 from forbear_shared.domain.allocation import Payment, apply_payment
-from forbear_shared.domain.money import Money
+from forbear_shared.domain.money import CENT, Money
 from forbear_shared.domain.policy import Component
-from forbear_shared.events import DecodedEvent, Envelope, registry
+from forbear_shared.events import DecodedEvent, Envelope, new_event_ids, registry
 from forbear_shared.events.schemas.corebanking import PaymentReceived
 from forbear_shared.events.schemas.monitoring import PaymentApplied
 from forbear_shared.topics import MONITORING_EVENTS
 
+from forbear_monitoring.adapters import ledger_rows
 from forbear_monitoring.adapters import repository as repo
 from forbear_monitoring.service_layer.deps import Monitoring
 from forbear_monitoring.service_layer.review import Effects, review
@@ -54,28 +55,39 @@ COMPONENT = {
 }
 
 
-def on_payment_received(conn: psycopg.Connection, event: DecodedEvent) -> None:
+def on_payment_received(m: Monitoring, conn: psycopg.Connection, event: DecodedEvent) -> None:
     """Consumer handler for one event (replays of a failed batch go one by one)."""
-    on_payments_received(conn, [event])
+    on_payments_received(m, conn, [event])
 
 
-def on_payments_received(conn: psycopg.Connection, events: list[DecodedEvent]) -> None:
-    """Consumer batch handler: a run of ``payment.received`` staged with ONE statement.
+def on_payments_received(m: Monitoring, conn: psycopg.Connection, events: list[DecodedEvent]) -> None:
+    """Consumer batch handler: a run of ``payment.received`` allocated and recorded in the
+    transaction that records the events in the inbox (offsets are committed after it).
 
-    The allocator applies them afterwards (a crash in between leaves them ``pending``: nothing
-    is lost). A reference already recorded, or repeated within the run, is the same payment.
+    A reference already recorded, or repeated within the run, is the same payment: recorded
+    and allocated once (the first of the run).
     """
-    rows = []
+    rows: dict[str, dict[str, Any]] = {}
     for event in events:
         p = event.payload
         assert isinstance(p, PaymentReceived)
-        rows.append({
-            "reference": p.reference, "loan_id": p.loan_id, "agreement_id": None, "amount": p.amount,
+        if p.reference in rows:
+            continue
+        rows[p.reference] = {
+            # to the cent, as the numeric(18, 2) column keeps it: memory and table agree
+            "reference": p.reference, "loan_id": p.loan_id, "agreement_id": None,
+            "amount": p.amount.quantize(CENT, rounding=ROUND_HALF_UP) if p.amount.is_finite() else p.amount,
             "currency": p.currency, "received_on": p.received_on, "source": "corebanking", "entered_by": None,
-        })
-    duplicates = len(rows) - repo.stage_payments(conn, rows)
+        }
+    generation = repo.lock_ledger(conn)
+    known = repo.known_references(conn, list(rows))
+    fresh = [row for reference, row in rows.items() if reference not in known]
+    duplicates = len(events) - len(fresh)
     if duplicates:
-        metrics.PAYMENTS.labels("corebanking", "duplicate").inc(duplicates)
+        on_commit(conn, metrics.PAYMENTS.labels("corebanking", "duplicate").inc, duplicates)
+    if fresh:
+        result, counts = _allocate(m, conn, generation, fresh, recorded=False)
+        on_commit(conn, result.publish, counts)
 
 
 @dataclass
@@ -95,29 +107,44 @@ class BatchResult:
 def apply_pending(m: Monitoring, conn: psycopg.Connection, *, limit: int = 2000,
                   reference: str | None = None) -> tuple[BatchResult, Counter[tuple[str, str]]]:
     """Allocate up to ``limit`` pending payments (or just ``reference``) inside the caller's transaction."""
-    repo.lock_ledger(conn)
-    pending = repo.pending_payments(conn, limit, reference)
+    generation = repo.lock_ledger(conn)
+    return _allocate(m, conn, generation, repo.pending_payments(conn, limit, reference), recorded=True)
+
+
+def _allocate(m: Monitoring, conn: psycopg.Connection, generation: int, payments: list[dict[str, Any]], *,
+              recorded: bool) -> tuple[BatchResult, Counter[tuple[str, str]]]:
+    """Allocate ``payments`` in the order given, under the ledger lock taken at ``generation``.
+
+    ``recorded`` payments are rows of ``payments`` (pending) and are updated; the others are
+    new and inserted as they end up (applied or unmatched), one write per payment.
+    """
+    m.ledgers.begin(generation)
     result = BatchResult(effects=Effects(), outcomes={})
     counts: Counter[tuple[str, str]] = Counter()
-    if not pending:
+    if not payments:
         return result, counts
     as_of = m.ctx.business_date(conn)
-    need_loans = [p["loan_id"] for p in pending if p["agreement_id"] is None]
-    by_loan = repo.agreements_for_loans(conn, need_loans) if need_loans else {}
-    agreement_ids = {p["agreement_id"] or (by_loan.get(p["loan_id"]) or {}).get("agreement_id") for p in pending}
-    agreement_ids.discard(None)
-    agreements = repo.agreements(conn, [a for a in agreement_ids if a])
+    by_loan, agreements = repo.payment_agreements(
+        conn,
+        loan_ids=[p["loan_id"] for p in payments if p["agreement_id"] is None],
+        agreement_ids=[p["agreement_id"] for p in payments if p["agreement_id"] is not None],
+    )
     active = {a: row for a, row in agreements.items() if row["status"] == "active"}
-    ledgers = repo.load_ledgers(conn, active, m.schedules)
+    ledgers = m.ledgers.get(active)
+    missing = {a: row for a, row in active.items() if a not in ledgers}
+    if missing:
+        ledgers.update(ledger_rows.load_ledgers(conn, missing, m.schedules))
     originals = dict(ledgers)
     finished: list[dict[str, Any]] = []
     outbox_rows: list[tuple[uuid.UUID, str, str, str, str]] = []
     topic = m.ctx.settings.topic(MONITORING_EVENTS.name)
-    event_head = _event_head(m, as_of)
-    for p in pending:
-        agreement_id = p["agreement_id"] or (by_loan.get(p["loan_id"]) or {}).get("agreement_id")
-        row = {"reference": p["reference"], "agreement_id": agreement_id, "status": "unmatched",
-               "unmatched_reason": None, "allocation": None, "unallocated": None, "applied_on": None}
+    envelope = _envelope_fields(m, as_of)
+    event_ids = iter(new_event_ids(len(payments)))
+    policy = m.policy
+    for p in payments:
+        agreement_id = p["agreement_id"] or by_loan.get(p["loan_id"])
+        row = {**p, "agreement_id": agreement_id, "status": "unmatched", "unmatched_reason": None,
+               "allocation": None, "unallocated": None, "applied_on": None}
         if agreement_id is None:
             row["unmatched_reason"] = "unknown_loan"
         elif agreement_id not in active:
@@ -131,10 +158,9 @@ def apply_pending(m: Monitoring, conn: psycopg.Connection, *, limit: int = 2000,
             log.warning("payment parked as unmatched", extra={"reason": row["unmatched_reason"]})
             continue
         ledger = ledgers[agreement_id]
-        currency = ledger.schedule.currency
         # numeric(18, 2) in the schedule's (checked) currency: exact as it stands
-        payment = Payment(p["reference"], p["received_on"], _exact(p["amount"], currency))
-        ledger, statement = apply_payment(ledger, payment, m.policy)
+        payment = Payment(p["reference"], p["received_on"], _exact(p["amount"], ledger.schedule.currency))
+        ledger, statement = apply_payment(ledger, payment, policy)
         ledgers[agreement_id] = ledger
         # the payload as PaymentApplied(...).model_dump(mode="json") writes it, without a model per line
         lines = [{"instalment": line.instalment_number, "component": COMPONENT[line.component],
@@ -142,15 +168,15 @@ def apply_pending(m: Monitoring, conn: psycopg.Connection, *, limit: int = 2000,
         unallocated = statement.unapplied.amount if statement.unapplied.is_positive() else None
         row.update(status="applied", allocation=json.dumps(lines), unallocated=unallocated, applied_on=as_of)
         finished.append(row)
-        payload = {"agreement_id": agreement_id, "reference": p["reference"], "amount": str(p["amount"]),
-                   "source": p["source"], "received_on": p["received_on"].isoformat(), "allocation": lines,
-                   "unallocated": None if unallocated is None else str(unallocated)}
-        event_id = uuid.uuid4()
-        body = Envelope.model_construct(
-            event_id=event_id, case_id=active[agreement_id]["case_id"], correlation_id=event_id,
-            payload=payload, **event_head,
-        ).model_dump_json()
-        outbox_rows.append((event_id, topic, active[agreement_id]["case_id"], "payment.applied", body))
+        case_id = active[agreement_id]["case_id"]
+        event_id = str(next(event_ids))
+        body = json.dumps({
+            **envelope, "event_id": event_id, "case_id": case_id, "correlation_id": event_id,
+            "payload": {"agreement_id": agreement_id, "reference": p["reference"], "amount": str(p["amount"]),
+                        "source": p["source"], "received_on": p["received_on"].isoformat(), "allocation": lines,
+                        "unallocated": None if unallocated is None else str(unallocated)},
+        }, separators=(",", ":"))
+        outbox_rows.append((event_id, topic, case_id, "payment.applied", body))
         result.outcomes[p["reference"]] = {"agreement_id": agreement_id, "allocation": lines,
                                            "unallocated": unallocated}
         counts[(p["source"], "applied")] += 1
@@ -165,11 +191,15 @@ def apply_pending(m: Monitoring, conn: psycopg.Connection, *, limit: int = 2000,
         changed.extend(repo.changed_positions(agreement_id, before, ledger))
         if ledger.held != before.held:
             unapplied.append((ledger.held.amount, agreement_id))
+    m.ledgers.keep(generation, ledgers)
     # one statement per table
     with conn.pipeline():
         repo.save_positions(conn, changed)
         repo.set_unapplied(conn, unapplied)
-        repo.finish_payments(conn, finished)
+        if recorded:
+            repo.finish_payments(conn, finished)
+        else:
+            repo.insert_payments(conn, finished)
         repo.add_outbox_rows(conn, outbox_rows)
     # a payment can complete or cure an agreement at once; escalation waits for close of business
     assert result.effects is not None
@@ -183,23 +213,26 @@ def apply_pending(m: Monitoring, conn: psycopg.Connection, *, limit: int = 2000,
 
 
 _exact = Money._exact  # noqa: SLF001 - see apply_pending
+_TIMES = {}
 
 
-def _event_head(m: Monitoring, as_of: dt.date) -> dict[str, Any]:
-    """The envelope fields every ``payment.applied`` of one batch shares (as ``ctx.emit`` sets them).
+def _envelope_fields(m: Monitoring, as_of: dt.date) -> dict[str, Any]:
+    """The envelope fields every ``payment.applied`` of one batch shares, as JSON values
+    (what ``ctx.emit`` would write).
 
-    The payloads are built as plain JSON-ready dicts and the envelope with ``model_construct``:
-    validating thousands of models per batch was the allocator's main cost. ``PaymentApplied``
-    is still the schema they follow (the tests decode them with it).
+    Bodies are written with ``json.dumps`` from plain dicts: building and serialising a
+    validated model per payment was the allocator's main cost. ``Envelope`` and
+    ``PaymentApplied`` are still the schema they follow (the tests decode them with it).
     """
-    return {
-        "type": "payment.applied",
-        "schema_version": registry.version_of("payment.applied", _SAMPLE_APPLIED),
-        "occurred_at": m.ctx.now(),
-        "business_date": as_of,
-        "causation_id": None,
-        "producer": m.ctx.name,
-    }
+    fields = Envelope.model_construct(
+        event_id=uuid.UUID(int=0), type="payment.applied",
+        schema_version=registry.version_of("payment.applied", _SAMPLE_APPLIED),
+        case_id="-", occurred_at=m.ctx.now(), business_date=as_of, correlation_id=uuid.UUID(int=0),
+        causation_id=None, producer=m.ctx.name, payload={},
+    ).model_dump(mode="json")
+    for per_event in ("event_id", "case_id", "correlation_id", "payload"):
+        del fields[per_event]
+    return fields
 
 
 _SAMPLE_APPLIED = PaymentApplied.model_construct()
@@ -207,6 +240,8 @@ _SAMPLE_APPLIED = PaymentApplied.model_construct()
 
 def allocate_once(m: Monitoring, limit: int = 5000) -> int:
     with transaction(m.ctx.pool) as conn:
+        if not repo.any_pending_payment(conn):
+            return 0  # without taking the ledger lock
         result, counts = apply_pending(m, conn, limit=limit)
     result.publish(counts)
     return result.applied + result.unmatched
@@ -246,7 +281,7 @@ def record_manual_payment(m: Monitoring, cmd: ManualPayment) -> dict[str, Any]:
     from forbear_shared.errors import Conflict, NotFound, Unprocessable
 
     with transaction(m.ctx.pool) as conn:
-        repo.lock_ledger(conn)
+        generation = repo.lock_ledger(conn)
         agreement = repo.agreement(conn, cmd.agreement_id)
         if agreement is None:
             raise NotFound("agreement", cmd.agreement_id)
@@ -266,12 +301,11 @@ def record_manual_payment(m: Monitoring, cmd: ManualPayment) -> dict[str, Any]:
         if received_on > as_of:
             raise Unprocessable("received_on_after_business_date",
                                 f"received_on {received_on} is after the business date {as_of}")
-        repo.stage_payment(conn, {
-            "reference": cmd.reference, "loan_id": None, "agreement_id": cmd.agreement_id, "amount": cmd.amount,
-            "currency": agreement["currency"], "received_on": received_on, "source": "manual",
-            "entered_by": cmd.entered_by,
-        })
-        result, counts = apply_pending(m, conn, reference=cmd.reference)
+        result, counts = _allocate(m, conn, generation, [{
+            "reference": cmd.reference, "loan_id": None, "agreement_id": cmd.agreement_id,
+            "amount": cmd.amount.quantize(CENT, rounding=ROUND_HALF_UP), "currency": agreement["currency"],
+            "received_on": received_on, "source": "manual", "entered_by": cmd.entered_by,
+        }], recorded=False)
         stored = repo.payment(conn, cmd.reference)
     result.publish(counts)
     return {"payment": stored, "replayed": False}

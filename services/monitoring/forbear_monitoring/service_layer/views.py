@@ -10,6 +10,7 @@ from forbear_shared.db import transaction
 from forbear_shared.domain.arrears import arrears_as_of
 from forbear_shared.errors import NotFound
 
+from forbear_monitoring.adapters import ledger_rows
 from forbear_monitoring.adapters import repository as repo
 from forbear_monitoring.domain.missed import outstanding_missed_count
 from forbear_monitoring.domain.standing import instalment_status, outstanding_balance
@@ -44,7 +45,7 @@ def agreement_view(m: Monitoring, agreement_id: str, who: Principal) -> dict[str
         if agreement is None or (who.role == "borrower" and agreement["borrower_id"] != who.borrower_id):
             raise NotFound("agreement", agreement_id)
         as_of = m.ctx.business_date(conn)
-        ledger = repo.load_ledgers(conn, {agreement_id: agreement}, m.schedules)[agreement_id]
+        ledger = ledger_rows.load_ledgers(conn, {agreement_id: agreement}, m.schedules)[agreement_id]
         rows = conn.execute(
             "select number, missed_on, grace_cutoff from instalments where agreement_id = %s order by number",
             (agreement_id,),
