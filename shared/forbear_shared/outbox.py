@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import psycopg
 from kafka import KafkaProducer
@@ -75,11 +75,14 @@ def make_producer(bootstrap: str, client_id: str) -> KafkaProducer:
 
 
 class OutboxRelay:
-    def __init__(self, pool: ConnectionPool, producer: KafkaProducer, service: str, batch_size: int = 500) -> None:
+    def __init__(self, pool: ConnectionPool, producer: KafkaProducer, service: str, batch_size: int = 500,
+                 on_published: Callable[[int], None] | None = None) -> None:
         self.pool = pool
         self.producer = producer
         self.service = service
         self.batch_size = batch_size
+        #: told how many rows each batch published, after its commit (e.g. a parent process's counter)
+        self.on_published = on_published
 
     def publish_pending(self) -> int:
         """Publish one batch; return how many rows were published (0 when idle or locked)."""
@@ -105,6 +108,8 @@ class OutboxRelay:
                 future.get(timeout=30)  # raises: the transaction rolls back, rows stay pending
             conn.execute("update outbox set published_at = now() where id = any(%s)", ([r["id"] for r in rows],))
         metrics.OUTBOX_PUBLISHED.labels(self.service).inc(len(rows))
+        if self.on_published is not None:
+            self.on_published(len(rows))
         return len(rows)
 
     def observe_backlog(self) -> None:
@@ -124,7 +129,8 @@ class OutboxRelay:
             )
             return cur.rowcount
 
-    def run(self, stop: threading.Event, idle_seconds: float = 0.05, notified_idle_seconds: float = 0.5) -> None:
+    def run(self, stop: threading.Event, idle_seconds: float = 0.05, notified_idle_seconds: float = 0.5,
+            observe: bool = True) -> None:
         """Publish until ``stop``; between batches, wait for the outbox trigger's notification.
 
         A committed outbox insert notifies ``forbear_outbox_<schema>`` (migration 0002), which
@@ -136,7 +142,7 @@ class OutboxRelay:
         while not stop.is_set():
             try:
                 published = self.publish_pending()
-                if time.monotonic() - last_observed > 1.0:
+                if observe and time.monotonic() - last_observed > 1.0:
                     self.observe_backlog()
                     last_observed = time.monotonic()
             except Exception:

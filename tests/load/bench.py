@@ -147,6 +147,37 @@ def bench_payments(infra: test_infra.TestInfra, stack: Stack) -> None:
     line("monitoring worker, payments received (staged, offsets committed)", f"{staged_rate:,.0f} events/s")
     line("monitoring worker, payments applied and committed", f"{rate:,.0f} events/s  (target >= 5,000)")
     line("payments processed", f"{last[1]:,} of {n_payments:,}")
+    for worker in DOWNSTREAM_WORKERS:
+        stack.start(worker)
+    stack.wait_ready(list(DOWNSTREAM_WORKERS))
+    waited = wait_caught_up(infra, ["intake", "evaluation", "agreement"], "monitoring.events", 600)
+    line("other services' workers restarted, caught up on monitoring.events", f"in {waited:.0f} s")
+
+
+def wait_caught_up(infra: test_infra.TestInfra, services: list[str], topic: str, timeout: float) -> float:
+    """Seconds until every service's consumer group has committed the end of ``topic``."""
+    from kafka.admin import KafkaAdminClient
+
+    admin = KafkaAdminClient(bootstrap_servers=infra.bootstrap)
+    consumer = KafkaConsumer(bootstrap_servers=infra.bootstrap)
+    name = infra.topic(topic)
+    partitions = [TopicPartition(name, p) for p in sorted(consumer.partitions_for_topic(name) or [])]
+    started = time.perf_counter()
+    try:
+        while time.perf_counter() - started < timeout:
+            end = consumer.end_offsets(partitions)
+            groups = admin.list_group_offsets({f"{infra.group_prefix}{s}": partitions for s in services})
+            behind = 0
+            for committed in groups.values():
+                behind += sum(end[tp] - max(committed[tp].offset, 0) if tp in committed else end[tp]
+                              for tp in partitions)
+            if behind <= 0:
+                break
+            time.sleep(1.0)
+    finally:
+        consumer.close()
+        admin.close()
+    return time.perf_counter() - started
 
 
 def main() -> int:

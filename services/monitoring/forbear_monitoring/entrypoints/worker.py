@@ -63,6 +63,8 @@ def main() -> None:
         handlers=handlers(m),
         batch_handlers=batch_handlers(m),
         loops=[allocator_loop(m), gauge_loop(m)],
+        # a payment.applied per payment: publishing gets an interpreter of its own
+        relay_process=True,
     )
     run_worker(m.ctx.settings, m.ctx.pool, spec)
 
