@@ -208,7 +208,7 @@ class KafkaInboxLoop:
         bootstrap: str,
         group_id: str,
         topics: list[str],
-        max_poll_records: int = 1000,
+        max_poll_records: int = 10000,
     ) -> None:
         self.processor = processor
         self.topics = topics
@@ -222,6 +222,7 @@ class KafkaInboxLoop:
             max_poll_records=max_poll_records,
             # a short broker wait keeps the hop from a relay to this consumer to a few milliseconds
             fetch_max_wait_ms=20,
+            max_partition_fetch_bytes=8 * 1024 * 1024,
             session_timeout_ms=15000,
             heartbeat_interval_ms=3000,
         )

@@ -111,7 +111,13 @@ class Money:
 
     @classmethod
     def zero(cls, currency: str = DEFAULT_CURRENCY) -> Money:
-        return cls(Decimal("0"), currency)
+        """Zero in ``currency`` (one shared value per currency: Money is immutable)."""
+        found = _ZEROS.get(currency) if cls is Money and currency.__class__ is str else None
+        if found is None:
+            found = cls(Decimal("0"), currency)
+            if cls is Money:
+                _ZEROS[currency] = found
+        return found
 
     @classmethod
     def total(cls, amounts: Iterable[Money], currency: str = DEFAULT_CURRENCY) -> Money:
@@ -263,6 +269,9 @@ _set_amount = Money.__dict__["amount"].__set__
 _set_currency = Money.__dict__["currency"].__set__
 _CHECKED_CURRENCIES: dict[str, str] = {}
 """Currency codes already checked, to their upper-case form."""
+
+
+_ZEROS: dict[str, Money] = {}
 
 
 def _check_currency(currency: object) -> str:
