@@ -17,11 +17,14 @@ import logging
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import NamedTuple
 
 import psycopg
 import psycopg_pool
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from kafka.structs import OffsetAndMetadata
 from psycopg_pool import ConnectionPool
 
 from forbear_shared import metrics
@@ -40,14 +43,13 @@ BatchHandler = Callable[[psycopg.Connection, list[DecodedEvent]], None]
 TRANSIENT = (psycopg.OperationalError, psycopg_pool.PoolTimeout)
 
 
-@dataclass(frozen=True)
-class RawRecord:
+class RawRecord(NamedTuple):
     topic: str
     partition: int
     offset: int
     key: bytes | None
     value: bytes | None
-    headers: tuple[tuple[str, bytes], ...] = field(default=())
+    headers: tuple[tuple[str, bytes], ...] = ()
 
 
 DeadLetter = Callable[[RawRecord, str, str], None]
@@ -71,24 +73,33 @@ class InboxProcessor:
         self.max_retries = max_retries
 
     def process(self, records: Iterable[RawRecord]) -> None:
+        self.apply(self.prepare(records))
+
+    def prepare(self, records: Iterable[RawRecord]) -> list[tuple[RawRecord, DecodedEvent]]:
+        """Decode the records this consumer handles; dead-letter the malformed ones. No database."""
         wanted: list[tuple[RawRecord, DecodedEvent]] = []
-        passed_over: Counter[str] = Counter()
+        ignored: Counter[str] = Counter()
+        handled = self.handlers.keys() | self.batch_handlers.keys()
         for record in records:
             declared = _declared_type(record)
-            if declared is not None and declared not in self.handlers and declared not in self.batch_handlers:
-                passed_over[record.topic] += 1  # another consumer's event, announced by our relay: not parsed
+            if declared is not None and declared not in handled:
+                ignored[record.topic] += 1  # another consumer's event, announced by our relay: not parsed
                 continue
             try:
                 event = decode(record.value)
             except EventError as exc:
                 self._dead_letter(record, exc.reason, str(exc))
                 continue
-            if event.envelope.type not in self.handlers and event.envelope.type not in self.batch_handlers:
-                metrics.CONSUMER_EVENTS.labels(self.consumer, record.topic, "ignored").inc()
+            if event.envelope.type not in handled:
+                ignored[record.topic] += 1
                 continue
             wanted.append((record, event))
-        for topic, n in passed_over.items():
+        for topic, n in ignored.items():
             metrics.CONSUMER_EVENTS.labels(self.consumer, topic, "ignored").inc(n)
+        return wanted
+
+    def apply(self, wanted: list[tuple[RawRecord, DecodedEvent]]) -> None:
+        """Apply prepared events in one transaction (one by one if that fails)."""
         if not wanted:
             return
         try:
@@ -101,8 +112,9 @@ class InboxProcessor:
             for record, event in wanted:
                 self._apply_alone(record, event)
             return
-        for (record, _), outcome in zip(wanted, outcomes, strict=True):
-            metrics.CONSUMER_EVENTS.labels(self.consumer, record.topic, outcome).inc()
+        counts = Counter((record.topic, outcome) for (record, _), outcome in zip(wanted, outcomes, strict=True))
+        for (topic, outcome), n in counts.items():
+            metrics.CONSUMER_EVENTS.labels(self.consumer, topic, outcome).inc(n)
 
     def _apply_all(self, conn: psycopg.Connection, items: list[tuple[RawRecord, DecodedEvent]]) -> list[str]:
         """Record every event in the inbox with one statement, then hand the fresh ones over in order."""
@@ -110,7 +122,7 @@ class InboxProcessor:
             row["event_id"]
             for row in conn.execute(
                 "insert into inbox (consumer, event_id, event_type, topic) "
-                "select %s, e, t, p from unnest(%s::uuid[], %s::text[], %s::text[]) as x(e, t, p) "
+                "select %s, e, t, p from unnest(%b::uuid[], %b::text[], %b::text[]) as x(e, t, p) "
                 "on conflict do nothing returning event_id",
                 (
                     self.consumer,
@@ -200,7 +212,14 @@ class KafkaDeadLetter:
 
 
 class KafkaInboxLoop:
-    """A plain consumer with explicit commits after the database commit."""
+    """A plain consumer with explicit commits after the database commit.
+
+    ``run`` overlaps two batches: while one batch's transaction runs (in a thread of its own,
+    mostly waiting for Postgres), the next is polled and decoded. Offsets of a batch are
+    committed only after its transaction committed; if it failed for want of the database,
+    both batches are read again. The Kafka consumer itself is only ever used from ``run``'s
+    thread.
+    """
 
     def __init__(
         self,
@@ -227,27 +246,82 @@ class KafkaInboxLoop:
             heartbeat_interval_ms=3000,
         )
         self.name = processor.consumer
+        self._applier = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"{self.name}-apply")
+        self._inflight: _Batch | None = None
+
+    def _poll(self, timeout_ms: int) -> _Batch | None:
+        polled = self.consumer.poll(timeout_ms=timeout_ms)
+        if not polled:
+            return None
+        records: list[RawRecord] = []
+        first: dict[TopicPartition, int] = {}
+        after: dict[TopicPartition, int] = {}
+        for tp in sorted(polled, key=lambda t: (t.topic, t.partition)):
+            messages = polled[tp]
+            first[tp] = messages[0].offset
+            after[tp] = messages[-1].offset + 1
+            records.extend(
+                RawRecord(m.topic, m.partition, m.offset, m.key, m.value, tuple(m.headers or ())) for m in messages
+            )
+        return _Batch(records, first, after)
+
+    def _submit(self, batch: _Batch, prepared: list[tuple[RawRecord, DecodedEvent]]) -> None:
+        batch.future = self._applier.submit(self._timed_apply, prepared)
+        self._inflight = batch
+
+    def _timed_apply(self, prepared: list[tuple[RawRecord, DecodedEvent]]) -> None:
+        with metrics.CONSUMER_DURATION.labels(self.name).time():
+            self.processor.apply(prepared)
+
+    def _settle(self, also_unapplied: _Batch | None = None) -> None:
+        """Wait for the batch in flight; commit its offsets, or rewind (with ``also_unapplied``)."""
+        batch, self._inflight = self._inflight, None
+        if batch is None:
+            return
+        assert batch.future is not None
+        try:
+            batch.future.result()
+        except BaseException:
+            self._rewind(also_unapplied, batch)
+            raise
+        self.consumer.commit({tp: OffsetAndMetadata(offset, "", -1) for tp, offset in batch.after.items()})
+
+    def _rewind(self, *batches: _Batch | None) -> None:
+        """Read these batches again (the earliest offset of a partition wins: last given)."""
+        for batch in batches:
+            if batch is not None:
+                for tp, offset in batch.first.items():
+                    self.consumer.seek(tp, offset)
+
+    def _take(self, batch: _Batch) -> list[tuple[RawRecord, DecodedEvent]]:
+        try:
+            return self.processor.prepare(batch.records)
+        except BaseException:  # e.g. the dead-letter topic unreachable: read the batch again
+            self._rewind(batch)
+            raise
 
     def poll_once(self, timeout_ms: int = 200) -> int:
-        batch = self.consumer.poll(timeout_ms=timeout_ms)
-        if not batch:
-            self._observe_lag()
-            return 0
-        records = [
-            RawRecord(m.topic, m.partition, m.offset, m.key, m.value, tuple(m.headers or ()))
-            for tp in sorted(batch, key=lambda t: (t.topic, t.partition))
-            for m in batch[tp]
-        ]
-        with metrics.CONSUMER_DURATION.labels(self.name).time():
-            try:
-                self.processor.process(records)
-            except TRANSIENT:
-                for tp, messages in batch.items():
-                    self.consumer.seek(tp, messages[0].offset)
-                raise
-        self.consumer.commit()
+        """Poll, apply and commit one batch (no overlap); return how many records it had."""
+        self._settle()
+        batch = self._poll(timeout_ms)
+        if batch is not None:
+            self._submit(batch, self._take(batch))
+            self._settle()
         self._observe_lag()
-        return len(records)
+        return 0 if batch is None else len(batch.records)
+
+    def _step(self) -> None:
+        """One turn of ``run``: the next batch is polled and decoded while the previous one is
+        applied; it is handed over once the previous one committed."""
+        batch = self._poll(100 if self._inflight is not None else 200)
+        if batch is None:
+            self._settle()
+            self._observe_lag()
+            return
+        prepared = self._take(batch)
+        self._settle(also_unapplied=batch)
+        self._submit(batch, prepared)
+        self._observe_lag()
 
     def _observe_lag(self) -> None:
         for tp in self.consumer.assignment():
@@ -260,14 +334,28 @@ class KafkaInboxLoop:
     def run(self, stop: threading.Event) -> None:
         while not stop.is_set():
             try:
-                self.poll_once()
+                self._step()
             except TRANSIENT:
                 log.warning("database unavailable; will re-read the batch", exc_info=True)
                 stop.wait(1.0)
             except Exception:
                 log.exception("consumer loop error")
                 stop.wait(1.0)
+        try:
+            self._settle()
+        except Exception:
+            log.warning("last batch not committed; it will be read again", exc_info=True)
+        self._applier.shutdown(wait=True)
         self.consumer.close()
 
     def assigned(self) -> set[TopicPartition]:
         return set(self.consumer.assignment())
+
+
+@dataclass
+class _Batch:
+    records: list[RawRecord]
+    #: first offset read and offset after the last one, per partition
+    first: dict[TopicPartition, int]
+    after: dict[TopicPartition, int]
+    future: Future[None] | None = None
