@@ -69,6 +69,9 @@ def make_producer(bootstrap: str, client_id: str) -> KafkaProducer:
         max_in_flight_requests_per_connection=5,
         retries=2147483647,
         linger_ms=5,
+        # a relay batch of small events fits a few record batches instead of dozens: the
+        # producer's per-batch work is pure Python (about half its cost per event at 16 KiB)
+        batch_size=512 * 1024,
         compression_type=None,
         request_timeout_ms=30000,
     )

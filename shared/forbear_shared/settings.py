@@ -35,7 +35,7 @@ class Settings(BaseSettings):
     policy_file: str | None = None
     evidence_dir: str = "/var/tmp/forbear/evidence"
     log_level: str = "INFO"
-    relay_batch_size: int = 500
+    relay_batch_size: int = 2000
     relay_idle_seconds: float = 0.05
     consumer_max_retries: int = 3
 

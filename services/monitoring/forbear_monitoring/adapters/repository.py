@@ -188,7 +188,7 @@ def payment_agreements(
             from agreements
                 left join by_loan using (agreement_id)
             where agreement_id in (select agreement_id from by_loan) or agreement_id = any(%b)""",
-        (list(loan_ids), list(agreement_ids)),
+        (list(dict.fromkeys(loan_ids)), list(dict.fromkeys(agreement_ids))),
     ).fetchall()
     by_loan: dict[str, str] = {}
     agreements: dict[str, Row] = {}
