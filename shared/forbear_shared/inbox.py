@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -232,7 +233,6 @@ class KafkaInboxLoop:
         self.processor = processor
         self.topics = topics
         self.consumer = KafkaConsumer(
-            *topics,
             bootstrap_servers=bootstrap,
             group_id=group_id,
             client_id=group_id,
@@ -245,6 +245,13 @@ class KafkaInboxLoop:
             session_timeout_ms=15000,
             heartbeat_interval_ms=3000,
         )
+        # join the group only once the topics' partitions are known: a member that joins first
+        # can be assigned nothing of a topic whose metadata had not arrived yet
+        deadline = time.monotonic() + 30
+        for topic in topics:
+            while self.consumer.partitions_for_topic(topic) is None and time.monotonic() < deadline:
+                time.sleep(0.2)
+        self.consumer.subscribe(topics)
         self.name = processor.consumer
         self._applier = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"{self.name}-apply")
         self._inflight: _Batch | None = None
