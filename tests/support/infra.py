@@ -81,8 +81,21 @@ def stop_test_infra(infra: TestInfra) -> None:
     try:
         delete_topics(infra.bootstrap, infra.topic_prefix)
     finally:
-        with psycopg.connect(infra.admin_url, autocommit=True) as conn:
-            conn.execute(f"drop database if exists {infra.database} with (force)")
+        drop_database(infra)
+
+
+def drop_database(infra: TestInfra, attempts: int = 30) -> None:
+    """Drop the run's database. An autovacuum worker (the cluster superuser's) may still be in it
+    after a large load; this role cannot end it, and it ends by itself within moments."""
+    for attempt in range(attempts):
+        try:
+            with psycopg.connect(infra.admin_url, autocommit=True) as conn:
+                conn.execute(f"drop database if exists {infra.database} with (force)")
+            return
+        except psycopg.errors.InsufficientPrivilege:
+            if attempt == attempts - 1:
+                raise
+            time.sleep(1.0)
 
 
 def producer(infra: TestInfra) -> KafkaProducer:
