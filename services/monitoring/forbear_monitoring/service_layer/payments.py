@@ -136,7 +136,7 @@ def _allocate(m: Monitoring, conn: psycopg.Connection, generation: int, payments
         ledgers.update(ledger_rows.load_ledgers(conn, missing, m.schedules))
     originals = dict(ledgers)
     finished: list[dict[str, Any]] = []
-    outbox_rows: list[tuple[uuid.UUID, str, str, str, str]] = []
+    outbox_rows: list[tuple[str, str, str, str, str]] = []
     topic = m.ctx.settings.topic(MONITORING_EVENTS.name)
     envelope = _envelope_fields(m, as_of)
     event_ids = iter(new_event_ids(len(payments)))
@@ -170,7 +170,7 @@ def _allocate(m: Monitoring, conn: psycopg.Connection, generation: int, payments
                    applied_on=as_of)
         finished.append(row)
         case_id = active[agreement_id]["case_id"]
-        event_id = str(next(event_ids))
+        event_id = next(event_ids)
         body = orjson.dumps({
             **envelope, "event_id": event_id, "case_id": case_id, "correlation_id": event_id,
             "payload": {"agreement_id": agreement_id, "reference": p["reference"], "amount": str(p["amount"]),
