@@ -308,16 +308,6 @@ class KafkaInboxLoop:
             self._rewind(batch)
             raise
 
-    def poll_once(self, timeout_ms: int = 200) -> int:
-        """Poll, apply and commit one batch (no overlap); return how many records it had."""
-        self._settle()
-        batch = self._poll(timeout_ms)
-        if batch is not None:
-            self._submit(batch, self._take(batch))
-            self._settle()
-        self._observe_lag()
-        return 0 if batch is None else len(batch.records)
-
     def _step(self) -> None:
         """One turn of ``run``: the next batch is polled and decoded while the previous one is
         applied; it is handed over once the previous one committed."""

@@ -60,6 +60,18 @@ def add_many(conn: psycopg.Connection, events: Sequence[tuple[Envelope, str]]) -
     )
 
 
+def observe_backlog(pool: ConnectionPool, service: str) -> None:
+    """Set the outbox backlog gauges: rows not yet published and the age of the oldest."""
+    with pool.connection() as conn:
+        row = conn.execute(
+            "select count(*) as n, extract(epoch from now() - min(created_at)) as age "
+            "from outbox where published_at is null"
+        ).fetchone()
+    assert row is not None
+    metrics.OUTBOX_BACKLOG.labels(service).set(row["n"])
+    metrics.OUTBOX_OLDEST_AGE.labels(service).set(float(row["age"] or 0))
+
+
 def make_producer(bootstrap: str, client_id: str) -> KafkaProducer:
     return KafkaProducer(
         bootstrap_servers=bootstrap,
@@ -116,14 +128,7 @@ class OutboxRelay:
         return len(rows)
 
     def observe_backlog(self) -> None:
-        with self.pool.connection() as conn:
-            row = conn.execute(
-                "select count(*) as n, extract(epoch from now() - min(created_at)) as age "
-                "from outbox where published_at is null"
-            ).fetchone()
-        assert row is not None
-        metrics.OUTBOX_BACKLOG.labels(self.service).set(row["n"])
-        metrics.OUTBOX_OLDEST_AGE.labels(self.service).set(float(row["age"] or 0))
+        observe_backlog(self.pool, self.service)
 
     def purge_published(self, older_than_days: int = 7) -> int:
         with self.pool.connection() as conn:

@@ -21,13 +21,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from kafka import KafkaProducer
 from prometheus_client import start_http_server
 from psycopg_pool import ConnectionPool
 
 from forbear_shared import logs, metrics
 from forbear_shared.db import make_pool
 from forbear_shared.inbox import BatchHandler, Handler, InboxProcessor, KafkaDeadLetter, KafkaInboxLoop
-from forbear_shared.outbox import OutboxRelay, make_producer
+from forbear_shared.outbox import OutboxRelay, make_producer, observe_backlog
 from forbear_shared.settings import Settings, load_settings
 from forbear_shared.topics import dead_letter
 
@@ -80,13 +81,14 @@ def run_worker(settings: Settings, pool: ConnectionPool, spec: WorkerSpec) -> No
     signal.signal(signal.SIGINT, on_signal)
     start_http_server(settings.metrics_port, addr=settings.http_host)
 
-    producer = make_producer(settings.kafka_bootstrap, f"{service}-relay")
-    relay = OutboxRelay(pool, producer, service, settings.relay_batch_size)
+    producer: KafkaProducer | None = None
     child: RelayProcess | None = None
     if spec.relay_process:
-        child = RelayProcess(service, relay)
+        child = RelayProcess(service, pool)
         threads = [threading.Thread(target=child.watch, args=(stop,), name="relay-watch")]
     else:
+        producer = make_producer(settings.kafka_bootstrap, f"{service}-relay")
+        relay = OutboxRelay(pool, producer, service, settings.relay_batch_size)
         threads = [threading.Thread(target=relay.run, args=(stop, settings.relay_idle_seconds), name="relay")]
     if spec.consume and spec.topics:
         consumer = build_consumer(settings, pool, spec)
@@ -105,16 +107,18 @@ def run_worker(settings: Settings, pool: ConnectionPool, spec: WorkerSpec) -> No
         t.join(timeout=30)
     if child is not None:
         child.stop()
-    producer.close(timeout=10)
+    if producer is not None:
+        producer.close(timeout=10)
     pool.close()
 
 
 class RelayProcess:
     """The outbox relay of ``service`` in a child process, watched from the worker."""
 
-    def __init__(self, service: str, local: OutboxRelay) -> None:
+    def __init__(self, service: str, pool: ConnectionPool) -> None:
         context = multiprocessing.get_context("spawn")
-        self.local = local  # the worker's own view of the outbox: backlog metrics
+        self.service = service
+        self.pool = pool  # the worker's own view of the outbox: backlog metrics
         self.published = context.Value("q", 0)
         self.process = context.Process(target=_relay_main, args=(service, self.published, os.getpid()),
                                        name=f"{service}-relay", daemon=True)
@@ -134,10 +138,10 @@ class RelayProcess:
     def _report(self) -> None:
         published = int(self.published.value)
         if published > self._reported:
-            metrics.OUTBOX_PUBLISHED.labels(self.local.service).inc(published - self._reported)
+            metrics.OUTBOX_PUBLISHED.labels(self.service).inc(published - self._reported)
             self._reported = published
         try:
-            self.local.observe_backlog()
+            observe_backlog(self.pool, self.service)
         except Exception:  # metrics must never stop the worker
             log.debug("outbox backlog not observed", exc_info=True)
 

@@ -25,7 +25,7 @@ import threading
 import uuid
 from collections import Counter
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any
 
 import orjson
@@ -33,7 +33,7 @@ import psycopg
 from forbear_shared import metrics
 from forbear_shared.db import on_commit, transaction
 from forbear_shared.domain.allocation import Payment, apply_payment
-from forbear_shared.domain.money import CENT, Money
+from forbear_shared.domain.money import Money, round_money
 from forbear_shared.domain.policy import Component
 from forbear_shared.events import DecodedEvent, Envelope, new_event_ids, registry
 from forbear_shared.events.schemas.corebanking import PaymentReceived
@@ -76,7 +76,7 @@ def on_payments_received(m: Monitoring, conn: psycopg.Connection, events: list[D
         rows[p.reference] = {
             # to the cent, as the numeric(18, 2) column keeps it: memory and table agree
             "reference": p.reference, "loan_id": p.loan_id, "agreement_id": None,
-            "amount": p.amount.quantize(CENT, rounding=ROUND_HALF_UP) if p.amount.is_finite() else p.amount,
+            "amount": round_money(p.amount) if p.amount.is_finite() else p.amount,
             "currency": p.currency, "received_on": p.received_on, "source": "corebanking", "entered_by": None,
         }
     generation = repo.lock_ledger(conn)
@@ -305,7 +305,7 @@ def record_manual_payment(m: Monitoring, cmd: ManualPayment) -> dict[str, Any]:
                                 f"received_on {received_on} is after the business date {as_of}")
         result, counts = _allocate(m, conn, generation, [{
             "reference": cmd.reference, "loan_id": None, "agreement_id": cmd.agreement_id,
-            "amount": cmd.amount.quantize(CENT, rounding=ROUND_HALF_UP), "currency": agreement["currency"],
+            "amount": round_money(cmd.amount), "currency": agreement["currency"],
             "received_on": received_on, "source": "manual", "entered_by": cmd.entered_by,
         }], recorded=False)
         stored = repo.payment(conn, cmd.reference)
