@@ -277,35 +277,15 @@ _PAYMENT_COLUMNS = ("reference", "loan_id", "agreement_id", "amount", "currency"
 
 
 def insert_payments(conn: psycopg.Connection, rows: Sequence[Row]) -> None:
-    """New payments as allocation left them (applied or unmatched), in one statement, in the
-    order given (``seq`` follows it). The caller holds the ledger lock and checked that no
-    reference is recorded yet; ``allocation`` is JSON text (or None)."""
-    if rows:
-        conn.execute(
-            """insert into payments (reference, loan_id, agreement_id, amount, currency, received_on, source,
-                   entered_by, status, unmatched_reason, allocation, unallocated, applied_on)
-               select reference, loan_id, agreement_id, amount, currency, received_on, source, entered_by,
-                   status, unmatched_reason, allocation::jsonb, unallocated, applied_on
-               from unnest(%b::text[], %b::text[], %b::text[], %b::numeric[], %b::text[], %b::date[], %b::text[],
-                           %b::text[], %b::text[], %b::text[], %b::text[], %b::numeric[], %b::date[])
-                    with ordinality as u(reference, loan_id, agreement_id, amount, currency, received_on, source,
-                                         entered_by, status, unmatched_reason, allocation, unallocated, applied_on,
-                                         ord)
-               order by ord""",
-            [[r[k] for r in rows] for k in _PAYMENT_COLUMNS],
-        )
-
-
-def add_outbox_rows(conn: psycopg.Connection, rows: Sequence[tuple[Any, str, str, str, str]]) -> None:
-    """Outbox rows ``(event_id, topic, key, event_type, body)`` in one statement, in order (ids follow it)."""
-    if rows:
-        conn.execute(
-            """insert into outbox (event_id, topic, key, event_type, body)
-               select e, t, k, y, b from unnest(%b::uuid[], %b::text[], %b::text[], %b::text[], %b::text[])
-                    with ordinality as u(e, t, k, y, b, ord)
-               order by ord""",
-            [[r[i] for r in rows] for i in range(5)],
-        )
+    """New payments as allocation left them (applied or unmatched), with one COPY, in the order
+    given (``seq`` follows it). The caller holds the ledger lock and checked that no reference
+    is recorded yet; ``allocation`` is JSON text (or None)."""
+    if not rows:
+        return
+    columns = _PAYMENT_COLUMNS
+    with conn.cursor().copy(f"copy payments ({', '.join(columns)}) from stdin") as copy:
+        for r in rows:
+            copy.write_row([r[k] for k in columns])
 
 
 def payment(conn: psycopg.Connection, reference: str) -> Row | None:

@@ -30,7 +30,7 @@ from typing import Any
 
 import orjson
 import psycopg
-from forbear_shared import metrics
+from forbear_shared import metrics, outbox
 from forbear_shared.db import on_commit, transaction
 from forbear_shared.domain.allocation import Payment, apply_payment
 from forbear_shared.domain.money import Money, round_money
@@ -199,9 +199,9 @@ def _allocate(m: Monitoring, conn: psycopg.Connection, generation: int, payments
         repo.set_unapplied(conn, unapplied)
         if recorded:
             repo.finish_payments(conn, finished)
-        else:
-            repo.insert_payments(conn, finished)
-        repo.add_outbox_rows(conn, outbox_rows)
+    if not recorded:
+        repo.insert_payments(conn, finished)
+    outbox.add_rows(conn, outbox_rows)
     # a payment can complete or cure an agreement at once; escalation waits for close of business
     assert result.effects is not None
     for agreement_id, ledger in ledgers.items():
