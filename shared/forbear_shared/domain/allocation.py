@@ -24,6 +24,10 @@ from .money import Money
 from .policy import Component, Policy
 
 
+_COMPONENTS = (Component.FEES, Component.PENALTY_INTEREST, Component.INTEREST, Component.PRINCIPAL)
+_SLOT = {component: slot for slot, component in enumerate(_COMPONENTS)}
+
+
 class AllocationError(ValueError):
     """A payment that cannot be applied, with the reason."""
 
@@ -102,50 +106,44 @@ def apply_payment(
     positions = list(ledger.positions)
     lines: list[AllocationLine] = []
     settled: list[int] = []
-    tolerance = policy.tolerance.amount
-    order = policy.allocation.order
+    # the policy's order as indexes into the per-component lists below (enum-keyed dicts hash
+    # through Python code on every look-up: most of this loop's cost)
+    order = [_SLOT[component] for component in policy.allocation.order]
+    tolerance = policy.allocation.tolerance
     money = Money._exact  # noqa: SLF001 - cents of one checked currency, see above
     for instalment in ledger.schedule.instalments:
         if remaining <= 0:
             break
         position = positions[instalment.number - 1]
-        # outstanding by component: charged (or scheduled) minus paid
-        paid_so_far = {
-            Component.FEES: position.fee_paid.amount,
-            Component.PENALTY_INTEREST: position.penalty_paid.amount,
-            Component.INTEREST: position.interest_paid.amount,
-            Component.PRINCIPAL: position.principal_paid.amount,
-        }
-        owed = {
-            Component.FEES: instalment.fee.amount - paid_so_far[Component.FEES],
-            Component.PENALTY_INTEREST: position.penalty_charged.amount - paid_so_far[Component.PENALTY_INTEREST],
-            Component.INTEREST: instalment.interest.amount - paid_so_far[Component.INTEREST],
-            Component.PRINCIPAL: instalment.principal.amount - paid_so_far[Component.PRINCIPAL],
-        }
+        # by component, in _COMPONENTS order: paid so far, and outstanding (charged or scheduled minus paid)
+        paid_so_far = [position.fee_paid.amount, position.penalty_paid.amount, position.interest_paid.amount,
+                       position.principal_paid.amount]
+        owed = [instalment.fee.amount - paid_so_far[0], position.penalty_charged.amount - paid_so_far[1],
+                instalment.interest.amount - paid_so_far[2], instalment.principal.amount - paid_so_far[3]]
         touched = False
-        for component in order:
-            due = owed[component]
+        for slot in order:
+            due = owed[slot]
             if due <= 0 or remaining <= 0:
                 continue
             paid = due if due <= remaining else remaining
             remaining -= paid
-            owed[component] = due - paid
-            paid_so_far[component] += paid
-            lines.append(AllocationLine(instalment.number, component, money(paid, currency)))
+            owed[slot] = due - paid
+            paid_so_far[slot] += paid
+            lines.append(AllocationLine(instalment.number, _COMPONENTS[slot], money(paid, currency)))
             touched = True
         if not touched:
             continue
         settled_on = position.settled_on
-        if settled_on is None and sum(owed.values()) <= tolerance:
+        if settled_on is None and sum(owed) <= tolerance:
             settled_on = payment.received_on
             settled.append(instalment.number)
         positions[instalment.number - 1] = InstalmentPosition(
             position.number,
-            money(paid_so_far[Component.FEES], currency),
+            money(paid_so_far[0], currency),
             position.penalty_charged,
-            money(paid_so_far[Component.PENALTY_INTEREST], currency),
-            money(paid_so_far[Component.INTEREST], currency),
-            money(paid_so_far[Component.PRINCIPAL], currency),
+            money(paid_so_far[1], currency),
+            money(paid_so_far[2], currency),
+            money(paid_so_far[3], currency),
             position.penalty_accrued_through,
             settled_on,
         )
