@@ -25,6 +25,7 @@ from typing import NamedTuple
 import psycopg
 import psycopg_pool
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from kafka.errors import KafkaError
 from kafka.structs import OffsetAndMetadata
 from psycopg_pool import ConnectionPool
 
@@ -218,7 +219,9 @@ class KafkaInboxLoop:
     ``run`` overlaps two batches: while one batch's transaction runs (in a thread of its own,
     mostly waiting for Postgres), the next is polled and decoded. Offsets of a batch are
     committed only after its transaction committed; if it failed for want of the database,
-    both batches are read again. The Kafka consumer itself is only ever used from ``run``'s
+    both batches are read again. If the group refuses the commit (it rebalanced, or dropped
+    this member), the consumer is replaced by a new member that reads on from the offsets last
+    committed. The Kafka consumer itself is only ever used from ``run``'s
     thread.
     """
 
@@ -232,7 +235,7 @@ class KafkaInboxLoop:
     ) -> None:
         self.processor = processor
         self.topics = topics
-        self.consumer = KafkaConsumer(
+        self._config = dict(
             bootstrap_servers=bootstrap,
             group_id=group_id,
             client_id=group_id,
@@ -246,16 +249,30 @@ class KafkaInboxLoop:
             session_timeout_ms=15000,
             heartbeat_interval_ms=3000,
         )
-        # join the group only once the topics' partitions are known: a member that joins first
-        # can be assigned nothing of a topic whose metadata had not arrived yet
-        deadline = time.monotonic() + 30
-        for topic in topics:
-            while self.consumer.partitions_for_topic(topic) is None and time.monotonic() < deadline:
-                time.sleep(0.2)
-        self.consumer.subscribe(topics)
+        self.consumer = self._join()
         self.name = processor.consumer
         self._applier = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"{self.name}-apply")
         self._inflight: _Batch | None = None
+
+    def _join(self) -> KafkaConsumer:
+        """A consumer subscribed to the topics, once their partitions are known: a member that
+        joins first can be assigned nothing of a topic whose metadata had not arrived yet."""
+        consumer = KafkaConsumer(**self._config)
+        deadline = time.monotonic() + 30
+        for topic in self.topics:
+            while consumer.partitions_for_topic(topic) is None and time.monotonic() < deadline:
+                time.sleep(0.2)
+        consumer.subscribe(self.topics)
+        return consumer
+
+    def _rejoin(self) -> None:
+        """Replace the consumer by a fresh member of the group, which reads on from the offsets
+        last committed (the inbox recognises what was applied since)."""
+        try:
+            self.consumer.close()
+        except Exception:
+            log.debug("closing the replaced consumer failed", exc_info=True)
+        self.consumer = self._join()
 
     def _poll(self, timeout_ms: int) -> _Batch | None:
         polled = self.consumer.poll(timeout_ms=timeout_ms)
@@ -281,25 +298,43 @@ class KafkaInboxLoop:
         with metrics.CONSUMER_DURATION.labels(self.name).time():
             self.processor.apply(prepared)
 
-    def _settle(self, also_unapplied: _Batch | None = None) -> None:
-        """Wait for the batch in flight; commit its offsets, or rewind (with ``also_unapplied``)."""
+    def _settle(self, also_unapplied: _Batch | None = None) -> bool:
+        """Wait for the batch in flight; commit its offsets, or rewind (with ``also_unapplied``).
+
+        False when the group no longer took this member's commit (a rebalance, an expired
+        membership): the consumer was replaced and ``also_unapplied`` must be dropped, the new
+        member reads it again.
+        """
         batch, self._inflight = self._inflight, None
         if batch is None:
-            return
+            return True
         assert batch.future is not None
         try:
             batch.future.result()
         except BaseException:
             self._rewind(also_unapplied, batch)
             raise
-        self.consumer.commit({tp: OffsetAndMetadata(offset, "", -1) for tp, offset in batch.after.items()})
+        try:
+            self.consumer.commit({tp: OffsetAndMetadata(offset, "", -1) for tp, offset in batch.after.items()})
+        except KafkaError as exc:
+            # the consumer's position is in doubt (and one left in that state was seen to stop
+            # fetching for good): start over as a new member from the committed offsets
+            log.warning("offsets not committed; rejoining the group to read on from the last committed ones",
+                        extra={"error": type(exc).__name__})
+            metrics.CONSUMER_REJOINS.labels(self.name).inc()
+            self._rejoin()
+            return False
+        return True
 
     def _rewind(self, *batches: _Batch | None) -> None:
-        """Read these batches again (the earliest offset of a partition wins: last given)."""
+        """Read these batches again (the earliest offset of a partition wins: last given).
+        Partitions a rebalance took away are left to their new owner."""
+        assigned = self.consumer.assignment()
         for batch in batches:
             if batch is not None:
                 for tp, offset in batch.first.items():
-                    self.consumer.seek(tp, offset)
+                    if tp in assigned:
+                        self.consumer.seek(tp, offset)
 
     def _take(self, batch: _Batch) -> list[tuple[RawRecord, DecodedEvent]]:
         try:
@@ -317,8 +352,8 @@ class KafkaInboxLoop:
             self._observe_lag()
             return
         prepared = self._take(batch)
-        self._settle(also_unapplied=batch)
-        self._submit(batch, prepared)
+        if self._settle(also_unapplied=batch):
+            self._submit(batch, prepared)
         self._observe_lag()
 
     def _observe_lag(self) -> None:

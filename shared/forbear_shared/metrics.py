@@ -32,6 +32,11 @@ CONSUMER_DURATION = Histogram(
 CONSUMER_ERRORS = Counter(
     "forbear_consumer_errors_total", "Handler failures (each retry counts)", ["consumer", "topic"]
 )
+CONSUMER_REJOINS = Counter(
+    "forbear_consumer_rejoins_total",
+    "Consumers replaced by a new group member after the group refused their offset commit",
+    ["consumer"],
+)
 CONSUMER_LAG = Gauge(
     "forbear_consumer_lag_events", "Events behind the partition's high watermark", ["consumer", "topic", "partition"]
 )

@@ -157,6 +157,46 @@ def test_the_same_event_delivered_twice_has_one_effect(infra, scratch) -> None:
     assert _effects(pool, event.event_id) == 1
 
 
+def test_a_commit_the_group_refuses_makes_a_new_member_that_loses_and_repeats_nothing(infra, scratch) -> None:
+    """The group rebalanced under the consumer (here: its first offset commit is refused, as the
+    broker refuses it during a rebalance): a new member reads on from the committed offsets."""
+    from kafka.errors import RebalanceInProgressError
+
+    schema, pool = scratch
+    first, second = (business_date_event(dt.date(2026, 5, d), dt.date(2026, 5, d + 1)) for d in (1, 2))
+    topic = infra.topic("credit.updates")
+    kafka = producer(infra)
+    kafka.send(topic, key=b"k", value=encode(first)).get(timeout=30)
+    loop = KafkaInboxLoop(counting_processor(infra, pool, schema), infra.bootstrap,
+                          f"{infra.group_prefix}{schema}", [topic])
+    original = loop.consumer
+    refused: list[object] = []
+    real_commit = original.commit
+
+    def commit_refused_once(offsets):
+        if not refused:
+            refused.append(offsets)
+            raise RebalanceInProgressError("the group is rebalancing")
+        return real_commit(offsets)
+
+    original.commit = commit_refused_once
+    stop = threading.Event()
+    thread = threading.Thread(target=loop.run, args=(stop,))
+    thread.start()
+    try:
+        eventually(lambda: refused and loop.consumer is not original)
+        kafka.send(topic, key=b"k", value=encode(second)).get(timeout=30)
+        eventually(lambda: _effects(pool, second.event_id) == 1 and _committed(infra, loop, topic) >= 2)
+    finally:
+        stop.set()
+        thread.join(timeout=30)
+    assert _effects(pool, first.event_id) == 1
+    assert _effects(pool, second.event_id) == 1
+    with transaction(pool) as conn:
+        inbox = conn.execute("select count(*) as n from inbox where consumer = %s", (schema,)).fetchone()["n"]
+    assert inbox == 2
+
+
 def _effects(pool, event_id) -> int:
     with transaction(pool) as conn:
         return conn.execute("select count(*) as n from effects where event_id = %s", (event_id,)).fetchone()["n"]
