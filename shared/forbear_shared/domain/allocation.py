@@ -23,7 +23,6 @@ from .arrears import InstalmentPosition, LoanLedger, _charge_penalty
 from .money import Money
 from .policy import Component, Policy
 
-
 _COMPONENTS = (Component.FEES, Component.PENALTY_INTEREST, Component.INTEREST, Component.PRINCIPAL)
 _SLOT = {component: slot for slot, component in enumerate(_COMPONENTS)}
 
