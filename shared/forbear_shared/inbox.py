@@ -27,6 +27,7 @@ import psycopg_pool
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.errors import KafkaError
 from kafka.structs import OffsetAndMetadata
+from psycopg.rows import tuple_row
 from psycopg_pool import ConnectionPool
 
 from forbear_shared import metrics
@@ -120,9 +121,8 @@ class InboxProcessor:
 
     def _apply_all(self, conn: psycopg.Connection, items: list[tuple[RawRecord, DecodedEvent]]) -> list[str]:
         """Record every event in the inbox with one statement, then hand the fresh ones over in order."""
-        fresh = {
-            row["event_id"]
-            for row in conn.execute(
+        with conn.cursor(row_factory=tuple_row) as cur:
+            cur.execute(
                 "insert into inbox (consumer, event_id, event_type, topic) "
                 "select %s, e, t, p from unnest(%b::uuid[], %b::text[], %b::text[]) as x(e, t, p) "
                 "on conflict do nothing returning event_id",
@@ -132,8 +132,8 @@ class InboxProcessor:
                     [event.envelope.type for _, event in items],
                     [record.topic for record, _ in items],
                 ),
-            ).fetchall()
-        }
+            )
+            fresh = {row[0] for row in cur}
         outcomes: list[str] = []
         run: list[DecodedEvent] = []
         for _, event in items:

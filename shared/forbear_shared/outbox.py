@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 
 import psycopg
 from kafka import KafkaProducer
+from psycopg.rows import tuple_row
 from psycopg_pool import ConnectionPool
 
 from forbear_shared import metrics
@@ -104,21 +105,24 @@ class OutboxRelay:
             ).fetchone()
             if not locked or not locked["ok"]:
                 return 0
-            rows = conn.execute(
-                "select id, topic, key, event_type, body from outbox where published_at is null order by id limit %s",
-                (self.batch_size,),
-            ).fetchall()
+            with conn.cursor(row_factory=tuple_row) as cur:
+                cur.execute(
+                    "select id, topic, key, event_type, body from outbox where published_at is null "
+                    "order by id limit %s",
+                    (self.batch_size,),
+                )
+                rows = cur.fetchall()
             if not rows:
                 return 0
+            send = self.producer.send
             futures = [
-                self.producer.send(r["topic"], key=r["key"].encode(), value=r["body"].encode(),
-                                   headers=[(EVENT_TYPE_HEADER, r["event_type"].encode())])
-                for r in rows
+                send(topic, key=key.encode(), value=body.encode(), headers=[(EVENT_TYPE_HEADER, event_type.encode())])
+                for _, topic, key, event_type, body in rows
             ]
             self.producer.flush()
             for future in futures:
                 future.get(timeout=30)  # raises: the transaction rolls back, rows stay pending
-            conn.execute("update outbox set published_at = now() where id = any(%s)", ([r["id"] for r in rows],))
+            conn.execute("update outbox set published_at = now() where id = any(%b)", ([r[0] for r in rows],))
         metrics.OUTBOX_PUBLISHED.labels(self.service).inc(len(rows))
         if self.on_published is not None:
             self.on_published(len(rows))
