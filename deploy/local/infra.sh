@@ -61,7 +61,7 @@ pg_up() {
     mkdir -p "$pgsock" "$var/pglog"; [ "$(id -u)" = 0 ] && chown postgres:postgres "$pgsock" "$var/pglog"
     log "starting postgres on 127.0.0.1:$FORBEAR_PG_PORT"
     as_postgres "$pgbin/pg_ctl" -D "$pgdata" -l "$var/pglog/postgres.log" -w -t 60 \
-      -o "-p $FORBEAR_PG_PORT -k $pgsock -c listen_addresses=127.0.0.1 -c max_connections=300 -c fsync=on -c shared_buffers=256MB -c synchronous_commit=on" start >/dev/null
+      -o "-p $FORBEAR_PG_PORT -k $pgsock -c listen_addresses=127.0.0.1 -c max_connections=300 -c fsync=on -c shared_buffers=256MB -c max_wal_size=4GB -c synchronous_commit=on" start >/dev/null
   fi
   # roles and database, idempotently (local socket, trust)
   psql_admin() { as_postgres psql -h "$pgsock" -p "$FORBEAR_PG_PORT" -U postgres -v ON_ERROR_STOP=1 -qAt "$@"; }
