@@ -250,6 +250,7 @@ class KafkaInboxLoop:
             heartbeat_interval_ms=3000,
         )
         self.consumer = self._join()
+        self._joined = True
         self.name = processor.consumer
         self._applier = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"{self.name}-apply")
         self._inflight: _Batch | None = None
@@ -272,7 +273,9 @@ class KafkaInboxLoop:
             self.consumer.close()
         except Exception:
             log.debug("closing the replaced consumer failed", exc_info=True)
-        self.consumer = self._join()
+        self._joined = False
+        self.consumer = self._join()  # if the broker is away, ``_step`` tries again
+        self._joined = True
 
     def _poll(self, timeout_ms: int) -> _Batch | None:
         polled = self.consumer.poll(timeout_ms=timeout_ms)
@@ -346,6 +349,9 @@ class KafkaInboxLoop:
     def _step(self) -> None:
         """One turn of ``run``: the next batch is polled and decoded while the previous one is
         applied; it is handed over once the previous one committed."""
+        if not self._joined:
+            self.consumer = self._join()
+            self._joined = True
         batch = self._poll(100 if self._inflight is not None else 200)
         if batch is None:
             self._settle()
