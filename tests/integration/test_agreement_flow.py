@@ -166,6 +166,9 @@ def test_approved_case_gets_offers_then_accept_sign_and_activate(stack, infra) -
         assert again.status_code == 409 and again.json()["reason"] == "offer_not_open"
     accepted_event = events(infra, "offer.accepted", case_id)[0]["payload"]
     assert accepted_event["agreement_id"] == agreement["agreement_id"]
+    withdrawn = [e["payload"] for e in events(infra, "offer.withdrawn", case_id)]
+    assert withdrawn == [{"offer_id": second["offer_id"], "borrower_id": borrower_id,
+                          "withdrawn_on": today.isoformat(), "reason": "another_offer_accepted"}]
     assert accepted_event["offer_id"] == first["offer_id"] and accepted_event["accepted_on"] == today.isoformat()
 
     # the document: canonical JSON whose sha256 we recompute here, and the rendered text
@@ -314,6 +317,8 @@ def test_counter_proposal_counters_the_offer_and_withdraws_the_rest(stack, infra
                        "proposed_term_months": 36, "countered_on": today.isoformat()}
     after = {o["offer_id"]: o["status"] for o in me.get(f"/cases/{case_id}/offers").json()}
     assert after == {first["offer_id"]: "countered", second["offer_id"]: "withdrawn"}
+    withdrawn = events(infra, "offer.withdrawn", case_id)[0]["payload"]
+    assert (withdrawn["offer_id"], withdrawn["reason"]) == (second["offer_id"], "counter_proposed")
     again = me.post(f"/offers/{first['offer_id']}/accept", json={})
     assert again.status_code == 409 and again.json()["reason"] == "offer_not_open"
 
@@ -336,6 +341,10 @@ def test_a_newer_decision_withdraws_the_open_offers(stack, infra) -> None:
             return all(o["status"] == "withdrawn" for o in api.get(f"/cases/{case_id}/offers").json())
 
     eventually(withdrawn)
+    announced = events(infra, "offer.withdrawn", case_id, min_count=2)
+    assert sorted(e["payload"]["offer_id"] for e in announced) == sorted(o["offer_id"] for o in old)
+    assert {e["payload"]["reason"] for e in announced} == {"superseded_by_decision"}
+    assert all(e["causation_id"] is not None for e in announced)
     with client("agreement", role="borrower", subject="b", borrower_id=borrower_id) as me:
         refused = me.post(f"/offers/{old[0]['offer_id']}/accept", json={})
     assert refused.status_code == 409 and refused.json()["reason"] == "offer_not_open"

@@ -130,7 +130,7 @@ def create_app() -> FastAPI:
         summary="Accept an open offer: draws up the agreement document, awaiting signatures",
         description="Borrower (own offers) or agent on the borrower's behalf. 409 `offer_expired` after the "
         "offer's last day (`expires_on`), 409 `offer_not_open` when accepted, countered or withdrawn. "
-        "The case's other open offers are withdrawn. Emits `offer.accepted`.",
+        "The case's other open offers are withdrawn (`offer.withdrawn` each). Emits `offer.accepted`.",
     )
     def accept(
         who: Responder,
@@ -147,7 +147,7 @@ def create_app() -> FastAPI:
         "/offers/{offer_id}/counter", response_model=views.OfferView, tags=["offers"], responses=ERRORS,
         summary="Counter-propose other terms: the offer is countered and the case re-enters evaluation",
         description="Borrower (own offers) or agent. Give `proposed_instalment` and/or `proposed_term_months` "
-        "(within the policy's maximum term). The case's other open offers are withdrawn. Emits `offer.countered`.",
+        "(within the policy's maximum term). The case's other open offers are withdrawn (`offer.withdrawn` each). Emits `offer.countered`.",
     )
     def counter(who: Responder, offer_id: str, body: CounterRequest,
                 idempotency_key: IdempotencyKey = None) -> JSONResponse:

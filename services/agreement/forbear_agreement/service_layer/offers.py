@@ -19,8 +19,14 @@ from forbear_shared.domain.money import Money
 from forbear_shared.domain.policy import Policy
 from forbear_shared.domain.schedule import Schedule
 from forbear_shared.errors import Conflict, NotFound, Unprocessable
-from forbear_shared.events import DecodedEvent
-from forbear_shared.events.schemas.agreement import OfferAccepted, OfferCountered, OfferExpired, OfferMade
+from forbear_shared.events import DecodedEvent, Envelope
+from forbear_shared.events.schemas.agreement import (
+    OfferAccepted,
+    OfferCountered,
+    OfferExpired,
+    OfferMade,
+    OfferWithdrawn,
+)
 from forbear_shared.events.schemas.evaluation import CaseDecided, OfferTerms
 from forbear_shared.events.schemas.monitoring import BusinessDateAdvanced
 from forbear_shared.service import ServiceContext
@@ -47,8 +53,16 @@ def _money(value: object | None, currency: str) -> Money | None:
     return None if value is None else Money.of(str(value), currency)
 
 
-def _audit_withdrawn(ctx: ServiceContext, conn: psycopg.Connection, rows: list[repo.Row], actor: tuple[str, str]) -> None:
+def _withdrawn(ctx: ServiceContext, conn: psycopg.Connection, rows: list[repo.Row], actor: tuple[str, str],
+               causation: Envelope | None = None) -> None:
+    """Announce and audit offers just withdrawn (``close_open_offers``)."""
     for row in rows:
+        ctx.emit(
+            conn, type="offer.withdrawn", case_id=row["case_id"], topic=TOPIC, business_date=row["status_on"],
+            causation=causation,
+            payload=OfferWithdrawn(offer_id=row["offer_id"], borrower_id=row["borrower_id"],
+                                   withdrawn_on=row["status_on"], reason=row["status_reason"]),
+        )
         repo.audit(
             conn, case_id=row["case_id"], subject_kind="offer", subject_id=row["offer_id"], action="withdrawn",
             actor=actor[0], actor_role=actor[1], business_date=row["status_on"], at=ctx.now(),
@@ -80,7 +94,7 @@ def on_case_decided(ctx: ServiceContext, policy: Policy, conn: psycopg.Connectio
     repo.lock_case(conn, case_id)
     repo.lock_case_offers(conn, case_id)
     withdrawn = repo.close_open_offers(conn, case_id, status="withdrawn", on=today, reason="superseded_by_decision")
-    _audit_withdrawn(ctx, conn, withdrawn, SYSTEM_ACTOR)
+    _withdrawn(ctx, conn, withdrawn, SYSTEM_ACTOR, causation=event.envelope)
     if decided.outcome != "approve":
         return
     if not decided.offers:
@@ -238,13 +252,13 @@ def accept_offer(
         conn, offer["case_id"], status="withdrawn", on=today, reason="another_offer_accepted",
         except_offer_id=offer["offer_id"],
     )
-    _audit_withdrawn(ctx, conn, others, (who.subject, who.role))
     ctx.emit(
         conn, type="offer.accepted", case_id=offer["case_id"], topic=TOPIC, business_date=today,
         payload=OfferAccepted(
             offer_id=offer["offer_id"], agreement_id=agreement_id, borrower_id=offer["borrower_id"], accepted_on=today
         ),
     )
+    _withdrawn(ctx, conn, others, (who.subject, who.role))
     repo.audit(
         conn, case_id=offer["case_id"], subject_kind="offer", subject_id=offer["offer_id"], action="accepted",
         actor=who.subject, actor_role=who.role, business_date=today, at=ctx.now(),
@@ -283,7 +297,6 @@ def counter_offer(
         conn, offer["case_id"], status="withdrawn", on=today, reason="counter_proposed",
         except_offer_id=offer["offer_id"],
     )
-    _audit_withdrawn(ctx, conn, others, (who.subject, who.role))
     ctx.emit(
         conn, type="offer.countered", case_id=offer["case_id"], topic=TOPIC, business_date=today,
         payload=OfferCountered(
@@ -292,6 +305,7 @@ def counter_offer(
             proposed_term_months=proposal.proposed_term_months, countered_on=today,
         ),
     )
+    _withdrawn(ctx, conn, others, (who.subject, who.role))
     repo.audit(
         conn, case_id=offer["case_id"], subject_kind="offer", subject_id=offer["offer_id"], action="countered",
         actor=who.subject, actor_role=who.role, business_date=today, at=ctx.now(), detail=recorded,

@@ -38,6 +38,16 @@ class OfferExpired(Payload):
     expired_on: dt.date
 
 
+@registry.register("offer.withdrawn", 1)
+class OfferWithdrawn(Payload):
+    """An open offer withdrawn: a newer decision replaced it, or another offer was accepted or countered."""
+
+    offer_id: str
+    borrower_id: str
+    withdrawn_on: dt.date
+    reason: Literal["superseded_by_decision", "another_offer_accepted", "counter_proposed"]
+
+
 @registry.register("offer.countered", 1)
 class OfferCountered(Payload):
     """The borrower proposes other terms: the case re-enters evaluation."""
