@@ -99,18 +99,14 @@ def payment(reference: str, loan_id: str, amount: str) -> bytes:
                             business_date=START, producer="corebanking", occurred_at=NOW))
 
 
-def wait_count(infra: test_infra.TestInfra, sql: str, target: int, timeout: float) -> list[tuple[float, ...]]:
-    """Poll a query until its ``n`` reaches ``target``; return (time, n, other columns...) samples."""
-    samples: list[tuple[float, ...]] = []
+def wait_count(infra: test_infra.TestInfra, sql: str, target: int, timeout: float) -> None:
+    """Poll a count (a query of one column ``n``) until it reaches ``target``."""
     deadline = time.perf_counter() + timeout
     with infra.connect("monitoring") as conn:
         while time.perf_counter() < deadline:
-            row = conn.execute(sql).fetchone()
-            samples.append((time.perf_counter(), row["n"], *(v for k, v in row.items() if k != "n")))
-            if row["n"] >= target:
-                break
+            if conn.execute(sql).fetchone()["n"] >= target:
+                return
             time.sleep(0.25)
-    return samples
 
 
 def _rate(samples: list[tuple[float, int]], total: int) -> float:

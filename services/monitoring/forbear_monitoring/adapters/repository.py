@@ -58,7 +58,6 @@ class LedgerCache:
         if self._kept is not None and self._kept[0] == before:
             self._ledgers.update(self._kept[1])
             self._valid_at = before
-        self._kept = None
         if self._valid_at != before or len(self._ledgers) > self.max_size:
             self._ledgers.clear()
         self._valid_at = before

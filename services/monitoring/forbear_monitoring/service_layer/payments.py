@@ -213,8 +213,7 @@ def _allocate(m: Monitoring, conn: psycopg.Connection, generation: int, payments
     return result, counts
 
 
-_exact = Money._exact  # noqa: SLF001 - see apply_pending
-_TIMES = {}
+_exact = Money._exact  # noqa: SLF001 - exact as it stands, see _allocate
 
 
 def _envelope_fields(m: Monitoring, as_of: dt.date) -> dict[str, Any]:
