@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Real Kafka (KRaft, single node) and real PostgreSQL 15 on loopback, without Docker.
-#   infra.sh up      install what is missing, start both (idempotent), create DB, roles, topics
+# Real Kafka (KRaft, single node), real PostgreSQL 15 and a real Keycloak (the identity provider)
+# on loopback, without Docker.
+#   infra.sh up      install what is missing, start all three (idempotent), create DB, roles, topics,
+#                    the realm (deploy/keycloak/forbear-realm.json, imported afresh at each start)
 #   infra.sh down    stop what this script started, by the pids it recorded
 #   infra.sh status
 set -euo pipefail
@@ -14,6 +16,9 @@ pgdata=$var/pgdata
 pgsock=$var/pgsock
 kdir=$var/kafka
 klibs=$FORBEAR_CACHE_DIR/kafka-$FORBEAR_KAFKA_VERSION/libs
+kc_home=$FORBEAR_CACHE_DIR/keycloak-$FORBEAR_KEYCLOAK_VERSION
+kcdir=$var/keycloak
+realm_file=$root/deploy/keycloak/forbear-realm.json
 mkdir -p "$var"
 chmod 755 "$var"
 
@@ -97,6 +102,83 @@ kafka_up() {
 
 topics() { "$PY" -m forbear_shared.kafka_admin create-topics; }
 
+# Keycloak 26 needs Java 21 or newer: FORBEAR_KEYCLOAK_JAVA_HOME, else the newest JDK >= 21 in
+# /usr/lib/jvm (Debian's default Java is 17; these machines carry a Java 25 beside it)
+keycloak_java_home() {
+  if [ -n "${FORBEAR_KEYCLOAK_JAVA_HOME:-}" ]; then echo "$FORBEAR_KEYCLOAK_JAVA_HOME"; return; fi
+  local best="" best_major=0 dir major
+  for dir in /usr/lib/jvm/*/; do
+    dir=${dir%/}
+    [ -x "$dir/bin/java" ] && [ -f "$dir/release" ] || continue
+    major=$(sed -n 's/^JAVA_VERSION="\([0-9]*\).*/\1/p' "$dir/release")
+    if [ -n "$major" ] && [ "$major" -ge 21 ] && [ "$major" -gt "$best_major" ]; then best=$dir; best_major=$major; fi
+  done
+  [ -n "$best" ] || { echo "[infra] Keycloak needs Java 21 or newer: none in /usr/lib/jvm (set FORBEAR_KEYCLOAK_JAVA_HOME)" >&2; return 1; }
+  echo "$best"
+}
+
+ensure_keycloak_dist() {
+  if [ ! -x "$kc_home/bin/kc.sh" ]; then
+    log "fetching Keycloak $FORBEAR_KEYCLOAK_VERSION (org.keycloak:keycloak-quarkus-dist, zip) with Maven"
+    command -v mvn >/dev/null || { apt-get update -qq && apt-get install -y -qq maven >/dev/null; }
+    local zips=$FORBEAR_CACHE_DIR/keycloak-zip
+    mkdir -p "$zips"
+    mvn -B -q -Dstyle.color=never org.apache.maven.plugins:maven-dependency-plugin:3.6.1:copy \
+      -Dartifact="org.keycloak:keycloak-quarkus-dist:$FORBEAR_KEYCLOAK_VERSION:zip" -DoutputDirectory="$zips"
+    rm -rf "$kc_home" "$kc_home.tmp" && mkdir -p "$kc_home.tmp"
+    "$PY" -m zipfile -e "$zips/keycloak-quarkus-dist-$FORBEAR_KEYCLOAK_VERSION.zip" "$kc_home.tmp"
+    mv "$kc_home.tmp/keycloak-$FORBEAR_KEYCLOAK_VERSION" "$kc_home" && rm -rf "$kc_home.tmp"
+    chmod +x "$kc_home"/bin/*.sh
+  fi
+}
+
+issuer_answers() {
+  "$PY" -c 'import sys, httpx; sys.exit(httpx.get(sys.argv[1] + "/.well-known/openid-configuration", timeout=3).status_code != 200)' \
+    "$FORBEAR_OIDC_ISSUER" 2>/dev/null
+}
+
+keycloak_up() {
+  if alive "$kcdir/keycloak.pid"; then
+    log "keycloak already running on 127.0.0.1:$FORBEAR_KEYCLOAK_PORT (pid $(cat "$kcdir/keycloak.pid"))"
+  else
+    ensure_keycloak_dist
+    local jhome; jhome=$(keycloak_java_home)
+    mkdir -p "$kcdir"
+    # development mode keeps its H2 database in the distribution's data/: a fresh one per start, so
+    # that the realm is always the one in deploy/keycloak/
+    rm -rf "$kc_home/data/h2" "$kc_home/data/import" && mkdir -p "$kc_home/data/import"
+    cp "$realm_file" "$kc_home/data/import/"
+    log "starting keycloak $FORBEAR_KEYCLOAK_VERSION on 127.0.0.1:$FORBEAR_KEYCLOAK_PORT (Java $("$jhome/bin/java" -version 2>&1 | sed -n '1s/.*"\(.*\)".*/\1/p'))"
+    JAVA_HOME=$jhome JAVA_OPTS_KC_HEAP="-Xms128m -Xmx768m" nohup "$kc_home/bin/kc.sh" start-dev \
+      --http-host=127.0.0.1 --http-port="$FORBEAR_KEYCLOAK_PORT" \
+      --http-management-port="$FORBEAR_KEYCLOAK_MANAGEMENT_PORT" --import-realm \
+      >"$kcdir/keycloak.log" 2>&1 </dev/null &
+    echo $! > "$kcdir/keycloak.pid"
+  fi
+}
+
+# Keycloak boots while Kafka does (each takes half a minute or more on two cores)
+keycloak_wait() {
+  local started=$SECONDS
+  until issuer_answers; do
+    alive "$kcdir/keycloak.pid" || { log "keycloak exited; see $kcdir/keycloak.log"; tail -20 "$kcdir/keycloak.log" >&2; return 1; }
+    if (( SECONDS - started > 240 )); then log "keycloak did not answer within 240 s; see $kcdir/keycloak.log"; return 1; fi
+    sleep 1
+  done
+  log "keycloak answers for $FORBEAR_OIDC_ISSUER ($((SECONDS - started)) s)"
+}
+
+keycloak_down() {
+  if alive "$kcdir/keycloak.pid"; then
+    pid=$(cat "$kcdir/keycloak.pid")
+    log "stopping keycloak (pid $pid)"
+    kill -TERM "$pid"
+    for _ in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || break; sleep 1; done
+    kill -0 "$pid" 2>/dev/null && kill -KILL "$pid"
+  fi
+  rm -f "$kcdir/keycloak.pid"
+}
+
 pg_down() {
   if as_postgres "$pgbin/pg_ctl" -D "$pgdata" status >/dev/null 2>&1; then
     log "stopping postgres"
@@ -116,10 +198,11 @@ kafka_down() {
 }
 
 case "${1:-}" in
-  up) pg_up; kafka_up; topics ;;
-  down) kafka_down; pg_down ;;
+  up) pg_up; keycloak_up; kafka_up; topics; keycloak_wait ;;
+  down) keycloak_down; kafka_down; pg_down ;;
   status)
     as_postgres "$pgbin/pg_ctl" -D "$pgdata" status >/dev/null 2>&1 && log "postgres: up" || log "postgres: down"
-    alive "$kdir/kafka.pid" && log "kafka: up (pid $(cat "$kdir/kafka.pid"))" || log "kafka: down" ;;
+    alive "$kdir/kafka.pid" && log "kafka: up (pid $(cat "$kdir/kafka.pid"))" || log "kafka: down"
+    alive "$kcdir/keycloak.pid" && log "keycloak: up (pid $(cat "$kcdir/keycloak.pid"))" || log "keycloak: down" ;;
   *) echo "usage: $0 up|down|status" >&2; exit 2 ;;
 esac

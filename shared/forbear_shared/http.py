@@ -63,19 +63,26 @@ class ForbearErrorWithStatus(ForbearError):
 class Authz:
     """Route dependencies: ``Depends(authz.roles("agent", "supervisor"))`` gives the caller.
 
-    No token or a bad one is 401; a role not allowed on the route is 403 naming the roles.
+    No token or a bad one is 401; a role not allowed on the route is 403 naming the roles; an
+    issuer whose keys cannot be fetched is 503.
     """
 
-    def __init__(self, secret: str) -> None:
-        self.secret = secret
+    def __init__(self, verifier: auth.TokenVerifier) -> None:
+        self.verifier = verifier
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Authz:
+        return cls(auth.verifier_from_settings(settings))
 
     def principal(self, credentials: HTTPAuthorizationCredentials | None) -> auth.Principal:
         if credentials is None:
             raise ForbearErrorWithStatus(401, "missing_token", "a bearer token is required")
         try:
-            return auth.verify(self.secret, credentials.credentials)
+            return self.verifier.verify(credentials.credentials)
         except auth.InvalidToken as exc:
             raise ForbearErrorWithStatus(401, "invalid_token", f"invalid bearer token: {exc}") from None
+        except auth.IssuerUnavailable as exc:
+            raise ForbearErrorWithStatus(503, "issuer_unavailable", f"tokens cannot be checked now: {exc}") from None
 
     def roles(self, *allowed: auth.Role) -> Callable[..., auth.Principal]:
         def dependency(

@@ -1,7 +1,8 @@
 """Typed settings from the environment (``FORBEAR_*``), one class for every service.
 
 Start-up fails fast, naming the variable, when a value is missing or still a placeholder
-outside development: a lender must never run production on the demo secret.
+outside development: a lender must never run production on a demo secret, a test issuer or an
+identity provider reached over plain HTTP.
 """
 
 from __future__ import annotations
@@ -31,7 +32,25 @@ class Settings(BaseSettings):
     metrics_port: int = 9000
     #: first business date of a new installation; afterwards only COB moves it
     initial_business_date: dt.date = dt.date(2026, 1, 5)
-    auth_secret: str = Field(default="forbear-development-secret-not-for-production", min_length=8)
+    #: the OpenID Connect issuer whose access tokens the APIs accept (Keycloak's realm locally);
+    #: its discovery document names the JWKS
+    oidc_issuer: str = "http://127.0.0.1:18080/realms/forbear"
+    #: where this process fetches the issuer's discovery document when the issuer's own address
+    #: is not reachable from here (e.g. inside a compose network); default ``<issuer>/.well-known/…``
+    oidc_discovery_url: str | None = None
+    #: the audience this service requires in ``aud``; default ``forbear-<service>``
+    oidc_audience: str | None = None
+    #: where the token carries its roles (a dotted path; Keycloak puts realm roles here)
+    oidc_roles_claim: str = "realm_access.roles"
+    oidc_borrower_claim: str = "borrower_id"
+    #: the name recorded as the actor in audit rows (falls back to ``sub``)
+    oidc_subject_claim: str = "preferred_username"
+    #: tokens living longer than this (``exp - iat``) are refused, whoever signed them
+    oidc_max_token_lifetime_seconds: int = Field(default=3600, ge=60, le=86400)
+    oidc_jwks_cache_seconds: int = Field(default=300, ge=1)
+    #: test mode only: a second issuer whose JWKS is read from a file (the test suite's)
+    auth_test_issuer: str = "https://test-issuer.forbear.invalid"
+    auth_test_jwks_file: str | None = None
     policy_file: str | None = None
     evidence_dir: str = "/var/tmp/forbear/evidence"
     log_level: str = "INFO"
@@ -41,13 +60,19 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _no_placeholders_outside_development(self) -> Settings:
+        if self.auth_test_jwks_file and self.environment != "test":
+            raise ValueError("FORBEAR_AUTH_TEST_JWKS_FILE names a test issuer; it is trusted in test mode only")
         if self.environment == "production":
-            if self.auth_secret in PLACEHOLDERS:
-                raise ValueError("FORBEAR_AUTH_SECRET is a placeholder; set a real secret in production")
+            if not self.oidc_issuer.startswith("https://"):
+                raise ValueError("FORBEAR_OIDC_ISSUER must be an https:// issuer in production")
             for word in PLACEHOLDERS - {""}:
                 if f":{word}@" in self.database_url:
                     raise ValueError("FORBEAR_DATABASE_URL carries a placeholder password in production")
         return self
+
+    @property
+    def audience(self) -> str:
+        return self.oidc_audience or f"forbear-{self.service_name}"
 
     def topic(self, name: str) -> str:
         return f"{self.topic_prefix}{name}"

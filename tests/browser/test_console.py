@@ -18,6 +18,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from tests.support.http import PORT_OFFSET, client
+from tests.support.infra import KEYCLOAK_ISSUER
 
 pytestmark = pytest.mark.browser
 
@@ -25,7 +26,7 @@ CONSOLE_URL = f"http://127.0.0.1:{8100 + PORT_OFFSET}"
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-#: the console's development operators (FORBEAR_CONSOLE_USERS is not set in the test stack)
+#: the demo realm's operators (deploy/keycloak/forbear-realm.json), who log in at Keycloak
 AGENT = ("agent1", "agent1-demo")
 SUPERVISOR = ("super1", "super1-demo")
 #: the page waits on the services (and they on Kafka); give every assertion time on a busy 2-core machine
@@ -56,13 +57,24 @@ def shoot(page: Page, name: str) -> None:
 
 
 def log_in(page: Page, who: tuple[str, str]) -> None:
+    """Through the identity provider: the console sends the browser to Keycloak's login page
+    (authorization code + PKCE), which sends it back with a code the console exchanges."""
     page.goto(CONSOLE_URL + "/")
+    expect(page.locator("#login-form").or_(page.locator("#logout"))).to_be_visible()
     if page.locator("#logout").is_visible():
         page.click("#logout")
-    page.fill("#login-username", who[0])
-    page.fill("#login-password", who[1])
     page.click("#login-submit")
+    expect(page.locator("#kc-login")).to_be_visible()
+    assert page.url.startswith(KEYCLOAK_ISSUER + "/protocol/openid-connect/auth?")
+    page.fill("#username", who[0])
+    page.fill("#password", who[1])
+    page.click("#kc-login")
     expect(page.locator("#who-name")).to_have_text(who[0])
+    # the session is an HttpOnly cookie: nothing the page's scripts can read or store
+    assert page.evaluate("document.cookie") == ""
+    assert page.evaluate("JSON.stringify(sessionStorage) + JSON.stringify(localStorage)") == "{}{}"
+    cookie = next(c for c in page.context.cookies() if c["name"] == "forbear_session")
+    assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
 
 
 def open_case_page(page: Page, case_id: str) -> None:

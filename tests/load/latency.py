@@ -11,7 +11,8 @@ from forbear_shared.events import decode
 from forbear_simulator.client import Forbear, tiny_pdf
 from kafka import KafkaConsumer
 
-from tests.support.infra import TEST_SECRET, TestInfra
+from tests.support.identity import IssuedTokens
+from tests.support.infra import TestInfra
 
 RATE = 20.0  # cases per second
 
@@ -50,7 +51,7 @@ def bench_latency(infra: TestInfra, port_offset: int) -> None:
     seconds = float(os.environ.get("BENCH_CASES_SECONDS", "30"))
     total = int(seconds * RATE)
     print(f"\n2. intake-to-offers latency at a steady {RATE:.0f} cases/s ({total} cases)")
-    agent = Forbear(TEST_SECRET, "agent", "bench-agent", port_offset=port_offset)
+    agent = Forbear(IssuedTokens("bench-agent", "agent"), port_offset=port_offset)
     cases = [ready_case(agent, i) for i in range(total)]
     offered: dict[str, float] = {}
     stop = threading.Event()

@@ -21,7 +21,8 @@ from forbear_shared.domain.schedule import equal_instalment_schedule
 from forbear_simulator.client import Forbear
 from psycopg.types.json import Jsonb
 
-from tests.support.infra import TEST_SECRET, TestInfra
+from tests.support.identity import IssuedTokens
+from tests.support.infra import TestInfra
 
 INSTALMENTS_PER_AGREEMENT = 20
 GRACE_DAYS = 3  # demo-lender policy
@@ -69,7 +70,7 @@ def load_book(infra: TestInfra, agreements: int, first_due: dt.date) -> None:
 def bench_sweep(infra: TestInfra, stack: Stack, port_offset: int) -> None:
     total = int(os.environ.get("BENCH_SWEEP_INSTALMENTS", "1000000"))
     agreements = total // INSTALMENTS_PER_AGREEMENT
-    operator = Forbear(TEST_SECRET, "supervisor", "bench-cob", port_offset=port_offset, timeout=600)
+    operator = Forbear(IssuedTokens("bench-cob", "supervisor"), port_offset=port_offset, timeout=600)
     today = operator.business_date()
     first_due = today - dt.timedelta(days=GRACE_DAYS)  # grace ends today: tomorrow's COB finds the misses
     print(f"\n3. close-of-business sweep over {agreements * INSTALMENTS_PER_AGREEMENT:,} scheduled instalments "

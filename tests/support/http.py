@@ -5,10 +5,9 @@ from __future__ import annotations
 import os
 
 import httpx
-from forbear_shared.auth import mint
 from forbear_shared.devstack import API_PORTS, WORKER_METRICS_PORTS
 
-from tests.support.infra import TEST_SECRET
+from tests.support.identity import TEST_ISSUER
 
 #: the services under test listen 10000 ports above the ``make run`` ones (another offset lets
 #: two test runs share a machine: FORBEAR_TEST_PORT_OFFSET)
@@ -24,7 +23,8 @@ def worker_metrics_url(service: str) -> str:
 
 
 def token(role: str, subject: str = "tester", borrower_id: str | None = None) -> str:
-    return mint(TEST_SECRET, subject, role, borrower_id)  # type: ignore[arg-type]
+    """An access token of the test issuer (trusted by the services under test only)."""
+    return TEST_ISSUER.mint(subject, role, borrower_id)
 
 
 def client(service: str, role: str = "agent", subject: str = "tester", borrower_id: str | None = None) -> httpx.Client:

@@ -7,11 +7,14 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import psycopg
 from forbear_shared.kafka_admin import create_topics, delete_topics, wait_for_broker
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+
+from tests.support import identity
 
 
 def _env(name: str, default: str) -> str:
@@ -38,7 +41,10 @@ class TestInfra:
             "FORBEAR_KAFKA_BOOTSTRAP": self.bootstrap,
             "FORBEAR_TOPIC_PREFIX": self.topic_prefix,
             "FORBEAR_GROUP_PREFIX": self.group_prefix,
-            "FORBEAR_AUTH_SECRET": TEST_SECRET,
+            "FORBEAR_OIDC_ISSUER": KEYCLOAK_ISSUER,
+            "FORBEAR_AUTH_TEST_ISSUER": identity.ISSUER,
+            "FORBEAR_AUTH_TEST_JWKS_FILE": str(
+                identity.TEST_ISSUER.write_jwks(Path(f"/var/tmp/forbear/test-issuer/{self.run_id}.jwks.json"))),
             "FORBEAR_EVIDENCE_DIR": f"/var/tmp/forbear/test-evidence/{self.run_id}",
             "FORBEAR_LOG_LEVEL": "INFO",
         }
@@ -50,7 +56,8 @@ class TestInfra:
         return psycopg.connect(self.database_url, autocommit=True, row_factory=dict_row, options=options)
 
 
-TEST_SECRET = "forbear-test-secret-0123456789abcdef-xyz"
+#: the real identity provider started by deploy/local/infra.sh (Keycloak, realm deploy/keycloak/)
+KEYCLOAK_ISSUER = os.environ.get("FORBEAR_OIDC_ISSUER", "http://127.0.0.1:18080/realms/forbear")
 
 
 def start_test_infra() -> TestInfra:

@@ -27,10 +27,13 @@ INFRA_VARIABLES = frozenset(
     {
         "FORBEAR_VAR_DIR", "FORBEAR_CACHE_DIR", "FORBEAR_PG_PORT", "FORBEAR_KAFKA_PORT",
         "FORBEAR_KAFKA_CONTROLLER_PORT", "FORBEAR_KAFKA_VERSION", "FORBEAR_DB_NAME", "FORBEAR_DB_USER",
-        "FORBEAR_DB_PASSWORD", "FORBEAR_PYTHON",
+        "FORBEAR_DB_PASSWORD", "FORBEAR_PYTHON", "FORBEAR_KEYCLOAK_VERSION", "FORBEAR_KEYCLOAK_PORT",
+        "FORBEAR_KEYCLOAK_MANAGEMENT_PORT",
     }
 )
 SETTINGS_VARIABLES = frozenset(f"FORBEAR_{name.upper()}" for name in Settings.model_fields)
+#: the issuer make run's Keycloak serves (deploy/local/env.sh, realm of deploy/keycloak/)
+LOCAL_ISSUER = "http://127.0.0.1:18080/realms/forbear"
 
 
 # ---------------------------------------------------------------- helpers
@@ -120,7 +123,8 @@ def test_every_service_has_an_api_and_a_worker_on_the_local_ports(compose: dict[
             assert env["FORBEAR_KAFKA_BOOTSTRAP"] == "kafka:19092"
             assert env["FORBEAR_DATABASE_URL"].startswith("postgresql://forbear:")
             assert env["FORBEAR_DATABASE_URL"].endswith("@postgres:5432/forbear")
-            assert env["FORBEAR_AUTH_SECRET"]
+            assert env["FORBEAR_OIDC_ISSUER"] == LOCAL_ISSUER  # the issuer browsers and make run see
+            assert env["FORBEAR_OIDC_DISCOVERY_URL"].startswith("http://keycloak:8080/realms/forbear/")
             assert spec["build"]["dockerfile"] == "deploy/docker/Dockerfile"
 
     expected = {f"{s}-{kind}" for s in SERVICES for kind in ("api", "worker")} | {"topic-init"}
@@ -195,7 +199,7 @@ def test_healthchecks_and_dependencies(compose: dict[str, Any]) -> None:
         worker_check = " ".join(compose[f"{service}-worker"]["healthcheck"]["test"])
         assert f"http://127.0.0.1:{WORKER_METRICS_PORTS[service]}/metrics" in worker_check
         assert compose[f"{service}-worker"]["depends_on"][f"{service}-api"]["condition"] == "service_healthy"
-    for name in ("kafka", "postgres", "prometheus"):
+    for name in ("keycloak", "kafka", "postgres", "prometheus"):
         assert compose[name]["healthcheck"]["test"]
     for name, spec in compose.items():
         for dep, cond in (spec.get("depends_on") or {}).items():
@@ -398,10 +402,23 @@ def test_k8s_secret_is_a_template_without_real_secrets(k8s: dict[tuple[str, str]
     assert not any(kind == "Secret" for kind, _ in k8s), "kustomization must not apply a Secret"
     (secret,) = load_yaml_all(DEPLOY / "k8s/secret.template.yaml")
     values = secret["stringData"]
-    assert set(values) == {"FORBEAR_DATABASE_URL", "FORBEAR_AUTH_SECRET"}
+    assert set(values) == {"FORBEAR_DATABASE_URL"}  # no signing key: tokens are checked with the IdP's JWKS
     # placeholders that production settings refuse, so a forgotten template cannot start
-    assert values["FORBEAR_AUTH_SECRET"] in PLACEHOLDERS
     assert any(f":{word}@" in values["FORBEAR_DATABASE_URL"] for word in PLACEHOLDERS - {""})
     config = k8s[("ConfigMap", "forbear-config")]["data"]
-    assert not {"FORBEAR_AUTH_SECRET", "FORBEAR_DATABASE_URL"} & set(config)
+    assert "FORBEAR_DATABASE_URL" not in config
+    assert config["FORBEAR_OIDC_ISSUER"].startswith("https://")
     assert config["FORBEAR_ENVIRONMENT"] == "production"
+
+
+def test_keycloak_is_the_local_version_with_the_realm_of_deploy_keycloak(compose: dict[str, Any]) -> None:
+    defaults = env_sh_defaults()
+    assert compose["keycloak"]["image"].endswith(":" + defaults["FORBEAR_KEYCLOAK_VERSION"])
+    assert "./deploy/keycloak:/opt/keycloak/data/import:ro" in compose["keycloak"]["volumes"]
+    assert [host_port(p) for p in compose["keycloak"]["ports"]] == [("127.0.0.1", int(defaults["FORBEAR_KEYCLOAK_PORT"]), 8080)]
+    assert f"--hostname=http://127.0.0.1:{defaults['FORBEAR_KEYCLOAK_PORT']}" in compose["keycloak"]["command"]
+    import json
+
+    realm = json.loads((DEPLOY / "keycloak/forbear-realm.json").read_text())
+    assert LOCAL_ISSUER.endswith("/realms/" + realm["realm"])
+    assert {r["name"] for r in realm["roles"]["realm"]} == {"agent", "supervisor", "borrower", "system"}

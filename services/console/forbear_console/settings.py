@@ -1,16 +1,16 @@
-"""The console's settings: the shared ``Settings`` plus where the APIs are and who may log in.
+"""The console's settings: the shared ``Settings`` plus where the APIs are and its OIDC client.
 
-The console keeps no state of its own, so it needs neither Postgres nor Kafka.
+The console keeps no state of its own, so it needs neither Postgres nor Kafka: operators'
+sessions live in a sealed cookie (``forbear_console.session``).
 """
 
 from __future__ import annotations
 
-from forbear_shared.settings import Settings
+from forbear_shared.settings import PLACEHOLDERS, Settings
 from pydantic import model_validator
 
-#: demo operators for local runs and tests (``username:role:password``); a lender replaces the
-#: whole login with its identity provider, which mints the same bearer tokens
-DEVELOPMENT_USERS = "agent1:agent:agent1-demo,super1:supervisor:super1-demo"
+#: the demo realm's secret for the console client (deploy/keycloak/forbear-realm.json)
+DEVELOPMENT_CLIENT_SECRET = "forbear-console-development-secret"
 
 
 class ConsoleSettings(Settings):
@@ -19,15 +19,34 @@ class ConsoleSettings(Settings):
     http_port: int = 8100
     #: the services listen on ``devstack.API_PORTS`` plus this (the tests use 10000)
     port_offset: int = 0
-    console_users: str = DEVELOPMENT_USERS
     #: how long the computed KPIs are reused before the lists are read again
     kpi_cache_seconds: float = 5.0
+    #: the console's client at the identity provider (authorization code + PKCE)
+    console_client_id: str = "forbear-console"
+    console_client_secret: str = DEVELOPMENT_CLIENT_SECRET
+    #: where browsers reach the console (the redirect URI registered with the provider is
+    #: ``<public_url>/auth/callback``); default ``http://127.0.0.1:<http_port>``
+    console_public_url: str | None = None
+    #: the key sealing session cookies (a Fernet key: 32 url-safe base64 bytes); without one a
+    #: development console makes a key at start (sessions end with the process)
+    console_session_key: str | None = None
+    #: the longest an operator's console session lives, refreshes included
+    console_session_seconds: int = 36000
 
     @model_validator(mode="after")
-    def _no_demo_operators_in_production(self) -> ConsoleSettings:
-        if self.environment == "production" and self.console_users == DEVELOPMENT_USERS:
-            raise ValueError("FORBEAR_CONSOLE_USERS holds the demo operators; plug in the lender's identity provider")
+    def _real_client_in_production(self) -> ConsoleSettings:
+        if self.environment == "production":
+            if self.console_client_secret in PLACEHOLDERS | {DEVELOPMENT_CLIENT_SECRET}:
+                raise ValueError("FORBEAR_CONSOLE_CLIENT_SECRET is the demo realm's; set the console client's secret")
+            if not self.console_session_key:
+                raise ValueError("FORBEAR_CONSOLE_SESSION_KEY is required in production (shared by every replica)")
+            if not (self.console_public_url or "").startswith("https://"):
+                raise ValueError("FORBEAR_CONSOLE_PUBLIC_URL must be the console's https:// address in production")
         return self
+
+    @property
+    def public_url(self) -> str:
+        return (self.console_public_url or f"http://127.0.0.1:{self.http_port}").rstrip("/")
 
 
 def load_console_settings() -> ConsoleSettings:

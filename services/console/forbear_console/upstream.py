@@ -5,7 +5,8 @@ from __future__ import annotations
 from forbear_shared.devstack import API_PORTS, SERVICES
 
 #: request headers the proxy passes on; everything else (cookies, hop-by-hop) stays behind
-FORWARDED_REQUEST_HEADERS = ("authorization", "content-type", "accept", "idempotency-key")
+#: (the bearer token is the session's, set by the proxy, never the browser's)
+FORWARDED_REQUEST_HEADERS = ("content-type", "accept", "idempotency-key")
 #: response headers the proxy passes back
 FORWARDED_RESPONSE_HEADERS = ("content-type", "content-disposition", "location")
 

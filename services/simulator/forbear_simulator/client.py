@@ -9,12 +9,30 @@ from __future__ import annotations
 import datetime as dt
 import struct
 import zlib
+from collections.abc import Generator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
-from forbear_shared.auth import Role, mint
 from forbear_shared.devstack import API_PORTS
+
+
+class TokenSource(Protocol):
+    """Anything that hands out a current access token (forbear_shared.oidc.ClientCredentials,
+    PasswordLogin; the test suite's issuer)."""
+
+    def token(self) -> str: ...
+
+
+class BearerAuth(httpx.Auth):
+    """A fresh token on every request: sources cache theirs until shortly before expiry."""
+
+    def __init__(self, tokens: TokenSource) -> None:
+        self.tokens = tokens
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        request.headers["Authorization"] = f"Bearer {self.tokens.token()}"
+        yield request
 
 
 class ApiError(Exception):
@@ -56,26 +74,23 @@ def tiny_png(seed: int) -> bytes:
 
 @dataclass
 class Forbear:
-    """One caller identity (role + subject) against the four services."""
+    """One caller identity (whoever the token source's tokens name) against the four services."""
 
-    secret: str
-    role: Role
-    subject: str
-    borrower_id: str | None = None
+    tokens: TokenSource
     port_offset: int = 0
     host: str = "127.0.0.1"
     timeout: float = 30.0
     _clients: dict[str, httpx.Client] = field(default_factory=dict, repr=False)
 
-    def as_(self, role: Role, subject: str, borrower_id: str | None = None) -> Forbear:
-        return Forbear(self.secret, role, subject, borrower_id, self.port_offset, self.host, self.timeout)
+    def as_(self, tokens: TokenSource) -> Forbear:
+        """Another identity on the same services."""
+        return Forbear(tokens, self.port_offset, self.host, self.timeout)
 
     def http(self, service: str) -> httpx.Client:
         if service not in self._clients:
-            token = mint(self.secret, self.subject, self.role, self.borrower_id)
             self._clients[service] = httpx.Client(
                 base_url=f"http://{self.host}:{API_PORTS[service] + self.port_offset}",
-                headers={"Authorization": f"Bearer {token}"},
+                auth=BearerAuth(self.tokens),
                 timeout=self.timeout,
             )
         return self._clients[service]

@@ -34,6 +34,7 @@ from typing import Any
 import httpx
 
 from forbear_simulator.client import ApiError, Forbear, tiny_pdf, tiny_png
+from forbear_simulator.identity import Identities, KeycloakIdentities
 from forbear_simulator.portfolio import Borrower, generate, story
 
 log = logging.getLogger("forbear.simulator")
@@ -64,8 +65,8 @@ class Config:
     warmup_days: int = 0
     #: the least time a headless day takes, so that workers keep up with the date
     min_day_seconds: float = 0.15
-    secret: str = field(default_factory=lambda: os.environ.get(
-        "FORBEAR_AUTH_SECRET", "forbear-development-secret-not-for-production"))
+    #: the actors' tokens: the realm's demo clients and registered portal borrowers by default
+    identities: Identities = field(default_factory=KeycloakIdentities)
     port_offset: int = 0
     host: str = "127.0.0.1"
     bootstrap: str = field(default_factory=lambda: os.environ.get("FORBEAR_KAFKA_BOOTSTRAP", "127.0.0.1:19092"))
@@ -111,10 +112,10 @@ class Simulation:
         self.prefix = f"S{config.seed}-{config.run_id}-"
         self.by_case: dict[str, Track] = {}
         self.by_agreement: dict[str, Track] = {}
-        base = Forbear(config.secret, "agent", "sim-agent", port_offset=config.port_offset, host=config.host)
+        base = Forbear(config.identities.agent(), port_offset=config.port_offset, host=config.host)
         self.agent = base
-        self.supervisor = base.as_("supervisor", "sim-supervisor")
-        self.cob = base.as_("system", "sim-cob")
+        self.supervisor = base.as_(config.identities.supervisor())
+        self.cob = base.as_(config.identities.cob())
         self.day = 0
         self.today: dt.date | None = None
         self.stats: Counter[str] = Counter()
@@ -141,7 +142,7 @@ class Simulation:
         self.producer().send(f"{self.cfg.topic_prefix}{topic}", key=key.encode(), value=encode(event))
 
     def borrower_client(self, b: Borrower) -> Forbear:
-        return self.agent.as_("borrower", f"portal-{b.borrower_id}", b.borrower_id)
+        return self.agent.as_(self.cfg.identities.borrower(b.borrower_id))
 
     def channel_actor(self, b: Borrower) -> tuple[Forbear, bool]:
         """Who acts for the borrower: the borrower on the portal, else an agent (closed by caller)."""

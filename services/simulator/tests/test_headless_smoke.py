@@ -19,7 +19,7 @@ from forbear_simulator.__main__ import format_outcome
 from forbear_simulator.sim import Config, Simulation
 
 from tests.support.http import PORT_OFFSET
-from tests.support.infra import TEST_SECRET, TestInfra, start_test_infra, stop_test_infra
+from tests.support.infra import TestInfra, start_test_infra, stop_test_infra
 
 pytestmark = pytest.mark.integration
 
@@ -42,7 +42,7 @@ def stack(infra: TestInfra, tmp_path_factory: pytest.TempPathFactory) -> Iterato
 
 
 def test_a_tiny_headless_portfolio_reaches_agreements_payments_and_a_consistent_outcome(stack, infra) -> None:
-    config = Config(seed=7, borrowers=12, days=90, arrival_days=10, day_seconds=0, secret=TEST_SECRET,
+    config = Config(seed=7, borrowers=12, days=90, arrival_days=10, day_seconds=0,
                     port_offset=PORT_OFFSET, bootstrap=infra.bootstrap, topic_prefix=infra.topic_prefix,
                     run_id="smoke")
     sim = Simulation(config, say=lambda _m: None)
@@ -64,7 +64,7 @@ def test_a_tiny_headless_portfolio_reaches_agreements_payments_and_a_consistent_
     assert Decimal(outcome["recovered_amount"]) > 0
     assert "approval rate" in printed and outcome["recovered_amount"] in printed
     # the other runs on the same stack are not counted: only this run's borrowers
-    other = Simulation(Config(seed=7, borrowers=0, secret=TEST_SECRET, port_offset=PORT_OFFSET,
+    other = Simulation(Config(seed=7, borrowers=0, port_offset=PORT_OFFSET,
                               bootstrap=infra.bootstrap, topic_prefix=infra.topic_prefix, run_id="other"))
     other.today = sim.today
     assert other.outcome(settle_seconds=0)["cases_opened"] == 0

@@ -79,7 +79,7 @@ IdempotencyKey = Annotated[
 def create_app() -> FastAPI:
     ctx = bootstrap.context()
     policy = bootstrap.policy(ctx)
-    authz = Authz(ctx.settings.auth_secret)
+    authz = Authz.from_settings(ctx.settings)
     router = APIRouter()
     Anyone = Annotated[Principal, Depends(authz.roles("agent", "supervisor", "system", "borrower"))]
     Staff = Annotated[Principal, Depends(authz.roles("agent", "supervisor"))]

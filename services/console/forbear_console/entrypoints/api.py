@@ -1,9 +1,11 @@
-"""HTTP door of the console: the page, the login, a same-origin proxy to the APIs, and KPIs.
+"""HTTP door of the console: the page, the operator's login through the identity provider, a
+same-origin proxy to the APIs, and KPIs.
 
 The page talks only to this origin, so nothing is downloaded at run time and the services need
-no CORS. Every API call carries the operator's bearer token, which the proxy passes through
-unchanged: the services, not the console, decide what a role may see and do (and they mask
-personal data). Neither passwords nor tokens are ever logged.
+no CORS. Operators log in with the authorization-code flow (PKCE) at the identity provider; the
+console keeps their tokens in its sealed session cookie and puts the access token on every
+proxied call: the services, not the console, decide what a role may see and do (and they mask
+personal data). Neither passwords (which the console never sees) nor tokens are ever logged.
 """
 
 import asyncio
@@ -13,39 +15,41 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import httpx
-from fastapi import Depends, FastAPI, Request, Response
-from fastapi.responses import FileResponse, JSONResponse
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from cryptography.fernet import Fernet
+from fastapi import Depends, FastAPI, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import FileResponse, JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from forbear_shared import auth, logs
 from forbear_shared.devstack import SERVICES
 from forbear_shared.errors import ForbearError
 from forbear_shared.http import ForbearErrorWithStatus, observe_http
+from forbear_shared.oidc import Discovery
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 
 from forbear_console import kpis
-from forbear_console.operators import Operators
+from forbear_console.session import (
+    CSRF_HEADER,
+    CSRF_VALUE,
+    LOGIN_COOKIE,
+    LOGIN_SECONDS,
+    SESSION_COOKIE,
+    Session,
+    SessionError,
+    Sessions,
+)
 from forbear_console.settings import ConsoleSettings, load_console_settings
 from forbear_console.upstream import FORWARDED_REQUEST_HEADERS, FORWARDED_RESPONSE_HEADERS, service_base_urls
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).resolve().parent.parent / "static"
-TOKEN_HOURS = 10
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
-class LoginRequest(BaseModel):
-    username: str = Field(min_length=1, max_length=64)
-    password: str = Field(min_length=1, max_length=256)
-
-
-class LoginResult(BaseModel):
-    token: str
+class SessionView(BaseModel):
     username: str
     role: str
-
-
-_bearer = HTTPBearer(auto_error=False)
 
 
 def _problem(status: int, reason: str, detail: str) -> JSONResponse:
@@ -57,8 +61,15 @@ def create_app(settings: ConsoleSettings | None = None) -> FastAPI:
     logs.configure(settings.service_name, settings.log_level)
     # httpx would log every proxied URL at INFO; the services log their own requests
     logging.getLogger("httpx").setLevel(logging.WARNING)
-    operators = Operators(settings.console_users)
     bases = service_base_urls(settings.port_offset)
+    secure = settings.public_url.startswith("https://")
+    sessions = Sessions(
+        discovery=Discovery(settings.oidc_issuer, url=settings.oidc_discovery_url), client_id=settings.console_client_id,
+        client_secret=settings.console_client_secret, redirect_uri=f"{settings.public_url}/auth/callback",
+        key=settings.console_session_key or Fernet.generate_key().decode(),
+        verifier=auth.verifier_from_settings(settings, audience="forbear-console"),
+        max_age_seconds=settings.console_session_seconds,
+    )
     state: dict[str, Any] = {}
 
     @asynccontextmanager
@@ -79,16 +90,31 @@ def create_app(settings: ConsoleSettings | None = None) -> FastAPI:
 
     observe_http(app, settings.service_name)
 
-    def staff(credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> auth.Principal:
-        if credentials is None:
-            raise ForbearErrorWithStatus(401, "missing_token", "a bearer token is required")
+    def set_session_cookie(response: Response, session: Session) -> None:
+        response.set_cookie(SESSION_COOKIE, sessions.seal(session), max_age=settings.console_session_seconds,
+                            httponly=True, samesite="strict", secure=secure, path="/")
+
+    async def staff(request: Request) -> Session:
+        """The operator's session; unsafe methods must come from this page (CSRF)."""
+        if request.method in UNSAFE_METHODS:
+            origin = request.headers.get("origin")
+            if request.headers.get(CSRF_HEADER) != CSRF_VALUE or (origin and origin != settings.public_url):
+                raise ForbearErrorWithStatus(403, "cross_site_request", "this request did not come from the console")
         try:
-            who = auth.verify(settings.auth_secret, credentials.credentials)
-        except auth.InvalidToken:
-            raise ForbearErrorWithStatus(401, "invalid_token", "invalid bearer token") from None
-        if not who.is_staff:
-            raise ForbearErrorWithStatus(403, "forbidden_role", f"role {who.role} may not use the console")
-        return who
+            session, refreshed = await run_in_threadpool(sessions.current, request.cookies.get(SESSION_COOKIE))
+        except SessionError as exc:
+            raise ForbearErrorWithStatus(401, "not_logged_in", f"log in to the console: {exc}") from None
+        if refreshed:
+            request.state.refreshed_session = session
+        return session
+
+    @app.middleware("http")
+    async def refreshed_cookie(request: Request, call_next):  # type: ignore[no-untyped-def]
+        response = await call_next(request)
+        session = getattr(request.state, "refreshed_session", None)
+        if session is not None:
+            set_session_cookie(response, session)
+        return response
 
     @app.exception_handler(ForbearError)
     async def forbear_error(_request: Request, exc: ForbearError) -> JSONResponse:
@@ -118,20 +144,55 @@ def create_app(settings: ConsoleSettings | None = None) -> FastAPI:
     def prometheus_metrics() -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
-    @app.post("/login", response_model=LoginResult, tags=["console"],
-              summary="Demo operator login: a bearer token for the services (a lender uses its IdP)")
-    def login(body: LoginRequest) -> Any:
-        operator = operators.authenticate(body.username, body.password)
-        if operator is None:
-            log.info("console login refused")
-            return _problem(401, "bad_credentials", "unknown operator or wrong password")
-        token = auth.mint(settings.auth_secret, operator.username, operator.role, hours=TOKEN_HOURS)
-        log.info("console login", extra={"operator": operator.username, "role": operator.role})
-        return LoginResult(token=token, username=operator.username, role=operator.role)
+    @app.get("/auth/login", tags=["console"], summary="Start an operator's login at the identity provider")
+    def auth_login() -> RedirectResponse:
+        try:
+            url, attempt = sessions.begin()
+        except Exception as exc:  # the provider's discovery document did not answer
+            log.warning("identity provider unavailable", extra={"error": type(exc).__name__})
+            raise ForbearErrorWithStatus(503, "identity_provider_unavailable",
+                                         "the identity provider does not answer; try again shortly") from None
+        response = RedirectResponse(url, status_code=303)
+        # Lax: the provider sends the browser back with a top-level GET from its own site
+        response.set_cookie(LOGIN_COOKIE, attempt, max_age=LOGIN_SECONDS, httponly=True, samesite="lax",
+                            secure=secure, path="/auth")
+        return response
+
+    @app.get("/auth/callback", tags=["console"], summary="Where the identity provider returns the operator")
+    def auth_callback(request: Request, code: Annotated[str | None, Query(max_length=4096)] = None,
+                      state: Annotated[str | None, Query(max_length=256)] = None,
+                      error: Annotated[str | None, Query(max_length=256)] = None) -> Response:
+        if error or not code or not state:
+            raise ForbearErrorWithStatus(401, "login_failed", "the identity provider did not complete the login")
+        try:
+            session = sessions.complete(request.cookies.get(LOGIN_COOKIE), state, code)
+        except SessionError as exc:
+            log.info("console login refused", extra={"why": str(exc)})
+            raise ForbearErrorWithStatus(401, "login_failed", f"login refused: {exc}") from None
+        log.info("console login", extra={"operator": session.username, "role": session.role})
+        response = RedirectResponse("/#/queues", status_code=303)
+        response.delete_cookie(LOGIN_COOKIE, path="/auth")
+        set_session_cookie(response, session)
+        return response
+
+    @app.get("/auth/session", response_model=SessionView, tags=["console"], summary="Who is logged in")
+    def auth_session(who: Annotated[Session, Depends(staff)]) -> SessionView:
+        return SessionView(username=who.username, role=who.role)
+
+    @app.post("/auth/logout", status_code=204, tags=["console"],
+              summary="End the console session (and the refresh token at the provider)")
+    def auth_logout(request: Request) -> Response:
+        origin = request.headers.get("origin")
+        if request.headers.get(CSRF_HEADER) != CSRF_VALUE or (origin and origin != settings.public_url):
+            raise ForbearErrorWithStatus(403, "cross_site_request", "this request did not come from the console")
+        sessions.end(request.cookies.get(SESSION_COOKIE))
+        response = Response(status_code=204)
+        response.delete_cookie(SESSION_COOKIE, path="/")
+        return response
 
     @app.get("/kpis", tags=["console"], summary="KPIs computed from the services' list APIs")
-    async def get_kpis(who: Annotated[auth.Principal, Depends(staff)], request: Request) -> Any:
-        authorization = request.headers["authorization"]
+    async def get_kpis(who: Annotated[Session, Depends(staff)]) -> Any:
+        authorization = f"Bearer {who.access_token}"
 
         async def fetch(service: str, path: str, params: dict[str, str] | None = None) -> Any:
             try:
@@ -146,11 +207,12 @@ def create_app(settings: ConsoleSettings | None = None) -> FastAPI:
         return await kpis.compute(fetch, cache_seconds=settings.kpi_cache_seconds)
 
     @app.api_route("/api/{service}/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
-                   tags=["console"], summary="Same-origin proxy to a service's API (token passed through)")
-    async def proxy(service: str, path: str, request: Request) -> Response:
+                   tags=["console"], summary="Same-origin proxy to a service's API (the session's access token)")
+    async def proxy(service: str, path: str, request: Request, who: Annotated[Session, Depends(staff)]) -> Response:
         if service not in bases:
             return _problem(404, "unknown_service", f"no service {service!r}; one of {', '.join(SERVICES)}")
         headers = {k: v for k, v in request.headers.items() if k.lower() in FORWARDED_REQUEST_HEADERS}
+        headers["authorization"] = f"Bearer {who.access_token}"
         try:
             answer = await client().request(
                 request.method, f"{bases[service]}/{path}", params=request.query_params,

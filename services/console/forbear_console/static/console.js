@@ -1,9 +1,10 @@
 /* Forbear console: vanilla JS, no dependencies. Everything goes through this origin:
- * /login, /kpis and /api/<service>/<path> (a proxy that passes the bearer token through).
+ * /auth/* (login at the identity provider, the session in an HttpOnly cookie the page never reads),
+ * /kpis and /api/<service>/<path> (a proxy that adds the session's access token).
  * Personal data is shown as the APIs give it, masked once more here: the page never unmasks. */
 "use strict";
 
-const state = { token: null, user: null, role: null };
+const state = { session: 0, user: null, role: null };
 const $ = (sel, root) => (root || document).querySelector(sel);
 
 // -- tiny DOM helper: h("div.card", {onclick}, child, ...) — text is always text, never HTML --
@@ -56,10 +57,10 @@ class ApiError extends Error {
   }
 }
 async function call(method, url, body) {
-  const headers = { Accept: "application/json" };
-  const token = state.token;
-  if (token) headers.Authorization = "Bearer " + token;
-  const init = { method, headers };
+  // the header proves the request comes from this page (the console refuses unsafe ones without it)
+  const headers = { Accept: "application/json", "X-Requested-With": "forbear-console" };
+  const session = state.session;
+  const init = { method, headers, credentials: "same-origin" };
   if (body !== undefined) { headers["Content-Type"] = "application/json"; init.body = JSON.stringify(body); }
   if (method === "POST" && url.startsWith("/api/") && body !== undefined && /\/(contacts|payments)$/.test(url))
     headers["Idempotency-Key"] = crypto.randomUUID ? crypto.randomUUID() : String(Date.now()) + Math.random();
@@ -67,10 +68,10 @@ async function call(method, url, body) {
   const text = await response.text();
   let data = null;
   try { data = text ? JSON.parse(text) : null; } catch (_) { data = { detail: text }; }
-  // a 401 ends the session only if it answers the session's own token: a late answer to a
-  // request of an earlier session (or of none) must not log out the operator who signed in since
-  if (response.status === 401 && url !== "/login") {
-    if (token && token === state.token) logout();
+  // a 401 ends the session only if it answers the current session: a late answer to a request
+  // of an earlier session (or of none) must not log out the operator who signed in since
+  if (response.status === 401 && url !== "/auth/session") {
+    if (session && session === state.session) showLogin("Your session has ended; log in again.");
     throw new ApiError(401, data);
   }
   if (!response.ok) throw new ApiError(response.status, data);
@@ -106,26 +107,15 @@ function table(columns, rows, opts = {}) {
 }
 
 // -- login ----------------------------------------------------------------------------------------
-function showLogin() {
-  $("#app").hidden = true; $("#login-view").hidden = false; $("#login-username").focus();
+function showLogin(message) {
+  Object.assign(state, { session: 0, user: null, role: null });
+  $("#app").hidden = true; $("#login-view").hidden = false;
+  $("#login-error").textContent = message || "";
+  $("#login-submit").focus();
 }
-function logout() {
-  sessionStorage.removeItem("forbear.session");
-  Object.assign(state, { token: null, user: null, role: null });
+async function logout() {
+  try { await call("POST", "/auth/logout"); } catch (_) { /* the cookie is gone either way */ }
   showLogin();
-}
-async function login(event) {
-  event.preventDefault();
-  $("#login-error").textContent = "";
-  try {
-    const answer = await call("POST", "/login", { username: $("#login-username").value, password: $("#login-password").value });
-    $("#login-password").value = "";
-    Object.assign(state, { token: answer.token, user: answer.username, role: answer.role });
-    sessionStorage.setItem("forbear.session", JSON.stringify({ token: answer.token, user: answer.username, role: answer.role }));
-    start();
-  } catch (e) {
-    $("#login-error").textContent = e.status === 401 ? "Unknown operator or wrong password." : e.message;
-  }
 }
 function start() {
   $("#login-view").hidden = true; $("#app").hidden = false;
@@ -141,7 +131,7 @@ async function refreshBusinessDate() {
 
 // -- routing --------------------------------------------------------------------------------------
 async function route() {
-  if (!state.token) return showLogin();
+  if (!state.session) return showLogin();
   const hash = location.hash || "#/queues";
   const main = $("#main");
   const [, view, arg] = hash.split("/");
@@ -575,7 +565,6 @@ async function renderKpis(main) {
 }
 
 // -- wiring ---------------------------------------------------------------------------------------
-$("#login-form").addEventListener("submit", login);
 $("#logout").addEventListener("click", logout);
 $("#case-search").addEventListener("submit", (e) => { e.preventDefault(); const id = $("#case-search-input").value.trim(); if (id) location.hash = `#/case/${encodeURIComponent(id)}`; });
 $("#cob-button").addEventListener("click", async () => {
@@ -583,7 +572,10 @@ $("#cob-button").addEventListener("click", async () => {
   catch (e) { flash(`Close of business failed: ${e.message}`, true); }
 });
 window.addEventListener("hashchange", route);
-(function boot() {
-  try { Object.assign(state, JSON.parse(sessionStorage.getItem("forbear.session") || "null") || {}); } catch (_) { /* a fresh login */ }
-  if (state.token) start(); else showLogin();
+(async function boot() {
+  try {
+    const who = await call("GET", "/auth/session");
+    Object.assign(state, { session: Date.now(), user: who.username, role: who.role });
+    start();
+  } catch (_) { showLogin(); }
 })();

@@ -110,7 +110,7 @@ def _review_view(row: dict[str, Any]) -> ReviewView:
 def create_app() -> FastAPI:
     ctx = bootstrap.context()
     evaluation = bootstrap.evaluation(ctx)
-    authz = Authz(ctx.settings.auth_secret)
+    authz = Authz.from_settings(ctx.settings)
     router = APIRouter()
     Anyone = Annotated[Principal, Depends(authz.roles("agent", "supervisor", "system", "borrower"))]
     StaffOrBorrower = Annotated[Principal, Depends(authz.roles("agent", "supervisor", "borrower"))]

@@ -39,7 +39,7 @@ _EXTENSIONS = {"application/pdf": ".pdf", "image/jpeg": ".jpg", "image/png": ".p
 def create_app() -> FastAPI:
     ctx = bootstrap.context()
     intake = bootstrap.intake(ctx)
-    authz = Authz(ctx.settings.auth_secret)
+    authz = Authz.from_settings(ctx.settings)
     router = APIRouter()
 
     Anyone = Annotated[Principal, Depends(authz.roles("agent", "supervisor", "system", "borrower"))]

@@ -81,7 +81,7 @@ def _payment_view(result: dict[str, Any]) -> PaymentView:
 def create_app() -> FastAPI:
     m = bootstrap.monitoring()
     ctx = m.ctx
-    authz = Authz(ctx.settings.auth_secret)
+    authz = Authz.from_settings(ctx.settings)
     Anyone = Annotated[Principal, Depends(authz.roles("agent", "supervisor", "system", "borrower"))]
     Operator = Annotated[Principal, Depends(authz.roles("supervisor", "system"))]
     Staff = Annotated[Principal, Depends(authz.roles("agent", "supervisor"))]
