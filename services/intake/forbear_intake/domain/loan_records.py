@@ -12,10 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
+from typing import Protocol
 
 from forbear_shared.domain.calendar import add_days, add_months
 from forbear_shared.domain.policy import Policy
-from forbear_shared.events.schemas.common import LoanSnapshot
 
 
 class LoanSource(StrEnum):
@@ -68,6 +68,23 @@ def snapshot_replaces(record: LoanRecord | None, as_of: date) -> bool:
     return record is None or record.source is LoanSource.CASE or record.as_of <= as_of
 
 
+class DeclaredLoan(Protocol):
+    """The fields of a loan snapshot (``LoanSnapshot`` of the event schemas) the limits read."""
+
+    @property
+    def currency(self) -> str: ...
+    @property
+    def original_term_months(self) -> int: ...
+    @property
+    def remaining_term_months(self) -> int: ...
+    @property
+    def as_of(self) -> date: ...
+    @property
+    def oldest_unpaid_due_date(self) -> date | None: ...
+    @property
+    def next_due_date(self) -> date | None: ...
+
+
 class LoanRefusal(StrEnum):
     CURRENCY_NOT_ACCEPTED = "currency_not_accepted"
     TERM_ABOVE_POLICY = "term_above_policy"
@@ -77,7 +94,7 @@ class LoanRefusal(StrEnum):
     NEXT_DUE_DATE_OUT_OF_RANGE = "next_due_date_out_of_range"
 
 
-def declared_loan_refusals(loan: LoanSnapshot, today: date, policy: Policy) -> list[LoanRefusal]:
+def declared_loan_refusals(loan: DeclaredLoan, today: date, policy: Policy) -> list[LoanRefusal]:
     """Why a loan declared with a case on business date ``today`` cannot be taken (empty: it can).
 
     The event schema already bounds every field by sense; these are the lender's own limits

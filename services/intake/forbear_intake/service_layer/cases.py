@@ -160,8 +160,11 @@ def open_case(intake: Intake, command: OpenCase, who: Principal, conn: psycopg.C
         raise Unprocessable("unknown_loan", f"loans not known from core banking: {', '.join(unknown)}")
     for loan_id in loan_ids:
         if claims[loan_id] is Claim.DECLARE and not repo.insert_loan(conn, declared[loan_id], LoanSource.CASE):
-            raise Conflict("loan_recorded_meanwhile",
-                           f"loan {loan_id} was recorded while this case was being opened; send the request again")
+            # core banking's snapshot (or another case) recorded it meanwhile: decide again on that record
+            record = repo.loan_records(conn, [loan_id], for_update=True)[loan_id]
+            claims[loan_id] = claim(record, borrower_id, declared=True)
+            if claims[loan_id] is Claim.FOREIGN:
+                raise Conflict("loan_of_another_borrower", f"loans of another borrower: {loan_id}")
         if claims[loan_id] is Claim.REDECLARE:
             repo.replace_loan(conn, declared[loan_id], LoanSource.CASE)
     known = repo.get_loans(conn, loan_ids)
