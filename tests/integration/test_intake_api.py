@@ -504,3 +504,18 @@ def test_a_renegotiation_is_announced_and_only_once_per_agreement_in_twelve_mont
     assert stranger.status_code == 422 and stranger.json()["reason"] == "unknown_agreement"
     requested = events_of(infra, renegotiation.json()["case_id"], "renegotiation.requested")[0]["payload"]
     assert requested["agreement_id"] == agreement_id and requested["borrower_id"] == borrower
+
+
+def test_a_declared_loan_core_banking_then_gives_to_another_borrower_is_not_shown_to_the_declarer(
+        stack, infra) -> None:
+    declarer, owner = new_borrower(), new_borrower()
+    declared = loan(declarer)
+    with client("intake", role="borrower", borrower_id=declarer) as api:
+        opened = api.post("/cases", json={**case_body(declarer), "loans": [declared], "history": None})
+    assert opened.status_code == 201, opened.text
+    publish_snapshot(infra, LoanSnapshot.model_validate({**declared, "borrower_id": owner}))
+    eventually(lambda: (lambda r: r if r["borrower_id"] == owner else None)(loan_row(infra, declared["loan_id"])),
+               timeout=30)
+    with client("intake", role="borrower", borrower_id=declarer) as api:
+        view = api.get(f"/cases/{opened.json()['case_id']}").json()
+    assert view["loans"] == []

@@ -423,7 +423,9 @@ def case_view(intake: Intake, case_id: str, who: Principal) -> views.CaseView:
 
 def case_view_in(conn: psycopg.Connection, case_id: str, who: Principal) -> views.CaseView:
     case = load_case(conn, case_id, who)
-    loans = repo.get_loans(conn, repo.case_loan_ids(conn, case_id))
+    # a loan declared before core banking sent it may turn out to be another borrower's: not shown here
+    loans = {i: loan for i, loan in repo.get_loans(conn, repo.case_loan_ids(conn, case_id)).items()
+             if loan.borrower_id == case["borrower_id"]}
     completeness = completeness_of(conn, case)
     staff_or_system = who.role != "borrower"
     return views.CaseView(
