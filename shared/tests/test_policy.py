@@ -4,7 +4,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from forbear_shared.domain.policy import Component, LegalRoute, PolicyError, parse_policy
+from forbear_shared.domain.policy import Component, LegalRoute, PolicyError, parse_policy, parse_policy_toml
 from forbear_shared.policy_loader import load_policy, read_policy_text
 from pydantic import ValidationError
 
@@ -107,3 +107,15 @@ def test_another_lender_is_another_file(tmp_path: Path):
     path = tmp_path / "other.toml"
     path.write_text(text, encoding="utf-8")
     assert load_policy(path).version == "other-2026.1"
+
+
+def test_the_policy_currency_must_be_a_loan_currency() -> None:
+    text = read_policy_text().replace('currencies = ["CNY"]', 'currencies = ["USD"]')
+    with pytest.raises(PolicyError, match="loans.currencies"):
+        parse_policy_toml(text)
+
+
+def test_a_loan_currency_must_be_an_iso_4217_code() -> None:
+    text = read_policy_text().replace('currencies = ["CNY"]', 'currencies = ["CNY", "yuan"]')
+    with pytest.raises(PolicyError, match="ISO 4217"):
+        parse_policy_toml(text)

@@ -277,6 +277,10 @@ def test_a_case_routed_to_a_supervisor_is_decided_with_a_written_reason_and_audi
         blank = sup.post(path, json={"outcome": "approve", "reason": "   "})
         assert blank.status_code == 422 and blank.json()["reason"] == "reason_required"
         assert sup.post(path, json={"outcome": "approve", "reason": reason, "offer_ranks": [9]}).status_code == 422
+        unknown_field = sup.post(path, json={"outcome": "approve", "reason": reason, "override": True})
+        assert unknown_field.status_code == 422 and "override" in str(unknown_field.json()["detail"])
+        huge_rank = sup.post(path, json={"outcome": "approve", "reason": reason, "offer_ranks": [10**30]})
+        assert huge_rank.status_code == 422 and "offer_ranks" in str(huge_rank.json()["detail"])
         assert sup.post("/reviews/rev-unknown/decide", json={"outcome": "approve", "reason": reason}).status_code == 404
 
         body = {"outcome": "approve", "reason": reason, "offer_ranks": [1]}

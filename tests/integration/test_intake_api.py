@@ -26,7 +26,13 @@ def new_borrower() -> str:
     return f"B-{uuid.uuid4().hex[:10]}"
 
 
-def loan(borrower_id: str, dpd: int = 45, loan_id: str | None = None) -> dict:
+def business_date() -> dt.date:
+    with client("intake") as api:
+        return dt.date.fromisoformat(api.get("/business-date").json()["business_date"])
+
+
+def loan(borrower_id: str, dpd: int = 45, loan_id: str | None = None, as_of: dt.date | None = None) -> dict:
+    """A loan as of intake's business date (a declared loan's as_of lies within the policy window of it)."""
     return {
         "loan_id": loan_id or f"L-{uuid.uuid4().hex[:10]}",
         "borrower_id": borrower_id,
@@ -40,7 +46,7 @@ def loan(borrower_id: str, dpd: int = 45, loan_id: str | None = None) -> dict:
         "overdue_interest": "560.00",
         "penalty_interest": "35.00",
         "days_past_due": dpd,
-        "as_of": "2026-01-05",
+        "as_of": (as_of or business_date()).isoformat(),
     }
 
 
@@ -136,15 +142,118 @@ def test_a_case_needs_known_loans_of_its_own_borrower(stack) -> None:
     assert floats.status_code == 422
 
 
-def test_a_loan_snapshot_from_core_banking_is_consumed_and_opens_a_case_by_loan_id(stack, infra) -> None:
+def test_a_borrower_cannot_rewrite_another_borrowers_loan_and_nothing_is_written(stack, infra) -> None:
+    victim_case = open_case()
+    victim_loan = victim_case["loans"][0]
+    before = loan_row(infra, victim_loan["loan_id"])
+    attacker = new_borrower()
+    rewritten = {**loan(attacker, loan_id=victim_loan["loan_id"]), "outstanding_principal": "1.00",
+                 "as_of": (business_date() + dt.timedelta(days=1)).isoformat()}
+    with client("intake", role="borrower", borrower_id=attacker) as api:
+        declared = api.post("/cases", json={**case_body(attacker), "loans": [rewritten], "history": None})
+        named = api.post("/cases", json={**case_body(attacker), "loans": [], "history": None,
+                                         "loan_ids": [victim_loan["loan_id"]]})
+        own_cases = api.get("/cases").json()
+    assert declared.status_code == 409 and declared.json()["reason"] == "loan_of_another_borrower"
+    assert named.status_code == 409 and named.json()["reason"] == "loan_of_another_borrower"
+    assert loan_row(infra, victim_loan["loan_id"]) == before
+    assert own_cases == []
+    with infra.connect("intake") as conn:
+        assert conn.execute("select 1 from borrowers where borrower_id = %s", (attacker,)).fetchone() is None
+
+
+def test_a_declared_loan_never_overwrites_core_banking_and_gives_way_to_its_snapshot(stack, infra) -> None:
     borrower = new_borrower()
-    snapshot = LoanSnapshot.model_validate({**loan(borrower, dpd=12), "loan_id": f"L-{uuid.uuid4().hex[:8]}"})
+    today = business_date()
+    snapshot = LoanSnapshot.model_validate(loan(borrower, dpd=12, as_of=today))
+    publish_snapshot(infra, snapshot)
+    eventually(lambda: loan_row(infra, snapshot.loan_id), timeout=30)
+    # the borrower declares the same loan with other figures: the case refers to core banking's record
+    own_figures = {**loan(borrower, loan_id=snapshot.loan_id, dpd=90), "outstanding_principal": "100.00"}
+    with client("intake", role="borrower", borrower_id=borrower) as api:
+        referred = api.post("/cases", json={**case_body(borrower), "loans": [own_figures], "history": None})
+    assert referred.status_code == 201, referred.text
+    assert referred.json()["loans"][0]["outstanding_principal"] == "42000.00"
+    assert referred.json()["dpd_at_first_contact"] == 12
+    assert loan_row(infra, snapshot.loan_id)["source"] == "corebanking"
+
+    # a loan core banking has not sent yet is declared as of a day ahead (within the window)...
+    declared = loan(borrower, as_of=today + dt.timedelta(days=1))
+    with client("intake", role="borrower", borrower_id=borrower) as api:
+        opened = api.post("/cases", json={**case_body(borrower), "loans": [declared], "history": None})
+    assert opened.status_code == 201, opened.text
+    assert loan_row(infra, declared["loan_id"])["source"] == "case"
+    # ...and core banking's snapshot as of today, older than the declaration, still replaces it
+    lender_record = LoanSnapshot.model_validate({**declared, "as_of": today.isoformat(),
+                                                 "outstanding_principal": "41000.00"})
+    publish_snapshot(infra, lender_record)
+    row = eventually(lambda: (lambda r: r if r["source"] == "corebanking" else None)(
+        loan_row(infra, declared["loan_id"])), timeout=30)
+    assert row["as_of"] == today and row["snapshot"]["outstanding_principal"] == "41000.00"
+
+
+@pytest.mark.parametrize(("field", "value"), [
+    ("currency", "XYZ-not-a-currency"),
+    ("original_principal", "1E+400"),
+    ("contractual_instalment", "1880.225"),
+    ("annual_rate", "55"),
+    ("as_of", "9999-12-31"),
+    ("as_of", "0001-01-01"),
+    ("original_term_months", 200_000),
+    ("days_past_due", 1_000_000),
+])
+def test_a_loan_field_out_of_bounds_is_refused_naming_the_field(stack, infra, field, value) -> None:
+    borrower = new_borrower()
+    bad = {**loan(borrower), field: value}
+    with client("intake") as api:
+        response = api.post("/cases", json={**case_body(borrower), "loans": [bad]})
+    assert response.status_code == 422
+    assert field in json.dumps(response.json()["detail"])
+    assert loan_row(infra, bad["loan_id"]) is None
+
+
+def test_a_declared_loan_outside_the_lenders_policy_is_refused_with_the_reason(stack, infra) -> None:
+    """Policy loans: currencies ["CNY"], max_term_months 60, snapshot_window_days 31."""
+    borrower = new_borrower()
+    today = business_date()
+    cases = {
+        "currency_not_accepted": {"currency": "USD"},
+        "term_above_policy": {"original_term_months": 61, "remaining_term_months": 40},
+        "remaining_term_above_original": {"original_term_months": 36, "remaining_term_months": 37},
+        "as_of_outside_window": {"as_of": (today - dt.timedelta(days=32)).isoformat()},
+        "oldest_unpaid_due_date_out_of_range": {"oldest_unpaid_due_date": (today + dt.timedelta(days=1)).isoformat()},
+        "next_due_date_out_of_range": {"next_due_date": (today + dt.timedelta(days=21 * 31)).isoformat()},
+    }
+    with client("intake") as api:
+        for reason, changes in cases.items():
+            bad = {**loan(borrower, as_of=today), **changes}
+            response = api.post("/cases", json={**case_body(borrower), "loans": [bad]})
+            assert response.status_code == 422, (reason, response.text)
+            assert response.json()["reason"] == reason
+            assert loan_row(infra, bad["loan_id"]) is None
+        window_edge = loan(borrower, as_of=today - dt.timedelta(days=31))
+        assert api.post("/cases", json={**case_body(borrower), "loans": [window_edge]}).status_code == 201
+
+
+def publish_snapshot(infra, snapshot: LoanSnapshot) -> None:
     event = new_event(type="loan.snapshot", payload=LoanSnapshotted(loan=snapshot), case_id=snapshot.loan_id,
-                      business_date=dt.date(2026, 1, 5), producer="corebanking",
+                      business_date=snapshot.as_of, producer="corebanking",
                       occurred_at=dt.datetime(2026, 1, 5, 8, tzinfo=dt.UTC))
     kafka = producer(infra)
     kafka.send(infra.topic("corebanking.loans"), key=snapshot.loan_id.encode(), value=encode(event)).get(timeout=30)
     kafka.close()
+
+
+def loan_row(infra, loan_id: str) -> dict | None:
+    with infra.connect("intake") as conn:
+        return conn.execute("select borrower_id, as_of, source, snapshot from loans where loan_id = %s",
+                            (loan_id,)).fetchone()
+
+
+def test_a_loan_snapshot_from_core_banking_is_consumed_and_opens_a_case_by_loan_id(stack, infra) -> None:
+    borrower = new_borrower()
+    snapshot = LoanSnapshot.model_validate({**loan(borrower, dpd=12), "loan_id": f"L-{uuid.uuid4().hex[:8]}"})
+    publish_snapshot(infra, snapshot)
     body = {**case_body(borrower), "loans": [], "loan_ids": [snapshot.loan_id]}
 
     def opened():
@@ -395,3 +504,18 @@ def test_a_renegotiation_is_announced_and_only_once_per_agreement_in_twelve_mont
     assert stranger.status_code == 422 and stranger.json()["reason"] == "unknown_agreement"
     requested = events_of(infra, renegotiation.json()["case_id"], "renegotiation.requested")[0]["payload"]
     assert requested["agreement_id"] == agreement_id and requested["borrower_id"] == borrower
+
+
+def test_a_declared_loan_core_banking_then_gives_to_another_borrower_is_not_shown_to_the_declarer(
+        stack, infra) -> None:
+    declarer, owner = new_borrower(), new_borrower()
+    declared = loan(declarer)
+    with client("intake", role="borrower", borrower_id=declarer) as api:
+        opened = api.post("/cases", json={**case_body(declarer), "loans": [declared], "history": None})
+    assert opened.status_code == 201, opened.text
+    publish_snapshot(infra, LoanSnapshot.model_validate({**declared, "borrower_id": owner}))
+    eventually(lambda: (lambda r: r if r["borrower_id"] == owner else None)(loan_row(infra, declared["loan_id"])),
+               timeout=30)
+    with client("intake", role="borrower", borrower_id=declarer) as api:
+        view = api.get(f"/cases/{opened.json()['case_id']}").json()
+    assert view["loans"] == []

@@ -15,6 +15,7 @@ current business date (the session's business date only ever moves forward).
 from __future__ import annotations
 
 import datetime as dt
+import json
 from decimal import Decimal
 
 import pytest
@@ -365,3 +366,52 @@ def test_roles_and_ownership(stack, infra) -> None:
     from tests.support.http import api_url
 
     assert httpx.get(api_url("monitoring") + path).status_code == 401
+
+
+def test_a_manual_payment_is_dated_within_the_backdating_window_and_a_backdated_entry_is_recorded(
+        stack, infra) -> None:
+    """Policy payments.max_backdated_days = 10: a slip may say it was received up to 10 days
+    before the business date, never before the agreement's activation, never after the date."""
+    today = business_date()
+    schedule = three_month_schedule(today + 20 * DAY)
+    ids = activate(infra, schedule=schedule, on=today)
+    entry_day = today + 12 * DAY  # before the first due date (+20): nothing is overdue yet
+    advance(entry_day)
+    path = f"/agreements/{ids['agreement_id']}/payments"
+
+    def slip(received_on: dt.date | str, amount: str = "1030.00", **extra: object):
+        body = {"reference": uid("SLIP"), "amount": amount,
+                "received_on": received_on if isinstance(received_on, str) else received_on.isoformat(), **extra}
+        with client("monitoring", role="agent", subject="agent-7") as api:
+            return api.post(path, json=body)
+
+    in_1900 = slip("1900-01-02")
+    assert in_1900.status_code == 422 and "received_on" in json.dumps(in_1900.json()["detail"])
+    before_activation = slip(today - DAY)
+    assert before_activation.status_code == 422
+    assert before_activation.json()["reason"] == "received_on_before_agreement"
+    too_far = slip(entry_day - 11 * DAY)  # after the activation, but 11 days back
+    assert too_far.status_code == 422 and too_far.json()["reason"] == "received_on_backdated_too_far"
+    tomorrow = slip(entry_day + DAY)
+    assert tomorrow.status_code == 422 and tomorrow.json()["reason"] == "received_on_after_business_date"
+    huge = slip(entry_day, amount="1E+17")
+    assert huge.status_code == 422 and "amount" in json.dumps(huge.json()["detail"])
+    unknown_field = slip(entry_day, note="paid in cash")
+    assert unknown_field.status_code == 422 and "note" in json.dumps(unknown_field.json()["detail"])
+    assert agreement(ids["agreement_id"])["payments"] == []  # nothing refused was recorded
+
+    backdated_to = entry_day - 10 * DAY
+    accepted = slip(backdated_to)
+    assert accepted.status_code == 201, accepted.text
+    recorded = accepted.json()
+    days_back = 10
+    assert recorded["backdated_days"] == days_back
+    assert recorded["entered_by"] == "agent-7" and recorded["entered_on"] == entry_day.isoformat()
+    with client("monitoring", role="supervisor") as api:
+        staff_view = api.get(f"/agreements/{ids['agreement_id']}").json()
+    assert [(p["received_on"], p["backdated_days"], p["entered_by"]) for p in staff_view["payments"]] == [
+        (backdated_to.isoformat(), days_back, "agent-7")]
+    with client("monitoring", role="borrower", borrower_id=ids["borrower_id"]) as own:
+        borrower_view = own.get(f"/agreements/{ids['agreement_id']}").json()
+    assert borrower_view["payments"][0]["backdated_days"] == days_back
+    assert "entered_by" not in borrower_view["payments"][0]

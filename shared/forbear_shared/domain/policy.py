@@ -144,6 +144,40 @@ class AllocationPolicy(_PolicyModel):
         return self
 
 
+class PaymentEntryPolicy(_PolicyModel):
+    """Payments an agent enters by hand (slips, branch receipts), not booked by core banking."""
+
+    max_backdated_days: int = Field(ge=0, le=366)
+    """How far before the business date a manual payment may say it was received: long
+    enough for a slip that arrives late, short enough that a late instalment cannot be
+    made to look paid on time. Every backdated entry is audited."""
+
+
+# ---------------------------------------------------------------------------
+# Loans the lender takes negotiation requests for
+# ---------------------------------------------------------------------------
+
+
+class LoanPolicy(_PolicyModel):
+    """What a loan declared with a case may be; core banking's own records are not checked here."""
+
+    currencies: tuple[str, ...] = Field(min_length=1)
+    """ISO 4217 codes of the loans this lender books."""
+    max_term_months: int = Field(ge=1, le=600)
+    """The longest original term of a loan this lender books."""
+    snapshot_window_days: int = Field(ge=0, le=366)
+    """A declared loan's ``as_of`` lies within this many days of the business date: older
+    figures are stale, and the services' business dates may differ by a close of business
+    or two while they catch up, so a day ahead is not refused."""
+
+    @model_validator(mode="after")
+    def _iso_codes(self) -> LoanPolicy:
+        for code in self.currencies:
+            if len(code) != 3 or not code.isascii() or not code.isupper() or not code.isalpha():
+                raise ValueError(f"loan currency {code!r} is not an ISO 4217 alphabetic code")
+        return self
+
+
 # ---------------------------------------------------------------------------
 # Restructuring options and their limits
 # ---------------------------------------------------------------------------
@@ -351,6 +385,8 @@ class Policy(_PolicyModel):
     """The lender's time zone: business dates and contact hours are local to it."""
     delinquency: DelinquencyPolicy
     allocation: AllocationPolicy
+    payments: PaymentEntryPolicy
+    loans: LoanPolicy
     restructuring: RestructuringPolicy
     evaluation: EvaluationPolicy
     offers: OfferPolicy
@@ -359,6 +395,12 @@ class Policy(_PolicyModel):
     legal: LegalPolicy
     renegotiation: RenegotiationPolicy
     contact: ContactPolicy
+
+    @model_validator(mode="after")
+    def _currency_of_loans(self) -> Policy:
+        if self.currency not in self.loans.currencies:
+            raise ValueError(f"the policy currency {self.currency} must be one of loans.currencies")
+        return self
 
     def money(self, amount: Decimal) -> Money:
         """A policy amount as Money in the policy currency."""

@@ -19,7 +19,7 @@ from forbear_shared.auth import Principal
 from forbear_shared.db import transaction
 from forbear_shared.domain.money import Money, MoneyError
 from forbear_shared.errors import Unprocessable
-from forbear_shared.events.schemas.common import DecimalStr
+from forbear_shared.events.schemas.common import PositiveMoney, TermMonths
 from forbear_shared.http import Authz, create_service_app, idempotent_json
 from forbear_shared.topics import AGREEMENT_EVENTS
 from pydantic import BaseModel, ConfigDict, Field
@@ -46,8 +46,10 @@ class AcceptRequest(BaseModel):
 class CounterRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    proposed_instalment: DecimalStr | None = Field(None, description="monthly instalment the borrower can pay, e.g. \"800.00\"")
-    proposed_term_months: int | None = Field(None, description="term the borrower asks for, in months")
+    proposed_instalment: PositiveMoney | None = Field(
+        None, description="monthly instalment the borrower can pay, to the cent, e.g. \"800.00\" (\"1.005\" is refused)"
+    )
+    proposed_term_months: TermMonths | None = Field(None, description="term the borrower asks for, in months")
 
 
 class SignRequest(BaseModel):

@@ -17,7 +17,7 @@ from forbear_shared.events.schemas.common import Reason
 from forbear_shared.events.schemas.evaluation import OfferTerms
 from forbear_shared.http import Authz, create_service_app, idempotent_json
 from forbear_shared.topics import EVALUATION_EVENTS
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from forbear_evaluation import bootstrap
 from forbear_evaluation.adapters import repository as repo
@@ -89,9 +89,12 @@ class ReviewList(BaseModel):
 
 
 class DecideReview(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     outcome: Literal["approve", "decline"]
     reason: str = Field(min_length=1, max_length=4000, description="the supervisor's written reason (audited)")
-    offer_ranks: list[int] | None = Field(
+    offer_ranks: list[Annotated[int, Field(ge=1, le=50)]] | None = Field(
+        max_length=50,
         default=None, description="approve only these offers of the rules' decision (default: all), in this order"
     )
 

@@ -12,6 +12,8 @@ from forbear_shared.errors import NotFound
 from forbear_shared.events.schemas.common import LoanSnapshot
 from psycopg.types.json import Jsonb
 
+from forbear_intake.domain.loan_records import LoanRecord, LoanSource
+
 Row = dict[str, Any]
 
 # -- borrowers -------------------------------------------------------------------------------
@@ -38,17 +40,34 @@ def get_borrower(conn: psycopg.Connection, borrower_id: str) -> Row | None:
 # -- loans projection ------------------------------------------------------------------------
 
 
-def upsert_loan(conn: psycopg.Connection, loan: LoanSnapshot, source: str, *, only_if_newer: bool) -> bool:
-    """Store a loan snapshot; core banking's older snapshots never overwrite newer ones."""
-    condition = "where loans.as_of <= excluded.as_of" if only_if_newer else ""
+def loan_records(conn: psycopg.Connection, loan_ids: Iterable[str], *, for_update: bool = False
+                 ) -> dict[str, LoanRecord]:
+    """Whose each known loan is and who said so; ``for_update`` locks them until commit."""
+    lock = " order by loan_id for update" if for_update else ""
+    rows = conn.execute(
+        f"select loan_id, borrower_id, source, as_of from loans where loan_id = any(%s){lock}", (list(loan_ids),)
+    ).fetchall()
+    return {r["loan_id"]: LoanRecord(r["loan_id"], r["borrower_id"], LoanSource(r["source"]), r["as_of"])
+            for r in rows}
+
+
+def insert_loan(conn: psycopg.Connection, loan: LoanSnapshot, source: LoanSource) -> bool:
+    """Store a loan not known yet; False when another transaction stored it first."""
     row = conn.execute(
         "insert into loans (loan_id, borrower_id, as_of, snapshot, source) values (%s, %s, %s, %s, %s) "
-        "on conflict (loan_id) do update set borrower_id = excluded.borrower_id, as_of = excluded.as_of, "
-        f"snapshot = excluded.snapshot, source = excluded.source, updated_at = now() {condition} "
-        "returning loan_id",
-        (loan.loan_id, loan.borrower_id, loan.as_of, Jsonb(loan.model_dump(mode="json")), source),
+        "on conflict (loan_id) do nothing returning loan_id",
+        (loan.loan_id, loan.borrower_id, loan.as_of, Jsonb(loan.model_dump(mode="json")), source.value),
     ).fetchone()
     return row is not None
+
+
+def replace_loan(conn: psycopg.Connection, loan: LoanSnapshot, source: LoanSource) -> None:
+    """Replace a known loan's record (the caller holds its row lock and decided that it may)."""
+    conn.execute(
+        "update loans set borrower_id = %s, as_of = %s, snapshot = %s, source = %s, updated_at = now() "
+        "where loan_id = %s",
+        (loan.borrower_id, loan.as_of, Jsonb(loan.model_dump(mode="json")), source.value, loan.loan_id),
+    )
 
 
 def get_loans(conn: psycopg.Connection, loan_ids: Iterable[str]) -> dict[str, LoanSnapshot]:

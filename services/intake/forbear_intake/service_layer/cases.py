@@ -53,6 +53,7 @@ from forbear_intake.domain.case_status import (
 )
 from forbear_intake.domain.contact_rules import check_contact
 from forbear_intake.domain.evidence_files import check_evidence_file, sha256_hex
+from forbear_intake.domain.loan_records import Claim, LoanSource, claim, declared_loan_refusals
 from forbear_intake.domain.renegotiation import renegotiation_allowed
 from forbear_intake.service_layer import views
 from forbear_intake.service_layer.commands import (
@@ -61,7 +62,6 @@ from forbear_intake.service_layer.commands import (
     OpenCase,
     ReviewIn,
     StatementIn,
-    negative_amount_fields,
 )
 
 log = logging.getLogger(__name__)
@@ -142,21 +142,32 @@ def open_case(intake: Intake, command: OpenCase, who: Principal, conn: psycopg.C
     for loan in command.loans:
         if loan.borrower_id != borrower_id:
             raise Unprocessable("loan_not_of_borrower", f"loan {loan.loan_id} belongs to another borrower")
-        negative = negative_amount_fields(loan)
-        if negative:
-            raise Unprocessable("negative_amount", f"loan {loan.loan_id}: negative {', '.join(negative)}")
     today = ctx.business_date(conn)
-
     for loan in command.loans:
-        repo.upsert_loan(conn, loan, "case", only_if_newer=False)
-    loan_ids = list(dict.fromkeys([*command.loan_ids, *(loan.loan_id for loan in command.loans)]))
-    known = repo.get_loans(conn, loan_ids)
-    unknown = [i for i in loan_ids if i not in known]
+        refusals = [r.value for r in declared_loan_refusals(loan, today, policy)]
+        if refusals:
+            raise Unprocessable(refusals[0], f"loan {loan.loan_id} refused: {', '.join(refusals)}")
+
+    declared = {loan.loan_id: loan for loan in command.loans}
+    loan_ids = list(dict.fromkeys([*command.loan_ids, *declared]))
+    records = repo.loan_records(conn, loan_ids, for_update=True)
+    claims = {i: claim(records.get(i), borrower_id, declared=i in declared) for i in loan_ids}
+    foreign = [i for i in loan_ids if claims[i] is Claim.FOREIGN]
+    if foreign:
+        raise Conflict("loan_of_another_borrower", f"loans of another borrower: {', '.join(foreign)}")
+    unknown = [i for i in loan_ids if claims[i] is Claim.UNKNOWN]
     if unknown:
         raise Unprocessable("unknown_loan", f"loans not known from core banking: {', '.join(unknown)}")
-    foreign = [i for i in loan_ids if known[i].borrower_id != borrower_id]
-    if foreign:
-        raise Unprocessable("loan_not_of_borrower", f"loans of another borrower: {', '.join(foreign)}")
+    for loan_id in loan_ids:
+        if claims[loan_id] is Claim.DECLARE and not repo.insert_loan(conn, declared[loan_id], LoanSource.CASE):
+            # core banking's snapshot (or another case) recorded it meanwhile: decide again on that record
+            record = repo.loan_records(conn, [loan_id], for_update=True)[loan_id]
+            claims[loan_id] = claim(record, borrower_id, declared=True)
+            if claims[loan_id] is Claim.FOREIGN:
+                raise Conflict("loan_of_another_borrower", f"loans of another borrower: {loan_id}")
+        if claims[loan_id] is Claim.REDECLARE:
+            repo.replace_loan(conn, declared[loan_id], LoanSource.CASE)
+    known = repo.get_loans(conn, loan_ids)
 
     case_id = _new_id("C")
     agreement_id = command.renegotiates_agreement_id
@@ -186,7 +197,8 @@ def open_case(intake: Intake, command: OpenCase, who: Principal, conn: psycopg.C
     }
     repo.insert_case(conn, case, loan_ids)
     _audit(conn, case_id, today, who, "case_opened", None, hardship_category=command.hardship_category,
-           channel=command.channel, dpd_at_first_contact=dpd, loan_ids=loan_ids)
+           channel=command.channel, dpd_at_first_contact=dpd, loan_ids=loan_ids,
+           declared_loan_ids=[i for i in loan_ids if claims[i] in (Claim.DECLARE, Claim.REDECLARE)])
     opened = ctx.emit(
         conn, type="case.opened", case_id=case_id, topic=TOPIC, business_date=today,
         payload=CaseOpened(borrower_id=borrower_id, hardship_category=command.hardship_category,
@@ -411,7 +423,9 @@ def case_view(intake: Intake, case_id: str, who: Principal) -> views.CaseView:
 
 def case_view_in(conn: psycopg.Connection, case_id: str, who: Principal) -> views.CaseView:
     case = load_case(conn, case_id, who)
-    loans = repo.get_loans(conn, repo.case_loan_ids(conn, case_id))
+    # a loan declared before core banking sent it may turn out to be another borrower's: not shown here
+    loans = {i: loan for i, loan in repo.get_loans(conn, repo.case_loan_ids(conn, case_id)).items()
+             if loan.borrower_id == case["borrower_id"]}
     completeness = completeness_of(conn, case)
     staff_or_system = who.role != "borrower"
     return views.CaseView(

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Annotated, Literal
 
-from forbear_shared.events.schemas.common import Channel, DecimalStr, HardshipCategory, LoanSnapshot
+from forbear_shared.events.schemas.common import Channel, DaysPastDue, HardshipCategory, LoanSnapshot, MoneyAmount
 from forbear_shared.events.schemas.intake import BorrowerHistory
 from pydantic import BaseModel, ConfigDict, Field
-
-NonNegativeAmount = Annotated[DecimalStr, Field(ge=0, max_digits=14, decimal_places=2)]
 
 
 class Command(BaseModel):
@@ -29,14 +26,15 @@ class OpenCase(Command):
     borrower: BorrowerIn
     #: loans already known from ``corebanking.loans``
     loan_ids: list[Annotated[str, Field(min_length=1, max_length=64)]] = Field(default=[], max_length=50)
-    #: loans given with the case; they replace what the projection held for those ids
+    #: loans declared with the case, for those core banking has not sent yet; a core-banking
+    #: record is never replaced by a declaration, and a loan of another borrower is refused
     loans: list[LoanSnapshot] = Field(default=[], max_length=50)
     hardship_category: HardshipCategory
     #: the borrower's own words; stays in intake, never in an event
     story: str = Field(default="", max_length=10_000)
     channel: Channel
     #: default: the largest DPD among the case's loans
-    dpd_at_first_contact: int | None = Field(default=None, ge=0, le=10_000)
+    dpd_at_first_contact: DaysPastDue | None = None
     #: the lender's records (agent, supervisor or system only)
     history: BorrowerHistory | None = None
     renegotiates_agreement_id: str | None = Field(default=None, min_length=1, max_length=64)
@@ -44,7 +42,7 @@ class OpenCase(Command):
 
 class StatementLineIn(Command):
     category: str = Field(min_length=1, max_length=64)
-    monthly_amount: NonNegativeAmount
+    monthly_amount: MoneyAmount
 
 
 class StatementIn(Command):
@@ -54,7 +52,7 @@ class StatementIn(Command):
     essential_expenditure: list[StatementLineIn] = Field(max_length=50)
     other_debt_payments: list[StatementLineIn] = Field(default=[], max_length=50)
     dependants: int = Field(default=0, ge=0, le=30)
-    gross_monthly_income: NonNegativeAmount | None = None
+    gross_monthly_income: MoneyAmount | None = None
 
 
 class ReviewIn(Command):
@@ -85,12 +83,3 @@ class HistoryIn(Command):
 
     history: BorrowerHistory
     reason: str = Field(min_length=3, max_length=500)
-
-
-def negative_amount_fields(loan: LoanSnapshot) -> list[str]:
-    """Names of a loan snapshot's money fields that are negative (schema-valid, yet impossible)."""
-    names = ("original_principal", "outstanding_principal", "annual_rate", "contractual_instalment",
-             "overdue_principal", "overdue_interest", "penalty_interest", "fees")
-    return [n for n in names if getattr(loan, n) < Decimal("0")]
-
-

@@ -27,6 +27,7 @@ from forbear_shared.inbox import Handler
 
 from forbear_intake.adapters import repository as repo
 from forbear_intake.domain.case_status import GATHERING, CaseStatus, status_after_decision
+from forbear_intake.domain.loan_records import LoanSource, snapshot_replaces
 from forbear_intake.service_layer.cases import Intake, _audit, _set_status, completeness_of, submit_in
 
 log = logging.getLogger(__name__)
@@ -39,7 +40,15 @@ def _producer(event: DecodedEvent) -> Principal:
 def on_loan_snapshot(intake: Intake, conn: psycopg.Connection, event: DecodedEvent) -> None:
     payload = event.payload
     assert isinstance(payload, LoanSnapshotted)
-    repo.upsert_loan(conn, payload.loan, "corebanking", only_if_newer=True)
+    loan = payload.loan
+    record = repo.loan_records(conn, [loan.loan_id], for_update=True).get(loan.loan_id)
+    if record is None:
+        if repo.insert_loan(conn, loan, LoanSource.COREBANKING):
+            return
+        # a case declared it in the meantime: core banking's record replaces the declaration
+        record = repo.loan_records(conn, [loan.loan_id], for_update=True)[loan.loan_id]
+    if snapshot_replaces(record, loan.as_of):
+        repo.replace_loan(conn, loan, LoanSource.COREBANKING)
 
 
 def on_case_decided(intake: Intake, conn: psycopg.Connection, event: DecodedEvent) -> None:

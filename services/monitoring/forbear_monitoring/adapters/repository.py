@@ -272,7 +272,8 @@ def known_references(conn: psycopg.Connection, references: Sequence[str]) -> set
 
 
 _PAYMENT_COLUMNS = ("reference", "loan_id", "agreement_id", "amount", "currency", "received_on", "source",
-                    "entered_by", "status", "unmatched_reason", "allocation", "unallocated", "applied_on")
+                    "entered_by", "entered_on", "backdated_days", "status", "unmatched_reason", "allocation",
+                    "unallocated", "applied_on")
 
 
 def insert_payments(conn: psycopg.Connection, rows: Sequence[Row]) -> None:

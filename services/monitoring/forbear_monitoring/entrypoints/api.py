@@ -11,10 +11,10 @@ from fastapi.encoders import jsonable_encoder as _jsonable
 from forbear_shared import idempotency
 from forbear_shared.auth import Principal
 from forbear_shared.db import transaction
-from forbear_shared.events.schemas.common import DecimalStr
+from forbear_shared.events.schemas.common import DecimalStr, PositiveMoney, RecordDate
 from forbear_shared.http import Authz, create_service_app
 from forbear_shared.topics import MONITORING_EVENTS
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from forbear_monitoring import bootstrap
 from forbear_monitoring.service_layer import cob, views
@@ -28,9 +28,13 @@ class BusinessDateView(BaseModel):
     business_date: dt.date
 
 
-class AdvanceRequest(BaseModel):
+class Request(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class AdvanceRequest(Request):
     #: advance to this date (catching up over every skipped day); default: the next day
-    to: dt.date | None = None
+    to: RecordDate | None = None
 
 
 class AdvanceResult(BaseModel):
@@ -40,10 +44,13 @@ class AdvanceResult(BaseModel):
     instalments_missed: int = 0
 
 
-class PaymentRequest(BaseModel):
+class PaymentRequest(Request):
     reference: str = Field(min_length=1, max_length=64, description="unique per payment; a repeat is the same payment")
-    amount: DecimalStr = Field(gt=Decimal("0"), decimal_places=2)
-    received_on: dt.date | None = Field(default=None, description="default: the business date")
+    amount: PositiveMoney
+    received_on: RecordDate | None = Field(
+        default=None, description="default: the business date; not after it, not before the agreement's activation "
+        "nor more than the policy's payments.max_backdated_days before it (a backdated entry is recorded as such)",
+    )
 
 
 class AllocationLineView(BaseModel):
@@ -59,6 +66,10 @@ class PaymentView(BaseModel):
     received_on: dt.date
     source: str
     status: str
+    entered_by: str | None = None
+    #: the business date a manual entry was made on, and how many days before it the entry is dated
+    entered_on: dt.date | None = None
+    backdated_days: int | None = None
     allocation: list[AllocationLineView] = []
     unallocated: DecimalStr | None = None
     replayed: bool = False
@@ -73,7 +84,8 @@ def _payment_view(result: dict[str, Any]) -> PaymentView:
     p = result["payment"]
     return PaymentView(
         reference=p["reference"], agreement_id=p["agreement_id"], amount=p["amount"], received_on=p["received_on"],
-        source=p["source"], status=p["status"], allocation=p["allocation"] or [], unallocated=p["unallocated"],
+        source=p["source"], status=p["status"], entered_by=p["entered_by"], entered_on=p["entered_on"],
+        backdated_days=p["backdated_days"], allocation=p["allocation"] or [], unallocated=p["unallocated"],
         replayed=result["replayed"],
     )
 

@@ -42,6 +42,7 @@ from forbear_shared.topics import MONITORING_EVENTS
 
 from forbear_monitoring.adapters import ledger_rows
 from forbear_monitoring.adapters import repository as repo
+from forbear_monitoring.domain.manual_payments import check_received_on
 from forbear_monitoring.service_layer.deps import Monitoring
 from forbear_monitoring.service_layer.review import Effects, review
 
@@ -78,6 +79,7 @@ def on_payments_received(m: Monitoring, conn: psycopg.Connection, events: list[D
             "reference": p.reference, "loan_id": p.loan_id, "agreement_id": None,
             "amount": round_money(p.amount) if p.amount.is_finite() else p.amount,
             "currency": p.currency, "received_on": p.received_on, "source": "corebanking", "entered_by": None,
+            "entered_on": None, "backdated_days": None,
         }
     generation = repo.lock_ledger(conn)
     known = repo.known_references(conn, list(rows))
@@ -299,14 +301,21 @@ def record_manual_payment(m: Monitoring, cmd: ManualPayment) -> dict[str, Any]:
         if agreement["status"] != "active":
             raise Conflict("agreement_closed",
                            f"agreement {cmd.agreement_id} is {agreement['status']}; it takes no more payments")
-        if received_on > as_of:
-            raise Unprocessable("received_on_after_business_date",
-                                f"received_on {received_on} is after the business date {as_of}")
+        check = check_received_on(received_on, business_date=as_of, agreement_start=agreement["activated_on"],
+                                  policy=m.policy)
+        if check.refusal is not None:
+            raise Unprocessable(check.refusal.value,
+                                f"received_on {received_on} must lie between {check.earliest} and the business "
+                                f"date {as_of}")
         result, counts = _allocate(m, conn, generation, [{
             "reference": cmd.reference, "loan_id": None, "agreement_id": cmd.agreement_id,
             "amount": round_money(cmd.amount), "currency": agreement["currency"],
             "received_on": received_on, "source": "manual", "entered_by": cmd.entered_by,
+            "entered_on": as_of, "backdated_days": check.backdated_days or None,
         }], recorded=False)
+        if check.backdated_days:
+            log.info("manual payment backdated", extra={"agreement_id": cmd.agreement_id,
+                                                         "backdated_days": check.backdated_days})
         stored = repo.payment(conn, cmd.reference)
     result.publish(counts)
     return {"payment": stored, "replayed": False}

@@ -105,7 +105,10 @@ def agreement_view(m: Monitoring, agreement_id: str, who: Principal) -> dict[str
         "schedule": schedule,
         "payments": [
             {"reference": p["reference"], "amount": p["amount"], "received_on": p["received_on"],
-             "source": p["source"], "allocation": p["allocation"] or [], "unallocated": p["unallocated"]}
+             "source": p["source"], "allocation": p["allocation"] or [], "unallocated": p["unallocated"],
+             "entered_on": p["entered_on"], "backdated_days": p["backdated_days"],
+             # who keyed a slip in is the lender's own record, for staff
+             **({"entered_by": p["entered_by"]} if who.role != "borrower" else {})}
             for p in payments
         ],
         "notices": [

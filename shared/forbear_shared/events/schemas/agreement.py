@@ -8,7 +8,7 @@ from typing import Literal
 from pydantic import Field
 
 from forbear_shared.events.registry import registry
-from forbear_shared.events.schemas.common import DecimalStr, Payload, ScheduleDoc
+from forbear_shared.events.schemas.common import DecimalStr, Payload, PositiveMoney, ScheduleDoc, TermMonths
 
 
 @registry.register("offer.made", 1)
@@ -54,8 +54,8 @@ class OfferCountered(Payload):
 
     offer_id: str
     borrower_id: str
-    proposed_instalment: DecimalStr | None = None
-    proposed_term_months: int | None = Field(default=None, ge=1)
+    proposed_instalment: PositiveMoney | None = None
+    proposed_term_months: TermMonths | None = None
     countered_on: dt.date
 
 

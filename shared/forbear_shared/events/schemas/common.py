@@ -17,6 +17,20 @@ def _no_float(value: Any) -> Any:
 
 DecimalStr = Annotated[Decimal, BeforeValidator(_no_float), PlainSerializer(lambda d: str(d), return_type=str)]
 
+# Bounds from sense, shared by requests and events; a lender's narrower limits live in its policy.
+MoneyAmount = Annotated[DecimalStr, Field(ge=0, max_digits=14, decimal_places=2)]
+"""Money to the cent, below a trillion: twelve whole digits fit every ``numeric(18, 2)`` column."""
+PositiveMoney = Annotated[DecimalStr, Field(gt=0, max_digits=14, decimal_places=2)]
+AnnualRate = Annotated[DecimalStr, Field(ge=0, lt=1, max_digits=7, decimal_places=6)]
+"""A yearly rate as a fraction: 100 % a year or more is a typo (55 meant 5.5 % or 55 %)."""
+CurrencyCode = Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
+"""An ISO 4217 alphabetic code; which ones a lender takes is its policy."""
+TermMonths = Annotated[int, Field(ge=1, le=600)]
+"""A loan or plan term: fifty years is beyond any consumer loan."""
+DaysPastDue = Annotated[int, Field(ge=0, le=10_000)]
+RecordDate = Annotated[dt.date, Field(ge=dt.date(1970, 1, 1), le=dt.date(2199, 12, 31))]
+"""A business date of a record; a year 0001 or 9999 is a placeholder, not a date."""
+
 HardshipCategory = Literal[
     "illness",
     "injury",
@@ -74,19 +88,19 @@ class LoanSnapshot(Payload):
 
     loan_id: str = Field(min_length=1, max_length=64)
     borrower_id: str = Field(min_length=1, max_length=64)
-    product: str = "personal_instalment"
-    currency: str = "CNY"
-    original_principal: DecimalStr
-    outstanding_principal: DecimalStr
-    annual_rate: DecimalStr
-    original_term_months: int = Field(ge=1)
-    remaining_term_months: int = Field(ge=0)
-    contractual_instalment: DecimalStr
-    overdue_principal: DecimalStr = Decimal("0.00")
-    overdue_interest: DecimalStr = Decimal("0.00")
-    penalty_interest: DecimalStr = Decimal("0.00")
-    fees: DecimalStr = Decimal("0.00")
-    days_past_due: int = Field(ge=0, default=0)
-    oldest_unpaid_due_date: dt.date | None = None
-    next_due_date: dt.date | None = None
-    as_of: dt.date
+    product: str = Field(default="personal_instalment", min_length=1, max_length=64)
+    currency: CurrencyCode = "CNY"
+    original_principal: MoneyAmount
+    outstanding_principal: MoneyAmount
+    annual_rate: AnnualRate
+    original_term_months: TermMonths
+    remaining_term_months: int = Field(ge=0, le=600)
+    contractual_instalment: MoneyAmount
+    overdue_principal: MoneyAmount = Decimal("0.00")
+    overdue_interest: MoneyAmount = Decimal("0.00")
+    penalty_interest: MoneyAmount = Decimal("0.00")
+    fees: MoneyAmount = Decimal("0.00")
+    days_past_due: DaysPastDue = 0
+    oldest_unpaid_due_date: RecordDate | None = None
+    next_due_date: RecordDate | None = None
+    as_of: RecordDate

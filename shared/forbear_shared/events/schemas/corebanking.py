@@ -6,12 +6,10 @@ snapshots and payments stay in order.
 
 from __future__ import annotations
 
-import datetime as dt
-
 from pydantic import Field
 
 from forbear_shared.events.registry import registry
-from forbear_shared.events.schemas.common import DecimalStr, LoanSnapshot, Payload
+from forbear_shared.events.schemas.common import CurrencyCode, LoanSnapshot, Payload, PositiveMoney, RecordDate
 
 
 @registry.register("loan.snapshot", 1)
@@ -24,7 +22,7 @@ class PaymentReceived(Payload):
     """A repayment booked by core banking; ``reference`` is unique per payment."""
 
     reference: str = Field(min_length=1, max_length=64)
-    loan_id: str
-    amount: DecimalStr
-    currency: str = "CNY"
-    received_on: dt.date
+    loan_id: str = Field(min_length=1, max_length=64)
+    amount: PositiveMoney
+    currency: CurrencyCode = "CNY"
+    received_on: RecordDate

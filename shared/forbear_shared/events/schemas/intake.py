@@ -10,9 +10,9 @@ from pydantic import Field
 from forbear_shared.events.registry import registry
 from forbear_shared.events.schemas.common import (
     Channel,
-    DecimalStr,
     HardshipCategory,
     LoanSnapshot,
+    MoneyAmount,
     Payload,
 )
 
@@ -33,7 +33,7 @@ class CaseOpened(Payload):
 
 class StatementLine(Payload):
     category: str
-    monthly_amount: DecimalStr
+    monthly_amount: MoneyAmount
 
 
 class Statement(Payload):
@@ -42,8 +42,8 @@ class Statement(Payload):
     income: list[StatementLine]
     essential_expenditure: list[StatementLine]
     other_debt_payments: list[StatementLine] = []
-    dependants: int = Field(ge=0, default=0)
-    gross_monthly_income: DecimalStr | None = None
+    dependants: int = Field(ge=0, le=30, default=0)
+    gross_monthly_income: MoneyAmount | None = None
 
 
 class EvidenceItem(Payload):
@@ -59,8 +59,9 @@ class EvidenceItem(Payload):
 class BorrowerHistory(Payload):
     """Facts from the lender's records that the wilful-default rules need."""
 
-    no_contact_delinquencies_24m: int = Field(ge=0, default=0)
-    broken_agreements_12m: int = Field(ge=0, default=0)
+    #: episodes are counted by month, so 24 months hold at most 24 (and 12 months 12 agreements)
+    no_contact_delinquencies_24m: int = Field(ge=0, le=24, default=0)
+    broken_agreements_12m: int = Field(ge=0, le=12, default=0)
     declaration_untrue: bool = False
 
 
