@@ -60,7 +60,8 @@ def log_in(page: Page, who: tuple[str, str]) -> None:
     """Through the identity provider: the console sends the browser to Keycloak's login page
     (authorization code + PKCE), which sends it back with a code the console exchanges."""
     page.goto(CONSOLE_URL + "/")
-    expect(page.locator("#login-form").or_(page.locator("#logout"))).to_be_visible()
+    # the page asks the console whether a session exists, then shows the login or the app
+    page.wait_for_function("!document.querySelector('#login-view').hidden || !document.querySelector('#app').hidden")
     if page.locator("#logout").is_visible():
         page.click("#logout")
     page.click("#login-submit")
