@@ -28,7 +28,8 @@ as_postgres() {
   if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
 }
 
-alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
+LOG_TAG=infra
+. "$here/pids.sh"
 
 ensure_postgres_installed() {
   if [ ! -x "$pgbin/postgres" ]; then
@@ -168,16 +169,7 @@ keycloak_wait() {
   log "keycloak answers for $FORBEAR_OIDC_ISSUER ($((SECONDS - started)) s)"
 }
 
-keycloak_down() {
-  if alive "$kcdir/keycloak.pid"; then
-    pid=$(cat "$kcdir/keycloak.pid")
-    log "stopping keycloak (pid $pid)"
-    kill -TERM "$pid"
-    for _ in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || break; sleep 1; done
-    kill -0 "$pid" 2>/dev/null && kill -KILL "$pid"
-  fi
-  rm -f "$kcdir/keycloak.pid"
-}
+keycloak_down() { stop_pidfile keycloak "$kcdir/keycloak.pid"; }
 
 pg_down() {
   if as_postgres "$pgbin/pg_ctl" -D "$pgdata" status >/dev/null 2>&1; then
@@ -186,16 +178,7 @@ pg_down() {
   fi
 }
 
-kafka_down() {
-  if alive "$kdir/kafka.pid"; then
-    pid=$(cat "$kdir/kafka.pid")
-    log "stopping kafka (pid $pid)"
-    kill -TERM "$pid"
-    for _ in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || break; sleep 1; done
-    kill -0 "$pid" 2>/dev/null && kill -KILL "$pid"
-  fi
-  rm -f "$kdir/kafka.pid"
-}
+kafka_down() { stop_pidfile kafka "$kdir/kafka.pid"; }
 
 case "${1:-}" in
   up) pg_up; keycloak_up; kafka_up; topics; keycloak_wait ;;

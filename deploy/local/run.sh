@@ -14,7 +14,8 @@ sim_pid=$run_dir/simulator.pid
 sim_log=$run_dir/simulator.log
 mkdir -p "$run_dir"
 
-alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
+LOG_TAG=run
+. "$here/pids.sh"
 
 case "${1:-up}" in
   up)
@@ -37,7 +38,8 @@ case "${1:-up}" in
     cat <<INFO
 
 Forbear is up.
-  console     http://127.0.0.1:8100   (demo logins: agent1 / agent1-demo, super1 / super1-demo)
+  console     http://127.0.0.1:8100   (log in at Keycloak: agent1 / agent1-demo, super1 / super1-demo)
+  identity    http://127.0.0.1:18080/realms/forbear   (Keycloak, realm deploy/keycloak/forbear-realm.json)
   APIs        http://127.0.0.1:8101/docs intake · :8102/docs evaluation · :8103/docs agreement · :8104/docs monitoring
   metrics     :8101-8104/metrics (APIs), :9101-9104/metrics (workers), :8100/metrics (console)
   demo        the simulator opens cases and advances the business date; first states show within
@@ -47,14 +49,7 @@ Forbear is up.
 INFO
     ;;
   stop-extras)
-    if alive "$sim_pid"; then
-      pid=$(cat "$sim_pid")
-      echo "[run] stopping the demo simulator (pid $pid)"
-      kill -TERM "$pid"
-      for _ in $(seq 1 30); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
-      kill -0 "$pid" 2>/dev/null && kill -KILL "$pid"
-    fi
-    rm -f "$sim_pid"
+    stop_pidfile "the demo simulator" "$sim_pid" 15
     ;;
   *) echo "usage: $0 [up|stop-extras]" >&2; exit 2 ;;
 esac
