@@ -5,6 +5,7 @@ The console keeps no state of its own, so it needs neither Postgres nor Kafka.
 
 from __future__ import annotations
 
+from forbear_shared.http import MULTIPART_OVERHEAD_BYTES
 from forbear_shared.settings import Settings
 from pydantic import model_validator
 
@@ -22,6 +23,9 @@ class ConsoleSettings(Settings):
     console_users: str = DEVELOPMENT_USERS
     #: how long the computed KPIs are reused before the lists are read again
     kpi_cache_seconds: float = 5.0
+    #: the largest body the proxy passes on: intake's evidence limit (10 MiB by default) and the
+    #: multipart around it; intake then applies its own limit per route
+    proxy_max_body_bytes: int = 10 * 1024 * 1024 + MULTIPART_OVERHEAD_BYTES
 
     @model_validator(mode="after")
     def _no_demo_operators_in_production(self) -> ConsoleSettings:

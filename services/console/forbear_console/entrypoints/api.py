@@ -15,12 +15,10 @@ from typing import Annotated, Any
 import httpx
 from fastapi import Depends, FastAPI, Request, Response
 from fastapi.responses import FileResponse, JSONResponse
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from fastapi.staticfiles import StaticFiles
 from forbear_shared import auth, logs
 from forbear_shared.devstack import SERVICES
-from forbear_shared.errors import ForbearError
-from forbear_shared.http import ForbearErrorWithStatus, observe_http
+from forbear_shared.http import Authz, configure_http, problem, problems
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, Field
 
@@ -45,11 +43,16 @@ class LoginResult(BaseModel):
     role: str
 
 
-_bearer = HTTPBearer(auto_error=False)
-
-
-def _problem(status: int, reason: str, detail: str) -> JSONResponse:
-    return JSONResponse(status_code=status, content={"detail": detail, "reason": reason})
+#: the page is static and same-origin: scripts, styles, images and API calls come from here only
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+        "font-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+    ),
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
 
 
 def create_app(settings: ConsoleSettings | None = None) -> FastAPI:
@@ -77,22 +80,10 @@ def create_app(settings: ConsoleSettings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
 
-    observe_http(app, settings.service_name)
-
-    def staff(credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> auth.Principal:
-        if credentials is None:
-            raise ForbearErrorWithStatus(401, "missing_token", "a bearer token is required")
-        try:
-            who = auth.verify(settings.auth_secret, credentials.credentials)
-        except auth.InvalidToken:
-            raise ForbearErrorWithStatus(401, "invalid_token", "invalid bearer token") from None
-        if not who.is_staff:
-            raise ForbearErrorWithStatus(403, "forbidden_role", f"role {who.role} may not use the console")
-        return who
-
-    @app.exception_handler(ForbearError)
-    async def forbear_error(_request: Request, exc: ForbearError) -> JSONResponse:
-        return _problem(getattr(exc, "status_code", 500), exc.reason, exc.message)
+    authz = Authz(settings.auth_secret)
+    staff = authz.roles(*auth.STAFF)
+    #: the proxy passes the token on (the services decide by role) but refuses a request without a valid one
+    caller = authz.roles(*auth.ROLES)
 
     @app.get("/healthz", tags=["ops"], summary="Liveness: the process answers")
     def healthz() -> dict[str, str]:
@@ -118,13 +109,13 @@ def create_app(settings: ConsoleSettings | None = None) -> FastAPI:
     def prometheus_metrics() -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
-    @app.post("/login", response_model=LoginResult, tags=["console"],
+    @app.post("/login", response_model=LoginResult, tags=["console"], responses=problems(401),
               summary="Demo operator login: a bearer token for the services (a lender uses its IdP)")
     def login(body: LoginRequest) -> Any:
         operator = operators.authenticate(body.username, body.password)
         if operator is None:
             log.info("console login refused")
-            return _problem(401, "bad_credentials", "unknown operator or wrong password")
+            return problem(401, "bad_credentials", "unknown operator or wrong password")
         token = auth.mint(settings.auth_secret, operator.username, operator.role, hours=TOKEN_HOURS)
         log.info("console login", extra={"operator": operator.username, "role": operator.role})
         return LoginResult(token=token, username=operator.username, role=operator.role)
@@ -146,19 +137,22 @@ def create_app(settings: ConsoleSettings | None = None) -> FastAPI:
         return await kpis.compute(fetch, cache_seconds=settings.kpi_cache_seconds)
 
     @app.api_route("/api/{service}/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
-                   tags=["console"], summary="Same-origin proxy to a service's API (token passed through)")
-    async def proxy(service: str, path: str, request: Request) -> Response:
+                   tags=["console"], summary="Same-origin proxy to a service's API (token passed through)",
+                   responses=problems(404, 502), max_body_size=settings.proxy_max_body_bytes)
+    async def proxy(service: str, path: str, request: Request,
+                    _who: Annotated[auth.Principal, Depends(caller)]) -> Response:
         if service not in bases:
-            return _problem(404, "unknown_service", f"no service {service!r}; one of {', '.join(SERVICES)}")
+            return problem(404, "unknown_service", f"no service {service[:64]!r}; one of {', '.join(SERVICES)}")
         headers = {k: v for k, v in request.headers.items() if k.lower() in FORWARDED_REQUEST_HEADERS}
         try:
+            # streamed on as it arrives (the request guard counts it against the limit), never buffered whole
             answer = await client().request(
                 request.method, f"{bases[service]}/{path}", params=request.query_params,
-                content=await request.body(), headers=headers,
+                content=request.stream(), headers=headers,
             )
         except httpx.HTTPError as exc:
             log.warning("upstream unavailable", extra={"upstream": service, "error": type(exc).__name__})
-            return _problem(502, "upstream_unavailable", f"{service} did not answer ({type(exc).__name__})")
+            return problem(502, "upstream_unavailable", f"{service} did not answer ({type(exc).__name__})")
         passed = {k: v for k, v in answer.headers.items() if k.lower() in FORWARDED_RESPONSE_HEADERS}
         return Response(content=answer.content, status_code=answer.status_code, headers=passed)
 
@@ -167,4 +161,13 @@ def create_app(settings: ConsoleSettings | None = None) -> FastAPI:
         return FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-cache"})
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    configure_http(app, service=settings.service_name, authz=authz)
+
+    @app.middleware("http")  # outermost: the guard's own refusals carry the headers too
+    async def security_headers(request: Request, call_next):  # type: ignore[no-untyped-def]
+        response = await call_next(request)
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        return response
+
     return app
