@@ -33,7 +33,7 @@ from psycopg_pool import ConnectionPool
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.routing import BaseRoute, Match
+from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from forbear_shared import auth, idempotency, metrics
@@ -230,20 +230,21 @@ def install_error_handlers(app: FastAPI) -> None:
     async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
         reason = getattr(exc, "reason", None) or _REASONS.get(exc.status_code, f"http_{exc.status_code}")
         detail = exc.detail if isinstance(exc.detail, str) else HTTPStatus(exc.status_code).phrase
-        return problem(exc.status_code, reason, _clip(detail), headers=exc.headers)
+        return problem(exc.status_code, reason, _clip(detail, 600), headers=exc.headers,
+                       errors=getattr(exc, "errors", None))
 
 
 # -- the request guard: before any route reads a body -------------------------------------------
 
 
-class BodyTooLarge(StarletteHTTPException):
-    """Raised from ``receive`` when a streamed body passes the limit (an HTTPException, so that
-    FastAPI's body parsing lets it through to the handler above)."""
+class Refusal(StarletteHTTPException):
+    """A refusal raised from the guard's ``receive``: an HTTPException, so that FastAPI's body
+    parsing lets it through to the problem handler above, with its reason and field errors."""
 
-    reason = "body_too_large"
-
-    def __init__(self, limit: int) -> None:
-        super().__init__(413, f"request bodies on this route are limited to {limit} bytes")
+    def __init__(self, status: int, reason: str, detail: str, errors: list[dict[str, Any]] | None = None) -> None:
+        super().__init__(status, detail)
+        self.reason = reason
+        self.errors = errors
 
 
 def text_error(value: str) -> str | None:
@@ -298,19 +299,21 @@ class RequestGuard:
     """Pure ASGI middleware in front of every route, so that nothing is parsed before it:
 
     - a NUL in the path or the query is a 422 (Postgres text cannot hold it);
-    - on a route guarded by ``Authz``, no valid bearer token is a 401 before the body is read;
-    - a body over the route's limit (FastAPI's per-route ``max_body_size``, else 64 KiB) is a 413,
-      by Content-Length up front or by counting what arrives (chunked bodies);
+    - when the route first asks for its body, and before a byte of it is read: on a route
+      guarded by ``Authz``, no valid bearer token is a 401; a Content-Length over the route's
+      limit (FastAPI's per-route ``max_body_size``, else 64 KiB) is a 413;
+    - what arrives is counted against that limit (chunked bodies too) and refused at it (413);
     - a JSON body is read whole (it is small) and refused with 422 naming each location that
       holds a NUL, a lone surrogate, an integer beyond 64 bits or a non-finite number;
     - anything unexpected is a 500 problem with an error id, logged (traceback included) under
       that id through the one log formatter; nothing of the request is echoed.
+
+    The checks run when the body is first received, because only then does the scope name the
+    route (FastAPI's routing has run) and its dependencies not yet.
     """
 
-    def __init__(self, app: ASGIApp, *, fastapi_app: FastAPI, authz: Authz | None,
-                 default_max_body: int = DEFAULT_MAX_BODY_BYTES) -> None:
+    def __init__(self, app: ASGIApp, *, authz: Authz | None, default_max_body: int = DEFAULT_MAX_BODY_BYTES) -> None:
         self.app = app
-        self.fastapi_app = fastapi_app
         self.authz = authz
         self.default_max_body = default_max_body
         self._guarded: dict[int, bool] = {}
@@ -328,7 +331,11 @@ class RequestGuard:
             await send(message)
 
         try:
-            await self._handle(scope, receive, tracking_send)
+            found = _path_and_query_problems(scope)
+            if found:
+                await _invalid(found, "invalid_characters")(scope, receive, tracking_send)
+                return
+            await self.app(scope, _GuardedBody(self, scope, receive), tracking_send)
         except Exception:
             error_id = uuid.uuid4().hex
             log.exception("unexpected error", extra={"error_id": error_id, "method": _method_label(scope["method"]),
@@ -339,66 +346,66 @@ class RequestGuard:
                                    error_id=error_id)
                 await response(scope, receive, send)
 
-    def _route(self, scope: Scope) -> BaseRoute | None:
-        for route in self.fastapi_app.router.routes:
-            match, _ = route.matches(scope)
-            if match == Match.FULL:
-                return route
-        return None
-
-    def _is_guarded(self, route: BaseRoute) -> bool:
+    def is_guarded(self, route: Any) -> bool:
         known = self._guarded.get(id(route))
         if known is None:
-            known = isinstance(route, APIRoute) and _guarded_by_authz(route)
+            known = isinstance(route, APIRoute) and _route_roles(route) is not None
             self._guarded[id(route)] = known
         return known
 
-    async def _handle(self, scope: Scope, receive: Receive, send: Send) -> None:
-        path_problems = _path_and_query_problems(scope)
-        if path_problems:
-            await _invalid(path_problems, "invalid_characters")(scope, receive, send)
-            return
-        route = self._route(scope)
-        headers = Headers(scope=scope)
-        if route is not None and self.authz is not None and self._is_guarded(route):
+
+class _GuardedBody:
+    """The ``receive`` a route sees: checks once, then counts (or replays a checked JSON body)."""
+
+    def __init__(self, guard: RequestGuard, scope: Scope, receive: Receive) -> None:
+        self.guard = guard
+        self.scope = scope
+        self.receive = receive
+        self.checked = False
+        self.received = 0
+        self.limit = guard.default_max_body
+        self.replay: bytes | None = None
+
+    async def __call__(self) -> Message:
+        if not self.checked:
+            self.checked = True
+            await self._first()
+        if self.replay is not None:
+            body, self.replay = self.replay, None
+            return {"type": "http.request", "body": body, "more_body": False}
+        message = await self.receive()
+        if message["type"] == "http.request":
+            self.received += len(message.get("body", b""))
+            if self.received > self.limit:
+                raise _too_large(self.limit)
+        return message
+
+    async def _first(self) -> None:
+        route = self.scope.get("route")
+        headers = Headers(scope=self.scope)
+        if route is not None and self.guard.authz is not None and self.guard.is_guarded(route):
             try:
-                self.authz.authenticate(headers.get("authorization"))
+                self.guard.authz.authenticate(headers.get("authorization"))
             except ForbearError as exc:
-                await problem(exc.status_code, exc.reason, exc.message)(scope, receive, send)
-                return
-        limit = getattr(route, "max_body_size", None) or self.default_max_body
+                raise Refusal(exc.status_code, exc.reason, exc.message) from None
+        self.limit = getattr(route, "max_body_size", None) or self.guard.default_max_body
         declared = headers.get("content-length")
-        if declared is not None and declared.isdigit() and int(declared) > limit:
-            await _too_large(limit)(scope, receive, send)
-            return
-        if _is_json(headers.get("content-type")) and scope["method"] not in ("GET", "HEAD"):
-            await self._json_request(scope, receive, send, limit)
-            return
-        received = 0
+        if declared is not None and declared.isdigit() and int(declared) > self.limit:
+            raise _too_large(self.limit)
+        if _is_json(headers.get("content-type")):
+            self.replay = await self._checked_json()
 
-        async def counting_receive() -> Message:
-            nonlocal received
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > limit:
-                    raise BodyTooLarge(limit)
-            return message
-
-        await self.app(scope, counting_receive, send)
-
-    async def _json_request(self, scope: Scope, receive: Receive, send: Send, limit: int) -> None:
+    async def _checked_json(self) -> bytes:
         chunks: list[bytes] = []
         size = 0
         while True:
-            message = await receive()
+            message = await self.receive()
             if message["type"] == "http.disconnect":
-                return
+                raise Refusal(400, "client_disconnected", "the client went away before sending its body")
             chunk = message.get("body", b"")
             size += len(chunk)
-            if size > limit:
-                await _too_large(limit)(scope, receive, send)
-                return
+            if size > self.limit:
+                raise _too_large(self.limit)
             chunks.append(chunk)
             if not message.get("more_body", False):
                 break
@@ -412,22 +419,13 @@ class RequestGuard:
             found.append({"loc": ["body"], "type": "json_too_deep", "msg": "JSON nested too deeply"})
         if found:
             reason = "invalid_characters" if found[0]["type"].startswith("string_") else "invalid_request"
-            await _invalid(found, reason)(scope, receive, send)
-            return
-        replayed = False
-
-        async def replay() -> Message:
-            nonlocal replayed
-            if not replayed:
-                replayed = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            return await receive()
-
-        await self.app(scope, replay, send)
+            where = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in found[:3])
+            raise Refusal(422, reason, f"invalid request: {where}", errors=found)
+        return body
 
 
-def _too_large(limit: int) -> JSONResponse:
-    return problem(413, "body_too_large", f"request bodies on this route are limited to {limit} bytes")
+def _too_large(limit: int) -> Refusal:
+    return Refusal(413, "body_too_large", f"request bodies on this route are limited to {limit} bytes")
 
 
 def _path_and_query_problems(scope: Scope) -> list[dict[str, Any]]:
@@ -446,10 +444,6 @@ def _path_and_query_problems(scope: Scope) -> list[dict[str, Any]]:
     return found[:_MAX_ERRORS]
 
 
-def _guarded_by_authz(route: APIRoute) -> bool:
-    return _route_roles(route) is not None
-
-
 def _route_roles(route: APIRoute) -> tuple[str, ...] | None:
     stack = [route.dependant]
     while stack:
@@ -461,31 +455,43 @@ def _route_roles(route: APIRoute) -> tuple[str, ...] | None:
     return None
 
 
-def _document_problems(app: FastAPI) -> None:
-    """Every route's OpenAPI lists the statuses it returns, in the problem shape: the ones its
-    form implies (401 and 403 from its Authz roles, 422 for any input, 413 for a body) beside
-    the ones it declares with ``problems(...)`` (404, 409, domain 403s and 422s)."""
+def document_problems(route: BaseRoute) -> None:
+    """A route's OpenAPI lists the statuses it returns, in the problem shape: the ones its form
+    implies (401 and 403 from its Authz roles, 422 for any input, 413 for a body) beside the
+    ones it declares with ``problems(...)`` (404, 409, domain 403s and 422s)."""
+    if not isinstance(route, APIRoute):
+        return
+    implied: list[int] = []
+    roles = _route_roles(route)
+    if roles is not None:
+        implied.append(401)
+        if set(roles) != set(auth.ROLES):
+            implied.append(403)
+    dependant = route.dependant
+    if route.body_field is not None:
+        implied += [413, 422]
+    elif _has_inputs(dependant):
+        implied.append(422)
+    for status, response in problems(*implied).items():
+        route.responses.setdefault(status, response)
+
+
+def _has_inputs(dependant: Any) -> bool:
+    stack = [dependant]
+    while stack:
+        d = stack.pop()
+        if d.path_params or d.query_params or d.header_params or d.body_params:
+            return True
+        stack.extend(d.dependencies)
+    return False
+
+
+def _problem_schemas(app: FastAPI) -> None:
     original = app.openapi
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is not None:
             return app.openapi_schema
-        for route in app.routes:
-            if not isinstance(route, APIRoute):
-                continue
-            implied: list[int] = []
-            roles = _route_roles(route)
-            if roles is not None:
-                implied.append(401)
-                if set(roles) != set(auth.ROLES):
-                    implied.append(403)
-            dependant = route.dependant
-            if route.body_field is not None:
-                implied += [413, 422]
-            elif dependant.path_params or dependant.query_params or dependant.header_params:
-                implied.append(422)
-            for status, response in problems(*implied).items():
-                route.responses.setdefault(status, response)
         schema = original()
         components = schema.setdefault("components", {}).setdefault("schemas", {})
         problem_schema = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
@@ -534,11 +540,14 @@ def observe_http(app: FastAPI, service: str) -> None:
 def configure_http(app: FastAPI, *, service: str, authz: Authz | None,
                    default_max_body: int = DEFAULT_MAX_BODY_BYTES) -> None:
     """The one error-to-HTTP mapping, the request guard and the RED metrics, for every
-    service's app and the console's: call it once the routes are in place."""
+    service's app and the console's: call it once the routes are in place (the routes of an
+    included router get ``document_problems`` before they are included)."""
     install_error_handlers(app)
-    app.add_middleware(RequestGuard, fastapi_app=app, authz=authz, default_max_body=default_max_body)
+    app.add_middleware(RequestGuard, authz=authz, default_max_body=default_max_body)
     observe_http(app, service)
-    _document_problems(app)
+    for route in app.routes:
+        document_problems(route)
+    _problem_schemas(app)
 
 
 #: list pages: at most 500 rows; an offset is bounded so that it always fits the database's integer
@@ -627,6 +636,8 @@ def create_service_app(
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     for router in routers:
+        for route in router.routes:
+            document_problems(route)
         app.include_router(router)
     configure_http(app, service=service, authz=authz)
     return app

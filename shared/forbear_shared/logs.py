@@ -22,7 +22,8 @@ event_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("event
 correlation_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("correlation_id", default=None)
 
 _LONG_DIGITS = re.compile(r"\d{7,}[\dXx]?")
-_STANDARD = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message", "asctime"}
+#: uvicorn adds ``color_message`` (the message with terminal colours) to its records
+_STANDARD = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message", "asctime", "color_message"}
 
 
 def redact(text: str) -> str:
