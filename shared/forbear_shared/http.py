@@ -301,7 +301,7 @@ class RequestGuard:
     - a NUL in the path or the query is a 422 (Postgres text cannot hold it);
     - when the route first asks for its body, and before a byte of it is read: on a route
       guarded by ``Authz``, no valid bearer token is a 401; a Content-Length over the route's
-      limit (FastAPI's per-route ``max_body_size``, else 64 KiB) is a 413;
+      limit (``body_limit`` in its ``openapi_extra``, else 64 KiB) is a 413;
     - what arrives is counted against that limit (chunked bodies too) and refused at it (413);
     - a JSON body is read whole (it is small) and refused with 422 naming each location that
       holds a NUL, a lone surrogate, an integer beyond 64 bits or a non-finite number;
@@ -388,7 +388,7 @@ class _GuardedBody:
                 self.guard.authz.authenticate(headers.get("authorization"))
             except ForbearError as exc:
                 raise Refusal(exc.status_code, exc.reason, exc.message) from None
-        self.limit = getattr(route, "max_body_size", None) or self.guard.default_max_body
+        self.limit = max_body_bytes(route) or self.guard.default_max_body
         declared = headers.get("content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.limit:
             raise _too_large(self.limit)
@@ -422,6 +422,21 @@ class _GuardedBody:
             where = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in found[:3])
             raise Refusal(422, reason, f"invalid request: {where}", errors=found)
         return body
+
+
+_LIMIT_KEY = "x-max-body-bytes"
+
+
+def body_limit(nbytes: int) -> dict[str, Any]:
+    """``openapi_extra`` of a route whose body may be larger than the JSON default (uploads):
+    the guard enforces it and the OpenAPI document states it."""
+    return {_LIMIT_KEY: nbytes}
+
+
+def max_body_bytes(route: Any) -> int | None:
+    extra = getattr(route, "openapi_extra", None) or {}
+    limit = extra.get(_LIMIT_KEY)
+    return limit if isinstance(limit, int) else None
 
 
 def _too_large(limit: int) -> Refusal:

@@ -8,6 +8,7 @@ personal data). Neither passwords nor tokens are ever logged.
 
 import asyncio
 import logging
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Annotated, Any
@@ -18,7 +19,7 @@ from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from forbear_shared import auth, logs
 from forbear_shared.devstack import SERVICES
-from forbear_shared.http import Authz, configure_http, problem, problems
+from forbear_shared.http import Authz, body_limit, configure_http, problem, problems
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, Field
 
@@ -138,17 +139,26 @@ def create_app(settings: ConsoleSettings | None = None) -> FastAPI:
 
     @app.api_route("/api/{service}/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
                    tags=["console"], summary="Same-origin proxy to a service's API (token passed through)",
-                   responses=problems(404, 502), max_body_size=settings.proxy_max_body_bytes)
+                   responses=problems(404, 502), openapi_extra=body_limit(settings.proxy_max_body_bytes))
     async def proxy(service: str, path: str, request: Request,
                     _who: Annotated[auth.Principal, Depends(caller)]) -> Response:
         if service not in bases:
             return problem(404, "unknown_service", f"no service {service[:64]!r}; one of {', '.join(SERVICES)}")
         headers = {k: v for k, v in request.headers.items() if k.lower() in FORWARDED_REQUEST_HEADERS}
+        # streamed on as it arrives, never buffered whole; the first read lets the request guard
+        # refuse an oversized body before the upstream is called
+        body = request.stream()
+        first = await anext(body, b"")
+
+        async def content() -> AsyncIterator[bytes]:
+            yield first
+            async for chunk in body:
+                yield chunk
+
         try:
-            # streamed on as it arrives (the request guard counts it against the limit), never buffered whole
             answer = await client().request(
                 request.method, f"{bases[service]}/{path}", params=request.query_params,
-                content=request.stream(), headers=headers,
+                content=content(), headers=headers,
             )
         except httpx.HTTPError as exc:
             log.warning("upstream unavailable", extra={"upstream": service, "error": type(exc).__name__})

@@ -17,6 +17,7 @@ from forbear_shared.http import (
     Authz,
     Limit,
     Offset,
+    body_limit,
     create_service_app,
     idempotent_json,
     problem_body,
@@ -110,7 +111,7 @@ def create_app() -> FastAPI:
     @router.post("/cases/{case_id}/evidence", status_code=201, response_model=views.DocumentView,
                  responses=problems(404, 409), tags=["evidence"],
                  summary="Upload one evidence document (PDF, JPEG or PNG)",
-                 max_body_size=intake.max_evidence_bytes + MULTIPART_OVERHEAD_BYTES)
+                 openapi_extra=body_limit(intake.max_evidence_bytes + MULTIPART_OVERHEAD_BYTES))
     def upload_evidence(
         case_id: str,
         who: StaffOrBorrower,
