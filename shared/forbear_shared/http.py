@@ -21,7 +21,7 @@ from typing import Annotated, Any
 from urllib.parse import parse_qsl
 
 import psycopg
-from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request, Response
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -183,7 +183,7 @@ def problem(status: int, reason: str, detail: str, headers: Mapping[str, str] | 
 
 _PROBLEM_CONTENT = {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}
 _DESCRIPTIONS = {
-    400: "malformed request", 401: "no bearer token, or an invalid one (reason missing_token, invalid_token)",
+    400: "a body that cannot be parsed as its content type says", 401: "no bearer token, or an invalid one (reason missing_token, invalid_token)",
     403: "role or party not allowed (reason forbidden_role, or a more specific one)",
     404: "unknown id, or one the caller may not know of", 409: "refused in the current state; reason says why",
     413: "request body over this route's limit (reason body_too_large)",
@@ -217,7 +217,14 @@ def _invalid(errors: list[dict[str, Any]], reason: str = "invalid_request") -> J
     return problem(422, reason, _clip(f"invalid request: {where}{more}", 600), errors=errors)
 
 
-def install_error_handlers(app: FastAPI) -> None:
+def install_error_handlers(app: FastAPI, routes: Iterable[BaseRoute] = ()) -> None:
+    """``routes``: every route of the app (an included router's too), so that a 405 names in
+    ``Allow`` every method of the path, not only those of the first route that matched it."""
+    methods_by_path: list[tuple[Any, set[str]]] = []
+    for route in routes:
+        if isinstance(route, APIRoute):
+            methods_by_path.append((route.path_regex, set(route.methods or ())))
+
     @app.exception_handler(ForbearError)
     async def forbear_error(_request: Request, exc: ForbearError) -> JSONResponse:
         return problem(exc.status_code, exc.reason, exc.message)
@@ -230,7 +237,12 @@ def install_error_handlers(app: FastAPI) -> None:
     async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
         reason = getattr(exc, "reason", None) or _REASONS.get(exc.status_code, f"http_{exc.status_code}")
         detail = exc.detail if isinstance(exc.detail, str) else HTTPStatus(exc.status_code).phrase
-        return problem(exc.status_code, reason, _clip(detail, 600), headers=exc.headers,
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            allowed = set().union(*(m for regex, m in methods_by_path if regex.match(_request.url.path)))
+            if allowed:
+                headers["Allow"] = ", ".join(sorted(allowed))
+        return problem(exc.status_code, reason, _clip(detail, 600), headers=headers,
                        errors=getattr(exc, "errors", None))
 
 
@@ -484,7 +496,7 @@ def document_problems(route: BaseRoute) -> None:
             implied.append(403)
     dependant = route.dependant
     if route.body_field is not None:
-        implied += [413, 422]
+        implied += [400, 413, 422]
     elif _has_inputs(dependant):
         implied.append(422)
     for status, response in problems(*implied).items():
@@ -514,9 +526,27 @@ def _problem_schemas(app: FastAPI) -> None:
         components["Problem"] = problem_schema
         components.pop("HTTPValidationError", None)
         components.pop("ValidationError", None)
+        _state_text_rule(schema)
         return schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+#: what the request guard refuses in any string, stated in the contract
+TEXT_PATTERN = "^[^\\x00]*$"
+
+
+def _state_text_rule(node: Any) -> None:
+    """Give every free-form string schema the guard's rule (no NUL), so that the published
+    contract is the one the door enforces; strings with a pattern, format or enum keep theirs."""
+    if isinstance(node, dict):
+        if node.get("type") == "string" and not {"pattern", "format", "enum", "const"} & node.keys():
+            node["pattern"] = TEXT_PATTERN
+        for value in node.values():
+            _state_text_rule(value)
+    elif isinstance(node, list):
+        for value in node:
+            _state_text_rule(value)
 
 
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
@@ -553,11 +583,11 @@ def observe_http(app: FastAPI, service: str) -> None:
 
 
 def configure_http(app: FastAPI, *, service: str, authz: Authz | None,
-                   default_max_body: int = DEFAULT_MAX_BODY_BYTES) -> None:
+                   default_max_body: int = DEFAULT_MAX_BODY_BYTES, extra_routes: Iterable[BaseRoute] = ()) -> None:
     """The one error-to-HTTP mapping, the request guard and the RED metrics, for every
     service's app and the console's: call it once the routes are in place (the routes of an
     included router get ``document_problems`` before they are included)."""
-    install_error_handlers(app)
+    install_error_handlers(app, [*app.routes, *extra_routes])
     app.add_middleware(RequestGuard, authz=authz, default_max_body=default_max_body)
     observe_http(app, service)
     for route in app.routes:
@@ -568,6 +598,13 @@ def configure_http(app: FastAPI, *, service: str, authz: Authz | None,
 #: list pages: at most 500 rows; an offset is bounded so that it always fits the database's integer
 Limit = Annotated[int, Query(ge=1, le=500, description="page size")]
 Offset = Annotated[int, Query(ge=0, le=2**31 - 1, description="rows to skip")]
+
+
+#: the Idempotency-Key header of every POST that may be repeated safely (forbear_shared.idempotency)
+IdempotencyKey = Annotated[str | None, Header(
+    alias="Idempotency-Key", min_length=1, max_length=idempotency.MAX_KEY_LENGTH,
+    description="repeat a request safely: the same key and body replay the first response",
+)]
 
 
 def idempotent_json(
@@ -650,9 +687,10 @@ def create_service_app(
     def prometheus_metrics() -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
+    routes = [route for router in routers for route in router.routes]
+    for route in routes:
+        document_problems(route)
     for router in routers:
-        for route in router.routes:
-            document_problems(route)
         app.include_router(router)
-    configure_http(app, service=service, authz=authz)
+    configure_http(app, service=service, authz=authz, extra_routes=routes)
     return app

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Annotated, Literal
 
 import psycopg
-from fastapi import APIRouter, Body, Depends, FastAPI, Header, Path, Query
+from fastapi import APIRouter, Body, Depends, FastAPI, Path, Query
 from fastapi.responses import JSONResponse, PlainTextResponse
 from forbear_shared import business_date, idempotency
 from forbear_shared.auth import Principal
@@ -20,7 +20,7 @@ from forbear_shared.db import transaction
 from forbear_shared.domain.money import Money, MoneyError
 from forbear_shared.errors import Unprocessable
 from forbear_shared.events.schemas.common import DecimalStr
-from forbear_shared.http import Authz, Limit, Offset, create_service_app, idempotent_json, problems
+from forbear_shared.http import Authz, IdempotencyKey, Limit, Offset, create_service_app, idempotent_json, problems
 from forbear_shared.topics import AGREEMENT_EVENTS
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -62,10 +62,6 @@ class SignRequest(BaseModel):
 
 OfferStatusQuery = Annotated[views.OfferStatusName | None, Query(description="filter by status, e.g. open")]
 AgreementStatusQuery = Annotated[views.AgreementStatusName | None, Query(description="filter by status")]
-IdempotencyKey = Annotated[
-    str | None,
-    Header(alias="Idempotency-Key", description="repeat a POST safely: same key and body replays the first response"),
-]
 
 
 def create_app() -> FastAPI:

@@ -8,16 +8,16 @@ reads them and lets a supervisor decide the cases the rules routed to a review.
 import datetime as dt
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, FastAPI, Header, Query
+from fastapi import APIRouter, Depends, FastAPI, Query
 from forbear_shared import business_date, idempotency
 from forbear_shared.auth import Principal
 from forbear_shared.db import transaction
 from forbear_shared.errors import NotFound
 from forbear_shared.events.schemas.common import Reason
 from forbear_shared.events.schemas.evaluation import OfferTerms
-from forbear_shared.http import Authz, Limit, Offset, create_service_app, idempotent_json, problems
+from forbear_shared.http import Authz, IdempotencyKey, Limit, Offset, create_service_app, idempotent_json, problems
 from forbear_shared.topics import EVALUATION_EVENTS
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from forbear_evaluation import bootstrap
 from forbear_evaluation.adapters import repository as repo
@@ -89,6 +89,8 @@ class ReviewList(BaseModel):
 
 
 class DecideReview(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     outcome: Literal["approve", "decline"]
     reason: str = Field(min_length=1, max_length=4000, description="the supervisor's written reason (audited)")
     offer_ranks: list[int] | None = Field(
@@ -184,7 +186,7 @@ def create_app() -> FastAPI:
         review_id: str,
         body: DecideReview,
         who: Supervisor,
-        idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
+        idempotency_key: IdempotencyKey = None,
     ) -> Any:
         def decide(conn: Any) -> tuple[int, Any]:
             decision_id = evaluation.decide_review(

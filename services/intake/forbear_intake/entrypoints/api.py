@@ -6,7 +6,7 @@ import hashlib
 from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, FastAPI, File, Form, Header, Query, UploadFile
+from fastapi import APIRouter, Depends, FastAPI, File, Form, Query, UploadFile
 from fastapi.responses import JSONResponse, Response
 from forbear_shared import business_date, idempotency
 from forbear_shared.auth import Principal
@@ -15,6 +15,7 @@ from forbear_shared.errors import Unprocessable
 from forbear_shared.http import (
     MULTIPART_OVERHEAD_BYTES,
     Authz,
+    IdempotencyKey,
     Limit,
     Offset,
     body_limit,
@@ -52,7 +53,6 @@ def create_app() -> FastAPI:
     StaffOrSystem = Annotated[Principal, Depends(authz.roles("agent", "supervisor", "system"))]
     StaffOrBorrower = Annotated[Principal, Depends(authz.roles("agent", "supervisor", "borrower"))]
     SupervisorOrSystem = Annotated[Principal, Depends(authz.roles("supervisor", "system"))]
-    IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", description="replays the first response")]
 
     def idempotent(who: Principal, route: str, key: str | None, digest: str,
                    work: Callable[[Any], tuple[int, Any]]) -> JSONResponse:

@@ -6,15 +6,15 @@ import json
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, FastAPI, Header, Response
+from fastapi import APIRouter, Depends, FastAPI, Response
 from fastapi.encoders import jsonable_encoder as _jsonable
 from forbear_shared import idempotency
 from forbear_shared.auth import Principal
 from forbear_shared.db import transaction
 from forbear_shared.events.schemas.common import DecimalStr
-from forbear_shared.http import Authz, Limit, Offset, create_service_app, problems
+from forbear_shared.http import Authz, IdempotencyKey, Limit, Offset, create_service_app, problems
 from forbear_shared.topics import MONITORING_EVENTS
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from forbear_monitoring import bootstrap
 from forbear_monitoring.service_layer import cob, views
@@ -29,6 +29,8 @@ class BusinessDateView(BaseModel):
 
 
 class AdvanceRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     #: advance to this date (catching up over every skipped day); default: the next day
     to: dt.date | None = None
 
@@ -41,6 +43,8 @@ class AdvanceResult(BaseModel):
 
 
 class PaymentRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     reference: str = Field(min_length=1, max_length=64, description="unique per payment; a repeat is the same payment")
     amount: DecimalStr = Field(gt=Decimal("0"), decimal_places=2)
     received_on: dt.date | None = Field(default=None, description="default: the business date")
@@ -128,7 +132,7 @@ def create_app() -> FastAPI:
         body: PaymentRequest,
         who: PaymentEntry,
         response: Response,
-        idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=128)] = None,
+        idempotency_key: IdempotencyKey = None,
     ) -> Any:
         request_hash = hashlib.sha256(
             json.dumps({"agreement_id": agreement_id, **body.model_dump(mode="json")}, sort_keys=True).encode()
