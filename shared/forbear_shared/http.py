@@ -526,7 +526,7 @@ def _problem_schemas(app: FastAPI) -> None:
         components["Problem"] = problem_schema
         components.pop("HTTPValidationError", None)
         components.pop("ValidationError", None)
-        _state_text_rule(schema)
+        _state_door_rules(schema)
         return schema
 
     app.openapi = openapi  # type: ignore[method-assign]
@@ -536,17 +536,23 @@ def _problem_schemas(app: FastAPI) -> None:
 TEXT_PATTERN = "^[^\\x00]*$"
 
 
-def _state_text_rule(node: Any) -> None:
-    """Give every free-form string schema the guard's rule (no NUL), so that the published
-    contract is the one the door enforces; strings with a pattern, format or enum keep theirs."""
+def _state_door_rules(node: Any) -> None:
+    """Give the schemas the guard's rules, so that the published contract is the one the door
+    enforces: free-form strings hold no NUL (strings with a pattern, format or enum keep
+    theirs), integers fit 64 bits (where no tighter bound is declared)."""
     if isinstance(node, dict):
         if node.get("type") == "string" and not {"pattern", "format", "enum", "const"} & node.keys():
             node["pattern"] = TEXT_PATTERN
+        if node.get("type") == "integer":
+            if not {"maximum", "exclusiveMaximum"} & node.keys():
+                node["maximum"] = _INT64_MAX
+            if not {"minimum", "exclusiveMinimum"} & node.keys():
+                node["minimum"] = -_INT64_MAX
         for value in node.values():
-            _state_text_rule(value)
+            _state_door_rules(value)
     elif isinstance(node, list):
         for value in node:
-            _state_text_rule(value)
+            _state_door_rules(value)
 
 
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})

@@ -93,8 +93,9 @@ class DecideReview(BaseModel):
 
     outcome: Literal["approve", "decline"]
     reason: str = Field(min_length=1, max_length=4000, description="the supervisor's written reason (audited)")
-    offer_ranks: list[int] | None = Field(
-        default=None, description="approve only these offers of the rules' decision (default: all), in this order"
+    offer_ranks: list[Annotated[int, Field(ge=1, le=100)]] | None = Field(
+        default=None, max_length=100,
+        description="approve only these offers of the rules' decision (default: all), in this order",
     )
 
 

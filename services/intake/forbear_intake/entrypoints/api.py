@@ -115,7 +115,7 @@ def create_app() -> FastAPI:
     def upload_evidence(
         case_id: str,
         who: StaffOrBorrower,
-        document_type: Annotated[str, Form(max_length=64)],
+        document_type: Annotated[str, Form(min_length=1, max_length=64)],
         file: Annotated[UploadFile, File()],
         idempotency_key: IdempotencyKey = None,
     ) -> JSONResponse:
