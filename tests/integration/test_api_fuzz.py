@@ -28,7 +28,7 @@ def test_the_api_holds_its_contract_under_schemathesis(stack, service: str) -> N
     report_dir.mkdir(parents=True, exist_ok=True)
     argv = [
         str(Path(sys.executable).with_name("st")), "run", f"{api_url(service)}/openapi.json",
-        "--max-examples", str(MAX_EXAMPLES), "--seed", str(SEED), "--workers", "2",
+        "--max-examples", str(MAX_EXAMPLES), "--seed", str(SEED), "--workers", "1",
         "--header", f"Authorization: Bearer {token('supervisor', 'fuzzer')}",
         "--request-timeout", "30", "--report", "json,junit", "--report-dir", str(report_dir),
         "--exclude-path-regex", "^/metrics$",
