@@ -2,7 +2,8 @@
 every phase (examples, coverage, fuzzing, stateful), 25 examples per operation, seeded.
 
 The figures (operations and cases per service) are printed and kept in
-``artifacts/schemathesis/<service>/`` beside the JSON report."""
+``artifacts/schemathesis/<service>/`` beside the JSON report. The fuzz runs after every other
+test of the session (tests/conftest.py): it fills the stack and moves its business date."""
 
 from __future__ import annotations
 

@@ -215,3 +215,9 @@ def test_invented_methods_and_paths_do_not_make_new_metric_series(stack, service
     assert f'forbear_http_requests_total{{method="other",route="/healthz",service="{service}",status="405"}}' in scrape
     assert f'forbear_http_requests_total{{method="GET",route="unmatched",service="{service}",status="404"}}' in scrape
     assert "random-" not in scrape
+
+
+def test_close_of_business_catches_up_at_most_a_year_per_call(stack) -> None:
+    with client("monitoring", role="supervisor") as api:
+        response = api.post("/business-date/advance", json={"to": "2077-09-13"}, timeout=60)
+    assert_problem(response, 409, "advance_too_far")
