@@ -32,3 +32,9 @@ def stack(infra: TestInfra, tmp_path_factory: pytest.TempPathFactory) -> Iterato
         yield services
     finally:
         services.down()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The API fuzz runs last: it fills the shared stack with cases and moves its business date,
+    which the other tests read."""
+    items.sort(key=lambda item: item.path.name == "test_api_fuzz.py")

@@ -41,8 +41,8 @@ def processes(env: dict[str, str], port_offset: int = 0) -> list[Proc]:
         procs.append(
             Proc(
                 f"{service}-api",
-                [py, "-m", "uvicorn", f"forbear_{service}.entrypoints.api:create_app", "--factory",
-                 "--host", "127.0.0.1", "--port", str(api_port), "--no-access-log"],
+                [py, "-m", "forbear_shared.serve", f"forbear_{service}.entrypoints.api:create_app",
+                 "--service", service, "--host", "127.0.0.1", "--port", str(api_port)],
                 common,
                 f"http://127.0.0.1:{api_port}/readyz",
             )
@@ -51,7 +51,14 @@ def processes(env: dict[str, str], port_offset: int = 0) -> list[Proc]:
             Proc(f"{service}-worker", [py, "-m", f"forbear_{service}.entrypoints.worker"], common,
                  f"http://127.0.0.1:{metrics_port}/metrics")
         )
-    procs.append(Proc("console", [py, "-m", "uvicorn", "forbear_console.entrypoints.api:create_app", "--factory", "--host", "127.0.0.1", "--port", str(8100 + port_offset), "--no-access-log"], {**env, "FORBEAR_PORT_OFFSET": str(port_offset), "FORBEAR_HTTP_PORT": str(8100 + port_offset)}, f"http://127.0.0.1:{8100 + port_offset}/healthz"))
+    console_port = 8100 + port_offset
+    procs.append(Proc(
+        "console",
+        [py, "-m", "forbear_shared.serve", "forbear_console.entrypoints.api:create_app",
+         "--service", "console", "--host", "127.0.0.1", "--port", str(console_port)],
+        {**env, "FORBEAR_PORT_OFFSET": str(port_offset), "FORBEAR_HTTP_PORT": str(console_port)},
+        f"http://127.0.0.1:{console_port}/healthz",
+    ))
     return procs
 
 

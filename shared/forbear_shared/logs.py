@@ -11,8 +11,10 @@ import json
 import logging
 import re
 import sys
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from types import TracebackType
 from typing import Any
 
 case_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("case_id", default=None)
@@ -20,7 +22,8 @@ event_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("event
 correlation_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("correlation_id", default=None)
 
 _LONG_DIGITS = re.compile(r"\d{7,}[\dXx]?")
-_STANDARD = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message", "asctime"}
+#: uvicorn adds ``color_message`` (the message with terminal colours) to its records
+_STANDARD = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message", "asctime", "color_message"}
 
 
 def redact(text: str) -> str:
@@ -53,14 +56,57 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(out, default=str)
 
 
+#: loggers that install handlers of their own (uvicorn's dictConfig): theirs are dropped and
+#: their records propagate to the root's one redacting JSON handler
+_TAKEN_OVER = ("uvicorn", "uvicorn.error", "uvicorn.access", "uvicorn.asgi")
+
+
 def configure(service: str, level: str = "INFO") -> None:
+    """Every record of the process, uvicorn's, libraries' and ``warnings`` included, leaves
+    through one handler with the redacting JSON formatter; so do uncaught exceptions."""
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter(service))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    for name in _TAKEN_OVER:
+        taken = logging.getLogger(name)
+        taken.handlers.clear()
+        taken.propagate = True
     for noisy in ("kafka", "aiokafka", "uvicorn.access", "psycopg.pool"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    logging.captureWarnings(True)
+    sys.excepthook = _log_uncaught
+    threading.excepthook = _log_uncaught_in_thread
+
+
+def _log_uncaught(kind: type[BaseException], value: BaseException, tb: TracebackType | None) -> None:
+    logging.getLogger("uncaught").critical("uncaught exception", exc_info=(kind, value, tb))
+
+
+def _log_uncaught_in_thread(args: threading.ExceptHookArgs) -> None:
+    if args.exc_type is SystemExit:
+        return
+    logging.getLogger("uncaught").critical(
+        "uncaught exception in a thread", exc_info=(args.exc_type, args.exc_value, args.exc_traceback),
+        extra={"thread": args.thread.name if args.thread else None},
+    )
+
+
+def dict_config(service: str, level: str = "INFO") -> dict[str, Any]:
+    """The same set-up as ``configure`` as a ``logging.config.dictConfig`` (uvicorn's ``log_config``),
+    so that uvicorn's first lines, before the app is built, are redacted JSON too."""
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"json": {"()": JsonFormatter, "service": service}},
+        "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr"}},
+        "root": {"handlers": ["stderr"], "level": level},
+        "loggers": {
+            **{name: {"handlers": [], "propagate": True} for name in _TAKEN_OVER},
+            "uvicorn.access": {"handlers": [], "propagate": True, "level": "WARNING"},
+        },
+    }
 
 
 @contextmanager

@@ -107,7 +107,8 @@ def test_every_service_has_an_api_and_a_worker_on_the_local_ports(compose: dict[
         port, metrics_port = API_PORTS[service], WORKER_METRICS_PORTS[service]
 
         command = api["command"]
-        assert command[:3] == ["uvicorn", f"forbear_{service}.entrypoints.api:create_app", "--factory"]
+        assert command[:5] == ["python", "-m", "forbear_shared.serve", f"forbear_{service}.entrypoints.api:create_app",
+                               "--service"]
         assert command[command.index("--port") + 1] == str(port)
         assert command[command.index("--host") + 1] == "0.0.0.0"
         assert [host_port(p) for p in api["ports"]] == [("127.0.0.1", port, port)]

@@ -124,12 +124,16 @@ class Sessions:
     def seal(self, session: Session) -> str:
         return self._seal(asdict(session))
 
+    def opened(self, cookie: str | None) -> Session:
+        """The cookie's session as sealed (its access token possibly due for a refresh)."""
+        if not cookie:
+            raise SessionError("not logged in")
+        return Session(**self._open(cookie, self.max_age))
+
     def current(self, cookie: str | None) -> tuple[Session, bool]:
         """The cookie's session with a usable access token, and whether it was refreshed (then the
         cookie must be set again)."""
-        if not cookie:
-            raise SessionError("not logged in")
-        session = Session(**self._open(cookie, self.max_age))
+        session = self.opened(cookie)
         if time.time() < session.expires_at - REFRESH_EARLY_SECONDS:
             return session, False
         if not session.refresh_token:

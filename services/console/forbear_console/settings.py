@@ -6,6 +6,7 @@ sessions live in a sealed cookie (``forbear_console.session``).
 
 from __future__ import annotations
 
+from forbear_shared.http import MULTIPART_OVERHEAD_BYTES
 from forbear_shared.settings import PLACEHOLDERS, Settings
 from pydantic import model_validator
 
@@ -32,6 +33,9 @@ class ConsoleSettings(Settings):
     console_session_key: str | None = None
     #: the longest an operator's console session lives, refreshes included
     console_session_seconds: int = 36000
+    #: the largest body the proxy passes on: intake's evidence limit (10 MiB by default) and the
+    #: multipart around it; intake then applies its own limit per route
+    proxy_max_body_bytes: int = 10 * 1024 * 1024 + MULTIPART_OVERHEAD_BYTES
 
     @model_validator(mode="after")
     def _real_client_in_production(self) -> ConsoleSettings:

@@ -8,7 +8,10 @@ from forbear_shared.devstack import API_PORTS, SERVICES
 #: (the bearer token is the session's, set by the proxy, never the browser's)
 FORWARDED_REQUEST_HEADERS = ("content-type", "accept", "idempotency-key")
 #: response headers the proxy passes back
-FORWARDED_RESPONSE_HEADERS = ("content-type", "content-disposition", "location")
+FORWARDED_RESPONSE_HEADERS = (
+    "content-type", "content-disposition", "location",
+    "x-content-type-options", "x-content-sha256", "x-document-sha256", "idempotency-replayed",
+)
 
 
 def service_base_urls(port_offset: int, host: str = "127.0.0.1") -> dict[str, str]:

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Annotated, Literal
 
 import psycopg
-from fastapi import APIRouter, Body, Depends, FastAPI, Header, Path, Query
+from fastapi import APIRouter, Body, Depends, FastAPI, Path, Query
 from fastapi.responses import JSONResponse, PlainTextResponse
 from forbear_shared import business_date, idempotency
 from forbear_shared.auth import Principal
@@ -20,7 +20,7 @@ from forbear_shared.db import transaction
 from forbear_shared.domain.money import Money, MoneyError
 from forbear_shared.errors import Unprocessable
 from forbear_shared.events.schemas.common import PositiveMoney, TermMonths
-from forbear_shared.http import Authz, create_service_app, idempotent_json
+from forbear_shared.http import Authz, IdempotencyKey, Limit, Offset, create_service_app, idempotent_json, problems
 from forbear_shared.topics import AGREEMENT_EVENTS
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -61,21 +61,9 @@ class SignRequest(BaseModel):
     )
 
 
-ERRORS = {
-    403: {"description": "role not allowed (reason forbidden_role, or *_signing_authority_required)"},
-    404: {"description": "unknown id, or another borrower's"},
-    409: {"description": "refused in the current state; `reason` says why"},
-    422: {"description": "invalid request; `reason` or the field says why"},
-}
 
 OfferStatusQuery = Annotated[views.OfferStatusName | None, Query(description="filter by status, e.g. open")]
 AgreementStatusQuery = Annotated[views.AgreementStatusName | None, Query(description="filter by status")]
-Limit = Annotated[int, Query(ge=1, le=500)]
-Offset = Annotated[int, Query(ge=0)]
-IdempotencyKey = Annotated[
-    str | None,
-    Header(alias="Idempotency-Key", description="repeat a POST safely: same key and body replays the first response"),
-]
 
 
 def create_app() -> FastAPI:
@@ -107,20 +95,20 @@ def create_app() -> FastAPI:
 
     # -- offers ------------------------------------------------------------------------
 
-    @router.get("/cases/{case_id}/offers", response_model=list[views.OfferView], tags=["offers"], responses=ERRORS,
+    @router.get("/cases/{case_id}/offers", response_model=list[views.OfferView], tags=["offers"], responses=problems(404),
                 summary="Every offer of a case, newest decision first, with its full schedule")
     def case_offers(case_id: str, who: StaffOrBorrower) -> list[views.OfferView]:
         with transaction(ctx.pool) as conn:
             return views.case_offers(conn, case_id, who)
 
-    @router.get("/offers", response_model=views.OfferPage, tags=["offers"], responses=ERRORS,
+    @router.get("/offers", response_model=views.OfferPage, tags=["offers"], responses=problems(),
                 summary="Offers queue for the console (e.g. ?status=open: awaiting the borrower), soonest expiry first")
     def list_offers(_who: Staff, status: OfferStatusQuery = None, case_id: str | None = None,
                     limit: Limit = 100, offset: Offset = 0) -> views.OfferPage:
         with transaction(ctx.pool) as conn:
             return views.offers(conn, status=status, case_id=case_id, limit=limit, offset=offset)
 
-    @router.get("/offers/{offer_id}", response_model=views.OfferView, tags=["offers"], responses=ERRORS,
+    @router.get("/offers/{offer_id}", response_model=views.OfferView, tags=["offers"], responses=problems(404),
                 summary="One offer with its full schedule")
     def get_offer(offer_id: str, who: StaffOrBorrower) -> views.OfferView:
         with transaction(ctx.pool) as conn:
@@ -128,7 +116,7 @@ def create_app() -> FastAPI:
 
     @router.post(
         "/offers/{offer_id}/accept", response_model=views.AgreementView, status_code=201, tags=["offers"],
-        responses=ERRORS,
+        responses=problems(404, 409),
         summary="Accept an open offer: draws up the agreement document, awaiting signatures",
         description="Borrower (own offers) or agent on the borrower's behalf. 409 `offer_expired` after the "
         "offer's last day (`expires_on`), 409 `offer_not_open` when accepted, countered or withdrawn. "
@@ -146,7 +134,7 @@ def create_app() -> FastAPI:
                           lambda conn: offers.accept_offer(ctx, policy, conn, cmd, who))
 
     @router.post(
-        "/offers/{offer_id}/counter", response_model=views.OfferView, tags=["offers"], responses=ERRORS,
+        "/offers/{offer_id}/counter", response_model=views.OfferView, tags=["offers"], responses=problems(404, 409, 422),
         summary="Counter-propose other terms: the offer is countered and the case re-enters evaluation",
         description="Borrower (own offers) or agent. Give `proposed_instalment` and/or `proposed_term_months` "
         "(within the policy's maximum term). The case's other open offers are withdrawn (`offer.withdrawn` each). Emits `offer.countered`.",
@@ -165,7 +153,7 @@ def create_app() -> FastAPI:
 
     # -- agreements --------------------------------------------------------------------
 
-    @router.get("/agreements", response_model=views.AgreementPage, tags=["agreements"], responses=ERRORS,
+    @router.get("/agreements", response_model=views.AgreementPage, tags=["agreements"], responses=problems(),
                 summary="Agreements queue for the console (e.g. ?status=awaiting_signatures)")
     def list_agreements(_who: Staff, status: AgreementStatusQuery = None, case_id: str | None = None,
                         limit: Limit = 100, offset: Offset = 0) -> views.AgreementPage:
@@ -173,20 +161,20 @@ def create_app() -> FastAPI:
             return views.agreements(conn, status=status, case_id=case_id, limit=limit, offset=offset)
 
     @router.get("/agreements/{agreement_id}", response_model=views.AgreementView, tags=["agreements"],
-                responses=ERRORS, summary="An agreement with its schedule and signatures")
+                responses=problems(404), summary="An agreement with its schedule and signatures")
     def get_agreement(agreement_id: str, who: StaffOrBorrower) -> views.AgreementView:
         with transaction(ctx.pool) as conn:
             return views.agreement(conn, agreement_id, who)
 
     @router.get("/agreements/{agreement_id}/document", response_model=views.DocumentView, tags=["agreements"],
-                responses=ERRORS,
+                responses=problems(404),
                 summary="The agreement document: canonical JSON (what is signed), its sha256, and the rendered text")
     def get_document(agreement_id: str, who: StaffOrBorrower) -> views.DocumentView:
         with transaction(ctx.pool) as conn:
             return views.document(conn, agreement_id, who)
 
     @router.get("/agreements/{agreement_id}/document.txt", response_class=PlainTextResponse, tags=["agreements"],
-                responses=ERRORS, summary="The rendered document alone, as text/plain (to print or show)")
+                responses=problems(404), summary="The rendered document alone, as text/plain (to print or show)")
     def get_document_text(agreement_id: str, who: StaffOrBorrower) -> PlainTextResponse:
         with transaction(ctx.pool) as conn:
             doc = views.document(conn, agreement_id, who)
@@ -194,7 +182,7 @@ def create_app() -> FastAPI:
 
     @router.post(
         "/agreements/{agreement_id}/signatures", response_model=views.AgreementView, status_code=201,
-        tags=["agreements"], responses=ERRORS,
+        tags=["agreements"], responses=problems(403, 404, 409),
         summary="Sign the current document for the borrower (first) or the lender (second)",
         description="`party=borrower`: the borrower (own agreements), or an agent recording the borrower's "
         "wet-ink or e-signature (kept as on the borrower's behalf). `party=lender`: a supervisor only "
@@ -218,5 +206,6 @@ def create_app() -> FastAPI:
         "activation with the new schedule. Amounts are decimal strings.",
         routers=[router],
         required_topics=[ctx.settings.topic(AGREEMENT_EVENTS.name)],
+        authz=authz,
     )
 

@@ -10,6 +10,7 @@ personal data). Neither passwords (which the console never sees) nor tokens are 
 
 import asyncio
 import logging
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Annotated, Any
@@ -22,22 +23,16 @@ from fastapi.responses import FileResponse, JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from forbear_shared import auth, logs
 from forbear_shared.devstack import SERVICES
-from forbear_shared.errors import ForbearError
-from forbear_shared.http import ForbearErrorWithStatus, observe_http
+from forbear_shared.http import ForbearErrorWithStatus, body_limit, configure_http, guarded, problem, problems
 from forbear_shared.oidc import Discovery
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel
+from starlette.datastructures import Headers
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from forbear_console import kpis
 from forbear_console.session import (
-    CSRF_HEADER,
-    CSRF_VALUE,
-    LOGIN_COOKIE,
-    LOGIN_SECONDS,
-    SESSION_COOKIE,
-    Session,
-    SessionError,
-    Sessions,
+    CSRF_HEADER, CSRF_VALUE, LOGIN_COOKIE, LOGIN_SECONDS, SESSION_COOKIE, Session, SessionError, Sessions,
 )
 from forbear_console.settings import ConsoleSettings, load_console_settings
 from forbear_console.upstream import FORWARDED_REQUEST_HEADERS, FORWARDED_RESPONSE_HEADERS, service_base_urls
@@ -46,14 +41,43 @@ log = logging.getLogger(__name__)
 STATIC = Path(__file__).resolve().parent.parent / "static"
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
+#: the page is static and same-origin: scripts, styles, images and API calls come from here only
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+        "font-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+    ),
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
+
 
 class SessionView(BaseModel):
     username: str
     role: str
 
 
-def _problem(status: int, reason: str, detail: str) -> JSONResponse:
-    return JSONResponse(status_code=status, content={"detail": detail, "reason": reason})
+class ConsoleDoor:
+    """What the request guard asks before a body is read: a session cookie the console sealed,
+    and, on unsafe methods, a request from this page (CSRF)."""
+
+    def __init__(self, sessions: Sessions, public_url: str) -> None:
+        self.sessions = sessions
+        self.public_url = public_url
+
+    def same_site(self, method: str, headers: Headers) -> None:
+        if method in UNSAFE_METHODS:
+            origin = headers.get("origin")
+            if headers.get(CSRF_HEADER) != CSRF_VALUE or (origin and origin != self.public_url):
+                raise ForbearErrorWithStatus(403, "cross_site_request", "this request did not come from the console")
+
+    def authenticate_request(self, method: str, headers: Headers, cookies: dict[str, str]) -> None:
+        self.same_site(method, headers)
+        try:
+            self.sessions.opened(cookies.get(SESSION_COOKIE))
+        except SessionError as exc:
+            raise ForbearErrorWithStatus(401, "not_logged_in", f"log in to the console: {exc}") from None
 
 
 def create_app(settings: ConsoleSettings | None = None) -> FastAPI:
@@ -64,12 +88,14 @@ def create_app(settings: ConsoleSettings | None = None) -> FastAPI:
     bases = service_base_urls(settings.port_offset)
     secure = settings.public_url.startswith("https://")
     sessions = Sessions(
-        discovery=Discovery(settings.oidc_issuer, url=settings.oidc_discovery_url), client_id=settings.console_client_id,
-        client_secret=settings.console_client_secret, redirect_uri=f"{settings.public_url}/auth/callback",
+        discovery=Discovery(settings.oidc_issuer, url=settings.oidc_discovery_url),
+        client_id=settings.console_client_id, client_secret=settings.console_client_secret,
+        redirect_uri=f"{settings.public_url}/auth/callback",
         key=settings.console_session_key or Fernet.generate_key().decode(),
         verifier=auth.verifier_from_settings(settings, audience="forbear-console"),
         max_age_seconds=settings.console_session_seconds,
     )
+    door = ConsoleDoor(sessions, settings.public_url)
     state: dict[str, Any] = {}
 
     @asynccontextmanager
@@ -88,18 +114,31 @@ def create_app(settings: ConsoleSettings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
 
-    observe_http(app, settings.service_name)
-
     def set_session_cookie(response: Response, session: Session) -> None:
         response.set_cookie(SESSION_COOKIE, sessions.seal(session), max_age=settings.console_session_seconds,
                             httponly=True, samesite="strict", secure=secure, path="/")
 
+    def refreshed_cookie(asgi: ASGIApp) -> ASGIApp:
+        """A session whose access token was refreshed while answering is sealed anew into the
+        response (pure ASGI: the request guard's refusals pass through untouched)."""
+
+        async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+            async def sending(message: Message) -> None:
+                session = scope.get("state", {}).get("refreshed_session")
+                if message["type"] == "http.response.start" and session is not None:
+                    carrier = Response()
+                    set_session_cookie(carrier, session)
+                    message = {**message, "headers": [*message.get("headers", []),
+                                                      *[(k, v) for k, v in carrier.raw_headers if k == b"set-cookie"]]}
+                await send(message)
+
+            await asgi(scope, receive, sending)
+
+        return middleware
+
     async def staff(request: Request) -> Session:
-        """The operator's session; unsafe methods must come from this page (CSRF)."""
-        if request.method in UNSAFE_METHODS:
-            origin = request.headers.get("origin")
-            if request.headers.get(CSRF_HEADER) != CSRF_VALUE or (origin and origin != settings.public_url):
-                raise ForbearErrorWithStatus(403, "cross_site_request", "this request did not come from the console")
+        """The operator's session, its access token refreshed when about to expire."""
+        door.same_site(request.method, request.headers)
         try:
             session, refreshed = await run_in_threadpool(sessions.current, request.cookies.get(SESSION_COOKIE))
         except SessionError as exc:
@@ -108,17 +147,7 @@ def create_app(settings: ConsoleSettings | None = None) -> FastAPI:
             request.state.refreshed_session = session
         return session
 
-    @app.middleware("http")
-    async def refreshed_cookie(request: Request, call_next):  # type: ignore[no-untyped-def]
-        response = await call_next(request)
-        session = getattr(request.state, "refreshed_session", None)
-        if session is not None:
-            set_session_cookie(response, session)
-        return response
-
-    @app.exception_handler(ForbearError)
-    async def forbear_error(_request: Request, exc: ForbearError) -> JSONResponse:
-        return _problem(getattr(exc, "status_code", 500), exc.reason, exc.message)
+    guarded(staff, auth.STAFF)
 
     @app.get("/healthz", tags=["ops"], summary="Liveness: the process answers")
     def healthz() -> dict[str, str]:
@@ -144,7 +173,8 @@ def create_app(settings: ConsoleSettings | None = None) -> FastAPI:
     def prometheus_metrics() -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
-    @app.get("/auth/login", tags=["console"], summary="Start an operator's login at the identity provider")
+    @app.get("/auth/login", tags=["console"], summary="Start an operator's login at the identity provider",
+             status_code=303, responses=problems(503))
     def auth_login() -> RedirectResponse:
         try:
             url, attempt = sessions.begin()
@@ -158,7 +188,8 @@ def create_app(settings: ConsoleSettings | None = None) -> FastAPI:
                             secure=secure, path="/auth")
         return response
 
-    @app.get("/auth/callback", tags=["console"], summary="Where the identity provider returns the operator")
+    @app.get("/auth/callback", tags=["console"], summary="Where the identity provider returns the operator",
+             status_code=303, responses=problems(401))
     def auth_callback(request: Request, code: Annotated[str | None, Query(max_length=4096)] = None,
                       state: Annotated[str | None, Query(max_length=256)] = None,
                       error: Annotated[str | None, Query(max_length=256)] = None) -> Response:
@@ -179,12 +210,10 @@ def create_app(settings: ConsoleSettings | None = None) -> FastAPI:
     def auth_session(who: Annotated[Session, Depends(staff)]) -> SessionView:
         return SessionView(username=who.username, role=who.role)
 
-    @app.post("/auth/logout", status_code=204, tags=["console"],
-              summary="End the console session (and the refresh token at the provider)")
+    @app.post("/auth/logout", status_code=204, tags=["console"], responses=problems(403),
+              summary="End the console session (and the operator's session at the provider)")
     def auth_logout(request: Request) -> Response:
-        origin = request.headers.get("origin")
-        if request.headers.get(CSRF_HEADER) != CSRF_VALUE or (origin and origin != settings.public_url):
-            raise ForbearErrorWithStatus(403, "cross_site_request", "this request did not come from the console")
+        door.same_site(request.method, request.headers)
         sessions.end(request.cookies.get(SESSION_COOKIE))
         response = Response(status_code=204)
         response.delete_cookie(SESSION_COOKIE, path="/")
@@ -207,20 +236,31 @@ def create_app(settings: ConsoleSettings | None = None) -> FastAPI:
         return await kpis.compute(fetch, cache_seconds=settings.kpi_cache_seconds)
 
     @app.api_route("/api/{service}/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
-                   tags=["console"], summary="Same-origin proxy to a service's API (the session's access token)")
+                   tags=["console"], summary="Same-origin proxy to a service's API (the session's access token)",
+                   responses=problems(404, 502), openapi_extra=body_limit(settings.proxy_max_body_bytes))
     async def proxy(service: str, path: str, request: Request, who: Annotated[Session, Depends(staff)]) -> Response:
         if service not in bases:
-            return _problem(404, "unknown_service", f"no service {service!r}; one of {', '.join(SERVICES)}")
+            return problem(404, "unknown_service", f"no service {service[:64]!r}; one of {', '.join(SERVICES)}")
         headers = {k: v for k, v in request.headers.items() if k.lower() in FORWARDED_REQUEST_HEADERS}
         headers["authorization"] = f"Bearer {who.access_token}"
+        # streamed on as it arrives, never buffered whole; the first read lets the request guard
+        # refuse an oversized body before the upstream is called
+        body = request.stream()
+        first = await anext(body, b"")
+
+        async def content() -> AsyncIterator[bytes]:
+            yield first
+            async for chunk in body:
+                yield chunk
+
         try:
             answer = await client().request(
                 request.method, f"{bases[service]}/{path}", params=request.query_params,
-                content=await request.body(), headers=headers,
+                content=content(), headers=headers,
             )
         except httpx.HTTPError as exc:
             log.warning("upstream unavailable", extra={"upstream": service, "error": type(exc).__name__})
-            return _problem(502, "upstream_unavailable", f"{service} did not answer ({type(exc).__name__})")
+            return problem(502, "upstream_unavailable", f"{service} did not answer ({type(exc).__name__})")
         passed = {k: v for k, v in answer.headers.items() if k.lower() in FORWARDED_RESPONSE_HEADERS}
         return Response(content=answer.content, status_code=answer.status_code, headers=passed)
 
@@ -229,4 +269,14 @@ def create_app(settings: ConsoleSettings | None = None) -> FastAPI:
         return FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-cache"})
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    configure_http(app, service=settings.service_name, authz=door)
+    app.add_middleware(refreshed_cookie)  # type: ignore[arg-type]
+
+    @app.middleware("http")  # outermost: the guard's own refusals carry the headers too
+    async def security_headers(request: Request, call_next):  # type: ignore[no-untyped-def]
+        response = await call_next(request)
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        return response
+
     return app

@@ -16,6 +16,7 @@ function h(tag, attrs, ...children) {
     if (v === null || v === undefined || v === false) continue;
     if (k.startsWith("on")) el.addEventListener(k.slice(2), v);
     else if (k === "dataset") Object.assign(el.dataset, v);
+    else if (k === "style") el.style.cssText = v;  // CSSOM, which the CSP allows (style attributes it refuses)
     else el.setAttribute(k, v === true ? "" : v);
   }
   for (const c of children.flat(Infinity)) {
@@ -27,7 +28,11 @@ function h(tag, attrs, ...children) {
 const svgNS = "http://www.w3.org/2000/svg";
 function s(tag, attrs, ...children) {
   const el = document.createElementNS(svgNS, tag);
-  for (const [k, v] of Object.entries(attrs || {})) if (v !== null && v !== undefined) el.setAttribute(k, v);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v === null || v === undefined) continue;
+    if (k === "style") el.style.cssText = v;
+    else el.setAttribute(k, v);
+  }
   for (const c of children.flat()) if (c !== null && c !== undefined)
     el.append(c instanceof Node ? c : document.createTextNode(String(c)));
   return el;

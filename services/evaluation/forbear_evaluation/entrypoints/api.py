@@ -8,14 +8,14 @@ reads them and lets a supervisor decide the cases the rules routed to a review.
 import datetime as dt
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, FastAPI, Header, Query
+from fastapi import APIRouter, Depends, FastAPI, Query
 from forbear_shared import business_date, idempotency
 from forbear_shared.auth import Principal
 from forbear_shared.db import transaction
 from forbear_shared.errors import NotFound
 from forbear_shared.events.schemas.common import Reason
 from forbear_shared.events.schemas.evaluation import OfferTerms
-from forbear_shared.http import Authz, create_service_app, idempotent_json
+from forbear_shared.http import Authz, IdempotencyKey, Limit, Offset, create_service_app, idempotent_json, problems
 from forbear_shared.topics import EVALUATION_EVENTS
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -134,6 +134,7 @@ def create_app() -> FastAPI:
         return case
 
     @router.get("/cases/{case_id}/decisions", response_model=CaseDecisionsView, tags=["decisions"],
+                responses=problems(404),
                 summary="Every decision on a case, oldest first, with reasons, offers and policy version")
     def case_decisions(case_id: str, who: StaffOrBorrower) -> CaseDecisionsView:
         with transaction(ctx.pool) as conn:
@@ -142,6 +143,7 @@ def create_app() -> FastAPI:
         return CaseDecisionsView(case_id=case_id, decisions=[_decision_view(r, who.is_staff) for r in rows])
 
     @router.get("/decisions/{decision_id}", response_model=DecisionView, tags=["decisions"],
+                responses=problems(404),
                 summary="One decision")
     def get_decision(decision_id: str, who: StaffOrBorrower) -> DecisionView:
         with transaction(ctx.pool) as conn:
@@ -155,8 +157,8 @@ def create_app() -> FastAPI:
     def list_reviews(
         _who: Staff,
         status: Annotated[Literal["open", "decided", "superseded"] | None, Query()] = "open",
-        limit: Annotated[int, Query(ge=1, le=500)] = 100,
-        offset: Annotated[int, Query(ge=0)] = 0,
+        limit: Limit = 100,
+        offset: Offset = 0,
     ) -> ReviewList:
         with transaction(ctx.pool) as conn:
             rows = repo.list_reviews(conn, status, limit, offset)
@@ -170,6 +172,7 @@ def create_app() -> FastAPI:
         return ReviewDetailView(**_review_view(rows[0]).model_dump(), audit=audit)
 
     @router.get("/reviews/{review_id}", response_model=ReviewDetailView, tags=["supervisor review"],
+                responses=problems(404),
                 summary="One review with its audit trail (who, when, why, before and after)")
     def get_review(review_id: str, _who: Staff) -> ReviewDetailView:
         with transaction(ctx.pool) as conn:
@@ -178,14 +181,13 @@ def create_app() -> FastAPI:
     @router.post(
         "/reviews/{review_id}/decide", response_model=DecisionView, tags=["supervisor review"],
         summary="A supervisor approves (some of) the offers or declines, with a written reason; emits case.decided",
-        responses={404: {"description": "unknown review"}, 409: {"description": "already decided or superseded"},
-                   422: {"description": "no written reason, or unknown offer rank"}},
+        responses=problems(404, 409),
     )
     def decide_review(
         review_id: str,
         body: DecideReview,
         who: Supervisor,
-        idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
+        idempotency_key: IdempotencyKey = None,
     ) -> Any:
         def decide(conn: Any) -> tuple[int, Any]:
             decision_id = evaluation.decide_review(
@@ -209,4 +211,5 @@ def create_app() -> FastAPI:
         ),
         routers=[router],
         required_topics=[ctx.settings.topic(EVALUATION_EVENTS.name)],
+        authz=authz,
     )

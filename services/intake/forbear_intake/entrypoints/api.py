@@ -6,12 +6,25 @@ import hashlib
 from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, FastAPI, File, Form, Header, Query, UploadFile
+from fastapi import APIRouter, Depends, FastAPI, File, Form, Query, UploadFile
 from fastapi.responses import JSONResponse, Response
 from forbear_shared import business_date, idempotency
 from forbear_shared.auth import Principal
 from forbear_shared.db import transaction
-from forbear_shared.http import Authz, create_service_app, idempotent_json
+from forbear_shared.errors import Unprocessable
+from forbear_shared.http import (
+    MULTIPART_OVERHEAD_BYTES,
+    Authz,
+    IdempotencyKey,
+    Limit,
+    Offset,
+    body_limit,
+    create_service_app,
+    idempotent_json,
+    problem_body,
+    problems,
+    text_error,
+)
 from forbear_shared.topics import INTAKE_EVENTS
 from pydantic import BaseModel
 
@@ -25,14 +38,6 @@ class BusinessDateView(BaseModel):
     business_date: dt.date
 
 
-class ErrorView(BaseModel):
-    detail: str
-    reason: str
-
-
-ERRORS: dict[int | str, dict[str, Any]] = {
-    code: {"model": ErrorView} for code in (401, 403, 404, 409, 413, 422)
-}
 _EXTENSIONS = {"application/pdf": ".pdf", "image/jpeg": ".jpg", "image/png": ".png"}
 
 
@@ -48,7 +53,6 @@ def create_app() -> FastAPI:
     StaffOrSystem = Annotated[Principal, Depends(authz.roles("agent", "supervisor", "system"))]
     StaffOrBorrower = Annotated[Principal, Depends(authz.roles("agent", "supervisor", "borrower"))]
     SupervisorOrSystem = Annotated[Principal, Depends(authz.roles("supervisor", "system"))]
-    IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", description="replays the first response")]
 
     def idempotent(who: Principal, route: str, key: str | None, digest: str,
                    work: Callable[[Any], tuple[int, Any]]) -> JSONResponse:
@@ -60,7 +64,7 @@ def create_app() -> FastAPI:
         with transaction(ctx.pool) as conn:
             return BusinessDateView(business_date=business_date.current(conn, ctx.settings.initial_business_date))
 
-    @router.post("/cases", status_code=201, response_model=views.CaseView, responses=ERRORS, tags=["cases"],
+    @router.post("/cases", status_code=201, response_model=views.CaseView, responses=problems(403, 409, 422), tags=["cases"],
                  summary="Open a case (borrower, loans, hardship, channel, DPD at first contact)")
     def open_case(body: OpenCase, who: Opener, idempotency_key: IdempotencyKey = None) -> JSONResponse:
         def work(conn: Any) -> tuple[int, Any]:
@@ -70,49 +74,53 @@ def create_app() -> FastAPI:
         return idempotent(who, "open_case", idempotency_key,
                           idempotency.request_hash(body.model_dump(mode="json")), work)
 
-    @router.get("/cases", response_model=list[views.CaseSummary], responses=ERRORS, tags=["cases"],
+    @router.get("/cases", response_model=list[views.CaseSummary], tags=["cases"],
                 summary="Cases by status (a borrower sees only their own)")
     def list_cases(
         who: Anyone,
         status: Annotated[CaseStatus | None, Query(description="work queue, e.g. evidence_to_review")] = None,
         borrower_id: Annotated[str | None, Query(max_length=64)] = None,
-        limit: Annotated[int, Query(ge=1, le=500)] = 100,
-        offset: Annotated[int, Query(ge=0)] = 0,
+        limit: Limit = 100,
+        offset: Offset = 0,
     ) -> list[views.CaseSummary]:
         return cases.list_cases(intake, who, status.value if status else None, borrower_id, limit, offset)
 
-    @router.get("/cases/{case_id}", response_model=views.CaseView, responses=ERRORS, tags=["cases"],
+    @router.get("/cases/{case_id}", response_model=views.CaseView, responses=problems(404), tags=["cases"],
                 summary="A case with its documents, contacts and audited timeline")
     def get_case(case_id: str, who: Anyone) -> views.CaseView:
         return cases.case_view(intake, case_id, who)
 
-    @router.put("/cases/{case_id}/statement", response_model=views.CaseView, responses=ERRORS, tags=["cases"],
+    @router.put("/cases/{case_id}/statement", response_model=views.CaseView, responses=problems(404, 409), tags=["cases"],
                 summary="Record the income and expenditure statement")
     def put_statement(case_id: str, body: StatementIn, who: StaffOrBorrower) -> views.CaseView:
         cases.put_statement(intake, case_id, body, who)
         return cases.case_view(intake, case_id, who)
 
-    @router.put("/cases/{case_id}/history", response_model=views.CaseView, responses=ERRORS, tags=["cases"],
+    @router.put("/cases/{case_id}/history", response_model=views.CaseView, responses=problems(404, 409), tags=["cases"],
                 summary="Correct the lender's records the wilful-default rules read (supervisor, with a reason)")
     def put_history(case_id: str, body: HistoryIn, who: SupervisorOrSystem) -> views.CaseView:
         cases.correct_history(intake, case_id, body, who)
         return cases.case_view(intake, case_id, who)
 
-    @router.post("/cases/{case_id}/submit", response_model=views.CaseView, responses=ERRORS, tags=["cases"],
+    @router.post("/cases/{case_id}/submit", response_model=views.CaseView, responses=problems(404, 409), tags=["cases"],
                  summary="Submit the case for evaluation")
     def submit(case_id: str, who: StaffOrBorrower) -> views.CaseView:
         cases.submit_case(intake, case_id, who)
         return cases.case_view(intake, case_id, who)
 
-    @router.post("/cases/{case_id}/evidence", status_code=201, response_model=views.DocumentView, responses=ERRORS,
-                 tags=["evidence"], summary="Upload one evidence document (PDF, JPEG or PNG)")
+    @router.post("/cases/{case_id}/evidence", status_code=201, response_model=views.DocumentView,
+                 responses=problems(404, 409), tags=["evidence"],
+                 summary="Upload one evidence document (PDF, JPEG or PNG)",
+                 openapi_extra=body_limit(intake.max_evidence_bytes + MULTIPART_OVERHEAD_BYTES))
     def upload_evidence(
         case_id: str,
         who: StaffOrBorrower,
-        document_type: Annotated[str, Form(max_length=64)],
+        document_type: Annotated[str, Form(min_length=1, max_length=64)],
         file: Annotated[UploadFile, File()],
         idempotency_key: IdempotencyKey = None,
     ) -> JSONResponse:
+        if file.filename and text_error(file.filename):
+            raise Unprocessable("invalid_characters", "the file name holds characters that are not text")
         limit = intake.max_evidence_bytes
         data = file.file.read(limit + 1)
         if len(data) > limit:
@@ -126,12 +134,12 @@ def create_app() -> FastAPI:
 
         return idempotent(who, f"upload_evidence:{case_id}", idempotency_key, digest, work)
 
-    @router.get("/cases/{case_id}/evidence", response_model=list[views.DocumentView], responses=ERRORS,
+    @router.get("/cases/{case_id}/evidence", response_model=list[views.DocumentView], responses=problems(404),
                 tags=["evidence"], summary="The case's evidence documents and their review status")
     def list_evidence(case_id: str, who: Anyone) -> list[views.DocumentView]:
         return cases.list_documents(intake, case_id, who)
 
-    @router.get("/cases/{case_id}/evidence/{document_id}/content", responses=ERRORS, tags=["evidence"],
+    @router.get("/cases/{case_id}/evidence/{document_id}/content", responses=problems(404), tags=["evidence"],
                 summary="Download a document as uploaded", response_class=Response)
     def evidence_content(case_id: str, document_id: str, who: StaffOrBorrower) -> Response:
         doc, data = cases.evidence_content(intake, case_id, document_id, who)
@@ -142,11 +150,13 @@ def create_app() -> FastAPI:
         })
 
     @router.post("/cases/{case_id}/evidence/{document_id}/review", response_model=views.DocumentView,
-                 responses=ERRORS, tags=["evidence"], summary="Accept a document, or reject it with a reason")
+                 responses=problems(404, 409), tags=["evidence"],
+                 summary="Accept a document, or reject it with a reason")
     def review_evidence(case_id: str, document_id: str, body: ReviewIn, who: Staff) -> views.DocumentView:
         return views.document_view(cases.review_evidence(intake, case_id, document_id, body, who))
 
-    @router.post("/cases/{case_id}/contacts", status_code=201, response_model=views.ContactView, responses=ERRORS,
+    @router.post("/cases/{case_id}/contacts", status_code=201, response_model=views.ContactView,
+                 responses=problems(404, 409),
                  tags=["contacts"],
                  summary="Log a contact attempt; one breaking the contact rules is logged as refused and answered 422")
     def record_contact(case_id: str, body: ContactIn, who: StaffOrSystem,
@@ -155,14 +165,15 @@ def create_app() -> FastAPI:
             contact = views.contact_view(cases.record_contact(intake, conn, case_id, body, who))
             if contact.outcome == "refused":
                 reasons = contact.refusal_reasons
-                return 422, {"detail": f"contact refused by the contact rules: {', '.join(reasons)}",
-                             "reason": reasons[0], "reasons": reasons, "contact": contact}
+                return 422, problem_body(422, reasons[0],
+                                         f"contact refused by the contact rules: {', '.join(reasons)}",
+                                         reasons=reasons, contact=contact)
             return 201, contact
 
         return idempotent(who, f"record_contact:{case_id}", idempotency_key,
                           idempotency.request_hash(body.model_dump(mode="json")), work)
 
-    @router.get("/cases/{case_id}/contacts", response_model=list[views.ContactView], responses=ERRORS,
+    @router.get("/cases/{case_id}/contacts", response_model=list[views.ContactView], responses=problems(404),
                 tags=["contacts"], summary="The communication log of a case, refusals included")
     def list_contacts(case_id: str, who: StaffOrSystem) -> list[views.ContactView]:
         return cases.list_contacts(intake, case_id, who)
@@ -178,4 +189,5 @@ def create_app() -> FastAPI:
         ),
         routers=[router],
         required_topics=[ctx.settings.topic(INTAKE_EVENTS.name)],
+        authz=authz,
     )

@@ -23,6 +23,12 @@ class BorrowerIn(Command):
 
 
 class OpenCase(Command):
+    # stated in the schema as well as checked (no_loans): a case names at least one loan
+    model_config = ConfigDict(json_schema_extra={"anyOf": [
+        {"required": ["loan_ids"], "properties": {"loan_ids": {"minItems": 1}}},
+        {"required": ["loans"], "properties": {"loans": {"minItems": 1}}},
+    ]})
+
     borrower: BorrowerIn
     #: loans already known from ``corebanking.loans``
     loan_ids: list[Annotated[str, Field(min_length=1, max_length=64)]] = Field(default=[], max_length=50)
@@ -56,6 +62,14 @@ class StatementIn(Command):
 
 
 class ReviewIn(Command):
+    # stated in the schema as well as checked: a rejection gives a reason (rejection_needs_reason),
+    # only a rejection finds a document false (found_false_needs_rejection)
+    model_config = ConfigDict(json_schema_extra={"anyOf": [
+        {"properties": {"outcome": {"enum": ["accept", "accepted"]}, "found_false": {"const": False}}},
+        {"required": ["reason"],
+         "properties": {"outcome": {"enum": ["reject", "rejected"]}, "reason": {"type": "string", "minLength": 1}}},
+    ]})
+
     outcome: Literal["accept", "reject", "accepted", "rejected"]
     #: required when rejecting; the borrower is told why
     reason: str | None = Field(default=None, min_length=1, max_length=500)

@@ -6,13 +6,13 @@ import json
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, FastAPI, Header, Query, Response
+from fastapi import APIRouter, Depends, FastAPI, Response
 from fastapi.encoders import jsonable_encoder as _jsonable
 from forbear_shared import idempotency
 from forbear_shared.auth import Principal
 from forbear_shared.db import transaction
 from forbear_shared.events.schemas.common import DecimalStr, PositiveMoney, RecordDate
-from forbear_shared.http import Authz, create_service_app
+from forbear_shared.http import Authz, IdempotencyKey, Limit, Offset, create_service_app, problems
 from forbear_shared.topics import MONITORING_EVENTS
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -107,7 +107,8 @@ def create_app() -> FastAPI:
     def get_business_date(_who: Anyone) -> BusinessDateView:
         return BusinessDateView(business_date=cob.current_business_date(ctx))
 
-    @dates.post("/business-date/advance", response_model=AdvanceResult, summary="Close of business")
+    @dates.post("/business-date/advance", response_model=AdvanceResult, summary="Close of business",
+                responses=problems(409))
     def advance(body: AdvanceRequest, _who: Operator) -> AdvanceResult:
         """Runs close of business for every day up to ``to``: missed instalments, escalation, referrals."""
         done = cob.advance_business_date(m, body.to)
@@ -120,25 +121,26 @@ def create_app() -> FastAPI:
         level: Level | None = None,
         status: Status | None = None,
         borrower_id: str | None = None,
-        limit: Annotated[int, Query(ge=1, le=500)] = 100,
-        offset: Annotated[int, Query(ge=0)] = 0,
+        limit: Limit = 100,
+        offset: Offset = 0,
     ) -> Any:
         return jsonable_encoder(views.list_agreements(m, level=level, status=status, borrower_id=borrower_id,
                                                       limit=limit, offset=offset))
 
-    @monitored.get("/agreements/{agreement_id}", summary="Schedule with paid/missed instalments, arrears, DPD, "
+    @monitored.get("/agreements/{agreement_id}", responses=problems(404), summary="Schedule with paid/missed instalments, arrears, DPD, "
                    "level, notices, payments, referral")
     def get_agreement(agreement_id: str, who: StaffOrBorrower) -> Any:
         return jsonable_encoder(views.agreement_view(m, agreement_id, who))
 
     @monitored.post("/agreements/{agreement_id}/payments", response_model=PaymentView, status_code=201,
+                    responses=problems(404, 409),
                     summary="Manual payment entry (a repeated reference is the same payment)")
     def post_payment(
         agreement_id: str,
         body: PaymentRequest,
         who: PaymentEntry,
         response: Response,
-        idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=128)] = None,
+        idempotency_key: IdempotencyKey = None,
     ) -> Any:
         request_hash = hashlib.sha256(
             json.dumps({"agreement_id": agreement_id, **body.model_dump(mode="json")}, sort_keys=True).encode()
@@ -166,20 +168,20 @@ def create_app() -> FastAPI:
     def list_referrals(
         _who: Staff,
         route: Literal["pre_litigation_mediation", "lawsuit", "asset_preservation"] | None = None,
-        limit: Annotated[int, Query(ge=1, le=500)] = 100,
-        offset: Annotated[int, Query(ge=0)] = 0,
+        limit: Limit = 100,
+        offset: Offset = 0,
     ) -> Any:
         return jsonable_encoder(views.list_referrals(m, route=route, limit=limit, offset=offset))
 
-    @monitored.get("/referrals/{referral_id}", tags=["referrals"], summary="A referral with its full dossier")
+    @monitored.get("/referrals/{referral_id}", tags=["referrals"], responses=problems(404), summary="A referral with its full dossier")
     def get_referral(referral_id: str, _who: Staff) -> Any:
         return jsonable_encoder(views.referral_view(m, referral_id))
 
     @monitored.get("/payments/unmatched", tags=["payments"], summary="Payments no active agreement covers (parked)")
     def list_unmatched(
         _who: Staff,
-        limit: Annotated[int, Query(ge=1, le=500)] = 100,
-        offset: Annotated[int, Query(ge=0)] = 0,
+        limit: Limit = 100,
+        offset: Offset = 0,
     ) -> Any:
         return jsonable_encoder(views.unmatched_payments(m, limit, offset))
 
@@ -191,4 +193,5 @@ def create_app() -> FastAPI:
         "escalation ladder, legal referrals with their dossier.",
         routers=[dates, monitored],
         required_topics=[ctx.settings.topic(MONITORING_EVENTS.name)],
+        authz=authz,
     )

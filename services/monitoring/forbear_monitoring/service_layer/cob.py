@@ -48,6 +48,11 @@ class AdvanceOutcome:
     missed: int
 
 
+#: one call sweeps every day up to its target, one transaction a day: a year at most, so that a
+#: mistyped year cannot hold the sweep (and the caller) for hours
+MAX_ADVANCE_DAYS = 366
+
+
 def current_business_date(ctx: ServiceContext) -> dt.date:
     with transaction(ctx.pool) as conn:
         return business_date.current(conn, ctx.settings.initial_business_date)
@@ -61,6 +66,11 @@ def advance_business_date(m: Monitoring, to: dt.date | None = None) -> AdvanceOu
     with transaction(ctx.pool) as conn:
         previous = business_date.current(conn, ctx.settings.initial_business_date)
     target = to or previous + dt.timedelta(days=1)
+    if (target - previous).days > MAX_ADVANCE_DAYS:
+        raise Conflict(  # like a date not after the current one: refused against the current state
+            "advance_too_far",
+            f"close of business catches up at most {MAX_ADVANCE_DAYS} days at a time: {target} is too far after {previous}",
+        )
     if target <= previous:
         raise Conflict(
             "business_date_not_after_current",
