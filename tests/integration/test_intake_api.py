@@ -137,7 +137,7 @@ def test_a_case_needs_known_loans_of_its_own_borrower(stack) -> None:
         float_money = case_body(borrower)
         float_money["loans"][0]["outstanding_principal"] = 42000.5
         floats = api.post("/cases", json=float_money)
-    assert unknown.status_code == 422 and unknown.json()["reason"] == "unknown_loan"
+    assert unknown.status_code == 409 and unknown.json()["reason"] == "unknown_loan"
     assert foreign.status_code == 422 and foreign.json()["reason"] == "loan_not_of_borrower"
     assert floats.status_code == 422
 

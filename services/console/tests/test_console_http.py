@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from fastapi.testclient import TestClient
 from cryptography.fernet import Fernet
+from fastapi.testclient import TestClient
 from forbear_console.entrypoints import api as console_api
 from forbear_console.session import SESSION_COOKIE
 from forbear_console.settings import ConsoleSettings

@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 import httpx
 from cryptography.fernet import Fernet
@@ -32,7 +33,14 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from forbear_console import kpis
 from forbear_console.session import (
-    CSRF_HEADER, CSRF_VALUE, LOGIN_COOKIE, LOGIN_SECONDS, SESSION_COOKIE, Session, SessionError, Sessions,
+    CSRF_HEADER,
+    CSRF_VALUE,
+    LOGIN_COOKIE,
+    LOGIN_SECONDS,
+    SESSION_COOKIE,
+    Session,
+    SessionError,
+    Sessions,
 )
 from forbear_console.settings import ConsoleSettings, load_console_settings
 from forbear_console.upstream import FORWARDED_REQUEST_HEADERS, FORWARDED_RESPONSE_HEADERS, service_base_urls
@@ -41,16 +49,20 @@ log = logging.getLogger(__name__)
 STATIC = Path(__file__).resolve().parent.parent / "static"
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
-#: the page is static and same-origin: scripts, styles, images and API calls come from here only
-SECURITY_HEADERS = {
-    "Content-Security-Policy": (
-        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
-        "font-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
-    ),
-    "X-Frame-Options": "DENY",
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
-}
+def security_headers_for(issuer: str) -> dict[str, str]:
+    """The page is static and same-origin: scripts, styles, images and API calls come from here
+    only; the one form (log in) goes here and on to the identity provider's login page."""
+    parts = urlsplit(issuer)
+    provider = f"{parts.scheme}://{parts.netloc}"
+    return {
+        "Content-Security-Policy": (
+            "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+            f"font-src 'self'; form-action 'self' {provider}; base-uri 'none'; frame-ancestors 'none'"
+        ),
+        "X-Frame-Options": "DENY",
+        "X-Content-Type-Options": "nosniff",
+        "Referrer-Policy": "no-referrer",
+    }
 
 
 class SessionView(BaseModel):
@@ -96,6 +108,7 @@ def create_app(settings: ConsoleSettings | None = None) -> FastAPI:
         max_age_seconds=settings.console_session_seconds,
     )
     door = ConsoleDoor(sessions, settings.public_url)
+    security_headers = security_headers_for(settings.oidc_issuer)
     state: dict[str, Any] = {}
 
     @asynccontextmanager
@@ -273,9 +286,9 @@ def create_app(settings: ConsoleSettings | None = None) -> FastAPI:
     app.add_middleware(refreshed_cookie)  # type: ignore[arg-type]
 
     @app.middleware("http")  # outermost: the guard's own refusals carry the headers too
-    async def security_headers(request: Request, call_next):  # type: ignore[no-untyped-def]
+    async def with_security_headers(request: Request, call_next):  # type: ignore[no-untyped-def]
         response = await call_next(request)
-        for name, value in SECURITY_HEADERS.items():
+        for name, value in security_headers.items():
             response.headers.setdefault(name, value)
         return response
 

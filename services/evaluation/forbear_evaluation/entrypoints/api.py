@@ -92,7 +92,9 @@ class DecideReview(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     outcome: Literal["approve", "decline"]
-    reason: str = Field(min_length=1, max_length=4000, description="the supervisor's written reason (audited)")
+    reason: str = Field(min_length=1, max_length=4000, description="the supervisor's written reason (audited)",
+                        # stated for clients; a blank one is refused with reason_required
+                        json_schema_extra={"pattern": r"\S"})
     offer_ranks: list[Annotated[int, Field(ge=1, le=50)]] | None = Field(
         max_length=50,
         default=None, description="approve only these offers of the rules' decision (default: all), in this order"

@@ -278,7 +278,7 @@ class Evaluation:
                 known = {o.rank for o in offers}
                 unknown = [r for r in wanted if r not in known]
                 if unknown or not wanted:
-                    raise Unprocessable(
+                    raise Conflict(
                         "unknown_offer_rank",
                         f"offer_ranks must name offers of decision {rules['decision_id']}: {sorted(known)}",
                     )

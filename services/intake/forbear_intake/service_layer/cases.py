@@ -157,7 +157,7 @@ def open_case(intake: Intake, command: OpenCase, who: Principal, conn: psycopg.C
         raise Conflict("loan_of_another_borrower", f"loans of another borrower: {', '.join(foreign)}")
     unknown = [i for i in loan_ids if claims[i] is Claim.UNKNOWN]
     if unknown:
-        raise Unprocessable("unknown_loan", f"loans not known from core banking: {', '.join(unknown)}")
+        raise Conflict("unknown_loan", f"loans not known from core banking: {', '.join(unknown)}")
     for loan_id in loan_ids:
         if claims[loan_id] is Claim.DECLARE and not repo.insert_loan(conn, declared[loan_id], LoanSource.CASE):
             # core banking's snapshot (or another case) recorded it meanwhile: decide again on that record

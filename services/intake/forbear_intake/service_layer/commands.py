@@ -13,6 +13,12 @@ class Command(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
+class HistoryFields(BorrowerHistory):
+    """The event's history facts as a request states them: unknown fields are refused."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
 class BorrowerIn(Command):
     """The borrower's identity. Personal data is stored only in intake and never leaves it."""
 
@@ -42,7 +48,7 @@ class OpenCase(Command):
     #: default: the largest DPD among the case's loans
     dpd_at_first_contact: DaysPastDue | None = None
     #: the lender's records (agent, supervisor or system only)
-    history: BorrowerHistory | None = None
+    history: HistoryFields | None = None
     renegotiates_agreement_id: str | None = Field(default=None, min_length=1, max_length=64)
 
 
@@ -95,5 +101,5 @@ class ContactIn(Command):
 class HistoryIn(Command):
     """A correction of the lender's records that the wilful-default rules read."""
 
-    history: BorrowerHistory
+    history: HistoryFields
     reason: str = Field(min_length=3, max_length=500)

@@ -6,7 +6,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, WithJsonSchema
 
 
 def _no_float(value: Any) -> Any:
@@ -18,10 +18,19 @@ def _no_float(value: Any) -> Any:
 DecimalStr = Annotated[Decimal, BeforeValidator(_no_float), PlainSerializer(lambda d: str(d), return_type=str)]
 
 # Bounds from sense, shared by requests and events; a lender's narrower limits live in its policy.
-MoneyAmount = Annotated[DecimalStr, Field(ge=0, max_digits=14, decimal_places=2)]
+
+def _decimal_schema(pattern: str, description: str) -> WithJsonSchema:
+    """What a client must send, stated as the string it is (the validators check the same bounds)."""
+    return WithJsonSchema({"type": "string", "pattern": pattern, "description": description}, mode="validation")
+
+
+MoneyAmount = Annotated[DecimalStr, Field(ge=0, max_digits=14, decimal_places=2),
+                        _decimal_schema(r"^(0|[1-9][0-9]{0,11})(\.[0-9]{1,2})?$", "a decimal string, at most 2 decimals")]
 """Money to the cent, below a trillion: twelve whole digits fit every ``numeric(18, 2)`` column."""
-PositiveMoney = Annotated[DecimalStr, Field(gt=0, max_digits=14, decimal_places=2)]
-AnnualRate = Annotated[DecimalStr, Field(ge=0, lt=1, max_digits=7, decimal_places=6)]
+PositiveMoney = Annotated[DecimalStr, Field(gt=0, max_digits=14, decimal_places=2), _decimal_schema(
+    r"^(0\.(0[1-9]|[1-9][0-9]?)|[1-9][0-9]{0,11}(\.[0-9]{1,2})?)$", "a decimal string above zero, at most 2 decimals")]
+AnnualRate = Annotated[DecimalStr, Field(ge=0, lt=1, max_digits=7, decimal_places=6),
+                       _decimal_schema(r"^0(\.[0-9]{1,6})?$", "a yearly rate as a fraction in [0, 1), e.g. 0.0385")]
 """A yearly rate as a fraction: 100 % a year or more is a typo (55 meant 5.5 % or 55 %)."""
 CurrencyCode = Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
 """An ISO 4217 alphabetic code; which ones a lender takes is its policy."""
