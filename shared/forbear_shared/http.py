@@ -565,6 +565,8 @@ def _problem_schemas(app: FastAPI) -> None:
 
 #: what the request guard refuses in any string, stated in the contract
 TEXT_PATTERN = "^[^\\x00]*$"
+#: a string that must say something: not blank, and no NUL
+NON_BLANK_TEXT = {"pattern": "^[^\\x00]*[^\\s\\x00][^\\x00]*$"}
 
 
 def _state_door_rules(node: Any) -> None:

@@ -276,7 +276,7 @@ def test_a_case_routed_to_a_supervisor_is_decided_with_a_written_reason_and_audi
         assert sup.post(path, json={"outcome": "approve", "reason": ""}).status_code == 422
         blank = sup.post(path, json={"outcome": "approve", "reason": "   "})
         assert blank.status_code == 422 and blank.json()["reason"] == "reason_required"
-        assert sup.post(path, json={"outcome": "approve", "reason": reason, "offer_ranks": [9]}).status_code == 422
+        assert sup.post(path, json={"outcome": "approve", "reason": reason, "offer_ranks": [9]}).status_code == 409
         unknown_field = sup.post(path, json={"outcome": "approve", "reason": reason, "override": True})
         assert unknown_field.status_code == 422 and "override" in str(unknown_field.json()["detail"])
         huge_rank = sup.post(path, json={"outcome": "approve", "reason": reason, "offer_ranks": [10**30]})

@@ -138,7 +138,7 @@ def test_a_case_needs_known_loans_of_its_own_borrower(stack) -> None:
         float_money["loans"][0]["outstanding_principal"] = 42000.5
         floats = api.post("/cases", json=float_money)
     assert unknown.status_code == 409 and unknown.json()["reason"] == "unknown_loan"
-    assert foreign.status_code == 422 and foreign.json()["reason"] == "loan_not_of_borrower"
+    assert foreign.status_code == 409 and foreign.json()["reason"] == "loan_not_of_borrower"
     assert floats.status_code == 422
 
 
@@ -197,8 +197,6 @@ def test_a_declared_loan_never_overwrites_core_banking_and_gives_way_to_its_snap
     ("original_principal", "1E+400"),
     ("contractual_instalment", "1880.225"),
     ("annual_rate", "55"),
-    ("as_of", "9999-12-31"),
-    ("as_of", "0001-01-01"),
     ("original_term_months", 200_000),
     ("days_past_due", 1_000_000),
 ])
@@ -209,6 +207,17 @@ def test_a_loan_field_out_of_bounds_is_refused_naming_the_field(stack, infra, fi
         response = api.post("/cases", json={**case_body(borrower), "loans": [bad]})
     assert response.status_code == 422
     assert field in json.dumps(response.json()["detail"])
+    assert loan_row(infra, bad["loan_id"]) is None
+
+
+@pytest.mark.parametrize("as_of", ["9999-12-31", "0001-01-01"])
+def test_a_loan_dated_far_from_the_business_date_is_refused_and_not_written(stack, infra, as_of) -> None:
+    """A date in form, but outside the policy's snapshot window (31 days) of the business date."""
+    borrower = new_borrower()
+    bad = {**loan(borrower), "as_of": as_of}
+    with client("intake") as api:
+        response = api.post("/cases", json={**case_body(borrower), "loans": [bad]})
+    assert response.status_code == 409 and response.json()["reason"] == "as_of_outside_window"
     assert loan_row(infra, bad["loan_id"]) is None
 
 
@@ -228,7 +237,7 @@ def test_a_declared_loan_outside_the_lenders_policy_is_refused_with_the_reason(s
         for reason, changes in cases.items():
             bad = {**loan(borrower, as_of=today), **changes}
             response = api.post("/cases", json={**case_body(borrower), "loans": [bad]})
-            assert response.status_code == 422, (reason, response.text)
+            assert response.status_code == 409, (reason, response.text)
             assert response.json()["reason"] == reason
             assert loan_row(infra, bad["loan_id"]) is None
         window_edge = loan(borrower, as_of=today - dt.timedelta(days=31))

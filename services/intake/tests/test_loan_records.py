@@ -78,6 +78,8 @@ def test_a_loan_within_the_demo_lenders_limits_is_taken(policy):
     ({"as_of": "2026-01-29"}, LoanRefusal.AS_OF_OUTSIDE_WINDOW),  # 32 days before 2026-03-02
     ({"as_of": "2026-04-03"}, LoanRefusal.AS_OF_OUTSIDE_WINDOW),  # 32 days ahead
     ({"oldest_unpaid_due_date": "2026-03-03"}, LoanRefusal.OLDEST_UNPAID_DUE_DATE_OUT_OF_RANGE),
+    # a 36-month loan seen on 2026-03-02 began no earlier than 2023-03-02
+    ({"oldest_unpaid_due_date": "2023-03-01"}, LoanRefusal.OLDEST_UNPAID_DUE_DATE_OUT_OF_RANGE),
     ({"next_due_date": "2026-03-01"}, LoanRefusal.NEXT_DUE_DATE_OUT_OF_RANGE),
     ({"next_due_date": "2027-11-03"}, LoanRefusal.NEXT_DUE_DATE_OUT_OF_RANGE),  # beyond 20 remaining months
 ])
@@ -88,5 +90,6 @@ def test_a_declared_loan_outside_the_policy_is_refused_with_its_reason(policy, c
 def test_the_window_edges_are_inside(policy):
     """snapshot_window_days = 31 on either side of the business date; next due within the remaining term."""
     for changes in ({"as_of": "2026-01-30"}, {"as_of": "2026-04-02"}, {"next_due_date": "2027-11-02"},
-                    {"oldest_unpaid_due_date": "2026-03-02", "next_due_date": "2026-03-02"}):
+                    {"oldest_unpaid_due_date": "2026-03-02", "next_due_date": "2026-03-02"},
+                    {"oldest_unpaid_due_date": "2023-03-02"}):
         assert declared_loan_refusals(snapshot(**changes), TODAY, policy) == [], changes

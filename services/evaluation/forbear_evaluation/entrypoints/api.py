@@ -15,7 +15,16 @@ from forbear_shared.db import transaction
 from forbear_shared.errors import NotFound
 from forbear_shared.events.schemas.common import Reason
 from forbear_shared.events.schemas.evaluation import OfferTerms
-from forbear_shared.http import Authz, IdempotencyKey, Limit, Offset, create_service_app, idempotent_json, problems
+from forbear_shared.http import (
+    NON_BLANK_TEXT,
+    Authz,
+    IdempotencyKey,
+    Limit,
+    Offset,
+    create_service_app,
+    idempotent_json,
+    problems,
+)
 from forbear_shared.topics import EVALUATION_EVENTS
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -94,7 +103,7 @@ class DecideReview(BaseModel):
     outcome: Literal["approve", "decline"]
     reason: str = Field(min_length=1, max_length=4000, description="the supervisor's written reason (audited)",
                         # stated for clients; a blank one is refused with reason_required
-                        json_schema_extra={"pattern": r"\S"})
+                        json_schema_extra=NON_BLANK_TEXT)
     offer_ranks: list[Annotated[int, Field(ge=1, le=50)]] | None = Field(
         max_length=50,
         default=None, description="approve only these offers of the rules' decision (default: all), in this order"

@@ -111,9 +111,11 @@ def declared_loan_refusals(loan: DeclaredLoan, today: date, policy: Policy) -> l
     window = rules.snapshot_window_days
     if not add_days(today, -window) <= loan.as_of <= add_days(today, window):
         refusals.append(LoanRefusal.AS_OF_OUTSIDE_WINDOW)
-    # the oldest unpaid due date is behind the snapshot; the next one ahead of it, within the remaining term
+        return refusals  # the other dates are judged against a snapshot date that is not one
+    # the oldest unpaid due date is behind the snapshot but not before the loan began; the next
+    # one ahead of it, within the remaining term
     oldest = loan.oldest_unpaid_due_date
-    if oldest is not None and oldest > loan.as_of:
+    if oldest is not None and not add_months(loan.as_of, -loan.original_term_months) <= oldest <= loan.as_of:
         refusals.append(LoanRefusal.OLDEST_UNPAID_DUE_DATE_OUT_OF_RANGE)
     following = loan.next_due_date
     if following is not None and not (

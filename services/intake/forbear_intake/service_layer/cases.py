@@ -141,12 +141,13 @@ def open_case(intake: Intake, command: OpenCase, who: Principal, conn: psycopg.C
         raise Unprocessable("no_loans", "a case needs at least one loan (loan_ids or loans)")
     for loan in command.loans:
         if loan.borrower_id != borrower_id:
-            raise Unprocessable("loan_not_of_borrower", f"loan {loan.loan_id} belongs to another borrower")
+            raise Conflict("loan_not_of_borrower", f"loan {loan.loan_id} belongs to another borrower")
     today = ctx.business_date(conn)
     for loan in command.loans:
         refusals = [r.value for r in declared_loan_refusals(loan, today, policy)]
         if refusals:
-            raise Unprocessable(refusals[0], f"loan {loan.loan_id} refused: {', '.join(refusals)}")
+            # valid in form, refused by the lender's policy on this business date
+            raise Conflict(refusals[0], f"loan {loan.loan_id} refused: {', '.join(refusals)}")
 
     declared = {loan.loan_id: loan for loan in command.loans}
     loan_ids = list(dict.fromkeys([*command.loan_ids, *declared]))

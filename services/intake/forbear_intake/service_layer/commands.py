@@ -2,15 +2,28 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated, Literal
 
 from forbear_shared.events.schemas.common import Channel, DaysPastDue, HardshipCategory, LoanSnapshot, MoneyAmount
 from forbear_shared.events.schemas.intake import BorrowerHistory
+from forbear_shared.http import NON_BLANK_TEXT
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Command(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class DeclaredLoan(LoanSnapshot):
+    """A loan as a case declares it (the snapshot's fields): unknown fields are refused."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    # any date in form: the lender's window around the business date refuses the rest (409)
+    oldest_unpaid_due_date: dt.date | None = None
+    next_due_date: dt.date | None = None
+    as_of: dt.date
 
 
 class HistoryFields(BorrowerHistory):
@@ -40,7 +53,7 @@ class OpenCase(Command):
     loan_ids: list[Annotated[str, Field(min_length=1, max_length=64)]] = Field(default=[], max_length=50)
     #: loans declared with the case, for those core banking has not sent yet; a core-banking
     #: record is never replaced by a declaration, and a loan of another borrower is refused
-    loans: list[LoanSnapshot] = Field(default=[], max_length=50)
+    loans: list[DeclaredLoan] = Field(default=[], max_length=50)
     hardship_category: HardshipCategory
     #: the borrower's own words; stays in intake, never in an event
     story: str = Field(default="", max_length=10_000)
@@ -53,7 +66,7 @@ class OpenCase(Command):
 
 
 class StatementLineIn(Command):
-    category: str = Field(min_length=1, max_length=64)
+    category: str = Field(min_length=1, max_length=64, json_schema_extra=NON_BLANK_TEXT)
     monthly_amount: MoneyAmount
 
 

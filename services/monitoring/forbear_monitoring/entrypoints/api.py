@@ -11,7 +11,7 @@ from fastapi.encoders import jsonable_encoder as _jsonable
 from forbear_shared import idempotency
 from forbear_shared.auth import Principal
 from forbear_shared.db import transaction
-from forbear_shared.events.schemas.common import DecimalStr, PositiveMoney, RecordDate
+from forbear_shared.events.schemas.common import DecimalStr, PositiveMoney
 from forbear_shared.http import Authz, IdempotencyKey, Limit, Offset, create_service_app, problems
 from forbear_shared.topics import MONITORING_EVENTS
 from pydantic import BaseModel, ConfigDict, Field
@@ -34,7 +34,8 @@ class Request(BaseModel):
 
 class AdvanceRequest(Request):
     #: advance to this date (catching up over every skipped day); default: the next day
-    to: RecordDate | None = None
+    #: any date: one not after the current business date, or more than a year ahead, is a 409
+    to: dt.date | None = None
 
 
 class AdvanceResult(BaseModel):
@@ -47,7 +48,7 @@ class AdvanceResult(BaseModel):
 class PaymentRequest(Request):
     reference: str = Field(min_length=1, max_length=64, description="unique per payment; a repeat is the same payment")
     amount: PositiveMoney
-    received_on: RecordDate | None = Field(
+    received_on: dt.date | None = Field(
         default=None, description="default: the business date; not after it, not before the agreement's activation "
         "nor more than the policy's payments.max_backdated_days before it (a backdated entry is recorded as such)",
     )

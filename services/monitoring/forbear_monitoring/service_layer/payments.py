@@ -281,7 +281,7 @@ class ManualPayment:
 
 def record_manual_payment(m: Monitoring, cmd: ManualPayment) -> dict[str, Any]:
     """An agent (or a pipeline) enters a payment slip; applied at once, in one transaction."""
-    from forbear_shared.errors import Conflict, NotFound, Unprocessable
+    from forbear_shared.errors import Conflict, NotFound
 
     with transaction(m.ctx.pool) as conn:
         generation = repo.lock_ledger(conn)
@@ -304,7 +304,7 @@ def record_manual_payment(m: Monitoring, cmd: ManualPayment) -> dict[str, Any]:
         check = check_received_on(received_on, business_date=as_of, agreement_start=agreement["activated_on"],
                                   policy=m.policy)
         if check.refusal is not None:
-            raise Unprocessable(check.refusal.value,
+            raise Conflict(check.refusal.value,
                                 f"received_on {received_on} must lie between {check.earliest} and the business "
                                 f"date {as_of}")
         result, counts = _allocate(m, conn, generation, [{
