@@ -305,7 +305,7 @@ def test_counter_proposal_counters_the_offer_and_withdraws_the_rest(stack, infra
     as_float = me.post(f"/offers/{first['offer_id']}/counter", json={"proposed_instalment": 450.5})
     assert as_float.status_code == 422
     too_long = me.post(f"/offers/{first['offer_id']}/counter", json={"proposed_term_months": 600})
-    assert too_long.status_code == 422 and too_long.json()["reason"] == "proposed_term_out_of_policy"
+    assert too_long.status_code == 409 and too_long.json()["reason"] == "proposed_term_out_of_policy"
     # money is to the cent: a third decimal is refused (as in a statement), never rounded to 1.00 or 1.01
     mills = me.post(f"/offers/{first['offer_id']}/counter", json={"proposed_instalment": "1.005"})
     assert mills.status_code == 422 and "proposed_instalment" in str(mills.json()["detail"])

@@ -2,7 +2,7 @@
 every phase (examples, coverage, fuzzing, stateful), 25 examples per operation, seeded.
 
 The figures (operations and cases per service) are printed and kept in
-``artifacts/schemathesis/<service>/`` beside the JSON report. The fuzz runs after every other
+``artifacts/schemathesis/<service>-<role>/`` beside the JSON report. The fuzz runs after every other
 test of the session (tests/conftest.py): it fills the stack and moves its business date."""
 
 from __future__ import annotations
@@ -23,19 +23,22 @@ MAX_EXAMPLES = int(os.environ.get("FORBEAR_FUZZ_EXAMPLES", "25"))
 SEED = 20261201
 
 
+@pytest.mark.parametrize("role", ["supervisor", "agent"])
 @pytest.mark.parametrize("service", SERVICES)
-def test_the_api_holds_its_contract_under_schemathesis(stack, service: str) -> None:
-    report_dir = ROOT / "artifacts" / "schemathesis" / service
+def test_the_api_holds_its_contract_under_schemathesis(stack, service: str, role: str) -> None:
+    """As a supervisor and as an agent: each reaches operations the other may not (a supervisor
+    decides reviews and countersigns; an agent accepts offers and records payments)."""
+    report_dir = ROOT / "artifacts" / "schemathesis" / f"{service}-{role}"
     report_dir.mkdir(parents=True, exist_ok=True)
     argv = [
         str(Path(sys.executable).with_name("st")), "run", f"{api_url(service)}/openapi.json",
         "--max-examples", str(MAX_EXAMPLES), "--seed", str(SEED), "--workers", "1",
-        "--header", f"Authorization: Bearer {token('supervisor', 'fuzzer')}",
+        "--header", f"Authorization: Bearer {token(role, f'fuzzer-{role}')}",
         "--request-timeout", "30", "--report", "json,junit", "--report-dir", str(report_dir),
         "--exclude-path-regex", "^/metrics$",
     ]
     run = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=600,
                          env={**os.environ, "NO_COLOR": "1", "COLUMNS": "160"})
     (report_dir / "output.txt").write_text(run.stdout + run.stderr)
-    print(f"\n--- schemathesis {service} ---\n" + run.stdout[-6000:])
+    print(f"\n--- schemathesis {service} as {role} ---\n" + run.stdout[-6000:])
     assert run.returncode == 0, run.stdout[-20000:] + run.stderr[-3000:]

@@ -85,7 +85,8 @@ class CounterProposal:
         if self.proposed_term_months is not None:
             limit = policy.restructuring.max_total_term_months
             if not 1 <= self.proposed_term_months <= limit:
-                raise Invalid(
+                # the lender's policy refuses it, not the form (which bounds every term)
+                raise Refused(
                     "proposed_term_out_of_policy",
                     f"the proposed term must be between 1 and {limit} months (policy limit)",
                 )

@@ -44,7 +44,11 @@ class AcceptRequest(BaseModel):
 
 
 class CounterRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # stated in the schema as well as checked (counter_proposal_empty): a counter proposes something
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"anyOf": [
+        {"required": ["proposed_instalment"], "properties": {"proposed_instalment": {"type": "string"}}},
+        {"required": ["proposed_term_months"], "properties": {"proposed_term_months": {"type": "integer"}}},
+    ]})
 
     proposed_instalment: PositiveMoney | None = Field(
         None, description="monthly instalment the borrower can pay, to the cent, e.g. \"800.00\" (\"1.005\" is refused)"

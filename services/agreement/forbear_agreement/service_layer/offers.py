@@ -282,6 +282,8 @@ def counter_offer(
         cmd.proposal.validate(policy)
     except rules.Invalid as invalid:
         raise Unprocessable(invalid.reason, invalid.message) from None
+    except rules.Refused as refused:
+        raise Conflict(refused.reason, refused.message) from None
     today = ctx.business_date(conn)
     offer = _open_offer_for(conn, cmd.offer_id, who, today)
     proposal = cmd.proposal

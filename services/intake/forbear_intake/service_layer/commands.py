@@ -3,16 +3,41 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from forbear_shared.events.schemas.common import Channel, DaysPastDue, HardshipCategory, LoanSnapshot, MoneyAmount
 from forbear_shared.events.schemas.intake import BorrowerHistory
 from forbear_shared.http import NON_BLANK_TEXT
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, GetJsonSchemaHandler
+from pydantic.json_schema import JsonSchemaValue
+
+
+def _non_blank_strings(schema: dict[str, Any]) -> None:
+    """Whitespace is stripped before the length checks, so a required string must say something:
+    state it in the contract (the same pattern the guard's no-NUL rule would give it)."""
+
+    def visit(node: Any) -> None:
+        if isinstance(node, dict):
+            if node.get("type") == "string" and node.get("minLength", 0) >= 1 and "pattern" not in node \
+                    and "enum" not in node and "format" not in node:
+                node.update(NON_BLANK_TEXT)
+            for key in ("items", "anyOf"):
+                child = node.get(key)
+                for value in child if isinstance(child, list) else [child]:
+                    visit(value)
+
+    for prop in schema.get("properties", {}).values():
+        visit(prop)
 
 
 class Command(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    @classmethod
+    def __get_pydantic_json_schema__(cls, core_schema: Any, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+        schema = handler.resolve_ref_schema(handler(core_schema))
+        _non_blank_strings(schema)
+        return schema
 
 
 class DeclaredLoan(LoanSnapshot):
