@@ -18,7 +18,7 @@ import pytest
 from forbear_shared.oidc import DEVELOPMENT_SECRETS, ClientCredentials, Discovery, PasswordLogin, TokenRequestFailed
 
 from tests.support.http import api_url
-from tests.support.identity import TEST_ISSUER, TestIssuer
+from tests.support.identity import ISSUER, TEST_ISSUER, TestIssuer
 from tests.support.infra import KEYCLOAK_ISSUER
 
 pytestmark = pytest.mark.integration
@@ -70,7 +70,7 @@ def test_tokens_living_longer_than_the_maximum_or_expired_are_refused(stack) -> 
 
 
 def test_forged_unsigned_and_symmetric_tokens_are_refused(stack) -> None:
-    claims = {"iss": TEST_ISSUER_NAME, "sub": "x", "aud": "forbear-intake", "iat": int(time.time()),
+    claims = {"iss": ISSUER, "sub": "x", "aud": "forbear-intake", "iat": int(time.time()),
               "exp": int(time.time()) + 300, "realm_access": {"roles": ["supervisor"]}}
     # HS256 with the public key's text as the secret: the classic algorithm confusion (made by
     # hand: the library rightly refuses to sign it)
@@ -85,9 +85,6 @@ def test_forged_unsigned_and_symmetric_tokens_are_refused(stack) -> None:
     assert refused(get("intake", "/cases", TEST_ISSUER.mint("a", "agent", issuer="https://elsewhere.example")),
                    "untrusted issuer")
     assert refused(get("intake", "/cases", "not.a.jwt"), "malformed")
-
-
-TEST_ISSUER_NAME = "https://test-issuer.forbear.invalid"
 
 
 def hs256(claims: dict[str, object], secret: bytes, kid: str) -> str:
