@@ -5,6 +5,9 @@
 #                    the realm (deploy/keycloak/forbear-realm.json, imported afresh at each start)
 #   infra.sh down    stop what this script started, by the pids it recorded
 #   infra.sh status
+# Each command takes the parts to act on (default: all three), e.g. `infra.sh up postgres kafka`;
+# with FORBEAR_VAR_DIR and the port variables of env.sh set, a second, private set runs beside the
+# first (the fault tests stop and start theirs while the shared one keeps running).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -180,12 +183,27 @@ pg_down() {
 
 kafka_down() { stop_pidfile kafka "$kdir/kafka.pid"; }
 
-case "${1:-}" in
-  up) pg_up; keycloak_up; kafka_up; topics; keycloak_wait ;;
-  down) keycloak_down; kafka_down; pg_down ;;
+command=${1:-}
+shift || true
+parts=" ${*:-postgres kafka keycloak} "
+for part in $parts; do
+  case "$part" in postgres|kafka|keycloak) ;; *) echo "[infra] unknown part: $part (postgres, kafka, keycloak)" >&2; exit 2 ;; esac
+done
+want() { [[ "$parts" == *" $1 "* ]]; }
+
+case "$command" in
+  up)
+    if want postgres; then pg_up; fi
+    if want keycloak; then keycloak_up; fi
+    if want kafka; then kafka_up; topics; fi
+    if want keycloak; then keycloak_wait; fi ;;
+  down)
+    if want keycloak; then keycloak_down; fi
+    if want kafka; then kafka_down; fi
+    if want postgres; then pg_down; fi ;;
   status)
-    as_postgres "$pgbin/pg_ctl" -D "$pgdata" status >/dev/null 2>&1 && log "postgres: up" || log "postgres: down"
-    alive "$kdir/kafka.pid" && log "kafka: up (pid $(cat "$kdir/kafka.pid"))" || log "kafka: down"
-    alive "$kcdir/keycloak.pid" && log "keycloak: up (pid $(cat "$kcdir/keycloak.pid"))" || log "keycloak: down" ;;
-  *) echo "usage: $0 up|down|status" >&2; exit 2 ;;
+    if want postgres; then as_postgres "$pgbin/pg_ctl" -D "$pgdata" status >/dev/null 2>&1 && log "postgres: up" || log "postgres: down"; fi
+    if want kafka; then alive "$kdir/kafka.pid" && log "kafka: up (pid $(cat "$kdir/kafka.pid"))" || log "kafka: down"; fi
+    if want keycloak; then alive "$kcdir/keycloak.pid" && log "keycloak: up (pid $(cat "$kcdir/keycloak.pid"))" || log "keycloak: down"; fi ;;
+  *) echo "usage: $0 up|down|status [postgres] [kafka] [keycloak]" >&2; exit 2 ;;
 esac
