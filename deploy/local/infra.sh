@@ -8,6 +8,7 @@
 # Each command takes the parts to act on (default: all three), e.g. `infra.sh up postgres kafka`;
 # with FORBEAR_VAR_DIR and the port variables of env.sh set, a second, private set runs beside the
 # first (the fault tests stop and start theirs while the shared one keeps running).
+# FORBEAR_PG_STOP_MODE=immediate makes `down postgres` a crash-like stop (pg_ctl -m immediate).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -177,7 +178,7 @@ keycloak_down() { stop_pidfile keycloak "$kcdir/keycloak.pid"; }
 pg_down() {
   if as_postgres "$pgbin/pg_ctl" -D "$pgdata" status >/dev/null 2>&1; then
     log "stopping postgres"
-    as_postgres "$pgbin/pg_ctl" -D "$pgdata" -m fast -w stop >/dev/null
+    as_postgres "$pgbin/pg_ctl" -D "$pgdata" -m "${FORBEAR_PG_STOP_MODE:-fast}" -w stop >/dev/null
   fi
 }
 

@@ -1,0 +1,129 @@
+"""A private Kafka broker and Postgres server for fault tests, beside the shared ones.
+
+Fault tests stop, kill and restart the broker and the database; doing that to the shared pair
+would break every other test of the run. ``PrivateInfra`` runs a second pair from the same
+script (deploy/local/infra.sh with its own var dir and ports), and offers the faults an
+operator meets: a broker SIGKILLed or paused, Postgres stopped immediately, both restarted.
+The identity provider stays the shared one (tests mint tokens with the test issuer).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+INFRA_SH = ROOT / "deploy" / "local" / "infra.sh"
+
+
+@dataclass
+class PrivateInfra:
+    """Postgres on ``port_base``, Kafka on ``port_base + 1`` (controller ``+ 2``), data in ``var_dir``."""
+
+    var_dir: Path
+    port_base: int
+
+    @property
+    def pg_port(self) -> int:
+        return self.port_base
+
+    @property
+    def kafka_port(self) -> int:
+        return self.port_base + 1
+
+    @property
+    def bootstrap(self) -> str:
+        return f"127.0.0.1:{self.kafka_port}"
+
+    @property
+    def database_url(self) -> str:
+        return f"postgresql://forbear:forbear-local@127.0.0.1:{self.pg_port}/forbear"
+
+    @property
+    def admin_url(self) -> str:
+        return f"postgresql://forbear:forbear-local@127.0.0.1:{self.pg_port}/postgres"
+
+    def env(self) -> dict[str, str]:
+        """The variables infra.sh and the services read, all pointing at this pair."""
+        return {
+            "FORBEAR_VAR_DIR": str(self.var_dir),
+            "FORBEAR_PG_PORT": str(self.pg_port),
+            "FORBEAR_KAFKA_PORT": str(self.kafka_port),
+            "FORBEAR_KAFKA_CONTROLLER_PORT": str(self.port_base + 2),
+            "FORBEAR_KAFKA_BOOTSTRAP": self.bootstrap,
+            "FORBEAR_DATABASE_URL": self.database_url,
+        }
+
+    def _infra(self, *args: str, extra: dict[str, str] | None = None, timeout: float = 300) -> None:
+        env = {**os.environ, **self.env(), **(extra or {}), "FORBEAR_PYTHON": str(ROOT / ".venv" / "bin" / "python")}
+        subprocess.run(["bash", str(INFRA_SH), *args], env=env, check=True, timeout=timeout,
+                       stdout=subprocess.DEVNULL)
+
+    # -- the pair ---------------------------------------------------------------------------
+
+    def up(self) -> None:
+        self._infra("up", "postgres", "kafka")
+
+    def down(self, *, wipe: bool = True) -> None:
+        self.resume_kafka()
+        self._infra("down", "kafka", "postgres")
+        if wipe:
+            shutil.rmtree(self.var_dir, ignore_errors=True)
+
+    # -- faults ---------------------------------------------------------------------------
+
+    def kafka_pid(self) -> int | None:
+        path = self.var_dir / "kafka" / "kafka.pid"
+        try:
+            pid = int(path.read_text())
+            os.kill(pid, 0)
+        except (OSError, ValueError):
+            return None
+        return pid
+
+    def kill_kafka(self) -> None:
+        """SIGKILL the broker (a crash: nothing flushed, no controlled shutdown)."""
+        pid = self.kafka_pid()
+        if pid is not None:
+            os.kill(pid, signal.SIGKILL)
+            _reap(pid)
+
+    def stop_kafka(self) -> None:
+        """A clean broker stop (SIGTERM, waited for)."""
+        self._infra("down", "kafka")
+
+    def start_kafka(self) -> None:
+        """Start the broker again (same data dir) and wait until it answers metadata calls."""
+        self._infra("up", "kafka")
+
+    def pause_kafka(self) -> None:
+        pid = self.kafka_pid()
+        if pid is not None:
+            os.kill(pid, signal.SIGSTOP)
+
+    def resume_kafka(self) -> None:
+        pid = self.kafka_pid()
+        if pid is not None:
+            os.kill(pid, signal.SIGCONT)
+
+    def stop_postgres(self, *, immediate: bool = True) -> None:
+        """Stop Postgres; ``immediate`` is a crash-like stop (no checkpoint, clients cut off)."""
+        self._infra("down", "postgres", extra={"FORBEAR_PG_STOP_MODE": "immediate" if immediate else "fast"})
+
+    def start_postgres(self) -> None:
+        self._infra("up", "postgres")
+
+
+def _reap(pid: int) -> None:
+    """Wait for a killed process to be gone (it is not our child: poll)."""
+    for _ in range(100):
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.05)
