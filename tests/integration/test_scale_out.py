@@ -338,3 +338,99 @@ def test_two_members_of_every_worker_apply_each_event_once_and_in_order_through_
     # nothing was given up on
     for service in SERVICES:
         assert read_topic(infra, f"{service}.dlq", timeout=2) == [], service
+
+
+# -- monitoring's ledger cache when a partition moves between members ----------------------------
+
+
+def monitoring_member(infra: Infra) -> tuple[Any, Any, Any]:
+    """A monitoring consumer of its own (its ledger cache in this process), as the worker builds it."""
+    from forbear_monitoring.bootstrap import MIGRATIONS, SERVICE
+    from forbear_monitoring.entrypoints.worker import batch_handlers, handlers
+    from forbear_monitoring.service_layer.deps import Monitoring
+    from forbear_shared.db import make_pool, migrate
+    from forbear_shared.policy_loader import load_policy
+    from forbear_shared.service import ServiceContext
+    from forbear_shared.settings import load_settings
+    from forbear_shared.worker import WorkerSpec
+
+    settings = load_settings(SERVICE, environment="test", database_url=infra.database_url,
+                             kafka_bootstrap=infra.bootstrap, topic_prefix=infra.topic_prefix,
+                             group_prefix=infra.group_prefix)
+    migrate(settings.database_url, SERVICE, MIGRATIONS)
+    m = Monitoring(ServiceContext(settings, make_pool(settings.database_url, SERVICE, max_size=4)), load_policy())
+    spec = WorkerSpec(topics=["agreement.events", "corebanking.payments"], handlers=handlers(m),
+                      batch_handlers=batch_handlers(m))
+    return m, settings, spec
+
+
+def consume_until(member: tuple[Any, Any, Any], done: Any) -> None:
+    """Run ``member`` as a member of monitoring's group until ``done()``, then leave the group."""
+    from forbear_shared.worker import build_consumer
+
+    from tests.integration.test_event_backbone import run_loop_until
+
+    m, settings, spec = member
+    run_loop_until(build_consumer(settings, m.ctx.pool, spec), done, timeout=WAIT)
+
+
+def test_a_member_whose_partition_came_back_allocates_on_the_ledger_the_other_member_left() -> None:
+    """Member 1 owns the agreement's partition and keeps its ledger in memory; the partition moves
+    to member 2 (member 1 leaves the group, member 2 is its only member), which applies a payment;
+    it moves back to member 1 (member 2 leaves, member 1 joins again with its cache), whose next
+    payment must be allocated on the ledger as member 2 left it.
+
+    Three payments of 500.00, before the first due date, on 3,000.00 at 12 % over 3 months
+    (instalment 1 = 30.00 interest + 1,000.00 principal, instalment 2 = 20.00 + 1,000.00), oldest
+    instalment first, interest before principal, money beyond instalment 1 paying instalment 2 in
+    advance: 30.00 interest + 470.00 principal; 500.00 principal; 30.00 principal (instalment 1
+    paid) + 20.00 interest and 450.00 principal of instalment 2. (On a stale ledger, member 1
+    would put the third 500.00 on instalment 1's principal alone.)
+    """
+    infra = start_test_infra()
+    first, second = monitoring_member(infra), monitoring_member(infra)
+    try:
+        agreement_id, case_id, loan_id = uid("AGR"), uid("CASE"), uid("LOAN")
+        schedule = ScheduleDoc.model_validate(three_month_schedule(START + dt.timedelta(days=20)).to_dict())
+        activated = AgreementActivated(
+            agreement_id=agreement_id, borrower_id=uid("B"), loan_ids=[loan_id], option="term_extension",
+            schedule=schedule, document_sha256="ab" * 32, activated_on=START, policy_version="demo-lender-2026.1")
+
+        def pay() -> str:
+            reference = uid("PAY")
+            received = PaymentReceived(reference=reference, loan_id=loan_id, amount=Decimal("500.00"),
+                                       received_on=START)
+            produce(infra, [("corebanking.payments", loan_id, encode(event("payment.received", received, loan_id)))])
+            return reference
+
+        def applied(reference: str) -> bool:
+            return scalar(infra, "monitoring", "select count(*) from payments where reference = %s and status = "
+                          "'applied'", reference) == 1
+
+        produce(infra, [("agreement.events", case_id, encode(event("agreement.activated", activated, case_id)))])
+        one = pay()
+        consume_until(first, lambda: applied(one))
+        two = pay()
+        consume_until(second, lambda: applied(two))
+        three = pay()
+        consume_until(first, lambda: applied(three))
+
+        with infra.connect("monitoring") as conn:
+            allocations = {r["reference"]: [(a["instalment"], a["component"], a["amount"]) for a in r["allocation"]]
+                           for r in conn.execute("select reference, allocation from payments").fetchall()}
+            ledger = conn.execute("select number, interest_paid, principal_paid, settled_on from instalments "
+                                  "where agreement_id = %s order by number", (agreement_id,)).fetchall()
+        assert allocations == {
+            one: [(1, "interest", "30.00"), (1, "principal", "470.00")],
+            two: [(1, "principal", "500.00")],
+            three: [(1, "principal", "30.00"), (2, "interest", "20.00"), (2, "principal", "450.00")],
+        }
+        assert [(r["number"], r["interest_paid"], r["principal_paid"], r["settled_on"]) for r in ledger] == [
+            (1, Decimal("30.00"), Decimal("1000.00"), START),
+            (2, Decimal("20.00"), Decimal("450.00"), None),
+            (3, Decimal("0.00"), Decimal("0.00"), None),
+        ]
+    finally:
+        for m, _, _ in (first, second):
+            m.ctx.pool.close()
+        stop_test_infra(infra)
