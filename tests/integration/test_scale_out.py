@@ -434,3 +434,89 @@ def test_a_member_whose_partition_came_back_allocates_on_the_ledger_the_other_me
         for m, _, _ in (first, second):
             m.ctx.pool.close()
         stop_test_infra(infra)
+
+
+# -- close of business on two API replicas -------------------------------------------------------
+
+
+def test_two_replicas_asked_to_close_business_at_once_sweep_each_day_once_through_a_killed_replica(scaled) -> None:
+    """Both monitoring API replicas are asked to catch up 180 days at the same moment; the first
+    is SIGKILLed in the middle. Each day is swept once (one close_of_business_days row, one
+    business_date.advanced event), each missed instalment detected once, on the day after its
+    grace cutoff (due date + the policy's grace days); the restarted replica carries on.
+
+    Twenty agreements, 3,000.00 over 3 months, first instalments due on days 150 to 169 and
+    never paid: each first instalment is missed on its due date + grace + 1 day; the target,
+    day 180, comes before any second instalment's grace cutoff (due 28 days or more after the
+    first one, + grace).
+    """
+    from forbear_shared.policy_loader import load_policy
+
+    infra, stack = scaled
+    grace = dt.timedelta(days=load_policy().delinquency.grace_days)
+    day = dt.timedelta(days=1)
+    with client("monitoring", role="supervisor", port_offset=SCALE_OFFSET) as api:
+        today = dt.date.fromisoformat(api.get("/business-date").json()["business_date"])
+    target = today + 180 * day
+    due = {uid("AGR"): today + (150 + i) * day for i in range(20)}
+    activations = []
+    for agreement_id, first_due in due.items():
+        case_id = uid("CASE")
+        activated = AgreementActivated(
+            agreement_id=agreement_id, borrower_id=uid("B"), loan_ids=[uid("LOAN")], option="term_extension",
+            schedule=ScheduleDoc.model_validate(three_month_schedule(first_due).to_dict()),
+            document_sha256="ab" * 32, activated_on=today, policy_version="demo-lender-2026.1")
+        activations.append(("agreement.events", case_id, encode(event("agreement.activated", activated, case_id, today))))
+    produce(infra, activations)
+    eventually(lambda: scalar(infra, "monitoring", "select count(*) from agreements where agreement_id = any(%s)",
+                              list(due)) == len(due), timeout=WAIT)
+
+    answers: dict[int, Any] = {}
+
+    def close_business(replica: int) -> None:
+        with client("monitoring", role="supervisor", subject=f"cob-{replica}", port_offset=SCALE_OFFSET,
+                    replica=replica) as api:
+            try:
+                answers[replica] = api.post("/business-date/advance", json={"to": target.isoformat()}, timeout=600)
+            except httpx.TransportError as exc:
+                answers[replica] = exc
+
+    calls = [threading.Thread(target=close_business, args=(r,)) for r in (1, 2)]
+    for call in calls:
+        call.start()
+    swept = "select count(*) from close_of_business_days where day > %s"
+    eventually(lambda: scalar(infra, "monitoring", swept, today) >= 30, timeout=WAIT, interval=0.02)
+    stack.kill("monitoring-api")
+    at_kill = scalar(infra, "monitoring", "select current from business_date")
+    for call in calls:
+        call.join(timeout=600)
+    assert at_kill < target, "close of business ended before the replica was killed: make it longer"
+    assert isinstance(answers[1], httpx.TransportError)
+    assert answers[2].status_code == 200, answers[2].text
+    assert answers[2].json()["business_date"] == target.isoformat()
+
+    # the killed replica comes back: the date is where the other one took it, and moves on from there
+    stack.start("monitoring-api")
+    stack.wait_ready(["monitoring-api"], timeout=WAIT)
+    with client("monitoring", role="supervisor", port_offset=SCALE_OFFSET) as api:
+        again = api.post("/business-date/advance", json={"to": target.isoformat()})
+        assert again.status_code == 409 and again.json()["reason"] == "business_date_not_after_current"
+        next_day = api.post("/business-date/advance", json={}).json()
+    assert (next_day["business_date"], next_day["days_swept"]) == ((target + day).isoformat(), 1)
+
+    every_day = [today + n * day for n in range(1, 182)]
+    with infra.connect("monitoring") as conn:
+        days = conn.execute("select day, previous from close_of_business_days where day > %s order by day",
+                            (today,)).fetchall()
+        missed = conn.execute("select agreement_id, number, detected_on from missed_instalments "
+                              "where agreement_id = any(%s)", (list(due),)).fetchall()
+    assert [(r["day"], r["previous"]) for r in days] == [(d, d - day) for d in every_day]
+    announced = Counter(dt.date.fromisoformat(e["payload"]["current"])
+                        for e in distinct_events(infra, "monitoring.events") if e["type"] == "business_date.advanced")
+    assert {d: n for d, n in announced.items() if d > today} == {d: 1 for d in every_day}
+    expected = {(a, 1): first_due + grace + day for a, first_due in due.items()}
+    assert {(r["agreement_id"], r["number"]): r["detected_on"] for r in missed} == expected
+    detections = [e["payload"] for e in distinct_events(infra, "monitoring.events")
+                  if e["type"] == "instalment.missed" and e["payload"]["agreement_id"] in due]
+    assert sorted((p["agreement_id"], p["instalment"], dt.date.fromisoformat(p["detected_on"])) for p in detections) \
+        == sorted((a, n, on) for (a, n), on in expected.items())
