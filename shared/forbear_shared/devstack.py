@@ -183,15 +183,18 @@ class Stack:
             self.start(name)
         self.wait_ready(names)
 
+    def _further_replicas(self) -> list[str]:
+        """Replicas recorded in the run directory beyond this stack's (started with more of them)."""
+        recorded = {path.stem for path in self.run_dir.glob("*.pid")}
+        return sorted((recorded & _all_replica_names()) - set(self.procs))
+
     def down(self) -> None:
         """Stop every process, and the further replicas a run with more of them left recorded."""
-        recorded = {path.stem for path in self.run_dir.glob("*.pid")}
-        further = sorted((recorded & _all_replica_names()) - set(self.procs), reverse=True)
-        for name in [*reversed(list(self.procs)), *further]:
+        for name in [*reversed(list(self.procs)), *reversed(self._further_replicas())]:
             self.stop(name)
 
     def status(self) -> dict[str, int | None]:
-        return {name: self.pid(name) for name in self.procs}
+        return {name: self.pid(name) for name in [*self.procs, *self._further_replicas()]}
 
 
 def _all_replica_names() -> set[str]:

@@ -48,3 +48,22 @@ def test_every_member_of_a_group_of_up_to_twelve_gets_an_equal_share_of_each_con
     for topic in CONSUMED:
         assert topic.partitions == 12
         assert shares(topic.partitions, members, topic.name) == [12 // members] * members
+
+
+def test_down_stops_further_replicas_recorded_by_a_run_that_started_more(tmp_path) -> None:
+    import subprocess
+    import sys
+
+    from forbear_shared.devstack import Stack
+
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        (tmp_path / "monitoring-worker-2.pid").write_text(str(sleeper.pid))  # another run's replica
+        stack = Stack(tmp_path, {})  # one of each
+        assert stack.status()["monitoring-worker-2"] == sleeper.pid
+        stack.down()
+        assert sleeper.poll() is not None  # stopped by its recorded pid
+        assert not (tmp_path / "monitoring-worker-2.pid").exists()
+    finally:
+        if sleeper.poll() is None:
+            sleeper.kill()
