@@ -39,6 +39,7 @@ from forbear_shared.events.schemas.agreement import AgreementActivated
 from forbear_shared.events.schemas.common import LoanSnapshot, ScheduleDoc
 from forbear_shared.events.schemas.corebanking import LoanSnapshotted, PaymentReceived
 from forbear_shared.kafka_admin import admin
+from forbear_shared.topics import CASE_PARTITIONS
 from kafka import KafkaConsumer, TopicPartition
 from pydantic import BaseModel
 
@@ -203,6 +204,32 @@ def handled_by_member(service: str, replica: int) -> float:
     return total
 
 
+def assignment(infra: Infra, service: str) -> list[dict[str, int]]:
+    """Per member of the service's group: how many partitions of each consumed topic it holds."""
+    group = infra.group_prefix + service
+    kafka_admin = admin(infra.bootstrap)
+    try:
+        described = kafka_admin.describe_groups([group])[group]
+    finally:
+        kafka_admin.close()
+    if described["group_state"] != "Stable":
+        return []
+    return [{a["topic"].removeprefix(infra.topic_prefix): len(a["partitions"])
+             for a in member["member_assignment"]["assigned_partitions"]} for member in described["members"]]
+
+
+def holds(infra: Infra, service: str, expected: list[dict[str, int]]) -> bool:
+    observed = assignment(infra, service)
+    assert observed == expected, f"{service}: members hold {observed}, expected {expected}"
+    return True
+
+
+def both_applied(service: str) -> bool:
+    handled = [handled_by_member(service, 1), handled_by_member(service, 2)]
+    assert all(handled), f"{service}: events applied by each member {handled}"
+    return True
+
+
 def group_lag(infra: Infra, service: str) -> dict[str, int]:
     """Per topic: events between the group's committed offsets and the end of the partitions."""
     group = infra.group_prefix + service
@@ -249,32 +276,53 @@ def test_two_members_of_every_worker_apply_each_event_once_and_in_order_through_
     eventually(lambda: scalar(infra, "monitoring", "select count(*) from agreements") == len(load.agreements),
                timeout=WAIT)
 
+    # each group has two members, each holding its share of every topic it consumes
+    halves = {s: {t: CASE_PARTITIONS // 2 for t in CONSUMED[s]} for s in SERVICES}
+    whole = {s: {t: CASE_PARTITIONS for t in CONSUMED[s]} for s in SERVICES}
+    for service in SERVICES:
+        eventually(lambda s=service: holds(infra, s, [halves[s], halves[s]]), timeout=WAIT)
+
     produced = threading.Event()
     producing = threading.Thread(target=produce, args=(infra, load.records),
-                                 kwargs={"chunk": 100, "pause": 0.5, "done": produced})
+                                 kwargs={"chunk": 80, "pause": 0.5, "done": produced})
     producing.start()
     try:
-        # both members of every group take part (each was given partitions and applied events) ...
+        # both members of every group apply events ...
         for service in SERVICES:
-            eventually(lambda s=service: handled_by_member(s, 1) > 0 and handled_by_member(s, 2) > 0, timeout=WAIT)
+            eventually(lambda s=service: both_applied(s), timeout=WAIT)
         # ... then the first member of each group dies in the middle of the stream
         assert not produced.is_set(), "the stream ended before the members were killed: make it longer"
         for worker in WORKERS:
             stack.kill(worker)
+        # the survivor of each group takes over every partition (once the dead member's session expired)
+        for service in SERVICES:
+            eventually(lambda s=service: holds(infra, s, [whole[s]]), timeout=WAIT)
     finally:
         producing.join()
-    # the survivors take over every partition; the killed members come back and rejoin
+    # the killed members come back and get their share again
     for worker in WORKERS:
         stack.start(worker)
     stack.wait_ready(WORKERS, timeout=WAIT)
+    for service in SERVICES:
+        eventually(lambda s=service: holds(infra, s, [halves[s], halves[s]]), timeout=WAIT)
 
     references = [r for refs in load.payments.values() for r in refs]
     snapshots = sum(len(a) for a in load.loans.values())
     eventually(lambda: scalar(infra, "monitoring", "select count(*) from payments") == len(references), timeout=WAIT)
     eventually(lambda: scalar(infra, "evaluation", "select count(*) from decisions") == 2 * len(load.cases),
                timeout=WAIT)
-    eventually(lambda: all(v == 0 for s in SERVICES for v in group_lag(infra, s).values()), timeout=WAIT)
-    eventually(lambda: not any(unpublished(infra).values()), timeout=WAIT)
+    def caught_up() -> bool:
+        lag = {s: group_lag(infra, s) for s in SERVICES}
+        assert not any(n for per_topic in lag.values() for n in per_topic.values()), f"behind: {lag}"
+        return True
+
+    def drained() -> bool:
+        backlog = unpublished(infra)
+        assert not any(backlog.values()), f"unpublished: {backlog}"
+        return True
+
+    eventually(caught_up, timeout=WAIT)
+    eventually(drained, timeout=WAIT)
 
     # intake: every snapshot applied once, the last one sent kept
     with infra.connect("intake") as conn:
