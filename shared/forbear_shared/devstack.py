@@ -2,6 +2,12 @@
 
 Every process is started with its own environment and log file, recorded by pid, waited for
 with a real HTTP readiness call, and stopped by that pid (SIGTERM, then SIGKILL).
+
+A process can run as several replicas (``replicas={"monitoring-worker": 2}``): the first keeps
+its name and ports, the n-th is named ``<name>-<n>`` and listens ``(n - 1) x REPLICA_PORT_STEP``
+ports above the first (``monitoring-worker-2`` serves /metrics on 9114, ``monitoring-api-2`` on
+8114). Workers' replicas are members of the same consumer group; API replicas share nothing but
+Postgres and Kafka.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +28,18 @@ import httpx
 SERVICES = ("intake", "evaluation", "agreement", "monitoring")
 API_PORTS = {"intake": 8101, "evaluation": 8102, "agreement": 8103, "monitoring": 8104}
 WORKER_METRICS_PORTS = {"intake": 9101, "evaluation": 9102, "agreement": 9103, "monitoring": 9104}
+#: ports of the n-th replica of a process: the first one's plus (n - 1) x this (9 replicas at most)
+REPLICA_PORT_STEP = 10
+MAX_REPLICAS = 9
+
+
+def replica_name(name: str, replica: int) -> str:
+    """``monitoring-worker`` for the first replica, ``monitoring-worker-2`` for the second."""
+    return name if replica == 1 else f"{name}-{replica}"
+
+
+def replica_port(port: int, replica: int) -> int:
+    return port + (replica - 1) * REPLICA_PORT_STEP
 
 
 @dataclass(frozen=True)
@@ -31,26 +50,38 @@ class Proc:
     ready_url: str | None
 
 
-def processes(env: dict[str, str], port_offset: int = 0) -> list[Proc]:
+def processes(env: dict[str, str], port_offset: int = 0, replicas: Mapping[str, int] | None = None) -> list[Proc]:
+    """Every process of the stack; ``replicas`` runs more than one of a service's API or worker
+    (by name, e.g. ``{"evaluation-worker": 2}``)."""
     py = sys.executable
+    counts = dict(replicas or {})
+    known = {f"{s}-{kind}" for s in SERVICES for kind in ("api", "worker")}
+    if set(counts) - known:
+        raise ValueError(f"no such process to replicate: {sorted(set(counts) - known)}")
+    if any(not 1 <= n <= MAX_REPLICAS for n in counts.values()):
+        raise ValueError(f"replicas of a process: 1 to {MAX_REPLICAS}")
     procs: list[Proc] = []
     for service in SERVICES:
-        api_port = API_PORTS[service] + port_offset
-        metrics_port = WORKER_METRICS_PORTS[service] + port_offset
-        common = {**env, "FORBEAR_HTTP_PORT": str(api_port), "FORBEAR_METRICS_PORT": str(metrics_port)}
-        procs.append(
-            Proc(
-                f"{service}-api",
-                [py, "-m", "forbear_shared.serve", f"forbear_{service}.entrypoints.api:create_app",
-                 "--service", service, "--host", "127.0.0.1", "--port", str(api_port)],
-                common,
-                f"http://127.0.0.1:{api_port}/readyz",
+        for replica in range(1, counts.get(f"{service}-api", 1) + 1):
+            api_port = replica_port(API_PORTS[service] + port_offset, replica)
+            procs.append(
+                Proc(
+                    replica_name(f"{service}-api", replica),
+                    [py, "-m", "forbear_shared.serve", f"forbear_{service}.entrypoints.api:create_app",
+                     "--service", service, "--host", "127.0.0.1", "--port", str(api_port)],
+                    {**env, "FORBEAR_HTTP_PORT": str(api_port),
+                     "FORBEAR_METRICS_PORT": str(replica_port(WORKER_METRICS_PORTS[service] + port_offset, replica))},
+                    f"http://127.0.0.1:{api_port}/readyz",
+                )
             )
-        )
-        procs.append(
-            Proc(f"{service}-worker", [py, "-m", f"forbear_{service}.entrypoints.worker"], common,
-                 f"http://127.0.0.1:{metrics_port}/metrics")
-        )
+        for replica in range(1, counts.get(f"{service}-worker", 1) + 1):
+            metrics_port = replica_port(WORKER_METRICS_PORTS[service] + port_offset, replica)
+            procs.append(
+                Proc(replica_name(f"{service}-worker", replica), [py, "-m", f"forbear_{service}.entrypoints.worker"],
+                     {**env, "FORBEAR_HTTP_PORT": str(replica_port(API_PORTS[service] + port_offset, replica)),
+                      "FORBEAR_METRICS_PORT": str(metrics_port)},
+                     f"http://127.0.0.1:{metrics_port}/metrics")
+            )
     console_port = 8100 + port_offset
     procs.append(Proc(
         "console",
@@ -63,11 +94,12 @@ def processes(env: dict[str, str], port_offset: int = 0) -> list[Proc]:
 
 
 class Stack:
-    def __init__(self, run_dir: Path, env: dict[str, str], port_offset: int = 0) -> None:
+    def __init__(self, run_dir: Path, env: dict[str, str], port_offset: int = 0,
+                 replicas: Mapping[str, int] | None = None) -> None:
         self.run_dir = run_dir
         self.env = env
         self.port_offset = port_offset
-        self.procs = {p.name: p for p in processes(env, port_offset)}
+        self.procs = {p.name: p for p in processes(env, port_offset, replicas)}
         run_dir.mkdir(parents=True, exist_ok=True)
 
     def _pidfile(self, name: str) -> Path:
@@ -151,26 +183,52 @@ class Stack:
             self.start(name)
         self.wait_ready(names)
 
+    def _further_replicas(self) -> list[str]:
+        """Replicas recorded in the run directory beyond this stack's (started with more of them)."""
+        recorded = {path.stem for path in self.run_dir.glob("*.pid")}
+        return sorted((recorded & _all_replica_names()) - set(self.procs))
+
     def down(self) -> None:
-        for name in reversed(list(self.procs)):
+        """Stop every process, and the further replicas a run with more of them left recorded."""
+        for name in [*reversed(list(self.procs)), *reversed(self._further_replicas())]:
             self.stop(name)
 
     def status(self) -> dict[str, int | None]:
-        return {name: self.pid(name) for name in self.procs}
+        return {name: self.pid(name) for name in [*self.procs, *self._further_replicas()]}
+
+
+def _all_replica_names() -> set[str]:
+    return {replica_name(f"{service}-{kind}", n) for service in SERVICES for kind in ("api", "worker")
+            for n in range(2, MAX_REPLICAS + 1)}
+
+
+def _replicas_arg(value: str) -> tuple[str, int]:
+    name, _, count = value.partition("=")
+    if not count.isdigit():
+        raise argparse.ArgumentTypeError(f"expected NAME=COUNT, e.g. monitoring-worker=2: {value!r}")
+    return name, int(count)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m forbear_shared.devstack")
     parser.add_argument("command", choices=["up", "down", "status"])
     parser.add_argument("--run-dir", default=os.path.join(os.environ.get("FORBEAR_VAR_DIR", "/var/tmp/forbear"), "run"))
+    parser.add_argument("--replicas", type=_replicas_arg, action="append", default=[], metavar="NAME=COUNT",
+                        help="run COUNT of a service's api or worker, e.g. monitoring-worker=2 (repeatable)")
     args = parser.parse_args(argv)
     env = {k: v for k, v in os.environ.items() if k.startswith("FORBEAR_")}
-    stack = Stack(Path(args.run_dir), env)
+    try:
+        stack = Stack(Path(args.run_dir), env, replicas=dict(args.replicas))
+    except ValueError as exc:
+        parser.error(str(exc))
     if args.command == "up":
         stack.up()
         for service in SERVICES:
             print(f"  {service:<11} http://127.0.0.1:{API_PORTS[service]}/docs   "
                   f"metrics :{API_PORTS[service]}/metrics (api) :{WORKER_METRICS_PORTS[service]}/metrics (worker)")
+        for name in stack.procs:
+            if name in _all_replica_names():
+                print(f"  {name:<22} {stack.procs[name].ready_url}")
     elif args.command == "down":
         stack.down()
     else:

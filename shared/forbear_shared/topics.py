@@ -4,6 +4,16 @@ Topics are created explicitly (the broker refuses auto-creation). Case events ar
 case id, so the partition count bounds how far a consumer group scales out. A deployment can
 prefix every name (``FORBEAR_TOPIC_PREFIX``), which is how test runs share one broker
 without seeing each other's events.
+
+The topics our workers consume have ``CASE_PARTITIONS`` partitions. The workers' assignor
+(range, per topic) gives each member an equal share only when the member count divides the
+partition count, and the first members of a group get the remainder of every topic at once:
+with 6 partitions, 4 or 5 members run no faster than 3 (the busiest holds a third of each
+topic) and a 7th is idle; 12 divides evenly among 1, 2, 3, 4, 6 and 12 members and gives work
+to up to 12. The count is chosen with room to grow because adding partitions later moves keys
+to other partitions, which breaks a case's order while the old partitions drain; creating 12
+instead of 6 cost nothing measurable on the broker (six topics in 0.25-0.32 s against
+0.31-0.45 s). Creation is idempotent and never changes an existing topic.
 """
 
 from __future__ import annotations
@@ -18,12 +28,16 @@ class Topic:
     purpose: str
 
 
-INTAKE_EVENTS = Topic("intake.events", 6, "cases, evidence, statements, contacts, submissions")
-EVALUATION_EVENTS = Topic("evaluation.events", 6, "decisions, supervisor reviews")
-AGREEMENT_EVENTS = Topic("agreement.events", 6, "offers, acceptances, signatures, activations")
-MONITORING_EVENTS = Topic("monitoring.events", 6, "payments, missed instalments, escalation, business date")
-CORE_LOANS = Topic("corebanking.loans", 6, "loan snapshots from core banking")
-CORE_PAYMENTS = Topic("corebanking.payments", 6, "payments from core banking")
+#: partitions of every topic a Forbear worker consumes: the most members a group can keep busy
+CASE_PARTITIONS = 12
+
+INTAKE_EVENTS = Topic("intake.events", CASE_PARTITIONS, "cases, evidence, statements, contacts, submissions")
+EVALUATION_EVENTS = Topic("evaluation.events", CASE_PARTITIONS, "decisions, supervisor reviews")
+AGREEMENT_EVENTS = Topic("agreement.events", CASE_PARTITIONS, "offers, acceptances, signatures, activations")
+MONITORING_EVENTS = Topic("monitoring.events", CASE_PARTITIONS,
+                          "payments, missed instalments, escalation, business date")
+CORE_LOANS = Topic("corebanking.loans", CASE_PARTITIONS, "loan snapshots from core banking")
+CORE_PAYMENTS = Topic("corebanking.payments", CASE_PARTITIONS, "payments from core banking")
 NOTIFICATIONS = Topic("notifications.requested", 3, "reminders, warnings, breach notices to send")
 LEGAL_REFERRALS = Topic("legal.referrals", 3, "legal referrals with their dossier")
 CREDIT_UPDATES = Topic("credit.updates", 3, "credit standing updates")

@@ -1,8 +1,9 @@
 """``make bench``: throughput and latency figures on this machine, against real Kafka and Postgres.
 
 Prints, for the issue's targets:
-1. monitoring throughput on ``corebanking.payments`` (one worker), beside the raw consume rate
-   of the same broker on the same run (the ceiling);
+1. monitoring throughput on ``corebanking.payments`` (one worker, or ``BENCH_MONITORING_MEMBERS``
+   members of its group), beside the raw consume rate of the same broker on the same run (the
+   ceiling);
 2. intake-to-offers latency p50/p99 at a steady 20 cases/s;
 3. close-of-business sweep over 1,000,000 scheduled instalments.
 
@@ -21,7 +22,7 @@ import time
 from decimal import Decimal
 from pathlib import Path
 
-from forbear_shared.devstack import Stack
+from forbear_shared.devstack import Stack, replica_name
 from forbear_shared.domain.money import Money
 from forbear_shared.domain.schedule import equal_instalment_schedule
 from forbear_shared.events import encode, new_event
@@ -41,6 +42,9 @@ DOWNSTREAM_WORKERS = (
     () if os.environ.get("BENCH_DOWNSTREAM") == "run" else ("intake-worker", "evaluation-worker", "agreement-worker")
 )
 NOW = dt.datetime(2026, 1, 5, 8, tzinfo=dt.UTC)
+#: members of monitoring's consumer group in the payments section (``BENCH_MONITORING_MEMBERS=2``)
+MONITORING_MEMBERS = int(os.environ.get("BENCH_MONITORING_MEMBERS", "1"))
+MONITORING_WORKERS = [replica_name("monitoring-worker", n) for n in range(1, MONITORING_MEMBERS + 1)]
 
 
 def line(label: str, value: str) -> None:
@@ -119,14 +123,16 @@ def _rate(samples: list[tuple[float, int]], total: int) -> float:
 def bench_payments(infra: test_infra.TestInfra, stack: Stack) -> None:
     n_payments = int(os.environ.get("BENCH_PAYMENTS", "100000"))
     n_agreements = 2000
-    print(f"\n1. monitoring on corebanking.payments ({n_payments:,} events, {n_agreements:,} agreements, one worker)")
+    members = "one worker" if MONITORING_MEMBERS == 1 else f"{MONITORING_MEMBERS} members of its group"
+    print(f"\n1. monitoring on corebanking.payments ({n_payments:,} events, {n_agreements:,} agreements, {members})")
     print(f"  {'other services workers during the run':<58} {'stopped' if DOWNSTREAM_WORKERS else 'running'}")
     activations = [
         (f"case-A{i}".encode(), activation(f"A{i}", f"L{i}", f"B{i}")) for i in range(n_agreements)
     ]
     produce_all(infra.bootstrap, infra.topic("agreement.events"), activations)
     wait_count(infra, "select count(*) as n from agreements", n_agreements, 300)
-    stack.stop("monitoring-worker")
+    for worker in MONITORING_WORKERS:
+        stack.stop(worker)
     for worker in DOWNSTREAM_WORKERS:
         stack.stop(worker)
     # small amounts: every payment is applied to the ledger, none finishes a schedule
@@ -134,7 +140,8 @@ def bench_payments(infra: test_infra.TestInfra, stack: Stack) -> None:
                 for i in range(n_payments)]
     produce_seconds = produce_all(infra.bootstrap, infra.topic("corebanking.payments"), messages)
     ceiling = raw_consume_rate(infra.bootstrap, infra.topic("corebanking.payments"), n_payments)
-    stack.start("monitoring-worker")
+    for worker in MONITORING_WORKERS:
+        stack.start(worker)
     # progress from the offsets the worker commits after each batch's transaction (asking the
     # broker, not scanning the payments table while the worker writes it)
     samples = wait_committed(infra, "monitoring", "corebanking.payments", n_payments, 900)
@@ -209,7 +216,8 @@ def main() -> int:
     sections = sys.argv[1:] or ["payments", "latency", "sweep"]
     infra = test_infra.start_test_infra()
     run_dir = Path(tempfile.mkdtemp(prefix="forbear-bench-"))
-    stack = Stack(run_dir, infra.service_env(), port_offset=PORT_OFFSET)
+    stack = Stack(run_dir, infra.service_env(), port_offset=PORT_OFFSET,
+                  replicas={"monitoring-worker": MONITORING_MEMBERS})
     print(f"Forbear benchmark — {os.cpu_count()} cores, Kafka {infra.bootstrap}, database {infra.database}")
     try:
         stack.up()

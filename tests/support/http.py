@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 import httpx
-from forbear_shared.devstack import API_PORTS, WORKER_METRICS_PORTS
+from forbear_shared.devstack import API_PORTS, WORKER_METRICS_PORTS, replica_port
 
 from tests.support.identity import TEST_ISSUER
 
@@ -14,12 +14,13 @@ from tests.support.identity import TEST_ISSUER
 PORT_OFFSET = int(os.environ.get("FORBEAR_TEST_PORT_OFFSET", "10000"))
 
 
-def api_url(service: str) -> str:
-    return f"http://127.0.0.1:{API_PORTS[service] + PORT_OFFSET}"
+def api_url(service: str, port_offset: int = PORT_OFFSET, replica: int = 1) -> str:
+    """The API of ``service`` (its ``replica``-th replica) under the stack started at ``port_offset``."""
+    return f"http://127.0.0.1:{replica_port(API_PORTS[service] + port_offset, replica)}"
 
 
-def worker_metrics_url(service: str) -> str:
-    return f"http://127.0.0.1:{WORKER_METRICS_PORTS[service] + PORT_OFFSET}/metrics"
+def worker_metrics_url(service: str, port_offset: int = PORT_OFFSET, replica: int = 1) -> str:
+    return f"http://127.0.0.1:{replica_port(WORKER_METRICS_PORTS[service] + port_offset, replica)}/metrics"
 
 
 def token(role: str, subject: str = "tester", borrower_id: str | None = None) -> str:
@@ -27,9 +28,10 @@ def token(role: str, subject: str = "tester", borrower_id: str | None = None) ->
     return TEST_ISSUER.mint(subject, role, borrower_id)
 
 
-def client(service: str, role: str = "agent", subject: str = "tester", borrower_id: str | None = None) -> httpx.Client:
+def client(service: str, role: str = "agent", subject: str = "tester", borrower_id: str | None = None,
+           *, port_offset: int = PORT_OFFSET, replica: int = 1) -> httpx.Client:
     return httpx.Client(
-        base_url=api_url(service),
+        base_url=api_url(service, port_offset, replica),
         headers={"Authorization": f"Bearer {token(role, subject, borrower_id)}"},
         timeout=30,
     )

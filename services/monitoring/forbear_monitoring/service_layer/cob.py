@@ -7,6 +7,13 @@ catch-up leaves the date at the last day fully swept; the next advance resumes f
 Each missed instalment is recorded once: ``missed_instalments`` has the (agreement,
 instalment) primary key and the sweep only looks at instalments not yet marked.
 
+Any API replica may be asked to advance the date, several at once: each day's transaction
+takes the COB advisory lock and re-reads the date under it, so replicas take turns day by day
+and a day already swept is never swept again; each swept day is recorded in
+``close_of_business_days`` (its primary key refuses a second sweep of a day). A replica that
+dies in the middle of a day leaves nothing of that day (its transaction rolls back and the
+lock goes with its connection); another replica, or the next call, sweeps it.
+
 The sweep is set-based: SQL finds the candidates (grace cutoff passed, not paid on time, not
 yet marked) through a partial index, and only agreements whose ladder moves are loaded into
 the domain.
@@ -86,6 +93,8 @@ def advance_business_date(m: Monitoring, to: dt.date | None = None) -> AdvanceOu
                 break
             day = current + dt.timedelta(days=1)
             effects, payment_counts = close_of_business(m, conn, day)
+            conn.execute("insert into close_of_business_days (day, previous, instalments_missed) values (%s, %s, %s)",
+                         (day, current, effects.missed))
             business_date.set_current(conn, day, ctx.name)
             ctx.emit(conn, type="business_date.advanced",
                      payload=BusinessDateAdvanced(previous=current, current=day, timezone=m.policy.timezone),
