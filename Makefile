@@ -20,8 +20,10 @@ infra-up: venv
 infra-down:
 	@bash deploy/local/infra.sh down
 
-## make run: Kafka, Postgres and every service up on local defaults, demo data flowing
-run: infra-up
+## make run: Kafka, Postgres, Keycloak and every service up on local defaults, demo data flowing
+## (evidence on this machine's disk, FORBEAR_EVIDENCE_DIR: the S3 store is for tests, bench, compose, k8s)
+run: venv
+	@bash deploy/local/infra.sh up postgres kafka keycloak
 	@bash deploy/local/run.sh
 
 ## make down: stop exactly what make run started (by recorded pids)

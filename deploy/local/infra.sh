@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# Real Kafka (KRaft, single node), real PostgreSQL 15 and a real Keycloak (the identity provider)
-# on loopback, without Docker.
-#   infra.sh up      install what is missing, start all three (idempotent), create DB, roles, topics,
+# Real Kafka (KRaft, single node), real PostgreSQL 15, a real Keycloak (the identity provider) and a
+# real S3-compatible object store (versitygw, for evidence documents) on loopback, without Docker.
+#   infra.sh up      install what is missing, start all four (idempotent), create DB, roles, topics,
 #                    the realm (deploy/keycloak/forbear-realm.json, imported afresh at each start)
 #   infra.sh down    stop what this script started, by the pids it recorded
 #   infra.sh status
-# Each command takes the parts to act on (default: all three), e.g. `infra.sh up postgres kafka`;
+# Each command takes the parts to act on (default: all four), e.g. `infra.sh up postgres kafka`;
 # with FORBEAR_VAR_DIR and the port variables of env.sh set, a second, private set runs beside the
 # first (the fault tests stop and start theirs while the shared one keeps running).
 # FORBEAR_PG_STOP_MODE=immediate makes `down postgres` a crash-like stop (pg_ctl -m immediate).
@@ -22,6 +22,8 @@ kdir=$var/kafka
 klibs=$FORBEAR_CACHE_DIR/kafka-$FORBEAR_KAFKA_VERSION/libs
 kc_home=$FORBEAR_CACHE_DIR/keycloak-$FORBEAR_KEYCLOAK_VERSION
 kcdir=$var/keycloak
+s3dir=$var/s3
+vgw_bin=$FORBEAR_CACHE_DIR/versitygw-$FORBEAR_VERSITYGW_VERSION/bin/versitygw
 realm_file=$root/deploy/keycloak/forbear-realm.json
 mkdir -p "$var"
 chmod 755 "$var"
@@ -175,6 +177,54 @@ keycloak_wait() {
 
 keycloak_down() { stop_pidfile keycloak "$kcdir/keycloak.pid"; }
 
+# versitygw (Apache-2.0) has no Debian package or release on a registry reached here; it is a Go
+# module, built once from the Go module proxy into the cache (module and build caches there too, so
+# a cold build is the same on every machine). It needs Go >= 1.25 (its go.mod); GOTOOLCHAIN=local
+# keeps the go command from fetching another toolchain.
+go_command() {
+  local candidate
+  for candidate in "${FORBEAR_GO:-}" "$(command -v go 2>/dev/null || true)" /usr/local/go/bin/go; do
+    if [ -n "$candidate" ] && [ -x "$candidate" ]; then echo "$candidate"; return; fi
+  done
+  echo "[infra] versitygw is built with Go >= 1.25: no go command found (set FORBEAR_GO)" >&2
+  return 1
+}
+
+ensure_versitygw() {
+  [ -x "$vgw_bin" ] && return
+  local go gocache=$FORBEAR_CACHE_DIR/go started=$SECONDS
+  go=$(go_command)
+  log "building versitygw $FORBEAR_VERSITYGW_VERSION with $("$go" version | cut -d' ' -f3) (once, into $(dirname "$vgw_bin"); a cold build takes minutes)"
+  local tmpbin; tmpbin=$(mktemp -d "$FORBEAR_CACHE_DIR/versitygw-build.XXXXXX")
+  GOTOOLCHAIN=local GOPATH=$gocache GOMODCACHE=$gocache/pkg/mod GOCACHE=$gocache/build GOFLAGS=-modcacherw \
+    GOBIN=$tmpbin CGO_ENABLED=0 "$go" install \
+    -ldflags "-X=main.Version=$FORBEAR_VERSITYGW_VERSION -X=main.Build=module-proxy" \
+    "github.com/versity/versitygw/cmd/versitygw@$FORBEAR_VERSITYGW_VERSION"
+  mkdir -p "$(dirname "$vgw_bin")"
+  mv -f "$tmpbin/versitygw" "$vgw_bin" && rmdir "$tmpbin"
+  log "versitygw built in $((SECONDS - started)) s"
+}
+
+s3_up() {
+  ensure_versitygw
+  if alive "$s3dir/versitygw.pid"; then
+    log "versitygw already running on 127.0.0.1:$FORBEAR_S3_PORT (pid $(cat "$s3dir/versitygw.pid"))"
+  else
+    mkdir -p "$s3dir/data"
+    log "starting versitygw $FORBEAR_VERSITYGW_VERSION (S3 on 127.0.0.1:$FORBEAR_S3_PORT, posix backend in $s3dir/data)"
+    # the root credentials come from the environment, not the command line (ps shows argv)
+    ROOT_ACCESS_KEY_ID=$FORBEAR_EVIDENCE_S3_ACCESS_KEY_ID ROOT_SECRET_ACCESS_KEY=$FORBEAR_EVIDENCE_S3_SECRET_ACCESS_KEY \
+      nohup "$vgw_bin" --port "127.0.0.1:$FORBEAR_S3_PORT" --quiet posix "$s3dir/data" \
+      >"$s3dir/versitygw.log" 2>&1 </dev/null &
+    echo $! > "$s3dir/versitygw.pid"
+  fi
+  # ready means a signed S3 request (ListBuckets) answers with these credentials
+  FORBEAR_EVIDENCE_S3_ENDPOINT_URL=http://127.0.0.1:$FORBEAR_S3_PORT "$PY" -m forbear_shared.object_store wait --timeout 60 || {
+    log "versitygw did not answer; see $s3dir/versitygw.log"; tail -20 "$s3dir/versitygw.log" >&2; return 1; }
+}
+
+s3_down() { stop_pidfile versitygw "$s3dir/versitygw.pid"; }
+
 pg_down() {
   if as_postgres "$pgbin/pg_ctl" -D "$pgdata" status >/dev/null 2>&1; then
     log "stopping postgres"
@@ -186,9 +236,9 @@ kafka_down() { stop_pidfile kafka "$kdir/kafka.pid"; }
 
 command=${1:-}
 shift || true
-parts=" ${*:-postgres kafka keycloak} "
+parts=" ${*:-postgres kafka keycloak s3} "
 for part in $parts; do
-  case "$part" in postgres|kafka|keycloak) ;; *) echo "[infra] unknown part: $part (postgres, kafka, keycloak)" >&2; exit 2 ;; esac
+  case "$part" in postgres|kafka|keycloak|s3) ;; *) echo "[infra] unknown part: $part (postgres, kafka, keycloak, s3)" >&2; exit 2 ;; esac
 done
 want() { [[ "$parts" == *" $1 "* ]]; }
 
@@ -196,15 +246,18 @@ case "$command" in
   up)
     if want postgres; then pg_up; fi
     if want keycloak; then keycloak_up; fi
+    if want s3; then s3_up; fi
     if want kafka; then kafka_up; topics; fi
     if want keycloak; then keycloak_wait; fi ;;
   down)
+    if want s3; then s3_down; fi
     if want keycloak; then keycloak_down; fi
     if want kafka; then kafka_down; fi
     if want postgres; then pg_down; fi ;;
   status)
     if want postgres; then as_postgres "$pgbin/pg_ctl" -D "$pgdata" status >/dev/null 2>&1 && log "postgres: up" || log "postgres: down"; fi
     if want kafka; then alive "$kdir/kafka.pid" && log "kafka: up (pid $(cat "$kdir/kafka.pid"))" || log "kafka: down"; fi
-    if want keycloak; then alive "$kcdir/keycloak.pid" && log "keycloak: up (pid $(cat "$kcdir/keycloak.pid"))" || log "keycloak: down"; fi ;;
-  *) echo "usage: $0 up|down|status [postgres] [kafka] [keycloak]" >&2; exit 2 ;;
+    if want keycloak; then alive "$kcdir/keycloak.pid" && log "keycloak: up (pid $(cat "$kcdir/keycloak.pid"))" || log "keycloak: down"; fi
+    if want s3; then alive "$s3dir/versitygw.pid" && log "s3: up (pid $(cat "$s3dir/versitygw.pid"))" || log "s3: down"; fi ;;
+  *) echo "usage: $0 up|down|status [postgres] [kafka] [keycloak] [s3]" >&2; exit 2 ;;
 esac

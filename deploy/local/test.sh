@@ -1,16 +1,18 @@
 #!/usr/bin/env bash
-# make test: start Kafka, Postgres and Keycloak unless they already run, run every test, stop what we started.
+# make test: start Kafka, Postgres, Keycloak and the S3 store unless they already run, run every test, stop
+# what we started.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 cd "$root"
 . "$here/env.sh"
-started=""
+# the parts that are not running now are the ones this run starts, and so stops
 status=$(bash "$here/infra.sh" status)
-if [[ "$status" != *"kafka: up"* || "$status" != *"postgres: up"* || "$status" != *"keycloak: up"* ]]; then
-  started=yes
-fi
-cleanup() { if [ -n "$started" ]; then bash "$here/infra.sh" down; fi; }
+started=()
+for part in postgres kafka keycloak s3; do
+  [[ "$status" == *"$part: up"* ]] || started+=("$part")
+done
+cleanup() { if ((${#started[@]})); then bash "$here/infra.sh" down "${started[@]}"; fi; }
 trap cleanup EXIT
 bash "$here/prereqs.sh"
 bash "$here/infra.sh" up

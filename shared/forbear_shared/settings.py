@@ -10,14 +10,15 @@ from __future__ import annotations
 import datetime as dt
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PLACEHOLDERS = frozenset({"", "changeme", "change-me", "secret", "forbear-local", "forbear-development-secret-not-for-production"})
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="FORBEAR_", extra="ignore")
+    #: a refused value is never echoed in the error (it may be a secret)
+    model_config = SettingsConfigDict(env_prefix="FORBEAR_", extra="ignore", hide_input_in_errors=True)
 
     environment: Literal["development", "test", "production"] = "development"
     service_name: str = "forbear"
@@ -52,7 +53,21 @@ class Settings(BaseSettings):
     auth_test_issuer: str = "https://test-issuer.forbear.invalid"
     auth_test_jwks_file: str | None = None
     policy_file: str | None = None
+    #: where evidence documents are kept: ``fs``, a directory (one machine: ``make run``), or ``s3``,
+    #: an S3-compatible object store that every replica shares (AWS S3, Ceph RGW, versitygw, ...)
+    evidence_store: Literal["fs", "s3"] = "fs"
     evidence_dir: str = "/var/tmp/forbear/evidence"
+    #: the store's S3 API; unset means AWS S3 in ``evidence_s3_region``
+    evidence_s3_endpoint_url: str | None = None
+    evidence_s3_bucket: str | None = None
+    evidence_s3_region: str = "us-east-1"
+    #: object keys are ``<prefix><sha256[:2]>/<sha256>``, e.g. a prefix ``forbear/evidence/`` in a shared bucket
+    evidence_s3_prefix: str = ""
+    #: ``path`` for most S3-compatible servers; ``auto`` lets AWS S3 use virtual-hosted addresses
+    evidence_s3_addressing_style: Literal["auto", "path", "virtual"] = "auto"
+    #: both or neither; neither means boto3's credential chain (AWS_* variables, web identity, instance role)
+    evidence_s3_access_key_id: str | None = None
+    evidence_s3_secret_access_key: SecretStr | None = None
     log_level: str = "INFO"
     relay_batch_size: int = 2000
     relay_idle_seconds: float = 0.05
@@ -68,6 +83,23 @@ class Settings(BaseSettings):
             for word in PLACEHOLDERS - {""}:
                 if f":{word}@" in self.database_url:
                     raise ValueError("FORBEAR_DATABASE_URL carries a placeholder password in production")
+        return self
+
+    @model_validator(mode="after")
+    def _evidence_store_is_complete(self) -> Settings:
+        if self.evidence_store != "s3":
+            return self
+        if not self.evidence_s3_bucket:
+            raise ValueError("FORBEAR_EVIDENCE_S3_BUCKET is required with FORBEAR_EVIDENCE_STORE=s3")
+        if (self.evidence_s3_access_key_id is None) != (self.evidence_s3_secret_access_key is None):
+            raise ValueError("FORBEAR_EVIDENCE_S3_ACCESS_KEY_ID and FORBEAR_EVIDENCE_S3_SECRET_ACCESS_KEY go together "
+                             "(or neither, for the default credential chain)")
+        if self.environment == "production":
+            if self.evidence_s3_endpoint_url and not self.evidence_s3_endpoint_url.startswith("https://"):
+                raise ValueError("FORBEAR_EVIDENCE_S3_ENDPOINT_URL must be an https:// address in production")
+            secret = self.evidence_s3_secret_access_key
+            if secret is not None and secret.get_secret_value() in PLACEHOLDERS:
+                raise ValueError("FORBEAR_EVIDENCE_S3_SECRET_ACCESS_KEY is a placeholder in production")
         return self
 
     @property

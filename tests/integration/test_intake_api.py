@@ -328,10 +328,9 @@ def test_evidence_is_stored_by_sha256_checked_by_its_bytes_and_reviewed_once(sta
     assert len(after["documents"]) == 1
     reviewed = events_of(infra, cid, "evidence.reviewed")[0]["payload"]
     assert reviewed["document_id"] == doc["document_id"] and reviewed["outcome"] == "accepted"
-    # durably on disk, content-addressed
-    path = f"{infra.service_env()['FORBEAR_EVIDENCE_DIR']}/{doc['sha256'][:2]}/{doc['sha256']}"
-    with open(path, "rb") as stored_file:
-        assert stored_file.read() == PDF
+    # in the run's bucket of the object store, content-addressed
+    stored = infra.evidence.client().get_object(Bucket=infra.evidence.bucket, Key=f"{doc['sha256'][:2]}/{doc['sha256']}")
+    assert stored["Body"].read() == PDF
 
 
 def test_an_evidence_file_over_the_size_limit_is_refused_with_413(stack) -> None:

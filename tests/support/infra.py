@@ -12,7 +12,9 @@ from typing import Any
 
 import psycopg
 from forbear_shared.kafka_admin import create_topics, delete_topics, wait_for_broker
+from forbear_shared.object_store import S3Target, create_bucket, wait_for_store
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from pydantic import SecretStr
 
 from tests.support import identity
 
@@ -30,6 +32,8 @@ class TestInfra:
     bootstrap: str
     topic_prefix: str
     group_prefix: str
+    #: the run's bucket in the object store of deploy/local/infra.sh (versitygw)
+    evidence: S3Target
 
     def topic(self, name: str) -> str:
         return f"{self.topic_prefix}{name}"
@@ -45,7 +49,14 @@ class TestInfra:
             "FORBEAR_AUTH_TEST_ISSUER": identity.ISSUER,
             "FORBEAR_AUTH_TEST_JWKS_FILE": str(
                 identity.TEST_ISSUER.write_jwks(Path(f"/var/tmp/forbear/test-issuer/{self.run_id}.jwks.json"))),
-            "FORBEAR_EVIDENCE_DIR": f"/var/tmp/forbear/test-evidence/{self.run_id}",
+            "FORBEAR_EVIDENCE_STORE": "s3",
+            "FORBEAR_EVIDENCE_S3_ENDPOINT_URL": self.evidence.endpoint_url or "",
+            "FORBEAR_EVIDENCE_S3_BUCKET": self.evidence.bucket or "",
+            "FORBEAR_EVIDENCE_S3_REGION": self.evidence.region,
+            "FORBEAR_EVIDENCE_S3_ADDRESSING_STYLE": self.evidence.addressing_style,
+            "FORBEAR_EVIDENCE_S3_ACCESS_KEY_ID": self.evidence.access_key_id or "",
+            "FORBEAR_EVIDENCE_S3_SECRET_ACCESS_KEY": (
+                self.evidence.secret_access_key.get_secret_value() if self.evidence.secret_access_key else ""),
             "FORBEAR_LOG_LEVEL": "INFO",
         }
 
@@ -73,6 +84,14 @@ def start_test_infra() -> TestInfra:
     wait_for_broker(bootstrap, timeout=60)
     prefix = f"t{run_id}."
     create_topics(bootstrap, prefix)
+    evidence = S3Target(
+        endpoint_url=f"http://127.0.0.1:{_env('FORBEAR_S3_PORT', '19000')}", region="us-east-1",
+        bucket=f"forbear-test-{run_id}", prefix="", addressing_style="path",
+        access_key_id=_env("FORBEAR_EVIDENCE_S3_ACCESS_KEY_ID", "forbear-local"),
+        secret_access_key=SecretStr(_env("FORBEAR_EVIDENCE_S3_SECRET_ACCESS_KEY", "forbear-local-s3-secret")),
+    )
+    wait_for_store(evidence)
+    create_bucket(evidence, f"forbear-test-{run_id}")
     return TestInfra(
         run_id=run_id,
         admin_url=admin_url,
@@ -81,6 +100,7 @@ def start_test_infra() -> TestInfra:
         bootstrap=bootstrap,
         topic_prefix=prefix,
         group_prefix=f"t{run_id}-",
+        evidence=evidence,
     )
 
 
@@ -88,7 +108,20 @@ def stop_test_infra(infra: TestInfra) -> None:
     try:
         delete_topics(infra.bootstrap, infra.topic_prefix)
     finally:
-        drop_database(infra)
+        try:
+            drop_database(infra)
+        finally:
+            delete_bucket(infra.evidence)
+
+
+def delete_bucket(target: S3Target) -> None:
+    """Empty and remove a test run's bucket."""
+    assert target.bucket and target.bucket.startswith("forbear-test-"), "only a test run's bucket is removed"
+    client = target.client()
+    for page in client.get_paginator("list_objects_v2").paginate(Bucket=target.bucket):
+        for item in page.get("Contents", []):
+            client.delete_object(Bucket=target.bucket, Key=item["Key"])
+    client.delete_bucket(Bucket=target.bucket)
 
 
 def drop_database(infra: TestInfra, attempts: int = 30) -> None:

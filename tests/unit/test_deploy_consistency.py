@@ -28,7 +28,7 @@ INFRA_VARIABLES = frozenset(
         "FORBEAR_VAR_DIR", "FORBEAR_CACHE_DIR", "FORBEAR_PG_PORT", "FORBEAR_KAFKA_PORT",
         "FORBEAR_KAFKA_CONTROLLER_PORT", "FORBEAR_KAFKA_VERSION", "FORBEAR_DB_NAME", "FORBEAR_DB_USER",
         "FORBEAR_DB_PASSWORD", "FORBEAR_PYTHON", "FORBEAR_KEYCLOAK_VERSION", "FORBEAR_KEYCLOAK_PORT",
-        "FORBEAR_KEYCLOAK_MANAGEMENT_PORT",
+        "FORBEAR_KEYCLOAK_MANAGEMENT_PORT", "FORBEAR_S3_PORT", "FORBEAR_VERSITYGW_VERSION", "FORBEAR_GO",
     }
 )
 SETTINGS_VARIABLES = frozenset(f"FORBEAR_{name.upper()}" for name in Settings.model_fields)
@@ -128,7 +128,7 @@ def test_every_service_has_an_api_and_a_worker_on_the_local_ports(compose: dict[
             assert env["FORBEAR_OIDC_DISCOVERY_URL"].startswith("http://keycloak:8080/realms/forbear/")
             assert spec["build"]["dockerfile"] == "deploy/docker/Dockerfile"
 
-    expected = {f"{s}-{kind}" for s in SERVICES for kind in ("api", "worker")} | {"topic-init"}
+    expected = {f"{s}-{kind}" for s in SERVICES for kind in ("api", "worker")} | {"topic-init", "bucket-init"}
     assert set(forbear_processes(compose)) == expected
 
 
@@ -186,7 +186,7 @@ def test_topic_init_creates_the_same_catalogue_before_any_service_starts(compose
     # the command's module creates exactly the catalogue of forbear_shared.topics
     assert kafka_admin.CATALOGUE is topics.CATALOGUE
     for name, spec in forbear_processes(compose).items():
-        if name == "topic-init":
+        if name in {"topic-init", "bucket-init"}:
             continue
         deps = spec["depends_on"]
         assert deps["topic-init"]["condition"] == "service_completed_successfully"
@@ -212,7 +212,7 @@ def test_healthchecks_and_dependencies(compose: dict[str, Any]) -> None:
 
 def test_every_forbear_variable_is_a_setting_or_a_documented_infra_variable(compose: dict[str, Any]) -> None:
     # the infra list really is what env.sh defines
-    assert INFRA_VARIABLES - {"FORBEAR_PYTHON"} <= env_sh_variables()
+    assert INFRA_VARIABLES - {"FORBEAR_PYTHON", "FORBEAR_GO"} <= env_sh_variables()
     used: set[str] = set()
     for spec in compose.values():
         env = spec.get("environment") or {}
@@ -403,13 +403,50 @@ def test_k8s_secret_is_a_template_without_real_secrets(k8s: dict[tuple[str, str]
     assert not any(kind == "Secret" for kind, _ in k8s), "kustomization must not apply a Secret"
     (secret,) = load_yaml_all(DEPLOY / "k8s/secret.template.yaml")
     values = secret["stringData"]
-    assert set(values) == {"FORBEAR_DATABASE_URL"}  # no signing key: tokens are checked with the IdP's JWKS
+    # no signing key: tokens are checked with the IdP's JWKS
+    assert set(values) == {"FORBEAR_DATABASE_URL", "FORBEAR_EVIDENCE_S3_ACCESS_KEY_ID", "FORBEAR_EVIDENCE_S3_SECRET_ACCESS_KEY"}
     # placeholders that production settings refuse, so a forgotten template cannot start
     assert any(f":{word}@" in values["FORBEAR_DATABASE_URL"] for word in PLACEHOLDERS - {""})
+    assert values["FORBEAR_EVIDENCE_S3_SECRET_ACCESS_KEY"] in PLACEHOLDERS
     config = k8s[("ConfigMap", "forbear-config")]["data"]
-    assert "FORBEAR_DATABASE_URL" not in config
+    assert "FORBEAR_DATABASE_URL" not in config and "FORBEAR_EVIDENCE_S3_SECRET_ACCESS_KEY" not in config
     assert config["FORBEAR_OIDC_ISSUER"].startswith("https://")
     assert config["FORBEAR_ENVIRONMENT"] == "production"
+
+
+def test_evidence_lives_in_one_object_store_that_every_intake_replica_shares(
+    compose: dict[str, Any], k8s: dict[tuple[str, str], dict[str, Any]],
+) -> None:
+    defaults = env_sh_defaults()
+    s3 = compose["s3"]
+    image, tag = s3["image"].split(":")
+    assert image == "versity/versitygw" and tag == defaults["FORBEAR_VERSITYGW_VERSION"]
+    _, published, container = host_port(s3["ports"][0])
+    assert published == int(defaults["FORBEAR_S3_PORT"]) and f":{container}" in s3["command"]
+    assert s3["environment"]["ROOT_ACCESS_KEY_ID"] == defaults["FORBEAR_EVIDENCE_S3_ACCESS_KEY_ID"]
+    assert s3["environment"]["ROOT_SECRET_ACCESS_KEY"] == defaults["FORBEAR_EVIDENCE_S3_SECRET_ACCESS_KEY"]
+    init = compose["bucket-init"]
+    assert init["command"] == ["python", "-m", "forbear_shared.object_store", "create-bucket"]
+    assert init["depends_on"]["s3"]["condition"] == "service_healthy"
+    for name in ("intake-api", "intake-worker"):
+        spec = compose[name]
+        env = spec["environment"]
+        assert env["FORBEAR_EVIDENCE_STORE"] == "s3"
+        assert env["FORBEAR_EVIDENCE_S3_ENDPOINT_URL"] == f"http://s3:{container}"
+        assert env["FORBEAR_EVIDENCE_S3_BUCKET"] == init["environment"]["FORBEAR_EVIDENCE_S3_BUCKET"]
+        assert spec["depends_on"]["bucket-init"]["condition"] == "service_completed_successfully"
+        Settings(**{k.removeprefix("FORBEAR_").lower(): v for k, v in env.items() if k.startswith("FORBEAR_")})
+    # no Forbear process keeps evidence on a disk of its own
+    for name, spec in forbear_processes(compose).items():
+        assert not spec.get("volumes"), name
+    config = k8s[("ConfigMap", "forbear-config")]["data"]
+    assert config["FORBEAR_EVIDENCE_STORE"] == "s3" and config["FORBEAR_EVIDENCE_S3_BUCKET"]
+    assert config["FORBEAR_EVIDENCE_S3_ENDPOINT_URL"].startswith("https://")
+    for kind in ("api", "worker"):
+        pod = k8s[("Deployment", f"intake-{kind}")]["spec"]["template"]["spec"]
+        assert [v["name"] for v in pod["volumes"]] == ["tmp"] and "emptyDir" in pod["volumes"][0]
+        (container_spec,) = pod["containers"]
+        assert [m["mountPath"] for m in container_spec["volumeMounts"]] == ["/tmp"]
 
 
 def test_keycloak_is_the_local_version_with_the_realm_of_deploy_keycloak(compose: dict[str, Any]) -> None:

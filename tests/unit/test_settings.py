@@ -45,3 +45,61 @@ def test_production_refuses_the_local_database_password(monkeypatch: pytest.Monk
     monkeypatch.setenv("FORBEAR_OIDC_ISSUER", "https://idp.lender.example/realms/operations")
     with pytest.raises(ValidationError, match="placeholder password"):
         Settings()
+
+
+# -- evidence store ------------------------------------------------------------------------------
+
+
+def s3_env(monkeypatch: pytest.MonkeyPatch, **values: str) -> None:
+    monkeypatch.setenv("FORBEAR_DATABASE_URL", "postgresql://svc:s3cret-pw@db/forbear")
+    monkeypatch.setenv("FORBEAR_KAFKA_BOOTSTRAP", "kafka:9092")
+    monkeypatch.setenv("FORBEAR_EVIDENCE_STORE", "s3")
+    for name in ("BUCKET", "ENDPOINT_URL", "ACCESS_KEY_ID", "SECRET_ACCESS_KEY"):
+        monkeypatch.delenv(f"FORBEAR_EVIDENCE_S3_{name}", raising=False)
+    for name, value in values.items():
+        monkeypatch.setenv(f"FORBEAR_{name.upper()}", value)
+
+
+def test_an_s3_evidence_store_needs_a_bucket(monkeypatch: pytest.MonkeyPatch) -> None:
+    s3_env(monkeypatch)
+    with pytest.raises(ValidationError, match="FORBEAR_EVIDENCE_S3_BUCKET is required"):
+        Settings()
+    monkeypatch.setenv("FORBEAR_EVIDENCE_S3_BUCKET", "lender-evidence")
+    assert Settings().evidence_s3_bucket == "lender-evidence"
+
+
+def test_s3_keys_go_together_or_not_at_all(monkeypatch: pytest.MonkeyPatch) -> None:
+    s3_env(monkeypatch, evidence_s3_bucket="lender-evidence", evidence_s3_access_key_id="AKIDEXAMPLE")
+    with pytest.raises(ValidationError, match="go together"):
+        Settings()
+    monkeypatch.delenv("FORBEAR_EVIDENCE_S3_ACCESS_KEY_ID")
+    settings = Settings()  # neither: boto3's credential chain (instance role, web identity)
+    assert settings.evidence_s3_access_key_id is None and settings.evidence_s3_secret_access_key is None
+
+
+def test_production_refuses_a_plain_http_store_or_a_placeholder_secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    s3_env(monkeypatch, environment="production", oidc_issuer="https://idp.lender.example/realms/operations",
+           evidence_s3_bucket="lender-evidence", evidence_s3_endpoint_url="http://rgw.lender.internal:7480",
+           evidence_s3_access_key_id="forbear", evidence_s3_secret_access_key="kq8vN2yLr0Tg5WzP")
+    with pytest.raises(ValidationError, match="must be an https:// address in production"):
+        Settings()
+    monkeypatch.setenv("FORBEAR_EVIDENCE_S3_ENDPOINT_URL", "https://rgw.lender.internal")
+    monkeypatch.setenv("FORBEAR_EVIDENCE_S3_SECRET_ACCESS_KEY", "changeme")
+    with pytest.raises(ValidationError, match="FORBEAR_EVIDENCE_S3_SECRET_ACCESS_KEY is a placeholder"):
+        Settings()
+    monkeypatch.setenv("FORBEAR_EVIDENCE_S3_SECRET_ACCESS_KEY", "kq8vN2yLr0Tg5WzP")
+    assert Settings().evidence_s3_endpoint_url == "https://rgw.lender.internal"
+
+
+def test_the_s3_secret_is_in_no_repr_and_no_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    secret = "kq8vN2yLr0Tg5WzP-do-not-print"
+    s3_env(monkeypatch, evidence_s3_bucket="lender-evidence", evidence_s3_access_key_id="forbear",
+           evidence_s3_secret_access_key=secret)
+    settings = Settings()
+    assert settings.evidence_s3_secret_access_key is not None
+    assert settings.evidence_s3_secret_access_key.get_secret_value() == secret
+    assert secret not in repr(settings) and secret not in str(settings)
+    monkeypatch.delenv("FORBEAR_EVIDENCE_S3_BUCKET")
+    with pytest.raises(ValidationError) as refused:
+        Settings()
+    assert secret not in str(refused.value)

@@ -8,7 +8,7 @@ from pathlib import Path
 from forbear_shared.policy_loader import load_policy
 from forbear_shared.service import ServiceContext, bootstrap
 
-from forbear_intake.adapters.evidence_store import EvidenceStore
+from forbear_intake.adapters.evidence_store import evidence_store
 from forbear_intake.service_layer.cases import Intake
 
 SERVICE = "intake"
@@ -27,6 +27,6 @@ def intake(ctx: ServiceContext) -> Intake:
     return Intake(
         ctx=ctx,
         policy=load_policy(ctx.settings.policy_file),
-        store=EvidenceStore(ctx.settings.evidence_dir),
+        store=evidence_store(ctx.settings),
         max_evidence_bytes=max_bytes,
     )

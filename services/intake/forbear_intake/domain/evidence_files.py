@@ -8,7 +8,6 @@ the bytes: a ``.exe`` renamed ``scan.pdf`` is refused.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -71,7 +70,3 @@ def check_evidence_file(head: bytes, size: int, declared: str | None, max_bytes:
         if claimed is not sniffed:
             return FileCheck(sniffed, FileRefusal.CONTENT_TYPE_MISMATCH)
     return FileCheck(sniffed)
-
-
-def sha256_hex(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()

@@ -2,7 +2,6 @@
 # No ``from __future__ import annotations``: FastAPI resolves the Annotated aliases below at runtime.
 
 import datetime as dt
-import hashlib
 from collections.abc import Callable
 from typing import Annotated, Any
 
@@ -29,6 +28,7 @@ from forbear_shared.topics import INTAKE_EVENTS
 from pydantic import BaseModel
 
 from forbear_intake import bootstrap
+from forbear_intake.adapters.evidence_store import StagedUpload
 from forbear_intake.domain.case_status import CaseStatus
 from forbear_intake.service_layer import cases, views
 from forbear_intake.service_layer.commands import ContactIn, HistoryIn, OpenCase, ReviewIn, StatementIn
@@ -109,7 +109,7 @@ def create_app() -> FastAPI:
         return cases.case_view(intake, case_id, who)
 
     @router.post("/cases/{case_id}/evidence", status_code=201, response_model=views.DocumentView,
-                 responses=problems(404, 409), tags=["evidence"],
+                 responses=problems(404, 409, 503), tags=["evidence"],
                  summary="Upload one evidence document (PDF, JPEG or PNG)",
                  openapi_extra=body_limit(intake.max_evidence_bytes + MULTIPART_OVERHEAD_BYTES))
     def upload_evidence(
@@ -122,13 +122,15 @@ def create_app() -> FastAPI:
         if file.filename and text_error(file.filename):
             raise Unprocessable("invalid_characters", "the file name holds characters that are not text")
         limit = intake.max_evidence_bytes
-        data = file.file.read(limit + 1)
-        if len(data) > limit:
+        # the multipart parser has spooled the file (to disk past 1 MiB); it is hashed in chunks
+        # and streamed to the store from there, never held whole in memory
+        upload = StagedUpload.read(file.file, limit)
+        if upload.size > limit:
             raise cases.PayloadTooLarge("file_too_large", f"evidence files are limited to {limit} bytes")
-        digest = idempotency.request_hash(case_id, document_type, hashlib.sha256(data).hexdigest())
+        digest = idempotency.request_hash(case_id, document_type, upload.sha256)
 
         def work(conn: Any) -> tuple[int, Any]:
-            doc = cases.upload_evidence(intake, conn, case_id, document_type, data, file.content_type,
+            doc = cases.upload_evidence(intake, conn, case_id, document_type, upload, file.content_type,
                                         file.filename, who)
             return 201, views.document_view(doc)
 
@@ -139,7 +141,7 @@ def create_app() -> FastAPI:
     def list_evidence(case_id: str, who: Anyone) -> list[views.DocumentView]:
         return cases.list_documents(intake, case_id, who)
 
-    @router.get("/cases/{case_id}/evidence/{document_id}/content", responses=problems(404), tags=["evidence"],
+    @router.get("/cases/{case_id}/evidence/{document_id}/content", responses=problems(404, 502, 503), tags=["evidence"],
                 summary="Download a document as uploaded", response_class=Response)
     def evidence_content(case_id: str, document_id: str, who: StaffOrBorrower) -> Response:
         doc, data = cases.evidence_content(intake, case_id, document_id, who)

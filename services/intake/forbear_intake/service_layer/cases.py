@@ -43,7 +43,7 @@ from forbear_shared.service import ServiceContext
 from forbear_shared.topics import INTAKE_EVENTS
 
 from forbear_intake.adapters import repository as repo
-from forbear_intake.adapters.evidence_store import EvidenceStore
+from forbear_intake.adapters.evidence_store import EvidenceStore, StagedUpload
 from forbear_intake.domain.case_status import (
     GATHERING,
     CaseStatus,
@@ -52,7 +52,7 @@ from forbear_intake.domain.case_status import (
     may_submit,
 )
 from forbear_intake.domain.contact_rules import check_contact
-from forbear_intake.domain.evidence_files import check_evidence_file, sha256_hex
+from forbear_intake.domain.evidence_files import check_evidence_file
 from forbear_intake.domain.loan_records import Claim, LoanSource, claim, declared_loan_refusals
 from forbear_intake.domain.renegotiation import renegotiation_allowed
 from forbear_intake.service_layer import views
@@ -252,7 +252,7 @@ def correct_history(intake: Intake, case_id: str, command: HistoryIn, who: Princ
 # -- evidence --------------------------------------------------------------------------------
 
 
-def upload_evidence(intake: Intake, conn: psycopg.Connection, case_id: str, document_type: str, data: bytes,
+def upload_evidence(intake: Intake, conn: psycopg.Connection, case_id: str, document_type: str, upload: StagedUpload,
                     declared_type: str | None, filename: str | None, who: Principal) -> Row:
     case = load_case(conn, case_id, who, for_update=True)
     if not may_add_evidence(CaseStatus(case["status"])):
@@ -262,23 +262,25 @@ def upload_evidence(intake: Intake, conn: psycopg.Connection, case_id: str, docu
     except ValueError:
         raise Unprocessable("unknown_document_type",
                             f"document_type must be one of: {', '.join(t.value for t in DocumentType)}") from None
-    check = check_evidence_file(data[:16], len(data), declared_type, intake.max_evidence_bytes)
+    check = check_evidence_file(upload.head, upload.size, declared_type, intake.max_evidence_bytes)
     if check.refusal is not None:
         if check.refusal == "file_too_large":
             raise PayloadTooLarge("file_too_large", f"evidence files are limited to {intake.max_evidence_bytes} bytes")
         raise Unprocessable(check.refusal.value, f"file refused: {check.refusal.value} (PDF, JPEG or PNG only)")
     assert check.media_type is not None
-    digest = sha256_hex(data)
-    intake.store.put(digest, data)
+    digest = upload.sha256
+    # before the row that names it commits: a document row never points at bytes not yet stored
+    # (an upload whose transaction then fails leaves an unreferenced object, harmless and reused)
+    intake.store.put(digest, upload.file, upload.size)
     today = intake.ctx.business_date(conn)
     document_id = _new_id("D")
     repo.insert_document(conn, {
         "document_id": document_id, "case_id": case_id, "document_type": doc_type.value,
-        "media_type": check.media_type.value, "size_bytes": len(data), "sha256": digest,
+        "media_type": check.media_type.value, "size_bytes": upload.size, "sha256": digest,
         "original_filename": (filename or "")[:200] or None, "uploaded_by": who.subject, "uploaded_on": today,
     })
     _audit(conn, case_id, today, who, "evidence_uploaded", None, document_id=document_id,
-           document_type=doc_type.value, sha256=digest, size_bytes=len(data))
+           document_type=doc_type.value, sha256=digest, size_bytes=upload.size)
     if CaseStatus(case["status"]) in GATHERING:
         _set_status(conn, case, gathering_status(completeness_of(conn, case)), today, who, "evidence_uploaded")
     return repo.get_document(conn, case_id, document_id)
