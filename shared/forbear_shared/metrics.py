@@ -48,6 +48,17 @@ OUTBOX_OLDEST_AGE = Gauge(
     "forbear_outbox_oldest_age_seconds", "Age of the oldest unpublished outbox row", ["service"]
 )
 OUTBOX_PUBLISHED = Counter("forbear_outbox_published_total", "Outbox rows published to Kafka", ["service"])
+RETENTION_PURGED = Counter(
+    "forbear_retention_purged_rows_total", "Rows deleted because they outlived their retention", ["service", "table"]
+)
+RETENTION_RUNS = Counter(
+    "forbear_retention_purge_runs_total",
+    "Purge runs by outcome: done, locked (another replica was purging), failed",
+    ["service", "outcome"],
+)
+RETENTION_LAST_PURGE = Gauge(
+    "forbear_retention_last_purge_timestamp_seconds", "When this process last completed a purge run", ["service"]
+)
 BUSINESS_DATE = Gauge(
     "forbear_business_date_timestamp_seconds", "The lender's business date (midnight UTC) as seen by a service", ["service"]
 )

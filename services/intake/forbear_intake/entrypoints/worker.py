@@ -1,7 +1,8 @@
-"""Worker of the intake service: outbox relay and consumers."""
+"""Worker of the intake service: outbox relay, consumers and the retention purge."""
 
 from __future__ import annotations
 
+from forbear_shared.retention import purge_loop
 from forbear_shared.topics import AGREEMENT_EVENTS, CORE_LOANS, EVALUATION_EVENTS, MONITORING_EVENTS
 from forbear_shared.worker import WorkerSpec, run_worker
 
@@ -16,6 +17,7 @@ def main() -> None:
     spec = WorkerSpec(
         topics=[CORE_LOANS.name, EVALUATION_EVENTS.name, AGREEMENT_EVENTS.name, MONITORING_EVENTS.name],
         handlers=handlers(intake),
+        loops=[purge_loop(ctx.settings, ctx.pool)],
     )
     run_worker(ctx.settings, ctx.pool, spec)
 
