@@ -82,4 +82,7 @@ PAYMENTS = Counter("forbear_payments_total", "Payments applied", ["source", "out
 NOTICES = Counter("forbear_notices_total", "Notices requested", ["level"])
 LEGAL_REFERRALS = Counter("forbear_legal_referrals_total", "Legal referrals published", ["route"])
 COB_RUNS = Counter("forbear_cob_runs_total", "Close-of-business runs (one per business day swept)")
+PERSONAL_DATA_ERASED = Counter(
+    "forbear_personal_data_erased_cases_total", "Closed cases whose personal data and evidence were erased"
+)
 ACTIVE_AGREEMENTS = Gauge("forbear_active_agreements", "Agreements being monitored, by escalation level", ["level"])

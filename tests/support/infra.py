@@ -47,6 +47,8 @@ class TestInfra:
                 identity.TEST_ISSUER.write_jwks(Path(f"/var/tmp/forbear/test-issuer/{self.run_id}.jwks.json"))),
             "FORBEAR_EVIDENCE_DIR": f"/var/tmp/forbear/test-evidence/{self.run_id}",
             "FORBEAR_LOG_LEVEL": "INFO",
+            # purges and erasures run every second, so tests see what they do without waiting long
+            "FORBEAR_RETENTION_PURGE_INTERVAL_SECONDS": "1",
         }
 
     def connect(self, schema: str | None = None) -> psycopg.Connection[Any]:

@@ -45,3 +45,11 @@ class EvidenceStore:
 
     def get(self, sha256: str) -> bytes:
         return self.path_for(sha256).read_bytes()
+
+    def delete(self, sha256: str) -> bool:
+        """Remove a document's file; False when it was not there (erased already)."""
+        try:
+            self.path_for(sha256).unlink()
+        except FileNotFoundError:
+            return False
+        return True
