@@ -48,6 +48,8 @@ class Retention:
     inbox: dt.timedelta
     idempotency_keys: dt.timedelta
     batch_rows: int = 5000
+    #: rest between two full batches
+    pause_seconds: float = 0.0
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Retention:
@@ -56,6 +58,7 @@ class Retention:
             inbox=dt.timedelta(hours=settings.inbox_retention_hours),
             idempotency_keys=dt.timedelta(hours=settings.idempotency_key_hours),
             batch_rows=settings.retention_batch_rows,
+            pause_seconds=settings.retention_batch_pause_seconds,
         )
 
     def of(self, table: str) -> dt.timedelta:
@@ -64,9 +67,11 @@ class Retention:
 
 
 def purge_table(conn: psycopg.Connection, service: str, table: str, older_than: dt.timedelta, batch_rows: int,
-                stop: threading.Event | None = None) -> int:
+                stop: threading.Event | None = None, pause_seconds: float = 0.0) -> int:
     """Delete ``table``'s rows older than ``older_than``, ``batch_rows`` per statement, on an
-    autocommit connection (each statement its own transaction); return how many."""
+    autocommit connection (each statement its own transaction), resting ``pause_seconds``
+    between full batches; return how many."""
+    stop = stop or threading.Event()
     column = AGE_COLUMNS[table]
     # ctid = any(array(...)): a TID scan of just the rows the index found, not a join over the table
     sql = (f"delete from {table} where ctid = any(array("
@@ -77,7 +82,7 @@ def purge_table(conn: psycopg.Connection, service: str, table: str, older_than: 
         total += deleted
         if deleted:
             metrics.RETENTION_PURGED.labels(service, table).inc(deleted)
-        if deleted < batch_rows or (stop is not None and stop.is_set()):
+        if deleted < batch_rows or stop.wait(pause_seconds):
             return total
 
 
@@ -92,7 +97,8 @@ def purge(pool: ConnectionPool, service: str, retention: Retention,
         if not row or not row["ok"]:  # type: ignore[call-overload]
             metrics.RETENTION_RUNS.labels(service, "locked").inc()
             return None
-        counts = {table: purge_table(conn, service, table, retention.of(table), retention.batch_rows, stop)
+        counts = {table: purge_table(conn, service, table, retention.of(table), retention.batch_rows, stop,
+                                     retention.pause_seconds)
                   for table in AGE_COLUMNS}
         # closing the connection releases the lock too; unlocking says so
         conn.execute("select pg_advisory_unlock(hashtext('forbear-retention:' || current_schema()))")

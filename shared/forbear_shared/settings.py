@@ -75,6 +75,9 @@ class Settings(BaseSettings):
     #: how often each worker purges what outlived its retention, and how many rows per statement
     retention_purge_interval_seconds: float = Field(default=600.0, gt=0)
     retention_batch_rows: int = Field(default=5000, ge=1, le=100_000)
+    #: the purge rests this long between two full batches, leaving the database to the relay
+    #: and the consumers (``make bench``: a purge flat out halved the relay's rate on 2 cores)
+    retention_batch_pause_seconds: float = Field(default=0.1, ge=0, le=10)
 
     @model_validator(mode="after")
     def _no_placeholders_outside_development(self) -> Settings:

@@ -176,3 +176,31 @@ def test_a_case_referred_to_legal_is_kept_and_a_borrowers_open_case_keeps_their_
         subjects = [r["subject"] for r in conn.execute(
             "select subject from personal_data_erasures where case_id = %s order by id", (declined["case_id"],))]
     assert subjects == ["case"]  # no contact notes, no documents, and the borrower kept
+
+
+def test_evaluation_drops_its_copy_of_an_erased_cases_statement(stack, infra) -> None:
+    case = open_case()
+    cid = case["case_id"]
+    with client("intake") as api:
+        assert api.put(f"/cases/{cid}/statement", json={
+            "income": [{"category": "unemployment_benefit", "monthly_amount": "2100.00"}],
+            "essential_expenditure": [{"category": "rent", "monthly_amount": "900.00"}]}).status_code == 200
+        assert api.post(f"/cases/{cid}/submit").status_code == 200
+    # evaluation's own decision first (the evidence is missing), then the decline that closes the case
+    eventually(lambda: _status(cid, "awaiting_evidence") if _status(cid, "awaiting_evidence") and
+               _intake_case(infra, cid)["last_outcome"] else None, timeout=60)
+
+    def evaluation_statement() -> Any:
+        with infra.connect("evaluation") as conn:
+            row = conn.execute("select submitted from cases where case_id = %s", (cid,)).fetchone()
+        return row["submitted"]["statement"] if row else None
+
+    assert evaluation_statement()["income"][0]["monthly_amount"] == "2100.00"
+    _decline(infra, case)
+    eventually(lambda: _status(cid, "declined"), timeout=60)
+    _closed_on(infra, cid, add_months(business_date(), -FIVE_YEARS))
+    eventually(lambda: _erased(infra, cid), timeout=60)
+    eventually(lambda: evaluation_statement() is None, timeout=60)
+    with infra.connect("evaluation") as conn:
+        decisions = conn.execute("select outcome from decisions where case_id = %s", (cid,)).fetchall()
+    assert [d["outcome"] for d in decisions] == ["need_more_evidence"]  # the lender's record of its decision stays

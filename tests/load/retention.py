@@ -4,9 +4,10 @@ A schema of its own holds the shared delivery tables with a large history (``BEN
 published outbox rows and as many inbox rows, a month old). The outbox relay publishes
 ``BENCH_RETENTION_EVENTS`` new events to a topic of this run, and an inbox consumer applies as
 many from another: once with nothing else running, once while the retention purge deletes the
-old rows of the same table, in its batches of 5,000. The purge is started just before each
-measured run; the figures say whether it was still running when the run ended. A first,
-uncounted pass of each warms connections and caches.
+old rows of the same table, in its batches of 5,000: as the workers run it (resting between
+batches) and flat out. The purge is started just before each measured run; the figures say
+whether it was still running when the run ended. A first, uncounted pass of each warms
+connections and caches.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
+from functools import partial
 
 import psycopg
 from forbear_shared.db import make_pool, migrate
@@ -25,6 +27,7 @@ from forbear_shared.events.schemas.intake import CaseOpened
 from forbear_shared.inbox import InboxProcessor, KafkaInboxLoop
 from forbear_shared.outbox import OutboxRelay, make_producer
 from forbear_shared.retention import purge_table
+from forbear_shared.settings import Settings
 from psycopg_pool import ConnectionPool
 
 from tests.support.infra import TestInfra
@@ -33,6 +36,8 @@ SERVICE = "bench"
 BATCH_ROWS = 5000
 OLD = dt.timedelta(days=30)
 RETENTION = dt.timedelta(days=7)
+#: the purge's rest between batches in the workers (the default setting)
+PAUSE: float = Settings.model_fields["retention_batch_pause_seconds"].default
 
 
 def line(label: str, value: str) -> None:
@@ -46,25 +51,27 @@ def _event(i: int) -> bytes:
                             producer="bench", occurred_at=dt.datetime(2026, 1, 5, 8, tzinfo=dt.UTC)))
 
 
-def _fill_history(conn: psycopg.Connection, rows: int) -> float:
+def _fill_history(conn: psycopg.Connection, rows: int, tables: tuple[str, ...] = ("outbox", "inbox")) -> float:
     started = time.perf_counter()
-    conn.execute(
-        "insert into outbox (event_id, topic, key, event_type, body, created_at, published_at) "
-        "select gen_random_uuid(), 'old', 'C' || i, 'case.opened', repeat('x', 600), now() - %s, now() - %s "
-        "from generate_series(1, %s) i", (OLD, OLD, rows))
-    conn.execute(
-        "insert into inbox (consumer, event_id, event_type, topic, received_at) "
-        "select 'history', gen_random_uuid(), 'case.opened', 'old', now() - %s from generate_series(1, %s)",
-        (OLD, rows))
-    conn.execute("vacuum analyze outbox")
-    conn.execute("vacuum analyze inbox")
+    if "outbox" in tables:
+        conn.execute(
+            "insert into outbox (event_id, topic, key, event_type, body, created_at, published_at) "
+            "select gen_random_uuid(), 'old', 'C' || i, 'case.opened', repeat('x', 600), now() - %s, now() - %s "
+            "from generate_series(1, %s) i", (OLD, OLD, rows))
+    if "inbox" in tables:
+        conn.execute(
+            "insert into inbox (consumer, event_id, event_type, topic, received_at) "
+            "select 'history', gen_random_uuid(), 'case.opened', 'old', now() - %s from generate_series(1, %s)",
+            (OLD, rows))
+    for table in tables:
+        conn.execute(f"vacuum analyze {table}")
     return time.perf_counter() - started
 
 
 class _Purge:
     """The purge of one table, in a thread, as the worker's loop runs it."""
 
-    def __init__(self, pool: ConnectionPool, table: str) -> None:
+    def __init__(self, pool: ConnectionPool, table: str, pause: float) -> None:
         self.deleted = 0
         self.seconds = 0.0
         self.ended: float | None = None
@@ -72,7 +79,7 @@ class _Purge:
         def run() -> None:
             started = time.perf_counter()
             with psycopg.connect(pool.conninfo, autocommit=True, **(pool.kwargs or {})) as conn:
-                self.deleted = purge_table(conn, SERVICE, table, RETENTION, BATCH_ROWS)
+                self.deleted = purge_table(conn, SERVICE, table, RETENTION, BATCH_ROWS, pause_seconds=pause)
             self.ended = time.perf_counter()
             self.seconds = self.ended - started
 
@@ -167,28 +174,37 @@ def bench_retention(infra: TestInfra) -> None:
         produce_all(infra.bootstrap, source, [(f"C{i}".encode(), _event(i)) for i in range(events)])
         target = infra.topic("notifications.requested")
 
-        def measured(label: str, run: Callable[[], tuple[float, float]], purging: str | None) -> None:
-            purge = _Purge(pool, purging) if purging else None
+        def measured(label: str, run: Callable[[], tuple[float, float]], purging: str | None = None,
+                     pause: float = 0.0) -> None:
+            purge = _Purge(pool, purging, pause) if purging else None
             rate, finished = run()
             if purge is None:
                 line(f"{label}, no purge", f"{rate:,.0f} events/s")
                 return
             running = purge.still_running_at(finished)
             purge.thread.join()
-            line(f"{label}, purging {purging}", f"{rate:,.0f} events/s  (purge "
+            line(f"{label}, purging {purging} (rest {pause:g} s)", f"{rate:,.0f} events/s  (purge "
                  f"{'still running at the end' if running else 'ended before the run'})")
             line(f"  purge of {purging}", f"{purge.deleted:,} rows in {purge.seconds:.1f} s "
                  f"({purge.deleted / max(purge.seconds, 1e-9):,.0f} rows/s)")
 
+        def refill(table: str) -> None:
+            with infra.connect(schema) as conn:
+                _fill_history(conn, rows, (table,))
+
         # a first pass of each, not counted: connections, caches and the broker's metadata warm up
         _relay_rate(pool, infra.bootstrap, target, min(events, 5000), body)
         _consume_rate(pool, infra.bootstrap, source, events, f"{infra.group_prefix}warm-up")
-        measured("relay publish rate", lambda: _relay_rate(pool, infra.bootstrap, target, events, body), None)
-        measured("relay publish rate", lambda: _relay_rate(pool, infra.bootstrap, target, events, body), "outbox")
-        measured("consumer apply rate (inbox)",
-                 lambda: _consume_rate(pool, infra.bootstrap, source, events, f"{infra.group_prefix}quiet"), None)
-        measured("consumer apply rate (inbox)",
-                 lambda: _consume_rate(pool, infra.bootstrap, source, events, f"{infra.group_prefix}purging"), "inbox")
+        relay = partial(_relay_rate, pool, infra.bootstrap, target, events, body)
+        measured("relay publish rate", relay)
+        measured("relay publish rate", relay, "outbox", PAUSE)
+        refill("outbox")
+        measured("relay publish rate", relay, "outbox", 0.0)
+        for n, pause in enumerate((None, PAUSE, 0.0)):
+            if pause == 0.0:
+                refill("inbox")
+            consume = partial(_consume_rate, pool, infra.bootstrap, source, events, f"{infra.group_prefix}c{n}")
+            measured("consumer apply rate (inbox)", consume, None if pause is None else "inbox", pause or 0.0)
     finally:
         pool.close()
         with infra.connect() as conn:

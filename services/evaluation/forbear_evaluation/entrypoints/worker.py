@@ -67,6 +67,7 @@ def build_processor(settings: Settings, evaluation: Any) -> InboxProcessor:
     )
     handlers = {
         "case.submitted": evaluation.on_case_submitted,
+        "case.personal_data_erased": evaluation.on_personal_data_erased,
         "offer.made": evaluation.on_offer_made,
         "offer.countered": evaluation.on_offer_countered,
         **business_date_handlers(service),
