@@ -7,6 +7,9 @@ the same request replays the first response; the same key with another request i
 ``claim`` + ``record`` run in the transaction of the change itself: a concurrent second
 request with the key waits on the key's row until the first commits, then replays it.
 ``lookup`` + ``remember`` serve a change that commits in a transaction of its own.
+
+A key is kept at least ``idempotency_key_hours`` (24 h, the API's promise) after its first use;
+the retention purge then deletes it (``forbear_shared.retention``), and the key is new again.
 """
 
 from __future__ import annotations

@@ -1,4 +1,8 @@
-"""Broker housekeeping: wait until the broker answers a metadata call, create the catalogue."""
+"""Broker housekeeping: wait until the broker answers a metadata call, create the catalogue.
+
+Topics are created with their catalogue configuration (retention, segment roll, broker-time
+timestamps: ``Topic.configs``); topics that exist already are brought back to it.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,7 @@ import sys
 import time
 
 from kafka import KafkaAdminClient
-from kafka.admin import NewTopic
+from kafka.admin import ConfigResource, ConfigResourceType, NewTopic
 from kafka.errors import TopicAlreadyExistsError
 
 from forbear_shared.topics import CATALOGUE
@@ -40,19 +44,42 @@ def create_topics(bootstrap: str, prefix: str = "") -> list[str]:
     client = admin(bootstrap)
     try:
         existing = set(client.list_topics())
-        wanted = [t for t in CATALOGUE if f"{prefix}{t.name}" not in existing]
         created: list[str] = []
-        for topic in wanted:
+        kept = []
+        for topic in CATALOGUE:
+            name = f"{prefix}{topic.name}"
+            if name in existing:
+                kept.append(topic)
+                continue
             try:
-                client.create_topics(
-                    [NewTopic(name=f"{prefix}{topic.name}", num_partitions=topic.partitions, replication_factor=1)]
-                )
-                created.append(f"{prefix}{topic.name}")
+                client.create_topics([NewTopic(name=name, num_partitions=topic.partitions, replication_factor=1,
+                                               topic_configs=topic.configs())])
+                created.append(name)
             except TopicAlreadyExistsError:
-                pass
+                kept.append(topic)
+        if kept:
+            results = client.alter_configs(
+                [ConfigResource(ConfigResourceType.TOPIC, f"{prefix}{t.name}", configs=t.configs()) for t in kept],
+                raise_on_unknown=False, incremental=True,
+            )
+            failed = {n: r for n, r in results.get("topic", {}).items() if r != "OK"}
+            if failed:
+                raise RuntimeError(f"topic configuration not applied: {failed}")
         return created
     finally:
         client.close()
+
+
+def topic_configs(bootstrap: str, names: list[str]) -> dict[str, dict[str, str]]:
+    """The configuration of each named topic as the broker reports it (every key, with defaults)."""
+    client = admin(bootstrap)
+    try:
+        described = client.describe_configs([ConfigResource(ConfigResourceType.TOPIC, n) for n in names],
+                                            config_filter="all")
+    finally:
+        client.close()
+    return {name: {key: str(entry["value"]) for key, entry in configs.items()}
+            for name, configs in described.get("topic", {}).items()}
 
 
 def delete_topics(bootstrap: str, prefix: str) -> None:

@@ -48,6 +48,17 @@ OUTBOX_OLDEST_AGE = Gauge(
     "forbear_outbox_oldest_age_seconds", "Age of the oldest unpublished outbox row", ["service"]
 )
 OUTBOX_PUBLISHED = Counter("forbear_outbox_published_total", "Outbox rows published to Kafka", ["service"])
+RETENTION_PURGED = Counter(
+    "forbear_retention_purged_rows_total", "Rows deleted because they outlived their retention", ["service", "table"]
+)
+RETENTION_RUNS = Counter(
+    "forbear_retention_purge_runs_total",
+    "Purge runs by outcome: done, locked (another replica was purging), failed",
+    ["service", "outcome"],
+)
+RETENTION_LAST_PURGE = Gauge(
+    "forbear_retention_last_purge_timestamp_seconds", "When this process last completed a purge run", ["service"]
+)
 BUSINESS_DATE = Gauge(
     "forbear_business_date_timestamp_seconds", "The lender's business date (midnight UTC) as seen by a service", ["service"]
 )
@@ -71,4 +82,7 @@ PAYMENTS = Counter("forbear_payments_total", "Payments applied", ["source", "out
 NOTICES = Counter("forbear_notices_total", "Notices requested", ["level"])
 LEGAL_REFERRALS = Counter("forbear_legal_referrals_total", "Legal referrals published", ["route"])
 COB_RUNS = Counter("forbear_cob_runs_total", "Close-of-business runs (one per business day swept)")
+PERSONAL_DATA_ERASED = Counter(
+    "forbear_personal_data_erased_cases_total", "Closed cases whose personal data and evidence were erased"
+)
 ACTIVE_AGREEMENTS = Gauge("forbear_active_agreements", "Agreements being monitored, by escalation level", ["level"])

@@ -131,13 +131,6 @@ class OutboxRelay:
     def observe_backlog(self) -> None:
         observe_backlog(self.pool, self.service)
 
-    def purge_published(self, older_than_days: int = 7) -> int:
-        with self.pool.connection() as conn:
-            cur = conn.execute(
-                "delete from outbox where published_at < now() - make_interval(days => %s)", (older_than_days,)
-            )
-            return cur.rowcount
-
     def run(self, stop: threading.Event, idle_seconds: float = 0.05, notified_idle_seconds: float = 0.5,
             observe: bool = True) -> None:
         """Publish until ``stop``; between batches, wait for the outbox trigger's notification.

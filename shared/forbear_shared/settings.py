@@ -13,6 +13,12 @@ from typing import Literal
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from forbear_shared.topics import HOUR_MS, longest_redelivery_ms
+
+#: how much longer than the longest redelivery the topics allow an inbox row is kept at least
+#: (a consumer's clock and the broker's may differ; a redrive takes time)
+INBOX_RETENTION_MARGIN_HOURS = 24
+
 PLACEHOLDERS = frozenset({"", "changeme", "change-me", "secret", "forbear-local", "forbear-development-secret-not-for-production"})
 
 
@@ -72,6 +78,21 @@ class Settings(BaseSettings):
     relay_batch_size: int = 2000
     relay_idle_seconds: float = 0.05
     consumer_max_retries: int = 3
+    #: published outbox rows are deleted this long after publication (unpublished ones never)
+    outbox_retention_hours: int = Field(default=72, ge=1)
+    #: an inbox row is deleted this long after it was written; it must outlive every redelivery
+    #: the topics allow (their retention, a segment and a check: ``topics.longest_redelivery_ms``)
+    #: plus ``INBOX_RETENTION_MARGIN_HOURS``, which the validator below enforces
+    inbox_retention_hours: int = 30 * 24
+    #: an Idempotency-Key replays its first answer for at least this long (the API's promise:
+    #: 24 hours); the purge after that forgets it, and the key is new again
+    idempotency_key_hours: int = Field(default=24, ge=24)
+    #: how often each worker purges what outlived its retention, and how many rows per statement
+    retention_purge_interval_seconds: float = Field(default=600.0, gt=0)
+    retention_batch_rows: int = Field(default=5000, ge=1, le=100_000)
+    #: the purge rests this long between two full batches, leaving the database to the relay
+    #: and the consumers (``make bench``: a purge flat out halved the relay's rate on 2 cores)
+    retention_batch_pause_seconds: float = Field(default=0.1, ge=0, le=10)
 
     @model_validator(mode="after")
     def _no_placeholders_outside_development(self) -> Settings:
@@ -101,6 +122,22 @@ class Settings(BaseSettings):
             if secret is not None and secret.get_secret_value() in PLACEHOLDERS:
                 raise ValueError("FORBEAR_EVIDENCE_S3_SECRET_ACCESS_KEY is a placeholder in production")
         return self
+
+    @model_validator(mode="after")
+    def _inbox_outlives_redelivery(self) -> Settings:
+        needed = self.minimum_inbox_retention_hours()
+        if self.inbox_retention_hours < needed:
+            raise ValueError(
+                f"FORBEAR_INBOX_RETENTION_HOURS={self.inbox_retention_hours} is shorter than the topics' longest "
+                f"redelivery plus {INBOX_RETENTION_MARGIN_HOURS} h: at least {needed} hours, or a redelivered "
+                "event would be applied twice"
+            )
+        return self
+
+    @staticmethod
+    def minimum_inbox_retention_hours() -> int:
+        """The shortest inbox retention that still recognises every event the topics may deliver again."""
+        return -(-longest_redelivery_ms() // HOUR_MS) + INBOX_RETENTION_MARGIN_HOURS
 
     @property
     def audience(self) -> str:

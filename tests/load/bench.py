@@ -5,11 +5,13 @@ Prints, for the issue's targets:
    members of its group), beside the raw consume rate of the same broker on the same run (the
    ceiling);
 2. intake-to-offers latency p50/p99 at a steady 20 cases/s;
-3. close-of-business sweep over 1,000,000 scheduled instalments.
+3. close-of-business sweep over 1,000,000 scheduled instalments;
+4. the outbox relay's and an inbox consumer's rates with and without a concurrent purge of
+   1,000,000 old rows of the same table.
 
 Each run gets its own database and topic prefix (like the test suite) and removes them.
 Sizes can be lowered for a quick look: ``BENCH_PAYMENTS``, ``BENCH_CASES_SECONDS``,
-``BENCH_SWEEP_INSTALMENTS``.
+``BENCH_SWEEP_INSTALMENTS``, ``BENCH_RETENTION_ROWS``, ``BENCH_RETENTION_EVENTS``.
 """
 
 from __future__ import annotations
@@ -213,14 +215,15 @@ def wait_caught_up(infra: test_infra.TestInfra, services: list[str], topic: str,
 
 
 def main() -> int:
-    sections = sys.argv[1:] or ["payments", "latency", "sweep"]
+    sections = sys.argv[1:] or ["payments", "latency", "sweep", "retention"]
     infra = test_infra.start_test_infra()
     run_dir = Path(tempfile.mkdtemp(prefix="forbear-bench-"))
     stack = Stack(run_dir, infra.service_env(), port_offset=PORT_OFFSET,
                   replicas={"monitoring-worker": MONITORING_MEMBERS})
     print(f"Forbear benchmark — {os.cpu_count()} cores, Kafka {infra.bootstrap}, database {infra.database}")
     try:
-        stack.up()
+        if set(sections) - {"retention"}:  # the retention section runs its own relay and consumer
+            stack.up()
         if "payments" in sections:
             bench_payments(infra, stack)
         if "latency" in sections:
@@ -231,6 +234,10 @@ def main() -> int:
             from tests.load.sweep import bench_sweep
 
             bench_sweep(infra, stack, PORT_OFFSET)
+        if "retention" in sections:
+            from tests.load.retention import bench_retention
+
+            bench_retention(infra)
     finally:
         stack.down()
         test_infra.stop_test_infra(infra)

@@ -58,6 +58,8 @@ class TestInfra:
             "FORBEAR_EVIDENCE_S3_SECRET_ACCESS_KEY": (
                 self.evidence.secret_access_key.get_secret_value() if self.evidence.secret_access_key else ""),
             "FORBEAR_LOG_LEVEL": "INFO",
+            # purges and erasures run every second, so tests see what they do without waiting long
+            "FORBEAR_RETENTION_PURGE_INTERVAL_SECONDS": "1",
         }
 
     def connect(self, schema: str | None = None) -> psycopg.Connection[Any]:

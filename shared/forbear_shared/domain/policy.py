@@ -371,6 +371,22 @@ class ContactPolicy(_PolicyModel):
         return self
 
 
+class RetentionPolicy(_PolicyModel):
+    """How long a closed case's personal data and evidence documents are kept.
+
+    A case closes when it is declined or its agreement completes; the years count on the
+    lender's business date from that day. A case referred to legal is on legal hold: kept,
+    whatever its age, while it is referred. What the statistics need (hardship, channel, DPD
+    at first contact, dates, status, decisions) is kept; what identifies or describes the
+    person (name, national id, phone, the story, the income and expenditure statement, contact
+    notes, evidence files and their names) is erased.
+    """
+
+    personal_data_years: int = Field(ge=1, le=30)
+    """E.g. 5: the PRC Anti-Money Laundering Law keeps customer identification records for five
+    years after the business relationship ends; PIPL asks for no longer than necessary."""
+
+
 # ---------------------------------------------------------------------------
 # The policy
 # ---------------------------------------------------------------------------
@@ -395,6 +411,7 @@ class Policy(_PolicyModel):
     legal: LegalPolicy
     renegotiation: RenegotiationPolicy
     contact: ContactPolicy
+    retention: RetentionPolicy
 
     @model_validator(mode="after")
     def _currency_of_loans(self) -> Policy:

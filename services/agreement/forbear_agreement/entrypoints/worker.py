@@ -10,6 +10,7 @@ from __future__ import annotations
 import psycopg
 from forbear_shared.events import DecodedEvent
 from forbear_shared.projections import business_date_handlers
+from forbear_shared.retention import purge_loop
 from forbear_shared.topics import EVALUATION_EVENTS, MONITORING_EVENTS
 from forbear_shared.worker import WorkerSpec, run_worker
 
@@ -36,6 +37,7 @@ def main() -> None:
             "business_date.advanced": business_date_advanced,
             "case.decided": case_decided,
         },
+        loops=[purge_loop(ctx.settings, ctx.pool)],
     )
     run_worker(ctx.settings, ctx.pool, spec)
 

@@ -37,6 +37,15 @@ def save_submission(
     )
 
 
+def erase_statement(conn: psycopg.Connection, case_id: str) -> bool:
+    """Drop the income and expenditure statement from the case's latest submission."""
+    row = conn.execute(
+        "update cases set submitted = jsonb_set(submitted, '{statement}', 'null'), updated_at = now() "
+        "where case_id = %s returning case_id", (case_id,),
+    ).fetchone()
+    return row is not None
+
+
 def mark_first_decision(conn: psycopg.Connection, case_id: str, on: dt.date) -> bool:
     """Set the case's first decision date once; True when this call set it."""
     row = conn.execute(

@@ -1,4 +1,5 @@
-"""Worker of the evaluation service: a faust-streaming app, the outbox relay and /metrics.
+"""Worker of the evaluation service: a faust-streaming app, the outbox relay, the retention
+purge and /metrics.
 
 ``python -m forbear_evaluation.entrypoints.worker``
 
@@ -37,6 +38,7 @@ from forbear_shared import metrics
 from forbear_shared.inbox import TRANSIENT, InboxProcessor, KafkaDeadLetter, RawRecord
 from forbear_shared.outbox import OutboxRelay, make_producer
 from forbear_shared.projections import business_date_handlers
+from forbear_shared.retention import purge_loop
 from forbear_shared.settings import Settings
 from forbear_shared.topics import AGREEMENT_EVENTS, INTAKE_EVENTS, MONITORING_EVENTS, dead_letter
 from prometheus_client import start_http_server
@@ -65,6 +67,7 @@ def build_processor(settings: Settings, evaluation: Any) -> InboxProcessor:
     )
     handlers = {
         "case.submitted": evaluation.on_case_submitted,
+        "case.personal_data_erased": evaluation.on_personal_data_erased,
         "offer.made": evaluation.on_offer_made,
         "offer.countered": evaluation.on_offer_countered,
         **business_date_handlers(service),
@@ -155,6 +158,9 @@ def main() -> None:
     relay_thread = threading.Thread(target=relay.run, args=(stop, settings.relay_idle_seconds), name="relay",
                                     daemon=True)
     relay_thread.start()
+    purge_thread = threading.Thread(target=purge_loop(settings, ctx.pool), args=(stop,), name="retention",
+                                    daemon=True)
+    purge_thread.start()
 
     app = build_app(settings, build_processor(settings, evaluation))
 
@@ -172,6 +178,7 @@ def main() -> None:
     finally:
         stop.set()
         relay_thread.join(timeout=30)
+        purge_thread.join(timeout=30)
         relay.producer.close(timeout=10)
         ctx.pool.close()
 

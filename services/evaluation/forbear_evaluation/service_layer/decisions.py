@@ -148,6 +148,11 @@ class Evaluation:
         verdict = self.judge(env.case_id, submitted, as_of)
         self.record(conn, env.case_id, submitted, verdict, as_of, trigger="submission", causation=env)
 
+    def on_personal_data_erased(self, conn: psycopg.Connection, event: DecodedEvent) -> None:
+        """Intake erased the closed case's personal data: the copy of its statement goes too.
+        The decisions stay: they are the lender's record of why it decided, in figures and codes."""
+        repo.erase_statement(conn, event.envelope.case_id)
+
     def on_offer_made(self, conn: psycopg.Connection, event: DecodedEvent) -> None:
         made = event.payload
         assert isinstance(made, OfferMade)

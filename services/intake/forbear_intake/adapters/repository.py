@@ -111,6 +111,7 @@ def find_case(conn: psycopg.Connection, case_id: str, *, for_update: bool = Fals
 
 _UPDATABLE = frozenset({
     "status", "statement", "submissions", "awaiting_more_evidence", "deadline_submitted", "last_outcome", "history",
+    "closed_on",
 })
 
 
@@ -285,4 +286,83 @@ def timeline(conn: psycopg.Connection, case_id: str) -> list[Row]:
         "select id, at, business_date, actor, actor_role, action, reason, detail from case_events "
         "where case_id = %s order by id",
         (case_id,),
+    ).fetchall()
+
+
+# -- personal data retention -----------------------------------------------------------------
+
+
+def cases_closed_by(conn: psycopg.Connection, closed_by: dt.date, statuses: Iterable[str], limit: int) -> list[str]:
+    """Cases in ``statuses``, not yet erased, that closed on or before ``closed_by``, oldest first."""
+    rows = conn.execute(
+        "select case_id from cases where closed_on is not null and personal_data_erased_on is null "
+        "and closed_on <= %s and status = any(%s) order by closed_on, case_id limit %s",
+        (closed_by, list(statuses), limit),
+    ).fetchall()
+    return [r["case_id"] for r in rows]
+
+
+def lock_evidence_file(conn: psycopg.Connection, sha256: str) -> None:
+    """Serialise what writes and what erases one stored file (the same bytes are one file)."""
+    conn.execute("select pg_advisory_xact_lock(hashtext('intake-evidence-file:' || %s))", (sha256,))
+
+
+def evidence_file_kept_for(conn: psycopg.Connection, sha256: str, case_id: str) -> bool:
+    """Whether another case's document, not erased, is stored in the same file."""
+    row = conn.execute(
+        "select exists (select 1 from evidence_documents where sha256 = %s and case_id <> %s and erased_on is null) "
+        "as kept",
+        (sha256, case_id),
+    ).fetchone()
+    return bool(row and row["kept"])
+
+
+def erase_case_fields(conn: psycopg.Connection, case_id: str, on: dt.date) -> list[str]:
+    """Blank the case's story and statement, its contacts' notes and its documents' file names;
+    mark the case and documents erased. Returns the contacts whose note was erased."""
+    conn.execute(
+        "update cases set story = '', statement = null, personal_data_erased_on = %s, updated_at = now() "
+        "where case_id = %s",
+        (on, case_id),
+    )
+    conn.execute("update evidence_documents set original_filename = null, erased_on = %s "
+                 "where case_id = %s and erased_on is null", (on, case_id))
+    rows = conn.execute("update contacts set note = null where case_id = %s and note is not null "
+                        "returning contact_id", (case_id,)).fetchall()
+    return sorted(r["contact_id"] for r in rows)
+
+
+def lock_borrower(conn: psycopg.Connection, borrower_id: str) -> Row | None:
+    return conn.execute("select * from borrowers where borrower_id = %s for update", (borrower_id,)).fetchone()
+
+
+def borrower_has_other_cases_holding_data(conn: psycopg.Connection, borrower_id: str, case_id: str) -> bool:
+    row = conn.execute(
+        "select exists (select 1 from cases where borrower_id = %s and case_id <> %s "
+        "and personal_data_erased_on is null) as held",
+        (borrower_id, case_id),
+    ).fetchone()
+    return bool(row and row["held"])
+
+
+def erase_borrower(conn: psycopg.Connection, borrower_id: str) -> None:
+    conn.execute("update borrowers set name = null, national_id = null, phone = null, updated_at = now() "
+                 "where borrower_id = %s", (borrower_id,))
+
+
+def record_erasure(conn: psycopg.Connection, *, case_id: str, borrower_id: str, subject: str, subject_id: str,
+                   fields: Iterable[str], policy_version: str, rule: str, closed_on: dt.date, on: dt.date,
+                   detail: dict[str, Any] | None = None) -> None:
+    conn.execute(
+        "insert into personal_data_erasures (case_id, borrower_id, subject, subject_id, fields, detail, "
+        "policy_version, rule, closed_on, business_date) values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+        (case_id, borrower_id, subject, subject_id, list(fields), Jsonb(detail or {}), policy_version, rule,
+         closed_on, on),
+    )
+
+
+def erasures(conn: psycopg.Connection, case_id: str) -> list[Row]:
+    return conn.execute(
+        "select subject, subject_id, fields, detail, policy_version, rule, closed_on, business_date "
+        "from personal_data_erasures where case_id = %s order by id", (case_id,),
     ).fetchall()

@@ -141,7 +141,7 @@ def create_app() -> FastAPI:
     def list_evidence(case_id: str, who: Anyone) -> list[views.DocumentView]:
         return cases.list_documents(intake, case_id, who)
 
-    @router.get("/cases/{case_id}/evidence/{document_id}/content", responses=problems(404, 502, 503), tags=["evidence"],
+    @router.get("/cases/{case_id}/evidence/{document_id}/content", responses=problems(404, 410, 502, 503), tags=["evidence"],
                 summary="Download a document as uploaded", response_class=Response)
     def evidence_content(case_id: str, document_id: str, who: StaffOrBorrower) -> Response:
         doc, data = cases.evidence_content(intake, case_id, document_id, who)

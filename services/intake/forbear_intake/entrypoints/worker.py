@@ -1,11 +1,14 @@
-"""Worker of the intake service: outbox relay and consumers."""
+"""Worker of the intake service: outbox relay, consumers, the retention purge and the erasure
+of closed cases' personal data."""
 
 from __future__ import annotations
 
+from forbear_shared.retention import purge_loop
 from forbear_shared.topics import AGREEMENT_EVENTS, CORE_LOANS, EVALUATION_EVENTS, MONITORING_EVENTS
 from forbear_shared.worker import WorkerSpec, run_worker
 
 from forbear_intake import bootstrap
+from forbear_intake.service_layer.erasure import erasure_loop
 from forbear_intake.service_layer.reactions import handlers
 
 
@@ -16,6 +19,7 @@ def main() -> None:
     spec = WorkerSpec(
         topics=[CORE_LOANS.name, EVALUATION_EVENTS.name, AGREEMENT_EVENTS.name, MONITORING_EVENTS.name],
         handlers=handlers(intake),
+        loops=[purge_loop(ctx.settings, ctx.pool), erasure_loop(intake)],
     )
     run_worker(ctx.settings, ctx.pool, spec)
 

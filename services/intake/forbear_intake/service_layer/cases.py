@@ -45,6 +45,7 @@ from forbear_shared.topics import INTAKE_EVENTS
 from forbear_intake.adapters import repository as repo
 from forbear_intake.adapters.evidence_store import EvidenceStore, StagedUpload
 from forbear_intake.domain.case_status import (
+    CLOSED,
     GATHERING,
     CaseStatus,
     gathering_status,
@@ -72,6 +73,12 @@ Row = dict[str, Any]
 
 class PayloadTooLarge(ForbearError):
     status_code = 413
+
+
+class EvidenceErased(ForbearError):
+    """The document's file was erased under the retention policy; its record remains."""
+
+    status_code = 410
 
 
 @dataclass
@@ -120,6 +127,8 @@ def _set_status(conn: psycopg.Connection, case: Row, status: CaseStatus, on: dt.
                 why: str, **fields: Any) -> None:
     if case["status"] != status.value:
         _audit(conn, case["case_id"], on, who, "status_changed", why, **{"from": case["status"], "to": status.value})
+        if status in CLOSED:
+            fields["closed_on"] = on  # the personal data retention counts from this business date
     repo.update_case(conn, case["case_id"], status=status.value, **fields)
     case["status"] = status.value
     case.update(fields)
@@ -271,6 +280,7 @@ def upload_evidence(intake: Intake, conn: psycopg.Connection, case_id: str, docu
     digest = upload.sha256
     # before the row that names it commits: a document row never points at bytes not yet stored
     # (an upload whose transaction then fails leaves an unreferenced object, harmless and reused)
+    repo.lock_evidence_file(conn, digest)  # an erasure of the same bytes elsewhere waits, or is waited for
     intake.store.put(digest, upload.file, upload.size)
     today = intake.ctx.business_date(conn)
     document_id = _new_id("D")
@@ -290,6 +300,9 @@ def evidence_content(intake: Intake, case_id: str, document_id: str, who: Princi
     with transaction(intake.ctx.pool) as conn:
         load_case(conn, case_id, who)
         doc = repo.get_document(conn, case_id, document_id)
+    if doc["erased_on"] is not None:
+        raise EvidenceErased("evidence_erased", f"document {document_id} was erased on {doc['erased_on']} "
+                                                "under the lender's retention policy")
     return doc, intake.store.get(doc["sha256"])
 
 

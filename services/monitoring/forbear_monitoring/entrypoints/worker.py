@@ -10,6 +10,7 @@ import psycopg
 from forbear_shared.events import DecodedEvent
 from forbear_shared.inbox import BatchHandler, Handler
 from forbear_shared.projections import business_date_handlers
+from forbear_shared.retention import purge_loop
 from forbear_shared.topics import AGREEMENT_EVENTS, CORE_PAYMENTS, EVALUATION_EVENTS, INTAKE_EVENTS
 from forbear_shared.worker import WorkerSpec, run_worker
 
@@ -62,7 +63,7 @@ def main() -> None:
         topics=[AGREEMENT_EVENTS.name, CORE_PAYMENTS.name, INTAKE_EVENTS.name, EVALUATION_EVENTS.name],
         handlers=handlers(m),
         batch_handlers=batch_handlers(m),
-        loops=[allocator_loop(m), gauge_loop(m)],
+        loops=[allocator_loop(m), gauge_loop(m), purge_loop(m.ctx.settings, m.ctx.pool)],
         # a payment.applied per payment: publishing gets an interpreter of its own
         relay_process=True,
     )

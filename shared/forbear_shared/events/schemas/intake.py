@@ -65,6 +65,24 @@ class BorrowerHistory(Payload):
     declaration_untrue: bool = False
 
 
+@registry.register("case.personal_data_erased", 1)
+class CasePersonalDataErased(Payload):
+    """A closed case's personal data and evidence files were erased (retention policy).
+
+    Copies elsewhere (a submitted statement, a document's bytes) are to go too. The event names
+    what went, never what it was."""
+
+    borrower_id: str
+    closed_on: dt.date
+    erased_on: dt.date
+    policy_version: str
+    rule: str
+    #: the evidence documents whose files were erased (their rows, types and hashes remain)
+    document_ids: list[str]
+    #: the borrower's name, national id and phone went too: no other case of theirs needs them
+    borrower_erased: bool
+
+
 @registry.register("case.submitted", 1)
 class CaseSubmitted(Payload):
     """Everything evaluation needs, as of the business date of submission.
