@@ -25,6 +25,8 @@ def _env(name: str, default: str) -> str:
 
 @dataclass(frozen=True)
 class TestInfra:
+    __test__ = False  # a fixture's value, not a test class
+
     run_id: str
     admin_url: str
     database_url: str
