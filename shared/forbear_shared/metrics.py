@@ -48,6 +48,17 @@ OUTBOX_OLDEST_AGE = Gauge(
     "forbear_outbox_oldest_age_seconds", "Age of the oldest unpublished outbox row", ["service"]
 )
 OUTBOX_PUBLISHED = Counter("forbear_outbox_published_total", "Outbox rows published to Kafka", ["service"])
+DEPENDENCY_UP = Gauge(
+    "forbear_dependency_up",
+    "1 when the process's last probe of a dependency (postgres, kafka) answered, else 0",
+    ["service", "dependency"],
+)
+READY = Gauge("forbear_ready", "1 when every dependency of the process answered its last probe", ["service"])
+RETRIES = Counter(
+    "forbear_retries_total",
+    "Waits before retrying an operation that failed for want of Kafka or Postgres",
+    ["service", "operation"],
+)
 BUSINESS_DATE = Gauge(
     "forbear_business_date_timestamp_seconds", "The lender's business date (midnight UTC) as seen by a service", ["service"]
 )

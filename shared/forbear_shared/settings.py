@@ -57,6 +57,13 @@ class Settings(BaseSettings):
     relay_batch_size: int = 2000
     relay_idle_seconds: float = 0.05
     consumer_max_retries: int = 3
+    #: how long a request or a batch waits for a database connection before it is refused
+    #: (an API answers 503 database_unavailable; a worker retries): short, so an outage is
+    #: answered quickly instead of holding every caller
+    db_pool_timeout_seconds: float = Field(default=5.0, gt=0)
+    #: the server cancels a statement running longer than this (a stuck or overloaded database);
+    #: above the longest statement of a close-of-business sweep
+    db_statement_timeout_ms: int = Field(default=60000, ge=1000)
 
     @model_validator(mode="after")
     def _no_placeholders_outside_development(self) -> Settings:
