@@ -61,7 +61,7 @@ class Backoff:
     """Waits of ``initial * factor**n`` seconds, capped at ``cap``, each drawn from its upper half."""
 
     initial: float = 0.5
-    cap: float = 30.0
+    cap: float = 15.0
     factor: float = 2.0
 
     def delay(self, attempt: int) -> float:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import httpx
 from forbear_shared.devstack import API_PORTS, WORKER_METRICS_PORTS
@@ -12,6 +14,18 @@ from tests.support.identity import TEST_ISSUER
 #: the services under test listen 10000 ports above the ``make run`` ones (another offset lets
 #: two test runs share a machine: FORBEAR_TEST_PORT_OFFSET)
 PORT_OFFSET = int(os.environ.get("FORBEAR_TEST_PORT_OFFSET", "10000"))
+
+
+@contextmanager
+def serving_at(port_offset: int) -> Iterator[None]:
+    """Point ``api_url``, ``client`` and ``worker_metrics_url`` (and so the journeys of
+    tests/e2e/journey.py) at a stack started on another port offset, e.g. beside a private pair."""
+    global PORT_OFFSET
+    previous, PORT_OFFSET = PORT_OFFSET, port_offset
+    try:
+        yield
+    finally:
+        PORT_OFFSET = previous
 
 
 def api_url(service: str) -> str:

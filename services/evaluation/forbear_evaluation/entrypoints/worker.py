@@ -47,7 +47,7 @@ from forbear_shared.readiness import serve_worker_http
 from forbear_shared.settings import Settings
 from forbear_shared.topics import AGREEMENT_EVENTS, INTAKE_EVENTS, MONITORING_EVENTS, dead_letter
 from forbear_shared.worker import worker_readiness
-from kafka.errors import NoBrokersAvailable
+from kafka.errors import KafkaConnectionError
 
 from forbear_evaluation import bootstrap
 
@@ -205,7 +205,7 @@ def main() -> None:
 def _broker_answers(check: Any) -> None:
     problem = check()
     if problem is not None:
-        raise NoBrokersAvailable(problem)
+        raise KafkaConnectionError(problem)
 
 
 if __name__ == "__main__":
