@@ -38,7 +38,7 @@ from forbear_shared import metrics
 from forbear_shared.db import transaction
 from forbear_shared.events import DecodedEvent, EventError, decode
 from forbear_shared.logs import event_context
-from forbear_shared.outbox import EVENT_TYPE_HEADER, ProducerSlot
+from forbear_shared.outbox import BOOTSTRAP_TIMEOUT_MS, EVENT_TYPE_HEADER, ProducerSlot
 from forbear_shared.retry import Retrying, kafka_unavailable, postgres_unavailable
 
 log = logging.getLogger(__name__)
@@ -262,6 +262,8 @@ class KafkaInboxLoop:
             max_partition_fetch_bytes=8 * 1024 * 1024,
             session_timeout_ms=15000,
             heartbeat_interval_ms=3000,
+            # a broker that is away is retried by ``run`` with backoff, not inside the client
+            bootstrap_timeout_ms=BOOTSTRAP_TIMEOUT_MS,
         )
         self.name = processor.consumer
         self.consumer: KafkaConsumer | None = None

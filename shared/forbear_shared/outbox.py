@@ -75,6 +75,10 @@ def observe_backlog(pool: ConnectionPool, service: str) -> None:
     metrics.OUTBOX_OLDEST_AGE.labels(service).set(float(row["age"] or 0))
 
 
+#: a Kafka client gives up reaching an absent broker after this; the caller retries with backoff
+BOOTSTRAP_TIMEOUT_MS = 10000
+
+
 def make_producer(bootstrap: str, client_id: str) -> KafkaProducer:
     return KafkaProducer(
         bootstrap_servers=bootstrap,
@@ -89,6 +93,10 @@ def make_producer(bootstrap: str, client_id: str) -> KafkaProducer:
         batch_size=512 * 1024,
         compression_type=None,
         request_timeout_ms=30000,
+        bootstrap_timeout_ms=BOOTSTRAP_TIMEOUT_MS,
+        # a send waits at most this for the topic's metadata (the broker away): the batch fails
+        # and is retried, rather than holding the relay's transaction for a minute
+        max_block_ms=30000,
     )
 
 

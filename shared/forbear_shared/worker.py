@@ -129,8 +129,8 @@ def run_worker(settings: Settings, pool: ConnectionPool, spec: WorkerSpec) -> No
     server = serve_worker_http(settings.http_host, settings.metrics_port, readiness)
     threads.append(threading.Thread(target=readiness.run, args=(stop,), name="readiness"))
     if spec.consume and spec.topics:
-        consumer = build_consumer(settings, pool, spec)
-        threads.append(threading.Thread(target=consumer.run, args=(stop,), name="consumer"))
+        # built in its thread: joining the group waits for a broker that may be away
+        threads.append(threading.Thread(target=lambda: build_consumer(settings, pool, spec).run(stop), name="consumer"))
     for i, loop in enumerate(spec.loops):
         threads.append(threading.Thread(target=loop, args=(stop,), name=f"loop-{i}"))
     for t in threads:

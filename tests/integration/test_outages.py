@@ -96,7 +96,10 @@ def get(url: str) -> httpx.Response:
 
 
 def not_ready_for(url: str, dependency: str) -> dict[str, Any] | None:
-    response = get(url)
+    try:
+        response = get(url)
+    except httpx.ConnectError:
+        return None  # a worker just started does not listen yet
     if response.status_code != 503:
         return None
     body: dict[str, Any] = response.json()
