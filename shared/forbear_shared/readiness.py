@@ -38,39 +38,35 @@ def check_postgres(pool: ConnectionPool, timeout: float = PROBE_TIMEOUT_SECONDS)
 
 
 class KafkaProbe:
-    """Asks the broker for metadata; one lazily made client is reused (and dropped on failure)."""
+    """Asks the broker for its topics with a client of its own, made for each check: a client
+    kept from before an outage waits on its dead connection far longer than a probe may."""
 
     def __init__(self, bootstrap: str, required_topics: Iterable[str]) -> None:
         self.bootstrap = bootstrap
         self.required = set(required_topics)
-        self._client: KafkaConsumer | None = None
         self._lock = threading.Lock()
 
     def check(self) -> str | None:
+        timeout_ms = int(PROBE_TIMEOUT_SECONDS * 1000)
         with self._lock:
+            client: KafkaConsumer | None = None
             try:
-                if self._client is None:
-                    self._client = KafkaConsumer(bootstrap_servers=self.bootstrap, request_timeout_ms=5000,
-                                                 bootstrap_timeout_ms=int(PROBE_TIMEOUT_SECONDS * 1000))
-                # a fresh metadata request: the cached topic list outlives the broker
-                topics = self._client.topics()
+                client = KafkaConsumer(bootstrap_servers=self.bootstrap, request_timeout_ms=timeout_ms,
+                                       bootstrap_timeout_ms=timeout_ms)
+                topics = client.topics()
             except Exception as exc:
-                self._drop()
                 return f"kafka unavailable: {type(exc).__name__}"
+            finally:
+                if client is not None:
+                    try:
+                        client.close()
+                    except Exception:
+                        log.debug("closing the probe's client failed", exc_info=True)
         missing = self.required - topics
         return f"missing topics: {sorted(missing)}" if missing else None
 
-    def _drop(self) -> None:
-        client, self._client = self._client, None
-        if client is not None:
-            try:
-                client.close()
-            except Exception:
-                log.debug("closing the probe's client failed", exc_info=True)
-
     def close(self) -> None:
-        with self._lock:
-            self._drop()
+        """Nothing is kept between checks."""
 
 
 class Readiness:
