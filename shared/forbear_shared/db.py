@@ -22,6 +22,7 @@ _SCHEMA = re.compile(r"^[a-z_][a-z0-9_]*$")
 
 #: a connection attempt to a server that does not answer gives up after this many seconds
 CONNECT_TIMEOUT_SECONDS = 5
+RECONNECT_GIVE_UP_SECONDS = 10.0
 
 
 def make_pool(database_url: str, schema: str, *, min_size: int = 1, max_size: int = 10, name: str = "",
@@ -46,6 +47,10 @@ def make_pool(database_url: str, schema: str, *, min_size: int = 1, max_size: in
         open=True,
         timeout=timeout,
         check=ConnectionPool.check_connection,
+        # a connection attempt that keeps failing is given up after this, and the next caller
+        # starts a fresh one (the pool's own backoff doubles without bound: after a minute-long
+        # outage it would wait another minute before trying again)
+        reconnect_timeout=RECONNECT_GIVE_UP_SECONDS,
     )
     return pool
 

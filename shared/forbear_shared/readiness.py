@@ -51,7 +51,8 @@ class KafkaProbe:
         with self._lock:
             client: KafkaConsumer | None = None
             try:
-                client = KafkaConsumer(bootstrap_servers=self.bootstrap, request_timeout_ms=timeout_ms,
+                client = KafkaConsumer(bootstrap_servers=self.bootstrap, enable_auto_commit=False,
+                                       request_timeout_ms=timeout_ms,
                                        bootstrap_timeout_ms=timeout_ms)
                 topics = client.topics()
             except Exception as exc:

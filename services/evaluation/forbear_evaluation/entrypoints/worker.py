@@ -172,10 +172,15 @@ def main() -> None:
 
     stopping = threading.Event()
     previous = signal.signal(signal.SIGTERM, lambda _signum, _frame: stopping.set())
-    retry.call(lambda: _broker_answers(probe.check), service=ctx.name, operation="kafka_client",
-               stop=stopping)
+    try:
+        retry.call(lambda: _broker_answers(probe.check), service=ctx.name, operation="kafka_client",
+                   stop=stopping)
+    except KafkaConnectionError:
+        if not stopping.is_set():
+            raise
     signal.signal(signal.SIGTERM, previous)
     if stopping.is_set():
+        log.info("stopped before the broker answered")
         stop.set()
         relay_thread.join(timeout=30)
         ctx.pool.close()
