@@ -266,14 +266,15 @@ def _supervisor_pid(run_dir: Path) -> int | None:
     return pid
 
 
-def start_supervisor(run_dir: Path) -> int:
+def start_supervisor(run_dir: Path, port_offset: int = 0) -> int:
     """The supervisor of ``run_dir``'s stack, in a session of its own (started unless running)."""
     existing = _supervisor_pid(run_dir)
     if existing is not None:
         return existing
     run_dir.mkdir(parents=True, exist_ok=True)
     out = open(run_dir / "supervisor.log", "ab")
-    child = subprocess.Popen([sys.executable, "-m", "forbear_shared.devstack", "supervise", "--run-dir", str(run_dir)],
+    child = subprocess.Popen([sys.executable, "-m", "forbear_shared.devstack", "supervise", "--run-dir", str(run_dir),
+                              "--port-offset", str(port_offset)],
                              stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
     (run_dir / "supervisor.pid").write_text(str(child.pid))
     return child.pid
@@ -311,12 +312,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m forbear_shared.devstack")
     parser.add_argument("command", choices=["up", "down", "status", "supervise"])
     parser.add_argument("--run-dir", default=os.path.join(os.environ.get("FORBEAR_VAR_DIR", "/var/tmp/forbear"), "run"))
+    parser.add_argument("--port-offset", type=int, default=0, help="added to every port (a second stack beside the first)")
     args = parser.parse_args(argv)
     env = {k: v for k, v in os.environ.items() if k.startswith("FORBEAR_")}
     run_dir = Path(args.run_dir)
-    stack = Stack(run_dir, env)
+    stack = Stack(run_dir, env, port_offset=args.port_offset)
     if args.command == "up":
-        pid = start_supervisor(run_dir)
+        pid = start_supervisor(run_dir, args.port_offset)
         print(f"  supervisor  pid {pid}: restarts what exits (log {run_dir / 'supervisor.log'})")
         stack.wait_ready(supervised=True)
         for service in SERVICES:
