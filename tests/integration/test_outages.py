@@ -1,7 +1,7 @@
 """The system rides out a broker outage and a database outage with nothing started by hand.
 
-On a private Kafka and Postgres pair (tests/support/private_infra.py: the shared pair is never
-touched), the four services' workers and APIs run as processes while journeys and payments
+On the session's private Kafka and Postgres pair (``private_pair``, tests/support/private_infra.py:
+the shared pair is never touched; it starts in the background as soon as this test is collected), the four services' workers and APIs run as processes while journeys and payments
 flow. The broker is killed for 90 s; 20 s into that, Postgres is stopped immediately for 60 s.
 Meanwhile workers are started while the broker is away (intake, and monitoring with its relay
 process: the operator's fault campaign found them exiting for good) and while both are away
@@ -58,20 +58,9 @@ RECOVERY = 180.0
 
 
 @pytest.fixture(scope="module")
-def pair() -> Iterator[PrivateInfra]:
-    private = PrivateInfra(Path(f"/var/tmp/forbear/private-outages-{http.PORT_OFFSET}"),
-                           40000 + (http.PORT_OFFSET // 1000) * 10)
-    try:
-        private.up()
-        yield private
-    finally:
-        private.down()
-
-
-@pytest.fixture(scope="module")
-def private_infra(pair: PrivateInfra) -> TestInfra:
-    # the pair is wiped at the end of the module: its database and topics go with it
-    return start_test_infra(pg_port=pair.pg_port, bootstrap=pair.bootstrap)
+def private_infra(private_pair: PrivateInfra) -> TestInfra:
+    # the pair is wiped at the end of the session: its database and topics go with it
+    return start_test_infra(pg_port=private_pair.pg_port, bootstrap=private_pair.bootstrap)
 
 
 @pytest.fixture(scope="module")
@@ -167,8 +156,8 @@ def committed_everything(infra: TestInfra) -> bool:
 
 
 def test_a_broker_outage_and_a_database_outage_are_ridden_out_and_everything_drains(
-        pair: PrivateInfra, private_infra: TestInfra, private_stack: Stack) -> None:
-    stack, infra = private_stack, private_infra
+        private_pair: PrivateInfra, private_infra: TestInfra, private_stack: Stack) -> None:
+    pair, stack, infra = private_pair, private_stack, private_infra
     with http.serving_at(PRIVATE_OFFSET):
         # before: one journey to an active agreement, its first instalment due; a second ready to submit
         first = to_active_agreement()
