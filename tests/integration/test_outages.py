@@ -5,7 +5,8 @@ the shared pair is never touched; it starts in the background as soon as this te
 flow. The broker is killed for 90 s; 20 s into that, Postgres is stopped immediately for 60 s.
 Meanwhile workers are started while the broker is away (intake, and monitoring with its relay
 process: the operator's fault campaign found them exiting for good) and while both are away
-(evaluation: its start-up migrations wait for Postgres, faust waits for the broker). Every API
+(agreement: its start-up migrations wait for Postgres); evaluation's faust app rides out both
+outages as it runs. Every API
 answers 503 with Retry-After while Postgres is down, and /readyz says so; afterwards every
 journey completes, every payment is applied once, every outbox is drained and every consumer
 group is at the end of its topics.
@@ -174,7 +175,7 @@ def test_a_broker_outage_and_a_database_outage_are_ridden_out_and_everything_dra
         # workers started while the broker is away stay up and say what they miss
         restart(stack, "intake-worker")
         restart(stack, "monitoring-worker", crash=True)  # its relay process cannot bootstrap either
-        for service in ("intake", "monitoring", "agreement"):
+        for service in SERVICES:
             eventually(lambda s=service: not_ready_for(worker_url(s, "/readyz"), "kafka"), timeout=60)
         for service in SERVICES:
             eventually(lambda s=service: not_ready_for(f"{http.api_url(s)}/readyz", "kafka"), timeout=30)
@@ -183,8 +184,9 @@ def test_a_broker_outage_and_a_database_outage_are_ridden_out_and_everything_dra
         time.sleep(max(0.0, DATABASE_STOPS_AFTER - (time.monotonic() - broker_down)))
         pair.stop_postgres(immediate=True)
         database_down = time.monotonic()
-        # a worker started while both are away waits for them (migrations, then the broker)
-        restart(stack, "evaluation-worker")
+        # a worker started while both are away waits for them (its migrations first); evaluation's
+        # faust app rides the whole outage out as it is
+        restart(stack, "agreement-worker")
         answers = {
             "intake": f"/cases/{second.case_id}",
             "evaluation": f"/cases/{first.case_id}/decisions",
@@ -196,7 +198,7 @@ def test_a_broker_outage_and_a_database_outage_are_ridden_out_and_everything_dra
                 eventually(lambda a=api, p=path: database_unavailable(a.get(p)), timeout=60)
             body = eventually(lambda s=service: not_ready_for(f"{http.api_url(s)}/readyz", "postgres"), timeout=30)
             assert "kafka" in body["problems"]
-        for service in ("intake", "agreement", "monitoring"):
+        for service in ("intake", "evaluation", "monitoring"):
             eventually(lambda s=service: not_ready_for(worker_url(s, "/readyz"), "postgres"), timeout=30)
             assert get(worker_url(service, "/healthz")).status_code == 200
         time.sleep(max(0.0, DATABASE_DOWN_SECONDS - (time.monotonic() - database_down)))
