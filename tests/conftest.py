@@ -14,6 +14,11 @@ from forbear_shared.devstack import Stack
 
 from tests.support.http import PORT_OFFSET
 from tests.support.infra import TestInfra, start_test_infra, stop_test_infra
+from tests.support.private_infra import PrivateInfra, Starting
+
+#: the private Kafka and Postgres pair of fault tests, started as soon as a test that needs it
+#: is collected: its start-up (over a minute) runs beside the tests before it
+_private: Starting | None = None
 
 
 @pytest.fixture(scope="session")
@@ -32,6 +37,34 @@ def stack(infra: TestInfra, tmp_path_factory: pytest.TempPathFactory) -> Iterato
         yield services
     finally:
         services.down()
+
+
+@pytest.fixture(scope="session")
+def private_pair() -> Iterator[PrivateInfra]:
+    """A Kafka broker and a Postgres server of this run alone, for tests that stop, kill and
+    restart them (never the shared pair)."""
+    global _private
+    if _private is None:
+        _private = Starting(PrivateInfra.for_run(PORT_OFFSET))
+    try:
+        yield _private.wait()
+    finally:
+        _private.down()
+        _private = None
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    global _private
+    if _private is None and any("private_pair" in getattr(item, "fixturenames", ()) for item in session.items):
+        _private = Starting(PrivateInfra.for_run(PORT_OFFSET))
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """A pair started for tests that never ran (a failure stopped the session first) is stopped too."""
+    global _private
+    if _private is not None:
+        _private.down()
+        _private = None
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -20,17 +20,37 @@ log = logging.getLogger(__name__)
 _SCHEMA = re.compile(r"^[a-z_][a-z0-9_]*$")
 
 
-def make_pool(database_url: str, schema: str, *, min_size: int = 1, max_size: int = 10, name: str = "") -> ConnectionPool:
+#: a connection attempt to a server that does not answer gives up after this many seconds
+CONNECT_TIMEOUT_SECONDS = 5
+RECONNECT_GIVE_UP_SECONDS = 10.0
+
+
+def make_pool(database_url: str, schema: str, *, min_size: int = 1, max_size: int = 10, name: str = "",
+              timeout: float = 30.0, statement_timeout_ms: int | None = None) -> ConnectionPool:
+    """A pool bound to ``schema``. It opens without waiting for the server: connections are made
+    (and remade after an outage) in the background, each checked before it is lent, so the first
+    request after a database restart gets a live connection rather than a dead one. A caller
+    waits at most ``timeout`` seconds for one (``PoolTimeout``); ``statement_timeout_ms`` bounds
+    each statement on the server."""
     if not _SCHEMA.match(schema):
         raise ValueError(f"invalid schema name {schema!r}")
+    options = f"-c search_path={schema}"
+    if statement_timeout_ms is not None:
+        options += f" -c statement_timeout={int(statement_timeout_ms)}"
     pool = ConnectionPool(
         database_url,
         min_size=min_size,
         max_size=max_size,
-        kwargs={"options": f"-c search_path={schema}", "row_factory": dict_row, "application_name": name or schema},
+        kwargs={"options": options, "row_factory": dict_row, "application_name": name or schema,
+                "connect_timeout": CONNECT_TIMEOUT_SECONDS},
         name=name or schema,
         open=True,
-        timeout=30,
+        timeout=timeout,
+        check=ConnectionPool.check_connection,
+        # a connection attempt that keeps failing is given up after this, and the next caller
+        # starts a fresh one (the pool's own backoff doubles without bound: after a minute-long
+        # outage it would wait another minute before trying again)
+        reconnect_timeout=RECONNECT_GIVE_UP_SECONDS,
     )
     return pool
 
@@ -88,12 +108,14 @@ def _migration_files(package: str | None, directory: Path | None) -> list[tuple[
 def migrate(database_url: str, schema: str, service_migrations: Path | None) -> list[str]:
     """Apply the shared delivery tables then the service's own migrations, once each, in order.
 
-    An advisory lock serialises concurrent starts of the same service.
+    An advisory lock serialises concurrent starts of the same service. The migrations of one
+    start are one transaction: cut off half-way (the server went away), none of them stays,
+    and the next attempt starts over.
     """
     if not _SCHEMA.match(schema):
         raise ValueError(f"invalid schema name {schema!r}")
     applied: list[str] = []
-    with psycopg.connect(database_url, autocommit=False) as conn:
+    with psycopg.connect(database_url, autocommit=False, connect_timeout=CONNECT_TIMEOUT_SECONDS) as conn:
         conn.execute("select pg_advisory_xact_lock(hashtext('forbear-migrate:' || %s))", (schema,))
         conn.execute(f"create schema if not exists {schema}")
         conn.execute(f"set local search_path = {schema}")

@@ -13,7 +13,6 @@ import logging
 import math
 import secrets
 import string
-import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from contextlib import asynccontextmanager
@@ -22,13 +21,13 @@ from typing import Annotated, Any, Protocol
 from urllib.parse import parse_qsl
 
 import psycopg
+import psycopg_pool
 from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request, Response
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from kafka import KafkaConsumer
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from psycopg_pool import ConnectionPool
 from pydantic import BaseModel, ConfigDict, Field
@@ -41,35 +40,11 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from forbear_shared import auth, idempotency, metrics
 from forbear_shared.db import transaction
 from forbear_shared.errors import ForbearError
+from forbear_shared.readiness import KafkaProbe, Readiness, check_postgres
+from forbear_shared.retry import postgres_unavailable
 from forbear_shared.settings import Settings
 
 log = logging.getLogger(__name__)
-
-
-class KafkaProbe:
-    """Readiness asks the broker for metadata; one lazily made client is reused."""
-
-    def __init__(self, bootstrap: str, required_topics: Iterable[str]) -> None:
-        self.bootstrap = bootstrap
-        self.required = set(required_topics)
-        self._client: KafkaConsumer | None = None
-        self._lock = threading.Lock()
-
-    def check(self) -> str | None:
-        with self._lock:
-            try:
-                if self._client is None:
-                    self._client = KafkaConsumer(bootstrap_servers=self.bootstrap, request_timeout_ms=5000)
-                topics = self._client.topics()
-            except Exception as exc:
-                self._client = None
-                return f"kafka unavailable: {type(exc).__name__}"
-        missing = self.required - topics
-        return f"missing topics: {sorted(missing)}" if missing else None
-
-    def close(self) -> None:
-        if self._client is not None:
-            self._client.close()
 
 
 _bearer = HTTPBearer(auto_error=False)
@@ -158,6 +133,8 @@ DEFAULT_MAX_BODY_BYTES = 64 * 1024
 MULTIPART_OVERHEAD_BYTES = 16 * 1024
 _INT64_MAX = 2**63 - 1
 _MAX_ERRORS = 20
+#: what a 503 asks the client to wait: about one probe round of a recovering service
+RETRY_AFTER_SECONDS = 5
 _MAX_MSG = 200
 
 _REASONS = {
@@ -214,6 +191,7 @@ _DESCRIPTIONS = {
     413: "request body over this route's limit (reason body_too_large)",
     422: "invalid request; errors name each field (reason invalid_request, or a domain reason)",
     502: "an upstream service did not answer",
+    503: "a dependency is unavailable now (reason database_unavailable, issuer_unavailable); retry after Retry-After seconds",
 }
 
 
@@ -253,6 +231,15 @@ def install_error_handlers(app: FastAPI, routes: Iterable[BaseRoute] = ()) -> No
     @app.exception_handler(ForbearError)
     async def forbear_error(_request: Request, exc: ForbearError) -> JSONResponse:
         return problem(exc.status_code, exc.reason, exc.message)
+
+    @app.exception_handler(psycopg.OperationalError)
+    @app.exception_handler(psycopg_pool.PoolTimeout)
+    async def database_unavailable(_request: Request, exc: Exception) -> JSONResponse:
+        if not postgres_unavailable(exc):
+            raise exc  # a statement's own failure: the guard's 500 with an error id
+        log.warning("database unavailable", extra={"error": type(exc).__name__, "route": _route_label(_request.scope)})
+        return problem(503, "database_unavailable", "the database is unavailable or too slow now; retry later",
+                       headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -525,6 +512,7 @@ def document_problems(route: BaseRoute) -> None:
         implied.append(401)
         if set(roles) != set(auth.ROLES):
             implied.append(403)
+        implied.append(503)
     dependant = route.dependant
     if route.body_field is not None:
         implied += [400, 413, 422]
@@ -688,6 +676,7 @@ def create_service_app(
     on_shutdown: Callable[[], None] | None = None,
 ) -> FastAPI:
     probe = KafkaProbe(settings.kafka_bootstrap, required_topics)
+    readiness = Readiness(settings.service_name, {"postgres": lambda: check_postgres(pool), "kafka": probe.check})
     service = settings.service_name
 
     def shutdown() -> None:
@@ -709,17 +698,11 @@ def create_service_app(
 
     @app.get("/readyz", tags=["ops"], summary="Readiness: Postgres and Kafka answer")
     def readyz() -> JSONResponse:
-        problems: dict[str, str] = {}
-        try:
-            with pool.connection(timeout=5) as conn:
-                conn.execute("select 1")
-        except Exception as exc:
-            problems["postgres"] = f"unavailable: {type(exc).__name__}"
-        kafka_problem = probe.check()
-        if kafka_problem:
-            problems["kafka"] = kafka_problem
+        found = readiness.refresh()
+        problems = {name: problem for name, problem in found.items() if problem}
         if problems:
-            return JSONResponse(status_code=503, content={"status": "not ready", "service": service, "problems": problems})
+            return JSONResponse(status_code=503, content={"status": "not ready", "service": service, "problems": problems},
+                                headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
         return JSONResponse(content={"status": "ready", "service": service, "postgres": "ok", "kafka": "ok"})
 
     @app.get("/metrics", tags=["ops"], summary="Prometheus metrics", include_in_schema=True)

@@ -9,6 +9,10 @@ the batch is rolled back and replayed one event per transaction, so only the poi
 is retried and then dead-lettered, and the partition keeps flowing. A database outage is
 not an event's fault: it stops the loop short of committing offsets and the batch is read
 again once the database is back.
+
+The broker need not be there either: the loop joins its group when it can, and every failure
+of a turn (broker, database, dead-letter topic) waits with backoff (forbear_shared.retry) and
+tries again; the loop never ends but by its ``stop``.
 """
 
 from __future__ import annotations
@@ -34,7 +38,8 @@ from forbear_shared import metrics
 from forbear_shared.db import transaction
 from forbear_shared.events import DecodedEvent, EventError, decode
 from forbear_shared.logs import event_context
-from forbear_shared.outbox import EVENT_TYPE_HEADER
+from forbear_shared.outbox import BOOTSTRAP_TIMEOUT_MS, EVENT_TYPE_HEADER, ProducerSlot
+from forbear_shared.retry import Retrying, kafka_unavailable, postgres_unavailable
 
 log = logging.getLogger(__name__)
 
@@ -196,8 +201,8 @@ def _declared_type(record: RawRecord) -> str | None:
 class KafkaDeadLetter:
     """Publishes the original bytes with the error and the origin in headers, synchronously."""
 
-    def __init__(self, producer: KafkaProducer, topic: str, consumer: str) -> None:
-        self.producer = producer
+    def __init__(self, producer: KafkaProducer | ProducerSlot, topic: str, consumer: str) -> None:
+        self.producers = ProducerSlot.of(producer)
         self.topic = topic
         self.consumer = consumer
 
@@ -210,7 +215,16 @@ class KafkaDeadLetter:
             ("dlq.origin.partition", str(record.partition).encode()),
             ("dlq.origin.offset", str(record.offset).encode()),
         ]
-        self.producer.send(self.topic, key=record.key, value=record.value or b"", headers=headers).get(timeout=30)
+        try:
+            self.producers.get().send(self.topic, key=record.key, value=record.value or b"",
+                                      headers=headers).get(timeout=30)
+        except Exception as exc:
+            if kafka_unavailable(exc):
+                self.producers.discard()
+            raise
+
+    def close(self) -> None:
+        self.producers.close()
 
 
 class KafkaInboxLoop:
@@ -248,10 +262,17 @@ class KafkaInboxLoop:
             max_partition_fetch_bytes=8 * 1024 * 1024,
             session_timeout_ms=15000,
             heartbeat_interval_ms=3000,
+            # a broker that is away is retried by ``run`` with backoff, not inside the client
+            bootstrap_timeout_ms=BOOTSTRAP_TIMEOUT_MS,
         )
-        self.consumer = self._join()
-        self._joined = True
         self.name = processor.consumer
+        self.consumer: KafkaConsumer | None = None
+        self._joined = False
+        try:
+            self.consumer = self._join()
+            self._joined = True
+        except KafkaError as exc:  # the broker is away: ``run`` joins once it is back
+            log.warning("consumer cannot join its group yet", extra={"error": type(exc).__name__})
         self._applier = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"{self.name}-apply")
         self._inflight: _Batch | None = None
 
@@ -269,15 +290,21 @@ class KafkaInboxLoop:
     def _rejoin(self) -> None:
         """Replace the consumer by a fresh member of the group, which reads on from the offsets
         last committed (the inbox recognises what was applied since)."""
-        try:
-            self.consumer.close()
-        except Exception:
-            log.debug("closing the replaced consumer failed", exc_info=True)
-        self._joined = False
+        self._leave()
         self.consumer = self._join()  # if the broker is away, ``_step`` tries again
         self._joined = True
 
+    def _leave(self) -> None:
+        consumer, self.consumer = self.consumer, None
+        self._joined = False
+        if consumer is not None:
+            try:
+                consumer.close()
+            except Exception:
+                log.debug("closing the replaced consumer failed", exc_info=True)
+
     def _poll(self, timeout_ms: int) -> _Batch | None:
+        assert self.consumer is not None
         polled = self.consumer.poll(timeout_ms=timeout_ms)
         if not polled:
             return None
@@ -317,6 +344,7 @@ class KafkaInboxLoop:
         except BaseException:
             self._rewind(also_unapplied, batch)
             raise
+        assert self.consumer is not None
         try:
             self.consumer.commit({tp: OffsetAndMetadata(offset, "", -1) for tp, offset in batch.after.items()})
         except KafkaError as exc:
@@ -332,6 +360,8 @@ class KafkaInboxLoop:
     def _rewind(self, *batches: _Batch | None) -> None:
         """Read these batches again (the earliest offset of a partition wins: last given).
         Partitions a rebalance took away are left to their new owner."""
+        if self.consumer is None:
+            return  # a new member reads from the committed offsets anyway
         assigned = self.consumer.assignment()
         for batch in batches:
             if batch is not None:
@@ -363,6 +393,8 @@ class KafkaInboxLoop:
         self._observe_lag()
 
     def _observe_lag(self) -> None:
+        if self.consumer is None:
+            return
         for tp in self.consumer.assignment():
             high = self.consumer.highwater(tp)
             if high is None:
@@ -371,24 +403,40 @@ class KafkaInboxLoop:
             metrics.CONSUMER_LAG.labels(self.name, tp.topic, str(tp.partition)).set(max(0, high - position))
 
     def run(self, stop: threading.Event) -> None:
+        retrying = Retrying(self.name, "consumer")
         while not stop.is_set():
             try:
                 self._step()
-            except TRANSIENT:
-                log.warning("database unavailable; will re-read the batch", exc_info=True)
-                stop.wait(1.0)
-            except Exception:
-                log.exception("consumer loop error")
-                stop.wait(1.0)
+            except Exception as exc:
+                self._failed(exc, retrying.attempt)
+                retrying.failed(stop)
+                continue
+            retrying.succeeded()
         try:
             self._settle()
         except Exception:
             log.warning("last batch not committed; it will be read again", exc_info=True)
         self._applier.shutdown(wait=True)
-        self.consumer.close()
+        if self.consumer is not None:
+            self.consumer.close()
+
+    def _failed(self, exc: Exception, attempt: int) -> None:
+        """What failed is read again after the backoff. A member left in doubt by the broker's
+        absence is replaced; only an error that is neither the broker's nor the database's is
+        logged with its traceback."""
+        if postgres_unavailable(exc):
+            if attempt == 0:
+                log.warning("database unavailable; will re-read the batch", extra={"error": type(exc).__name__})
+        elif kafka_unavailable(exc):
+            if attempt == 0:
+                log.warning("broker unavailable; the consumer will rejoin", extra={"error": type(exc).__name__})
+            if self._inflight is None:
+                self._leave()
+        else:
+            log.exception("consumer loop error")
 
     def assigned(self) -> set[TopicPartition]:
-        return set(self.consumer.assignment())
+        return set(self.consumer.assignment()) if self.consumer is not None else set()
 
 
 @dataclass

@@ -59,6 +59,17 @@ RETENTION_RUNS = Counter(
 RETENTION_LAST_PURGE = Gauge(
     "forbear_retention_last_purge_timestamp_seconds", "When this process last completed a purge run", ["service"]
 )
+DEPENDENCY_UP = Gauge(
+    "forbear_dependency_up",
+    "1 when the process's last probe of a dependency (postgres, kafka) answered, else 0",
+    ["service", "dependency"],
+)
+READY = Gauge("forbear_ready", "1 when every dependency of the process answered its last probe", ["service"])
+RETRIES = Counter(
+    "forbear_retries_total",
+    "Waits before retrying an operation that failed for want of Kafka or Postgres",
+    ["service", "operation"],
+)
 BUSINESS_DATE = Gauge(
     "forbear_business_date_timestamp_seconds", "The lender's business date (midnight UTC) as seen by a service", ["service"]
 )

@@ -6,6 +6,10 @@ broker's acknowledgement and the mark re-publishes on restart: delivery is at le
 and every consumer's inbox makes the repeat harmless. One relay per service holds an
 advisory lock while publishing, which keeps each case's events in order. Each record
 carries the event type in the ``event_type`` header as well as in its envelope.
+
+Neither the broker nor the database has to be there when the relay starts: its producer is
+made on first use (``ProducerSlot``) and remade after a failed batch, and every failure is
+retried with backoff (forbear_shared.retry); rows wait in the outbox meanwhile.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from psycopg_pool import ConnectionPool
 
 from forbear_shared import metrics
 from forbear_shared.events import Envelope, encode
+from forbear_shared.retry import Retrying, kafka_unavailable, transient
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +75,10 @@ def observe_backlog(pool: ConnectionPool, service: str) -> None:
     metrics.OUTBOX_OLDEST_AGE.labels(service).set(float(row["age"] or 0))
 
 
+#: a Kafka client gives up reaching an absent broker after this; the caller retries with backoff
+BOOTSTRAP_TIMEOUT_MS = 10000
+
+
 def make_producer(bootstrap: str, client_id: str) -> KafkaProducer:
     return KafkaProducer(
         bootstrap_servers=bootstrap,
@@ -84,14 +93,72 @@ def make_producer(bootstrap: str, client_id: str) -> KafkaProducer:
         batch_size=512 * 1024,
         compression_type=None,
         request_timeout_ms=30000,
+        bootstrap_timeout_ms=BOOTSTRAP_TIMEOUT_MS,
+        # a send waits at most this for the topic's metadata (the broker away): the batch fails
+        # and is retried, rather than holding the relay's transaction for a minute
+        max_block_ms=30000,
     )
 
 
+class ProducerSlot:
+    """A Kafka producer made when first needed and made again after ``discard``: a client built
+    at start-up while the broker is away would fail the whole process; one that saw its batch
+    time out is in doubt (its sequence numbers, its buffered records) and is replaced."""
+
+    def __init__(self, factory: Callable[[], KafkaProducer]) -> None:
+        self.factory = factory
+        self._producer: KafkaProducer | None = None
+        self._lock = threading.Lock()
+        #: False for a producer given from outside: its owner closes it, and it is never replaced
+        self._owned = True
+
+    @classmethod
+    def of(cls, producer: KafkaProducer | ProducerSlot) -> ProducerSlot:
+        if isinstance(producer, ProducerSlot):
+            return producer
+        slot = cls(lambda: producer)
+        slot._producer = producer
+        slot._owned = False
+        return slot
+
+    def get(self) -> KafkaProducer:
+        with self._lock:
+            if self._producer is None:
+                self._producer = self.factory()
+            return self._producer
+
+    def discard(self) -> None:
+        """Drop the producer after a failure (what it still buffers is abandoned: those rows are
+        still pending in the outbox, or the event is still unsettled, and go again)."""
+        if not self._owned:
+            return
+        with self._lock:
+            producer, self._producer = self._producer, None
+        if producer is not None:
+            try:
+                producer.close(timeout=0)
+            except Exception:
+                log.debug("closing a discarded producer failed", exc_info=True)
+
+    def close(self, timeout: float = 10.0) -> None:
+        if not self._owned:
+            return
+        with self._lock:
+            producer, self._producer = self._producer, None
+        if producer is not None:
+            producer.close(timeout=timeout)
+
+
+def lazy_producer(bootstrap: str, client_id: str) -> ProducerSlot:
+    """The system's producer (``make_producer``), made on first use and after each failure."""
+    return ProducerSlot(lambda: make_producer(bootstrap, client_id))
+
+
 class OutboxRelay:
-    def __init__(self, pool: ConnectionPool, producer: KafkaProducer, service: str, batch_size: int = 500,
-                 on_published: Callable[[int], None] | None = None) -> None:
+    def __init__(self, pool: ConnectionPool, producer: KafkaProducer | ProducerSlot, service: str,
+                 batch_size: int = 500, on_published: Callable[[int], None] | None = None) -> None:
         self.pool = pool
-        self.producer = producer
+        self.producers = ProducerSlot.of(producer)
         self.service = service
         self.batch_size = batch_size
         #: told how many rows each batch published, after its commit (e.g. a parent process's counter)
@@ -114,12 +181,13 @@ class OutboxRelay:
                 rows = cur.fetchall()
             if not rows:
                 return 0
-            send = self.producer.send
+            producer = self.producers.get()
+            send = producer.send
             futures = [
                 send(topic, key=key.encode(), value=body.encode(), headers=[(EVENT_TYPE_HEADER, event_type.encode())])
                 for _, topic, key, event_type, body in rows
             ]
-            self.producer.flush()
+            producer.flush(timeout=30)
             for future in futures:
                 future.get(timeout=30)  # raises: the transaction rolls back, rows stay pending
             conn.execute("update outbox set published_at = now() where id = any(%b)", ([r[0] for r in rows],))
@@ -141,16 +209,18 @@ class OutboxRelay:
         """
         last_observed = 0.0
         listener: psycopg.Connection | None = None
+        retrying = Retrying(self.service, "outbox_relay")
         while not stop.is_set():
             try:
                 published = self.publish_pending()
                 if observe and time.monotonic() - last_observed > 1.0:
                     self.observe_backlog()
                     last_observed = time.monotonic()
-            except Exception:
-                log.exception("outbox relay failed; retrying")
-                published = 0
-                stop.wait(1.0)
+            except Exception as exc:
+                self._failed(exc, retrying.attempt)
+                retrying.failed(stop)
+                continue
+            retrying.succeeded()
             if published == 0:
                 if listener is None or listener.closed:
                     listener = self._listen()
@@ -168,6 +238,18 @@ class OutboxRelay:
                     stop.wait(idle_seconds)
         if listener is not None:
             listener.close()
+        self.producers.close()
+
+    def _failed(self, exc: Exception, attempt: int) -> None:
+        """A failed batch stays pending. The broker's failure replaces the producer; only an
+        error that is neither the broker's nor the database's is logged with its traceback."""
+        if kafka_unavailable(exc):
+            self.producers.discard()
+        if transient(exc):
+            if attempt == 0:
+                log.warning("outbox relay cannot publish; retrying with backoff", extra={"error": type(exc).__name__})
+        else:
+            log.exception("outbox relay failed; retrying with backoff")
 
     def _listen(self) -> psycopg.Connection | None:
         """A dedicated autocommit connection listening on this schema's outbox channel."""

@@ -11,9 +11,10 @@ import psycopg
 from psycopg_pool import ConnectionPool
 from pydantic import BaseModel
 
-from forbear_shared import business_date, logs, outbox
+from forbear_shared import business_date, logs, outbox, retry
 from forbear_shared.db import make_pool, migrate
 from forbear_shared.events import Envelope, new_event
+from forbear_shared.retry import postgres_unavailable
 from forbear_shared.settings import Settings, load_settings
 
 
@@ -86,6 +87,10 @@ class ServiceContext:
 def bootstrap(service: str, migrations: Path, *, pool_size: int = 10, settings: Settings | None = None) -> ServiceContext:
     settings = settings or load_settings(service)
     logs.configure(service, settings.log_level)
-    migrate(settings.database_url, service, migrations)
-    pool = make_pool(settings.database_url, service, max_size=pool_size, name=service)
+    # a process started while Postgres is away waits for it; a migration that fails on a live
+    # database is not retried: the process exits naming it
+    retry.call(lambda: migrate(settings.database_url, service, migrations), service=service, operation="migrations",
+               retry_if=postgres_unavailable)
+    pool = make_pool(settings.database_url, service, max_size=pool_size, name=service,
+                     timeout=settings.db_pool_timeout_seconds, statement_timeout_ms=settings.db_statement_timeout_ms)
     return ServiceContext(settings, pool)

@@ -93,6 +93,13 @@ class Settings(BaseSettings):
     #: the purge rests this long between two full batches, leaving the database to the relay
     #: and the consumers (``make bench``: a purge flat out halved the relay's rate on 2 cores)
     retention_batch_pause_seconds: float = Field(default=0.1, ge=0, le=10)
+    #: how long a request or a batch waits for a database connection before it is refused
+    #: (an API answers 503 database_unavailable; a worker retries): short, so an outage is
+    #: answered quickly instead of holding every caller
+    db_pool_timeout_seconds: float = Field(default=5.0, gt=0)
+    #: the server cancels a statement running longer than this (a stuck or overloaded database);
+    #: above the longest statement of a close-of-business sweep
+    db_statement_timeout_ms: int = Field(default=60000, ge=1000)
 
     @model_validator(mode="after")
     def _no_placeholders_outside_development(self) -> Settings:

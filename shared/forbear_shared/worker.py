@@ -4,8 +4,13 @@ Each part runs in its own thread; SIGTERM/SIGINT stop them cleanly (the current 
 finishes and commits before the process exits). A service with a heavy event flow runs its
 relay in a child process instead (``WorkerSpec.relay_process``): publishing then has an
 interpreter of its own rather than competing with the consumer for one. The child dies with
-the worker (even a SIGKILLed one), a dead child stops the worker, and the worker's /metrics
-still reports what the relay published and the outbox backlog.
+the worker (even a SIGKILLed one), a child that died is started again with backoff, and the
+worker's /metrics still reports what the relay published and the outbox backlog.
+
+A worker rides out an outage of the broker or the database: every Kafka client is made when
+first needed and made again after a failure, every loop retries with backoff
+(forbear_shared.retry), and meanwhile the worker's metrics port answers ``/readyz`` with 503
+naming what is away (``forbear_dependency_up``, ``forbear_ready``). It resumes by itself.
 
 Worker processes tune Python's cyclic garbage collector (``tune_gc``): a batch of thousands of
 events allocates hundreds of thousands of short-lived objects beside long-lived caches, and
@@ -23,18 +28,19 @@ import multiprocessing
 import os
 import signal
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from kafka import KafkaProducer
-from prometheus_client import start_http_server
 from psycopg_pool import ConnectionPool
 
 from forbear_shared import logs, metrics
 from forbear_shared.db import make_pool
 from forbear_shared.inbox import BatchHandler, Handler, InboxProcessor, KafkaDeadLetter, KafkaInboxLoop
-from forbear_shared.outbox import OutboxRelay, make_producer, observe_backlog
+from forbear_shared.outbox import OutboxRelay, lazy_producer, observe_backlog
+from forbear_shared.readiness import Check, KafkaProbe, Readiness, check_postgres, serve_worker_http
+from forbear_shared.retry import Retrying
 from forbear_shared.settings import Settings, load_settings
 from forbear_shared.topics import dead_letter
 
@@ -72,12 +78,12 @@ class WorkerSpec:
 
 def build_consumer(settings: Settings, pool: ConnectionPool, spec: WorkerSpec) -> KafkaInboxLoop:
     service = settings.service_name
-    dlq_producer = make_producer(settings.kafka_bootstrap, f"{service}-dlq")
     processor = InboxProcessor(
         pool,
         service,
         spec.handlers,
-        KafkaDeadLetter(dlq_producer, settings.topic(dead_letter(service).name), service),
+        KafkaDeadLetter(lazy_producer(settings.kafka_bootstrap, f"{service}-dlq"),
+                        settings.topic(dead_letter(service).name), service),
         max_retries=settings.consumer_max_retries,
         batch_handlers=spec.batch_handlers,
     )
@@ -87,6 +93,14 @@ def build_consumer(settings: Settings, pool: ConnectionPool, spec: WorkerSpec) -
         settings.group(service),
         [settings.topic(t) for t in spec.topics],
     )
+
+
+def worker_readiness(settings: Settings, pool: ConnectionPool, topics: list[str],
+                     extra: dict[str, Check] | None = None) -> tuple[Readiness, KafkaProbe]:
+    """The checks behind a worker's /readyz: its database, its broker and the topics it uses."""
+    probe = KafkaProbe(settings.kafka_bootstrap, [settings.topic(t) for t in topics])
+    checks: dict[str, Check] = {"postgres": lambda: check_postgres(pool), "kafka": probe.check, **(extra or {})}
+    return Readiness(settings.service_name, checks), probe
 
 
 def run_worker(settings: Settings, pool: ConnectionPool, spec: WorkerSpec) -> None:
@@ -99,21 +113,24 @@ def run_worker(settings: Settings, pool: ConnectionPool, spec: WorkerSpec) -> No
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    start_http_server(settings.metrics_port, addr=settings.http_host)
     tune_gc()
 
-    producer: KafkaProducer | None = None
     child: RelayProcess | None = None
+    extra: dict[str, Check] = {}
     if spec.relay_process:
         child = RelayProcess(service, pool)
+        extra["relay"] = child.check
         threads = [threading.Thread(target=child.watch, args=(stop,), name="relay-watch")]
     else:
-        producer = make_producer(settings.kafka_bootstrap, f"{service}-relay")
-        relay = OutboxRelay(pool, producer, service, settings.relay_batch_size)
+        relay = OutboxRelay(pool, lazy_producer(settings.kafka_bootstrap, f"{service}-relay"), service,
+                            settings.relay_batch_size)
         threads = [threading.Thread(target=relay.run, args=(stop, settings.relay_idle_seconds), name="relay")]
+    readiness, probe = worker_readiness(settings, pool, spec.topics, extra)
+    server = serve_worker_http(settings.http_host, settings.metrics_port, readiness)
+    threads.append(threading.Thread(target=readiness.run, args=(stop,), name="readiness"))
     if spec.consume and spec.topics:
-        consumer = build_consumer(settings, pool, spec)
-        threads.append(threading.Thread(target=consumer.run, args=(stop,), name="consumer"))
+        # built in its thread: joining the group waits for a broker that may be away
+        threads.append(threading.Thread(target=lambda: build_consumer(settings, pool, spec).run(stop), name="consumer"))
     for i, loop in enumerate(spec.loops):
         threads.append(threading.Thread(target=loop, args=(stop,), name=f"loop-{i}"))
     for t in threads:
@@ -122,14 +139,15 @@ def run_worker(settings: Settings, pool: ConnectionPool, spec: WorkerSpec) -> No
     while not stop.wait(0.5):
         dead = [t.name for t in threads if not t.is_alive()]
         if dead:
+            # the loops retry every failure of Kafka or Postgres: a thread that ended has a bug
             log.error("worker thread died", extra={"threads": ",".join(dead)})
             stop.set()
     for t in threads:
         t.join(timeout=30)
     if child is not None:
         child.stop()
-    if producer is not None:
-        producer.close(timeout=10)
+    server.shutdown()
+    probe.close()
     pool.close()
 
 
@@ -137,23 +155,42 @@ class RelayProcess:
     """The outbox relay of ``service`` in a child process, watched from the worker."""
 
     def __init__(self, service: str, pool: ConnectionPool) -> None:
-        context = multiprocessing.get_context("spawn")
+        self._context = multiprocessing.get_context("spawn")
         self.service = service
         self.pool = pool  # the worker's own view of the outbox: backlog metrics
-        self.published = context.Value("q", 0)
-        self.process = context.Process(target=_relay_main, args=(service, self.published, os.getpid()),
-                                       name=f"{service}-relay", daemon=True)
-        self.process.start()
+        self.published = self._context.Value("q", 0)
         self._reported = 0
+        self.restarts = 0
+        self.process = self._spawn()
+
+    def _spawn(self) -> multiprocessing.process.BaseProcess:
+        process = self._context.Process(target=_relay_main, args=(self.service, self.published, os.getpid()),
+                                        name=f"{self.service}-relay", daemon=True)
+        process.start()
+        return process
+
+    def check(self) -> str | None:
+        return None if self.process.is_alive() else "outbox relay process not running"
 
     def watch(self, stop: threading.Event) -> None:
-        """Until ``stop``: report the child's progress as this process's metrics; stop the
-        worker if the child died."""
+        """Until ``stop``: report the child's progress as this process's metrics; start the child
+        again, with backoff, if it died (it retries the broker and the database itself, so a
+        death is a crash: counted in ``forbear_retries_total{operation="relay_process"}``)."""
+        retrying = Retrying(self.service, "relay_process")
+        started = time.monotonic()
         while not stop.wait(1.0):
-            if not self.process.is_alive():
-                log.error("outbox relay process died", extra={"exitcode": self.process.exitcode})
-                return  # a dead thread stops the worker
             self._report()
+            if self.process.is_alive():
+                if time.monotonic() - started > 60:
+                    retrying.succeeded()
+                continue
+            log.error("outbox relay process died; starting it again", extra={"exitcode": self.process.exitcode})
+            retrying.failed(stop)
+            if stop.is_set():
+                break
+            self.restarts += 1
+            self.process = self._spawn()
+            started = time.monotonic()
         self._report()
 
     def _report(self) -> None:
@@ -188,14 +225,14 @@ def _relay_main(service: str, published: Any, parent: int) -> None:
         with published.get_lock():
             published.value += n
 
-    pool = make_pool(settings.database_url, service, max_size=2, name=f"{service}-relay")
-    producer = make_producer(settings.kafka_bootstrap, f"{service}-relay")
-    relay = OutboxRelay(pool, producer, service, settings.relay_batch_size, on_published=count)
+    pool = make_pool(settings.database_url, service, max_size=2, name=f"{service}-relay",
+                     timeout=settings.db_pool_timeout_seconds, statement_timeout_ms=settings.db_statement_timeout_ms)
+    relay = OutboxRelay(pool, lazy_producer(settings.kafka_bootstrap, f"{service}-relay"), service,
+                        settings.relay_batch_size, on_published=count)
     tune_gc()
     try:
         relay.run(stop, settings.relay_idle_seconds, observe=False)
     finally:
-        producer.close(timeout=10)
         pool.close()
 
 

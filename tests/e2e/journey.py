@@ -306,9 +306,23 @@ class Journey:
         return d(self.instalments[number - 1]["due_date"])
 
 
-def to_active_agreement(*, borrower_signs_in_person: bool = False) -> Journey:
-    """Case opening -> statement -> complete evidence -> approval -> term extension accepted ->
-    borrower signs, a supervisor countersigns -> the agreement is active and under monitoring."""
+@dataclass
+class Application:
+    """A borrower's case with its statement and complete evidence, ready to submit."""
+
+    borrower_id: str
+    loan: dict[str, Any]
+    case: dict[str, Any]
+    documents: list[dict[str, Any]]
+    opened_on: dt.date
+
+    @property
+    def case_id(self) -> str:
+        return str(self.case["case_id"])
+
+
+def ready_to_submit() -> Application:
+    """Case opening -> statement -> complete evidence."""
     today = services_agree_on_the_date()
     borrower_id = uid("BRW")
     loan = loan_snapshot(borrower_id, today)
@@ -317,8 +331,21 @@ def to_active_agreement(*, borrower_signs_in_person: bool = False) -> Journey:
     put_statement(borrower_id, case["case_id"], UNEMPLOYED_STATEMENT)
     documents = complete_unemployment_evidence(borrower_id, case["case_id"])
     assert intake_case(case["case_id"])["status"] == "ready_to_submit"
-    submit(borrower_id, case["case_id"])
+    return Application(borrower_id, loan, case, documents, today)
 
+
+def to_active_agreement(*, borrower_signs_in_person: bool = False) -> Journey:
+    """Case opening -> statement -> complete evidence -> approval -> term extension accepted ->
+    borrower signs, a supervisor countersigns -> the agreement is active and under monitoring."""
+    application = ready_to_submit()
+    submit(application.borrower_id, application.case_id)
+    return to_active_agreement_once_submitted(application, borrower_signs_in_person=borrower_signs_in_person)
+
+
+def to_active_agreement_once_submitted(application: Application, *, borrower_signs_in_person: bool = False) -> Journey:
+    """Approval -> term extension accepted -> both signatures -> active and under monitoring."""
+    borrower_id, loan, case, documents, today = (application.borrower_id, application.loan, application.case,
+                                                 application.documents, application.opened_on)
     [decision] = decisions(case["case_id"])
     assert decision["outcome"] == "approve", decision
     offers = open_offers(case["case_id"])

@@ -75,11 +75,13 @@ class TestInfra:
 KEYCLOAK_ISSUER = os.environ.get("FORBEAR_OIDC_ISSUER", "http://127.0.0.1:18080/realms/forbear")
 
 
-def start_test_infra() -> TestInfra:
-    port = _env("FORBEAR_PG_PORT", "55432")
+def start_test_infra(*, pg_port: int | None = None, bootstrap: str | None = None) -> TestInfra:
+    """A database and a topic prefix of this run, on the shared pair (or on the Postgres port and
+    broker given, e.g. a private pair's)."""
+    port = str(pg_port) if pg_port is not None else _env("FORBEAR_PG_PORT", "55432")
     user = _env("FORBEAR_DB_USER", "forbear")
     password = _env("FORBEAR_DB_PASSWORD", "forbear-local")
-    bootstrap = _env("FORBEAR_KAFKA_BOOTSTRAP", f"127.0.0.1:{_env('FORBEAR_KAFKA_PORT', '19092')}")
+    bootstrap = bootstrap or _env("FORBEAR_KAFKA_BOOTSTRAP", f"127.0.0.1:{_env('FORBEAR_KAFKA_PORT', '19092')}")
     run_id = uuid.uuid4().hex[:8]
     database = f"forbear_test_{run_id}"
     admin_url = f"postgresql://{user}:{password}@127.0.0.1:{port}/postgres"

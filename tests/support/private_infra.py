@@ -13,6 +13,7 @@ import os
 import shutil
 import signal
 import subprocess
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +28,12 @@ class PrivateInfra:
 
     var_dir: Path
     port_base: int
+
+    @classmethod
+    def for_run(cls, port_offset: int) -> PrivateInfra:
+        """The pair of a test run on ``port_offset`` (FORBEAR_TEST_PORT_OFFSET): two runs side by
+        side get two pairs."""
+        return cls(Path(f"/var/tmp/forbear/private-{port_offset}"), 40000 + (port_offset // 1000) * 10)
 
     @property
     def pg_port(self) -> int:
@@ -117,6 +124,35 @@ class PrivateInfra:
 
     def start_postgres(self) -> None:
         self._infra("up", "postgres")
+
+
+class Starting:
+    """A pair started in a thread, so that its minute or more of start-up overlaps other work;
+    ``wait`` returns it once up (or raises what went wrong)."""
+
+    def __init__(self, pair: PrivateInfra) -> None:
+        self.pair = pair
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._up, name="private-infra-up", daemon=True)
+        self._thread.start()
+
+    def _up(self) -> None:
+        try:
+            self.pair.up()
+        except BaseException as exc:  # handed to whoever waits
+            self._error = exc
+
+    def wait(self, timeout: float = 600) -> PrivateInfra:
+        self._thread.join(timeout)
+        if self._thread.is_alive():
+            raise TimeoutError(f"the private pair in {self.pair.var_dir} did not start within {timeout:.0f} s")
+        if self._error is not None:
+            raise self._error
+        return self.pair
+
+    def down(self) -> None:
+        self._thread.join(600)
+        self.pair.down()
 
 
 def _reap(pid: int) -> None:

@@ -284,6 +284,8 @@ REQUIRED_ALERTS = {
     "CloseOfBusinessNotRunToday": "forbear_cob_runs_total",
     "ServiceDown": "up",
     "HighHttpErrorRate": "forbear_http_requests_total",
+    "DependencyDown": "forbear_dependency_up",
+    "WorkerNotReady": "forbear_ready",
 }
 
 
@@ -389,8 +391,8 @@ def test_k8s_lists_every_service_on_the_same_ports(k8s: dict[tuple[str, str], di
                 assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
                 assert "--port" in container["command"] and str(port) in container["command"]
             else:
-                assert container["readinessProbe"]["httpGet"]["path"] == "/metrics"
-                assert container["livenessProbe"]["httpGet"]["path"] == "/metrics"
+                assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
+                assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
             svc_name = f"{service}-api" if kind == "api" else f"{service}-worker-metrics"
             svc = k8s[("Service", svc_name)]
             assert [p["port"] for p in svc["spec"]["ports"]] == [port]

@@ -15,6 +15,12 @@ loop body returned, i.e. after the database commit, and the body never raises:
 
 Redelivery after a crash or a rebalance is harmless: the inbox makes the repeat a no-op.
 
+faust cannot start without a broker (aiokafka's bootstrap fails and the worker crashes), so
+the process waits for the broker with backoff before starting it; once running, aiokafka
+reconnects by itself and the agent's retries hold the partition while the database is away.
+The relay and the dead-letter producer are made on first use and after a failure, as in every
+worker (forbear_shared.worker); the metrics port answers /readyz.
+
 faust is configured as a plain consumer: no web server, no tables (Postgres holds the state),
 no leader topic, no topic declaration (topics are created explicitly), ``earliest`` offsets
 for a new group, and the deployment's topic prefix and consumer group.
@@ -34,14 +40,16 @@ from pathlib import Path
 from typing import Any
 
 import faust
-from forbear_shared import metrics
+from forbear_shared import metrics, retry
 from forbear_shared.inbox import TRANSIENT, InboxProcessor, KafkaDeadLetter, RawRecord
-from forbear_shared.outbox import OutboxRelay, make_producer
+from forbear_shared.outbox import OutboxRelay, lazy_producer
 from forbear_shared.projections import business_date_handlers
+from forbear_shared.readiness import serve_worker_http
 from forbear_shared.retention import purge_loop
 from forbear_shared.settings import Settings
 from forbear_shared.topics import AGREEMENT_EVENTS, INTAKE_EVENTS, MONITORING_EVENTS, dead_letter
-from prometheus_client import start_http_server
+from forbear_shared.worker import worker_readiness
+from kafka.errors import KafkaConnectionError
 
 from forbear_evaluation import bootstrap
 
@@ -50,7 +58,6 @@ log = logging.getLogger(__name__)
 CONSUMED = (INTAKE_EVENTS.name, AGREEMENT_EVENTS.name, MONITORING_EVENTS.name)
 BATCH_MAX = 200
 BATCH_WITHIN_SECONDS = 0.02
-RETRY_SECONDS = 1.0
 
 
 def _headers(raw: Any) -> tuple[tuple[str, bytes], ...]:
@@ -63,7 +70,7 @@ def _headers(raw: Any) -> tuple[tuple[str, bytes], ...]:
 def build_processor(settings: Settings, evaluation: Any) -> InboxProcessor:
     service = settings.service_name
     dlq = KafkaDeadLetter(
-        make_producer(settings.kafka_bootstrap, f"{service}-dlq"), settings.topic(dead_letter(service).name), service
+        lazy_producer(settings.kafka_bootstrap, f"{service}-dlq"), settings.topic(dead_letter(service).name), service
     )
     handlers = {
         "case.submitted": evaluation.on_case_submitted,
@@ -106,18 +113,23 @@ def build_app(settings: Settings, processor: InboxProcessor) -> faust.App:
     async def apply(records: list[RawRecord]) -> None:
         """Settle a batch through the shared inbox; faust acknowledges it only after this returns."""
         loop = asyncio.get_running_loop()
+        retrying = retry.Retrying(consumer_name, "consumer")
         while True:
             try:
                 with metrics.CONSUMER_DURATION.labels(consumer_name).time():
                     await loop.run_in_executor(executor, processor.process, records)
                 return
             except TRANSIENT:
-                log.warning("database unavailable; retrying the same events", exc_info=True)
+                if retrying.attempt == 0:
+                    log.warning("database unavailable; retrying the same events", exc_info=True)
             except Exception:
                 # not the events' fault (the processor dead-letters those): e.g. the DLQ is unreachable
                 log.exception("could not settle a batch; retrying it", extra={
                     "topic": records[0].topic, "partition": records[0].partition, "offset": records[0].offset})
-            await asyncio.sleep(RETRY_SECONDS)
+            wait = retrying.backoff.delay(retrying.attempt)
+            retrying.attempt += 1
+            metrics.RETRIES.labels(consumer_name, "consumer").inc()
+            await asyncio.sleep(wait)
 
     @app.agent(source, concurrency=1)
     async def evaluation_inbox(stream: faust.StreamT) -> None:  # type: ignore[type-arg]
@@ -150,10 +162,12 @@ def main() -> None:
     ctx = bootstrap.context()
     evaluation = bootstrap.evaluation(ctx)
     settings = ctx.settings
-    start_http_server(settings.metrics_port, addr=settings.http_host)
+    readiness, probe = worker_readiness(settings, ctx.pool, list(CONSUMED))
+    server = serve_worker_http(settings.http_host, settings.metrics_port, readiness)
 
     stop = threading.Event()
-    relay = OutboxRelay(ctx.pool, make_producer(settings.kafka_bootstrap, f"{ctx.name}-relay"), ctx.name,
+    threading.Thread(target=readiness.run, args=(stop,), name="readiness", daemon=True).start()
+    relay = OutboxRelay(ctx.pool, lazy_producer(settings.kafka_bootstrap, f"{ctx.name}-relay"), ctx.name,
                         settings.relay_batch_size)
     relay_thread = threading.Thread(target=relay.run, args=(stop, settings.relay_idle_seconds), name="relay",
                                     daemon=True)
@@ -161,6 +175,22 @@ def main() -> None:
     purge_thread = threading.Thread(target=purge_loop(settings, ctx.pool), args=(stop,), name="retention",
                                     daemon=True)
     purge_thread.start()
+
+    stopping = threading.Event()
+    previous = signal.signal(signal.SIGTERM, lambda _signum, _frame: stopping.set())
+    try:
+        retry.call(lambda: _broker_answers(probe.check), service=ctx.name, operation="kafka_client",
+                   stop=stopping)
+    except KafkaConnectionError:
+        if not stopping.is_set():
+            raise
+    signal.signal(signal.SIGTERM, previous)
+    if stopping.is_set():
+        log.info("stopped before the broker answered")
+        stop.set()
+        relay_thread.join(timeout=30)
+        ctx.pool.close()
+        return
 
     app = build_app(settings, build_processor(settings, evaluation))
 
@@ -179,8 +209,15 @@ def main() -> None:
         stop.set()
         relay_thread.join(timeout=30)
         purge_thread.join(timeout=30)
-        relay.producer.close(timeout=10)
+        server.shutdown()
+        probe.close()
         ctx.pool.close()
+
+
+def _broker_answers(check: Any) -> None:
+    problem = check()
+    if problem is not None:
+        raise KafkaConnectionError(problem)
 
 
 if __name__ == "__main__":

@@ -38,6 +38,7 @@ from forbear_shared.domain.policy import Component
 from forbear_shared.events import DecodedEvent, Envelope, new_event_ids, registry
 from forbear_shared.events.schemas.corebanking import PaymentReceived
 from forbear_shared.events.schemas.monitoring import PaymentApplied
+from forbear_shared.retry import Retrying, postgres_unavailable
 from forbear_shared.topics import MONITORING_EVENTS
 
 from forbear_monitoring.adapters import ledger_rows
@@ -254,13 +255,18 @@ def allocator_loop(m: Monitoring, idle_seconds: float = 1.0) -> Any:
     payments are allocated by the consumer as they arrive), looking once a second when idle."""
 
     def run(stop: threading.Event) -> None:
+        retrying = Retrying(m.ctx.name, "allocator")
         while not stop.is_set():
             try:
                 done = allocate_once(m)
-            except Exception:
-                log.exception("allocation batch failed; retrying")
-                stop.wait(1.0)
+            except Exception as exc:
+                if not postgres_unavailable(exc):
+                    log.exception("allocation batch failed; retrying")
+                elif retrying.attempt == 0:
+                    log.warning("database unavailable; allocation waits", extra={"error": type(exc).__name__})
+                retrying.failed(stop)
                 continue
+            retrying.succeeded()
             if done == 0:
                 stop.wait(idle_seconds)
 
