@@ -101,11 +101,15 @@ class Fault:
 
 
 def fault_schedule(plan: RunPlan, rng: random.Random) -> list[Fault]:
-    """The run's faults, at seeded times across the window, one at a time."""
+    """The run's faults, at seeded times across the window, one at a time; the kinds in a seeded
+    order, each drawn once before any is drawn again (a short run still sees different faults)."""
     times = sorted(rng.uniform(5.0, plan.window) for _ in range(plan.faults))
+    order = list(plan.kinds)
     faults = []
-    for at in times:
-        kind = rng.choice(plan.kinds)
+    for i, at in enumerate(times):
+        if i % len(order) == 0:
+            rng.shuffle(order)
+        kind = order[i % len(order)]
         target = None
         if kind == "kill_api":
             target = f"{rng.choice(SERVICES)}-api"
@@ -631,7 +635,8 @@ def traffic_and_faults(pair: PrivateInfra, plan: RunPlan, rng: random.Random, fa
     faulting.join()
     procs.ready()
     procs.check()
-    quiescent, why = wait_quiescent(infra, plan.quiescence_timeout)
+    # a worker that died leaves its group behind for good: no point waiting the whole timeout
+    quiescent, why = wait_quiescent(infra, min(plan.quiescence_timeout, 60.0) if procs.died else plan.quiescence_timeout)
     if not quiescent:
         notes.append(f"not quiescent: {why}")
     lost, doubled = check_books(infra, journeys, bank.payments, missed_expected, notes)
@@ -809,10 +814,11 @@ def campaign(plans: list[RunPlan], keep_pair: bool = False) -> list[RunResult]:
     log(f"private pair up in {time.monotonic() - began:.0f}s")
     results: list[RunResult] = []
     try:
-        for plan in plans:
-            pair.resume_kafka()
-            pair.start_kafka()
-            pair.start_postgres()
+        for i, plan in enumerate(plans):
+            if i:  # the previous run may have left either down (a fault cut short)
+                pair.resume_kafka()
+                pair.start_kafka()
+                pair.start_postgres()
             result = run_once(pair, plan, chaos_port_offset(), work)
             results.append(result)
             print(result.line(), flush=True)
