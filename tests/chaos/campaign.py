@@ -784,10 +784,13 @@ def check_books(infra: TestInfra, journeys: list[Journey], payments: Payments, m
                                                                            "agreement.activated": 1}}
     with connect(infra) as conn:
         for j in journeys:
-            cases = conn.execute("select case_id from intake.cases where borrower_id = %s",
+            cases = conn.execute("select case_id, status from intake.cases where borrower_id = %s",
                                  (j.borrower_id,)).fetchall()
             if len(cases) > 1:
                 doubled.append(f"journey {j.borrower_id}: {len(cases)} cases opened")
+            if j.active and [c["status"] for c in cases] != ["agreement_active"]:
+                lost.append(f"journey {j.borrower_id}: intake has the case as {[c['status'] for c in cases]}, "
+                            "not agreement_active (agreement.activated not applied)")
             for step, types in expected_events.items():
                 if step not in j.acknowledged:
                     continue
