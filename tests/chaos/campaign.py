@@ -232,6 +232,7 @@ class Injector:
         self.rng = rng
         self.done: Counter[str] = Counter()
         self.finished = threading.Event()
+        self.restarts: list[str] = []
 
     def run(self, started: float, stop: threading.Event) -> None:
         try:
@@ -241,6 +242,20 @@ class Injector:
                 self.inject(fault)
         finally:
             self.finished.set()
+
+    def restore(self, what: str, start: Callable[[], None], budget: float = 900.0) -> None:
+        """Start the broker or the database again until it answers (a loaded machine can take
+        minutes): the campaign's own faults must end, whatever the services do."""
+        began = time.monotonic()
+        while True:
+            try:
+                start()
+                break
+            except Exception as exc:
+                if time.monotonic() - began > budget:
+                    raise
+                log(f"{what} not back yet ({type(exc).__name__}); starting it again")
+        self.restarts.append(f"{what} back after {time.monotonic() - began:.0f}s")
 
     def inject(self, fault: Fault) -> None:
         log(f"fault {fault.kind} {fault.target or ''} {fault.duration or ''}".rstrip())
@@ -259,11 +274,11 @@ class Injector:
         elif fault.kind == "kill_kafka":
             self.pair.kill_kafka()
             time.sleep(fault.duration)
-            self.pair.start_kafka()
+            self.restore("kafka", self.pair.start_kafka)
         elif fault.kind == "stop_postgres":
             self.pair.stop_postgres(immediate=True)
             time.sleep(fault.duration)
-            self.pair.start_postgres()
+            self.restore("postgres", self.pair.start_postgres)
         self.done[fault.kind] += 1
 
 
@@ -668,6 +683,7 @@ def traffic_and_faults(pair: PrivateInfra, plan: RunPlan, rng: random.Random, fa
     procs.ready()
     procs.check()
     # a worker that died leaves its group behind for good: no point waiting the whole timeout
+    notes.extend(injector.restarts)
     quiescent, why = wait_quiescent(infra, min(plan.quiescence_timeout, 60.0) if procs.died else plan.quiescence_timeout)
     if not quiescent:
         notes.append(f"not quiescent: {why}")
