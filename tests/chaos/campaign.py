@@ -799,6 +799,8 @@ def check_books(infra: TestInfra, journeys: list[Journey], payments: Payments, m
                        "accepted": {"offer.accepted": 1}, "signed_lender": {"agreement.signed": 2,
                                                                            "agreement.activated": 1}}
     with connect(infra) as conn:
+        stranded = {(r["key"], r["event_type"]): service for service in SERVICES for r in conn.execute(
+            f"select key, event_type from {service}.outbox where published_at is null").fetchall()}
         for j in journeys:
             cases = conn.execute("select case_id, status from intake.cases where borrower_id = %s",
                                  (j.borrower_id,)).fetchall()
@@ -813,7 +815,9 @@ def check_books(infra: TestInfra, journeys: list[Journey], payments: Payments, m
                 for type_, count in types.items():
                     ids = per_type.get((str(j.case_id), type_), set())
                     if len(ids) < count:
-                        lost.append(f"journey {j.borrower_id}: {type_} {len(ids)} of {count}")
+                        where = stranded.get((str(j.case_id), type_))
+                        lost.append(f"journey {j.borrower_id}: {type_} {len(ids)} of {count}"
+                                    + (f" (in {where}'s outbox, unpublished)" if where else ""))
                     elif len(ids) > count:
                         doubled.append(f"journey {j.borrower_id}: {type_} {len(ids)} times")
             if j.active:
