@@ -860,15 +860,34 @@ def private_pair() -> PrivateInfra:
     return PrivateInfra(var_dir=var, port_base=20432 + offset)
 
 
+def runs_dir() -> Path:
+    """The runs' process logs, kept after the private pair is wiped."""
+    offset = int(os.environ.get("FORBEAR_TEST_PORT_OFFSET", "10000"))
+    return Path(os.environ.get("FORBEAR_CHAOS_RUNS_DIR", f"/var/tmp/forbear-chaos-runs-{offset}"))
+
+
+def pair_up(pair: PrivateInfra, budget: float = 600.0) -> None:
+    """Start the pair; on a loaded machine a cold broker can take longer than infra.sh waits."""
+    began = time.monotonic()
+    while True:
+        try:
+            pair.up()
+            return
+        except Exception as exc:
+            if time.monotonic() - began > budget:
+                raise
+            log(f"private pair not up yet ({type(exc).__name__}); waiting again")
+
+
 def campaign(plans: list[RunPlan], keep_pair: bool = False) -> list[RunResult]:
     pair = private_pair()
-    work = pair.var_dir / "runs"
-    log(f"private pair: postgres :{pair.pg_port}, kafka :{pair.kafka_port} in {pair.var_dir}")
-    began = time.monotonic()
-    pair.up()
-    log(f"private pair up in {time.monotonic() - began:.0f}s")
+    work = runs_dir()
+    log(f"private pair: postgres :{pair.pg_port}, kafka :{pair.kafka_port} in {pair.var_dir}; run logs in {work}")
     results: list[RunResult] = []
     try:
+        began = time.monotonic()
+        pair_up(pair)
+        log(f"private pair up in {time.monotonic() - began:.0f}s")
         for i, plan in enumerate(plans):
             if i:  # the previous run may have left either down (a fault cut short)
                 pair.resume_kafka()
@@ -907,6 +926,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--faults", type=int, default=8)
     parser.add_argument("--kinds", default=",".join(FAULT_KINDS), help="fault kinds to draw from")
     parser.add_argument("--window", type=float, default=240.0, help="seconds over which faults are spread")
+    parser.add_argument("--deadline", type=float, default=600.0,
+                        help="seconds after which a journey or payment not through is given up")
     parser.add_argument("--replicas", choices=("never", "always", "some"), default="some",
                         help="a second member per worker: never, always, or in the runs the seed picks")
     args = parser.parse_args(argv)
@@ -920,7 +941,7 @@ def main(argv: list[str] | None = None) -> int:
         seed = first + i
         replicas = {"never": False, "always": True}.get(args.replicas, random.Random(seed * 7919).random() < 0.5)
         plans.append(RunPlan(seed=seed, journeys=args.journeys, payments=args.payments, faults=args.faults,
-                             kinds=kinds, replicas=replicas, window=args.window))
+                             kinds=kinds, replicas=replicas, window=args.window, traffic_deadline=args.deadline))
     results = campaign(plans)
     return 0 if all(r.clean for r in results) else 1
 
