@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 ENV := set -a && . deploy/local/env.sh && set +a
 
-.PHONY: run down test bench lint venv infra-up infra-down status
+.PHONY: run down test bench lint venv infra-up infra-down status chaos redrive
 
 venv: .venv/.installed
 
@@ -42,6 +42,15 @@ test: venv
 
 bench: infra-up
 	@$(ENV) && $(PY) -m tests.load.bench
+
+## make chaos: seeded fault campaigns on a private Kafka + Postgres pair of their own (RUNS=N, SEED=S)
+RUNS ?= 1
+chaos: venv
+	@$(ENV) && $(PY) -m tests.chaos.campaign --runs $(RUNS) $(if $(SEED),--seed $(SEED))
+
+## make redrive ARGS="list --service intake" | ARGS="replay --service intake --offset 3 --actor NAME"
+redrive: venv
+	@$(ENV) && $(PY) -m forbear_shared.redrive $(ARGS)
 
 lint: venv
 	@.venv/bin/ruff check shared services tests

@@ -37,7 +37,7 @@ from psycopg_pool import ConnectionPool
 from forbear_shared import metrics
 from forbear_shared.db import transaction
 from forbear_shared.events import DecodedEvent, EventError, decode
-from forbear_shared.logs import event_context
+from forbear_shared.logs import event_context, redact
 from forbear_shared.outbox import BOOTSTRAP_TIMEOUT_MS, EVENT_TYPE_HEADER, ProducerSlot
 from forbear_shared.retry import Retrying, kafka_unavailable, postgres_unavailable
 
@@ -198,6 +198,16 @@ def _declared_type(record: RawRecord) -> str | None:
     return None
 
 
+def safe_detail(detail: str, limit: int = 2000) -> str:
+    """An error as a dead letter carries it: its first line only, long digit runs masked.
+
+    Handler errors are exceptions of any kind; a database error's DETAIL line quotes the row's
+    values (``Key (phone)=(...)``), and operators read dead letters with ordinary tools.
+    """
+    first = detail.strip().splitlines()[0] if detail.strip() else ""
+    return redact(first)[:limit]
+
+
 class KafkaDeadLetter:
     """Publishes the original bytes with the error and the origin in headers, synchronously."""
 
@@ -209,7 +219,7 @@ class KafkaDeadLetter:
     def __call__(self, record: RawRecord, reason: str, detail: str) -> None:
         headers = [
             ("dlq.reason", reason.encode()),
-            ("dlq.error", detail[:2000].encode()),
+            ("dlq.error", safe_detail(detail).encode()),
             ("dlq.consumer", self.consumer.encode()),
             ("dlq.origin.topic", record.topic.encode()),
             ("dlq.origin.partition", str(record.partition).encode()),

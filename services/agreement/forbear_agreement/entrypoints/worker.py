@@ -11,6 +11,7 @@ import psycopg
 from forbear_shared.events import DecodedEvent
 from forbear_shared.projections import business_date_handlers
 from forbear_shared.retention import purge_loop
+from forbear_shared.service import ServiceContext
 from forbear_shared.topics import EVALUATION_EVENTS, MONITORING_EVENTS
 from forbear_shared.worker import WorkerSpec, run_worker
 
@@ -18,8 +19,9 @@ from forbear_agreement import bootstrap
 from forbear_agreement.service_layer import offers
 
 
-def main() -> None:
-    ctx = bootstrap.context()
+def consumer(pool_size: int = 10) -> tuple[ServiceContext, WorkerSpec]:
+    """What this worker consumes and how it handles each event (also the dead-letter redrive's)."""
+    ctx = bootstrap.context(pool_size)
     policy = bootstrap.policy(ctx)
     projection = business_date_handlers(ctx.name)
 
@@ -30,7 +32,7 @@ def main() -> None:
     def case_decided(conn: psycopg.Connection, event: DecodedEvent) -> None:
         offers.on_case_decided(ctx, policy, conn, event)
 
-    spec = WorkerSpec(
+    return ctx, WorkerSpec(
         topics=[MONITORING_EVENTS.name, EVALUATION_EVENTS.name],
         handlers={
             **projection,
@@ -39,6 +41,10 @@ def main() -> None:
         },
         loops=[purge_loop(ctx.settings, ctx.pool)],
     )
+
+
+def main() -> None:
+    ctx, spec = consumer()
     run_worker(ctx.settings, ctx.pool, spec)
 
 

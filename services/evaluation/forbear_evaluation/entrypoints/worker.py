@@ -41,14 +41,15 @@ from typing import Any
 
 import faust
 from forbear_shared import metrics, retry
-from forbear_shared.inbox import TRANSIENT, InboxProcessor, KafkaDeadLetter, RawRecord
+from forbear_shared.inbox import TRANSIENT, Handler, InboxProcessor, KafkaDeadLetter, RawRecord
 from forbear_shared.outbox import OutboxRelay, lazy_producer
 from forbear_shared.projections import business_date_handlers
 from forbear_shared.readiness import serve_worker_http
 from forbear_shared.retention import purge_loop
+from forbear_shared.service import ServiceContext
 from forbear_shared.settings import Settings
 from forbear_shared.topics import AGREEMENT_EVENTS, INTAKE_EVENTS, MONITORING_EVENTS, dead_letter
-from forbear_shared.worker import worker_readiness
+from forbear_shared.worker import WorkerSpec, worker_readiness
 from kafka.errors import KafkaConnectionError
 
 from forbear_evaluation import bootstrap
@@ -67,19 +68,30 @@ def _headers(raw: Any) -> tuple[tuple[str, bytes], ...]:
     return tuple((str(k), bytes(v) if v is not None else b"") for k, v in items)
 
 
+def handlers(evaluation: Any) -> dict[str, Handler]:
+    return {
+        "case.submitted": evaluation.on_case_submitted,
+        "case.personal_data_erased": evaluation.on_personal_data_erased,
+        "offer.made": evaluation.on_offer_made,
+        "offer.countered": evaluation.on_offer_countered,
+        **business_date_handlers(evaluation.ctx.name),
+    }
+
+
+def consumer(pool_size: int = 10) -> tuple[ServiceContext, WorkerSpec]:
+    """What this worker consumes and how it handles each event (the dead-letter redrive's view;
+    the worker itself runs them in a faust agent)."""
+    ctx = bootstrap.context(pool_size)
+    return ctx, WorkerSpec(topics=list(CONSUMED), handlers=handlers(bootstrap.evaluation(ctx)))
+
+
 def build_processor(settings: Settings, evaluation: Any) -> InboxProcessor:
     service = settings.service_name
     dlq = KafkaDeadLetter(
         lazy_producer(settings.kafka_bootstrap, f"{service}-dlq"), settings.topic(dead_letter(service).name), service
     )
-    handlers = {
-        "case.submitted": evaluation.on_case_submitted,
-        "case.personal_data_erased": evaluation.on_personal_data_erased,
-        "offer.made": evaluation.on_offer_made,
-        "offer.countered": evaluation.on_offer_countered,
-        **business_date_handlers(service),
-    }
-    return InboxProcessor(evaluation.ctx.pool, service, handlers, dlq, max_retries=settings.consumer_max_retries)
+    return InboxProcessor(evaluation.ctx.pool, service, handlers(evaluation), dlq,
+                          max_retries=settings.consumer_max_retries)
 
 
 def build_app(settings: Settings, processor: InboxProcessor) -> faust.App:

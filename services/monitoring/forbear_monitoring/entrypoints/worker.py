@@ -11,6 +11,7 @@ from forbear_shared.events import DecodedEvent
 from forbear_shared.inbox import BatchHandler, Handler
 from forbear_shared.projections import business_date_handlers
 from forbear_shared.retention import purge_loop
+from forbear_shared.service import ServiceContext
 from forbear_shared.topics import AGREEMENT_EVENTS, CORE_PAYMENTS, EVALUATION_EVENTS, INTAKE_EVENTS
 from forbear_shared.worker import WorkerSpec, run_worker
 
@@ -56,9 +57,10 @@ def gauge_loop(m: Monitoring, every: float = 5.0) -> Callable[[threading.Event],
     return run
 
 
-def main() -> None:
-    m = bootstrap.monitoring(pool_size=6)
-    spec = WorkerSpec(
+def consumer(pool_size: int = 6) -> tuple[ServiceContext, WorkerSpec]:
+    """What this worker consumes and how it handles each event (also the dead-letter redrive's)."""
+    m = bootstrap.monitoring(pool_size=pool_size)
+    return m.ctx, WorkerSpec(
         # not monitoring.events: monitoring owns the business date and needs none of its own events
         topics=[AGREEMENT_EVENTS.name, CORE_PAYMENTS.name, INTAKE_EVENTS.name, EVALUATION_EVENTS.name],
         handlers=handlers(m),
@@ -67,7 +69,11 @@ def main() -> None:
         # a payment.applied per payment: publishing gets an interpreter of its own
         relay_process=True,
     )
-    run_worker(m.ctx.settings, m.ctx.pool, spec)
+
+
+def main() -> None:
+    ctx, spec = consumer()
+    run_worker(ctx.settings, ctx.pool, spec)
 
 
 if __name__ == "__main__":
