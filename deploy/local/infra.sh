@@ -192,6 +192,12 @@ go_command() {
 
 ensure_versitygw() {
   [ -x "$vgw_bin" ] && return
+  # one build at a time: `make test` starts one in the background while it installs the venv,
+  # and the `up` that needs the binary waits here for that build instead of starting a second
+  mkdir -p "$FORBEAR_CACHE_DIR"
+  exec {build_lock}>"$FORBEAR_CACHE_DIR/versitygw-build.lock"
+  flock "$build_lock"
+  if [ -x "$vgw_bin" ]; then flock -u "$build_lock"; return; fi
   local go gocache=$FORBEAR_CACHE_DIR/go started=$SECONDS
   go=$(go_command)
   log "building versitygw $FORBEAR_VERSITYGW_VERSION with $("$go" version | cut -d' ' -f3) (once, into $(dirname "$vgw_bin"); a cold build takes minutes)"
@@ -203,6 +209,7 @@ ensure_versitygw() {
   mkdir -p "$(dirname "$vgw_bin")"
   mv -f "$tmpbin/versitygw" "$vgw_bin" && rmdir "$tmpbin"
   log "versitygw built in $((SECONDS - started)) s"
+  flock -u "$build_lock"
 }
 
 s3_up() {
@@ -243,6 +250,7 @@ done
 want() { [[ "$parts" == *" $1 "* ]]; }
 
 case "$command" in
+  build) ensure_versitygw ;;  # what `up` would build first (the object store), without starting anything
   up)
     if want postgres; then pg_up; fi
     if want keycloak; then keycloak_up; fi
@@ -259,5 +267,5 @@ case "$command" in
     if want kafka; then alive "$kdir/kafka.pid" && log "kafka: up (pid $(cat "$kdir/kafka.pid"))" || log "kafka: down"; fi
     if want keycloak; then alive "$kcdir/keycloak.pid" && log "keycloak: up (pid $(cat "$kcdir/keycloak.pid"))" || log "keycloak: down"; fi
     if want s3; then alive "$s3dir/versitygw.pid" && log "s3: up (pid $(cat "$s3dir/versitygw.pid"))" || log "s3: down"; fi ;;
-  *) echo "usage: $0 up|down|status [postgres] [kafka] [keycloak] [s3]" >&2; exit 2 ;;
+  *) echo "usage: $0 up|down|status [postgres] [kafka] [keycloak] [s3] | build" >&2; exit 2 ;;
 esac

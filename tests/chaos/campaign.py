@@ -879,15 +879,20 @@ def pair_up(pair: PrivateInfra, budget: float = 600.0) -> None:
             log(f"private pair not up yet ({type(exc).__name__}); waiting again")
 
 
-def campaign(plans: list[RunPlan], keep_pair: bool = False) -> list[RunResult]:
-    pair = private_pair()
+def campaign(plans: list[RunPlan], keep_pair: bool = False, pair: PrivateInfra | None = None) -> list[RunResult]:
+    """Run ``plans`` one after another on a private pair: ``pair`` if given (already up, left up:
+    the test suite's own), else one started here and stopped after (unless ``keep_pair``)."""
+    given = pair is not None
+    pair = pair or private_pair()
+    keep_pair = keep_pair or given
     work = runs_dir()
     log(f"private pair: postgres :{pair.pg_port}, kafka :{pair.kafka_port} in {pair.var_dir}; run logs in {work}")
     results: list[RunResult] = []
     try:
-        began = time.monotonic()
-        pair_up(pair)
-        log(f"private pair up in {time.monotonic() - began:.0f}s")
+        if not given:
+            began = time.monotonic()
+            pair_up(pair)
+            log(f"private pair up in {time.monotonic() - began:.0f}s")
         for i, plan in enumerate(plans):
             if i:  # the previous run may have left either down (a fault cut short)
                 pair.resume_kafka()

@@ -12,17 +12,19 @@ from __future__ import annotations
 import pytest
 
 from tests.chaos.campaign import RunPlan, campaign
+from tests.support.private_infra import PrivateInfra
 
 pytestmark = [pytest.mark.integration, pytest.mark.chaos]
 
 SEED = 20261201
 
 
-def test_a_short_seeded_fault_campaign_loses_nothing_and_doubles_nothing() -> None:
+def test_a_short_seeded_fault_campaign_loses_nothing_and_doubles_nothing(private_pair: PrivateInfra) -> None:
     plan = RunPlan(seed=SEED, journeys=2, payments=40, faults=3,
                    kinds=("kill_api", "kill_worker", "pause_worker", "stop_postgres"),
                    window=60.0, traffic_deadline=300.0, quiescence_timeout=120.0)
-    [result] = campaign([plan])
+    # on the suite's private pair (a database and topics of the run's own); the pair stays up
+    [result] = campaign([plan], pair=private_pair)
     assert sum(result.faults.values()) == 3, result.line()
     assert result.journeys_active == 2, result.notes
     # forty payments for loans no agreement covers, and each journey's first instalment
