@@ -47,9 +47,11 @@ test:
 bench: infra-up
 	@$(ENV) && $(PY) -m tests.load.bench
 
-## make chaos: seeded fault campaigns on a private Kafka + Postgres pair of their own (RUNS=N, SEED=S)
+## make chaos: seeded fault campaigns on a private Kafka + Postgres pair of their own (RUNS=N, SEED=S);
+## the identity provider and the object store are the shared ones (started if they are not running)
 RUNS ?= 1
 chaos: venv
+	@bash deploy/local/infra.sh up keycloak s3
 	@$(ENV) && $(PY) -m tests.chaos.campaign --runs $(RUNS) $(if $(SEED),--seed $(SEED))
 
 ## make redrive ARGS="list --service intake" | ARGS="replay --service intake --offset 3 --actor NAME"

@@ -45,14 +45,14 @@ import psycopg
 from forbear_shared.devstack import API_PORTS, SERVICES, WORKER_METRICS_PORTS, Proc, Stack
 from forbear_shared.events import encode, new_event
 from forbear_shared.events.schemas.corebanking import PaymentReceived
-from forbear_shared.kafka_admin import admin, create_topics, delete_topics, wait_for_broker
+from forbear_shared.kafka_admin import admin, wait_for_broker
 from forbear_simulator.client import tiny_pdf, tiny_png
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from psycopg.rows import dict_row
 
 from tests.e2e.journey import DAY, GRACE, UNEMPLOYED_STATEMENT, d, loan_snapshot
 from tests.support.identity import TEST_ISSUER
-from tests.support.infra import TestInfra, drop_database, read_topic
+from tests.support.infra import TestInfra, read_topic, start_test_infra, stop_test_infra
 from tests.support.private_infra import PrivateInfra
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -555,18 +555,10 @@ class RunResult:
                 f"{self.seconds:.0f}s")
 
 
-def run_infra(pair: PrivateInfra, run_id: str) -> TestInfra:
-    """A fresh database and topic prefix on the private pair."""
-    admin_url = pair.admin_url
-    database = f"forbear_chaos_{run_id}"
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f"create database {database}")
+def run_infra(pair: PrivateInfra) -> TestInfra:
+    """A fresh database, topic prefix and evidence bucket of one run, on the private pair."""
     wait_for_broker(pair.bootstrap, timeout=120)
-    prefix = f"c{run_id}."
-    create_topics(pair.bootstrap, prefix)
-    return TestInfra(run_id=run_id, admin_url=admin_url,
-                     database_url=f"postgresql://forbear:forbear-local@127.0.0.1:{pair.pg_port}/{database}",
-                     database=database, bootstrap=pair.bootstrap, topic_prefix=prefix, group_prefix=f"c{run_id}-")
+    return start_test_infra(pg_port=pair.pg_port, bootstrap=pair.bootstrap)
 
 
 def run_once(pair: PrivateInfra, plan: RunPlan, port_offset: int, work_dir: Path) -> RunResult:
@@ -574,7 +566,7 @@ def run_once(pair: PrivateInfra, plan: RunPlan, port_offset: int, work_dir: Path
     rng = random.Random(plan.seed)
     faults = fault_schedule(plan, rng)
     run_id = f"{plan.seed:x}{uuid.uuid4().hex[:6]}"
-    infra = run_infra(pair, run_id)
+    infra = run_infra(pair)
     stack = stack_for(work_dir / f"run-{run_id}", infra.service_env(), port_offset, plan.replicas)
     procs = Processes(stack)
     log(f"run {run_id}: seed {plan.seed}, {len(faults)} faults "
@@ -598,13 +590,9 @@ def run_once(pair: PrivateInfra, plan: RunPlan, port_offset: int, work_dir: Path
 
 def _drop(pair: PrivateInfra, infra: TestInfra) -> None:
     try:
-        delete_topics(pair.bootstrap, infra.topic_prefix)
+        stop_test_infra(infra)
     except Exception as exc:
-        log(f"topics of {infra.topic_prefix} not deleted: {exc}")
-    try:
-        drop_database(infra)
-    except Exception as exc:
-        log(f"database {infra.database} not dropped: {exc}")
+        log(f"the run's topics {infra.topic_prefix}*, database {infra.database} or bucket not all removed: {exc}")
 
 
 def traffic_and_faults(pair: PrivateInfra, plan: RunPlan, rng: random.Random, faults: list[Fault], infra: TestInfra,
