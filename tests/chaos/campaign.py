@@ -759,7 +759,7 @@ def check_books(infra: TestInfra, journeys: list[Journey], payments: Payments, m
     for reference, (loan_id, amount) in payments.sent.items():
         row = rows.get(reference)
         if row is None:
-            lost.append(f"payment {reference} never recorded")
+            lost.append(f"payment {reference} not recorded by the end of the run")
         elif row["amount"] != amount or row["loan_id"] != loan_id:
             lost.append(f"payment {reference} recorded as {row['amount']} on {row['loan_id']}")
     applied: dict[str, set[str]] = defaultdict(set)
@@ -889,10 +889,11 @@ def campaign(plans: list[RunPlan], keep_pair: bool = False, pair: PrivateInfra |
             result = run_once(pair, plan, chaos_port_offset(), work)
             results.append(result)
             print(result.line(), flush=True)
-            for item in result.lost:
-                print(f"    lost: {item}")
-            for item in result.doubled:
-                print(f"    doubled: {item}")
+            for label, items in (("lost", result.lost), ("doubled", result.doubled)):
+                for item in items[:15]:
+                    print(f"    {label}: {item}")
+                if len(items) > 15:
+                    print(f"    {label}: ... and {len(items) - 15} more")
             for note in result.notes:
                 print(f"    note: {note}")
     finally:
