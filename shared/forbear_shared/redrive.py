@@ -43,7 +43,7 @@ from psycopg_pool import ConnectionPool
 
 from forbear_shared.events import EventError, decode
 from forbear_shared.inbox import InboxProcessor, KafkaDeadLetter, RawRecord, safe_detail
-from forbear_shared.outbox import make_producer
+from forbear_shared.outbox import lazy_producer
 from forbear_shared.settings import Settings, load_settings
 from forbear_shared.topics import CONSUMERS, dead_letter
 
@@ -192,14 +192,14 @@ class Redrive:
         worker = importlib.import_module(f"forbear_{service}.entrypoints.worker")
         ctx, spec = worker.consumer(pool_size=3)
         settings = ctx.settings
-        sink = KafkaDeadLetter(make_producer(settings.kafka_bootstrap, f"{service}-redrive"),
+        sink = KafkaDeadLetter(lazy_producer(settings.kafka_bootstrap, f"{service}-redrive"),
                                settings.topic(dead_letter(service).name), service)
         processor = InboxProcessor(ctx.pool, service, spec.handlers, sink, max_retries=settings.consumer_max_retries,
                                    batch_handlers=spec.batch_handlers)
         return cls(settings, ctx.pool, processor, sink)
 
     def close(self) -> None:
-        self.sink.producer.close(timeout=10)
+        self.sink.producers.close(timeout=10)
         self.pool.close()
 
     def dead_letters(self) -> list[DeadLetter]:

@@ -35,6 +35,7 @@ def redrive(infra: Any, *args: str) -> tuple[int, Any]:
     done = subprocess.run([sys.executable, "-m", "forbear_shared.redrive", *args, "--json"], env=env,
                           capture_output=True, text=True, timeout=120)
     assert done.returncode in (0, 1), done.stderr
+    assert done.stdout.lstrip().startswith(("[", "{")), (done.stdout[:2000], done.stderr[-2000:])
     return done.returncode, json.loads(done.stdout)
 
 
