@@ -106,6 +106,36 @@ def processes(env: dict[str, str], port_offset: int = 0, replicas: Mapping[str, 
     return procs
 
 
+
+def terminate(pid: int, sig: int = signal.SIGTERM, timeout: float = 20.0) -> None:
+    """Send ``sig`` to ``pid`` and wait until it is gone; SIGKILL once ``timeout`` has passed.
+
+    The one way Forbear's tooling stops what it started: by pid, never by name. A child of
+    this process is reaped; any other process is polled until it no longer exists."""
+    try:
+        os.kill(pid, sig)
+    except ProcessLookupError:
+        return
+    deadline = time.monotonic() + timeout
+    killed = sig == signal.SIGKILL
+    while True:
+        try:
+            waited, _ = os.waitpid(pid, os.WNOHANG)
+            if waited == pid:
+                return
+        except ChildProcessError:
+            pass
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return
+        if not killed and time.monotonic() >= deadline:
+            os.kill(pid, signal.SIGKILL)
+            killed, deadline = True, time.monotonic() + 10.0
+        elif killed and time.monotonic() >= deadline:
+            return  # gone from our hands: a process SIGKILLed and unreaped by its parent (zombie)
+        time.sleep(0.05)
+
 class Stack:
     def __init__(self, run_dir: Path, env: dict[str, str], port_offset: int = 0,
                  replicas: Mapping[str, int] | None = None, procs: list[Proc] | None = None) -> None:
@@ -161,26 +191,7 @@ class Stack:
         pid = self.pid(name)
         if pid is None:
             return
-        os.kill(pid, sig)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                waited, _ = os.waitpid(pid, os.WNOHANG)
-                if waited == pid:
-                    break
-            except ChildProcessError:
-                pass
-            try:
-                os.kill(pid, 0)
-            except ProcessLookupError:
-                break
-            time.sleep(0.1)
-        else:
-            os.kill(pid, signal.SIGKILL)
-            try:
-                os.waitpid(pid, 0)
-            except ChildProcessError:
-                pass
+        terminate(pid, sig, timeout)
         self._pidfile(name).unlink(missing_ok=True)
 
     def kill(self, name: str) -> None:
@@ -336,16 +347,7 @@ def stop_supervisor(run_dir: Path, timeout: float = 90.0) -> None:
     pid = _supervisor_pid(run_dir)
     if pid is None:
         return
-    os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            break
-        time.sleep(0.2)
-    else:
-        os.kill(pid, signal.SIGKILL)
+    terminate(pid, signal.SIGTERM, timeout)
     (run_dir / "supervisor.pid").unlink(missing_ok=True)
 
 

@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import shutil
-import signal
 import socket
 import subprocess
 import time
@@ -18,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 import yaml
-from forbear_shared.devstack import API_PORTS, SERVICES, WORKER_METRICS_PORTS
+from forbear_shared.devstack import API_PORTS, SERVICES, WORKER_METRICS_PORTS, terminate
 
 from tests.support.http import client, worker_metrics_url
 from tests.support.infra import eventually
@@ -148,12 +146,8 @@ def prometheus(stack: Any, tmp_path: Path) -> Iterator[PromServer]:
     finally:
         # stop exactly the server we started, by its pid
         if proc.poll() is None:
-            os.kill(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.kill(proc.pid, signal.SIGKILL)
-                proc.wait(timeout=10)
+            terminate(proc.pid)
+            proc.poll()
 
 
 @pytest.mark.integration

@@ -14,9 +14,10 @@ import shutil
 import signal
 import subprocess
 import threading
-import time
 from dataclasses import dataclass
 from pathlib import Path
+
+from forbear_shared.devstack import terminate
 
 ROOT = Path(__file__).resolve().parents[2]
 INFRA_SH = ROOT / "deploy" / "local" / "infra.sh"
@@ -97,8 +98,7 @@ class PrivateInfra:
         """SIGKILL the broker (a crash: nothing flushed, no controlled shutdown)."""
         pid = self.kafka_pid()
         if pid is not None:
-            os.kill(pid, signal.SIGKILL)
-            _reap(pid)
+            terminate(pid, signal.SIGKILL)
 
     def stop_kafka(self) -> None:
         """A clean broker stop (SIGTERM, waited for)."""
@@ -154,12 +154,3 @@ class Starting:
         self._thread.join(600)
         self.pair.down()
 
-
-def _reap(pid: int) -> None:
-    """Wait for a killed process to be gone (it is not our child: poll)."""
-    for _ in range(100):
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return
-        time.sleep(0.05)
