@@ -50,6 +50,8 @@ log = logging.getLogger(__name__)
 
 _bearer = HTTPBearer(auto_error=False)
 _ROLES_ATTR = "forbear_roles"
+#: where the request guard leaves the caller it verified before the body (``request.state``)
+_PRINCIPAL_STATE = "forbear_principal"
 
 
 class ForbearErrorWithStatus(ForbearError):
@@ -100,9 +102,11 @@ class Authz:
 
     def roles(self, *allowed: auth.Role) -> Callable[..., auth.Principal]:
         def dependency(
+            request: Request,
             credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
         ) -> auth.Principal:
-            principal = self.principal(credentials)
+            verified = getattr(request.state, _PRINCIPAL_STATE, None)
+            principal = verified if isinstance(verified, auth.Principal) else self.principal(credentials)
             if principal.role not in allowed:
                 raise ForbearErrorWithStatus(
                     403, "forbidden_role", f"role {principal.role} may not do this; allowed: {', '.join(allowed)}"
@@ -130,7 +134,8 @@ def guarded(dependency: Callable[..., Any], roles: Iterable[str]) -> Callable[..
 class Roles:
     """The role sets routes admit, named once for every service: ``roles = Roles(authz)`` in
     ``create_app``, then ``def route(who: roles.staff)``. A route's roles are also its OpenAPI
-    401/403 (``document_problems``)."""
+    401/403 (``document_problems``). FastAPI reads these annotations when the route is declared,
+    so a module declaring routes this way does not use ``from __future__ import annotations``."""
 
     def __init__(self, authz: Authz) -> None:
         def door(*allowed: auth.Role) -> Any:
@@ -436,8 +441,10 @@ class _GuardedBody:
         headers = Headers(scope=self.scope)
         if route is not None and self.guard.authz is not None and self.guard.is_guarded(route):
             try:
-                self.guard.authz.authenticate_request(self.scope["method"], headers,
-                                                      cookie_parser(headers.get("cookie", "")))
+                caller = self.guard.authz.authenticate_request(self.scope["method"], headers,
+                                                               cookie_parser(headers.get("cookie", "")))
+                # the route's role check takes the caller verified here rather than verifying again
+                self.scope.setdefault("state", {})[_PRINCIPAL_STATE] = caller
             except ForbearError as exc:
                 raise Refusal(exc.status_code, exc.reason, exc.message) from None
         self.limit = max_body_bytes(route) or self.guard.default_max_body
