@@ -86,6 +86,7 @@ class ReasonCode(StrEnum):
     DECLARATION_UNTRUE = "declaration_untrue"
     RECENT_AGREEMENT_BROKEN = "recent_agreement_broken"
     # evidence
+    STATEMENT_MISSING = "statement_missing"
     EVIDENCE_INCOMPLETE = "evidence_incomplete"
     EVIDENCE_DEADLINE_EXPIRED = "evidence_deadline_expired"
     # plans

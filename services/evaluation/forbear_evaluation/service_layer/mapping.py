@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from decimal import Decimal
 
 from forbear_shared.domain.hardship import DocumentType, EvidenceDocument, HardshipCategory, ReviewStatus
@@ -13,6 +14,7 @@ from forbear_shared.events.schemas.intake import CaseSubmitted, Statement
 
 from forbear_evaluation.domain.affordability import IncomeExpenditureStatement, StatementItem
 from forbear_evaluation.domain.evaluate import FALSE_EVIDENCE_REASON, Case, Decision, Offer
+from forbear_evaluation.domain.evaluate import Reason as DomainReason
 from forbear_evaluation.domain.restructuring import LoanPosition
 from forbear_evaluation.domain.wilful_default import ConductRecord, DelinquencyEpisode
 
@@ -49,6 +51,20 @@ def statement_from(statement: Statement, currency: str) -> IncomeExpenditureStat
     )
 
 
+def evidence_of(submitted: CaseSubmitted) -> tuple[EvidenceDocument, ...]:
+    """The submitted documents as the domain reviews them (a document found false is rejected as false)."""
+    evidence: list[EvidenceDocument] = []
+    for item in submitted.evidence:
+        if item.document_type not in _KNOWN_DOCUMENTS:
+            continue  # a document no category requires cannot complete any evidence
+        status = ReviewStatus(item.status)
+        reason = None
+        if status is ReviewStatus.REJECTED:
+            reason = FALSE_EVIDENCE_REASON if item.found_false else (item.rejection_reason or "rejected")
+        evidence.append(EvidenceDocument(DocumentType(item.document_type), status, reason, item.document_id))
+    return tuple(evidence)
+
+
 def case_from_submission(case_id: str, submitted: CaseSubmitted, currency: str, as_of: dt.date) -> Case:
     """The domain's case. The statement must be present (the caller checks)."""
     assert submitted.statement is not None
@@ -68,18 +84,7 @@ def case_from_submission(case_id: str, submitted: CaseSubmitted, currency: str, 
         )
         for loan in submitted.loans
     )
-    evidence: list[EvidenceDocument] = []
-    false_documents: list[str] = []
-    for item in submitted.evidence:
-        if item.found_false:
-            false_documents.append(item.document_type)
-        if item.document_type not in _KNOWN_DOCUMENTS:
-            continue  # a document no category requires cannot complete any evidence
-        status = ReviewStatus(item.status)
-        reason = None
-        if status is ReviewStatus.REJECTED:
-            reason = FALSE_EVIDENCE_REASON if item.found_false else (item.rejection_reason or "rejected")
-        evidence.append(EvidenceDocument(DocumentType(item.document_type), status, reason, item.document_id))
+    false_documents = [item.document_type for item in submitted.evidence if item.found_false]
     history = submitted.history
     # Intake counts the episodes within the policy's look-back windows; the domain wants dated
     # facts, so each counted episode is placed inside its window (before the business date).
@@ -97,7 +102,7 @@ def case_from_submission(case_id: str, submitted: CaseSubmitted, currency: str, 
         case_id=case_id,
         borrower_id=submitted.borrower_id,
         hardship=HardshipCategory(submitted.hardship_category),
-        evidence=tuple(evidence),
+        evidence=evidence_of(submitted),
         statement=statement_from(submitted.statement, currency),
         loans=loans,
         dpd_at_first_contact=submitted.dpd_at_first_contact,
@@ -148,8 +153,8 @@ def offer_terms(offer: Offer) -> OfferTerms:
     )
 
 
-def reasons_of(decision: Decision) -> list[Reason]:
-    return [Reason(code=r.code.value, detail=r.detail) for r in decision.reasons]
+def reasons_of(reasons: Iterable[DomainReason]) -> list[Reason]:
+    return [Reason(code=r.code.value, detail=r.detail) for r in reasons]
 
 
 def assessment_of(decision: Decision) -> dict[str, object]:
