@@ -21,6 +21,7 @@ from pydantic import BaseModel
 from forbear_evaluation.bootstrap import Evaluation
 
 ReviewStatus = Literal["open", "decided", "superseded"]
+Row = dict[str, Any]
 
 
 class BusinessDateView(BaseModel):
@@ -108,10 +109,11 @@ def case_decisions(uow: UnitOfWork[Evaluation], case_id: str, who: Principal) ->
     """Every decision on a case, oldest first. A borrower never learns whether someone else's case
     exists: 404, not 403."""
     with uow:
-        case = uow.conn.execute("select borrower_id from cases where case_id = %s", (case_id,)).fetchone()
+        case: Row | None = uow.conn.execute(  # type: ignore[assignment]
+            "select borrower_id from cases where case_id = %s", (case_id,)).fetchone()
         if case is None or (who.role == "borrower" and case["borrower_id"] != who.borrower_id):
             raise NotFound("case", case_id)
-        rows = uow.conn.execute(
+        rows: list[Row] = uow.conn.execute(  # type: ignore[assignment]
             "select * from decisions where case_id = %s order by created_at, decision_id", (case_id,)
         ).fetchall()
     return CaseDecisionsView(case_id=case_id, decisions=[decision_view(r, staff=who.is_staff) for r in rows])
@@ -119,7 +121,8 @@ def case_decisions(uow: UnitOfWork[Evaluation], case_id: str, who: Principal) ->
 
 def decision(uow: UnitOfWork[Evaluation], decision_id: str, who: Principal) -> DecisionView:
     with uow:
-        row = uow.conn.execute("select * from decisions where decision_id = %s", (decision_id,)).fetchone()
+        row: Row | None = uow.conn.execute(  # type: ignore[assignment]
+            "select * from decisions where decision_id = %s", (decision_id,)).fetchone()
     if row is None or (who.role == "borrower" and row["borrower_id"] != who.borrower_id):
         raise NotFound("decision", decision_id)
     return decision_view(row, staff=who.is_staff)
