@@ -13,7 +13,7 @@ from forbear_shared.events.schemas.evaluation import OfferTerms
 from forbear_shared.events.schemas.intake import CaseSubmitted, Statement
 
 from forbear_evaluation.domain.affordability import IncomeExpenditureStatement, StatementItem
-from forbear_evaluation.domain.evaluate import FALSE_EVIDENCE_REASON, Case, Decision, Offer
+from forbear_evaluation.domain.evaluate import FALSE_EVIDENCE_REASON, Case, Decision, Offer, deadline_as_seen
 from forbear_evaluation.domain.evaluate import Reason as DomainReason
 from forbear_evaluation.domain.restructuring import LoanPosition
 from forbear_evaluation.domain.wilful_default import ConductRecord, DelinquencyEpisode
@@ -22,17 +22,8 @@ _KNOWN_DOCUMENTS = {t.value for t in DocumentType}
 
 
 def effective_deadline(submitted: CaseSubmitted, as_of: dt.date) -> dt.date | None:
-    """The evidence deadline the domain should see.
-
-    Intake owns the deadline and says when it has passed (``evidence_deadline_passed``); its
-    word is final even if our projection of the business date lags a day behind, so a passed
-    deadline is presented to the domain as the day before ``as_of`` at the latest.
-    """
-    deadline = submitted.evidence_deadline
-    if submitted.evidence_deadline_passed:
-        yesterday = as_of - dt.timedelta(days=1)
-        return yesterday if deadline is None or deadline >= as_of else deadline
-    return deadline
+    """The evidence deadline the domain should see (``domain.evaluate.deadline_as_seen``)."""
+    return deadline_as_seen(submitted.evidence_deadline, submitted.evidence_deadline_passed, as_of)
 
 
 def statement_from(statement: Statement, currency: str) -> IncomeExpenditureStatement:

@@ -1,11 +1,11 @@
-"""The rules of a supervisor's review and of a submission without a statement (pure domain)."""
+"""The rules of a supervisor's review, of the evidence deadline and of a submission without a statement (pure)."""
 
 from __future__ import annotations
 
 import datetime as dt
 
 import pytest
-from forbear_evaluation.domain.evaluate import Outcome
+from forbear_evaluation.domain.evaluate import Outcome, deadline_as_seen
 from forbear_evaluation.domain.review import approved_ranks, check_open, written_reason
 from forbear_evaluation.domain.without_statement import decide_without_statement
 from forbear_shared.domain.hardship import DocumentType, EvidenceDocument, HardshipCategory, ReviewStatus
@@ -59,3 +59,13 @@ def test_a_decided_review_is_not_decided_again_and_a_reason_is_written() -> None
     with pytest.raises(Unprocessable):
         written_reason(" \n ")
     assert written_reason("  documented  ") == "documented"
+
+
+def test_intakes_word_that_the_deadline_passed_is_final_even_when_our_business_date_lags() -> None:
+    today = dt.date(2026, 3, 10)
+    assert deadline_as_seen(dt.date(2026, 3, 10), True, today) == dt.date(2026, 3, 9)  # the day before, at the latest
+    assert deadline_as_seen(dt.date(2026, 3, 20), True, today) == dt.date(2026, 3, 9)
+    assert deadline_as_seen(dt.date(2026, 3, 5), True, today) == dt.date(2026, 3, 5)
+    assert deadline_as_seen(None, True, today) == dt.date(2026, 3, 9)
+    assert deadline_as_seen(dt.date(2026, 3, 20), False, today) == dt.date(2026, 3, 20)
+    assert deadline_as_seen(None, False, today) is None
