@@ -18,53 +18,20 @@ from forbear_evaluation.domain.counter_proposal import (
     CounterProposal,
     evaluate_counter,
 )
-from forbear_evaluation.service_layer.decisions import Evaluation
+from forbear_evaluation.service_layer.decisions import judge
 from forbear_evaluation.service_layer.mapping import case_from_submission, effective_deadline
 from forbear_shared.domain.money import Money
 from forbear_shared.domain.policy import Policy
-from forbear_shared.events.schemas.intake import CaseSubmitted
 
-AS_OF = dt.date(2026, 3, 10)
-
-
-def submitted(**changes: Any) -> CaseSubmitted:
-    data: dict[str, Any] = {
-        "borrower_id": "B1", "submission": 1, "hardship_category": "unemployment", "channel": "phone",
-        "dpd_at_first_contact": 19, "opened_on": "2026-03-02",
-        "loans": [{"loan_id": "L1", "borrower_id": "B1", "original_principal": "70000.00",
-                   "outstanding_principal": "51582.38", "annual_rate": "0.096", "original_term_months": 36,
-                   "remaining_term_months": 22, "contractual_instalment": "2566.38",
-                   "overdue_principal": "4256.30", "overdue_interest": "876.46", "penalty_interest": "38.20",
-                   "as_of": "2026-03-10"}],
-        "statement": {
-            "income": [{"category": "benefit", "monthly_amount": "1900.00"},
-                       {"category": "spouse", "monthly_amount": "6400.00"}],
-            "essential_expenditure": [{"category": "living", "monthly_amount": "6100.00"}],
-            "other_debt_payments": [{"category": "card", "monthly_amount": "300.00"}],
-            "gross_monthly_income": "10500.00",
-        },
-        "evidence": [
-            {"document_id": "d1", "document_type": "termination_letter", "status": "accepted", "sha256": "a" * 64},
-            {"document_id": "d2", "document_type": "unemployment_registration", "status": "accepted",
-             "sha256": "b" * 64},
-        ],
-        "evidence_deadline": "2026-03-16",
-    }
-    data.update(changes)
-    return CaseSubmitted.model_validate(data)
-
-
-@pytest.fixture()
-def rules(policy: Policy) -> Evaluation:
-    return Evaluation(ctx=None, policy=policy)  # type: ignore[arg-type]  # judge() needs only the policy
+from services.evaluation.tests.builders import AS_OF, submitted
 
 
 def codes(verdict: Any) -> list[str]:
     return [r.code for r in verdict.reasons]
 
 
-def test_complete_unemployment_case_is_approved_with_the_waterfall_plan_and_its_schedule(rules: Evaluation) -> None:
-    verdict = rules.judge("C1", submitted(), AS_OF)
+def test_complete_unemployment_case_is_approved_with_the_waterfall_plan_and_its_schedule(policy: Policy) -> None:
+    verdict = judge("C1", submitted(), AS_OF, policy)
     assert verdict.outcome == "approve"
     [offer] = verdict.offers
     assert (offer.rank, offer.option, offer.new_instalment, offer.term_months) == (
@@ -78,62 +45,62 @@ def test_complete_unemployment_case_is_approved_with_the_waterfall_plan_and_its_
     assert verdict.policy_version == "demo-lender-2026.1"
 
 
-def test_capacity_to_pay_and_two_silent_delinquencies_decline_with_both_reasons(rules: Evaluation) -> None:
+def test_capacity_to_pay_and_two_silent_delinquencies_decline_with_both_reasons(policy: Policy) -> None:
     statement = {"income": [{"category": "salary", "monthly_amount": "12000.00"}],
                  "essential_expenditure": [{"category": "rent", "monthly_amount": "5000.00"}]}
-    verdict = rules.judge("C1", submitted(statement=statement, history={"no_contact_delinquencies_24m": 2}), AS_OF)
+    verdict = judge("C1", submitted(statement=statement, history={"no_contact_delinquencies_24m": 2}), AS_OF, policy)
     assert verdict.outcome == "decline"
     assert codes(verdict)[:2] == ["capacity_to_pay", "repeated_no_contact_delinquency"]
     assert verdict.offers == []
 
 
-def test_two_silent_delinquencies_alone_go_to_a_supervisor_with_the_offers(rules: Evaluation) -> None:
-    verdict = rules.judge("C1", submitted(history={"no_contact_delinquencies_24m": 2}), AS_OF)
+def test_two_silent_delinquencies_alone_go_to_a_supervisor_with_the_offers(policy: Policy) -> None:
+    verdict = judge("C1", submitted(history={"no_contact_delinquencies_24m": 2}), AS_OF, policy)
     assert verdict.outcome == "needs_supervisor"
     assert "repeated_no_contact_delinquency" in codes(verdict)
     assert verdict.offers[0].new_instalment == Decimal("1328.13")
 
 
-def test_one_silent_delinquency_is_below_the_threshold_of_two(rules: Evaluation) -> None:
-    assert rules.judge("C1", submitted(history={"no_contact_delinquencies_24m": 1}), AS_OF).outcome == "approve"
+def test_one_silent_delinquency_is_below_the_threshold_of_two(policy: Policy) -> None:
+    assert judge("C1", submitted(history={"no_contact_delinquencies_24m": 1}), AS_OF, policy).outcome == "approve"
 
 
-def test_a_document_found_false_declines(rules: Evaluation) -> None:
+def test_a_document_found_false_declines(policy: Policy) -> None:
     evidence = [
         {"document_id": "d1", "document_type": "termination_letter", "status": "rejected", "found_false": True,
          "rejection_reason": "forged", "sha256": "a" * 64},
         {"document_id": "d2", "document_type": "unemployment_registration", "status": "accepted", "sha256": "b" * 64},
     ]
-    verdict = rules.judge("C1", submitted(evidence=evidence), AS_OF)
+    verdict = judge("C1", submitted(evidence=evidence), AS_OF, policy)
     assert verdict.outcome == "decline"
     assert "evidence_false" in codes(verdict)
 
 
 def test_missing_document_asks_for_more_before_the_deadline_and_declines_once_intake_says_it_passed(
-    rules: Evaluation,
+    policy: Policy,
 ) -> None:
     only_letter = [{"document_id": "d1", "document_type": "termination_letter", "status": "accepted",
                     "sha256": "a" * 64}]
-    asking = rules.judge("C1", submitted(evidence=only_letter), AS_OF)
+    asking = judge("C1", submitted(evidence=only_letter), AS_OF, policy)
     assert asking.outcome == "need_more_evidence" and "evidence_incomplete" in codes(asking)
     # intake's business date is ahead of ours: its word that the deadline passed is final
     passed = submitted(evidence=only_letter, evidence_deadline="2026-03-10", evidence_deadline_passed=True)
     assert effective_deadline(passed, AS_OF) == dt.date(2026, 3, 9)
-    declined = rules.judge("C1", passed, AS_OF)
+    declined = judge("C1", passed, AS_OF, policy)
     assert declined.outcome == "decline" and "evidence_deadline_expired" in codes(declined)
 
 
-def test_no_statement_means_no_affordability_so_more_evidence_is_needed(rules: Evaluation) -> None:
-    verdict = rules.judge("C1", submitted(statement=None), AS_OF)
+def test_no_statement_means_no_affordability_so_more_evidence_is_needed(policy: Policy) -> None:
+    verdict = judge("C1", submitted(statement=None), AS_OF, policy)
     assert verdict.outcome == "need_more_evidence"
     assert codes(verdict) == ["statement_missing", "evidence_incomplete"]
 
 
-def test_a_loan_of_another_borrower_is_refused(rules: Evaluation) -> None:
+def test_a_loan_of_another_borrower_is_refused(policy: Policy) -> None:
     bad = submitted()
     bad = bad.model_copy(update={"loans": [bad.loans[0].model_copy(update={"borrower_id": "B2"})]})
     with pytest.raises(ValueError, match="borrower"):
-        rules.judge("C1", bad, AS_OF)
+        judge("C1", bad, AS_OF, policy)
 
 
 # -- counter-proposals ------------------------------------------------------------------------------

@@ -1,7 +1,9 @@
-"""SQL for the evaluation schema: cases, decisions, reviews, their audit, offers made, idempotency.
+"""SQL for the evaluation schema: what the use cases load and write (cases, decisions, reviews,
+their audit). The API's read models are in ``service_layer/views.py``.
 
 Every function takes the caller's connection, so a use case writes its rows and its events in
-one transaction.
+one transaction. A case's row is the lock of everything about the case: its submissions, its
+decisions and its reviews change only while it is held.
 """
 
 from __future__ import annotations
@@ -19,9 +21,17 @@ Row = dict[str, Any]
 
 # -- cases ----------------------------------------------------------------------------------
 
-def get_case(conn: psycopg.Connection, case_id: str, *, for_update: bool = False) -> Row | None:
-    sql = "select * from cases where case_id = %s" + (" for update" if for_update else "")
-    return conn.execute(sql, (case_id,)).fetchone()  # type: ignore[return-value]
+def lock_case(conn: psycopg.Connection, case_id: str) -> Row | None:
+    """The case, locked, with what a new decision on it needs: its open review (superseded by a
+    rules decision) and its latest approval (the decision whose offers a counter-proposal answers)."""
+    return conn.execute(  # type: ignore[return-value]
+        "select c.*, "
+        "(select r.review_id from reviews r where r.case_id = c.case_id and r.status = 'open') as open_review_id, "
+        "(select d.decision_id from decisions d where d.case_id = c.case_id and d.outcome = 'approve' "
+        " order by d.created_at desc, d.decision_id desc limit 1) as approval_id "
+        "from cases c where c.case_id = %s for update of c",
+        (case_id,),
+    ).fetchone()
 
 
 def save_submission(
@@ -37,22 +47,16 @@ def save_submission(
     )
 
 
-def erase_statement(conn: psycopg.Connection, case_id: str) -> bool:
+def erase_statement(conn: psycopg.Connection, case_id: str) -> None:
     """Drop the income and expenditure statement from the case's latest submission."""
-    row = conn.execute(
+    conn.execute(
         "update cases set submitted = jsonb_set(submitted, '{statement}', 'null'), updated_at = now() "
-        "where case_id = %s returning case_id", (case_id,),
-    ).fetchone()
-    return row is not None
+        "where case_id = %s", (case_id,),
+    )
 
 
-def mark_first_decision(conn: psycopg.Connection, case_id: str, on: dt.date) -> bool:
-    """Set the case's first decision date once; True when this call set it."""
-    row = conn.execute(
-        "update cases set first_decided_on = %s where case_id = %s and first_decided_on is null returning case_id",
-        (on, case_id),
-    ).fetchone()
-    return row is not None
+def set_first_decision(conn: psycopg.Connection, case_id: str, on: dt.date) -> None:
+    conn.execute("update cases set first_decided_on = %s where case_id = %s", (on, case_id))
 
 
 # -- decisions ------------------------------------------------------------------------------
@@ -77,10 +81,6 @@ class DecisionRow:
     event_id: uuid.UUID
 
 
-def new_id(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:16]}"
-
-
 def insert_decision(conn: psycopg.Connection, d: DecisionRow) -> None:
     conn.execute(
         "insert into decisions (decision_id, case_id, borrower_id, submission, trigger, outcome, decided_by, "
@@ -94,37 +94,30 @@ def insert_decision(conn: psycopg.Connection, d: DecisionRow) -> None:
     )
 
 
-def get_decision(conn: psycopg.Connection, decision_id: str) -> Row | None:
-    return conn.execute("select * from decisions where decision_id = %s", (decision_id,)).fetchone()  # type: ignore[return-value]
+# -- reviews --------------------------------------------------------------------------------
 
+def lock_review(conn: psycopg.Connection, review_id: str) -> Row | None:
+    """A review with the rules' decision it asks about and its case, the case locked.
 
-def decisions_for_case(conn: psycopg.Connection, case_id: str) -> list[Row]:
+    The case is the lock (as for every change to a case's reviews), so the review is read after
+    it is held: a decision made meanwhile has already superseded it, and that is what is seen.
+    """
+    locked = conn.execute(
+        "select c.case_id from cases c where c.case_id = (select case_id from reviews where review_id = %s) "
+        "for update", (review_id,),
+    ).fetchone()
+    if locked is None:
+        return None
     return conn.execute(  # type: ignore[return-value]
-        "select * from decisions where case_id = %s order by created_at, decision_id", (case_id,)
-    ).fetchall()
-
-
-def latest_decision(conn: psycopg.Connection, case_id: str) -> Row | None:
-    return conn.execute(  # type: ignore[return-value]
-        "select * from decisions where case_id = %s order by created_at desc, decision_id desc limit 1", (case_id,)
+        "select r.review_id, r.case_id, r.status, r.decision_id, r.outcome_decision_id, "
+        "c.borrower_id, c.latest_submission, c.submitted, c.opened_on, c.first_decided_on, "
+        "d.outcome as rules_outcome, d.reasons as rules_reasons, d.offers as rules_offers, "
+        "d.policy_version as rules_policy_version, d.assessment as rules_assessment "
+        "from reviews r join cases c on c.case_id = r.case_id join decisions d on d.decision_id = r.decision_id "
+        "where r.review_id = %s",
+        (review_id,),
     ).fetchone()
 
-
-# -- offers made (projection of agreement's offer.made) -------------------------------------
-
-def record_offer_made(conn: psycopg.Connection, *, offer_id: str, case_id: str, decision_id: str, rank: int) -> None:
-    conn.execute(
-        "insert into offers_made (offer_id, case_id, decision_id, rank) values (%s, %s, %s, %s) "
-        "on conflict (offer_id) do nothing",
-        (offer_id, case_id, decision_id, rank),
-    )
-
-
-def get_offer_made(conn: psycopg.Connection, offer_id: str) -> Row | None:
-    return conn.execute("select * from offers_made where offer_id = %s", (offer_id,)).fetchone()  # type: ignore[return-value]
-
-
-# -- reviews --------------------------------------------------------------------------------
 
 def open_review(
     conn: psycopg.Connection, *, review_id: str, case_id: str, borrower_id: str, decision_id: str, opened_on: dt.date
@@ -136,17 +129,6 @@ def open_review(
     )
 
 
-def get_review(conn: psycopg.Connection, review_id: str, *, for_update: bool = False) -> Row | None:
-    sql = "select * from reviews where review_id = %s" + (" for update" if for_update else "")
-    return conn.execute(sql, (review_id,)).fetchone()  # type: ignore[return-value]
-
-
-def open_review_of_case(conn: psycopg.Connection, case_id: str) -> Row | None:
-    return conn.execute(  # type: ignore[return-value]
-        "select * from reviews where case_id = %s and status = 'open' for update", (case_id,)
-    ).fetchone()
-
-
 def close_review(
     conn: psycopg.Connection, review_id: str, *, status: str, closed_on: dt.date, outcome_decision_id: str | None
 ) -> None:
@@ -154,25 +136,6 @@ def close_review(
         "update reviews set status = %s, closed_on = %s, outcome_decision_id = %s where review_id = %s",
         (status, closed_on, outcome_decision_id, review_id),
     )
-
-
-def list_reviews(conn: psycopg.Connection, status: str | None, limit: int, offset: int) -> list[Row]:
-    where = "where r.status = %s" if status else ""
-    params: tuple[Any, ...] = (status, limit, offset) if status else (limit, offset)
-    return conn.execute(  # type: ignore[return-value]
-        "select r.*, d.reasons, d.offers, d.policy_version, d.decided_on, d.assessment "
-        f"from reviews r join decisions d on d.decision_id = r.decision_id {where} "
-        "order by r.created_at, r.review_id limit %s offset %s",
-        params,
-    ).fetchall()
-
-
-def list_reviews_by_id(conn: psycopg.Connection, review_id: str) -> list[Row]:
-    return conn.execute(  # type: ignore[return-value]
-        "select r.*, d.reasons, d.offers, d.policy_version, d.decided_on, d.assessment "
-        "from reviews r join decisions d on d.decision_id = r.decision_id where r.review_id = %s",
-        (review_id,),
-    ).fetchall()
 
 
 def append_audit(
@@ -187,13 +150,3 @@ def append_audit(
             Jsonb(before) if before is not None else None, Jsonb(after), business_date,
         ),
     )
-
-
-def audit_of_review(conn: psycopg.Connection, review_id: str) -> list[Row]:
-    return conn.execute(  # type: ignore[return-value]
-        "select * from review_audit where review_id = %s order by id", (review_id,)
-    ).fetchall()
-
-
-# -- idempotency keys -----------------------------------------------------------------------
-

@@ -22,7 +22,7 @@ waive accrued interest up to the policy cap.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import ROUND_DOWN, Decimal
 from enum import StrEnum
 
@@ -86,6 +86,7 @@ class ReasonCode(StrEnum):
     DECLARATION_UNTRUE = "declaration_untrue"
     RECENT_AGREEMENT_BROKEN = "recent_agreement_broken"
     # evidence
+    STATEMENT_MISSING = "statement_missing"
     EVIDENCE_INCOMPLETE = "evidence_incomplete"
     EVIDENCE_DEADLINE_EXPIRED = "evidence_deadline_expired"
     # plans
@@ -153,6 +154,19 @@ class Decision:
     @property
     def reason_codes(self) -> tuple[ReasonCode, ...]:
         return tuple(r.code for r in self.reasons)
+
+
+def deadline_as_seen(deadline: date | None, intake_says_passed: bool, as_of: date) -> date | None:
+    """The evidence deadline as the rules apply it on ``as_of``.
+
+    Intake owns the deadline and says when it has passed; its word is final even if our
+    projection of the business date lags a day behind, so a passed deadline is taken as the day
+    before ``as_of`` at the latest.
+    """
+    if intake_says_passed:
+        yesterday = as_of - timedelta(days=1)
+        return yesterday if deadline is None or deadline >= as_of else deadline
+    return deadline
 
 
 def first_due_date_of_plan(as_of: date) -> date:

@@ -41,18 +41,19 @@ from typing import Any
 
 import faust
 from forbear_shared import metrics, retry
-from forbear_shared.inbox import TRANSIENT, Handler, InboxProcessor, KafkaDeadLetter, RawRecord
+from forbear_shared.inbox import TRANSIENT, InboxProcessor, KafkaDeadLetter, RawRecord
 from forbear_shared.outbox import OutboxRelay, lazy_producer
-from forbear_shared.projections import business_date_handlers
+from forbear_shared.projections import on_business_date_advanced
 from forbear_shared.readiness import serve_worker_http
 from forbear_shared.retention import purge_loop
-from forbear_shared.service import ServiceContext
 from forbear_shared.settings import Settings
 from forbear_shared.topics import AGREEMENT_EVENTS, INTAKE_EVENTS, MONITORING_EVENTS, dead_letter
 from forbear_shared.worker import WorkerSpec, worker_readiness
 from kafka.errors import KafkaConnectionError
+from psycopg_pool import ConnectionPool
 
 from forbear_evaluation import bootstrap
+from forbear_evaluation.service_layer import decisions
 
 log = logging.getLogger(__name__)
 
@@ -68,30 +69,30 @@ def _headers(raw: Any) -> tuple[tuple[str, bytes], ...]:
     return tuple((str(k), bytes(v) if v is not None else b"") for k, v in items)
 
 
-def handlers(evaluation: Any) -> dict[str, Handler]:
-    return {
-        "case.submitted": evaluation.on_case_submitted,
-        "case.personal_data_erased": evaluation.on_personal_data_erased,
-        "offer.made": evaluation.on_offer_made,
-        "offer.countered": evaluation.on_offer_countered,
-        **business_date_handlers(evaluation.ctx.name),
-    }
+def consumer(pool_size: int = 10) -> WorkerSpec:
+    """Which use case handles each event this worker consumes (the faust agent runs them through
+    the shared inbox; the dead-letter redrive replays with the same spec)."""
+    svc = bootstrap.bootstrap(pool_size)
+    return WorkerSpec(
+        service=svc,
+        topics=list(CONSUMED),
+        handlers={
+            "case.submitted": decisions.on_case_submitted,
+            "case.personal_data_erased": decisions.on_personal_data_erased,
+            "offer.countered": decisions.on_offer_countered,
+            "business_date.advanced": on_business_date_advanced,
+        },
+        loops=[purge_loop(svc.ctx.settings, svc.ctx.pool)],
+    )
 
 
-def consumer(pool_size: int = 10) -> tuple[ServiceContext, WorkerSpec]:
-    """What this worker consumes and how it handles each event (the dead-letter redrive's view;
-    the worker itself runs them in a faust agent)."""
-    ctx = bootstrap.context(pool_size)
-    return ctx, WorkerSpec(topics=list(CONSUMED), handlers=handlers(bootstrap.evaluation(ctx)))
-
-
-def build_processor(settings: Settings, evaluation: Any) -> InboxProcessor:
+def build_processor(settings: Settings, pool: ConnectionPool, spec: WorkerSpec) -> InboxProcessor:
     service = settings.service_name
     dlq = KafkaDeadLetter(
         lazy_producer(settings.kafka_bootstrap, f"{service}-dlq"), settings.topic(dead_letter(service).name), service
     )
-    return InboxProcessor(evaluation.ctx.pool, service, handlers(evaluation), dlq,
-                          max_retries=settings.consumer_max_retries)
+    handlers, _batch = spec.inbox_handlers()
+    return InboxProcessor(pool, service, handlers, dlq, max_retries=settings.consumer_max_retries)
 
 
 def build_app(settings: Settings, processor: InboxProcessor) -> faust.App:
@@ -171,8 +172,9 @@ def build_app(settings: Settings, processor: InboxProcessor) -> faust.App:
 
 
 def main() -> None:
-    ctx = bootstrap.context()
-    evaluation = bootstrap.evaluation(ctx)
+    spec = consumer()
+    assert spec.service is not None
+    ctx = spec.service.ctx
     settings = ctx.settings
     readiness, probe = worker_readiness(settings, ctx.pool, list(CONSUMED))
     server = serve_worker_http(settings.http_host, settings.metrics_port, readiness)
@@ -184,9 +186,10 @@ def main() -> None:
     relay_thread = threading.Thread(target=relay.run, args=(stop, settings.relay_idle_seconds), name="relay",
                                     daemon=True)
     relay_thread.start()
-    purge_thread = threading.Thread(target=purge_loop(settings, ctx.pool), args=(stop,), name="retention",
-                                    daemon=True)
-    purge_thread.start()
+    loop_threads = [threading.Thread(target=loop, args=(stop,), name=f"loop-{i}", daemon=True)
+                    for i, loop in enumerate(spec.loops)]
+    for thread in loop_threads:
+        thread.start()
 
     stopping = threading.Event()
     previous = signal.signal(signal.SIGTERM, lambda _signum, _frame: stopping.set())
@@ -204,7 +207,7 @@ def main() -> None:
         ctx.pool.close()
         return
 
-    app = build_app(settings, build_processor(settings, evaluation))
+    app = build_app(settings, build_processor(settings, ctx.pool, spec))
 
     @app.timer(1.0)
     async def watch_relay() -> None:
@@ -220,7 +223,8 @@ def main() -> None:
     finally:
         stop.set()
         relay_thread.join(timeout=30)
-        purge_thread.join(timeout=30)
+        for thread in loop_threads:
+            thread.join(timeout=30)
         server.shutdown()
         probe.close()
         ctx.pool.close()

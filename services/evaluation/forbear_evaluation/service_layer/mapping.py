@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from decimal import Decimal
 
 from forbear_shared.domain.hardship import DocumentType, EvidenceDocument, HardshipCategory, ReviewStatus
@@ -12,7 +13,8 @@ from forbear_shared.events.schemas.evaluation import OfferTerms
 from forbear_shared.events.schemas.intake import CaseSubmitted, Statement
 
 from forbear_evaluation.domain.affordability import IncomeExpenditureStatement, StatementItem
-from forbear_evaluation.domain.evaluate import FALSE_EVIDENCE_REASON, Case, Decision, Offer
+from forbear_evaluation.domain.evaluate import FALSE_EVIDENCE_REASON, Case, Decision, Offer, deadline_as_seen
+from forbear_evaluation.domain.evaluate import Reason as DomainReason
 from forbear_evaluation.domain.restructuring import LoanPosition
 from forbear_evaluation.domain.wilful_default import ConductRecord, DelinquencyEpisode
 
@@ -20,17 +22,8 @@ _KNOWN_DOCUMENTS = {t.value for t in DocumentType}
 
 
 def effective_deadline(submitted: CaseSubmitted, as_of: dt.date) -> dt.date | None:
-    """The evidence deadline the domain should see.
-
-    Intake owns the deadline and says when it has passed (``evidence_deadline_passed``); its
-    word is final even if our projection of the business date lags a day behind, so a passed
-    deadline is presented to the domain as the day before ``as_of`` at the latest.
-    """
-    deadline = submitted.evidence_deadline
-    if submitted.evidence_deadline_passed:
-        yesterday = as_of - dt.timedelta(days=1)
-        return yesterday if deadline is None or deadline >= as_of else deadline
-    return deadline
+    """The evidence deadline the domain should see (``domain.evaluate.deadline_as_seen``)."""
+    return deadline_as_seen(submitted.evidence_deadline, submitted.evidence_deadline_passed, as_of)
 
 
 def statement_from(statement: Statement, currency: str) -> IncomeExpenditureStatement:
@@ -47,6 +40,20 @@ def statement_from(statement: Statement, currency: str) -> IncomeExpenditureStat
         ),
         currency=currency,
     )
+
+
+def evidence_of(submitted: CaseSubmitted) -> tuple[EvidenceDocument, ...]:
+    """The submitted documents as the domain reviews them (a document found false is rejected as false)."""
+    evidence: list[EvidenceDocument] = []
+    for item in submitted.evidence:
+        if item.document_type not in _KNOWN_DOCUMENTS:
+            continue  # a document no category requires cannot complete any evidence
+        status = ReviewStatus(item.status)
+        reason = None
+        if status is ReviewStatus.REJECTED:
+            reason = FALSE_EVIDENCE_REASON if item.found_false else (item.rejection_reason or "rejected")
+        evidence.append(EvidenceDocument(DocumentType(item.document_type), status, reason, item.document_id))
+    return tuple(evidence)
 
 
 def case_from_submission(case_id: str, submitted: CaseSubmitted, currency: str, as_of: dt.date) -> Case:
@@ -68,18 +75,7 @@ def case_from_submission(case_id: str, submitted: CaseSubmitted, currency: str, 
         )
         for loan in submitted.loans
     )
-    evidence: list[EvidenceDocument] = []
-    false_documents: list[str] = []
-    for item in submitted.evidence:
-        if item.found_false:
-            false_documents.append(item.document_type)
-        if item.document_type not in _KNOWN_DOCUMENTS:
-            continue  # a document no category requires cannot complete any evidence
-        status = ReviewStatus(item.status)
-        reason = None
-        if status is ReviewStatus.REJECTED:
-            reason = FALSE_EVIDENCE_REASON if item.found_false else (item.rejection_reason or "rejected")
-        evidence.append(EvidenceDocument(DocumentType(item.document_type), status, reason, item.document_id))
+    false_documents = [item.document_type for item in submitted.evidence if item.found_false]
     history = submitted.history
     # Intake counts the episodes within the policy's look-back windows; the domain wants dated
     # facts, so each counted episode is placed inside its window (before the business date).
@@ -97,7 +93,7 @@ def case_from_submission(case_id: str, submitted: CaseSubmitted, currency: str, 
         case_id=case_id,
         borrower_id=submitted.borrower_id,
         hardship=HardshipCategory(submitted.hardship_category),
-        evidence=tuple(evidence),
+        evidence=evidence_of(submitted),
         statement=statement_from(submitted.statement, currency),
         loans=loans,
         dpd_at_first_contact=submitted.dpd_at_first_contact,
@@ -148,8 +144,8 @@ def offer_terms(offer: Offer) -> OfferTerms:
     )
 
 
-def reasons_of(decision: Decision) -> list[Reason]:
-    return [Reason(code=r.code.value, detail=r.detail) for r in decision.reasons]
+def reasons_of(reasons: Iterable[DomainReason]) -> list[Reason]:
+    return [Reason(code=r.code.value, detail=r.detail) for r in reasons]
 
 
 def assessment_of(decision: Decision) -> dict[str, object]:

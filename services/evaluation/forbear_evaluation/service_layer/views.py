@@ -1,0 +1,149 @@
+"""The read side of evaluation's API: decisions and the supervisor review queue, as served.
+
+Each view opens its own unit of work (one read-only transaction) and answers from one query
+shaped for the API; the use cases build the same views from what they write.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import Any, Literal
+
+from forbear_shared import business_date as business_dates
+from forbear_shared.auth import Principal
+from forbear_shared.errors import NotFound
+from forbear_shared.events.schemas.common import Reason
+from forbear_shared.events.schemas.evaluation import OfferTerms
+from forbear_shared.unit_of_work import UnitOfWork
+from pydantic import BaseModel
+
+from forbear_evaluation.bootstrap import Evaluation
+
+ReviewStatus = Literal["open", "decided", "superseded"]
+Row = dict[str, Any]
+
+
+class BusinessDateView(BaseModel):
+    business_date: dt.date
+
+
+class DecisionView(BaseModel):
+    decision_id: str
+    case_id: str
+    borrower_id: str
+    submission: int
+    trigger: Literal["submission", "counter_proposal", "supervisor_review"]
+    outcome: Literal["approve", "needs_supervisor", "need_more_evidence", "decline"]
+    decided_by: Literal["rules", "supervisor"]
+    #: the supervisor who decided (staff only)
+    decided_by_subject: str | None = None
+    override_reason: str | None = None
+    reasons: list[Reason]
+    offers: list[OfferTerms]
+    policy_version: str
+    decided_on: dt.date
+    supersedes_decision_id: str | None = None
+    #: what the rules saw: affordability, priority band, missing evidence, value tests
+    assessment: dict[str, Any] = {}
+
+
+class CaseDecisionsView(BaseModel):
+    case_id: str
+    decisions: list[DecisionView]
+
+
+class AuditEntry(BaseModel):
+    action: str
+    actor_subject: str
+    actor_role: str
+    reason: str | None
+    before: dict[str, Any] | None
+    after: dict[str, Any]
+    business_date: dt.date
+    at: dt.datetime
+
+
+class ReviewView(BaseModel):
+    review_id: str
+    case_id: str
+    borrower_id: str
+    status: ReviewStatus
+    opened_on: dt.date
+    closed_on: dt.date | None
+    #: the rules' decision that asked for the review, and the supervisor's decision
+    decision_id: str
+    outcome_decision_id: str | None
+    policy_version: str
+    reasons: list[Reason]
+    offers: list[OfferTerms]
+    assessment: dict[str, Any] = {}
+
+
+class ReviewDetailView(ReviewView):
+    audit: list[AuditEntry]
+
+
+class ReviewList(BaseModel):
+    reviews: list[ReviewView]
+
+
+def decision_view(row: Mapping[str, Any], *, staff: bool) -> DecisionView:
+    """A decision as ``who`` may see it: a borrower is not told which supervisor decided."""
+    view = DecisionView.model_validate(dict(row))
+    return view if staff else view.model_copy(update={"decided_by_subject": None})
+
+
+_REVIEWS = (
+    "select r.*, d.reasons, d.offers, d.policy_version, d.decided_on, d.assessment "
+    "from reviews r join decisions d on d.decision_id = r.decision_id "
+)
+
+
+def business_date(uow: UnitOfWork[Evaluation]) -> BusinessDateView:
+    with uow:
+        return BusinessDateView(business_date=business_dates.current(uow.conn, uow.ctx.settings.initial_business_date))
+
+
+def case_decisions(uow: UnitOfWork[Evaluation], case_id: str, who: Principal) -> CaseDecisionsView:
+    """Every decision on a case, oldest first. A borrower never learns whether someone else's case
+    exists: 404, not 403."""
+    with uow:
+        case: Row | None = uow.conn.execute(  # type: ignore[assignment]
+            "select borrower_id from cases where case_id = %s", (case_id,)).fetchone()
+        if case is None or (who.role == "borrower" and case["borrower_id"] != who.borrower_id):
+            raise NotFound("case", case_id)
+        rows: list[Row] = uow.conn.execute(  # type: ignore[assignment]
+            "select * from decisions where case_id = %s order by created_at, decision_id", (case_id,)
+        ).fetchall()
+    return CaseDecisionsView(case_id=case_id, decisions=[decision_view(r, staff=who.is_staff) for r in rows])
+
+
+def decision(uow: UnitOfWork[Evaluation], decision_id: str, who: Principal) -> DecisionView:
+    with uow:
+        row: Row | None = uow.conn.execute(  # type: ignore[assignment]
+            "select * from decisions where decision_id = %s", (decision_id,)).fetchone()
+    if row is None or (who.role == "borrower" and row["borrower_id"] != who.borrower_id):
+        raise NotFound("decision", decision_id)
+    return decision_view(row, staff=who.is_staff)
+
+
+def reviews(uow: UnitOfWork[Evaluation], status: ReviewStatus | None, limit: int, offset: int) -> ReviewList:
+    where = "where r.status = %s " if status else ""
+    params: tuple[Any, ...] = (status, limit, offset) if status else (limit, offset)
+    with uow:
+        rows = uow.conn.execute(
+            _REVIEWS + where + "order by r.created_at, r.review_id limit %s offset %s", params
+        ).fetchall()
+    return ReviewList(reviews=[ReviewView.model_validate(r) for r in rows])
+
+
+def review(uow: UnitOfWork[Evaluation], review_id: str) -> ReviewDetailView:
+    """One review with its audit trail (who, when, why, before and after)."""
+    with uow:
+        row = uow.conn.execute(_REVIEWS + "where r.review_id = %s", (review_id,)).fetchone()
+        if row is None:
+            raise NotFound("review", review_id)
+        audit = uow.conn.execute("select * from review_audit where review_id = %s order by id", (review_id,)).fetchall()
+    return ReviewDetailView(**ReviewView.model_validate(row).model_dump(),
+                            audit=[AuditEntry.model_validate(a) for a in audit])
