@@ -10,7 +10,6 @@ so an offer decided on 5 January can be accepted until 19 January and expires on
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -163,9 +162,16 @@ class FakeRepository:
                          status_reason="validity_ended")
         return [dict(o) for o in due]
 
-    def insert_agreement(self, conn: Any, **values: Any) -> dict[str, Any]:
-        row = {**copy.deepcopy(values), "status": "awaiting_signatures", "activated_on": None}
-        self.agreements[values["agreement_id"]] = row
+    def insert_agreement(self, conn: Any, draft: Any, document: Any) -> dict[str, Any]:
+        row = {
+            "agreement_id": draft.agreement_id, "case_id": draft.case_id, "offer_id": draft.offer_id,
+            "borrower_id": draft.borrower_id, "option": draft.terms.option, "loan_ids": list(draft.loan_ids),
+            "schedule": draft.schedule.to_dict(), "policy_version": draft.policy_version,
+            "payment_method": draft.payment_method.value, "supersedes_agreement_id": draft.supersedes_agreement_id,
+            "document_sha256": document.sha256, "accepted_on": draft.accepted_on,
+            "status": "awaiting_signatures", "activated_on": None,
+        }
+        self.agreements[draft.agreement_id] = row
         return dict(row)
 
     def insert_signature(self, conn: Any, **values: Any) -> dict[str, Any]:

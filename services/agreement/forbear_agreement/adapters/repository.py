@@ -15,6 +15,8 @@ from typing import Any
 import psycopg
 from psycopg.types.json import Jsonb
 
+from forbear_agreement.domain.document import AgreementDocument, AgreementDraft
+
 Row = dict[str, Any]
 
 
@@ -153,13 +155,19 @@ def expire_offers_due(conn: psycopg.Connection, business_date: dt.date) -> list[
 # -- agreements ---------------------------------------------------------------
 
 
-def insert_agreement(conn: psycopg.Connection, **values: Any) -> Row:
-    """The agreement as written (with the defaults the table gives it)."""
-    values = {k: Jsonb(v) if k in ("loan_ids", "schedule") else v for k, v in values.items()}
-    columns = ", ".join(values)
-    placeholders = ", ".join(["%s"] * len(values))
-    row = conn.execute(f"insert into agreements ({columns}) values ({placeholders}) returning *",
-                       tuple(values.values())).fetchone()
+def insert_agreement(conn: psycopg.Connection, draft: AgreementDraft, document: AgreementDocument) -> Row:
+    """The agreement drawn up from ``draft``, awaiting signatures, as written."""
+    row = conn.execute(
+        "insert into agreements (agreement_id, case_id, offer_id, borrower_id, option, loan_ids, schedule, "
+        "policy_version, payment_method, supersedes_agreement_id, document_canonical, document_rendered, "
+        "document_sha256, accepted_on) values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) returning *",
+        (
+            draft.agreement_id, draft.case_id, draft.offer_id, draft.borrower_id, draft.terms.option,
+            Jsonb(list(draft.loan_ids)), Jsonb(draft.schedule.to_dict()), draft.policy_version,
+            draft.payment_method.value, draft.supersedes_agreement_id, document.canonical_json,
+            document.rendered_text, document.sha256, draft.accepted_on,
+        ),
+    ).fetchone()
     assert row is not None
     return row
 

@@ -167,23 +167,7 @@ def accept_offer(cmd: AcceptOffer, uow: UnitOfWork[Agreement]) -> views.Agreemen
         rules.check_open(OfferStatus(offer["status"]), offer["expires_on"], today)
         draft = draft_of(offer, new_id("agr"), cmd.payment_method, accepted_on=today)
         document = make_document(draft, uow.policy)
-        written = repo.insert_agreement(
-            uow.conn,
-            agreement_id=draft.agreement_id,
-            case_id=draft.case_id,
-            offer_id=draft.offer_id,
-            borrower_id=draft.borrower_id,
-            option=draft.terms.option,
-            loan_ids=list(draft.loan_ids),
-            schedule=draft.schedule.to_dict(),
-            policy_version=draft.policy_version,
-            payment_method=draft.payment_method.value,
-            supersedes_agreement_id=draft.supersedes_agreement_id,
-            document_canonical=document.canonical_json,
-            document_rendered=document.rendered_text,
-            document_sha256=document.sha256,
-            accepted_on=today,
-        )
+        written = repo.insert_agreement(uow.conn, draft, document)
         repo.set_offer_status(uow.conn, draft.offer_id, status="accepted", on=today)
         others = repo.close_open_offers(uow.conn, draft.case_id, status="withdrawn", on=today,
                                         reason="another_offer_accepted", except_offer_id=draft.offer_id)
