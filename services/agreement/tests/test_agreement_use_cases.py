@@ -435,7 +435,7 @@ def test_the_second_signature_activates_the_agreement_and_supersedes_the_one_it_
     assert active.status == "active" and active.activated_on == today and active.awaiting_signature_of is None
     assert [s.party for s in active.signatures] == ["borrower", "lender"]
     assert repo.agreements["agr-old"]["status"] == "superseded"
-    assert by_lender.transactions == 1 and repo.locks == 1 + 1 + 2  # accept's, the decision's, one per signature
+    assert by_lender.transactions == 1 and repo.locks == 4  # the decision, the acceptance, one per signature
 
 
 # -- close of business ----------------------------------------------------------------------
