@@ -22,8 +22,10 @@ from forbear_agreement.domain.offers import (
     OfferStatus,
     Refused,
     check_open,
+    check_same_borrower,
     expired_on,
     expiry_date,
+    why_no_offers,
 )
 from forbear_agreement.domain.signing import (
     AgreementStatus,
@@ -82,10 +84,35 @@ def test_a_counter_proposal_names_an_instalment_or_a_term_within_policy() -> Non
             proposal.validate(POLICY)
         assert invalid.value.reason == reason
     # a term the lender's policy does not offer (max_total_term_months = 60) is refused by policy
-    for term in (POLICY.restructuring.max_total_term_months + 1, 0):
+    assert POLICY.restructuring.max_total_term_months == 60
+    for term in (61, 0):
         with pytest.raises(Refused) as refused:
             CounterProposal(None, term).validate(POLICY)
         assert refused.value.reason == "proposed_term_out_of_policy"
+
+
+def test_a_decision_makes_its_offers_unless_declined_empty_or_an_agreement_is_already_in_play() -> None:
+    assert why_no_offers("approve", 2, None, None) is None
+    assert why_no_offers("decline", 0, None, None) == "not_approved"
+    assert why_no_offers("approve", 0, None, None) == "approval_without_offers"
+    assert why_no_offers("approve", 2, "agr-1", None) == "agreement_in_play"
+    # a renegotiation of the agreement in play may put new offers in front of the borrower
+    assert why_no_offers("approve", 2, "agr-1", "agr-1") is None
+    assert why_no_offers("approve", 2, "agr-1", "agr-0") == "agreement_in_play"
+
+
+def test_a_decision_about_a_case_of_another_borrower_is_never_applied() -> None:
+    check_same_borrower(None, "B-1")  # a case heard of for the first time
+    check_same_borrower("B-1", "B-1")
+    with pytest.raises(ValueError, match="another borrower"):
+        check_same_borrower("B-1", "B-2")
+
+
+def test_refusals_are_the_shared_errors_the_api_maps_to_409_422_and_403() -> None:
+    assert (Refused("r", "m").status_code, Invalid("r", "m").status_code) == (409, 422)
+    refused = NoAuthority(Party.LENDER, "agent")
+    assert refused.status_code == 403 and refused.reason == "lender_signing_authority_required"
+    assert refused.message == "role agent may not sign for the lender; allowed: supervisor"
 
 
 # -- signatures -------------------------------------------------------------------------

@@ -1,4 +1,10 @@
-"""SQL of the agreement service: cases, offers, agreements, signatures, audit (schema "agreement")."""
+"""SQL of the agreement service's use cases: the loads they decide on and their writes (schema
+"agreement"). The API's read models are in ``service_layer/views.py``.
+
+Locks: every change to a case's offers or agreement first takes the case row, then the case's
+offers in offer-id order (``lock_case``, ``lock_offer``): the one order every writer of offers
+uses, close of business's expiry included, so two writers never deadlock.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +15,8 @@ from typing import Any
 import psycopg
 from psycopg.types.json import Jsonb
 
+from forbear_agreement.domain.document import AgreementDocument, AgreementDraft
+
 Row = dict[str, Any]
 
 
@@ -16,8 +24,25 @@ Row = dict[str, Any]
 
 
 def lock_case(conn: psycopg.Connection, case_id: str) -> Row | None:
-    """Every change to a case's offers or agreement takes this lock first, so they serialise."""
-    return conn.execute("select * from cases where case_id = %s for update", (case_id,)).fetchone()
+    """Lock the case and its offers (see the module's note); the case, or None if it is new."""
+    case = conn.execute("select * from cases where case_id = %s for update", (case_id,)).fetchone()
+    conn.execute("select offer_id from offers where case_id = %s order by offer_id for update", (case_id,))
+    return case
+
+
+def lock_offer(conn: psycopg.Connection, offer_id: str) -> Row | None:
+    """The offer, its case and the case's offers locked as ``lock_case`` locks them; None if unknown."""
+    case = conn.execute(
+        "select c.case_id from cases c join offers o on o.case_id = c.case_id where o.offer_id = %s "
+        "for update of c",
+        (offer_id,),
+    ).fetchone()
+    if case is None:
+        return None
+    offers = conn.execute(
+        "select * from offers where case_id = %s order by offer_id for update", (case["case_id"],)
+    ).fetchall()
+    return next((o for o in offers if o["offer_id"] == offer_id), None)
 
 
 def record_decision(
@@ -38,10 +63,6 @@ def record_decision(
         "renegotiates_agreement_id = excluded.renegotiates_agreement_id, updated_at = now()",
         (case_id, borrower_id, decision_id, outcome, decided_on, renegotiates_agreement_id),
     )
-
-
-def get_case(conn: psycopg.Connection, case_id: str) -> Row | None:
-    return conn.execute("select * from cases where case_id = %s", (case_id,)).fetchone()
 
 
 def decision_seen(conn: psycopg.Connection, decision_id: str) -> bool:
@@ -84,11 +105,6 @@ def insert_offer(
     )
 
 
-def get_offer(conn: psycopg.Connection, offer_id: str, *, for_update: bool = False) -> Row | None:
-    sql = "select * from offers where offer_id = %s" + (" for update" if for_update else "")
-    return conn.execute(sql, (offer_id,)).fetchone()
-
-
 def close_open_offers(
     conn: psycopg.Connection,
     case_id: str,
@@ -114,17 +130,15 @@ def set_offer_status(
     on: dt.date,
     reason: str | None = None,
     counter_proposal: dict[str, Any] | None = None,
-) -> None:
-    conn.execute(
+) -> Row:
+    """The offer as it now is."""
+    row = conn.execute(
         "update offers set status = %s, status_on = %s, status_reason = %s, "
-        "counter_proposal = coalesce(%s, counter_proposal), updated_at = now() where offer_id = %s",
+        "counter_proposal = coalesce(%s, counter_proposal), updated_at = now() where offer_id = %s returning *",
         (status, on, reason, Jsonb(counter_proposal) if counter_proposal is not None else None, offer_id),
-    )
-
-
-def lock_case_offers(conn: psycopg.Connection, case_id: str) -> None:
-    """Lock the case's offers in offer-id order, the one order every writer of offers uses (no deadlocks)."""
-    conn.execute("select offer_id from offers where case_id = %s order by offer_id for update", (case_id,))
+    ).fetchone()
+    assert row is not None, offer_id
+    return row
 
 
 def expire_offers_due(conn: psycopg.Connection, business_date: dt.date) -> list[Row]:
@@ -138,54 +152,32 @@ def expire_offers_due(conn: psycopg.Connection, business_date: dt.date) -> list[
     ).fetchall()
 
 
-def offers_of_case(conn: psycopg.Connection, case_id: str) -> list[Row]:
-    return conn.execute(
-        "select o.*, a.agreement_id from offers o left join agreements a on a.offer_id = o.offer_id "
-        "where o.case_id = %s order by o.decided_on desc, o.created_at desc, o.rank",
-        (case_id,),
-    ).fetchall()
-
-
-def offer_with_agreement(conn: psycopg.Connection, offer_id: str) -> Row | None:
-    return conn.execute(
-        "select o.*, a.agreement_id from offers o left join agreements a on a.offer_id = o.offer_id "
-        "where o.offer_id = %s",
-        (offer_id,),
-    ).fetchone()
-
-
-def list_offers(
-    conn: psycopg.Connection, *, status: str | None, case_id: str | None, limit: int, offset: int
-) -> tuple[list[Row], int]:
-    where, args = _filters(("o.status", status), ("o.case_id", case_id))
-    total = conn.execute(f"select count(*) as n from offers o {where}", args).fetchone()
-    rows = conn.execute(
-        "select o.*, a.agreement_id from offers o left join agreements a on a.offer_id = o.offer_id "
-        f"{where} order by o.expires_on, o.case_id, o.rank limit %s offset %s",
-        (*args, limit, offset),
-    ).fetchall()
-    return rows, int(total["n"]) if total else 0
-
-
-def _filters(*pairs: tuple[str, str | None]) -> tuple[str, tuple[Any, ...]]:
-    clauses = [f"{column} = %s" for column, value in pairs if value is not None]
-    args = tuple(value for _, value in pairs if value is not None)
-    return ("where " + " and ".join(clauses) if clauses else ""), args
-
-
 # -- agreements ---------------------------------------------------------------
 
 
-def insert_agreement(conn: psycopg.Connection, **values: Any) -> None:
-    values = {k: Jsonb(v) if k in ("loan_ids", "schedule") else v for k, v in values.items()}
-    columns = ", ".join(values)
-    placeholders = ", ".join(["%s"] * len(values))
-    conn.execute(f"insert into agreements ({columns}) values ({placeholders})", tuple(values.values()))
+def insert_agreement(conn: psycopg.Connection, draft: AgreementDraft, document: AgreementDocument) -> Row:
+    """The agreement drawn up from ``draft``, awaiting signatures, as written."""
+    row = conn.execute(
+        "insert into agreements (agreement_id, case_id, offer_id, borrower_id, option, loan_ids, schedule, "
+        "policy_version, payment_method, supersedes_agreement_id, document_canonical, document_rendered, "
+        "document_sha256, accepted_on) values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) returning *",
+        (
+            draft.agreement_id, draft.case_id, draft.offer_id, draft.borrower_id, draft.terms.option,
+            Jsonb(list(draft.loan_ids)), Jsonb(draft.schedule.to_dict()), draft.policy_version,
+            draft.payment_method.value, draft.supersedes_agreement_id, document.canonical_json,
+            document.rendered_text, document.sha256, draft.accepted_on,
+        ),
+    ).fetchone()
+    assert row is not None
+    return row
 
 
-def get_agreement(conn: psycopg.Connection, agreement_id: str, *, for_update: bool = False) -> Row | None:
-    sql = "select * from agreements where agreement_id = %s" + (" for update" if for_update else "")
-    return conn.execute(sql, (agreement_id,)).fetchone()
+def lock_agreement(conn: psycopg.Connection, agreement_id: str) -> tuple[Row, list[Row]] | None:
+    """The agreement, locked (signatures serialise on it), and its signatures; None if unknown."""
+    row = conn.execute("select * from agreements where agreement_id = %s for update", (agreement_id,)).fetchone()
+    if row is None:
+        return None
+    return row, signatures_of(conn, [agreement_id])[agreement_id]
 
 
 def agreement_of_case(conn: psycopg.Connection, case_id: str) -> Row | None:
@@ -197,26 +189,17 @@ def agreement_of_case(conn: psycopg.Connection, case_id: str) -> Row | None:
     ).fetchone()
 
 
-def list_agreements(
-    conn: psycopg.Connection, *, status: str | None, case_id: str | None, limit: int, offset: int
-) -> tuple[list[Row], int]:
-    where, args = _filters(("status", status), ("case_id", case_id))
-    total = conn.execute(f"select count(*) as n from agreements {where}", args).fetchone()
-    rows = conn.execute(
-        f"select * from agreements {where} order by accepted_on, created_at limit %s offset %s",
-        (*args, limit, offset),
-    ).fetchall()
-    return rows, int(total["n"]) if total else 0
-
-
 def set_agreement_status(
     conn: psycopg.Connection, agreement_id: str, status: str, *, activated_on: dt.date | None = None
-) -> None:
-    conn.execute(
+) -> Row:
+    """The agreement as it now is."""
+    row = conn.execute(
         "update agreements set status = %s, activated_on = coalesce(%s, activated_on), updated_at = now() "
-        "where agreement_id = %s",
+        "where agreement_id = %s returning *",
         (status, activated_on, agreement_id),
-    )
+    ).fetchone()
+    assert row is not None, agreement_id
+    return row
 
 
 def supersede(conn: psycopg.Connection, agreement_id: str) -> bool:
@@ -252,12 +235,15 @@ def insert_signature(
     document_sha256: str,
     signed_on: dt.date,
     signed_at: dt.datetime,
-) -> None:
-    conn.execute(
+) -> Row:
+    """The signature as written."""
+    row = conn.execute(
         "insert into signatures (agreement_id, party, signed_by, signed_role, on_behalf_of_borrower, "
-        "document_sha256, signed_on, signed_at) values (%s, %s, %s, %s, %s, %s, %s, %s)",
+        "document_sha256, signed_on, signed_at) values (%s, %s, %s, %s, %s, %s, %s, %s) returning *",
         (agreement_id, party, signed_by, signed_role, on_behalf_of_borrower, document_sha256, signed_on, signed_at),
-    )
+    ).fetchone()
+    assert row is not None
+    return row
 
 
 # -- audit --------------------------------------------------------------------

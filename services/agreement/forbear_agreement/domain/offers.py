@@ -15,6 +15,7 @@ from enum import StrEnum
 
 from forbear_shared.domain.money import Money
 from forbear_shared.domain.policy import Policy
+from forbear_shared.errors import Conflict, Unprocessable
 
 
 class OfferStatus(StrEnum):
@@ -26,22 +27,12 @@ class OfferStatus(StrEnum):
     WITHDRAWN = "withdrawn"
 
 
-class Refused(Exception):
+class Refused(Conflict):
     """A request valid in form that the offer's or agreement's state does not allow (HTTP 409)."""
 
-    def __init__(self, reason: str, message: str) -> None:
-        super().__init__(message)
-        self.reason = reason
-        self.message = message
 
-
-class Invalid(Exception):
+class Invalid(Unprocessable):
     """A request that can never be right, whatever the state (HTTP 422)."""
-
-    def __init__(self, reason: str, message: str) -> None:
-        super().__init__(message)
-        self.reason = reason
-        self.message = message
 
 
 def expiry_date(decided_on: date, policy: Policy) -> date:
@@ -60,6 +51,29 @@ def expired_on(expires_on: date) -> date:
     day it happened, so acceptance-rate KPIs do not depend on when COB ran.
     """
     return expires_on + timedelta(days=1)
+
+
+def check_same_borrower(case_borrower_id: str | None, decided_borrower_id: str) -> None:
+    """A case belongs to one borrower: a decision naming another is not this case's (the event
+    is inconsistent, never applied)."""
+    if case_borrower_id is not None and case_borrower_id != decided_borrower_id:
+        raise ValueError("the case belongs to another borrower than the decision names")
+
+
+def why_no_offers(outcome: str, offered: int, agreement_in_play: str | None,
+                  renegotiates_agreement_id: str | None) -> str | None:
+    """Why a decision puts no new offer in front of the borrower, or None when it makes its offers.
+
+    Once the borrower took up an offer of the case, only a renegotiation of that agreement may
+    put new offers in front of them.
+    """
+    if outcome != "approve":
+        return "not_approved"
+    if offered == 0:
+        return "approval_without_offers"
+    if agreement_in_play is not None and agreement_in_play != renegotiates_agreement_id:
+        return "agreement_in_play"
+    return None
 
 
 def check_open(status: OfferStatus, expires_on: date, business_date: date) -> None:

@@ -19,6 +19,8 @@ from __future__ import annotations
 from collections.abc import Collection
 from enum import StrEnum
 
+from forbear_shared.errors import Forbidden
+
 from forbear_agreement.domain.offers import Refused
 
 
@@ -41,14 +43,13 @@ SIGNING_ROLES: dict[Party, frozenset[str]] = {
 }
 
 
-class NoAuthority(Exception):
+class NoAuthority(Forbidden):
     """The caller's role may not sign for this party (HTTP 403)."""
 
     def __init__(self, party: Party, role: str) -> None:
         allowed = ", ".join(sorted(SIGNING_ROLES[party]))
-        super().__init__(f"role {role} may not sign for the {party.value}; allowed: {allowed}")
-        self.reason = f"{party.value}_signing_authority_required"
-        self.message = str(self)
+        super().__init__(f"{party.value}_signing_authority_required",
+                         f"role {role} may not sign for the {party.value}; allowed: {allowed}")
 
 
 def check_authority(party: Party, role: str) -> None:

@@ -7,20 +7,23 @@ borrower's by the borrower or by an agent recording it, the lender's by a superv
 """
 
 
-import datetime as dt
-from collections.abc import Callable
 from typing import Annotated, Literal
 
-import psycopg
-from fastapi import APIRouter, Body, Depends, FastAPI, Path, Query
+from fastapi import APIRouter, Body, FastAPI, Path, Query
 from fastapi.responses import JSONResponse, PlainTextResponse
-from forbear_shared import business_date, idempotency
-from forbear_shared.auth import Principal
-from forbear_shared.db import transaction
 from forbear_shared.domain.money import Money, MoneyError
 from forbear_shared.errors import Unprocessable
 from forbear_shared.events.schemas.common import PositiveMoney, TermMonths
-from forbear_shared.http import Authz, IdempotencyKey, Limit, Offset, create_service_app, idempotent_json, problems
+from forbear_shared.http import (
+    Authz,
+    IdempotencyKey,
+    Limit,
+    Offset,
+    Roles,
+    create_service_app,
+    idempotent,
+    problems,
+)
 from forbear_shared.topics import AGREEMENT_EVENTS
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -29,10 +32,6 @@ from forbear_agreement.domain.document import PaymentMethod
 from forbear_agreement.domain.offers import CounterProposal
 from forbear_agreement.domain.signing import Party
 from forbear_agreement.service_layer import agreements, offers, views
-
-
-class BusinessDateView(BaseModel):
-    business_date: dt.date
 
 
 class AcceptRequest(BaseModel):
@@ -71,52 +70,33 @@ AgreementStatusQuery = Annotated[views.AgreementStatusName | None, Query(descrip
 
 
 def create_app() -> FastAPI:
-    ctx = bootstrap.context()
-    policy = bootstrap.policy(ctx)
-    authz = Authz.from_settings(ctx.settings)
+    svc = bootstrap.bootstrap()
+    authz = Authz.from_settings(svc.ctx.settings)
+    roles = Roles(authz)
     router = APIRouter()
-    Anyone = Annotated[Principal, Depends(authz.roles("agent", "supervisor", "system", "borrower"))]
-    Staff = Annotated[Principal, Depends(authz.roles("agent", "supervisor"))]
-    StaffOrBorrower = Annotated[Principal, Depends(authz.roles("agent", "supervisor", "borrower"))]
-    Responder = Annotated[Principal, Depends(authz.roles("borrower", "agent"))]
-    Signer = Annotated[Principal, Depends(authz.roles("borrower", "agent", "supervisor"))]
 
-    def idempotent(
-        who: Principal,
-        key: str | None,
-        fingerprint: tuple[str, str, object],
-        status: int,
-        change: Callable[[psycopg.Connection], BaseModel],
-    ) -> JSONResponse:
-        return idempotent_json(ctx.pool, f"{who.role}:{who.subject}", key, idempotency.request_hash(*fingerprint),
-                               lambda conn: (status, change(conn).model_dump(mode="json")))
-
-    @router.get("/business-date", response_model=BusinessDateView, tags=["business date"],
+    @router.get("/business-date", response_model=views.BusinessDateView, tags=["business date"],
                 summary="The business date as this service last heard it from close of business")
-    def get_business_date(_who: Anyone) -> BusinessDateView:
-        with transaction(ctx.pool) as conn:
-            return BusinessDateView(business_date=business_date.current(conn, ctx.settings.initial_business_date))
+    def get_business_date(_who: roles.anyone) -> views.BusinessDateView:
+        return views.business_date(svc.unit_of_work())
 
     # -- offers ------------------------------------------------------------------------
 
     @router.get("/cases/{case_id}/offers", response_model=list[views.OfferView], tags=["offers"], responses=problems(404),
                 summary="Every offer of a case, newest decision first, with its full schedule")
-    def case_offers(case_id: str, who: StaffOrBorrower) -> list[views.OfferView]:
-        with transaction(ctx.pool) as conn:
-            return views.case_offers(conn, case_id, who)
+    def case_offers(case_id: str, who: roles.staff_or_borrower) -> list[views.OfferView]:
+        return views.case_offers(svc.unit_of_work(), case_id, who)
 
     @router.get("/offers", response_model=views.OfferPage, tags=["offers"], responses=problems(),
                 summary="Offers queue for the console (e.g. ?status=open: awaiting the borrower), soonest expiry first")
-    def list_offers(_who: Staff, status: OfferStatusQuery = None, case_id: str | None = None,
+    def list_offers(_who: roles.staff, status: OfferStatusQuery = None, case_id: str | None = None,
                     limit: Limit = 100, offset: Offset = 0) -> views.OfferPage:
-        with transaction(ctx.pool) as conn:
-            return views.offers(conn, status=status, case_id=case_id, limit=limit, offset=offset)
+        return views.offers(svc.unit_of_work(), status=status, case_id=case_id, limit=limit, offset=offset)
 
     @router.get("/offers/{offer_id}", response_model=views.OfferView, tags=["offers"], responses=problems(404),
                 summary="One offer with its full schedule")
-    def get_offer(offer_id: str, who: StaffOrBorrower) -> views.OfferView:
-        with transaction(ctx.pool) as conn:
-            return views.offer(conn, offer_id, who)
+    def get_offer(offer_id: str, who: roles.staff_or_borrower) -> views.OfferView:
+        return views.offer(svc.unit_of_work(), offer_id, who)
 
     @router.post(
         "/offers/{offer_id}/accept", response_model=views.AgreementView, status_code=201, tags=["offers"],
@@ -127,15 +107,15 @@ def create_app() -> FastAPI:
         "The case's other open offers are withdrawn (`offer.withdrawn` each). Emits `offer.accepted`.",
     )
     def accept(
-        who: Responder,
+        who: roles.borrower_or_agent,
         offer_id: Annotated[str, Path()],
         idempotency_key: IdempotencyKey = None,
         body: Annotated[AcceptRequest | None, Body()] = None,
     ) -> JSONResponse:
         request = body or AcceptRequest()
-        cmd = offers.AcceptOffer(offer_id, PaymentMethod(request.payment_method))
-        return idempotent(who, idempotency_key, ("POST", f"/offers/{offer_id}/accept", request.model_dump()), 201,
-                          lambda conn: offers.accept_offer(ctx, policy, conn, cmd, who))
+        cmd = offers.AcceptOffer(offer_id, PaymentMethod(request.payment_method), who)
+        return idempotent(svc, who, idempotency_key, ("POST", f"/offers/{offer_id}/accept", request.model_dump()),
+                          201, lambda uow: offers.accept_offer(cmd, uow))
 
     @router.post(
         "/offers/{offer_id}/counter", response_model=views.OfferView, tags=["offers"], responses=problems(404, 409, 422),
@@ -143,45 +123,42 @@ def create_app() -> FastAPI:
         description="Borrower (own offers) or agent. Give `proposed_instalment` and/or `proposed_term_months` "
         "(within the policy's maximum term). The case's other open offers are withdrawn (`offer.withdrawn` each). Emits `offer.countered`.",
     )
-    def counter(who: Responder, offer_id: str, body: CounterRequest,
+    def counter(who: roles.borrower_or_agent, offer_id: str, body: CounterRequest,
                 idempotency_key: IdempotencyKey = None) -> JSONResponse:
         try:
             instalment = (
-                Money.of(body.proposed_instalment, policy.currency) if body.proposed_instalment is not None else None
+                Money.of(body.proposed_instalment, svc.policy.currency) if body.proposed_instalment is not None else None
             )
         except MoneyError as exc:
             raise Unprocessable("invalid_proposed_instalment", f"proposed_instalment: {exc}") from None
-        cmd = offers.CounterOffer(offer_id, CounterProposal(instalment, body.proposed_term_months))
-        return idempotent(who, idempotency_key, ("POST", f"/offers/{offer_id}/counter", body.model_dump(mode="json")),
-                          200, lambda conn: offers.counter_offer(ctx, policy, conn, cmd, who))
+        cmd = offers.CounterOffer(offer_id, CounterProposal(instalment, body.proposed_term_months), who)
+        return idempotent(svc, who, idempotency_key,
+                          ("POST", f"/offers/{offer_id}/counter", body.model_dump(mode="json")), 200,
+                          lambda uow: offers.counter_offer(cmd, uow))
 
     # -- agreements --------------------------------------------------------------------
 
     @router.get("/agreements", response_model=views.AgreementPage, tags=["agreements"], responses=problems(),
                 summary="Agreements queue for the console (e.g. ?status=awaiting_signatures)")
-    def list_agreements(_who: Staff, status: AgreementStatusQuery = None, case_id: str | None = None,
+    def list_agreements(_who: roles.staff, status: AgreementStatusQuery = None, case_id: str | None = None,
                         limit: Limit = 100, offset: Offset = 0) -> views.AgreementPage:
-        with transaction(ctx.pool) as conn:
-            return views.agreements(conn, status=status, case_id=case_id, limit=limit, offset=offset)
+        return views.agreements(svc.unit_of_work(), status=status, case_id=case_id, limit=limit, offset=offset)
 
     @router.get("/agreements/{agreement_id}", response_model=views.AgreementView, tags=["agreements"],
                 responses=problems(404), summary="An agreement with its schedule and signatures")
-    def get_agreement(agreement_id: str, who: StaffOrBorrower) -> views.AgreementView:
-        with transaction(ctx.pool) as conn:
-            return views.agreement(conn, agreement_id, who)
+    def get_agreement(agreement_id: str, who: roles.staff_or_borrower) -> views.AgreementView:
+        return views.agreement(svc.unit_of_work(), agreement_id, who)
 
     @router.get("/agreements/{agreement_id}/document", response_model=views.DocumentView, tags=["agreements"],
                 responses=problems(404),
                 summary="The agreement document: canonical JSON (what is signed), its sha256, and the rendered text")
-    def get_document(agreement_id: str, who: StaffOrBorrower) -> views.DocumentView:
-        with transaction(ctx.pool) as conn:
-            return views.document(conn, agreement_id, who)
+    def get_document(agreement_id: str, who: roles.staff_or_borrower) -> views.DocumentView:
+        return views.document(svc.unit_of_work(), agreement_id, who)
 
     @router.get("/agreements/{agreement_id}/document.txt", response_class=PlainTextResponse, tags=["agreements"],
                 responses=problems(404), summary="The rendered document alone, as text/plain (to print or show)")
-    def get_document_text(agreement_id: str, who: StaffOrBorrower) -> PlainTextResponse:
-        with transaction(ctx.pool) as conn:
-            doc = views.document(conn, agreement_id, who)
+    def get_document_text(agreement_id: str, who: roles.staff_or_borrower) -> PlainTextResponse:
+        doc = views.document(svc.unit_of_work(), agreement_id, who)
         return PlainTextResponse(doc.rendered_text, headers={"X-Document-SHA256": doc.document_sha256})
 
     @router.post(
@@ -194,22 +171,22 @@ def create_app() -> FastAPI:
         "`borrower_signature_required`. Emits `agreement.signed`; the second signature activates the agreement "
         "and emits `agreement.activated` with the schedule.",
     )
-    def sign(agreement_id: str, body: SignRequest, who: Signer,
+    def sign(agreement_id: str, body: SignRequest, who: roles.signer,
              idempotency_key: IdempotencyKey = None) -> JSONResponse:
-        cmd = agreements.SignAgreement(agreement_id, Party(body.party), body.document_sha256)
-        return idempotent(who, idempotency_key,
+        cmd = agreements.SignAgreement(agreement_id, Party(body.party), body.document_sha256, who)
+        return idempotent(svc, who, idempotency_key,
                           ("POST", f"/agreements/{agreement_id}/signatures", body.model_dump()), 201,
-                          lambda conn: agreements.sign_agreement(ctx, conn, cmd, who))
+                          lambda uow: agreements.sign_agreement(cmd, uow))
 
     return create_service_app(
-        settings=ctx.settings,
-        pool=ctx.pool,
+        settings=svc.ctx.settings,
+        pool=svc.ctx.pool,
         title="Forbear agreement",
         description="Offers made from approved evaluations, with expiry; acceptance or counter-proposal; the "
         "agreement document (canonical JSON + rendered text, sha256); signatures by the borrower then the lender; "
         "activation with the new schedule. Amounts are decimal strings.",
         routers=[router],
-        required_topics=[ctx.settings.topic(AGREEMENT_EVENTS.name)],
+        required_topics=[svc.ctx.settings.topic(AGREEMENT_EVENTS.name)],
         authz=authz,
     )
 

@@ -1,24 +1,22 @@
 """Use cases of offers: made from a decision, expired by close of business, accepted or countered.
 
-Each takes the unit of work (``conn``, one transaction: the inbox's for events, the API's for
-commands) and records its events in the outbox within it, so a change and its announcement
-are never separated.
+Each is ``use_case(command_or_event, uow)``: it opens the one transaction (the inbox's for events,
+the Idempotency-Key's for commands, joined), loads what the decision needs, lets the domain
+decide, writes, and records its events with ``uow.emit`` in that transaction, so a change and
+its announcement are never separated.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
-import uuid
 from dataclasses import dataclass
 
-import psycopg
-from forbear_shared import metrics
+from forbear_shared import metrics, projections
 from forbear_shared.auth import Principal
 from forbear_shared.domain.money import Money
-from forbear_shared.domain.policy import Policy
 from forbear_shared.domain.schedule import Schedule
-from forbear_shared.errors import Conflict, NotFound, Unprocessable
+from forbear_shared.errors import NotFound
 from forbear_shared.events import DecodedEvent, Envelope
 from forbear_shared.events.schemas.agreement import (
     OfferAccepted,
@@ -29,10 +27,11 @@ from forbear_shared.events.schemas.agreement import (
 )
 from forbear_shared.events.schemas.evaluation import CaseDecided, OfferTerms
 from forbear_shared.events.schemas.monitoring import BusinessDateAdvanced
-from forbear_shared.service import ServiceContext
-from forbear_shared.topics import AGREEMENT_EVENTS
+from forbear_shared.ids import new_id
+from forbear_shared.unit_of_work import UnitOfWork
 
 from forbear_agreement.adapters import repository as repo
+from forbear_agreement.bootstrap import Agreement
 from forbear_agreement.domain import offers as rules
 from forbear_agreement.domain.document import AgreementDraft, OfferedTerms, PaymentMethod, make_document
 from forbear_agreement.domain.offers import CounterProposal, OfferStatus
@@ -40,124 +39,107 @@ from forbear_agreement.service_layer import views
 
 log = logging.getLogger(__name__)
 
-TOPIC = AGREEMENT_EVENTS.name
 #: the actor recorded in the audit log for changes the worker makes on events
 SYSTEM_ACTOR = ("agreement-worker", "system")
-
-
-def new_id(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex}"
-
-
-def _money(value: object | None, currency: str) -> Money | None:
-    return None if value is None else Money.of(str(value), currency)
-
-
-def _withdrawn(ctx: ServiceContext, conn: psycopg.Connection, rows: list[repo.Row], actor: tuple[str, str],
-               causation: Envelope | None = None) -> None:
-    """Announce and audit offers just withdrawn (``close_open_offers``)."""
-    for row in rows:
-        ctx.emit(
-            conn, type="offer.withdrawn", case_id=row["case_id"], topic=TOPIC, business_date=row["status_on"],
-            causation=causation,
-            payload=OfferWithdrawn(offer_id=row["offer_id"], borrower_id=row["borrower_id"],
-                                   withdrawn_on=row["status_on"], reason=row["status_reason"]),
-        )
-        repo.audit(
-            conn, case_id=row["case_id"], subject_kind="offer", subject_id=row["offer_id"], action="withdrawn",
-            actor=actor[0], actor_role=actor[1], business_date=row["status_on"], at=ctx.now(),
-            detail={"reason": row["status_reason"]},
-        )
-        metrics.OFFERS.labels("withdrawn").inc()
 
 
 # -- events -------------------------------------------------------------------------
 
 
-def on_case_decided(ctx: ServiceContext, policy: Policy, conn: psycopg.Connection, event: DecodedEvent) -> None:
+def on_case_decided(event: DecodedEvent, uow: UnitOfWork[Agreement]) -> None:
     """A decision replaces the case's open offers; an approval makes one offer per ranked plan."""
     decided = event.payload
     assert isinstance(decided, CaseDecided)
     case_id = event.envelope.case_id
-    if repo.decision_seen(conn, decided.decision_id):
-        log.info("decision already applied", extra={"decision_id": decided.decision_id})
-        return
-    today = ctx.business_date(conn)
-    known = repo.lock_case(conn, case_id)
-    if known is not None and known["borrower_id"] != decided.borrower_id:
-        raise ValueError(f"case {case_id} belongs to another borrower than decision {decided.decision_id} names")
-    repo.record_decision(
-        conn, case_id=case_id, borrower_id=decided.borrower_id, decision_id=decided.decision_id,
-        outcome=decided.outcome, decided_on=decided.decided_on,
-        renegotiates_agreement_id=decided.renegotiates_agreement_id,
+    with uow:
+        if repo.decision_seen(uow.conn, decided.decision_id):
+            log.info("decision already applied", extra={"decision_id": decided.decision_id})
+            return
+        today = uow.business_date
+        case = repo.lock_case(uow.conn, case_id)
+        in_play = repo.agreement_of_case(uow.conn, case_id)
+        rules.check_same_borrower(case["borrower_id"] if case else None, decided.borrower_id)
+        why_none = rules.why_no_offers(decided.outcome, len(decided.offers),
+                                       in_play["agreement_id"] if in_play else None,
+                                       decided.renegotiates_agreement_id)
+        expires_on = rules.expiry_date(decided.decided_on, uow.policy)
+        plans = sorted(decided.offers, key=lambda t: t.rank) if why_none is None else []
+        for terms in plans:
+            # a schedule that does not add up must never be offered: the domain refuses it here
+            Schedule.from_dict(terms.schedule.model_dump(mode="json"))
+
+        repo.record_decision(
+            uow.conn, case_id=case_id, borrower_id=decided.borrower_id, decision_id=decided.decision_id,
+            outcome=decided.outcome, decided_on=decided.decided_on,
+            renegotiates_agreement_id=decided.renegotiates_agreement_id,
+        )
+        withdrawn = repo.close_open_offers(uow.conn, case_id, status="withdrawn", on=today,
+                                           reason="superseded_by_decision")
+        _withdrawn(uow, withdrawn, SYSTEM_ACTOR, causation=event.envelope)
+        if why_none == "approval_without_offers":
+            log.warning("approval without offers", extra={"decision_id": decided.decision_id})
+        elif why_none == "agreement_in_play":
+            assert in_play is not None
+            log.warning("decision after acceptance makes no offers", extra={"decision_id": decided.decision_id})
+            repo.audit(
+                uow.conn, case_id=case_id, subject_kind="decision", subject_id=decided.decision_id,
+                action="no_offers_agreement_in_play", actor=SYSTEM_ACTOR[0], actor_role=SYSTEM_ACTOR[1],
+                business_date=today, at=uow.now(), detail={"agreement_id": in_play["agreement_id"]},
+            )
+        for terms in plans:
+            _make_offer(uow, event, decided, terms, expires_on)
+
+
+def _make_offer(uow: UnitOfWork[Agreement], event: DecodedEvent, decided: CaseDecided, terms: OfferTerms,
+                expires_on: dt.date) -> None:
+    case_id = event.envelope.case_id
+    today = uow.business_date
+    offer_id = new_id("off")
+    repo.insert_offer(
+        uow.conn, offer_id=offer_id, case_id=case_id, decision_id=decided.decision_id,
+        borrower_id=decided.borrower_id, rank=terms.rank, option=terms.option,
+        terms=terms.model_dump(mode="json"), new_instalment=terms.new_instalment,
+        term_months=terms.term_months, policy_version=decided.policy_version,
+        renegotiates_agreement_id=decided.renegotiates_agreement_id, decided_on=decided.decided_on,
+        expires_on=expires_on,
     )
-    repo.lock_case(conn, case_id)
-    repo.lock_case_offers(conn, case_id)
-    withdrawn = repo.close_open_offers(conn, case_id, status="withdrawn", on=today, reason="superseded_by_decision")
-    _withdrawn(ctx, conn, withdrawn, SYSTEM_ACTOR, causation=event.envelope)
-    if decided.outcome != "approve":
-        return
-    if not decided.offers:
-        log.warning("approval without offers", extra={"decision_id": decided.decision_id})
-        return
-    in_play = repo.agreement_of_case(conn, case_id)
-    if in_play is not None and in_play["agreement_id"] != decided.renegotiates_agreement_id:
-        # the borrower already took up an offer of this case; only a renegotiation of that
-        # agreement may put new offers in front of them
-        log.warning("decision after acceptance makes no offers", extra={"decision_id": decided.decision_id})
-        repo.audit(
-            conn, case_id=case_id, subject_kind="decision", subject_id=decided.decision_id,
-            action="no_offers_agreement_in_play", actor=SYSTEM_ACTOR[0], actor_role=SYSTEM_ACTOR[1],
-            business_date=today, at=ctx.now(), detail={"agreement_id": in_play["agreement_id"]},
-        )
-        return
-    expires_on = rules.expiry_date(decided.decided_on, policy)
-    for terms in sorted(decided.offers, key=lambda t: t.rank):
-        # a schedule that does not add up must never be offered: the domain refuses it here
-        Schedule.from_dict(terms.schedule.model_dump(mode="json"))
-        offer_id = new_id("off")
-        repo.insert_offer(
-            conn, offer_id=offer_id, case_id=case_id, decision_id=decided.decision_id,
-            borrower_id=decided.borrower_id, rank=terms.rank, option=terms.option,
-            terms=terms.model_dump(mode="json"), new_instalment=terms.new_instalment,
-            term_months=terms.term_months, policy_version=decided.policy_version,
-            renegotiates_agreement_id=decided.renegotiates_agreement_id, decided_on=decided.decided_on,
-            expires_on=expires_on,
-        )
-        ctx.emit(
-            conn, type="offer.made", case_id=case_id, topic=TOPIC, business_date=today, causation=event.envelope,
-            payload=OfferMade(
-                offer_id=offer_id, decision_id=decided.decision_id, borrower_id=decided.borrower_id,
-                rank=terms.rank, option=terms.option, new_instalment=terms.new_instalment,
-                term_months=terms.term_months, expires_on=expires_on,
-            ),
-        )
-        repo.audit(
-            conn, case_id=case_id, subject_kind="offer", subject_id=offer_id, action="made",
-            actor=SYSTEM_ACTOR[0], actor_role=SYSTEM_ACTOR[1], business_date=today, at=ctx.now(),
-            detail={"decision_id": decided.decision_id, "rank": terms.rank, "expires_on": expires_on.isoformat()},
-        )
-        metrics.OFFERS.labels("made").inc()
+    uow.emit(
+        type="offer.made", case_id=case_id, business_date=today, causation=event.envelope,
+        payload=OfferMade(
+            offer_id=offer_id, decision_id=decided.decision_id, borrower_id=decided.borrower_id,
+            rank=terms.rank, option=terms.option, new_instalment=terms.new_instalment,
+            term_months=terms.term_months, expires_on=expires_on,
+        ),
+    )
+    repo.audit(
+        uow.conn, case_id=case_id, subject_kind="offer", subject_id=offer_id, action="made",
+        actor=SYSTEM_ACTOR[0], actor_role=SYSTEM_ACTOR[1], business_date=today, at=uow.now(),
+        detail={"decision_id": decided.decision_id, "rank": terms.rank, "expires_on": expires_on.isoformat()},
+    )
+    metrics.OFFERS.labels("made").inc()
 
 
-def on_business_date_advanced(ctx: ServiceContext, conn: psycopg.Connection, event: DecodedEvent) -> None:
-    """Close of business: every open offer past its last acceptable day expires, exactly once."""
+def on_business_date_advanced(event: DecodedEvent, uow: UnitOfWork[Agreement]) -> None:
+    """Close of business moves the business-date projection and, in the same transaction,
+    expires every open offer past its last acceptable day, exactly once."""
     advanced = event.payload
     assert isinstance(advanced, BusinessDateAdvanced)
-    for row in repo.expire_offers_due(conn, advanced.current):
-        ctx.emit(
-            conn, type="offer.expired", case_id=row["case_id"], topic=TOPIC, business_date=advanced.current,
-            causation=event.envelope,
-            payload=OfferExpired(
-                offer_id=row["offer_id"], borrower_id=row["borrower_id"], expired_on=rules.expired_on(row["expires_on"])
-            ),
-        )
-        repo.audit(
-            conn, case_id=row["case_id"], subject_kind="offer", subject_id=row["offer_id"], action="expired",
-            actor=SYSTEM_ACTOR[0], actor_role=SYSTEM_ACTOR[1], business_date=advanced.current, at=ctx.now(),
-            detail={"expires_on": row["expires_on"].isoformat()},
-        )
-        metrics.OFFERS.labels("expired").inc()
+    with uow:
+        # joined to this transaction: the projection and the expiries commit together
+        projections.on_business_date_advanced(event, uow.service.unit_of_work(uow.conn))
+        for row in repo.expire_offers_due(uow.conn, advanced.current):
+            uow.emit(
+                type="offer.expired", case_id=row["case_id"], business_date=advanced.current,
+                causation=event.envelope,
+                payload=OfferExpired(offer_id=row["offer_id"], borrower_id=row["borrower_id"],
+                                     expired_on=rules.expired_on(row["expires_on"])),
+            )
+            repo.audit(
+                uow.conn, case_id=row["case_id"], subject_kind="offer", subject_id=row["offer_id"], action="expired",
+                actor=SYSTEM_ACTOR[0], actor_role=SYSTEM_ACTOR[1], business_date=advanced.current, at=uow.now(),
+                detail={"expires_on": row["expires_on"].isoformat()},
+            )
+            metrics.OFFERS.labels("expired").inc()
 
 
 # -- commands -----------------------------------------------------------------------
@@ -166,45 +148,109 @@ def on_business_date_advanced(ctx: ServiceContext, conn: psycopg.Connection, eve
 @dataclass(frozen=True)
 class AcceptOffer:
     offer_id: str
-    payment_method: PaymentMethod = PaymentMethod.ACCOUNT_DEBIT
+    payment_method: PaymentMethod
+    who: Principal
 
 
 @dataclass(frozen=True)
 class CounterOffer:
     offer_id: str
     proposal: CounterProposal
+    who: Principal
 
 
-def _open_offer_for(conn: psycopg.Connection, offer_id: str, who: Principal, today: dt.date) -> repo.Row:
-    row = repo.get_offer(conn, offer_id)
-    if row is None:
-        raise NotFound("offer", offer_id)
-    views.ensure_visible(who, row["borrower_id"], "offer", offer_id)
-    repo.lock_case(conn, row["case_id"])
-    repo.lock_case_offers(conn, row["case_id"])
-    locked = repo.get_offer(conn, offer_id)
-    assert locked is not None
-    try:
-        rules.check_open(OfferStatus(locked["status"]), locked["expires_on"], today)
-    except rules.Refused as refused:
-        raise Conflict(refused.reason, refused.message) from None
-    return locked
-
-
-def accept_offer(
-    ctx: ServiceContext, policy: Policy, conn: psycopg.Connection, cmd: AcceptOffer, who: Principal
-) -> views.AgreementView:
+def accept_offer(cmd: AcceptOffer, uow: UnitOfWork[Agreement]) -> views.AgreementView:
     """The borrower takes up one plan: the agreement document is drawn up, awaiting signatures."""
-    today = ctx.business_date(conn)
-    offer = _open_offer_for(conn, cmd.offer_id, who, today)
-    case = repo.get_case(conn, offer["case_id"])
-    assert case is not None
+    with uow:
+        offer = _lock_offer(uow, cmd.offer_id, cmd.who)
+        today = uow.business_date
+        rules.check_open(OfferStatus(offer["status"]), offer["expires_on"], today)
+        draft = draft_of(offer, new_id("agr"), cmd.payment_method, accepted_on=today)
+        document = make_document(draft, uow.policy)
+        written = repo.insert_agreement(uow.conn, draft, document)
+        repo.set_offer_status(uow.conn, draft.offer_id, status="accepted", on=today)
+        others = repo.close_open_offers(uow.conn, draft.case_id, status="withdrawn", on=today,
+                                        reason="another_offer_accepted", except_offer_id=draft.offer_id)
+        uow.emit(
+            type="offer.accepted", case_id=draft.case_id, business_date=today,
+            payload=OfferAccepted(offer_id=draft.offer_id, agreement_id=draft.agreement_id,
+                                  borrower_id=draft.borrower_id, accepted_on=today),
+        )
+        _withdrawn(uow, others, (cmd.who.subject, cmd.who.role))
+        repo.audit(
+            uow.conn, case_id=draft.case_id, subject_kind="offer", subject_id=draft.offer_id, action="accepted",
+            actor=cmd.who.subject, actor_role=cmd.who.role, business_date=today, at=uow.now(),
+            detail={"agreement_id": draft.agreement_id, "document_sha256": document.sha256,
+                    "payment_method": cmd.payment_method.value},
+        )
+        metrics.OFFERS.labels("accepted").inc()
+        return views.agreement_view(written, signatures=[])
+
+
+def counter_offer(cmd: CounterOffer, uow: UnitOfWork[Agreement]) -> views.OfferView:
+    """The borrower proposes other terms: this offer is countered and the case goes back to evaluation.
+
+    A counter-proposal rejects the whole set of offers in front of the borrower (as a counter-offer
+    does in contract law), so the case's other open offers are withdrawn with it; the new decision
+    brings the next set. That keeps one negotiation in flight per case.
+    """
+    proposal = cmd.proposal
+    proposal.validate(uow.policy)
+    with uow:
+        offer = _lock_offer(uow, cmd.offer_id, cmd.who)
+        today = uow.business_date
+        rules.check_open(OfferStatus(offer["status"]), offer["expires_on"], today)
+        instalment = proposal.proposed_instalment
+        recorded = {
+            "proposed_instalment": instalment.to_str() if instalment is not None else None,
+            "proposed_term_months": proposal.proposed_term_months,
+        }
+        countered = repo.set_offer_status(uow.conn, offer["offer_id"], status="countered", on=today,
+                                          reason="counter_proposed", counter_proposal=recorded)
+        others = repo.close_open_offers(uow.conn, offer["case_id"], status="withdrawn", on=today,
+                                        reason="counter_proposed", except_offer_id=offer["offer_id"])
+        uow.emit(
+            type="offer.countered", case_id=offer["case_id"], business_date=today,
+            payload=OfferCountered(
+                offer_id=offer["offer_id"], borrower_id=offer["borrower_id"],
+                proposed_instalment=instalment.amount if instalment is not None else None,
+                proposed_term_months=proposal.proposed_term_months, countered_on=today,
+            ),
+        )
+        _withdrawn(uow, others, (cmd.who.subject, cmd.who.role))
+        repo.audit(
+            uow.conn, case_id=offer["case_id"], subject_kind="offer", subject_id=offer["offer_id"],
+            action="countered", actor=cmd.who.subject, actor_role=cmd.who.role, business_date=today,
+            at=uow.now(), detail=recorded,
+        )
+        metrics.OFFERS.labels("countered").inc()
+        # a countered offer never became an agreement
+        return views.offer_view({**countered, "agreement_id": None})
+
+
+# -- what the use cases share ---------------------------------------------------------
+
+
+def _lock_offer(uow: UnitOfWork[Agreement], offer_id: str, who: Principal) -> repo.Row:
+    """The offer, locked with its case (404 if unknown or not the caller's)."""
+    offer = repo.lock_offer(uow.conn, offer_id)
+    if offer is None:
+        raise NotFound("offer", offer_id)
+    views.ensure_visible(who, offer["borrower_id"], "offer", offer_id)
+    return offer
+
+
+def draft_of(offer: repo.Row, agreement_id: str, payment_method: PaymentMethod, *,
+             accepted_on: dt.date) -> AgreementDraft:
+    """What the agreement document states, from the offer as evaluation made it."""
     terms = OfferTerms.model_validate(offer["terms"])
     schedule = Schedule.from_dict(terms.schedule.model_dump(mode="json"))
     currency = schedule.currency
-    agreement_id = new_id("agr")
-    supersedes = offer["renegotiates_agreement_id"]
-    draft = AgreementDraft(
+
+    def money(value: object | None) -> Money | None:
+        return None if value is None else Money.of(str(value), currency)
+
+    return AgreementDraft(
         agreement_id=agreement_id,
         case_id=offer["case_id"],
         offer_id=offer["offer_id"],
@@ -217,100 +263,32 @@ def accept_offer(
             old_instalment=Money.of(str(terms.old_instalment), currency),
             term_months=terms.term_months,
             annual_rate=terms.annual_rate,
-            capitalised_arrears=_money(terms.capitalised_arrears, currency),
-            waived_amount=_money(terms.waived_amount, currency),
-            fees=_money(terms.fees, currency),
+            capitalised_arrears=money(terms.capitalised_arrears),
+            waived_amount=money(terms.waived_amount),
+            fees=money(terms.fees),
             summary=terms.summary,
         ),
         schedule=schedule,
         policy_version=offer["policy_version"],
-        accepted_on=today,
+        accepted_on=accepted_on,
         offer_expires_on=offer["expires_on"],
-        payment_method=cmd.payment_method,
-        supersedes_agreement_id=supersedes,
+        payment_method=payment_method,
+        supersedes_agreement_id=offer["renegotiates_agreement_id"],
     )
-    document = make_document(draft, policy)
-    repo.insert_agreement(
-        conn,
-        agreement_id=agreement_id,
-        case_id=offer["case_id"],
-        offer_id=offer["offer_id"],
-        borrower_id=offer["borrower_id"],
-        option=terms.option,
-        loan_ids=list(terms.loan_ids),
-        schedule=schedule.to_dict(),
-        policy_version=offer["policy_version"],
-        payment_method=cmd.payment_method.value,
-        supersedes_agreement_id=supersedes,
-        document_canonical=document.canonical_json,
-        document_rendered=document.rendered_text,
-        document_sha256=document.sha256,
-        accepted_on=today,
-    )
-    repo.set_offer_status(conn, offer["offer_id"], status="accepted", on=today)
-    others = repo.close_open_offers(
-        conn, offer["case_id"], status="withdrawn", on=today, reason="another_offer_accepted",
-        except_offer_id=offer["offer_id"],
-    )
-    ctx.emit(
-        conn, type="offer.accepted", case_id=offer["case_id"], topic=TOPIC, business_date=today,
-        payload=OfferAccepted(
-            offer_id=offer["offer_id"], agreement_id=agreement_id, borrower_id=offer["borrower_id"], accepted_on=today
-        ),
-    )
-    _withdrawn(ctx, conn, others, (who.subject, who.role))
-    repo.audit(
-        conn, case_id=offer["case_id"], subject_kind="offer", subject_id=offer["offer_id"], action="accepted",
-        actor=who.subject, actor_role=who.role, business_date=today, at=ctx.now(),
-        detail={"agreement_id": agreement_id, "document_sha256": document.sha256,
-                "payment_method": cmd.payment_method.value},
-    )
-    metrics.OFFERS.labels("accepted").inc()
-    return views.agreement(conn, agreement_id, who)
 
 
-def counter_offer(
-    ctx: ServiceContext, policy: Policy, conn: psycopg.Connection, cmd: CounterOffer, who: Principal
-) -> views.OfferView:
-    """The borrower proposes other terms: this offer is countered and the case goes back to evaluation.
-
-    A counter-proposal rejects the whole set of offers in front of the borrower (as a counter-offer
-    does in contract law), so the case's other open offers are withdrawn with it; the new decision
-    brings the next set. That keeps one negotiation in flight per case.
-    """
-    try:
-        cmd.proposal.validate(policy)
-    except rules.Invalid as invalid:
-        raise Unprocessable(invalid.reason, invalid.message) from None
-    except rules.Refused as refused:
-        raise Conflict(refused.reason, refused.message) from None
-    today = ctx.business_date(conn)
-    offer = _open_offer_for(conn, cmd.offer_id, who, today)
-    proposal = cmd.proposal
-    instalment = proposal.proposed_instalment
-    recorded = {
-        "proposed_instalment": instalment.to_str() if instalment is not None else None,
-        "proposed_term_months": proposal.proposed_term_months,
-    }
-    repo.set_offer_status(
-        conn, offer["offer_id"], status="countered", on=today, reason="counter_proposed", counter_proposal=recorded
-    )
-    others = repo.close_open_offers(
-        conn, offer["case_id"], status="withdrawn", on=today, reason="counter_proposed",
-        except_offer_id=offer["offer_id"],
-    )
-    ctx.emit(
-        conn, type="offer.countered", case_id=offer["case_id"], topic=TOPIC, business_date=today,
-        payload=OfferCountered(
-            offer_id=offer["offer_id"], borrower_id=offer["borrower_id"],
-            proposed_instalment=instalment.amount if instalment is not None else None,
-            proposed_term_months=proposal.proposed_term_months, countered_on=today,
-        ),
-    )
-    _withdrawn(ctx, conn, others, (who.subject, who.role))
-    repo.audit(
-        conn, case_id=offer["case_id"], subject_kind="offer", subject_id=offer["offer_id"], action="countered",
-        actor=who.subject, actor_role=who.role, business_date=today, at=ctx.now(), detail=recorded,
-    )
-    metrics.OFFERS.labels("countered").inc()
-    return views.offer(conn, offer["offer_id"], who)
+def _withdrawn(uow: UnitOfWork[Agreement], rows: list[repo.Row], actor: tuple[str, str],
+               causation: Envelope | None = None) -> None:
+    """Announce and audit offers just withdrawn (``close_open_offers``)."""
+    for row in rows:
+        uow.emit(
+            type="offer.withdrawn", case_id=row["case_id"], business_date=row["status_on"], causation=causation,
+            payload=OfferWithdrawn(offer_id=row["offer_id"], borrower_id=row["borrower_id"],
+                                   withdrawn_on=row["status_on"], reason=row["status_reason"]),
+        )
+        repo.audit(
+            uow.conn, case_id=row["case_id"], subject_kind="offer", subject_id=row["offer_id"], action="withdrawn",
+            actor=actor[0], actor_role=actor[1], business_date=row["status_on"], at=uow.now(),
+            detail={"reason": row["status_reason"]},
+        )
+        metrics.OFFERS.labels("withdrawn").inc()

@@ -1,5 +1,7 @@
 """Read models of the API: offers, agreements, documents, as the console and channels see them.
 
+Each query is given a unit of work and opens its one (read) transaction: ``views.offer(svc.unit_of_work(), ...)``.
+
 A borrower sees only their own cases: anything else is "not found", never "forbidden", so a
 borrower cannot learn that someone else's case exists.
 """
@@ -14,13 +16,21 @@ from forbear_shared.auth import Principal
 from forbear_shared.errors import NotFound
 from forbear_shared.events.schemas.common import DecimalStr, ScheduleDoc
 from forbear_shared.events.schemas.evaluation import OfferTerms
+from forbear_shared.unit_of_work import UnitOfWork
 from pydantic import BaseModel, Field
 
 from forbear_agreement.adapters import repository as repo
+from forbear_agreement.adapters.repository import Row
 from forbear_agreement.domain.signing import AgreementStatus, Party
+
+Reads = UnitOfWork[Any]
 
 OfferStatusName = Literal["open", "accepted", "countered", "expired", "withdrawn"]
 AgreementStatusName = Literal["awaiting_signatures", "active", "superseded"]
+
+
+class BusinessDateView(BaseModel):
+    business_date: dt.date
 
 
 class CounterProposalView(BaseModel):
@@ -113,7 +123,7 @@ def ensure_visible(who: Principal, borrower_id: str, what: str, ident: str) -> N
         raise NotFound(what, ident)
 
 
-def offer_view(row: repo.Row, *, with_schedule: bool = True) -> OfferView:
+def offer_view(row: Row, *, with_schedule: bool = True) -> OfferView:
     terms = OfferTerms.model_validate(row["terms"])
     counter = row.get("counter_proposal")
     return OfferView(
@@ -146,7 +156,7 @@ def offer_view(row: repo.Row, *, with_schedule: bool = True) -> OfferView:
     )
 
 
-def agreement_view(row: repo.Row, signatures: list[repo.Row], *, with_schedule: bool = True) -> AgreementView:
+def agreement_view(row: Row, signatures: list[Row], *, with_schedule: bool = True) -> AgreementView:
     signed = {s["party"] for s in signatures}
     awaiting: Any = None
     if row["status"] == AgreementStatus.AWAITING_SIGNATURES.value:
@@ -185,62 +195,93 @@ def agreement_view(row: repo.Row, signatures: list[repo.Row], *, with_schedule: 
 # -- queries --------------------------------------------------------------------
 
 
-def case_offers(conn: psycopg.Connection, case_id: str, who: Principal) -> list[OfferView]:
-    case = repo.get_case(conn, case_id)
-    if case is None:
-        raise NotFound("case", case_id)
-    ensure_visible(who, case["borrower_id"], "case", case_id)
-    return [offer_view(row) for row in repo.offers_of_case(conn, case_id)]
+def business_date(uow: Reads) -> BusinessDateView:
+    with uow:
+        return BusinessDateView(business_date=uow.business_date)
 
 
-def offer(conn: psycopg.Connection, offer_id: str, who: Principal) -> OfferView:
-    row = repo.offer_with_agreement(conn, offer_id)
+def case_offers(uow: Reads, case_id: str, who: Principal) -> list[OfferView]:
+    with uow:
+        case = uow.conn.execute("select borrower_id from cases where case_id = %s", (case_id,)).fetchone()
+        if case is None:
+            raise NotFound("case", case_id)
+        ensure_visible(who, case["borrower_id"], "case", case_id)
+        rows = uow.conn.execute(
+            f"{_OFFERS} where o.case_id = %s order by o.decided_on desc, o.created_at desc, o.rank", (case_id,)
+        ).fetchall()
+    return [offer_view(row) for row in rows]
+
+
+def offer(uow: Reads, offer_id: str, who: Principal) -> OfferView:
+    with uow:
+        row = uow.conn.execute(f"{_OFFERS} where o.offer_id = %s", (offer_id,)).fetchone()
     if row is None:
         raise NotFound("offer", offer_id)
     ensure_visible(who, row["borrower_id"], "offer", offer_id)
     return offer_view(row)
 
 
-def offers(
-    conn: psycopg.Connection, *, status: str | None, case_id: str | None, limit: int, offset: int
-) -> OfferPage:
-    rows, total = repo.list_offers(conn, status=status, case_id=case_id, limit=limit, offset=offset)
-    return OfferPage(
-        items=[offer_view(r, with_schedule=False) for r in rows], total=total, limit=limit, offset=offset
-    )
+def offers(uow: Reads, *, status: str | None, case_id: str | None, limit: int, offset: int) -> OfferPage:
+    where, args = _filters(("o.status", status), ("o.case_id", case_id))
+    with uow:
+        total = uow.conn.execute(f"select count(*) as n from offers o {where}", args).fetchone()
+        rows = uow.conn.execute(
+            f"{_OFFERS} {where} order by o.expires_on, o.case_id, o.rank limit %s offset %s", (*args, limit, offset)
+        ).fetchall()
+    return OfferPage(items=[offer_view(r, with_schedule=False) for r in rows], total=_count(total),
+                     limit=limit, offset=offset)
 
 
-def _agreement_row(conn: psycopg.Connection, agreement_id: str, who: Principal) -> repo.Row:
-    row = repo.get_agreement(conn, agreement_id)
-    if row is None:
-        raise NotFound("agreement", agreement_id)
-    ensure_visible(who, row["borrower_id"], "agreement", agreement_id)
-    return row
+def agreement(uow: Reads, agreement_id: str, who: Principal) -> AgreementView:
+    with uow:
+        row = _agreement_row(uow.conn, agreement_id, who)
+        signatures = repo.signatures_of(uow.conn, [agreement_id])[agreement_id]
+    return agreement_view(row, signatures)
 
 
-def agreement(conn: psycopg.Connection, agreement_id: str, who: Principal) -> AgreementView:
-    row = _agreement_row(conn, agreement_id, who)
-    return agreement_view(row, repo.signatures_of(conn, [agreement_id])[agreement_id])
-
-
-def agreements(
-    conn: psycopg.Connection, *, status: str | None, case_id: str | None, limit: int, offset: int
-) -> AgreementPage:
-    rows, total = repo.list_agreements(conn, status=status, case_id=case_id, limit=limit, offset=offset)
-    signatures = repo.signatures_of(conn, [r["agreement_id"] for r in rows])
+def agreements(uow: Reads, *, status: str | None, case_id: str | None, limit: int, offset: int) -> AgreementPage:
+    where, args = _filters(("status", status), ("case_id", case_id))
+    with uow:
+        total = uow.conn.execute(f"select count(*) as n from agreements {where}", args).fetchone()
+        rows = uow.conn.execute(
+            f"select * from agreements {where} order by accepted_on, created_at limit %s offset %s",
+            (*args, limit, offset),
+        ).fetchall()
+        signatures = repo.signatures_of(uow.conn, [r["agreement_id"] for r in rows])
     return AgreementPage(
         items=[agreement_view(r, signatures[r["agreement_id"]], with_schedule=False) for r in rows],
-        total=total,
-        limit=limit,
-        offset=offset,
+        total=_count(total), limit=limit, offset=offset,
     )
 
 
-def document(conn: psycopg.Connection, agreement_id: str, who: Principal) -> DocumentView:
-    row = _agreement_row(conn, agreement_id, who)
+def document(uow: Reads, agreement_id: str, who: Principal) -> DocumentView:
+    with uow:
+        row = _agreement_row(uow.conn, agreement_id, who)
     return DocumentView(
         agreement_id=agreement_id,
         document_sha256=row["document_sha256"],
         canonical_json=row["document_canonical"],
         rendered_text=row["document_rendered"],
     )
+
+
+#: an offer with the agreement it became, if any
+_OFFERS = "select o.*, a.agreement_id from offers o left join agreements a on a.offer_id = o.offer_id"
+
+
+def _agreement_row(conn: psycopg.Connection, agreement_id: str, who: Principal) -> Row:
+    row = conn.execute("select * from agreements where agreement_id = %s", (agreement_id,)).fetchone()
+    if row is None:
+        raise NotFound("agreement", agreement_id)
+    ensure_visible(who, row["borrower_id"], "agreement", agreement_id)
+    return row
+
+
+def _filters(*pairs: tuple[str, str | None]) -> tuple[str, tuple[Any, ...]]:
+    clauses = [f"{column} = %s" for column, value in pairs if value is not None]
+    args = tuple(value for _, value in pairs if value is not None)
+    return ("where " + " and ".join(clauses) if clauses else ""), args
+
+
+def _count(row: Row | None) -> int:
+    return int(row["n"]) if row else 0
