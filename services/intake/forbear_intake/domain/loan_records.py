@@ -25,12 +25,14 @@ class LoanSource(StrEnum):
 
 @dataclass(frozen=True)
 class LoanRecord:
-    """What intake holds about one loan: whose it is, who said so, and as of when."""
+    """What intake holds about one loan: whose it is, who said so, as of when, and how far
+    behind it was then."""
 
     loan_id: str
     borrower_id: str
     source: LoanSource
     as_of: date
+    days_past_due: int
 
 
 class Claim(StrEnum):
