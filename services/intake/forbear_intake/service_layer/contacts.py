@@ -13,7 +13,7 @@ from forbear_shared.ids import new_id
 from forbear_shared.unit_of_work import UnitOfWork
 
 from forbear_intake.adapters import repository as repo
-from forbear_intake.domain.contact_rules import check_contact
+from forbear_intake.domain.contact_rules import contact_refusals
 from forbear_intake.service_layer import views
 from forbear_intake.service_layer.cases import audit, load_case
 from forbear_intake.service_layer.commands import RecordContact
@@ -32,15 +32,10 @@ def record_contact(cmd: RecordContact, uow: UnitOfWork[Intake]) -> views.Contact
         conn, today = uow.conn, uow.business_date
         load_case(conn, cmd.case_id, who)
         at_local = dt.datetime.combine(today, dt.time.fromisoformat(contact.local_time))
-        reasons: list[str] = []
-        if contact.direction == "outbound":
-            # the rules protect borrowers from the lender's attempts; a call the borrower makes is always logged
-            since = add_days(today, -policy.contact.window_days)
-            decision = check_contact(party=contact.party, at_local=at_local, policy=policy,
-                                     previous_attempts=repo.outbound_attempts_since(conn, cmd.case_id, since))
-            reasons = [r.value for r in decision.reasons]
-        elif contact.party not in {p.value for p in policy.contact.allowed_parties}:
-            reasons = ["party_not_allowed"]
+        since = add_days(today, -policy.contact.window_days)
+        previous = repo.outbound_attempts_since(conn, cmd.case_id, since) if contact.direction == "outbound" else []
+        reasons = [r.value for r in contact_refusals(direction=contact.direction, party=contact.party,
+                                                     at_local=at_local, previous_attempts=previous, policy=policy)]
         outcome = "refused" if reasons else "allowed"
         row = {
             "contact_id": new_id("K"), "case_id": cmd.case_id, "party": contact.party, "channel": contact.channel,
