@@ -8,13 +8,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from forbear_shared.events.schemas.common import LoanSnapshot
-from forbear_shared.policy_loader import load_policy
-from forbear_shared.unit_of_work import UnitOfWork
-
 from forbear_intake.bootstrap import Intake
 from forbear_intake.domain.loan_records import LoanRecord, LoanSource
 from forbear_intake.service_layer import cases, contacts, evidence, reactions, views
+from forbear_shared.events.schemas.common import LoanSnapshot
+from forbear_shared.policy_loader import load_policy
+from forbear_shared.unit_of_work import UnitOfWork
 
 Row = dict[str, Any]
 

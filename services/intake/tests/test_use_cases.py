@@ -8,10 +8,6 @@ import io
 from typing import Any
 
 import pytest
-from forbear_shared.auth import Principal
-from forbear_shared.errors import Conflict, Forbidden, NotFound, Unprocessable
-from forbear_shared.events.schemas.common import LoanSnapshot
-
 from forbear_intake.adapters.evidence_store import StagedUpload
 from forbear_intake.bootstrap import Intake
 from forbear_intake.domain.loan_records import LoanSource
@@ -25,6 +21,9 @@ from forbear_intake.service_layer.commands import (
     ReviewIn,
     UploadEvidence,
 )
+from forbear_shared.auth import Principal
+from forbear_shared.errors import Conflict, Forbidden, NotFound, Unprocessable
+from forbear_shared.events.schemas.common import LoanSnapshot
 
 TODAY = dt.date(2026, 3, 2)
 AGENT = Principal(subject="agent-1", role="agent")
