@@ -71,8 +71,15 @@ def snapshot_replaces(record: LoanRecord | None, as_of: date) -> bool:
 
 
 class DeclaredLoan(Protocol):
-    """The fields of a loan snapshot (``LoanSnapshot`` of the event schemas) the limits read."""
+    """The fields of a loan snapshot (``LoanSnapshot`` of the event schemas) the ownership rules
+    and the limits read."""
 
+    @property
+    def loan_id(self) -> str: ...
+    @property
+    def borrower_id(self) -> str: ...
+    @property
+    def days_past_due(self) -> int: ...
     @property
     def currency(self) -> str: ...
     @property

@@ -13,7 +13,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Protocol
 
 from forbear_shared.domain.policy import Policy
 from forbear_shared.domain.renegotiation import renegotiation_allowed
@@ -37,23 +36,12 @@ def check_opener(role: str, caller_borrower_id: str | None, borrower_id: str, *,
         raise Forbidden("history_is_lender_record", "the borrower's history comes from the lender's records")
 
 
-class LoanDeclaration(DeclaredLoan, Protocol):
-    """A loan's figures as a case declares them."""
-
-    @property
-    def loan_id(self) -> str: ...
-    @property
-    def borrower_id(self) -> str: ...
-    @property
-    def days_past_due(self) -> int: ...
-
-
-def named_loans(loan_ids: Sequence[str], declared: Sequence[LoanDeclaration]) -> list[str]:
+def named_loans(loan_ids: Sequence[str], declared: Sequence[DeclaredLoan]) -> list[str]:
     """The loans a case names, once each, those named by id first."""
     return list(dict.fromkeys([*loan_ids, *(loan.loan_id for loan in declared)]))
 
 
-def check_declarations(borrower_id: str, loan_ids: Sequence[str], declared: Sequence[LoanDeclaration],
+def check_declarations(borrower_id: str, loan_ids: Sequence[str], declared: Sequence[DeclaredLoan],
                        today: date, policy: Policy) -> None:
     """What the request alone says about its loans, before any record is read."""
     if not loan_ids and not declared:
@@ -86,7 +74,7 @@ class CaseLoans:
         return tuple(i for i in self.loan_ids if i in self.declare or i in self.redeclare)
 
 
-def loans_of_new_case(borrower_id: str, loan_ids: Sequence[str], declared: Sequence[LoanDeclaration],
+def loans_of_new_case(borrower_id: str, loan_ids: Sequence[str], declared: Sequence[DeclaredLoan],
                records: Mapping[str, LoanRecord]) -> CaseLoans:
     """The loans a case of ``borrower_id`` may be opened on, given intake's records of them
     (``records``, locked by the caller); refused with ``Conflict`` when one is another

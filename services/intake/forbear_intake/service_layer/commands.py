@@ -153,12 +153,16 @@ class HistoryIn(Command):
 
 @dataclass(frozen=True)
 class NewCase:
+    """Open a case: the borrower, their loans and hardship, as the request states them."""
+
     request: OpenCase
     who: Principal
 
 
 @dataclass(frozen=True)
 class RecordStatement:
+    """Record (or replace) the case's income and expenditure while it gathers evidence."""
+
     case_id: str
     statement: StatementIn
     who: Principal
@@ -166,6 +170,8 @@ class RecordStatement:
 
 @dataclass(frozen=True)
 class CorrectHistory:
+    """Correct the lender's records of the borrower; the reason goes to the audit trail."""
+
     case_id: str
     correction: HistoryIn
     who: Principal
@@ -173,12 +179,16 @@ class CorrectHistory:
 
 @dataclass(frozen=True)
 class SubmitCase:
+    """Send the case to evaluation as it stands."""
+
     case_id: str
     who: Principal
 
 
 @dataclass(frozen=True)
 class UploadEvidence:
+    """Add one evidence document to the case."""
+
     case_id: str
     document_type: str
     #: the file as the request spooled it, hashed (``sha256``) and measured
@@ -191,6 +201,8 @@ class UploadEvidence:
 
 @dataclass(frozen=True)
 class ReviewEvidence:
+    """Accept a document of the case, or reject it with a reason."""
+
     case_id: str
     document_id: str
     review: ReviewIn
@@ -199,6 +211,8 @@ class ReviewEvidence:
 
 @dataclass(frozen=True)
 class RecordContact:
+    """Log a contact attempt about the case's debt, allowed or refused by the contact rules."""
+
     case_id: str
     contact: ContactIn
     who: Principal
