@@ -120,15 +120,13 @@ def open_case(cmd: NewCase, uow: UnitOfWork[Intake]) -> views.CaseView:
         conn, policy, today = uow.conn, uow.policy, uow.business_date
         ownership.check_declarations(borrower_id, request.loan_ids, request.loans, today, policy)
         records = repo.lock_loans(conn, ownership.named_loans(request.loan_ids, request.loans))
+        loans = ownership.loans_of_new_case(borrower_id, request.loan_ids, request.loans, records)
         agreement_id = request.renegotiates_agreement_id
         if agreement_id is not None:
             row = repo.get_agreement(conn, agreement_id)
-            agreement = ownership.AgreementHeld(row["agreement_id"], row["borrower_id"]) if row else None
-            requested_on = repo.renegotiation_dates(conn, agreement_id)
-
-        loans = ownership.loans_of_new_case(borrower_id, request.loan_ids, request.loans, records)
-        if agreement_id is not None:
-            ownership.check_renegotiation(agreement_id, agreement, borrower_id, requested_on, today, policy)
+            ownership.check_renegotiation(
+                agreement_id, ownership.AgreementHeld(row["agreement_id"], row["borrower_id"]) if row else None,
+                borrower_id, repo.renegotiation_dates(conn, agreement_id), today, policy)
 
         declared = {loan.loan_id: loan for loan in request.loans}
         for loan_id in loans.declare:
