@@ -22,7 +22,7 @@ def policy():
 
 
 def record(borrower_id: str, source: LoanSource, as_of: date = TODAY) -> LoanRecord:
-    return LoanRecord("L-1", borrower_id, source, as_of)
+    return LoanRecord("L-1", borrower_id, source, as_of, days_past_due=0)
 
 
 def snapshot(**changes: object) -> LoanSnapshot:

@@ -40,25 +40,29 @@ def get_borrower(conn: psycopg.Connection, borrower_id: str) -> Row | None:
 # -- loans projection ------------------------------------------------------------------------
 
 
-def loan_records(conn: psycopg.Connection, loan_ids: Iterable[str], *, for_update: bool = False
-                 ) -> dict[str, LoanRecord]:
-    """Whose each known loan is and who said so; ``for_update`` locks them until commit."""
-    lock = " order by loan_id for update" if for_update else ""
+def lock_loans(conn: psycopg.Connection, loan_ids: Iterable[str]) -> dict[str, LoanRecord]:
+    """Whose each named loan is, who said so and as of when, locked until commit.
+
+    A loan not stored yet is locked by its id: a case declaring it and core banking's snapshot
+    of it (or two cases) are serialised, so one of them stores it and the other finds it."""
+    ids = sorted(set(loan_ids))
+    for loan_id in ids:
+        conn.execute("select pg_advisory_xact_lock(hashtext('intake-loan:' || %s))", (loan_id,))
     rows = conn.execute(
-        f"select loan_id, borrower_id, source, as_of from loans where loan_id = any(%s){lock}", (list(loan_ids),)
+        "select loan_id, borrower_id, source, as_of, (snapshot->>'days_past_due')::int as days_past_due "
+        "from loans where loan_id = any(%s) order by loan_id for update", (ids,)
     ).fetchall()
-    return {r["loan_id"]: LoanRecord(r["loan_id"], r["borrower_id"], LoanSource(r["source"]), r["as_of"])
+    return {r["loan_id"]: LoanRecord(r["loan_id"], r["borrower_id"], LoanSource(r["source"]), r["as_of"],
+                                     r["days_past_due"] or 0)
             for r in rows}
 
 
-def insert_loan(conn: psycopg.Connection, loan: LoanSnapshot, source: LoanSource) -> bool:
-    """Store a loan not known yet; False when another transaction stored it first."""
-    row = conn.execute(
-        "insert into loans (loan_id, borrower_id, as_of, snapshot, source) values (%s, %s, %s, %s, %s) "
-        "on conflict (loan_id) do nothing returning loan_id",
+def insert_loan(conn: psycopg.Connection, loan: LoanSnapshot, source: LoanSource) -> None:
+    """Store a loan not known yet (the caller holds its lock, ``lock_loans``, and found none)."""
+    conn.execute(
+        "insert into loans (loan_id, borrower_id, as_of, snapshot, source) values (%s, %s, %s, %s, %s)",
         (loan.loan_id, loan.borrower_id, loan.as_of, Jsonb(loan.model_dump(mode="json")), source.value),
-    ).fetchone()
-    return row is not None
+    )
 
 
 def replace_loan(conn: psycopg.Connection, loan: LoanSnapshot, source: LoanSource) -> None:
@@ -70,14 +74,13 @@ def replace_loan(conn: psycopg.Connection, loan: LoanSnapshot, source: LoanSourc
     )
 
 
-def get_loans(conn: psycopg.Connection, loan_ids: Iterable[str]) -> dict[str, LoanSnapshot]:
-    ids = list(loan_ids)
-    rows = conn.execute("select loan_id, snapshot from loans where loan_id = any(%s)", (ids,)).fetchall()
-    return {r["loan_id"]: LoanSnapshot.model_validate(r["snapshot"]) for r in rows}
-
-
-def get_loan(conn: psycopg.Connection, loan_id: str) -> Row | None:
-    return conn.execute("select * from loans where loan_id = %s", (loan_id,)).fetchone()
+def case_loans(conn: psycopg.Connection, case_id: str) -> list[LoanSnapshot]:
+    """The loans a case names, as intake holds them now, by loan id."""
+    rows = conn.execute(
+        "select l.snapshot from case_loans c join loans l using (loan_id) where c.case_id = %s order by loan_id",
+        (case_id,),
+    ).fetchall()
+    return [LoanSnapshot.model_validate(r["snapshot"]) for r in rows]
 
 
 # -- cases -----------------------------------------------------------------------------------
@@ -96,17 +99,13 @@ def insert_case(conn: psycopg.Connection, case: Row, loan_ids: Iterable[str]) ->
         conn.execute("insert into case_loans (case_id, loan_id) values (%s, %s)", (case["case_id"], loan_id))
 
 
-def get_case(conn: psycopg.Connection, case_id: str, *, for_update: bool = False) -> Row:
-    lock = " for update" if for_update else ""
-    row = conn.execute(f"select * from cases where case_id = %s{lock}", (case_id,)).fetchone()
-    if row is None:
-        raise NotFound("case", case_id)
-    return row
+def find_case(conn: psycopg.Connection, case_id: str) -> Row | None:
+    return conn.execute("select * from cases where case_id = %s", (case_id,)).fetchone()
 
 
-def find_case(conn: psycopg.Connection, case_id: str, *, for_update: bool = False) -> Row | None:
-    lock = " for update" if for_update else ""
-    return conn.execute(f"select * from cases where case_id = %s{lock}", (case_id,)).fetchone()
+def lock_case(conn: psycopg.Connection, case_id: str) -> Row | None:
+    """The case, its row locked until commit: the use cases that change a case are serialised."""
+    return conn.execute("select * from cases where case_id = %s for update", (case_id,)).fetchone()
 
 
 _UPDATABLE = frozenset({
@@ -124,11 +123,6 @@ def update_case(conn: psycopg.Connection, case_id: str, **fields: Any) -> None:
     conn.execute(
         f"update cases set {assignments}, updated_at = now() where case_id = %(case_id)s", {**values, "case_id": case_id}
     )
-
-
-def case_loan_ids(conn: psycopg.Connection, case_id: str) -> list[str]:
-    rows = conn.execute("select loan_id from case_loans where case_id = %s order by loan_id", (case_id,)).fetchall()
-    return [r["loan_id"] for r in rows]
 
 
 def list_cases(
@@ -169,10 +163,9 @@ def insert_document(conn: psycopg.Connection, doc: Row) -> None:
     )
 
 
-def get_document(conn: psycopg.Connection, case_id: str, document_id: str, *, for_update: bool = False) -> Row:
-    lock = " for update" if for_update else ""
+def get_document(conn: psycopg.Connection, case_id: str, document_id: str) -> Row:
     row = conn.execute(
-        f"select * from evidence_documents where case_id = %s and document_id = %s{lock}", (case_id, document_id)
+        "select * from evidence_documents where case_id = %s and document_id = %s", (case_id, document_id)
     ).fetchone()
     if row is None:
         raise NotFound("document", document_id)
@@ -235,10 +228,6 @@ def insert_decision(conn: psycopg.Connection, decision: Row) -> bool:
         {**decision, "reasons": Jsonb(decision["reasons"])},
     ).fetchone()
     return row is not None
-
-
-def list_decisions(conn: psycopg.Connection, case_id: str) -> list[Row]:
-    return conn.execute("select * from decisions where case_id = %s order by received_at", (case_id,)).fetchall()
 
 
 def upsert_agreement(conn: psycopg.Connection, agreement_id: str, case_id: str, borrower_id: str, on: dt.date) -> None:
@@ -359,10 +348,3 @@ def record_erasure(conn: psycopg.Connection, *, case_id: str, borrower_id: str, 
         (case_id, borrower_id, subject, subject_id, list(fields), Jsonb(detail or {}), policy_version, rule,
          closed_on, on),
     )
-
-
-def erasures(conn: psycopg.Connection, case_id: str) -> list[Row]:
-    return conn.execute(
-        "select subject, subject_id, fields, detail, policy_version, rule, closed_on, business_date "
-        "from personal_data_erasures where case_id = %s order by id", (case_id,),
-    ).fetchall()

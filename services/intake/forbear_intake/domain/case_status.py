@@ -62,3 +62,9 @@ def may_submit(status: CaseStatus) -> bool:
 
 def may_add_evidence(status: CaseStatus) -> bool:
     return status not in CLOSED
+
+
+def resubmits_on_evidence(status: CaseStatus, awaiting_more_evidence: bool, completeness: EvidenceCompleteness) -> bool:
+    """Evaluation asked for more evidence and now has all of it: the case goes back to
+    evaluation at once, without waiting for the borrower to submit again."""
+    return status in GATHERING and awaiting_more_evidence and completeness.is_complete

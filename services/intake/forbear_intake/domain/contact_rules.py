@@ -71,4 +71,17 @@ def check_contact(
     return ContactDecision(not reasons, tuple(reasons), attempts)
 
 
-__all__ = ["ContactDecision", "ContactParty", "ContactRefusal", "check_contact"]
+def contact_refusals(*, direction: str, party: str, at_local: datetime, previous_attempts: Iterable[datetime],
+                     policy: Policy) -> tuple[ContactRefusal, ...]:
+    """Why a contact is refused (empty: it is allowed). The rules protect borrowers from the
+    lender's attempts: a contact the borrower (or guarantor) makes is always logged, and only
+    its party is checked."""
+    if direction == "outbound":
+        return check_contact(party=party, at_local=at_local, previous_attempts=previous_attempts,
+                             policy=policy).reasons
+    if party not in {p.value for p in policy.contact.allowed_parties}:
+        return (ContactRefusal.PARTY_NOT_ALLOWED,)
+    return ()
+
+
+__all__ = ["ContactDecision", "ContactParty", "ContactRefusal", "check_contact", "contact_refusals"]

@@ -23,8 +23,6 @@ _MAGIC: tuple[tuple[bytes, MediaType], ...] = (
     (b"\xff\xd8\xff", MediaType.JPEG),
     (b"\x89PNG\r\n\x1a\n", MediaType.PNG),
 )
-#: bytes needed to recognise every accepted type
-SNIFF_BYTES = 8
 #: declared types that say nothing about the content and so cannot contradict it
 GENERIC_TYPES = frozenset({"", "application/octet-stream", "binary/octet-stream"})
 _ALIASES = {"image/jpg": MediaType.JPEG, "image/pjpeg": MediaType.JPEG, "application/x-pdf": MediaType.PDF}

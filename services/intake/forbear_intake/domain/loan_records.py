@@ -25,12 +25,14 @@ class LoanSource(StrEnum):
 
 @dataclass(frozen=True)
 class LoanRecord:
-    """What intake holds about one loan: whose it is, who said so, and as of when."""
+    """What intake holds about one loan: whose it is, who said so, as of when, and how far
+    behind it was then."""
 
     loan_id: str
     borrower_id: str
     source: LoanSource
     as_of: date
+    days_past_due: int
 
 
 class Claim(StrEnum):
@@ -69,8 +71,15 @@ def snapshot_replaces(record: LoanRecord | None, as_of: date) -> bool:
 
 
 class DeclaredLoan(Protocol):
-    """The fields of a loan snapshot (``LoanSnapshot`` of the event schemas) the limits read."""
+    """The fields of a loan snapshot (``LoanSnapshot`` of the event schemas) the ownership rules
+    and the limits read."""
 
+    @property
+    def loan_id(self) -> str: ...
+    @property
+    def borrower_id(self) -> str: ...
+    @property
+    def days_past_due(self) -> int: ...
     @property
     def currency(self) -> str: ...
     @property

@@ -1,15 +1,20 @@
-"""What callers ask intake to do; validated before any use case runs (bad input is 422)."""
+"""What callers ask intake to do: the requests, validated before any use case runs (bad
+input is 422), and the commands the use cases take (a request, its ids and who asks)."""
 
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
+from forbear_shared.auth import Principal
 from forbear_shared.events.schemas.common import Channel, DaysPastDue, HardshipCategory, LoanSnapshot, MoneyAmount
 from forbear_shared.events.schemas.intake import BorrowerHistory
 from forbear_shared.http import NON_BLANK_TEXT
 from pydantic import BaseModel, ConfigDict, Field, GetJsonSchemaHandler
 from pydantic.json_schema import JsonSchemaValue
+
+from forbear_intake.adapters.evidence_store import StagedUpload
 
 
 def _non_blank_strings(schema: dict[str, Any]) -> None:
@@ -141,3 +146,81 @@ class HistoryIn(Command):
 
     history: HistoryFields
     reason: str = Field(min_length=3, max_length=500)
+
+
+# -- the commands: what a use case is asked, by whom ----------------------------------------
+
+
+@dataclass(frozen=True)
+class NewCase:
+    """Open a case: the borrower, their loans and hardship, as the request states them."""
+
+    request: OpenCase
+    who: Principal
+
+
+@dataclass(frozen=True)
+class RecordStatement:
+    """Record (or replace) the case's income and expenditure while it gathers evidence."""
+
+    case_id: str
+    statement: StatementIn
+    who: Principal
+
+
+@dataclass(frozen=True)
+class CorrectHistory:
+    """Correct the lender's records of the borrower; the reason goes to the audit trail."""
+
+    case_id: str
+    correction: HistoryIn
+    who: Principal
+
+
+@dataclass(frozen=True)
+class SubmitCase:
+    """Send the case to evaluation as it stands."""
+
+    case_id: str
+    who: Principal
+
+
+@dataclass(frozen=True)
+class UploadEvidence:
+    """Add one evidence document to the case."""
+
+    case_id: str
+    document_type: str
+    #: the file as the request spooled it, hashed (``sha256``) and measured
+    upload: StagedUpload
+    #: the media type the request claims; the file's own bytes decide
+    declared_type: str | None
+    filename: str | None
+    who: Principal
+
+
+@dataclass(frozen=True)
+class ReviewEvidence:
+    """Accept a document of the case, or reject it with a reason."""
+
+    case_id: str
+    document_id: str
+    review: ReviewIn
+    who: Principal
+
+
+@dataclass(frozen=True)
+class RecordContact:
+    """Log a contact attempt about the case's debt, allowed or refused by the contact rules."""
+
+    case_id: str
+    contact: ContactIn
+    who: Principal
+
+
+@dataclass(frozen=True)
+class EraseCase:
+    """Erase a closed case's personal data once its retention has run out."""
+
+    case_id: str
+    who: Principal

@@ -1,7 +1,7 @@
 """Erasing closed cases' personal data and evidence once the lender's retention has run out.
 
-The intake worker runs ``erasure_loop``: on the business date intake knows, each closed case
-whose retention is over (``domain.personal_data``) is erased in a transaction of its own: its
+The intake worker's erasure loop runs these use cases: on the business date intake knows,
+each closed case whose retention is over (``domain.personal_data``) is erased in a transaction of its own: its
 personal fields blanked, each erasure recorded in ``personal_data_erasures`` (what, under
 which policy version and rule; never the data), ``case.personal_data_erased`` announced, and
 its evidence files deleted from the store before the commit. A failed commit leaves the case
@@ -16,14 +16,13 @@ the loop at once erase each case once.
 from __future__ import annotations
 
 import logging
-import threading
-from collections.abc import Callable
 from functools import partial
+from typing import TYPE_CHECKING
 
 from forbear_shared import metrics
 from forbear_shared.auth import Principal
-from forbear_shared.db import transaction
 from forbear_shared.events.schemas.intake import CasePersonalDataErased
+from forbear_shared.unit_of_work import UnitOfWork
 
 from forbear_intake.adapters import repository as repo
 from forbear_intake.domain.case_status import CaseStatus
@@ -38,30 +37,34 @@ from forbear_intake.domain.personal_data import (
     candidates_closed_by,
     erasure,
 )
-from forbear_intake.service_layer.cases import TOPIC, Intake, _audit
+from forbear_intake.service_layer.cases import audit
+from forbear_intake.service_layer.commands import EraseCase
+
+if TYPE_CHECKING:
+    from forbear_intake.bootstrap import Intake
 
 log = logging.getLogger(__name__)
 
+#: who erases: the lender's retention job, in the audit trail
 RETENTION = Principal(subject="retention", role="system")
 
 
-def erase_due(intake: Intake, limit: int = 200) -> int:
-    """Erase the cases due on the current business date (at most ``limit``); how many were."""
-    with transaction(intake.ctx.pool) as conn:
-        today = intake.ctx.business_date(conn)
-        due = repo.cases_closed_by(conn, candidates_closed_by(today, intake.policy.retention),
-                                   sorted(s.value for s in ERASABLE), limit)
-    return sum(1 for case_id in due if erase_case(intake, case_id))
+def due_for_erasure(uow: UnitOfWork[Intake], limit: int = 200) -> list[str]:
+    """The cases that may be due for erasure on the current business date (at most ``limit``,
+    oldest closed first); ``erase_case`` decides each."""
+    with uow:
+        closed_by = candidates_closed_by(uow.business_date, uow.policy.retention)
+        return repo.cases_closed_by(uow.conn, closed_by, sorted(s.value for s in ERASABLE), limit)
 
 
-def erase_case(intake: Intake, case_id: str) -> bool:
+def erase_case(cmd: EraseCase, uow: UnitOfWork[Intake]) -> bool:
     """Erase one case's personal data if the rule says it is due now; False if it is not."""
-    ctx, policy = intake.ctx, intake.policy
-    with transaction(ctx.pool) as conn:
-        case = repo.find_case(conn, case_id, for_update=True)
+    case_id, policy = cmd.case_id, uow.policy
+    with uow:
+        conn, today = uow.conn, uow.business_date
+        case = repo.lock_case(conn, case_id)
         if case is None:
             return False
-        today = ctx.business_date(conn)
         verdict = erasure(CaseStatus(case["status"]), case["closed_on"], case["personal_data_erased_on"], today,
                           policy.retention)
         if verdict is not Erasure.DUE:
@@ -73,12 +76,12 @@ def erase_case(intake: Intake, case_id: str) -> bool:
         for sha256 in files:
             repo.lock_evidence_file(conn, sha256)
         kept = {sha256 for sha256 in files if repo.evidence_file_kept_for(conn, sha256, case_id)}
-        contacts = repo.erase_case_fields(conn, case_id, today)
         borrower_erased = borrower is not None and not repo.borrower_has_other_cases_holding_data(
             conn, borrower_id, case_id)
+
+        contacts = repo.erase_case_fields(conn, case_id, today)
         if borrower_erased:
             repo.erase_borrower(conn, borrower_id)
-
         record = partial(repo.record_erasure, conn, case_id=case_id, borrower_id=borrower_id,
                          policy_version=policy.version, rule=RULE, closed_on=case["closed_on"], on=today)
         record(subject="case", subject_id=case_id, fields=CASE_FIELDS)
@@ -92,33 +95,18 @@ def erase_case(intake: Intake, case_id: str) -> bool:
                 record(subject="evidence_document", subject_id=doc["document_id"], fields=DOCUMENT_FIELDS)
         if borrower_erased:
             record(subject="borrower", subject_id=borrower_id, fields=BORROWER_FIELDS)
-        _audit(conn, case_id, today, RETENTION, "personal_data_erased", RULE, policy_version=policy.version,
-               closed_on=case["closed_on"], documents=len(documents), contacts=len(contacts),
-               borrower_erased=borrower_erased)
-        ctx.emit(conn, type="case.personal_data_erased", case_id=case_id, topic=TOPIC, business_date=today,
+        audit(conn, case_id, today, cmd.who, "personal_data_erased", RULE, policy_version=policy.version,
+              closed_on=case["closed_on"], documents=len(documents), contacts=len(contacts),
+              borrower_erased=borrower_erased)
+        uow.emit(type="case.personal_data_erased", case_id=case_id, business_date=today,
                  payload=CasePersonalDataErased(
                      borrower_id=borrower_id, closed_on=case["closed_on"], erased_on=today,
                      policy_version=policy.version, rule=RULE,
                      document_ids=[d["document_id"] for d in documents], borrower_erased=borrower_erased))
+        # deleted before the commit: an erasure recorded as done never leaves a file behind
         for sha256 in files:
             if sha256 not in kept:
-                intake.store.delete(sha256)
+                uow.service.store.delete(sha256)
     metrics.PERSONAL_DATA_ERASED.inc()
     log.info("personal data erased", extra={"case_id": case_id, "documents": len(documents)})
     return True
-
-
-def erasure_loop(intake: Intake) -> Callable[[threading.Event], None]:
-    """A worker loop: erase what is due at start, then every ``retention_purge_interval_seconds``."""
-    every = intake.ctx.settings.retention_purge_interval_seconds
-
-    def run(stop: threading.Event) -> None:
-        while not stop.is_set():
-            try:
-                while erase_due(intake) and not stop.is_set():
-                    pass
-            except Exception:  # the next run tries again; an erasure must never stop the worker
-                log.exception("personal data erasure failed")
-            stop.wait(every)
-
-    return run

@@ -1,22 +1,49 @@
 """What intake answers: cases, documents, contacts, timelines, with personal data masked.
 
 Only supervisors see a borrower's personal data in clear (see ``domain.masking``); every
-other role, the borrower included, sees it masked.
+other role, the borrower included, sees it masked. The reads the API serves are the
+functions at the end, ``read(uow, ...)``: each opens its own transaction (``with uow:``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+import psycopg
 from forbear_shared.auth import Principal
+from forbear_shared.domain.hardship import (
+    DocumentType,
+    EvidenceCompleteness,
+    EvidenceDocument,
+    ReviewStatus,
+    evidence_completeness,
+)
+from forbear_shared.errors import ForbearError, NotFound
 from forbear_shared.events.schemas.common import LoanSnapshot
 from forbear_shared.events.schemas.intake import BorrowerHistory, Statement
+from forbear_shared.unit_of_work import UnitOfWork
 from pydantic import BaseModel
 
+from forbear_intake.adapters import repository as repo
+from forbear_intake.domain import ownership
+from forbear_intake.domain.case_status import CaseStatus
 from forbear_intake.domain.masking import mask_name, mask_national_id, mask_phone
 
+if TYPE_CHECKING:
+    from forbear_intake.bootstrap import Intake
+
 Row = dict[str, Any]
+
+
+class BusinessDateView(BaseModel):
+    business_date: dt.date
+
+
+class EvidenceErased(ForbearError):
+    """The document's file was erased under the retention policy; its record remains."""
+
+    status_code = 410
 
 
 class BorrowerView(BaseModel):
@@ -129,3 +156,97 @@ def contact_view(row: Row) -> ContactView:
 
 def timeline_entry(row: Row) -> TimelineEntry:
     return TimelineEntry.model_validate({k: row[k] for k in TimelineEntry.model_fields})
+
+
+def case_view_of(conn: psycopg.Connection, case: Row, who: Principal) -> CaseView:
+    """The case as ``who`` may see it, with what ``conn``'s transaction holds of it."""
+    case_id = case["case_id"]
+    documents = repo.list_documents(conn, case_id)
+    # a loan declared before core banking sent it may turn out to be another borrower's: not shown here
+    loans = [loan for loan in repo.case_loans(conn, case_id) if loan.borrower_id == case["borrower_id"]]
+    evidence = completeness(case, documents)
+    staff_or_system = who.role != "borrower"
+    return CaseView(
+        **case_summary(case).model_dump(),
+        borrower=borrower_view(repo.get_borrower(conn, case["borrower_id"]), case["borrower_id"], who),
+        story=case["story"],
+        loans=loans,
+        statement=Statement.model_validate(case["statement"]) if case["statement"] else None,
+        history=BorrowerHistory.model_validate(case["history"]),
+        evidence=EvidenceSummary(
+            required=[t.value for t in evidence.required], accepted=[t.value for t in evidence.accepted],
+            missing=[t.value for t in evidence.missing], pending=[t.value for t in evidence.pending],
+            complete=evidence.is_complete,
+        ),
+        documents=[document_view(d) for d in documents],
+        # the contact log is the lender's record of its own conduct, for staff
+        contacts=[contact_view(c) for c in repo.list_contacts(conn, case_id)] if staff_or_system else [],
+        timeline=[timeline_entry(e) for e in repo.timeline(conn, case_id)
+                  if staff_or_system or e["action"] != "contact_recorded"],
+    )
+
+
+def completeness(case: Row, documents: list[Row]) -> EvidenceCompleteness:
+    """Which of the case's required documents are accepted, waiting for review, or missing."""
+    return evidence_completeness(case["hardship_category"], [
+        EvidenceDocument(document_type=DocumentType(d["document_type"]), status=ReviewStatus(d["status"]),
+                         rejection_reason=d["rejection_reason"], document_id=d["document_id"])
+        for d in documents
+    ])
+
+
+def _visible_case(conn: psycopg.Connection, case_id: str, who: Principal) -> Row:
+    """A borrower asking for someone else's case learns nothing, not even that it exists: 404."""
+    case = repo.find_case(conn, case_id)
+    if case is None or not ownership.may_see_case(who.role, who.borrower_id, case["borrower_id"]):
+        raise NotFound("case", case_id)
+    return case
+
+
+# -- the reads of the API ------------------------------------------------------------------------
+
+
+def business_date(uow: UnitOfWork[Intake]) -> BusinessDateView:
+    with uow:
+        return BusinessDateView(business_date=uow.business_date)
+
+
+def case(uow: UnitOfWork[Intake], case_id: str, who: Principal) -> CaseView:
+    with uow:
+        return case_view_of(uow.conn, _visible_case(uow.conn, case_id, who), who)
+
+
+def cases(uow: UnitOfWork[Intake], who: Principal, status: CaseStatus | None, borrower_id: str | None,
+          limit: int, offset: int) -> list[CaseSummary]:
+    """Cases by status, newest first; a borrower sees only their own."""
+    if who.role == "borrower":
+        borrower_id = who.borrower_id
+    with uow:
+        rows = repo.list_cases(uow.conn, status=status.value if status else None, borrower_id=borrower_id,
+                               limit=limit, offset=offset)
+    return [case_summary(r) for r in rows]
+
+
+def contacts(uow: UnitOfWork[Intake], case_id: str, who: Principal) -> list[ContactView]:
+    with uow:
+        _visible_case(uow.conn, case_id, who)
+        return [contact_view(c) for c in repo.list_contacts(uow.conn, case_id)]
+
+
+def documents(uow: UnitOfWork[Intake], case_id: str, who: Principal) -> list[DocumentView]:
+    with uow:
+        _visible_case(uow.conn, case_id, who)
+        return [document_view(d) for d in repo.list_documents(uow.conn, case_id)]
+
+
+def evidence_content(uow: UnitOfWork[Intake], case_id: str, document_id: str, who: Principal
+                     ) -> tuple[DocumentView, bytes]:
+    """A document as uploaded: its record, and its bytes from the evidence store (410 once the
+    retention erased them)."""
+    with uow:
+        _visible_case(uow.conn, case_id, who)
+        doc = repo.get_document(uow.conn, case_id, document_id)
+    if doc["erased_on"] is not None:
+        raise EvidenceErased("evidence_erased", f"document {document_id} was erased on {doc['erased_on']} "
+                                                "under the lender's retention policy")
+    return document_view(doc), uow.service.store.get(doc["sha256"])
