@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from forbear_shared import metrics
 from forbear_shared.domain.hardship import DocumentType
 from forbear_shared.errors import Conflict, ForbearError, NotFound, Unprocessable
-from forbear_shared.events.schemas.intake import EvidenceReviewed
+from forbear_shared.events.schemas.intake import EvidenceReceived, EvidenceReviewed
 from forbear_shared.ids import new_id
 from forbear_shared.unit_of_work import UnitOfWork
 
@@ -67,6 +67,9 @@ def upload_evidence(cmd: UploadEvidence, uow: UnitOfWork[Intake]) -> views.Docum
         repo.insert_document(conn, document)
         audit(conn, cmd.case_id, today, cmd.who, "evidence_uploaded", None, document_id=document["document_id"],
               document_type=doc_type.value, sha256=upload.sha256, size_bytes=upload.size)
+        uow.emit(type="evidence.received", case_id=cmd.case_id, business_date=today,
+                 payload=EvidenceReceived(document_id=document["document_id"], document_type=doc_type.value,
+                                          sha256=upload.sha256, size_bytes=upload.size, received_on=today))
         if CaseStatus(case["status"]) in GATHERING:
             status = gathering_status(completeness(case, [*documents, document]))
             set_status(conn, case, status, today, cmd.who, "evidence_uploaded")
