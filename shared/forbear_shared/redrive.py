@@ -190,7 +190,8 @@ class Redrive:
         if service not in CONSUMERS:
             raise ValueError(f"unknown consumer {service!r} (one of {', '.join(CONSUMERS)})")
         worker = importlib.import_module(f"forbear_{service}.entrypoints.worker")
-        ctx, spec = worker.consumer(pool_size=3)
+        spec = worker.consumer(pool_size=3)
+        ctx = spec.service.ctx
         settings = ctx.settings
         sink = KafkaDeadLetter(lazy_producer(settings.kafka_bootstrap, f"{service}-redrive"),
                                settings.topic(dead_letter(service).name), service)

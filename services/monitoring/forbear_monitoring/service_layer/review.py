@@ -14,7 +14,6 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-import psycopg
 from forbear_shared.domain.arrears import LoanLedger, arrears_as_of
 from forbear_shared.events.schemas.common import Reason, ScheduleDoc
 from forbear_shared.events.schemas.monitoring import (
@@ -33,14 +32,15 @@ from forbear_shared.events.schemas.monitoring import (
     ReferralBlocked,
 )
 from forbear_shared.topics import CREDIT_UPDATES, LEGAL_REFERRALS, MONITORING_EVENTS, NOTIFICATIONS
+from forbear_shared.unit_of_work import UnitOfWork
 from psycopg.types.json import Jsonb
 
 from forbear_monitoring.adapters import repository as repo
-from forbear_monitoring.domain.dual_tracking import PendingKind, PendingMatter, referral_guard
+from forbear_monitoring.bootstrap import Monitoring
+from forbear_monitoring.domain.dual_tracking import PendingKind, PendingMatter
 from forbear_monitoring.domain.escalation import EscalationState, EscalationStep, Stage, choose_legal_route
 from forbear_monitoring.domain.missed import outstanding_missed_count
 from forbear_monitoring.domain.standing import outstanding_balance
-from forbear_monitoring.service_layer.deps import Monitoring
 
 log = logging.getLogger(__name__)
 
@@ -86,8 +86,8 @@ class Writes:
     writes would have shown it. A sweep shares one collector over all agreements it moves.
     """
 
-    def __init__(self, m: Monitoring) -> None:
-        self.m = m
+    def __init__(self, uow: UnitOfWork[Monitoring]) -> None:
+        self.uow = uow
         self.steps: list[tuple[str, str, str, dt.date, str]] = []
         self.notices: list[dict[str, Any]] = []
         self.levels: list[tuple[str, str, dt.date, dt.date | None, bool]] = []
@@ -108,12 +108,13 @@ class Writes:
         self.blocked.append((agreement_id, since))
 
     def emit(self, *, type: str, payload: Any, case_id: str, topic: str, business_date: dt.date) -> None:
-        self.events.append(self.m.ctx.event(type=type, payload=payload, case_id=case_id, topic=topic,
-                                            business_date=business_date))
+        self.events.append(self.uow.event(type=type, payload=payload, case_id=case_id, topic=topic,
+                                          business_date=business_date))
 
-    def flush(self, conn: psycopg.Connection) -> None:
+    def flush(self) -> None:
         """Write everything collected so far (an agreement's updates never repeat in one flush:
         ``review`` sets each at most once per agreement)."""
+        conn = self.uow.conn
         if self.steps:
             conn.execute(
                 """insert into escalation_steps (agreement_id, from_level, to_level, on_date, reason)
@@ -155,7 +156,7 @@ class Writes:
             )
             self.blocked = []
         if self.events:
-            self.m.ctx.emit_many(conn, self.events)
+            self.uow.emit_many(self.events)
             self.events = []
 
 
@@ -178,14 +179,8 @@ def pending_matters(rows: list[dict[str, Any]]) -> dict[str, list[PendingMatter]
     return out
 
 
-def guard_block(m: Monitoring, conn: psycopg.Connection, agreement_id: str) -> str | None:
-    matters = pending_matters(repo.open_renegotiations(conn, [agreement_id])).get(agreement_id, [])
-    return referral_guard(agreement_id, matters).reason
-
-
 def review(
-    m: Monitoring,
-    conn: psycopg.Connection,
+    uow: UnitOfWork[Monitoring],
     agreement: dict[str, Any],
     ledger: LoanLedger,
     as_of: dt.date,
@@ -197,17 +192,16 @@ def review(
     """Decide and record one agreement's next move. With ``writes`` (a sweep's collector) the
     caller flushes; without, everything is written before returning."""
     if writes is not None:
-        return _review(m, conn, agreement, ledger, as_of, escalate=escalate, referral_block=referral_block,
+        return _review(uow, agreement, ledger, as_of, escalate=escalate, referral_block=referral_block,
                        w=writes)
-    own = Writes(m)
-    effects = _review(m, conn, agreement, ledger, as_of, escalate=escalate, referral_block=referral_block, w=own)
-    own.flush(conn)
+    own = Writes(uow)
+    effects = _review(uow, agreement, ledger, as_of, escalate=escalate, referral_block=referral_block, w=own)
+    own.flush()
     return effects
 
 
 def _review(
-    m: Monitoring,
-    conn: psycopg.Connection,
+    uow: UnitOfWork[Monitoring],
     agreement: dict[str, Any],
     ledger: LoanLedger,
     as_of: dt.date,
@@ -219,15 +213,16 @@ def _review(
     effects = Effects()
     if agreement["status"] != "active":
         return effects
-    policy = m.policy
+    policy = uow.policy
+    ladder = uow.service.ladder
     state = state_of(agreement)
     agreement_id = agreement["agreement_id"]
 
     if ledger.is_fully_paid:
-        _, step = m.ladder.complete(state, on=as_of, all_instalments_paid=True)
+        _, step = ladder.complete(state, on=as_of, all_instalments_paid=True)
         _record_step(w, agreement, step, dpd=0, missed=0)
-        w.flush(conn)  # a direct write: what was collected goes first
-        repo.close_agreement(conn, agreement_id, "completed", as_of, level=Stage.COMPLETED.value)
+        w.flush()  # a direct write: what was collected goes first
+        repo.close_agreement(uow.conn, agreement_id, "completed", as_of, level=Stage.COMPLETED.value)
         _emit(w, agreement, "agreement.completed",
               AgreementCompleted(agreement_id=agreement_id, borrower_id=agreement["borrower_id"], on=as_of),
               MONITORING_EVENTS.name, as_of)
@@ -240,7 +235,7 @@ def _review(
 
     arrears = arrears_as_of(ledger, as_of=as_of, policy=policy)
     if state.stage is not Stage.CURRENT and arrears.total <= policy.tolerance:
-        cured, step = m.ladder.cure(state, on=as_of, arrears=arrears.total)
+        cured, step = ladder.cure(state, on=as_of, arrears=arrears.total)
         _record_step(w, agreement, step, dpd=0, missed=0)
         w.set_level(agreement_id, level=cured.stage.value, since=as_of, remedy_deadline=None, breached=False)
         w.set_referral_blocked(agreement_id, None)
@@ -253,7 +248,7 @@ def _review(
         return effects
 
     missed = outstanding_missed_count(ledger, as_of=as_of, policy=policy)
-    outcome = m.ladder.advance(state, as_of=as_of, dpd=arrears.days_past_due, missed_instalments=missed,
+    outcome = ladder.advance(state, as_of=as_of, dpd=arrears.days_past_due, missed_instalments=missed,
                                referral_block=referral_block)
     for step in outcome.steps:
         _record_step(w, agreement, step, dpd=arrears.days_past_due, missed=missed)
@@ -274,7 +269,7 @@ def _review(
             if step.to_stage is Stage.BREACH_NOTICE:
                 effects.transitions["breached"] += 1
         elif step.to_stage is Stage.LEGAL_REFERRAL:
-            route = _refer(m, conn, w, agreement, ledger, as_of, step)
+            route = _refer(uow, w, agreement, ledger, as_of, step)
             effects.transitions["referred"] += 1
             effects.referrals[route] += 1
     final = outcome.state
@@ -304,15 +299,16 @@ def _record_step(w: Writes, agreement: dict[str, Any], step: EscalationStep, *, 
           MONITORING_EVENTS.name, step.on)
 
 
-def _refer(m: Monitoring, conn: psycopg.Connection, w: Writes, agreement: dict[str, Any], ledger: LoanLedger,
+def _refer(uow: UnitOfWork[Monitoring], w: Writes, agreement: dict[str, Any], ledger: LoanLedger,
            as_of: dt.date, step: EscalationStep) -> str:
-    w.flush(conn)  # the count and the dossier read what this sweep wrote so far (its notices, other breaches)
-    policy = m.policy
+    conn = uow.conn
+    w.flush()  # the count and the dossier read what this sweep wrote so far (its notices, other breaches)
+    policy = uow.policy
     agreement_id = agreement["agreement_id"]
     balance = outstanding_balance(ledger, as_of=as_of, policy=policy)
     broken = repo.count_broken_agreements(conn, agreement["borrower_id"], excluding=agreement_id)
     choice = choose_legal_route(balance, broken_agreements=broken, policy=policy)
-    dossier = build_dossier(m, conn, agreement, ledger, as_of)
+    dossier = build_dossier(uow, agreement, ledger, as_of)
     referral_id = uuid.uuid4()
     reasons = [Reason(code=step.reason), Reason(code=choice.reason)]
     payload = LegalReferral(referral_id=str(referral_id), agreement_id=agreement_id,
@@ -338,10 +334,11 @@ def _refer(m: Monitoring, conn: psycopg.Connection, w: Writes, agreement: dict[s
     return choice.route.value
 
 
-def build_dossier(m: Monitoring, conn: psycopg.Connection, agreement: dict[str, Any], ledger: LoanLedger,
+def build_dossier(uow: UnitOfWork[Monitoring], agreement: dict[str, Any], ledger: LoanLedger,
                   as_of: dt.date) -> Dossier:
     """Everything the legal team needs: agreement, schedule, payments, notices, contacts, evidence."""
-    policy = m.policy
+    conn = uow.conn
+    policy = uow.policy
     agreement_id = agreement["agreement_id"]
     arrears = arrears_as_of(ledger, as_of=as_of, policy=policy)
     cases = repo.dossier_case_ids(conn, agreement_id)
