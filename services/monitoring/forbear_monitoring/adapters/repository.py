@@ -192,13 +192,14 @@ def payment_agreements(
     return by_loan, agreements
 
 
-def count_broken_agreements(conn: psycopg.Connection, borrower_id: str, excluding: str) -> int:
-    row = conn.execute(
-        "select count(*) as n from agreements where borrower_id = %s and agreement_id <> %s and breached",
-        (borrower_id, excluding),
-    ).fetchone()
-    assert row is not None
-    return int(row["n"])
+def breached_agreements(conn: psycopg.Connection, borrower_ids: Sequence[str]) -> dict[str, int]:
+    """How many agreements of each borrower were ever breached (a breach notice was served)."""
+    rows = conn.execute(
+        "select borrower_id, count(*) as n from agreements where borrower_id = any(%s) and breached "
+        "group by borrower_id",
+        (list(dict.fromkeys(borrower_ids)),),
+    ).fetchall()
+    return {r["borrower_id"]: int(r["n"]) for r in rows}
 
 
 # -- the ledger ---------------------------------------------------------------------------------

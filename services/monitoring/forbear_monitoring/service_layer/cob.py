@@ -154,10 +154,19 @@ def _escalate(uow: UnitOfWork[Monitoring], day: dt.date) -> Effects:
         return effects
     rows = repo.agreements(conn, list(moving))
     ledgers = ledger_rows.load_ledgers(conn, rows, svc.schedules)
+    breached = repo.breached_agreements(conn, [r["borrower_id"] for r in rows.values()])
     writes = Writes(uow)  # one statement per table for the whole sweep, not one per row
     for agreement_id, block in moving.items():
-        effects.merge(review(uow, rows[agreement_id], ledgers[agreement_id], day, escalate=True,
-                             referral_block=block, writes=writes))
+        row = rows[agreement_id]
+        borrower = row["borrower_id"]
+        # the borrower's other broken agreements, those this sweep breached so far included
+        broken = breached.get(borrower, 0) - (1 if row["breached"] else 0)
+        moved = review(uow, row, ledgers[agreement_id], day, escalate=True, referral_block=block,
+                       broken_agreements=broken, writes=writes)
+        effects.merge(moved)
+        # served a breach notice and stayed there: marked breached (a referral closes it unmarked)
+        if not row["breached"] and moved.transitions["breached"] and not moved.transitions["referred"]:
+            breached[borrower] = breached.get(borrower, 0) + 1
     writes.flush()
     return effects
 
