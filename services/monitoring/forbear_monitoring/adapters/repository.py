@@ -291,11 +291,7 @@ def any_pending_payment(conn: psycopg.Connection) -> bool:
     return bool(row and row["found"])
 
 
-def pending_payments(conn: psycopg.Connection, limit: int, reference: str | None = None) -> list[Row]:
-    if reference is not None:
-        return conn.execute(
-            "select * from payments where reference = %s and status = 'pending'", (reference,)
-        ).fetchall()
+def pending_payments(conn: psycopg.Connection, limit: int) -> list[Row]:
     return conn.execute(
         "select * from payments where status = 'pending' order by seq limit %s", (limit,)
     ).fetchall()
