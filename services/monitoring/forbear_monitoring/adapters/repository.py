@@ -585,3 +585,56 @@ def record_close_of_business(conn: psycopg.Connection, day: dt.date, previous: d
 def active_by_level(conn: psycopg.Connection) -> dict[str, int]:
     rows = conn.execute("select level, count(*) as n from agreements where status = 'active' group by level").fetchall()
     return {r["level"]: r["n"] for r in rows}
+
+
+# -- escalation records, a sweep's worth at a time ------------------------------------------------
+
+
+def add_steps(conn: psycopg.Connection, steps: Sequence[tuple[str, str, str, dt.date, str]]) -> None:
+    """``(agreement_id, from_level, to_level, on, reason)`` rows, in the order given."""
+    if steps:
+        conn.execute(
+            """insert into escalation_steps (agreement_id, from_level, to_level, on_date, reason)
+               select agreement_id, from_level, to_level, on_date, reason
+               from unnest(%b::text[], %b::text[], %b::text[], %b::date[], %b::text[])
+                    with ordinality as s(agreement_id, from_level, to_level, on_date, reason, ord)
+               order by ord""",
+            [list(c) for c in zip(*steps, strict=True)],
+        )
+
+
+def add_notices(conn: psycopg.Connection, n: Sequence[Row]) -> None:
+    if n:
+        conn.execute(
+            """insert into notices (notice_id, agreement_id, level, on_date, days_past_due, amount_overdue,
+                                    remedy_deadline)
+               select * from unnest(%b::uuid[], %b::text[], %b::text[], %b::date[], %b::int[],
+                                    %b::numeric[], %b::date[])""",
+            ([r["notice_id"] for r in n], [r["agreement_id"] for r in n], [r["level"] for r in n],
+             [r["on_date"] for r in n], [r["days_past_due"] for r in n], [r["amount_overdue"] for r in n],
+             [r["remedy_deadline"] for r in n]),
+        )
+
+
+def set_levels(conn: psycopg.Connection, levels: Sequence[tuple[str, str, dt.date, dt.date | None, bool]]) -> None:
+    """``(agreement_id, level, since, remedy_deadline, breached)``; once breached, always breached."""
+    if levels:
+        conn.execute(
+            """update agreements a set level = u.level, level_since = u.since, remedy_deadline = u.deadline,
+                                      breached = a.breached or u.breached
+               from unnest(%b::text[], %b::text[], %b::date[], %b::date[], %b::bool[])
+                    as u(agreement_id, level, since, deadline, breached)
+               where a.agreement_id = u.agreement_id""",
+            [list(c) for c in zip(*levels, strict=True)],
+        )
+
+
+def set_referrals_blocked(conn: psycopg.Connection, blocked: Sequence[tuple[str, dt.date | None]]) -> None:
+    """``(agreement_id, blocked since)``: when a held referral's blocking episode began (None: over)."""
+    if blocked:
+        conn.execute(
+            """update agreements a set referral_blocked_since = u.since
+               from unnest(%b::text[], %b::date[]) as u(agreement_id, since)
+               where a.agreement_id = u.agreement_id""",
+            [list(c) for c in zip(*blocked, strict=True)],
+        )

@@ -115,49 +115,16 @@ class Writes:
         """Write everything collected so far (an agreement's updates never repeat in one flush:
         ``review`` sets each at most once per agreement)."""
         conn = self.uow.conn
-        if self.steps:
-            conn.execute(
-                """insert into escalation_steps (agreement_id, from_level, to_level, on_date, reason)
-                   select agreement_id, from_level, to_level, on_date, reason
-                   from unnest(%b::text[], %b::text[], %b::text[], %b::date[], %b::text[])
-                        with ordinality as s(agreement_id, from_level, to_level, on_date, reason, ord)
-                   order by ord""",
-                [list(c) for c in zip(*self.steps, strict=True)],
-            )
-            self.steps = []
-        if self.notices:
-            n = self.notices
-            conn.execute(
-                """insert into notices (notice_id, agreement_id, level, on_date, days_past_due, amount_overdue,
-                                        remedy_deadline)
-                   select * from unnest(%b::uuid[], %b::text[], %b::text[], %b::date[], %b::int[],
-                                        %b::numeric[], %b::date[])""",
-                ([r["notice_id"] for r in n], [r["agreement_id"] for r in n], [r["level"] for r in n],
-                 [r["on_date"] for r in n], [r["days_past_due"] for r in n], [r["amount_overdue"] for r in n],
-                 [r["remedy_deadline"] for r in n]),
-            )
-            self.notices = []
-        if self.levels:
-            conn.execute(
-                """update agreements a set level = u.level, level_since = u.since, remedy_deadline = u.deadline,
-                                          breached = a.breached or u.breached
-                   from unnest(%b::text[], %b::text[], %b::date[], %b::date[], %b::bool[])
-                        as u(agreement_id, level, since, deadline, breached)
-                   where a.agreement_id = u.agreement_id""",
-                [list(c) for c in zip(*self.levels, strict=True)],
-            )
-            self.levels = []
-        if self.blocked:
-            conn.execute(
-                """update agreements a set referral_blocked_since = u.since
-                   from unnest(%b::text[], %b::date[]) as u(agreement_id, since)
-                   where a.agreement_id = u.agreement_id""",
-                [list(c) for c in zip(*self.blocked, strict=True)],
-            )
-            self.blocked = []
-        if self.events:
-            self.uow.emit_many(self.events)
-            self.events = []
+        steps, self.steps = self.steps, []
+        notices, self.notices = self.notices, []
+        levels, self.levels = self.levels, []
+        blocked, self.blocked = self.blocked, []
+        events, self.events = self.events, []
+        repo.add_steps(conn, steps)
+        repo.add_notices(conn, notices)
+        repo.set_levels(conn, levels)
+        repo.set_referrals_blocked(conn, blocked)
+        self.uow.emit_many(events)
 
 
 def state_of(agreement: dict[str, Any]) -> EscalationState:
