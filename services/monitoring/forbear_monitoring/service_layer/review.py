@@ -14,6 +14,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from forbear_shared import metrics
 from forbear_shared.domain.arrears import LoanLedger, arrears_as_of
 from forbear_shared.domain.money import Money
 from forbear_shared.events.schemas.common import Reason, ScheduleDoc
@@ -63,8 +64,6 @@ class Effects:
         self.missed += other.missed
 
     def publish(self) -> None:
-        from forbear_shared import metrics
-
         for level, n in self.notices.items():
             metrics.NOTICES.labels(level).inc(n)
         for transition, n in self.transitions.items():
@@ -81,9 +80,9 @@ class Writes:
     Escalation steps, notices, ladder moves, referral-block marks and events (outbox rows)
     are appended in the order ``review`` makes them and written by ``flush`` as one
     multi-row statement per table, in that order (outbox ids, and so publishing order, are
-    unchanged). Anything that reads back what was written (a referral's dossier, the
-    broken-agreement count) or writes elsewhere flushes first, so it sees what one-by-one
-    writes would have shown it. A sweep shares one collector over all agreements it moves.
+    unchanged). Anything that reads back what was written (a referral's dossier) or writes
+    elsewhere flushes first, so it sees what one-by-one writes would have shown it. A sweep
+    shares one collector over all agreements it moves.
     """
 
     def __init__(self, uow: UnitOfWork[Monitoring]) -> None:
