@@ -109,9 +109,9 @@ def create_app() -> FastAPI:
 
     @dates.post("/business-date/advance", response_model=AdvanceResult, summary="Close of business",
                 responses=problems(409))
-    def advance(body: AdvanceRequest, _who: roles.supervisor_or_system) -> AdvanceResult:
+    def advance(body: AdvanceRequest, who: roles.supervisor_or_system) -> AdvanceResult:
         """Runs close of business for every day up to ``to``: missed instalments, escalation, referrals."""
-        done = cob.advance_business_date(cob.AdvanceBusinessDate(body.to), svc.unit_of_work())
+        done = cob.advance_business_date(cob.AdvanceBusinessDate(body.to, who), svc.unit_of_work())
         return AdvanceResult(previous=done.previous, business_date=done.current, days_swept=done.days_swept,
                              instalments_missed=done.missed)
 

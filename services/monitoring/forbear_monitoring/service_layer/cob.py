@@ -26,6 +26,7 @@ import logging
 from dataclasses import dataclass
 
 from forbear_shared import business_date, metrics
+from forbear_shared.auth import Principal
 from forbear_shared.events.schemas.monitoring import LENDER_KEY, BusinessDateAdvanced, InstalmentMissed
 from forbear_shared.unit_of_work import UnitOfWork
 
@@ -46,7 +47,9 @@ COB_LOCK = "select pg_advisory_xact_lock(hashtext('forbear-cob:' || current_sche
 @dataclass(frozen=True)
 class AdvanceBusinessDate:
     #: advance to this date (catching up every day in between); None: the next day
-    to: dt.date | None = None
+    to: dt.date | None
+    #: who closes business: a supervisor or the end-of-day pipeline
+    who: Principal
 
 
 @dataclass(frozen=True)
@@ -91,7 +94,8 @@ def advance_business_date(cmd: AdvanceBusinessDate, uow: UnitOfWork[Monitoring])
         missed += effects.missed
     refresh_active_gauge(svc)
     if days:
-        log.info("close of business done", extra={"days": days, "missed": missed, "business_date": str(target)})
+        log.info("close of business done", extra={"days": days, "missed": missed, "business_date": str(target),
+                                                  "by": f"{cmd.who.role}:{cmd.who.subject}"})
     return AdvanceOutcome(previous, target, days, missed)
 
 
