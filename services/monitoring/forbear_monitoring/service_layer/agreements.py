@@ -12,6 +12,7 @@ import datetime as dt
 import logging
 
 from forbear_shared import metrics
+from forbear_shared.db import on_commit
 from forbear_shared.domain.arrears import LoanLedger, grace_cutoff
 from forbear_shared.domain.renegotiation import renegotiation_allowed
 from forbear_shared.domain.schedule import Schedule
@@ -62,7 +63,7 @@ def on_agreement_activated(event: DecodedEvent, uow: UnitOfWork[Monitoring]) -> 
         if p.supersedes_agreement_id:
             _supersede(uow, p.supersedes_agreement_id, by=p.agreement_id, on=p.activated_on)
         repo.rematch_unmatched(uow.conn, p.loan_ids, p.activated_on)
-    metrics.AGREEMENTS.labels("monitored").inc()
+        on_commit(uow.conn, metrics.AGREEMENTS.labels("monitored").inc)
 
 
 def _supersede(uow: UnitOfWork[Monitoring], old_id: str, *, by: str, on: dt.date) -> None:
@@ -159,7 +160,8 @@ def on_offer_expired(event: DecodedEvent, uow: UnitOfWork[Monitoring]) -> None:
         repo.set_offer_state(uow.conn, p.offer_id, "expired", only_from="open")
         known = repo.lock_renegotiation(uow.conn, case_id)
         if known is not None:
-            _save(uow, known, rn.offer_expired(known, p.expired_on, offers_left=repo.offers_left(uow.conn, case_id)))
+            left = repo.offers_left(uow.conn, case_id)
+            _save(uow, known, rn.offer_expired(known, p.expired_on, offers_left=left))
 
 
 def on_offer_accepted(event: DecodedEvent, uow: UnitOfWork[Monitoring]) -> None:
