@@ -396,22 +396,20 @@ def test_two_members_of_every_worker_apply_each_event_once_and_in_order_through_
 
 def monitoring_member(infra: Infra) -> tuple[Any, Any, Any]:
     """A monitoring consumer of its own (its ledger cache in this process), as the worker builds it."""
-    from forbear_monitoring.bootstrap import MIGRATIONS, SERVICE
-    from forbear_monitoring.entrypoints.worker import batch_handlers, handlers
-    from forbear_monitoring.service_layer.deps import Monitoring
+    from forbear_monitoring.bootstrap import MIGRATIONS, SERVICE, Monitoring
+    from forbear_monitoring.entrypoints.worker import spec_of
     from forbear_shared.db import make_pool, migrate
     from forbear_shared.policy_loader import load_policy
     from forbear_shared.service import ServiceContext
     from forbear_shared.settings import load_settings
-    from forbear_shared.worker import WorkerSpec
 
     settings = load_settings(SERVICE, environment="test", database_url=infra.database_url,
                              kafka_bootstrap=infra.bootstrap, topic_prefix=infra.topic_prefix,
                              group_prefix=infra.group_prefix)
     migrate(settings.database_url, SERVICE, MIGRATIONS)
     m = Monitoring(ServiceContext(settings, make_pool(settings.database_url, SERVICE, max_size=4)), load_policy())
-    spec = WorkerSpec(topics=["agreement.events", "corebanking.payments"], handlers=handlers(m),
-                      batch_handlers=batch_handlers(m))
+    spec = spec_of(m, loops=False)
+    spec.topics = ["agreement.events", "corebanking.payments"]
     return m, settings, spec
 
 

@@ -1,23 +1,35 @@
-"""Wiring of the monitoring service, in one place."""
+"""Wiring of the monitoring service, in one place: ``bootstrap(pool_size) -> Monitoring``."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from forbear_shared import service
 from forbear_shared.policy_loader import load_policy
-from forbear_shared.service import ServiceContext, bootstrap
+from forbear_shared.unit_of_work import Service
 
-from forbear_monitoring.service_layer.deps import Monitoring
+from forbear_monitoring.adapters.repository import LedgerCache, ScheduleCache
+from forbear_monitoring.domain.escalation import EscalationLadder
 
 SERVICE = "monitoring"
 MIGRATIONS = Path(__file__).resolve().parents[1] / "migrations"
 
 
-def context(pool_size: int = 10) -> ServiceContext:
-    return bootstrap(SERVICE, MIGRATIONS, pool_size=pool_size)
+@dataclass
+class Monitoring(Service):
+    """What every monitoring use case may use: the context, the lender's policy, the escalation
+    ladder it configures, and the caches of parsed schedules and of the allocator's ledgers."""
+
+    schedules: ScheduleCache = field(default_factory=ScheduleCache)
+    ledgers: LedgerCache = field(default_factory=LedgerCache)
+    ladder: EscalationLadder = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.ladder = EscalationLadder(self.policy)
 
 
-def monitoring(pool_size: int = 10) -> Monitoring:
-    """The service context plus the lender's policy, loaded once at start-up."""
-    ctx = context(pool_size)
+def bootstrap(pool_size: int = 10) -> Monitoring:
+    """Settings, migrations, pool and policy, built once at start-up."""
+    ctx = service.bootstrap(SERVICE, MIGRATIONS, pool_size=pool_size)
     return Monitoring(ctx, load_policy(ctx.settings.policy_file))

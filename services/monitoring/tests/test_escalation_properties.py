@@ -30,6 +30,22 @@ observations = st.lists(
 )
 
 
+def refusal(stage: Stage, action: str) -> str | None:
+    """The reason the ladder's rules give for refusing ``action`` from ``stage`` (None: allowed).
+
+    Referral and completion are final; a cure needs a delinquent agreement and every arrear
+    paid; an advance on valid DPD and counts is never refused (it may simply not move)."""
+    if action == "advance":
+        return None
+    if stage in TERMINAL:
+        return "terminal_state"
+    if action == "complete":
+        return None
+    if stage is Stage.CURRENT:
+        return "not_delinquent"
+    return "arrears_outstanding" if action == "cure_unpaid" else None
+
+
 @settings(max_examples=300, deadline=None)
 @given(observations)
 def test_escalation_never_skips_never_goes_back_except_by_cure_and_final_states_stay_final(events):
@@ -53,13 +69,12 @@ def test_escalation_never_skips_never_goes_back_except_by_cure_and_final_states_
             else:
                 state, step = LADDER_RULES.complete(state, on=day, all_instalments_paid=True)
                 steps = (step,)
-        except EscalationError:
-            assert state == before  # a refused move changes nothing
-            if action == "cure_unpaid":
-                continue
-            assert before.stage in TERMINAL or before.stage is Stage.CURRENT
+        except EscalationError as refused:
+            # refused exactly when the ladder's rules refuse, for the rule's reason
+            assert refused.reason == refusal(before.stage, action), (before, action, refused.reason)
             continue
 
+        assert refusal(before.stage, action) is None, (before, action, "should have been refused")
         assert action != "cure_unpaid", "a cure with arrears outstanding must be refused"
         if before.stage in TERMINAL:
             assert state == before and steps == ()

@@ -96,6 +96,10 @@ def load_ledgers(conn: psycopg.Connection, agreement_rows: dict[str, Row], cache
     if not ids:
         return {}
     missing = [a for a in ids if cache.get(a) is None]
+    # a row read with its schedule (``repository.agreement``) is not read again for it
+    for a in [a for a in missing if agreement_rows[a].get("schedule") is not None]:
+        cache.put(a, schedule_from_dict(agreement_rows[a]["schedule"]))
+    missing = [a for a in missing if cache.get(a) is None]
     if missing:
         for r in conn.execute(
             "select agreement_id, schedule from agreements where agreement_id = any(%b)", (missing,)

@@ -16,6 +16,8 @@ from forbear_shared.domain.arrears import LoanLedger
 from forbear_shared.domain.schedule import Schedule
 from psycopg.rows import tuple_row
 
+from forbear_monitoring.domain.renegotiation import EndReason, Renegotiation, RenegotiationState
+
 Row = dict[str, Any]
 
 LEDGER_LOCK = "select pg_advisory_xact_lock(hashtext('forbear-ledger:' || current_schema()))"
@@ -159,17 +161,8 @@ def close_agreement(conn: psycopg.Connection, agreement_id: str, status: str, on
     conn.execute("update instalments set closed = true where agreement_id = %s", (agreement_id,))
 
 
-def set_level(conn: psycopg.Connection, agreement_id: str, *, level: str, since: dt.date,
-              remedy_deadline: dt.date | None, breached: bool) -> None:
-    conn.execute(
-        "update agreements set level = %s, level_since = %s, remedy_deadline = %s, breached = breached or %s "
-        "where agreement_id = %s",
-        (level, since, remedy_deadline, breached, agreement_id),
-    )
 
 
-def set_referral_blocked(conn: psycopg.Connection, agreement_id: str, since: dt.date | None) -> None:
-    conn.execute("update agreements set referral_blocked_since = %s where agreement_id = %s", (since, agreement_id))
 
 
 def payment_agreements(
@@ -199,13 +192,14 @@ def payment_agreements(
     return by_loan, agreements
 
 
-def count_broken_agreements(conn: psycopg.Connection, borrower_id: str, excluding: str) -> int:
-    row = conn.execute(
-        "select count(*) as n from agreements where borrower_id = %s and agreement_id <> %s and breached",
-        (borrower_id, excluding),
-    ).fetchone()
-    assert row is not None
-    return int(row["n"])
+def breached_agreements(conn: psycopg.Connection, borrower_ids: Sequence[str]) -> dict[str, int]:
+    """How many agreements of each borrower were ever breached (a breach notice was served)."""
+    rows = conn.execute(
+        "select borrower_id, count(*) as n from agreements where borrower_id = any(%s) and breached "
+        "group by borrower_id",
+        (list(dict.fromkeys(borrower_ids)),),
+    ).fetchall()
+    return {r["borrower_id"]: int(r["n"]) for r in rows}
 
 
 # -- the ledger ---------------------------------------------------------------------------------
@@ -297,11 +291,7 @@ def any_pending_payment(conn: psycopg.Connection) -> bool:
     return bool(row and row["found"])
 
 
-def pending_payments(conn: psycopg.Connection, limit: int, reference: str | None = None) -> list[Row]:
-    if reference is not None:
-        return conn.execute(
-            "select * from payments where reference = %s and status = 'pending'", (reference,)
-        ).fetchall()
+def pending_payments(conn: psycopg.Connection, limit: int) -> list[Row]:
     return conn.execute(
         "select * from payments where status = 'pending' order by seq limit %s", (limit,)
     ).fetchall()
@@ -343,20 +333,8 @@ def payments_of(conn: psycopg.Connection, agreement_id: str) -> list[Row]:
 # -- escalation records -------------------------------------------------------------------------
 
 
-def add_step(conn: psycopg.Connection, agreement_id: str, from_level: str, to_level: str, on: dt.date, reason: str) -> None:
-    conn.execute(
-        "insert into escalation_steps (agreement_id, from_level, to_level, on_date, reason) values (%s, %s, %s, %s, %s)",
-        (agreement_id, from_level, to_level, on, reason),
-    )
 
 
-def add_notice(conn: psycopg.Connection, row: Row) -> None:
-    conn.execute(
-        """insert into notices (notice_id, agreement_id, level, on_date, days_past_due, amount_overdue, remedy_deadline)
-           values (%(notice_id)s, %(agreement_id)s, %(level)s, %(on_date)s, %(days_past_due)s, %(amount_overdue)s,
-                   %(remedy_deadline)s)""",
-        row,
-    )
 
 
 def notices_of(conn: psycopg.Connection, agreement_id: str) -> list[Row]:
@@ -431,3 +409,232 @@ def open_renegotiations(conn: psycopg.Connection, agreement_ids: Sequence[str]) 
            where r.agreement_id = any(%s) and r.state not in ('ended', 'over_limit')""",
         (list(agreement_ids),),
     ).fetchall()
+
+
+# -- the renegotiation projection --------------------------------------------------------------
+
+
+def _renegotiation(row: Row) -> Renegotiation:
+    reason = row["ended_reason"]
+    return Renegotiation(row["case_id"], row["agreement_id"], row["requested_on"], RenegotiationState(row["state"]),
+                         row["ended_on"], None if reason is None else EndReason(reason))
+
+
+def lock_renegotiation(conn: psycopg.Connection, case_id: str) -> Renegotiation | None:
+    row = conn.execute("select * from renegotiations where case_id = %s for update", (case_id,)).fetchone()
+    return None if row is None else _renegotiation(row)
+
+
+def lock_renegotiations_of(conn: psycopg.Connection, agreement_id: str) -> list[Renegotiation]:
+    rows = conn.execute("select * from renegotiations where agreement_id = %s order by case_id for update",
+                        (agreement_id,)).fetchall()
+    return [_renegotiation(r) for r in rows]
+
+
+def earlier_requests(conn: psycopg.Connection, agreement_id: str, *, other_than: str) -> list[dt.date]:
+    """When the other renegotiations of this agreement that counted against the limit were asked for."""
+    rows = conn.execute(
+        "select requested_on from renegotiations where agreement_id = %s and case_id <> %s and state <> 'over_limit'",
+        (agreement_id, other_than),
+    ).fetchall()
+    return [r["requested_on"] for r in rows]
+
+
+def insert_renegotiation(conn: psycopg.Connection, r: Renegotiation) -> None:
+    conn.execute(
+        "insert into renegotiations (case_id, agreement_id, requested_on, state, ended_on, ended_reason) "
+        "values (%s, %s, %s, %s, %s, %s) on conflict (case_id) do nothing",
+        (r.case_id, r.agreement_id, r.requested_on, r.state.value, r.ended_on,
+         None if r.ended_reason is None else r.ended_reason.value),
+    )
+
+
+def save_renegotiations(conn: psycopg.Connection, changed: Sequence[Renegotiation]) -> None:
+    if not changed:
+        return
+    with conn.cursor() as cur:
+        cur.executemany(
+            "update renegotiations set state = %s, ended_on = %s, ended_reason = %s where case_id = %s",
+            [(r.state.value, r.ended_on, None if r.ended_reason is None else r.ended_reason.value, r.case_id)
+             for r in changed],
+        )
+
+
+def insert_offer(conn: psycopg.Connection, offer_id: str, case_id: str, expires_on: dt.date) -> None:
+    conn.execute(
+        "insert into offers (offer_id, case_id, expires_on, state) values (%s, %s, %s, 'open') "
+        "on conflict (offer_id) do nothing",
+        (offer_id, case_id, expires_on),
+    )
+
+
+def set_offer_state(conn: psycopg.Connection, offer_id: str, state: str, *, only_from: str | None = None) -> None:
+    conn.execute(
+        "update offers set state = %s where offer_id = %s and (%s::text is null or state = %s)",
+        (state, offer_id, only_from, only_from),
+    )
+
+
+def offers_left(conn: psycopg.Connection, case_id: str) -> int:
+    """Offers of the case still open or accepted."""
+    row = conn.execute(
+        "select count(*) as n from offers where case_id = %s and state in ('open', 'accepted')", (case_id,)
+    ).fetchone()
+    assert row is not None
+    return int(row["n"])
+
+
+# -- the dossier's projections of intake's facts ---------------------------------------------------
+
+
+def upsert_evidence(conn: psycopg.Connection, case_id: str, rows: Sequence[tuple[str, str, str, str | None]]) -> None:
+    """The evidence of a case as submitted: ``(document_id, document_type, status, sha256)``."""
+    with conn.cursor() as cur:
+        cur.executemany(
+            "insert into evidence (case_id, document_id, document_type, status, sha256) values (%s, %s, %s, %s, %s) "
+            "on conflict (case_id, document_id) do update set document_type = excluded.document_type, "
+            "status = excluded.status, sha256 = excluded.sha256",
+            [(case_id, *r) for r in rows],
+        )
+
+
+def review_evidence(conn: psycopg.Connection, case_id: str, document_id: str, document_type: str, status: str) -> None:
+    conn.execute(
+        "insert into evidence (case_id, document_id, document_type, status) values (%s, %s, %s, %s) "
+        "on conflict (case_id, document_id) do update set status = excluded.status",
+        (case_id, document_id, document_type, status),
+    )
+
+
+def insert_contact(conn: psycopg.Connection, row: Row) -> None:
+    conn.execute(
+        "insert into contacts (contact_id, case_id, party, channel, direction, outcome, on_date) "
+        "values (%(contact_id)s, %(case_id)s, %(party)s, %(channel)s, %(direction)s, %(outcome)s, %(on_date)s) "
+        "on conflict (contact_id) do nothing",
+        row,
+    )
+
+
+def manual_entry_facts(conn: psycopg.Connection, agreement_id: str, reference: str) -> tuple[Row | None, Row | None]:
+    """What a manual entry decides on: the agreement, and the payment already recorded under
+    the slip's reference (if any)."""
+    found = agreement(conn, agreement_id)
+    return found, payment(conn, reference)
+
+
+# -- close of business ----------------------------------------------------------------------------
+
+
+def mark_missed(conn: psycopg.Connection, day: dt.date) -> list[Row]:
+    """Mark the instalments missed on ``day`` (grace cutoff passed, not paid on time, not yet
+    marked), each once; the rows newly recorded, in agreement and instalment order."""
+    return conn.execute(
+        """with candidates as (
+                   update instalments i set missed_on = %(day)s
+                   from agreements a
+                   where a.agreement_id = i.agreement_id and a.status = 'active'
+                     and i.missed_on is null and not i.closed
+                     and (i.settled_on is null or i.settled_on > i.grace_cutoff)
+                     and i.grace_cutoff < %(day)s
+                   returning i.agreement_id, i.number, i.due_date, a.case_id,
+                             i.total - i.fee_paid - i.interest_paid - i.principal_paid as outstanding
+               ), recorded as (
+                   insert into missed_instalments (agreement_id, number, due_date, detected_on, amount_outstanding)
+                   select agreement_id, number, due_date, %(day)s, outstanding from candidates
+                   on conflict do nothing
+                   returning agreement_id, number
+               )
+               select c.* from candidates c join recorded r using (agreement_id, number)
+               order by c.agreement_id, c.number""",
+        {"day": day},
+    ).fetchall()
+
+
+def escalation_facts(conn: psycopg.Connection, day: dt.date) -> list[Row]:
+    """Delinquent (or not current) active agreements: their ladder state, oldest unpaid due
+    date and missed instalments outstanding on ``day``, per candidate through the primary key."""
+    return conn.execute(
+        """with candidates as (
+                   select distinct agreement_id from instalments
+                   where settled_on is null and not closed and grace_cutoff < %(day)s
+                   union
+                   select agreement_id from agreements where status = 'active' and level <> 'current'
+               )
+               select a.agreement_id, a.level, a.level_since, a.remedy_deadline, a.referral_blocked_since,
+                      f.oldest_unpaid, f.missed_outstanding
+               from candidates c join agreements a using (agreement_id)
+               cross join lateral (  -- per candidate through the primary key, never a scan of the whole ledger
+                   select count(*) as n,
+                          min(i.due_date) filter (where i.due_date < %(day)s
+                                                  and (i.settled_on is null or i.settled_on > %(day)s)) as oldest_unpaid,
+                          count(*) filter (where i.grace_cutoff < %(day)s
+                                           and (i.settled_on is null or i.settled_on > %(day)s)) as missed_outstanding
+                   from instalments i where i.agreement_id = a.agreement_id
+               ) f
+               where a.status = 'active' and f.n > 0""",
+        {"day": day},
+    ).fetchall()
+
+
+def record_close_of_business(conn: psycopg.Connection, day: dt.date, previous: dt.date, missed: int) -> None:
+    """The primary key refuses a second sweep of a day."""
+    conn.execute("insert into close_of_business_days (day, previous, instalments_missed) values (%s, %s, %s)",
+                 (day, previous, missed))
+
+
+def active_by_level(conn: psycopg.Connection) -> dict[str, int]:
+    rows = conn.execute("select level, count(*) as n from agreements where status = 'active' group by level").fetchall()
+    return {r["level"]: r["n"] for r in rows}
+
+
+# -- escalation records, a sweep's worth at a time ------------------------------------------------
+
+
+def add_steps(conn: psycopg.Connection, steps: Sequence[tuple[str, str, str, dt.date, str]]) -> None:
+    """``(agreement_id, from_level, to_level, on, reason)`` rows, in the order given."""
+    if steps:
+        conn.execute(
+            """insert into escalation_steps (agreement_id, from_level, to_level, on_date, reason)
+               select agreement_id, from_level, to_level, on_date, reason
+               from unnest(%b::text[], %b::text[], %b::text[], %b::date[], %b::text[])
+                    with ordinality as s(agreement_id, from_level, to_level, on_date, reason, ord)
+               order by ord""",
+            [list(c) for c in zip(*steps, strict=True)],
+        )
+
+
+def add_notices(conn: psycopg.Connection, n: Sequence[Row]) -> None:
+    if n:
+        conn.execute(
+            """insert into notices (notice_id, agreement_id, level, on_date, days_past_due, amount_overdue,
+                                    remedy_deadline)
+               select * from unnest(%b::uuid[], %b::text[], %b::text[], %b::date[], %b::int[],
+                                    %b::numeric[], %b::date[])""",
+            ([r["notice_id"] for r in n], [r["agreement_id"] for r in n], [r["level"] for r in n],
+             [r["on_date"] for r in n], [r["days_past_due"] for r in n], [r["amount_overdue"] for r in n],
+             [r["remedy_deadline"] for r in n]),
+        )
+
+
+def set_levels(conn: psycopg.Connection, levels: Sequence[tuple[str, str, dt.date, dt.date | None, bool]]) -> None:
+    """``(agreement_id, level, since, remedy_deadline, breached)``; once breached, always breached."""
+    if levels:
+        conn.execute(
+            """update agreements a set level = u.level, level_since = u.since, remedy_deadline = u.deadline,
+                                      breached = a.breached or u.breached
+               from unnest(%b::text[], %b::text[], %b::date[], %b::date[], %b::bool[])
+                    as u(agreement_id, level, since, deadline, breached)
+               where a.agreement_id = u.agreement_id""",
+            [list(c) for c in zip(*levels, strict=True)],
+        )
+
+
+def set_referrals_blocked(conn: psycopg.Connection, blocked: Sequence[tuple[str, dt.date | None]]) -> None:
+    """``(agreement_id, blocked since)``: when a held referral's blocking episode began (None: over)."""
+    if blocked:
+        conn.execute(
+            """update agreements a set referral_blocked_since = u.since
+               from unnest(%b::text[], %b::date[]) as u(agreement_id, since)
+               where a.agreement_id = u.agreement_id""",
+            [list(c) for c in zip(*blocked, strict=True)],
+        )

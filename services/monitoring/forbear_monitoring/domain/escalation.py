@@ -24,8 +24,12 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
 
+from forbear_shared.domain.arrears import LoanLedger, arrears_as_of
 from forbear_shared.domain.money import Money
 from forbear_shared.domain.policy import LegalRoute, Policy
+
+from forbear_monitoring.domain.missed import outstanding_missed_count
+from forbear_monitoring.domain.standing import outstanding_balance
 
 
 class Stage(StrEnum):
@@ -217,3 +221,76 @@ def choose_legal_route(amount: Money, *, broken_agreements: int, policy: Policy)
     if amount <= policy.money(legal.mediation_max_amount):
         return LegalRouteChoice(LegalRoute.LAWSUIT, "broken_agreements_exceed_mediation_limit")
     return LegalRouteChoice(LegalRoute.LAWSUIT, "amount_above_mediation_threshold")
+
+
+# -- one agreement's review: completion, cure, or a step up the ladder ---------------------------
+
+
+class ReviewOutcome(StrEnum):
+    UNCHANGED = "unchanged"
+    COMPLETED = "completed"
+    CURED = "cured"
+    ESCALATED = "escalated"
+
+
+@dataclass(frozen=True, slots=True)
+class Review:
+    """What one review of an agreement decided; the service layer records and announces it."""
+
+    outcome: ReviewOutcome
+    state: EscalationState
+    steps: tuple[EscalationStep, ...] = ()
+    #: the arrears the escalation steps and their notices state
+    days_past_due: int = 0
+    missed_instalments: int = 0
+    amount_overdue: Money | None = None
+    #: the legal route of a referral made by this review, and the debt it is chosen by
+    referral: LegalRouteChoice | None = None
+    outstanding: Money | None = None
+    #: a due referral the dual-tracking guard held (its reasons), and the agreement's
+    #: referral-block mark after the review (``announce_block``: a blocking episode begins)
+    referral_held: str | None = None
+    blocked_since: date | None = None
+    announce_block: bool = False
+
+    @property
+    def referred(self) -> bool:
+        return self.referral is not None
+
+
+def review(ladder: EscalationLadder, state: EscalationState, ledger: LoanLedger, *, as_of: date, policy: Policy,
+           escalate: bool, referral_block: str | None, blocked_since: date | None,
+           broken_agreements: int) -> Review:
+    """Where an active agreement goes next on ``as_of``.
+
+    Paid in full: completed. Not current and every arrear paid (within tolerance): cured,
+    which also ends a referral-blocking episode. Otherwise, when ``escalate`` (close of
+    business; a payment never escalates), up the ladder by DPD and missed instalments, a due
+    referral held while ``referral_block`` names a pending negotiation, and the legal route
+    of a referral chosen by the whole debt and the borrower's ``broken_agreements``.
+    """
+    if ledger.is_fully_paid:
+        done, step = ladder.complete(state, on=as_of, all_instalments_paid=True)
+        return Review(ReviewOutcome.COMPLETED, done, (step,), blocked_since=blocked_since)
+    arrears = arrears_as_of(ledger, as_of=as_of, policy=policy)
+    if state.stage is not Stage.CURRENT and arrears.total <= policy.tolerance:
+        cured, step = ladder.cure(state, on=as_of, arrears=arrears.total)
+        return Review(ReviewOutcome.CURED, cured, (step,), blocked_since=None)
+    if not escalate:
+        return Review(ReviewOutcome.UNCHANGED, state, blocked_since=blocked_since)
+    missed = outstanding_missed_count(ledger, as_of=as_of, policy=policy)
+    moved = ladder.advance(state, as_of=as_of, dpd=arrears.days_past_due, missed_instalments=missed,
+                           referral_block=referral_block)
+    referral = outstanding = None
+    if moved.state.stage is Stage.LEGAL_REFERRAL:
+        outstanding = outstanding_balance(ledger, as_of=as_of, policy=policy)
+        referral = choose_legal_route(outstanding, broken_agreements=broken_agreements, policy=policy)
+    blocked, announce = blocked_since, False
+    if moved.referral_held is not None:
+        if blocked_since is None:  # once per blocking episode
+            blocked, announce = as_of, True
+    elif blocked_since is not None:
+        blocked = None  # the guard cleared (a referral clears the mark with the agreement's closing)
+    return Review(ReviewOutcome.ESCALATED if moved.steps else ReviewOutcome.UNCHANGED, moved.state, moved.steps,
+                  arrears.days_past_due, missed, arrears.total, referral, outstanding, moved.referral_held,
+                  blocked, announce)

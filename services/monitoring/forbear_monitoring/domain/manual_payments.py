@@ -12,10 +12,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 from enum import StrEnum
 
 from forbear_shared.domain.calendar import add_days
 from forbear_shared.domain.policy import Policy
+from forbear_shared.errors import Conflict
 
 
 class ReceivedOnRefusal(StrEnum):
@@ -45,3 +47,43 @@ def check_received_on(received_on: date, *, business_date: date, agreement_start
     elif received_on < earliest:
         refusal = ReceivedOnRefusal.BACKDATED_TOO_FAR
     return ReceivedOnCheck(refusal, backdated, earliest)
+
+
+@dataclass(frozen=True)
+class RecordedSlip:
+    """A payment already recorded under the slip's reference."""
+
+    agreement_id: str | None
+    amount: Decimal
+    received_on: date
+
+
+@dataclass(frozen=True)
+class SlipEntry:
+    """A slip to record: dated ``received_on`` (the business date when the agent gave none)."""
+
+    received_on: date
+    backdated_days: int
+
+
+def check_slip(*, agreement_id: str, amount: Decimal, received_on: date | None, recorded: RecordedSlip | None,
+               agreement_status: str, agreement_start: date, business_date: date,
+               policy: Policy) -> SlipEntry | None:
+    """May this slip be recorded against this agreement today?
+
+    ``None``: the reference is recorded already with the same details, so this is the same
+    payment (a repeat changes nothing). A reference recorded with other details, an agreement
+    that takes no more payments, or a date outside the window is a ``Conflict`` naming why.
+    """
+    dated = received_on or business_date
+    if recorded is not None:
+        if (recorded.agreement_id, recorded.amount, recorded.received_on) != (agreement_id, amount, dated):
+            raise Conflict("payment_reference_conflict", "the payment reference is already recorded with other details")
+        return None
+    if agreement_status != "active":
+        raise Conflict("agreement_closed", f"agreement {agreement_id} is {agreement_status}; it takes no more payments")
+    check = check_received_on(dated, business_date=business_date, agreement_start=agreement_start, policy=policy)
+    if check.refusal is not None:
+        raise Conflict(check.refusal.value,
+                       f"received_on {dated} must lie between {check.earliest} and the business date {business_date}")
+    return SlipEntry(dated, check.backdated_days)

@@ -1,24 +1,20 @@
 """HTTP door of the monitoring service: agreements under monitoring, payments, business date."""
 
 import datetime as dt
-import hashlib
 import json
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from fastapi import APIRouter, Depends, FastAPI, Response
+from fastapi import APIRouter, FastAPI
 from fastapi.encoders import jsonable_encoder as _jsonable
-from forbear_shared import idempotency
-from forbear_shared.auth import Principal
-from forbear_shared.db import transaction
+from fastapi.responses import JSONResponse
 from forbear_shared.events.schemas.common import DecimalStr, PositiveMoney
-from forbear_shared.http import Authz, IdempotencyKey, Limit, Offset, create_service_app, problems
+from forbear_shared.http import Authz, IdempotencyKey, Limit, Offset, Roles, create_service_app, idempotent, problems
 from forbear_shared.topics import MONITORING_EVENTS
 from pydantic import BaseModel, ConfigDict, Field
 
 from forbear_monitoring import bootstrap
-from forbear_monitoring.service_layer import cob, views
-from forbear_monitoring.service_layer.payments import ManualPayment, record_manual_payment
+from forbear_monitoring.service_layer import cob, payments, views
 
 Level = Literal["current", "reminder", "warning", "breach_notice", "legal_referral", "completed"]
 Status = Literal["active", "completed", "referred", "superseded"]
@@ -81,57 +77,60 @@ def jsonable_encoder(value: Any) -> Any:
     return _jsonable(value, custom_encoder={Decimal: str})
 
 
-def _payment_view(result: dict[str, Any]) -> PaymentView:
-    p = result["payment"]
+def _payment_view(recorded: payments.RecordedPayment) -> PaymentView:
+    p = recorded.payment
     return PaymentView(
         reference=p["reference"], agreement_id=p["agreement_id"], amount=p["amount"], received_on=p["received_on"],
         source=p["source"], status=p["status"], entered_by=p["entered_by"], entered_on=p["entered_on"],
         backdated_days=p["backdated_days"], allocation=p["allocation"] or [], unallocated=p["unallocated"],
-        replayed=result["replayed"],
+        replayed=recorded.replayed,
     )
 
 
+def _same_payment_is_200(response: JSONResponse) -> JSONResponse:
+    """A reference already recorded with the same details is the same payment: 200, not 201
+    (also when that answer is replayed under its Idempotency-Key)."""
+    if response.status_code == 201 and json.loads(bytes(response.body)).get("replayed") is True:
+        response.status_code = 200
+    return response
+
+
 def create_app() -> FastAPI:
-    m = bootstrap.monitoring()
-    ctx = m.ctx
-    authz = Authz.from_settings(ctx.settings)
-    Anyone = Annotated[Principal, Depends(authz.roles("agent", "supervisor", "system", "borrower"))]
-    Operator = Annotated[Principal, Depends(authz.roles("supervisor", "system"))]
-    Staff = Annotated[Principal, Depends(authz.roles("agent", "supervisor"))]
-    StaffOrBorrower = Annotated[Principal, Depends(authz.roles("agent", "supervisor", "borrower"))]
-    PaymentEntry = Annotated[Principal, Depends(authz.roles("agent", "system"))]
+    svc = bootstrap.bootstrap()
+    authz = Authz.from_settings(svc.ctx.settings)
+    roles = Roles(authz)
 
     dates = APIRouter(tags=["business date"])
     monitored = APIRouter(tags=["agreements"])
 
     @dates.get("/business-date", response_model=BusinessDateView)
-    def get_business_date(_who: Anyone) -> BusinessDateView:
-        return BusinessDateView(business_date=cob.current_business_date(ctx))
+    def get_business_date(_who: roles.anyone) -> BusinessDateView:
+        return BusinessDateView(business_date=views.business_date(svc.unit_of_work()))
 
     @dates.post("/business-date/advance", response_model=AdvanceResult, summary="Close of business",
                 responses=problems(409))
-    def advance(body: AdvanceRequest, _who: Operator) -> AdvanceResult:
+    def advance(body: AdvanceRequest, who: roles.supervisor_or_system) -> AdvanceResult:
         """Runs close of business for every day up to ``to``: missed instalments, escalation, referrals."""
-        done = cob.advance_business_date(m, body.to)
+        done = cob.advance_business_date(cob.AdvanceBusinessDate(body.to, who), svc.unit_of_work())
         return AdvanceResult(previous=done.previous, business_date=done.current, days_swept=done.days_swept,
                              instalments_missed=done.missed)
 
     @monitored.get("/agreements", summary="Agreements under monitoring (filter by level: agreements at risk)")
     def list_agreements(
-        _who: Staff,
+        _who: roles.staff,
         level: Level | None = None,
         status: Status | None = None,
         borrower_id: str | None = None,
         limit: Limit = 100,
         offset: Offset = 0,
     ) -> Any:
-        return jsonable_encoder(views.list_agreements(m, level=level, status=status, borrower_id=borrower_id,
-                                                      limit=limit, offset=offset))
+        return jsonable_encoder(views.list_agreements(svc.unit_of_work(), level=level, status=status,
+                                                      borrower_id=borrower_id, limit=limit, offset=offset))
 
     @monitored.get("/agreements/{agreement_id}", responses=problems(404), summary="Schedule with paid/missed instalments, arrears, DPD, "
                    "level, notices, payments, referral")
-    def get_agreement(agreement_id: str, who: StaffOrBorrower) -> Any:
-        return jsonable_encoder(views.agreement_view(m, agreement_id, who))
+    def get_agreement(agreement_id: str, who: roles.staff_or_borrower) -> Any:
+        return jsonable_encoder(views.agreement_view(svc.unit_of_work(), agreement_id, who))
 
     @monitored.post("/agreements/{agreement_id}/payments", response_model=PaymentView, status_code=201,
                     responses=problems(404, 409),
@@ -139,60 +138,43 @@ def create_app() -> FastAPI:
     def post_payment(
         agreement_id: str,
         body: PaymentRequest,
-        who: PaymentEntry,
-        response: Response,
+        who: roles.agent_or_system,
         idempotency_key: IdempotencyKey = None,
-    ) -> Any:
-        request_hash = hashlib.sha256(
-            json.dumps({"agreement_id": agreement_id, **body.model_dump(mode="json")}, sort_keys=True).encode()
-        ).hexdigest()
-        scope = f"manual_payment:{who.role}:{who.subject}"
-        if idempotency_key:
-            with transaction(ctx.pool) as conn:
-                replay = idempotency.lookup(conn, scope, idempotency_key, request_hash)
-            if replay is not None:
-                response.status_code = replay.status_code
-                return replay.body
-        result = record_manual_payment(m, ManualPayment(agreement_id, body.reference, body.amount, body.received_on,
-                                                        entered_by=who.subject))
-        view = _payment_view(result)
-        if result["replayed"]:
-            response.status_code = 200
-        content = jsonable_encoder(view)
-        if idempotency_key:
-            # the payment committed on its own; its reference already makes a repeat harmless
-            with transaction(ctx.pool) as conn:
-                idempotency.remember(conn, scope, idempotency_key, request_hash, response.status_code or 201, content)
-        return content
+    ) -> JSONResponse:
+        cmd = payments.RecordManualPayment(agreement_id, body.reference, body.amount, body.received_on, who)
+        return _same_payment_is_200(idempotent(
+            svc, who, idempotency_key, ("manual_payment", agreement_id, body.model_dump(mode="json")), 201,
+            lambda uow: _payment_view(payments.record_manual_payment(cmd, uow)),
+        ))
 
     @monitored.get("/referrals", tags=["referrals"], summary="Legal referrals, newest first")
     def list_referrals(
-        _who: Staff,
+        _who: roles.staff,
         route: Literal["pre_litigation_mediation", "lawsuit", "asset_preservation"] | None = None,
         limit: Limit = 100,
         offset: Offset = 0,
     ) -> Any:
-        return jsonable_encoder(views.list_referrals(m, route=route, limit=limit, offset=offset))
+        return jsonable_encoder(views.list_referrals(svc.unit_of_work(), route=route, limit=limit, offset=offset))
 
     @monitored.get("/referrals/{referral_id}", tags=["referrals"], responses=problems(404), summary="A referral with its full dossier")
-    def get_referral(referral_id: str, _who: Staff) -> Any:
-        return jsonable_encoder(views.referral_view(m, referral_id))
+    def get_referral(referral_id: str, _who: roles.staff) -> Any:
+        return jsonable_encoder(views.referral_view(svc.unit_of_work(), referral_id))
 
     @monitored.get("/payments/unmatched", tags=["payments"], summary="Payments no active agreement covers (parked)")
     def list_unmatched(
-        _who: Staff,
+        _who: roles.staff,
         limit: Limit = 100,
         offset: Offset = 0,
     ) -> Any:
-        return jsonable_encoder(views.unmatched_payments(m, limit, offset))
+        return jsonable_encoder(views.unmatched_payments(svc.unit_of_work(), limit, offset))
 
     return create_service_app(
-        settings=ctx.settings,
-        pool=ctx.pool,
+        settings=svc.ctx.settings,
+        pool=svc.ctx.pool,
         title="Forbear monitoring",
         description="Payments and allocation, business date and close of business, missed instalments, "
         "escalation ladder, legal referrals with their dossier.",
         routers=[dates, monitored],
-        required_topics=[ctx.settings.topic(MONITORING_EVENTS.name)],
+        required_topics=[svc.ctx.settings.topic(MONITORING_EVENTS.name)],
         authz=authz,
     )

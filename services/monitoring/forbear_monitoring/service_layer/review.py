@@ -14,8 +14,9 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-import psycopg
+from forbear_shared import metrics
 from forbear_shared.domain.arrears import LoanLedger, arrears_as_of
+from forbear_shared.domain.money import Money
 from forbear_shared.events.schemas.common import Reason, ScheduleDoc
 from forbear_shared.events.schemas.monitoring import (
     AgreementCompleted,
@@ -33,14 +34,14 @@ from forbear_shared.events.schemas.monitoring import (
     ReferralBlocked,
 )
 from forbear_shared.topics import CREDIT_UPDATES, LEGAL_REFERRALS, MONITORING_EVENTS, NOTIFICATIONS
+from forbear_shared.unit_of_work import UnitOfWork
 from psycopg.types.json import Jsonb
 
 from forbear_monitoring.adapters import repository as repo
-from forbear_monitoring.domain.dual_tracking import PendingKind, PendingMatter, referral_guard
-from forbear_monitoring.domain.escalation import EscalationState, EscalationStep, Stage, choose_legal_route
-from forbear_monitoring.domain.missed import outstanding_missed_count
-from forbear_monitoring.domain.standing import outstanding_balance
-from forbear_monitoring.service_layer.deps import Monitoring
+from forbear_monitoring.bootstrap import Monitoring
+from forbear_monitoring.domain import escalation
+from forbear_monitoring.domain.dual_tracking import PendingKind, PendingMatter
+from forbear_monitoring.domain.escalation import EscalationState, EscalationStep, ReviewOutcome, Stage
 
 log = logging.getLogger(__name__)
 
@@ -63,8 +64,6 @@ class Effects:
         self.missed += other.missed
 
     def publish(self) -> None:
-        from forbear_shared import metrics
-
         for level, n in self.notices.items():
             metrics.NOTICES.labels(level).inc(n)
         for transition, n in self.transitions.items():
@@ -81,13 +80,13 @@ class Writes:
     Escalation steps, notices, ladder moves, referral-block marks and events (outbox rows)
     are appended in the order ``review`` makes them and written by ``flush`` as one
     multi-row statement per table, in that order (outbox ids, and so publishing order, are
-    unchanged). Anything that reads back what was written (a referral's dossier, the
-    broken-agreement count) or writes elsewhere flushes first, so it sees what one-by-one
-    writes would have shown it. A sweep shares one collector over all agreements it moves.
+    unchanged). Anything that reads back what was written (a referral's dossier) or writes
+    elsewhere flushes first, so it sees what one-by-one writes would have shown it. A sweep
+    shares one collector over all agreements it moves.
     """
 
-    def __init__(self, m: Monitoring) -> None:
-        self.m = m
+    def __init__(self, uow: UnitOfWork[Monitoring]) -> None:
+        self.uow = uow
         self.steps: list[tuple[str, str, str, dt.date, str]] = []
         self.notices: list[dict[str, Any]] = []
         self.levels: list[tuple[str, str, dt.date, dt.date | None, bool]] = []
@@ -108,55 +107,23 @@ class Writes:
         self.blocked.append((agreement_id, since))
 
     def emit(self, *, type: str, payload: Any, case_id: str, topic: str, business_date: dt.date) -> None:
-        self.events.append(self.m.ctx.event(type=type, payload=payload, case_id=case_id, topic=topic,
-                                            business_date=business_date))
+        self.events.append(self.uow.event(type=type, payload=payload, case_id=case_id, topic=topic,
+                                          business_date=business_date))
 
-    def flush(self, conn: psycopg.Connection) -> None:
+    def flush(self) -> None:
         """Write everything collected so far (an agreement's updates never repeat in one flush:
         ``review`` sets each at most once per agreement)."""
-        if self.steps:
-            conn.execute(
-                """insert into escalation_steps (agreement_id, from_level, to_level, on_date, reason)
-                   select agreement_id, from_level, to_level, on_date, reason
-                   from unnest(%b::text[], %b::text[], %b::text[], %b::date[], %b::text[])
-                        with ordinality as s(agreement_id, from_level, to_level, on_date, reason, ord)
-                   order by ord""",
-                [list(c) for c in zip(*self.steps, strict=True)],
-            )
-            self.steps = []
-        if self.notices:
-            n = self.notices
-            conn.execute(
-                """insert into notices (notice_id, agreement_id, level, on_date, days_past_due, amount_overdue,
-                                        remedy_deadline)
-                   select * from unnest(%b::uuid[], %b::text[], %b::text[], %b::date[], %b::int[],
-                                        %b::numeric[], %b::date[])""",
-                ([r["notice_id"] for r in n], [r["agreement_id"] for r in n], [r["level"] for r in n],
-                 [r["on_date"] for r in n], [r["days_past_due"] for r in n], [r["amount_overdue"] for r in n],
-                 [r["remedy_deadline"] for r in n]),
-            )
-            self.notices = []
-        if self.levels:
-            conn.execute(
-                """update agreements a set level = u.level, level_since = u.since, remedy_deadline = u.deadline,
-                                          breached = a.breached or u.breached
-                   from unnest(%b::text[], %b::text[], %b::date[], %b::date[], %b::bool[])
-                        as u(agreement_id, level, since, deadline, breached)
-                   where a.agreement_id = u.agreement_id""",
-                [list(c) for c in zip(*self.levels, strict=True)],
-            )
-            self.levels = []
-        if self.blocked:
-            conn.execute(
-                """update agreements a set referral_blocked_since = u.since
-                   from unnest(%b::text[], %b::date[]) as u(agreement_id, since)
-                   where a.agreement_id = u.agreement_id""",
-                [list(c) for c in zip(*self.blocked, strict=True)],
-            )
-            self.blocked = []
-        if self.events:
-            self.m.ctx.emit_many(conn, self.events)
-            self.events = []
+        conn = self.uow.conn
+        steps, self.steps = self.steps, []
+        notices, self.notices = self.notices, []
+        levels, self.levels = self.levels, []
+        blocked, self.blocked = self.blocked, []
+        events, self.events = self.events, []
+        repo.add_steps(conn, steps)
+        repo.add_notices(conn, notices)
+        repo.set_levels(conn, levels)
+        repo.set_referrals_blocked(conn, blocked)
+        self.uow.emit_many(events)
 
 
 def state_of(agreement: dict[str, Any]) -> EscalationState:
@@ -178,56 +145,41 @@ def pending_matters(rows: list[dict[str, Any]]) -> dict[str, list[PendingMatter]
     return out
 
 
-def guard_block(m: Monitoring, conn: psycopg.Connection, agreement_id: str) -> str | None:
-    matters = pending_matters(repo.open_renegotiations(conn, [agreement_id])).get(agreement_id, [])
-    return referral_guard(agreement_id, matters).reason
-
-
 def review(
-    m: Monitoring,
-    conn: psycopg.Connection,
+    uow: UnitOfWork[Monitoring],
     agreement: dict[str, Any],
     ledger: LoanLedger,
     as_of: dt.date,
     *,
     escalate: bool,
     referral_block: str | None = None,
+    broken_agreements: int = 0,
     writes: Writes | None = None,
 ) -> Effects:
-    """Decide and record one agreement's next move. With ``writes`` (a sweep's collector) the
+    """Let the domain decide one agreement's next move (``domain.escalation.review``) on what
+    the caller loaded, then record and announce it. With ``writes`` (a sweep's collector) the
     caller flushes; without, everything is written before returning."""
-    if writes is not None:
-        return _review(m, conn, agreement, ledger, as_of, escalate=escalate, referral_block=referral_block,
-                       w=writes)
-    own = Writes(m)
-    effects = _review(m, conn, agreement, ledger, as_of, escalate=escalate, referral_block=referral_block, w=own)
-    own.flush(conn)
+    w = writes if writes is not None else Writes(uow)
+    effects = Effects()
+    if agreement["status"] == "active":
+        decision = escalation.review(
+            uow.service.ladder, state_of(agreement), ledger, as_of=as_of, policy=uow.policy, escalate=escalate,
+            referral_block=referral_block, blocked_since=agreement["referral_blocked_since"],
+            broken_agreements=broken_agreements)
+        effects = _record(uow, w, agreement, ledger, as_of, decision)
+    if writes is None:
+        w.flush()
     return effects
 
 
-def _review(
-    m: Monitoring,
-    conn: psycopg.Connection,
-    agreement: dict[str, Any],
-    ledger: LoanLedger,
-    as_of: dt.date,
-    *,
-    escalate: bool,
-    referral_block: str | None,
-    w: Writes,
-) -> Effects:
+def _record(uow: UnitOfWork[Monitoring], w: Writes, agreement: dict[str, Any], ledger: LoanLedger, as_of: dt.date,
+            decision: escalation.Review) -> Effects:
     effects = Effects()
-    if agreement["status"] != "active":
-        return effects
-    policy = m.policy
-    state = state_of(agreement)
     agreement_id = agreement["agreement_id"]
-
-    if ledger.is_fully_paid:
-        _, step = m.ladder.complete(state, on=as_of, all_instalments_paid=True)
-        _record_step(w, agreement, step, dpd=0, missed=0)
-        w.flush(conn)  # a direct write: what was collected goes first
-        repo.close_agreement(conn, agreement_id, "completed", as_of, level=Stage.COMPLETED.value)
+    if decision.outcome is ReviewOutcome.COMPLETED:
+        _record_step(w, agreement, decision.steps[0], dpd=0, missed=0)
+        w.flush()  # a direct write: what was collected goes first
+        repo.close_agreement(uow.conn, agreement_id, "completed", as_of, level=Stage.COMPLETED.value)
         _emit(w, agreement, "agreement.completed",
               AgreementCompleted(agreement_id=agreement_id, borrower_id=agreement["borrower_id"], on=as_of),
               MONITORING_EVENTS.name, as_of)
@@ -237,59 +189,54 @@ def _review(
               CREDIT_UPDATES.name, as_of)
         effects.transitions["completed"] += 1
         return effects
-
-    arrears = arrears_as_of(ledger, as_of=as_of, policy=policy)
-    if state.stage is not Stage.CURRENT and arrears.total <= policy.tolerance:
-        cured, step = m.ladder.cure(state, on=as_of, arrears=arrears.total)
-        _record_step(w, agreement, step, dpd=0, missed=0)
-        w.set_level(agreement_id, level=cured.stage.value, since=as_of, remedy_deadline=None, breached=False)
+    if decision.outcome is ReviewOutcome.CURED:
+        _record_step(w, agreement, decision.steps[0], dpd=0, missed=0)
+        w.set_level(agreement_id, level=decision.state.stage.value, since=as_of, remedy_deadline=None, breached=False)
         w.set_referral_blocked(agreement_id, None)
         _emit(w, agreement, "agreement.cured",
-              AgreementCured(agreement_id=agreement_id, from_level=state.stage.value, on=as_of),
+              AgreementCured(agreement_id=agreement_id, from_level=agreement["level"], on=as_of),
               MONITORING_EVENTS.name, as_of)
         effects.transitions["cured"] += 1
         return effects
-    if not escalate:
-        return effects
 
-    missed = outstanding_missed_count(ledger, as_of=as_of, policy=policy)
-    outcome = m.ladder.advance(state, as_of=as_of, dpd=arrears.days_past_due, missed_instalments=missed,
-                               referral_block=referral_block)
-    for step in outcome.steps:
-        _record_step(w, agreement, step, dpd=arrears.days_past_due, missed=missed)
+    dpd, missed = decision.days_past_due, decision.missed_instalments
+    for step in decision.steps:
+        _record_step(w, agreement, step, dpd=dpd, missed=missed)
         if step.to_stage in NOTICE_LEVELS:
+            assert decision.amount_overdue is not None
             notice_id = uuid.uuid4()
             w.add_notice({
                 "notice_id": notice_id, "agreement_id": agreement_id, "level": step.to_stage.value,
-                "on_date": as_of, "days_past_due": arrears.days_past_due, "amount_overdue": arrears.total.amount,
+                "on_date": as_of, "days_past_due": dpd, "amount_overdue": decision.amount_overdue.amount,
                 "remedy_deadline": step.remedy_deadline,
             })
             _emit(w, agreement, "notice.requested",
                   NoticeRequested(notice_id=str(notice_id), agreement_id=agreement_id,
                                   borrower_id=agreement["borrower_id"], level=step.to_stage.value,
-                                  days_past_due=arrears.days_past_due, amount_overdue=arrears.total.amount,
+                                  days_past_due=dpd, amount_overdue=decision.amount_overdue.amount,
                                   remedy_deadline=step.remedy_deadline, on=as_of),
                   NOTIFICATIONS.name, as_of)
             effects.notices[step.to_stage.value] += 1
             if step.to_stage is Stage.BREACH_NOTICE:
                 effects.transitions["breached"] += 1
         elif step.to_stage is Stage.LEGAL_REFERRAL:
-            route = _refer(m, conn, w, agreement, ledger, as_of, step)
+            _refer(uow, w, agreement, ledger, as_of, step, decision)
+            assert decision.referral is not None
             effects.transitions["referred"] += 1
-            effects.referrals[route] += 1
-    final = outcome.state
-    if outcome.steps and final.stage is not Stage.LEGAL_REFERRAL:
+            effects.referrals[decision.referral.route.value] += 1
+    final = decision.state
+    if decision.referred:
+        return effects  # closing the agreement set its level and cleared its block mark
+    if decision.steps:
         w.set_level(agreement_id, level=final.stage.value, since=final.since,
-                       remedy_deadline=final.remedy_deadline, breached=final.stage is Stage.BREACH_NOTICE)
-    if outcome.referral_held is not None:
-        if agreement["referral_blocked_since"] is None:
-            # once per blocking episode: the episode ends when the guard clears or the agreement cures
-            reasons = [Reason(code=r.split(":", 1)[0], detail=r) for r in outcome.referral_held.split(";")]
-            _emit(w, agreement, "referral.blocked",
-                  ReferralBlocked(agreement_id=agreement_id, reasons=reasons, on=as_of), MONITORING_EVENTS.name, as_of)
-            w.set_referral_blocked(agreement_id, as_of)
-    elif agreement["referral_blocked_since"] is not None and final.stage is not Stage.LEGAL_REFERRAL:
-        w.set_referral_blocked(agreement_id, None)
+                    remedy_deadline=final.remedy_deadline, breached=final.stage is Stage.BREACH_NOTICE)
+    if decision.announce_block:
+        assert decision.referral_held is not None
+        reasons = [Reason(code=r.split(":", 1)[0], detail=r) for r in decision.referral_held.split(";")]
+        _emit(w, agreement, "referral.blocked",
+              ReferralBlocked(agreement_id=agreement_id, reasons=reasons, on=as_of), MONITORING_EVENTS.name, as_of)
+    if decision.blocked_since != agreement["referral_blocked_since"]:
+        w.set_referral_blocked(agreement_id, decision.blocked_since)
     return effects
 
 
@@ -304,15 +251,16 @@ def _record_step(w: Writes, agreement: dict[str, Any], step: EscalationStep, *, 
           MONITORING_EVENTS.name, step.on)
 
 
-def _refer(m: Monitoring, conn: psycopg.Connection, w: Writes, agreement: dict[str, Any], ledger: LoanLedger,
-           as_of: dt.date, step: EscalationStep) -> str:
-    w.flush(conn)  # the count and the dossier read what this sweep wrote so far (its notices, other breaches)
-    policy = m.policy
+def _refer(uow: UnitOfWork[Monitoring], w: Writes, agreement: dict[str, Any], ledger: LoanLedger,
+           as_of: dt.date, step: EscalationStep, decision: escalation.Review) -> None:
+    """Record the referral the review decided, with its dossier: a copy of the records as they
+    stand, this sweep's notices included (so they are written first)."""
+    assert decision.referral is not None and decision.outstanding is not None
+    w.flush()
+    conn = uow.conn
+    choice = decision.referral
     agreement_id = agreement["agreement_id"]
-    balance = outstanding_balance(ledger, as_of=as_of, policy=policy)
-    broken = repo.count_broken_agreements(conn, agreement["borrower_id"], excluding=agreement_id)
-    choice = choose_legal_route(balance, broken_agreements=broken, policy=policy)
-    dossier = build_dossier(m, conn, agreement, ledger, as_of)
+    dossier = build_dossier(uow, agreement, ledger, as_of, outstanding=decision.outstanding)
     referral_id = uuid.uuid4()
     reasons = [Reason(code=step.reason), Reason(code=choice.reason)]
     payload = LegalReferral(referral_id=str(referral_id), agreement_id=agreement_id,
@@ -335,13 +283,13 @@ def _refer(m: Monitoring, conn: psycopg.Connection, w: Writes, agreement: dict[s
                                 standing="plan_breached", on=as_of),
           CREDIT_UPDATES.name, as_of)
     log.info("agreement referred to legal", extra={"agreement_id": agreement_id, "route": choice.route.value})
-    return choice.route.value
 
 
-def build_dossier(m: Monitoring, conn: psycopg.Connection, agreement: dict[str, Any], ledger: LoanLedger,
-                  as_of: dt.date) -> Dossier:
+def build_dossier(uow: UnitOfWork[Monitoring], agreement: dict[str, Any], ledger: LoanLedger,
+                  as_of: dt.date, *, outstanding: Money) -> Dossier:
     """Everything the legal team needs: agreement, schedule, payments, notices, contacts, evidence."""
-    policy = m.policy
+    conn = uow.conn
+    policy = uow.policy
     agreement_id = agreement["agreement_id"]
     arrears = arrears_as_of(ledger, as_of=as_of, policy=policy)
     cases = repo.dossier_case_ids(conn, agreement_id)
@@ -353,7 +301,7 @@ def build_dossier(m: Monitoring, conn: psycopg.Connection, agreement: dict[str, 
         schedule=ScheduleDoc.model_validate(ledger.schedule.to_dict()),
         missed_instalments=[r["number"] for r in repo.missed_of(conn, agreement_id)],
         amount_overdue=arrears.total.amount,
-        outstanding_balance=outstanding_balance(ledger, as_of=as_of, policy=policy).amount,
+        outstanding_balance=outstanding.amount,
         payments=[
             DossierPayment(reference=p["reference"], amount=p["amount"], received_on=p["received_on"], source=p["source"])
             for p in repo.payments_of(conn, agreement_id)

@@ -1,30 +1,36 @@
-"""Read models for the API: agreements with their schedule status, referrals, unmatched payments."""
+"""Read models for the API: agreements with their schedule status, referrals, unmatched payments.
+
+Every view takes a unit of work of its own (``svc.unit_of_work()``) and opens it: one read
+transaction per answer.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from typing import Any
 
 from forbear_shared.auth import Principal
-from forbear_shared.db import transaction
 from forbear_shared.domain.arrears import arrears_as_of
 from forbear_shared.errors import NotFound
+from forbear_shared.unit_of_work import UnitOfWork
 
 from forbear_monitoring.adapters import ledger_rows
 from forbear_monitoring.adapters import repository as repo
+from forbear_monitoring.bootstrap import Monitoring
 from forbear_monitoring.domain.missed import outstanding_missed_count
 from forbear_monitoring.domain.standing import instalment_status, outstanding_balance
-from forbear_monitoring.service_layer.deps import Monitoring
 
 
-def list_agreements(m: Monitoring, *, level: str | None, status: str | None, borrower_id: str | None,
+def list_agreements(uow: UnitOfWork[Monitoring], *, level: str | None, status: str | None, borrower_id: str | None,
                     limit: int, offset: int) -> dict[str, Any]:
     where, args = ["true"], []
     for column, value in (("level", level), ("status", status), ("borrower_id", borrower_id)):
         if value:
             where.append(f"{column} = %s")
             args.append(value)
-    with transaction(m.ctx.pool) as conn:
+    with uow:
+        conn = uow.conn
         total = conn.execute(f"select count(*) as n from agreements where {' and '.join(where)}", args).fetchone()
         rows = conn.execute(
             f"""select agreement_id, case_id, borrower_id, loan_ids, option, status, level, level_since,
@@ -33,19 +39,20 @@ def list_agreements(m: Monitoring, *, level: str | None, status: str | None, bor
                 order by activated_on desc, agreement_id limit %s offset %s""",
             [*args, limit, offset],
         ).fetchall()
-        as_of = m.ctx.business_date(conn)
+        as_of = uow.business_date
     assert total is not None
     return {"business_date": as_of, "total": total["n"], "items": rows}
 
 
-def agreement_view(m: Monitoring, agreement_id: str, who: Principal) -> dict[str, Any]:
-    with transaction(m.ctx.pool) as conn:
+def agreement_view(uow: UnitOfWork[Monitoring], agreement_id: str, who: Principal) -> dict[str, Any]:
+    with uow:
+        conn = uow.conn
         agreement = repo.agreement(conn, agreement_id)
         # a borrower sees only their own agreements; someone else's does not exist for them
         if agreement is None or (who.role == "borrower" and agreement["borrower_id"] != who.borrower_id):
             raise NotFound("agreement", agreement_id)
-        as_of = m.ctx.business_date(conn)
-        ledger = ledger_rows.load_ledgers(conn, {agreement_id: agreement}, m.schedules)[agreement_id]
+        as_of = uow.business_date
+        ledger = ledger_rows.load_ledgers(conn, {agreement_id: agreement}, uow.service.schedules)[agreement_id]
         rows = conn.execute(
             "select number, missed_on, grace_cutoff from instalments where agreement_id = %s order by number",
             (agreement_id,),
@@ -55,7 +62,7 @@ def agreement_view(m: Monitoring, agreement_id: str, who: Principal) -> dict[str
         steps = repo.steps_of(conn, agreement_id)
         referral = repo.referral_of(conn, agreement_id)
         pending = repo.open_renegotiations(conn, [agreement_id])
-    policy = m.policy
+    policy = uow.policy
     arrears = arrears_as_of(ledger, as_of=as_of, policy=policy)
     schedule = []
     for instalment, row in zip(ledger.schedule.instalments, rows, strict=True):
@@ -130,8 +137,9 @@ def agreement_view(m: Monitoring, agreement_id: str, who: Principal) -> dict[str
     }
 
 
-def list_referrals(m: Monitoring, *, route: str | None, limit: int, offset: int) -> list[dict[str, Any]]:
-    with transaction(m.ctx.pool) as conn:
+def list_referrals(uow: UnitOfWork[Monitoring], *, route: str | None, limit: int, offset: int) -> list[dict[str, Any]]:
+    with uow:
+        conn = uow.conn
         rows = conn.execute(
             """select referral_id, agreement_id, borrower_id, route, reasons, referred_on,
                       dossier->>'amount_overdue' as amount_overdue, dossier->>'outstanding_balance' as outstanding_balance
@@ -142,20 +150,22 @@ def list_referrals(m: Monitoring, *, route: str | None, limit: int, offset: int)
     return [{**r, "referral_id": str(r["referral_id"])} for r in rows]
 
 
-def referral_view(m: Monitoring, referral_id: str) -> dict[str, Any]:
+def referral_view(uow: UnitOfWork[Monitoring], referral_id: str) -> dict[str, Any]:
     try:
         ident = uuid.UUID(referral_id)
     except ValueError:
         raise NotFound("referral", referral_id) from None
-    with transaction(m.ctx.pool) as conn:
+    with uow:
+        conn = uow.conn
         row = conn.execute("select * from referrals where referral_id = %s", (ident,)).fetchone()
     if row is None:
         raise NotFound("referral", referral_id)
     return {**row, "referral_id": str(row["referral_id"])}
 
 
-def unmatched_payments(m: Monitoring, limit: int, offset: int) -> list[dict[str, Any]]:
-    with transaction(m.ctx.pool) as conn:
+def unmatched_payments(uow: UnitOfWork[Monitoring], limit: int, offset: int) -> list[dict[str, Any]]:
+    with uow:
+        conn = uow.conn
         return conn.execute(
             """select reference, loan_id, agreement_id, amount, currency, received_on, source, unmatched_reason
                from payments where status = 'unmatched' order by seq limit %s offset %s""",
@@ -163,3 +173,6 @@ def unmatched_payments(m: Monitoring, limit: int, offset: int) -> list[dict[str,
         ).fetchall()
 
 
+def business_date(uow: UnitOfWork[Monitoring]) -> dt.date:
+    with uow:
+        return uow.business_date
