@@ -6,7 +6,6 @@ from typing import Any
 
 from forbear_shared import business_date
 from forbear_shared.events import DecodedEvent
-from forbear_shared.inbox import Handler
 from forbear_shared.unit_of_work import UnitOfWork
 
 
@@ -15,6 +14,3 @@ def on_business_date_advanced(event: DecodedEvent, uow: UnitOfWork[Any]) -> None
     with uow:
         business_date.apply_advanced(uow.conn, event, uow.service.name)
 
-
-def business_date_handlers(service: str) -> dict[str, Handler]:
-    return {"business_date.advanced": lambda conn, event: business_date.apply_advanced(conn, event, service)}

@@ -73,15 +73,14 @@ BatchUseCase = Callable[[list[DecodedEvent], UnitOfWork[Any]], None]
 class WorkerSpec:
     """What a service's worker consumes and which use case handles each event type.
 
-    With ``service`` given, handlers are use cases, ``(event, uow)``: each gets a unit of work
-    joined to the inbox's transaction (the event is marked handled in the same commit as its
-    effect). Without it, handlers take ``(conn, event)``."""
+    Handlers are use cases, ``(event, uow)``: each gets a unit of work joined to the inbox's
+    transaction, so the event is marked handled in the same commit as its effect."""
 
+    service: Service
     topics: list[str]
-    handlers: dict[str, Any]
+    handlers: dict[str, EventUseCase]
     #: event types applied a run at a time (set-based), e.g. payments
-    batch_handlers: dict[str, Any] = field(default_factory=dict)
-    service: Service | None = None
+    batch_handlers: dict[str, BatchUseCase] = field(default_factory=dict)
     #: extra periodic loops (e.g. a scheduler), each run as ``fn(stop)`` in a thread
     loops: list[Callable[[threading.Event], None]] = field(default_factory=list)
     consume: bool = True
@@ -91,8 +90,6 @@ class WorkerSpec:
     def inbox_handlers(self) -> tuple[dict[str, Handler], dict[str, BatchHandler]]:
         """The handlers as the inbox calls them, ``(conn, event)`` / ``(conn, events)``."""
         service = self.service
-        if service is None:
-            return self.handlers, self.batch_handlers
 
         def on_event(use_case: EventUseCase) -> Handler:
             return lambda conn, event: use_case(event, service.unit_of_work(conn))
