@@ -21,7 +21,7 @@ from forbear_shared.events.schemas.agreement import OfferExpired, OfferMade
 from forbear_shared.events.schemas.evaluation import CaseDecided
 from forbear_shared.events.schemas.intake import RenegotiationRequested
 
-from .fakes import Book, FakeUnitOfWork
+from services.monitoring.tests.fakes import Book, FakeUnitOfWork
 
 TODAY = dt.date(2026, 3, 2)
 
