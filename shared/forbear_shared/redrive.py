@@ -195,7 +195,7 @@ class Redrive:
         sink = KafkaDeadLetter(lazy_producer(settings.kafka_bootstrap, f"{service}-redrive"),
                                settings.topic(dead_letter(service).name), service)
         processor = InboxProcessor(ctx.pool, service, spec.handlers, sink, max_retries=settings.consumer_max_retries,
-                                   batch_handlers=spec.batch_handlers)
+                                   batch_handlers=spec.batch_handlers, projection=spec.projection)
         return cls(settings, ctx.pool, processor, sink)
 
     def close(self) -> None:

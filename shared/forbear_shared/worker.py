@@ -69,11 +69,15 @@ class WorkerSpec:
     handlers: dict[str, Handler]
     #: event types applied a run at a time (set-based), e.g. payments
     batch_handlers: dict[str, BatchHandler] = field(default_factory=dict)
+    #: a read model's projection: every event of a batch in one call, in order (``InboxProcessor``)
+    projection: BatchHandler | None = None
     #: extra periodic loops (e.g. a scheduler), each run as ``fn(stop)`` in a thread
     loops: list[Callable[[threading.Event], None]] = field(default_factory=list)
     consume: bool = True
     #: publish the outbox from a child process instead of a thread
     relay_process: bool = False
+    #: run an outbox relay (a read model publishes nothing)
+    relay: bool = True
 
 
 def build_consumer(settings: Settings, pool: ConnectionPool, spec: WorkerSpec) -> KafkaInboxLoop:
@@ -86,6 +90,7 @@ def build_consumer(settings: Settings, pool: ConnectionPool, spec: WorkerSpec) -
                         settings.topic(dead_letter(service).name), service),
         max_retries=settings.consumer_max_retries,
         batch_handlers=spec.batch_handlers,
+        projection=spec.projection,
     )
     return KafkaInboxLoop(
         processor,
@@ -117,7 +122,9 @@ def run_worker(settings: Settings, pool: ConnectionPool, spec: WorkerSpec) -> No
 
     child: RelayProcess | None = None
     extra: dict[str, Check] = {}
-    if spec.relay_process:
+    if not spec.relay:
+        threads = []
+    elif spec.relay_process:
         child = RelayProcess(service, pool)
         extra["relay"] = child.check
         threads = [threading.Thread(target=child.watch, args=(stop,), name="relay-watch")]

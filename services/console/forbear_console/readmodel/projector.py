@@ -1,0 +1,309 @@
+"""The projection: a batch of events in, the read model's rows out, set-based.
+
+The inbox (``forbear_shared.inbox``) has already recorded every event of the batch in the same
+transaction, so a redelivered event never reaches here twice. Each kind of row is written with
+one ``executemany`` per batch (psycopg pipelines them) in the events' order; every write is
+order-safe on its own (rules.py): the newest-occurred event sets a case's queue and an
+agreement's level, an offer's terminal status is never reopened, payments add up, and facts
+that need other facts (instalment states, month-end DPD) are recomputed from the rows at the
+end of the batch.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from decimal import Decimal
+from typing import Any
+
+import psycopg
+from forbear_shared.events import DecodedEvent
+
+from forbear_console.readmodel.rules import queue_after, summary
+
+#: events that are not about a case (their key is a loan id or the lender)
+NOT_CASE_EVENTS = frozenset({"business_date.advanced", "loan.snapshot", "payment.received"})
+
+_CASE_OPENED = """
+insert into rm_case (case_id, hardship_category, channel, dpd_at_first_contact, opened_on)
+values (%s, %s, %s, %s, %s)
+on conflict (case_id) do update set hardship_category = excluded.hardship_category, channel = excluded.channel,
+    dpd_at_first_contact = excluded.dpd_at_first_contact, opened_on = excluded.opened_on"""
+_QUEUE = """
+insert into rm_case (case_id, queue, queue_at, queue_on, last_event_at) values (%s, %s, %s, %s, %s)
+on conflict (case_id) do update set
+    queue = case when excluded.queue_at >= rm_case.queue_at then excluded.queue else rm_case.queue end,
+    queue_on = case when excluded.queue_at >= rm_case.queue_at then excluded.queue_on else rm_case.queue_on end,
+    queue_at = greatest(rm_case.queue_at, excluded.queue_at),
+    last_event_at = greatest(rm_case.last_event_at, excluded.last_event_at)"""
+_SUBMITTED = """
+insert into rm_case (case_id, submissions) values (%s, %s)
+on conflict (case_id) do update set submissions = greatest(rm_case.submissions, excluded.submissions)"""
+_DECIDED = """
+insert into rm_case (case_id, first_decided_on, last_outcome, last_outcome_at, ever_approved)
+values (%s, %s, %s, %s, %s)
+on conflict (case_id) do update set
+    first_decided_on = least(rm_case.first_decided_on, excluded.first_decided_on),
+    last_outcome = case when excluded.last_outcome_at >= rm_case.last_outcome_at
+                        then excluded.last_outcome else rm_case.last_outcome end,
+    last_outcome_at = greatest(rm_case.last_outcome_at, excluded.last_outcome_at),
+    ever_approved = rm_case.ever_approved or excluded.ever_approved"""
+_ACCEPTED_CASE = """
+insert into rm_case (case_id, offer_accepted, agreement_id) values (%s, true, %s)
+on conflict (case_id) do update set offer_accepted = true, agreement_id = excluded.agreement_id"""
+_TIMELINE = """
+insert into rm_timeline (event_id, case_id, occurred_at, business_date, type, producer, summary)
+values (%s, %s, %s, %s, %s, %s, %s) on conflict (event_id) do nothing"""
+_OFFER_MADE = """
+insert into rm_offer (offer_id, case_id, rank, option, new_instalment, term_months, expires_on, made_on)
+values (%s, %s, %s, %s, %s, %s, %s, %s)
+on conflict (offer_id) do update set rank = excluded.rank, option = excluded.option,
+    new_instalment = excluded.new_instalment, term_months = excluded.term_months,
+    expires_on = excluded.expires_on, made_on = excluded.made_on"""
+# a terminal status is never reopened, and the first terminal one stays
+_OFFER_STATUS = """
+insert into rm_offer (offer_id, case_id, status, status_on) values (%s, %s, %s, %s)
+on conflict (offer_id) do update set status = excluded.status, status_on = excluded.status_on
+where rm_offer.status = 'open'"""
+_AGREEMENT_ACCEPTED = """
+insert into rm_agreement (agreement_id, case_id, accepted_on) values (%s, %s, %s)
+on conflict (agreement_id) do update set accepted_on = excluded.accepted_on"""
+_SIGNED = """
+insert into rm_agreement (agreement_id, case_id, borrower_signed_on, lender_signed_on) values (%s, %s, %s, %s)
+on conflict (agreement_id) do update set
+    borrower_signed_on = coalesce(rm_agreement.borrower_signed_on, excluded.borrower_signed_on),
+    lender_signed_on = coalesce(rm_agreement.lender_signed_on, excluded.lender_signed_on)"""
+_ACTIVATED = """
+insert into rm_agreement (agreement_id, case_id, option, status, activated_on, supersedes_agreement_id)
+values (%s, %s, %s, 'active', %s, %s)
+on conflict (agreement_id) do update set option = excluded.option, activated_on = excluded.activated_on,
+    supersedes_agreement_id = excluded.supersedes_agreement_id,
+    status = case when rm_agreement.status = 'awaiting_signatures' then 'active' else rm_agreement.status end"""
+_SUPERSEDED = """
+insert into rm_agreement (agreement_id, case_id, status, closed_on) values (%s, %s, 'superseded', %s)
+on conflict (agreement_id) do update set status = 'superseded',
+    closed_on = coalesce(rm_agreement.closed_on, excluded.closed_on)"""
+_INSTALMENT = """
+insert into rm_instalment (agreement_id, number, due_date, total) values (%s, %s, %s, %s)
+on conflict (agreement_id, number) do update set due_date = excluded.due_date, total = excluded.total"""
+_PAYMENT = """
+insert into rm_payment (reference, agreement_id, case_id, amount, source, received_on) values (%s, %s, %s, %s, %s, %s)
+on conflict (reference) do nothing"""
+_ALLOCATED = """
+insert into rm_allocation (reference, instalment, agreement_id, amount, received_on) values (%s, %s, %s, %s, %s)
+on conflict do nothing"""
+#: what was paid of each instalment and the day the running total first covered it
+_SETTLEMENTS = """
+with running as (
+    select a.agreement_id, a.instalment, a.received_on,
+           sum(a.amount) over (partition by a.agreement_id, a.instalment
+                               order by a.received_on, a.reference) as paid_so_far
+    from rm_allocation a where a.agreement_id = any(%(ids)s)
+), settled as (
+    select r.agreement_id, r.instalment, max(r.paid_so_far) as paid,
+           min(r.received_on) filter (where r.paid_so_far >= i.total) as settled_on
+    from running r join rm_instalment i on i.agreement_id = r.agreement_id and i.number = r.instalment
+    group by r.agreement_id, r.instalment
+)
+update rm_instalment i set paid = s.paid, settled_on = s.settled_on
+from settled s where i.agreement_id = s.agreement_id and i.number = s.instalment"""
+_MISSED = """
+insert into rm_instalment (agreement_id, number, due_date, missed_on) values (%s, %s, %s, %s)
+on conflict (agreement_id, number) do update set missed_on = least(rm_instalment.missed_on, excluded.missed_on),
+    due_date = coalesce(rm_instalment.due_date, excluded.due_date)"""
+_DELINQUENT = """
+insert into rm_agreement (agreement_id, case_id, ever_delinquent) values (%s, %s, true)
+on conflict (agreement_id) do update set ever_delinquent = true"""
+_LEVEL = """
+insert into rm_agreement (agreement_id, case_id, level, level_since, level_at, remedy_deadline, ever_delinquent,
+                          first_breach_on)
+values (%s, %s, %s, %s, %s, %s, %s, %s)
+on conflict (agreement_id) do update set
+    level = case when excluded.level_at >= rm_agreement.level_at then excluded.level else rm_agreement.level end,
+    level_since = case when excluded.level_at >= rm_agreement.level_at then excluded.level_since
+                       else rm_agreement.level_since end,
+    remedy_deadline = case when excluded.level_at >= rm_agreement.level_at then excluded.remedy_deadline
+                           else rm_agreement.remedy_deadline end,
+    level_at = greatest(rm_agreement.level_at, excluded.level_at),
+    ever_delinquent = rm_agreement.ever_delinquent or excluded.ever_delinquent,
+    first_breach_on = least(rm_agreement.first_breach_on, excluded.first_breach_on)"""
+_CLOSED = """
+insert into rm_agreement (agreement_id, case_id, status, closed_on, referral_route, referred_on)
+values (%s, %s, %s, %s, %s, %s)
+on conflict (agreement_id) do update set status = excluded.status,
+    closed_on = coalesce(rm_agreement.closed_on, excluded.closed_on),
+    referral_route = coalesce(excluded.referral_route, rm_agreement.referral_route),
+    referred_on = coalesce(excluded.referred_on, rm_agreement.referred_on)"""
+_BLOCKED = """
+insert into rm_agreement (agreement_id, case_id, referral_blocked_since) values (%s, %s, %s)
+on conflict (agreement_id) do update set
+    referral_blocked_since = coalesce(rm_agreement.referral_blocked_since, excluded.referral_blocked_since)"""
+_NOTICE = """
+insert into rm_notice (notice_id, agreement_id, level, on_date) values (%s, %s, %s, %s) on conflict do nothing"""
+
+#: month ends of an agreement on plan up to the business date, and its DPD at each
+#: (DPD = days since the oldest due date not settled by then: the same definition as monitoring's)
+_MONTH_END_DPD = """
+with plan as (
+    select a.agreement_id, a.activated_on as start,
+           least(coalesce(a.closed_on, p.business_date), p.business_date) as stop
+    from rm_agreement a, rm_progress p
+    where a.activated_on is not null and p.business_date is not null and a.agreement_id = any(%(ids)s)
+), ends as (
+    select plan.agreement_id, (d + interval '1 month - 1 day')::date as month_end, plan.stop
+    from plan, generate_series(date_trunc('month', plan.start), date_trunc('month', plan.stop), interval '1 month') d
+)
+insert into rm_month_end_dpd (agreement_id, month_end, dpd)
+select e.agreement_id, e.month_end,
+       coalesce(e.month_end - (select min(i.due_date) from rm_instalment i
+                               where i.agreement_id = e.agreement_id and i.due_date < e.month_end
+                                 and (i.settled_on is null or i.settled_on > e.month_end)), 0)
+from ends e where e.month_end <= e.stop
+on conflict (agreement_id, month_end) do update set dpd = excluded.dpd"""
+
+
+def _date(value: Any) -> dt.date | None:
+    return dt.date.fromisoformat(str(value)[:10]) if value else None
+
+
+class Batch:
+    """The statements of one batch, with their rows in the events' order."""
+
+    def __init__(self) -> None:
+        self.rows: dict[str, list[tuple[Any, ...]]] = defaultdict(list)
+        #: agreements whose month-end DPD must be computed again
+        self.refresh: set[str] = set()
+        #: cases with an expired offer: back to "offer expired" if none is open any more
+        self.expired: dict[str, tuple[dt.datetime, dt.date]] = {}
+        self.business_date: dt.date | None = None
+        self.last: DecodedEvent | None = None
+
+    def add(self, sql: str, *row: Any) -> None:
+        self.rows[sql].append(row)
+
+
+def project(conn: psycopg.Connection, events: list[DecodedEvent]) -> None:
+    """The read model's one handler (``WorkerSpec.projection``)."""
+    batch = Batch()
+    for event in events:
+        _one(batch, event)
+    with conn.cursor() as cur:
+        for sql, rows in batch.rows.items():
+            cur.executemany(sql, rows)
+        if batch.business_date is not None:
+            cur.execute("select business_date from rm_progress")
+            before = _value(cur.fetchone())
+            cur.execute("update rm_progress set business_date = greatest(business_date, %s)", (batch.business_date,))
+            if before is None or _month_end_reached(before, batch.business_date):
+                # every agreement on plan gets its DPD at the month end just reached
+                cur.execute("select agreement_id from rm_agreement where activated_on is not null")
+                batch.refresh |= {_value(row) for row in cur.fetchall()}
+        if batch.refresh:
+            ids = sorted(batch.refresh)
+            cur.execute("delete from rm_month_end_dpd d using rm_agreement a where d.agreement_id = a.agreement_id"
+                        " and a.agreement_id = any(%s) and a.closed_on is not null and d.month_end > a.closed_on",
+                        (ids,))
+            cur.execute(_SETTLEMENTS, {"ids": ids})
+            cur.execute(_MONTH_END_DPD, {"ids": ids})
+        for case_id, (at, on) in batch.expired.items():
+            cur.execute("update rm_case set queue = 'offer_expired', queue_at = %s, queue_on = %s"
+                        " where case_id = %s and queue = 'offers_open' and queue_at <= %s and not exists"
+                        " (select 1 from rm_offer o where o.case_id = %s and o.status = 'open')",
+                        (at, on, case_id, at, case_id))
+        last = events[-1].envelope
+        cur.execute("update rm_progress set last_event_id = %s, last_event_type = %s, last_occurred_at = %s,"
+                    " last_projected_at = clock_timestamp(), events_projected = events_projected + %s",
+                    (last.event_id, last.type, last.occurred_at, len(events)))
+
+
+def _value(row: Any) -> Any:
+    if row is None:
+        return None
+    return next(iter(row.values())) if isinstance(row, dict) else row[0]
+
+
+def _month_end_reached(before: dt.date, after: dt.date) -> bool:
+    """The business date moved onto or past the last day of a month."""
+    return after > before and ((after.year, after.month) != (before.year, before.month)
+                               or (after + dt.timedelta(days=1)).month != after.month)
+
+
+def _one(b: Batch, event: DecodedEvent) -> None:
+    env = event.envelope
+    t, case_id, at, on = env.type, env.case_id, env.occurred_at, env.business_date
+    p = event.payload.model_dump(mode="json")
+    if t == "business_date.advanced":
+        current = _date(p.get("current"))
+        if current and (b.business_date is None or current > b.business_date):
+            b.business_date = current
+        return
+    if t in NOT_CASE_EVENTS:
+        return
+    b.add(_TIMELINE, env.event_id, case_id, at, on, t, env.producer, summary(t, p))
+    queue = queue_after(t, p)
+    if t == "case.opened":
+        b.add(_CASE_OPENED, case_id, p["hardship_category"], p["channel"], p["dpd_at_first_contact"], p["opened_on"])
+    elif t == "case.submitted":
+        b.add(_SUBMITTED, case_id, p["submission"])
+    elif t == "case.decided":
+        b.add(_DECIDED, case_id, p["decided_on"], p["outcome"], at, p["outcome"] == "approve")
+    elif t == "offer.made":
+        b.add(_OFFER_MADE, p["offer_id"], case_id, p["rank"], p["option"], p["new_instalment"], p["term_months"],
+              p["expires_on"], on)
+    elif t == "offer.accepted":
+        b.add(_OFFER_STATUS, p["offer_id"], case_id, "accepted", p["accepted_on"])
+        b.add(_ACCEPTED_CASE, case_id, p["agreement_id"])
+        b.add(_AGREEMENT_ACCEPTED, p["agreement_id"], case_id, p["accepted_on"])
+    elif t in ("offer.expired", "offer.withdrawn", "offer.countered"):
+        status = {"offer.expired": "expired", "offer.withdrawn": "withdrawn", "offer.countered": "countered"}[t]
+        b.add(_OFFER_STATUS, p["offer_id"], case_id, status,
+              p.get("expired_on") or p.get("withdrawn_on") or p.get("countered_on"))
+        if t == "offer.expired":
+            b.expired[case_id] = (at, on)
+    elif t == "agreement.signed":
+        b.add(_SIGNED, p["agreement_id"], case_id, p["signed_on"] if p["party"] == "borrower" else None,
+              p["signed_on"] if p["party"] == "lender" else None)
+    elif t == "agreement.activated":
+        b.add(_ACTIVATED, p["agreement_id"], case_id, p["option"], p["activated_on"], p.get("supersedes_agreement_id"))
+        if p.get("supersedes_agreement_id"):
+            b.add(_SUPERSEDED, p["supersedes_agreement_id"], case_id, p["activated_on"])
+            b.refresh.add(p["supersedes_agreement_id"])
+        for i in p["schedule"]["instalments"]:
+            b.add(_INSTALMENT, p["agreement_id"], i["number"], i["due_date"], i["total"])
+        b.refresh.add(p["agreement_id"])
+        b.add(_QUEUE, case_id, "agreement_active", at, on, at)
+        # the case row's agreement is the one in force
+        b.add(_ACCEPTED_CASE, case_id, p["agreement_id"])
+        queue = None
+    elif t == "payment.applied":
+        b.add(_PAYMENT, p["reference"], p["agreement_id"], case_id, p["amount"], p["source"], p["received_on"])
+        per_instalment: dict[int, Decimal] = defaultdict(Decimal)
+        for line in p.get("allocation") or []:
+            per_instalment[int(line["instalment"])] += Decimal(str(line["amount"]))
+        for number, amount in sorted(per_instalment.items()):
+            b.add(_ALLOCATED, p["reference"], number, p["agreement_id"], amount, p["received_on"])
+        b.refresh.add(p["agreement_id"])
+    elif t == "instalment.missed":
+        b.add(_MISSED, p["agreement_id"], p["instalment"], p["due_date"], p["detected_on"])
+        b.add(_DELINQUENT, p["agreement_id"], case_id)
+    elif t in ("agreement.escalated", "agreement.cured"):
+        to_level = p.get("to_level", "current")
+        breach = p["on"] if to_level == "breach_notice" else None
+        b.add(_LEVEL, p["agreement_id"], case_id, to_level, p["on"], at, p.get("remedy_deadline"),
+              to_level not in ("current", "completed"), breach)
+    elif t == "agreement.completed":
+        b.add(_CLOSED, p["agreement_id"], case_id, "completed", p["on"], None, None)
+        b.add(_LEVEL, p["agreement_id"], case_id, "completed", p["on"], at, None, False, None)
+        b.refresh.add(p["agreement_id"])
+    elif t == "agreement.referred":
+        b.add(_CLOSED, p["agreement_id"], case_id, "referred", p["on"], p["route"], p["on"])
+        b.add(_LEVEL, p["agreement_id"], case_id, "legal_referral", p["on"], at, None, True, None)
+        b.refresh.add(p["agreement_id"])
+    elif t == "referral.blocked":
+        b.add(_BLOCKED, p["agreement_id"], case_id, p["on"])
+    elif t == "notice.requested":
+        b.add(_NOTICE, p["notice_id"], p["agreement_id"], p["level"], p["on"])
+    if queue is not None:
+        b.add(_QUEUE, case_id, queue, at, on, at)
+    b.last = event
+
