@@ -85,6 +85,21 @@ def open_case_page(page: Page, case_id: str) -> None:
     expect(page.locator("#case-title")).to_have_text(f"Case {case_id}")
 
 
+def reload_queues_until(page: Page, selector: str, timeout: float = 90.0) -> None:
+    """The read model projects events asynchronously: reload the queues until ``selector`` shows."""
+    deadline = time.monotonic() + timeout
+    page.goto(CONSOLE_URL + "/#/queues")
+    while True:
+        expect(page.locator("#read-model-lag")).to_be_visible()
+        if page.locator(selector).count():
+            return
+        if time.monotonic() > deadline:
+            shoot(page, f"timeout-{re.sub(r'[^a-z]+', '-', selector)}")
+            raise AssertionError(f"{selector} never appeared on the queues")
+        time.sleep(1.0)
+        page.reload()
+
+
 def reload_case_until(page: Page, case_id: str, selector: str, timeout: float = 90.0) -> None:
     """The workers move a case on asynchronously (Kafka): reload its page until ``selector`` shows."""
     deadline = time.monotonic() + timeout
@@ -190,14 +205,23 @@ def test_an_agent_and_a_supervisor_work_a_case_from_evidence_review_to_a_signed_
     # the lender signs: a supervisor (agents have no lender signing authority)
     log_in(page, SUPERVISOR)
     awaiting = page.locator("#queue-awaiting-signature")
+    reload_queues_until(page, f"#queue-awaiting-signature a[title='{case_id}']")
     expect(awaiting.get_by_role("link", name=case_id)).to_be_visible()
+    expect(awaiting).to_contain_text("lender")  # the read model knows whose signature is missing
     awaiting.get_by_role("link", name=case_id).click()
     page.click("#sign-lender")
     expect(page.locator("#agreement .pill").first).to_have_text("active")
 
     # monitoring takes the agreement over (worker): the schedule with its instalments shows
     reload_case_until(page, case_id, "#schedule[data-monitored=active]")
-    expect(page.locator("#timeline")).to_contain_text("lender signed")
+    # the timeline is the read model's: every event of the case, from every service, in order
+    reload_case_until(page, case_id, "#timeline li[data-type='agreement.activated']")
+    timeline = page.locator("#timeline")
+    expect(timeline).to_contain_text("lender signed")
+    expect(timeline.locator("li[data-type='case.opened']")).to_contain_text("case opened: unemployment")
+    kinds = [t for t in timeline.locator("li").evaluate_all("items => items.map(i => i.dataset.type)")]
+    assert kinds.index("case.opened") < kinds.index("case.decided") < kinds.index("offer.accepted") \
+        < kinds.index("agreement.activated")
     shoot(page, "05-case-signed-agreement")
 
     # the agent records the first instalment's payment
@@ -212,6 +236,7 @@ def test_an_agent_and_a_supervisor_work_a_case_from_evidence_review_to_a_signed_
 
     # the signed agreement is on the dashboard: the active agreements queue and the KPIs
     page.click("a[data-nav=queues]")
+    reload_queues_until(page, f"#queue-active-agreements a[title='{case_id}']")
     expect(page.locator("#queue-active-agreements").get_by_role("link", name=case_id)).to_be_visible()
     expect(page.locator("#queue-evidence-to-review").get_by_role("link", name=case_id)).to_have_count(0)
     shoot(page, "06-queues-with-agreement")
@@ -219,6 +244,9 @@ def test_an_agent_and_a_supervisor_work_a_case_from_evidence_review_to_a_signed_
     funnel = page.locator("#kpi-funnel svg")
     expect(funnel).to_be_visible()
     expect(funnel).to_contain_text("signed (active)")
+    # the KPIs are the read model's, and the page says how far behind the events it is
+    expect(page.locator("#read-model-lag")).to_contain_text("As of event")
+    expect(page.locator("#read-model-lag")).to_contain_text("s behind")
     for chart in ("#kpi-cure", "#kpi-breach", "#kpi-roll", "#kpi-ttfd"):
         expect(page.locator(chart)).to_be_visible()
     shoot(page, "07-kpis")
