@@ -335,16 +335,24 @@ def test_grafana_dashboard_has_the_kpi_and_sre_panels() -> None:
         assert pos["x"] + pos["w"] <= 24
     exprs = " ".join(t["expr"] for p in panels for t in p["targets"])
     for metric in (
-        # product.md §2 KPIs
-        "forbear_cases_opened_total", "forbear_time_to_first_decision_days_bucket", "forbear_decisions_total",
-        "forbear_offers_total", "forbear_active_agreements", "forbear_agreements_total",
-        "forbear_legal_referrals_total", "forbear_notices_total", "forbear_instalments_missed_total",
+        # product.md §2 KPIs: the read model's gauges (forbear_console.kpis, the README's KPI table)
+        "forbear_kpi_funnel_cases", "forbear_kpi_cases_by_hardship", "forbear_kpi_cases_by_channel",
+        "forbear_kpi_rate", "forbear_kpi_active_agreements", "forbear_kpi_breach_rate",
+        "forbear_kpi_time_to_first_decision_days", "forbear_kpi_referrals", "forbear_kpi_notices",
+        # activity counters of the services
+        "forbear_agreements_total", "forbear_instalments_missed_total",
         # SRE
         "forbear_http_requests_total", "forbear_http_request_duration_seconds_bucket", "forbear_consumer_lag_events",
         "forbear_outbox_backlog_events", "forbear_outbox_oldest_age_seconds", "forbear_dead_letter_events_total",
     ):
         assert metric in exprs, f"no panel shows {metric}"
-    assert "by (hardship, channel)" in exprs and "by (route)" in exprs and "by (level)" in exprs
+    assert "by (hardship)" in exprs and "by (channel)" in exprs and "by (route)" in exprs and "by (level)" in exprs
+    for kpi in ("cure", "approval", "offer_acceptance", "legal_referral"):
+        assert f'forbear_kpi_rate{{kpi="{kpi}"}}' in exprs, f"no panel shows the {kpi} rate"
+    # one definition: no KPI is computed a second way from the services' counters
+    for divergent in ('forbear_decisions_total{outcome="approve"}', 'forbear_offers_total{outcome="accepted"}',
+                      'forbear_agreements_total{transition="cured"}', "forbear_time_to_first_decision_days_bucket"):
+        assert divergent not in exprs, f"the dashboard computes a KPI from {divergent}"
 
 
 def test_grafana_provisioning() -> None:
