@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import hashlib
 import logging
 import re
 from collections.abc import Callable, Iterator
@@ -105,12 +106,23 @@ def _migration_files(package: str | None, directory: Path | None) -> list[tuple[
     return sorted(files)
 
 
+class MigrationEdited(RuntimeError):
+    """An applied migration's file no longer has the text that was applied: the schema in the
+    database is not what the files say. Restore the file and add a new migration instead."""
+
+
+def checksum(sql: str) -> str:
+    """What ``schema_migrations.checksum`` records of a migration: SHA-256 of its text."""
+    return hashlib.sha256(sql.encode()).hexdigest()
+
+
 def migrate(database_url: str, schema: str, service_migrations: Path | None) -> list[str]:
     """Apply the shared delivery tables then the service's own migrations, once each, in order.
 
     An advisory lock serialises concurrent starts of the same service. The migrations of one
     start are one transaction: cut off half-way (the server went away), none of them stays,
-    and the next attempt starts over.
+    and the next attempt starts over. Each applied migration's checksum is recorded, and a
+    file edited after it was applied is refused (``MigrationEdited``) before anything runs.
     """
     if not _SCHEMA.match(schema):
         raise ValueError(f"invalid schema name {schema!r}")
@@ -122,14 +134,22 @@ def migrate(database_url: str, schema: str, service_migrations: Path | None) -> 
         conn.execute(
             "create table if not exists schema_migrations (name text primary key, applied_at timestamptz not null default now())"
         )
-        done = {r[0] for r in conn.execute("select name from schema_migrations")}
+        # recorded since checksums were introduced; rows applied before have none until this start
+        conn.execute("alter table schema_migrations add column if not exists checksum text")
+        done = {r[0]: r[1] for r in conn.execute("select name, checksum from schema_migrations")}
         shared = [(f"shared/{n}", sql) for n, sql in _migration_files("forbear_shared.migrations", None)]
         own = [(f"{schema}/{n}", sql) for n, sql in _migration_files(None, service_migrations)]
-        for name, sql in shared + own:
+        files = shared + own
+        edited = [name for name, sql in files if done.get(name) not in (None, checksum(sql))]
+        if edited:
+            raise MigrationEdited(f"applied migration(s) edited since: {', '.join(edited)} (schema {schema})")
+        for name, sql in files:
             if name in done:
+                if done[name] is None:
+                    conn.execute("update schema_migrations set checksum = %s where name = %s", (checksum(sql), name))
                 continue
             conn.execute(sql)
-            conn.execute("insert into schema_migrations (name) values (%s)", (name,))
+            conn.execute("insert into schema_migrations (name, checksum) values (%s, %s)", (name, checksum(sql)))
             applied.append(name)
         conn.commit()
     if applied:

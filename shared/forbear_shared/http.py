@@ -43,6 +43,7 @@ from forbear_shared.errors import ForbearError
 from forbear_shared.readiness import KafkaProbe, Readiness, check_postgres
 from forbear_shared.retry import postgres_unavailable
 from forbear_shared.settings import Settings
+from forbear_shared.unit_of_work import Service, UnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -125,6 +126,32 @@ def guarded(dependency: Callable[..., Any], roles: Iterable[str]) -> Callable[..
 
 
 # -- one error shape: RFC 9457 problem details ------------------------------------------------
+
+class Roles:
+    """The role sets routes admit, named once for every service: ``roles = Roles(authz)`` in
+    ``create_app``, then ``def route(who: roles.staff)``. A route's roles are also its OpenAPI
+    401/403 (``document_problems``)."""
+
+    def __init__(self, authz: Authz) -> None:
+        def door(*allowed: auth.Role) -> Any:
+            return Annotated[auth.Principal, Depends(authz.roles(*allowed))]
+
+        #: every authenticated caller (read-only facts such as the business date)
+        self.anyone = door("agent", "supervisor", "system", "borrower")
+        #: operations staff
+        self.staff = door("agent", "supervisor")
+        self.staff_or_borrower = door("agent", "supervisor", "borrower")
+        self.staff_or_system = door("agent", "supervisor", "system")
+        self.supervisor = door("supervisor")
+        #: supervisors and automated pipelines (close of business, lifecycle operations)
+        self.supervisor_or_system = door("supervisor", "system")
+        #: the borrower, or an agent acting on the borrower's behalf
+        self.borrower_or_agent = door("borrower", "agent")
+        #: who may sign: the borrower (or an agent recording it), the lender's supervisor
+        self.signer = door("borrower", "agent", "supervisor")
+        #: who records a payment by hand: an agent at the counter, core banking's pipeline
+        self.agent_or_system = door("agent", "system")
+
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 #: JSON request bodies are a few hundred bytes; 64 KiB leaves room for a long story or reason
@@ -657,6 +684,30 @@ def idempotent_json(
         if key is not None:
             idempotency.record(conn, scope, key, status, body)
     return JSONResponse(body, status_code=status, media_type=_media(status))
+
+
+def idempotent(
+    service: Service,
+    who: auth.Principal,
+    key: str | None,
+    request: tuple[object, ...],
+    status: int,
+    run: Callable[[UnitOfWork[Any]], Any],
+) -> JSONResponse:
+    """The one door of a change under an Idempotency-Key: ``run`` (one use case) gets a unit of
+    work joined to the transaction that records the answer, so both commit together.
+
+    Keys are the caller's own (scope: role and subject); ``request`` names what is asked
+    (method, route, its ids and body) and is what makes a reused key with another request a 409.
+    """
+    return idempotent_json(
+        service.ctx.pool, f"{who.role}:{who.subject}", key, idempotency.request_hash(*request),
+        lambda conn: (status, _answer(run(service.unit_of_work(conn)))),
+    )
+
+
+def _answer(result: Any) -> Any:
+    return result.model_dump(mode="json") if isinstance(result, BaseModel) else result
 
 
 def _media(status: int) -> str:

@@ -194,8 +194,9 @@ class Redrive:
         settings = ctx.settings
         sink = KafkaDeadLetter(lazy_producer(settings.kafka_bootstrap, f"{service}-redrive"),
                                settings.topic(dead_letter(service).name), service)
-        processor = InboxProcessor(ctx.pool, service, spec.handlers, sink, max_retries=settings.consumer_max_retries,
-                                   batch_handlers=spec.batch_handlers, projection=spec.projection)
+        handlers, batch_handlers = spec.inbox_handlers()
+        processor = InboxProcessor(ctx.pool, service, handlers, sink, max_retries=settings.consumer_max_retries,
+                                   batch_handlers=batch_handlers, projection=spec.inbox_projection())
         return cls(settings, ctx.pool, processor, sink)
 
     def close(self) -> None:

@@ -37,12 +37,14 @@ from psycopg_pool import ConnectionPool
 
 from forbear_shared import logs, metrics
 from forbear_shared.db import make_pool
+from forbear_shared.events import DecodedEvent
 from forbear_shared.inbox import BatchHandler, Handler, InboxProcessor, KafkaDeadLetter, KafkaInboxLoop
 from forbear_shared.outbox import OutboxRelay, lazy_producer, observe_backlog
 from forbear_shared.readiness import Check, KafkaProbe, Readiness, check_postgres, serve_worker_http
 from forbear_shared.retry import Retrying
 from forbear_shared.settings import Settings, load_settings
 from forbear_shared.topics import dead_letter
+from forbear_shared.unit_of_work import Service, UnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -61,16 +63,27 @@ def tune_gc() -> None:
     gc.set_threshold(*GC_THRESHOLDS)
 
 
+#: a use case on an event: ``use_case(event, uow)`` (forbear_shared.unit_of_work)
+EventUseCase = Callable[[DecodedEvent, UnitOfWork[Any]], None]
+#: a use case on a run of consecutive fresh events of one type, applied set-based
+BatchUseCase = Callable[[list[DecodedEvent], UnitOfWork[Any]], None]
+
+
 @dataclass
 class WorkerSpec:
-    """What a service's worker consumes and how it handles each event type."""
+    """What a service's worker consumes and which use case handles each event type.
+
+    With ``service`` given, handlers are use cases, ``(event, uow)``: each gets a unit of work
+    joined to the inbox's transaction (the event is marked handled in the same commit as its
+    effect). Without it, handlers take ``(conn, event)``."""
 
     topics: list[str]
-    handlers: dict[str, Handler]
+    handlers: dict[str, Any]
     #: event types applied a run at a time (set-based), e.g. payments
-    batch_handlers: dict[str, BatchHandler] = field(default_factory=dict)
+    batch_handlers: dict[str, Any] = field(default_factory=dict)
+    service: Service | None = None
     #: a read model's projection: every event of a batch in one call, in order (``InboxProcessor``)
-    projection: BatchHandler | None = None
+    projection: Any = None
     #: extra periodic loops (e.g. a scheduler), each run as ``fn(stop)`` in a thread
     loops: list[Callable[[threading.Event], None]] = field(default_factory=list)
     consume: bool = True
@@ -79,18 +92,42 @@ class WorkerSpec:
     #: run an outbox relay (a read model publishes nothing)
     relay: bool = True
 
+    def inbox_handlers(self) -> tuple[dict[str, Handler], dict[str, BatchHandler]]:
+        """The handlers as the inbox calls them, ``(conn, event)`` / ``(conn, events)``."""
+        service = self.service
+        if service is None:
+            return self.handlers, self.batch_handlers
+
+        def on_event(use_case: EventUseCase) -> Handler:
+            return lambda conn, event: use_case(event, service.unit_of_work(conn))
+
+        def on_run(use_case: BatchUseCase) -> BatchHandler:
+            return lambda conn, events: use_case(events, service.unit_of_work(conn))
+
+        return ({t: on_event(h) for t, h in self.handlers.items()},
+                {t: on_run(h) for t, h in self.batch_handlers.items()})
+
+    def inbox_projection(self) -> BatchHandler | None:
+        """The projection as the inbox calls it, ``(conn, events)``; with ``service`` given it is
+        a use case ``(events, uow)`` joined to the inbox's transaction."""
+        service, projection = self.service, self.projection
+        if projection is None or service is None:
+            return projection  # type: ignore[no-any-return]
+        return lambda conn, events: projection(events, service.unit_of_work(conn))
+
 
 def build_consumer(settings: Settings, pool: ConnectionPool, spec: WorkerSpec) -> KafkaInboxLoop:
     service = settings.service_name
+    handlers, batch_handlers = spec.inbox_handlers()
     processor = InboxProcessor(
         pool,
         service,
-        spec.handlers,
+        handlers,
         KafkaDeadLetter(lazy_producer(settings.kafka_bootstrap, f"{service}-dlq"),
                         settings.topic(dead_letter(service).name), service),
         max_retries=settings.consumer_max_retries,
-        batch_handlers=spec.batch_handlers,
-        projection=spec.projection,
+        batch_handlers=batch_handlers,
+        projection=spec.inbox_projection(),
     )
     return KafkaInboxLoop(
         processor,

@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 
 import pytest
-from forbear_shared.events import MalformedEvent, UnknownEvent, decode, latest_version, registry
+from forbear_shared.events import MalformedEvent, UnknownEvent, decode, encode, latest_version, registry
 
 GOLDEN = Path(__file__).parent / "golden"
 
@@ -37,6 +37,23 @@ def test_golden_event_decodes_and_upcasts_to_the_latest_version(path: Path) -> N
     recorded = golden["upcast_payload"]
     assert {k: event.envelope.payload.get(k) for k in recorded} == recorded
     assert event.envelope.event_id.hex == golden["event"]["event_id"].replace("-", "")
+
+
+@pytest.mark.parametrize("path", golden_files(), ids=lambda p: p.stem)
+def test_golden_event_re_encodes_to_what_it_decoded_from(path: Path) -> None:
+    golden = json.loads(path.read_text())
+    event = decode(json.dumps(golden["event"]).encode())
+    again = json.loads(encode(event.envelope))
+    if event.original_version == latest_version(golden["event"]["type"]):
+        # an event at the latest version goes back on the wire byte-for-byte the same document
+        assert again == golden["event"]
+    else:
+        # an older one goes on as the latest version, with the payload it was upcast to
+        assert {k: again[k] for k in golden["event"] if k not in ("schema_version", "payload")} == {
+            k: v for k, v in golden["event"].items() if k not in ("schema_version", "payload")}
+        assert again["schema_version"] == latest_version(golden["event"]["type"])
+    # and decoding what was encoded gives the same event again
+    assert decode(encode(event.envelope)).envelope == event.envelope
 
 
 def test_money_as_a_float_is_refused() -> None:

@@ -1,8 +1,6 @@
-from datetime import date
 
 import pytest
 from forbear_intake.domain.case_status import CaseStatus, gathering_status, may_submit, status_after_decision
-from forbear_intake.domain.renegotiation import renegotiation_allowed
 from forbear_shared.domain.hardship import DocumentType, EvidenceDocument, ReviewStatus, evidence_completeness
 from forbear_shared.policy_loader import load_policy
 
@@ -42,9 +40,3 @@ def test_a_case_under_evaluation_or_closed_cannot_be_submitted():
     assert may_submit(CaseStatus.AWAITING_EVIDENCE)
     assert not may_submit(CaseStatus.UNDER_EVALUATION)
     assert not may_submit(CaseStatus.DECLINED)
-
-
-def test_one_renegotiation_per_agreement_in_twelve_months(policy):
-    assert renegotiation_allowed([], date(2026, 6, 1), policy)
-    assert not renegotiation_allowed([date(2025, 6, 2)], date(2026, 6, 1), policy)
-    assert renegotiation_allowed([date(2025, 6, 1)], date(2026, 6, 1), policy)  # exactly 12 months ago: outside

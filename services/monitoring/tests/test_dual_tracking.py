@@ -1,10 +1,7 @@
-from datetime import date
-
 from forbear_monitoring.domain.dual_tracking import (
     PendingKind,
     PendingMatter,
     referral_guard,
-    renegotiation_allowed,
 )
 
 
@@ -26,17 +23,3 @@ def test_every_pending_matter_is_named():
 def test_matters_of_other_agreements_do_not_block_referral():
     decision = referral_guard("AGR-1", [PendingMatter(PendingKind.EVALUATION, "AGR-2", "CASE-9")])
     assert decision.allowed
-
-
-def test_first_renegotiation_is_allowed(policy):
-    assert renegotiation_allowed([], on=date(2025, 3, 10), policy=policy).allowed
-
-
-def test_second_renegotiation_within_twelve_months_is_refused(policy):
-    decision = renegotiation_allowed([date(2025, 3, 10)], on=date(2026, 3, 9), policy=policy)
-    assert not decision.allowed
-    assert decision.reasons == ("renegotiation_limit_reached:next_allowed_on=2026-03-10",)
-
-
-def test_renegotiation_twelve_months_later_is_allowed(policy):
-    assert renegotiation_allowed([date(2025, 3, 10)], on=date(2026, 3, 10), policy=policy).allowed

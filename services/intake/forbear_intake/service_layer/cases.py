@@ -26,6 +26,7 @@ from forbear_shared.domain.hardship import (
     required_documents,
 )
 from forbear_shared.domain.policy import Policy
+from forbear_shared.domain.renegotiation import renegotiation_allowed
 from forbear_shared.errors import Conflict, ForbearError, Forbidden, NotFound, Unprocessable
 from forbear_shared.events import Envelope
 from forbear_shared.events.schemas.intake import (
@@ -55,7 +56,6 @@ from forbear_intake.domain.case_status import (
 from forbear_intake.domain.contact_rules import check_contact
 from forbear_intake.domain.evidence_files import check_evidence_file
 from forbear_intake.domain.loan_records import Claim, LoanSource, claim, declared_loan_refusals
-from forbear_intake.domain.renegotiation import renegotiation_allowed
 from forbear_intake.service_layer import views
 from forbear_intake.service_layer.commands import (
     ContactIn,
@@ -185,7 +185,7 @@ def open_case(intake: Intake, command: OpenCase, who: Principal, conn: psycopg.C
         agreement = repo.get_agreement(conn, agreement_id)
         if agreement is None or agreement["borrower_id"] != borrower_id:
             raise Unprocessable("unknown_agreement", f"no active agreement {agreement_id} of this borrower")
-        if not renegotiation_allowed(repo.renegotiation_dates(conn, agreement_id), today, policy):
+        if not renegotiation_allowed(repo.renegotiation_dates(conn, agreement_id), on=today, policy=policy).allowed:
             raise Conflict(
                 "renegotiation_limit",
                 f"agreement {agreement_id} was already renegotiated {policy.renegotiation.max_per_agreement} time(s) "

@@ -11,6 +11,7 @@ import logging
 
 import psycopg
 from forbear_shared.domain.arrears import LoanLedger, grace_cutoff
+from forbear_shared.domain.renegotiation import renegotiation_allowed
 from forbear_shared.domain.schedule import Schedule
 from forbear_shared.events import DecodedEvent
 from forbear_shared.events.schemas.agreement import AgreementActivated, OfferAccepted, OfferExpired, OfferMade
@@ -24,7 +25,6 @@ from forbear_shared.events.schemas.intake import (
 from psycopg.types.json import Jsonb
 
 from forbear_monitoring.adapters import repository as repo
-from forbear_monitoring.domain.dual_tracking import renegotiation_allowed
 from forbear_monitoring.service_layer.deps import Monitoring
 
 log = logging.getLogger(__name__)

@@ -106,6 +106,17 @@ class CaseSubmitted(Payload):
     renegotiates_agreement_id: str | None = None
 
 
+@registry.register("evidence.received", 1)
+class EvidenceReceived(Payload):
+    """A document the borrower brought, stored and awaiting review (its content stays in intake)."""
+
+    document_id: str
+    document_type: str
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    size_bytes: int = Field(ge=1)
+    received_on: dt.date
+
+
 @registry.register("evidence.reviewed", 1)
 class EvidenceReviewed(Payload):
     document_id: str
