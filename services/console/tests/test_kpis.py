@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 
 from forbear_console import kpis
-from forbear_console.readmodel.projector import _month_end_reached
+from forbear_console.readmodel.projector import month_ends
 from forbear_console.readmodel.queries import instalment_state
 from forbear_console.readmodel.rules import awaiting_signature_of, queue_after, summary
 
@@ -88,7 +88,11 @@ def test_an_unpaid_instalment_is_past_due_from_the_day_after_its_due_date() -> N
     assert instalment_state({**due, "settled_on": dt.date(2026, 3, 20)}, dt.date(2026, 3, 31))["state"] == "paid"
 
 
-def test_month_ends_are_reached_on_the_last_day_or_when_the_month_changes() -> None:
-    assert _month_end_reached(dt.date(2026, 3, 30), dt.date(2026, 3, 31))
-    assert _month_end_reached(dt.date(2026, 3, 30), dt.date(2026, 4, 2))  # catch-up over the month end
-    assert not _month_end_reached(dt.date(2026, 3, 2), dt.date(2026, 3, 3))
+def test_month_ends_reached_are_the_last_days_of_months_in_the_half_open_span() -> None:
+    assert month_ends(dt.date(2026, 3, 30), dt.date(2026, 3, 31)) == [dt.date(2026, 3, 31)]
+    assert month_ends(dt.date(2026, 3, 30), dt.date(2026, 4, 2)) == [dt.date(2026, 3, 31)]  # catch-up
+    assert month_ends(dt.date(2026, 3, 31), dt.date(2026, 4, 29)) == []  # already reached
+    assert month_ends(dt.date(2026, 1, 15), dt.date(2026, 3, 31)) == [dt.date(2026, 1, 31), dt.date(2026, 2, 28),
+                                                                       dt.date(2026, 3, 31)]
+    assert month_ends(dt.date(2026, 12, 30), dt.date(2027, 1, 31)) == [dt.date(2026, 12, 31), dt.date(2027, 1, 31)]
+    assert month_ends(dt.date(2026, 3, 2), dt.date(2026, 3, 3)) == []

@@ -40,6 +40,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from forbear_console import kpis
 from forbear_console.readmodel import SERVICE as READ_MODEL_SCHEMA
 from forbear_console.readmodel import queries
+from forbear_console.readmodel.projector import NO_JIT
 from forbear_console.session import (
     CSRF_HEADER,
     CSRF_VALUE,
@@ -253,6 +254,7 @@ def create_app(settings: ConsoleSettings | None = None) -> FastAPI:
             raise ForbearErrorWithStatus(503, "read_model_unavailable", "the console has no read model database")
         try:
             with transaction(pool) as conn:
+                conn.execute(NO_JIT)
                 return query(conn, *args, **kwargs)
         except (psycopg.OperationalError, PoolTimeout):
             raise ForbearErrorWithStatus(503, "read_model_unavailable", "the read model's database does not answer") from None

@@ -13,6 +13,7 @@ from psycopg_pool import ConnectionPool
 
 from forbear_console import kpis
 from forbear_console.readmodel import queries
+from forbear_console.readmodel.projector import NO_JIT
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +42,7 @@ def export(k: dict[str, Any]) -> None:
 
 def refresh(pool: ConnectionPool) -> None:
     with transaction(pool) as conn:
+        conn.execute(NO_JIT)
         export(kpis.compute(conn))
         behind = queries.lag(conn).get("behind_seconds")
     if behind is not None:

@@ -1,23 +1,32 @@
 """The projection: a batch of events in, the read model's rows out, set-based.
 
 The inbox (``forbear_shared.inbox``) has already recorded every event of the batch in the same
-transaction, so a redelivered event never reaches here twice. Each kind of row is written with
-one ``executemany`` per batch (psycopg pipelines them) in the events' order; every write is
-order-safe on its own (rules.py): the newest-occurred event sets a case's queue and an
-agreement's level, an offer's terminal status is never reopened, payments add up, and facts
-that need other facts (instalment states, month-end DPD) are recomputed from the rows at the
-end of the batch.
+transaction, so a redelivered event never reaches here twice. Each kind of row is written by
+one ``insert … select … from unnest(…)`` per *round* (``Batch.flush``): round k holds the k-th
+row of each key in the batch, so rows of one key are applied in the events' order and no
+statement touches a row twice. Every write is order-safe on its own (rules.py): the
+newest-occurred event sets a case's queue and an agreement's level, an offer's terminal status
+is never reopened, payments add up, a review is not undone by a late "received".
+
+Facts that need other facts are recomputed at the end of the batch, only for what the batch
+touched: a case's evidence state (its documents), an agreement's instalment settlements (its
+allocations), and its month-end DPD from the earliest month end the batch can have changed
+(from the first month end on or after a payment's day; every month end for an activation).
+A business date reaching a month end adds that month end's DPD for the agreements on plan then,
+and nothing else. A rebuild, batched differently, reaches the same rows (tests/integration).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
+import re
+from collections import Counter, defaultdict
 from decimal import Decimal
 from typing import Any
 
 import psycopg
 from forbear_shared.events import DecodedEvent
+from forbear_shared.unit_of_work import UnitOfWork
 
 from forbear_console.readmodel.rules import queue_after, summary
 
@@ -140,26 +149,132 @@ on conflict (agreement_id) do update set
     referral_blocked_since = coalesce(rm_agreement.referral_blocked_since, excluded.referral_blocked_since)"""
 _NOTICE = """
 insert into rm_notice (notice_id, agreement_id, level, on_date) values (%s, %s, %s, %s) on conflict do nothing"""
+_REQUIRED = """
+insert into rm_required_document (case_id, document_type) values (%s, %s) on conflict do nothing"""
+_DEADLINE = """
+insert into rm_case (case_id, evidence_deadline) values (%s, %s)
+on conflict (case_id) do update set evidence_deadline = greatest(rm_case.evidence_deadline, excluded.evidence_deadline)"""
+_RECEIVED = """
+insert into rm_document (document_id, case_id, document_type, received_on) values (%s, %s, %s, %s)
+on conflict (document_id) do update set received_on = excluded.received_on"""
+_REVIEWED = """
+insert into rm_document (document_id, case_id, document_type, status, reviewed_on) values (%s, %s, %s, %s, %s)
+on conflict (document_id) do update set status = excluded.status, reviewed_on = excluded.reviewed_on"""
+#: statements whose rows are keyed by their first two values (the rest by their first)
+_KEY_OF_TWO = frozenset({_INSTALMENT, _ALLOCATED, _MISSED, _REQUIRED})
 
-#: month ends of an agreement on plan up to the business date, and its DPD at each
-#: (DPD = days since the oldest due date not settled by then: the same definition as monitoring's)
-_MONTH_END_DPD = """
-with plan as (
-    select a.agreement_id, a.activated_on as start,
+#: where a case gathering evidence stands, by intake's rule (forbear_intake.domain.case_status):
+#: ready to submit when every required type has an accepted document, evidence to review when
+#: a type still missing has one awaiting review, else awaiting evidence
+_EVIDENCE_STATE = """
+with s as (
+    select c.case_id,
+           exists (select 1 from rm_required_document r where r.case_id = c.case_id) as asked,
+           not exists (select 1 from rm_required_document r where r.case_id = c.case_id and not exists (
+               select 1 from rm_document d where d.case_id = r.case_id and d.document_type = r.document_type
+                                              and d.status = 'accepted')) as complete,
+           exists (select 1 from rm_document d where d.case_id = c.case_id and d.status = 'pending'
+                   and not exists (select 1 from rm_document a where a.case_id = d.case_id
+                                   and a.document_type = d.document_type and a.status = 'accepted')
+                   and (not exists (select 1 from rm_required_document r where r.case_id = c.case_id)
+                        or exists (select 1 from rm_required_document r where r.case_id = c.case_id
+                                   and r.document_type = d.document_type))) as to_review
+    from rm_case c where c.case_id = any(%s)
+)
+update rm_case c set evidence_state = case when s.asked and s.complete then 'ready_to_submit'
+                                           when s.to_review then 'evidence_to_review' else 'awaiting_evidence' end
+from s where c.case_id = s.case_id"""
+
+#: DPD of an agreement at a month end = days since its oldest due date not settled by then
+#: (the same definition as monitoring's); one row per month end on plan, from ``since``
+#: (null: from activation) to the business date or the agreement's close
+_DPD_SINCE = """
+with touched as (
+    select * from unnest(%(ids)s::text[], %(since)s::date[]) as t(agreement_id, since)
+), plan as (
+    select a.agreement_id, greatest(a.activated_on, coalesce(t.since, a.activated_on)) as start,
            least(coalesce(a.closed_on, p.business_date), p.business_date) as stop
-    from rm_agreement a, rm_progress p
-    where a.activated_on is not null and p.business_date is not null and a.agreement_id = any(%(ids)s)
+    from touched t join rm_agreement a on a.agreement_id = t.agreement_id cross join rm_progress p
+    where a.activated_on is not null and p.business_date is not null
 ), ends as (
-    select plan.agreement_id, (d + interval '1 month - 1 day')::date as month_end, plan.stop
+    select plan.agreement_id, (d + interval '1 month - 1 day')::date as month_end
     from plan, generate_series(date_trunc('month', plan.start), date_trunc('month', plan.stop), interval '1 month') d
+    where (d + interval '1 month - 1 day')::date <= plan.stop
 )
 insert into rm_month_end_dpd (agreement_id, month_end, dpd)
-select e.agreement_id, e.month_end,
-       coalesce(e.month_end - (select min(i.due_date) from rm_instalment i
-                               where i.agreement_id = e.agreement_id and i.due_date < e.month_end
-                                 and (i.settled_on is null or i.settled_on > e.month_end)), 0)
-from ends e where e.month_end <= e.stop
-on conflict (agreement_id, month_end) do update set dpd = excluded.dpd"""
+select e.agreement_id, e.month_end, coalesce(e.month_end - min(i.due_date), 0)
+from ends e left join rm_instalment i on i.agreement_id = e.agreement_id and i.due_date < e.month_end
+                                     and (i.settled_on is null or i.settled_on > e.month_end)
+group by e.agreement_id, e.month_end
+on conflict (agreement_id, month_end) do update set dpd = excluded.dpd
+where rm_month_end_dpd.dpd <> excluded.dpd"""
+#: the month ends a business date just reached, for every agreement on plan on that day
+_DPD_AT = """
+insert into rm_month_end_dpd (agreement_id, month_end, dpd)
+select a.agreement_id, m.month_end, coalesce(m.month_end - min(i.due_date), 0)
+from rm_agreement a join unnest(%(ends)s::date[]) as m(month_end)
+     on a.activated_on <= m.month_end and (a.closed_on is null or m.month_end <= a.closed_on)
+left join rm_instalment i on i.agreement_id = a.agreement_id and i.due_date < m.month_end
+                         and (i.settled_on is null or i.settled_on > m.month_end)
+where a.activated_on is not null
+group by a.agreement_id, m.month_end
+on conflict (agreement_id, month_end) do update set dpd = excluded.dpd
+where rm_month_end_dpd.dpd <> excluded.dpd"""
+#: a closed agreement has no month end after its close
+_DPD_AFTER_CLOSE = """
+delete from rm_month_end_dpd d using rm_agreement a
+where d.agreement_id = a.agreement_id and a.agreement_id = any(%s) and a.closed_on is not null
+  and d.month_end > a.closed_on"""
+#: a case whose offer expired is back to "offer expired" if none of its offers is open any more
+_OFFERS_EXPIRED = """
+update rm_case c set queue = 'offer_expired', queue_at = e.at, queue_on = e.on_date
+from unnest(%s::text[], %s::timestamptz[], %s::date[]) as e(case_id, at, on_date)
+where c.case_id = e.case_id and c.queue = 'offers_open' and c.queue_at <= e.at
+  and not exists (select 1 from rm_offer o where o.case_id = e.case_id and o.status = 'open')"""
+
+#: the read model's statements are short; compiling them (the planner misjudges unnest and
+#: generate_series) took seconds a batch, for statements that then ran in milliseconds
+NO_JIT = "set local jit = off"
+
+_INSERT = re.compile(r"^\s*insert into (\w+) \(([^)]*)\)\s*values \(([^)]*)\)(.*)$", re.S)
+#: (table, column) -> SQL type, read once from the schema (the statements' unnest casts)
+_COLUMN_TYPES: dict[tuple[str, str], str] = {}
+_SET_BASED: dict[str, str] = {}
+
+
+def set_based(conn: psycopg.Connection, sql: str) -> str:
+    """``insert … values (%s, …) rest`` as ``insert … select … from unnest(%s::type[], …) rest``:
+    one statement for many rows, each parameter a column of them."""
+    found = _SET_BASED.get(sql)
+    if found is not None:
+        return found
+    if not _COLUMN_TYPES:
+        for r in conn.execute("select c.relname as t, a.attname as c, format_type(a.atttypid, a.atttypmod) as type"
+                              " from pg_attribute a join pg_class c on c.oid = a.attrelid"
+                              " where c.relnamespace = current_schema()::regnamespace and c.relkind = 'r'"
+                              " and a.attnum > 0 and not a.attisdropped"):
+            _COLUMN_TYPES[(_field(r, "t", 0), _field(r, "c", 1))] = _field(r, "type", 2)
+    match = _INSERT.match(sql)
+    if match is None:
+        raise ValueError(f"not an insert … values statement: {sql[:60]}")
+    table, columns, values, rest = match.groups()
+    names = [c.strip() for c in columns.split(",")]
+    items = [v.strip() for v in values.split(",")]
+    casts, selected = [], []
+    for name, item in zip(names, items, strict=True):
+        if item == "%s":
+            casts.append(f"%s::{_COLUMN_TYPES[(table, name)]}[]")
+            selected.append(f"u.c{len(casts)}")
+        else:
+            selected.append(item)
+    found = (f"insert into {table} ({', '.join(names)}) select {', '.join(selected)} from unnest({', '.join(casts)})"
+             f" as u({', '.join(f'c{i + 1}' for i in range(len(casts)))}){rest}")
+    _SET_BASED[sql] = found
+    return found
+
+
+def _field(row: Any, name: str, index: int) -> Any:
+    return row[name] if isinstance(row, dict) else row[index]
 
 
 def _date(value: Any) -> dt.date | None:
@@ -171,8 +286,13 @@ class Batch:
 
     def __init__(self) -> None:
         self.rows: dict[str, list[tuple[Any, ...]]] = defaultdict(list)
-        #: agreements whose month-end DPD must be computed again
-        self.refresh: set[str] = set()
+        #: agreements whose settlements and month-end DPD must be computed again, from the
+        #: month end of the date given (None: from activation)
+        self.refresh: dict[str, dt.date | None] = {}
+        #: agreements closed (completed, referred, superseded): no month end after the close
+        self.closed: set[str] = set()
+        #: cases whose evidence state must be computed again
+        self.evidence: set[str] = set()
         #: cases with an expired offer: back to "offer expired" if none is open any more
         self.expired: dict[str, tuple[dt.datetime, dt.date]] = {}
         self.business_date: dt.date | None = None
@@ -181,35 +301,73 @@ class Batch:
     def add(self, sql: str, *row: Any) -> None:
         self.rows[sql].append(row)
 
+    def touch(self, agreement_id: str, since: dt.date | None) -> None:
+        """Recompute ``agreement_id``'s derived facts from ``since`` (None: all of them)."""
+        if agreement_id in self.refresh:
+            before = self.refresh[agreement_id]
+            since = None if before is None or since is None else min(before, since)
+        self.refresh[agreement_id] = since
 
-def project(conn: psycopg.Connection, events: list[DecodedEvent]) -> None:
-    """The read model's one handler (``WorkerSpec.projection``)."""
+    def flush(self, cur: psycopg.Cursor[Any]) -> None:
+        """Every statement's rows, a round at a time (round k: the k-th row of each key)."""
+        for sql, rows in self.rows.items():
+            width = 2 if sql in _KEY_OF_TWO else 1
+            seen: Counter[tuple[Any, ...]] = Counter()
+            rounds: list[list[tuple[Any, ...]]] = []
+            for row in rows:
+                key = row[:width]
+                k = seen[key]
+                seen[key] += 1
+                if k == len(rounds):
+                    rounds.append([])
+                rounds[k].append(row)
+            statement = set_based(cur.connection, sql)
+            for chunk in rounds:
+                cur.execute(statement, [list(column) for column in zip(*chunk, strict=True)])
+
+
+def project(events: list[DecodedEvent], uow: UnitOfWork[Any]) -> None:
+    """The read model's one use case (``WorkerSpec.projection``): a batch of events, in order,
+    in the inbox's transaction."""
+    with uow:
+        apply(uow.conn, events)
+
+
+def apply(conn: psycopg.Connection, events: list[DecodedEvent]) -> None:
     batch = Batch()
     for event in events:
         _one(batch, event)
     with conn.cursor() as cur:
-        for sql, rows in batch.rows.items():
-            cur.executemany(sql, rows)
+        cur.execute(NO_JIT)
+        batch.flush(cur)
+        if batch.evidence:
+            cur.execute(_EVIDENCE_STATE, (sorted(batch.evidence),))
+        if batch.closed:
+            cur.execute(_DPD_AFTER_CLOSE, (sorted(batch.closed),))
+        if batch.refresh:
+            ids = sorted(batch.refresh)
+            cur.execute(_SETTLEMENTS, {"ids": ids})
         if batch.business_date is not None:
             cur.execute("select business_date from rm_progress")
             before = _value(cur.fetchone())
             cur.execute("update rm_progress set business_date = greatest(business_date, %s)", (batch.business_date,))
-            if before is None or _month_end_reached(before, batch.business_date):
-                # every agreement on plan gets its DPD at the month end just reached
-                cur.execute("select agreement_id from rm_agreement where activated_on is not null")
-                batch.refresh |= {_value(row) for row in cur.fetchall()}
+            if before is None:
+                cur.execute("select min(activated_on) from rm_agreement")
+                first = _value(cur.fetchone())
+                ends = month_ends(first - dt.timedelta(days=1), batch.business_date) if first else []
+            else:
+                ends = month_ends(before, batch.business_date)
+            if ends:
+                # the month ends just reached, for every agreement on plan on them: before the
+                # touched ones below, whose rows from their own dates are then written last
+                cur.execute(_DPD_AT, {"ends": ends})
         if batch.refresh:
             ids = sorted(batch.refresh)
-            cur.execute("delete from rm_month_end_dpd d using rm_agreement a where d.agreement_id = a.agreement_id"
-                        " and a.agreement_id = any(%s) and a.closed_on is not null and d.month_end > a.closed_on",
-                        (ids,))
-            cur.execute(_SETTLEMENTS, {"ids": ids})
-            cur.execute(_MONTH_END_DPD, {"ids": ids})
-        for case_id, (at, on) in batch.expired.items():
-            cur.execute("update rm_case set queue = 'offer_expired', queue_at = %s, queue_on = %s"
-                        " where case_id = %s and queue = 'offers_open' and queue_at <= %s and not exists"
-                        " (select 1 from rm_offer o where o.case_id = %s and o.status = 'open')",
-                        (at, on, case_id, at, case_id))
+            cur.execute(_DPD_SINCE, {"ids": ids, "since": [batch.refresh[i] for i in ids]})
+        if batch.expired:
+            cases = sorted(batch.expired)
+            cur.execute(_OFFERS_EXPIRED, (cases, [batch.expired[c][0] for c in cases],
+                                          [batch.expired[c][1] for c in cases]))
         last = events[-1].envelope
         cur.execute("update rm_progress set last_event_id = %s, last_event_type = %s, last_occurred_at = %s,"
                     " last_projected_at = clock_timestamp(), events_projected = events_projected + %s",
@@ -222,10 +380,18 @@ def _value(row: Any) -> Any:
     return next(iter(row.values())) if isinstance(row, dict) else row[0]
 
 
-def _month_end_reached(before: dt.date, after: dt.date) -> bool:
-    """The business date moved onto or past the last day of a month."""
-    return after > before and ((after.year, after.month) != (before.year, before.month)
-                               or (after + dt.timedelta(days=1)).month != after.month)
+def month_ends(before: dt.date, after: dt.date) -> list[dt.date]:
+    """The last days of months in ``(before, after]``."""
+    ends = []
+    year, month = before.year, before.month
+    while True:
+        nxt = dt.date(year + month // 12, month % 12 + 1, 1)
+        end = nxt - dt.timedelta(days=1)
+        if end > after:
+            return ends
+        if end > before:
+            ends.append(end)
+        year, month = nxt.year, nxt.month
 
 
 def _one(b: Batch, event: DecodedEvent) -> None:
@@ -243,6 +409,18 @@ def _one(b: Batch, event: DecodedEvent) -> None:
     queue = queue_after(t, p)
     if t == "case.opened":
         b.add(_CASE_OPENED, case_id, p["hardship_category"], p["channel"], p["dpd_at_first_contact"], p["opened_on"])
+        b.evidence.add(case_id)
+    elif t == "evidence.requested":
+        for document_type in p["missing_document_types"]:
+            b.add(_REQUIRED, case_id, document_type)
+        b.add(_DEADLINE, case_id, p["deadline"])
+        b.evidence.add(case_id)
+    elif t == "evidence.received":
+        b.add(_RECEIVED, p["document_id"], case_id, p["document_type"], p["received_on"])
+        b.evidence.add(case_id)
+    elif t == "evidence.reviewed":
+        b.add(_REVIEWED, p["document_id"], case_id, p["document_type"], p["outcome"], p["reviewed_on"])
+        b.evidence.add(case_id)
     elif t == "case.submitted":
         b.add(_SUBMITTED, case_id, p["submission"])
     elif t == "case.decided":
@@ -267,10 +445,10 @@ def _one(b: Batch, event: DecodedEvent) -> None:
         b.add(_ACTIVATED, p["agreement_id"], case_id, p["option"], p["activated_on"], p.get("supersedes_agreement_id"))
         if p.get("supersedes_agreement_id"):
             b.add(_SUPERSEDED, p["supersedes_agreement_id"], case_id, p["activated_on"])
-            b.refresh.add(p["supersedes_agreement_id"])
+            b.closed.add(p["supersedes_agreement_id"])
         for i in p["schedule"]["instalments"]:
             b.add(_INSTALMENT, p["agreement_id"], i["number"], i["due_date"], i["total"])
-        b.refresh.add(p["agreement_id"])
+        b.touch(p["agreement_id"], None)
         b.add(_QUEUE, case_id, "agreement_active", at, on, at)
         # the case row's agreement is the one in force
         b.add(_ACCEPTED_CASE, case_id, p["agreement_id"])
@@ -282,7 +460,8 @@ def _one(b: Batch, event: DecodedEvent) -> None:
             per_instalment[int(line["instalment"])] += Decimal(str(line["amount"]))
         for number, amount in sorted(per_instalment.items()):
             b.add(_ALLOCATED, p["reference"], number, p["agreement_id"], amount, p["received_on"])
-        b.refresh.add(p["agreement_id"])
+        # a payment can only change what is settled on or after the day it was received
+        b.touch(p["agreement_id"], _date(p["received_on"]))
     elif t == "instalment.missed":
         b.add(_MISSED, p["agreement_id"], p["instalment"], p["due_date"], p["detected_on"])
         b.add(_DELINQUENT, p["agreement_id"], case_id)
@@ -294,11 +473,11 @@ def _one(b: Batch, event: DecodedEvent) -> None:
     elif t == "agreement.completed":
         b.add(_CLOSED, p["agreement_id"], case_id, "completed", p["on"], None, None)
         b.add(_LEVEL, p["agreement_id"], case_id, "completed", p["on"], at, None, False, None)
-        b.refresh.add(p["agreement_id"])
+        b.closed.add(p["agreement_id"])
     elif t == "agreement.referred":
         b.add(_CLOSED, p["agreement_id"], case_id, "referred", p["on"], p["route"], p["on"])
         b.add(_LEVEL, p["agreement_id"], case_id, "legal_referral", p["on"], at, None, True, None)
-        b.refresh.add(p["agreement_id"])
+        b.closed.add(p["agreement_id"])
     elif t == "referral.blocked":
         b.add(_BLOCKED, p["agreement_id"], case_id, p["on"])
     elif t == "notice.requested":

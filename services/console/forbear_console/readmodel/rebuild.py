@@ -22,7 +22,7 @@ from kafka.structs import OffsetAndMetadata
 from psycopg_pool import ConnectionPool
 
 from forbear_console.readmodel import SERVICE, TABLES, TOPICS
-from forbear_console.readmodel.projector import project
+from forbear_console.readmodel.projector import apply
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +51,7 @@ def rebuild(settings: Settings, pool: ConnectionPool, *, group: str | None = Non
         log.warning("event failed again during the rebuild",
                     extra={"reason": reason, "topic": record.topic, "offset": record.offset})
 
-    processor = InboxProcessor(pool, SERVICE, {}, not_again, max_retries=1, projection=project)
+    processor = InboxProcessor(pool, SERVICE, {}, not_again, max_retries=1, projection=apply)
     reader = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False,
                            max_poll_records=batch, max_partition_fetch_bytes=8 * 1024 * 1024)
     try:
