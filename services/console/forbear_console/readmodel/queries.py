@@ -16,6 +16,12 @@ _CASE_QUEUE = """
 select c.case_id, c.hardship_category, c.channel, c.dpd_at_first_contact, c.opened_on, c.queue_on as since,
        c.last_outcome, c.submissions
 from rm_case c where c.queue = %(queue)s order by c.queue_on, c.case_id limit %(limit)s offset %(offset)s"""
+#: the three queues of a case still gathering evidence (intake's rule, projector._EVIDENCE_STATE)
+_GATHERING = """
+select c.case_id, c.hardship_category, c.channel, c.dpd_at_first_contact, c.opened_on, c.queue_on as since,
+       c.evidence_deadline
+from rm_case c where c.queue = 'gathering_evidence' and c.evidence_state = %(state)s
+order by c.queue_on, c.case_id limit %(limit)s offset %(offset)s"""
 _OFFERS_OPEN = """
 select o.case_id, o.offer_id, o.rank, o.option, o.new_instalment, o.term_months, o.expires_on
 from rm_offer o where o.status = 'open' order by o.expires_on, o.case_id, o.rank limit %(limit)s offset %(offset)s"""
@@ -27,6 +33,9 @@ _LEVEL_ORDER = ("case a.level when 'legal_referral' then 0 when 'breach_notice' 
                 "when 'reminder' then 3 else 4 end, a.level_since, a.agreement_id")
 
 QUEUES: dict[str, tuple[str, dict[str, Any]]] = {
+    "awaiting-evidence": (_GATHERING, {"state": "awaiting_evidence"}),
+    "evidence-to-review": (_GATHERING, {"state": "evidence_to_review"}),
+    "ready-to-submit": (_GATHERING, {"state": "ready_to_submit"}),
     "supervisor-review": (_CASE_QUEUE, {"queue": "supervisor_review"}),
     "under-evaluation": (_CASE_QUEUE, {"queue": "under_evaluation"}),
     "offers-open": (_OFFERS_OPEN, {}),
@@ -38,7 +47,11 @@ QUEUES: dict[str, tuple[str, dict[str, Any]]] = {
     "legal-referrals": (_AGREEMENTS.format(where="a.status = 'referred'", order="a.referred_on desc, a.agreement_id"),
                         {}),
 }
+_GATHERING_COUNT = "select count(*) as n from rm_case where queue = 'gathering_evidence' and evidence_state = '{}'"
 _COUNTS = {
+    "awaiting-evidence": _GATHERING_COUNT.format("awaiting_evidence"),
+    "evidence-to-review": _GATHERING_COUNT.format("evidence_to_review"),
+    "ready-to-submit": _GATHERING_COUNT.format("ready_to_submit"),
     "supervisor-review": "select count(*) as n from rm_case where queue = 'supervisor_review'",
     "under-evaluation": "select count(*) as n from rm_case where queue = 'under_evaluation'",
     "offers-open": "select count(*) as n from rm_offer where status = 'open'",

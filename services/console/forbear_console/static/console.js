@@ -154,56 +154,56 @@ async function route() {
 }
 
 // -- work queues ----------------------------------------------------------------------------------
+// every queue is one SQL query on the console's read model (/readmodel/queues/<id>), never a service's list
 const QUEUES = [
-  { id: "awaiting-evidence", title: "Awaiting evidence", service: "intake", path: "/cases?status=awaiting_evidence",
+  { id: "awaiting-evidence", title: "Awaiting evidence",
     columns: [
       { label: "Case", value: (c) => caseLink(c.case_id), width: "165px" },
       { label: "Hardship", value: (c) => words(c.hardship_category) },
       { label: "Deadline", value: (c) => c.evidence_deadline || "—" },
       { label: "DPD", value: (c) => c.dpd_at_first_contact, num: true, width: "52px" }] },
-  { id: "evidence-to-review", title: "Evidence to review", service: "intake", path: "/cases?status=evidence_to_review",
+  { id: "evidence-to-review", title: "Evidence to review",
     columns: [
       { label: "Case", value: (c) => caseLink(c.case_id), width: "165px" },
       { label: "Hardship", value: (c) => words(c.hardship_category) },
       { label: "Opened", value: (c) => c.opened_on },
       { label: "Channel", value: (c) => c.channel }] },
-  { id: "ready-to-submit", title: "Ready to submit", service: "intake", path: "/cases?status=ready_to_submit",
+  { id: "ready-to-submit", title: "Ready to submit",
     columns: [
       { label: "Case", value: (c) => caseLink(c.case_id), width: "165px" },
       { label: "Hardship", value: (c) => words(c.hardship_category) },
       { label: "Opened", value: (c) => c.opened_on }] },
-  // from here on: the console's read model (one SQL query each), not the services' lists
-  { id: "supervisor-review", title: "Supervisor review", readModel: true,
+  { id: "supervisor-review", title: "Supervisor review",
     columns: [
       { label: "Case", value: (r) => caseLink(r.case_id), width: "165px" },
       { label: "Hardship", value: (r) => words(r.hardship_category) },
       { label: "Since", value: (r) => r.since || "—" }] },
-  { id: "offers-open", title: "Offers awaiting acceptance", readModel: true,
+  { id: "offers-open", title: "Offers awaiting acceptance",
     columns: [
       { label: "Case", value: (o) => caseLink(o.case_id), width: "165px" },
       { label: "Option", value: (o) => `#${o.rank} ${words(o.option)}` },
       { label: "Instalment", value: (o) => money(o.new_instalment), num: true },
       { label: "Expires", value: (o) => o.expires_on }] },
-  { id: "awaiting-signature", title: "Awaiting signature", readModel: true,
+  { id: "awaiting-signature", title: "Awaiting signature",
     columns: [
       { label: "Case", value: (a) => caseLink(a.case_id), width: "165px" },
       { label: "Agreement", value: (a) => a.agreement_id },
       { label: "Waiting for", value: (a) => a.awaiting_signature_of || "—" },
       { label: "Accepted", value: (a) => a.accepted_on || "—" }] },
-  { id: "active-agreements", title: "Active agreements", readModel: true,
+  { id: "active-agreements", title: "Active agreements",
     columns: [
       { label: "Case", value: (a) => caseLink(a.case_id), width: "165px" },
       { label: "Agreement", value: (a) => a.agreement_id },
       { label: "Option", value: (a) => words(a.option) },
       { label: "Active since", value: (a) => a.activated_on || "—" }] },
-  { id: "at-risk", title: "Agreements at risk", readModel: true, atRisk: true,
+  { id: "at-risk", title: "Agreements at risk", atRisk: true,
     columns: [
       { label: "Case", value: (a) => caseLink(a.case_id), width: "165px" },
       { label: "Level", value: (a) => pill(a.level) },
       { label: "Since", value: (a) => a.level_since || "—" },
       { label: "Remedy by", value: (a) => a.remedy_deadline || "—" },
       { label: "Referral held", value: (a) => a.referral_blocked_since ? `since ${a.referral_blocked_since}` : "—" }] },
-  { id: "legal-referrals", title: "Legal referrals", readModel: true,
+  { id: "legal-referrals", title: "Legal referrals",
     columns: [
       { label: "Case", value: (r) => caseLink(r.case_id), width: "165px" },
       { label: "Agreement", value: (r) => r.agreement_id },
@@ -222,18 +222,15 @@ function lagLine(lag) {
 
 async function renderQueues(main) {
   const [results, lag] = await Promise.all([Promise.all(QUEUES.map(async (q) => {
-    if (q.readModel) {
-      try { return { ok: true, data: await call("GET", `/readmodel/queues/${q.id}?limit=200`) }; }
-      catch (e) { return { ok: false, error: e }; }
-    }
-    return tryApi(q.service, q.path);
+    try { return { ok: true, data: await call("GET", `/readmodel/queues/${q.id}?limit=200`) }; }
+    catch (e) { return { ok: false, error: e }; }
   })), call("GET", "/readmodel/lag").catch(() => null)]);
   const cards = QUEUES.map((q, i) => {
     const r = results[i];
     const rows = r.ok ? items(r.data) : [];
     const total = r.ok ? (r.data.total !== undefined ? r.data.total : rows.length) : null;
     let body;
-    if (!r.ok) body = h("p.error", {}, `${q.readModel ? "read model" : q.service + " " + q.path.split("?")[0]}: ${r.error.status ? "HTTP " + r.error.status + " — " : ""}${r.error.message}`);
+    if (!r.ok) body = h("p.error", {}, `read model: ${r.error.status ? "HTTP " + r.error.status + " — " : ""}${r.error.message}`);
     else if (q.atRisk) {
       const byLevel = LEVEL_ORDER.map((lvl) => [lvl, (r.data.by_level || {})[lvl] || 0]).filter(([, n]) => n);
       body = h("div", {}, byLevel.length ? h("p.actions", {}, byLevel.map(([lvl, n]) => h("span", {}, pill(lvl), " ", n))) : null,

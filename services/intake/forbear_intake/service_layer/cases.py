@@ -35,6 +35,7 @@ from forbear_shared.events.schemas.intake import (
     CaseSubmitted,
     ContactRecorded,
     EvidenceItem,
+    EvidenceReceived,
     EvidenceRequested,
     EvidenceReviewed,
     RenegotiationRequested,
@@ -291,6 +292,9 @@ def upload_evidence(intake: Intake, conn: psycopg.Connection, case_id: str, docu
     })
     _audit(conn, case_id, today, who, "evidence_uploaded", None, document_id=document_id,
            document_type=doc_type.value, sha256=digest, size_bytes=upload.size)
+    intake.ctx.emit(conn, type="evidence.received", case_id=case_id, topic=TOPIC, business_date=today,
+                    payload=EvidenceReceived(document_id=document_id, document_type=doc_type.value, sha256=digest,
+                                             size_bytes=upload.size, received_on=today))
     if CaseStatus(case["status"]) in GATHERING:
         _set_status(conn, case, gathering_status(completeness_of(conn, case)), today, who, "evidence_uploaded")
     return repo.get_document(conn, case_id, document_id)
