@@ -9,6 +9,9 @@ instalment 2 is missed (detected 03-08) and the agreement escalates to a reminde
 Business date 2026-03-31. So, by the rules: DPD at the month ends Jan 31, Feb 28 and Mar 31 is
 0, 0 and 26 (March 5 to 31); the roll from "current" is observed twice and rolled once; the
 agreement ever delinquent, not cured; time to first decision 7 days.
+
+Two more cases gather evidence: one brought its medical certificate, still to review; the
+other's was accepted, so it is ready to submit (intake's rule, from evidence.* events).
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from tests.support.infra import TestInfra, eventually, producer, read_topic
 pytestmark = pytest.mark.integration
 
 CASE = f"C-RM-{uuid.uuid4().hex[:8]}"
+TO_REVIEW, READY = f"{CASE}-R", f"{CASE}-S"
 AGREEMENT = "A-RM-1"
 D = dt.date.fromisoformat
 
@@ -79,7 +83,19 @@ def journey() -> list[tuple[str, bytes]]:
         ("monitoring.events", env("agreement.escalated", monitoring.AgreementEscalated(agreement_id=AGREEMENT, from_level="current", to_level="reminder", days_past_due=3, missed_instalments=1, on=D("2026-03-08")), "2026-03-08", minutes=next(n))),
         ("notifications.requested", env("notice.requested", monitoring.NoticeRequested(notice_id="N1", agreement_id=AGREEMENT, borrower_id="B-RM", level="reminder", days_past_due=3, amount_overdue=Decimal("1000.00"), on=D("2026-03-08")), "2026-03-08", minutes=next(n))),
         ("monitoring.events", env("business_date.advanced", monitoring.BusinessDateAdvanced(previous=D("2026-03-30"), current=D("2026-03-31")), "2026-03-31", "lender", next(n))),
+        *[e for case_id in (TO_REVIEW, READY) for e in gathering(case_id, n)],
     ]
+
+
+def gathering(case_id: str, n: Iterator[int]) -> list[tuple[str, bytes]]:
+    events = [
+        ("intake.events", env("case.opened", intake.CaseOpened(borrower_id="B-RM2", hardship_category="illness", channel="portal", dpd_at_first_contact=5, opened_on=D("2026-03-02"), loan_ids=["L-RM-2"]), "2026-03-02", case_id, next(n))),
+        ("intake.events", env("evidence.requested", intake.EvidenceRequested(missing_document_types=["medical_certificate"], deadline=D("2026-03-16")), "2026-03-02", case_id, next(n))),
+        ("intake.events", env("evidence.received", intake.EvidenceReceived(document_id=f"DOC-{case_id}", document_type="medical_certificate", sha256="cd" * 32, size_bytes=1234, received_on=D("2026-03-03")), "2026-03-03", case_id, next(n))),
+    ]
+    if case_id == READY:
+        events.append(("intake.events", env("evidence.reviewed", intake.EvidenceReviewed(document_id=f"DOC-{case_id}", document_type="medical_certificate", outcome="accepted", reviewed_on=D("2026-03-04")), "2026-03-04", case_id, next(n))))
+    return events
 
 
 @pytest.fixture(scope="module")
@@ -110,9 +126,11 @@ def rows(ctx: ServiceContext, sql: str, *args: Any) -> list[dict[str, Any]]:
 def snapshot(ctx: ServiceContext) -> dict[str, list[Any]]:
     keys = {"rm_case": "case_id", "rm_timeline": "event_id", "rm_offer": "offer_id", "rm_agreement": "agreement_id",
             "rm_instalment": "agreement_id, number", "rm_allocation": "reference, instalment",
-            "rm_payment": "reference", "rm_notice": "notice_id", "rm_month_end_dpd": "agreement_id, month_end"}
+            "rm_payment": "reference", "rm_notice": "notice_id", "rm_month_end_dpd": "agreement_id, month_end",
+            "rm_document": "document_id", "rm_required_document": "case_id, document_type"}
     assert set(keys) == set(TABLES)
-    return {t: rows(ctx, f"select * from {t} order by {k}") for t, k in keys.items()}
+    # as JSON: an unset order-safety timestamp is -infinity, which Python's datetime cannot hold
+    return {t: rows(ctx, f"select to_jsonb(r) as row from {t} r order by {k}") for t, k in keys.items()}
 
 
 def test_events_in_rows_out_duplicates_skipped_poison_dead_lettered_and_a_rebuild_is_equal(
@@ -128,6 +146,8 @@ def test_events_in_rows_out_duplicates_skipped_poison_dead_lettered_and_a_rebuil
 
     eventually(lambda: rows(read_model, "select 1 from rm_month_end_dpd where month_end = '2026-03-31'") or None,
                timeout=90)
+    eventually(lambda: rows(read_model, "select 1 from rm_case where case_id = %s and evidence_state = 'ready_to_submit'",
+                            READY) or None, timeout=60)
     case = rows(read_model, "select * from rm_case where case_id = %s", CASE)[0]
     assert (case["queue"], case["submissions"], case["first_decided_on"]) == ("at_risk", 1, D("2026-01-12"))
     timeline = rows(read_model, "select type from rm_timeline where case_id = %s order by occurred_at", CASE)
@@ -147,12 +167,19 @@ def test_events_in_rows_out_duplicates_skipped_poison_dead_lettered_and_a_rebuil
 
     with read_model.pool.connection() as conn:
         k = kpis.compute(conn)
-    assert [f["count"] for f in k["funnel"]] == [1, 1, 1, 1, 1, 1, 0]
+    assert [f["count"] for f in k["funnel"]] == [3, 1, 1, 1, 1, 1, 0]
     assert k["roll_rates"][0] == {"from": "current", "to": "1-30", "observed": 2, "rolled": 1, "rate": 0.5, "cured": 0}
     assert k["cure"] == {"delinquent": 1, "cured": 0, "still_delinquent": 1, "referred": 0, "rate": 0.0}
     assert k["time_to_first_decision"]["median_days"] == 7
     assert k["offer_acceptance_rate"] == 0.5  # O1 accepted, O2 withdrawn
     assert k["notices_by_level"] == {"reminder": 1}
+
+    from forbear_console.readmodel import queries
+
+    with read_model.pool.connection() as conn:
+        queues = {q: [i["case_id"] for i in queries.queue(conn, q, limit=10, offset=0)["items"]]
+                  for q in ("awaiting-evidence", "evidence-to-review", "ready-to-submit")}
+    assert queues == {"awaiting-evidence": [], "evidence-to-review": [TO_REVIEW], "ready-to-submit": [READY]}
 
     dead = read_topic(infra, "console.dlq", min_count=1, timeout=30)
     assert any(m.value.startswith(b'{"type": "case.opened", "payload": 7}') for m in dead)
