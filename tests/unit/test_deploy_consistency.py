@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import yaml
 from forbear_shared import kafka_admin, metrics, topics
-from forbear_shared.devstack import API_PORTS, SERVICES, WORKER_METRICS_PORTS
+from forbear_shared.devstack import API_PORTS, CONSOLE_WORKER_METRICS_PORT, SERVICES, WORKER_METRICS_PORTS, processes
 from forbear_shared.settings import PLACEHOLDERS, Settings
 from prometheus_client.metrics import MetricWrapperBase
 
@@ -128,7 +128,8 @@ def test_every_service_has_an_api_and_a_worker_on_the_local_ports(compose: dict[
             assert env["FORBEAR_OIDC_DISCOVERY_URL"].startswith("http://keycloak:8080/realms/forbear/")
             assert spec["build"]["dockerfile"] == "deploy/docker/Dockerfile"
 
-    expected = {f"{s}-{kind}" for s in SERVICES for kind in ("api", "worker")} | {"topic-init", "bucket-init"}
+    expected = {f"{s}-{kind}" for s in SERVICES for kind in ("api", "worker")} | {"topic-init", "bucket-init",
+                                                                                  "console-worker"}
     assert set(forbear_processes(compose)) == expected
 
 
@@ -266,7 +267,8 @@ def test_prometheus_scrapes_every_api_and_worker(file: str, host: Any) -> None:
     assert config["rule_files"] == ["alerts.yml"]
     jobs = scrape_targets(config)
     assert jobs["forbear-api"] == {f"{host(s, 'api')}:{API_PORTS[s]}" for s in SERVICES}
-    assert jobs["forbear-worker"] == {f"{host(s, 'worker')}:{WORKER_METRICS_PORTS[s]}" for s in SERVICES}
+    assert jobs["forbear-worker"] == {f"{host(s, 'worker')}:{WORKER_METRICS_PORTS[s]}" for s in SERVICES} | {
+        f"{host('console', 'worker')}:{CONSOLE_WORKER_METRICS_PORT}"}
 
 
 def test_compose_prometheus_targets_are_compose_services(compose: dict[str, Any]) -> None:
@@ -303,7 +305,43 @@ def test_alert_rules_cover_the_required_alerts_with_annotations() -> None:
     assert "> 60" in alerts["OutboxBacklogGrowing"]["expr"]
     records = {r["record"] for r in rules if "record" in r}
     assert all(r.startswith("forbear:") for r in records)
-    assert {"forbear:approval:ratio1d", "forbear:cure:ratio30d", "forbear:breach:ratio30d"} <= records
+    assert {"forbear:kpi_approval:ratio", "forbear:kpi_cure:ratio", "forbear:kpi_breach:ratio_by_month_on_plan"} <= records
+
+
+#: the KPI table's metrics (README, "KPIs"): the console worker's gauges, computed from the read model
+KPI_GAUGES = re.compile(r"^forbear_(kpi_\w+|read_model_behind_seconds)$")
+
+
+def test_kpi_recording_rules_read_the_read_models_gauges_only() -> None:
+    """One definition: no rule recomputes a KPI from the services' counters."""
+    (kpis,) = [g for g in load_yaml(DEPLOY / "prometheus/alerts.yml")["groups"] if g["name"] == "forbear-kpis"]
+    for rule in kpis["rules"]:
+        if rule["record"].startswith("forbear:kpi_") or rule["record"].startswith("forbear:read_model"):
+            used = forbear_metric_names(rule["expr"])
+            assert used and all(KPI_GAUGES.match(m) for m in used), rule["record"]
+    names = {r["record"] for r in kpis["rules"]}
+    for gone in ("forbear:approval:ratio1d", "forbear:cure:ratio30d", "forbear:breach:ratio30d",
+                 "forbear:offer_acceptance:ratio7d", "forbear:time_to_first_decision_days:p50_7d"):
+        assert gone not in names
+
+
+def test_the_console_worker_runs_wherever_make_run_runs_it(compose: dict[str, Any],
+                                                           k8s: dict[tuple[str, str], dict[str, Any]]) -> None:
+    port = CONSOLE_WORKER_METRICS_PORT
+    (local,) = [p for p in processes({}) if p.name == "console-worker"]
+    assert local.argv[-1] == "forbear_console.entrypoints.worker" and local.env["FORBEAR_METRICS_PORT"] == str(port)
+    worker = compose["console-worker"]
+    assert worker["command"] == ["python", "-m", "forbear_console.entrypoints.worker"]
+    assert [host_port(p) for p in worker["ports"]] == [("127.0.0.1", port, port)]
+    assert worker["environment"]["FORBEAR_METRICS_PORT"] == str(port)
+    assert f"http://127.0.0.1:{port}/metrics" in " ".join(worker["healthcheck"]["test"])
+    deployment = k8s[("Deployment", "console-worker")]
+    (container,) = deployment["spec"]["template"]["spec"]["containers"]
+    assert "forbear_console.entrypoints.worker" in container["command"]
+    assert [p["containerPort"] for p in container["ports"]] == [port]
+    assert {e["name"]: e["value"] for e in container["env"]}["FORBEAR_METRICS_PORT"] == str(port)
+    assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
+    assert [p["port"] for p in k8s[("Service", "console-worker-metrics")]["spec"]["ports"]] == [port]
 
 
 def test_rules_and_dashboard_use_only_metrics_the_services_export() -> None:
