@@ -116,6 +116,20 @@ class WorkerSpec:
         return lambda conn, events: projection(events, service.unit_of_work(conn))
 
 
+def periodic(every: float, refresh: Callable[[], object], what: str) -> Callable[[threading.Event], None]:
+    """A worker loop (``WorkerSpec.loops``) calling ``refresh`` every ``every`` seconds, e.g. a
+    metric's; a failure is logged and never stops the worker."""
+
+    def run(stop: threading.Event) -> None:
+        while not stop.wait(every):
+            try:
+                refresh()
+            except Exception:
+                log.debug("%s failed", what, exc_info=True)
+
+    return run
+
+
 def build_consumer(settings: Settings, pool: ConnectionPool, spec: WorkerSpec) -> KafkaInboxLoop:
     service = settings.service_name
     handlers, batch_handlers = spec.inbox_handlers()

@@ -9,6 +9,7 @@ from typing import Any
 
 from forbear_shared import metrics
 from forbear_shared.db import transaction
+from forbear_shared.worker import periodic
 from psycopg_pool import ConnectionPool
 
 from forbear_console import kpis
@@ -50,11 +51,4 @@ def refresh(pool: ConnectionPool) -> None:
 
 
 def gauge_loop(pool: ConnectionPool, every: float = 15.0) -> Callable[[threading.Event], None]:
-    def run(stop: threading.Event) -> None:
-        while not stop.wait(every):
-            try:
-                refresh(pool)
-            except Exception:  # a metric refresh must never stop the worker
-                log.debug("KPI gauges not refreshed", exc_info=True)
-
-    return run
+    return periodic(every, lambda: refresh(pool), "KPI gauges refresh")

@@ -13,7 +13,7 @@ from forbear_shared.projections import business_date_handlers
 from forbear_shared.retention import purge_loop
 from forbear_shared.service import ServiceContext
 from forbear_shared.topics import AGREEMENT_EVENTS, CORE_PAYMENTS, EVALUATION_EVENTS, INTAKE_EVENTS
-from forbear_shared.worker import WorkerSpec, run_worker
+from forbear_shared.worker import WorkerSpec, periodic, run_worker
 
 from forbear_monitoring import bootstrap
 from forbear_monitoring.service_layer import agreements as use
@@ -47,14 +47,7 @@ def batch_handlers(m: Monitoring) -> dict[str, BatchHandler]:
 
 
 def gauge_loop(m: Monitoring, every: float = 5.0) -> Callable[[threading.Event], None]:
-    def run(stop: threading.Event) -> None:
-        while not stop.wait(every):
-            try:
-                refresh_active_gauge(m)
-            except Exception:  # a metric refresh must never stop the worker
-                pass
-
-    return run
+    return periodic(every, lambda: refresh_active_gauge(m), "active agreements gauge refresh")
 
 
 def consumer(pool_size: int = 6) -> tuple[ServiceContext, WorkerSpec]:
