@@ -295,11 +295,19 @@ class Batch:
         self.evidence: set[str] = set()
         #: cases with an expired offer: back to "offer expired" if none is open any more
         self.expired: dict[str, tuple[dt.datetime, dt.date]] = {}
+        #: per case, the row of ``_QUEUE`` of the batch's newest-occurred event that places it
+        self.queues: dict[str, tuple[Any, ...]] = {}
         self.business_date: dt.date | None = None
-        self.last: DecodedEvent | None = None
 
     def add(self, sql: str, *row: Any) -> None:
         self.rows[sql].append(row)
+
+    def place(self, case_id: str, queue: str, at: dt.datetime, on: dt.date) -> None:
+        """A case's queue: of a batch's events only the one that occurred last can win
+        (``_QUEUE`` keeps the newest-occurred; on a tie the later event), so it alone is written."""
+        before = self.queues.get(case_id)
+        if before is None or at >= before[2]:
+            self.queues[case_id] = (case_id, queue, at, on, at)
 
     def touch(self, agreement_id: str, since: dt.date | None) -> None:
         """Recompute ``agreement_id``'s derived facts from ``since`` (None: all of them)."""
@@ -310,6 +318,8 @@ class Batch:
 
     def flush(self, cur: psycopg.Cursor[Any]) -> None:
         """Every statement's rows, a round at a time (round k: the k-th row of each key)."""
+        if self.queues:
+            self.rows[_QUEUE] = list(self.queues.values())
         for sql, rows in self.rows.items():
             width = 2 if sql in _KEY_OF_TWO else 1
             seen: Counter[tuple[Any, ...]] = Counter()
@@ -449,7 +459,7 @@ def _one(b: Batch, event: DecodedEvent) -> None:
         for i in p["schedule"]["instalments"]:
             b.add(_INSTALMENT, p["agreement_id"], i["number"], i["due_date"], i["total"])
         b.touch(p["agreement_id"], None)
-        b.add(_QUEUE, case_id, "agreement_active", at, on, at)
+        b.place(case_id, "agreement_active", at, on)
         # the case row's agreement is the one in force
         b.add(_ACCEPTED_CASE, case_id, p["agreement_id"])
         queue = None
@@ -483,6 +493,5 @@ def _one(b: Batch, event: DecodedEvent) -> None:
     elif t == "notice.requested":
         b.add(_NOTICE, p["notice_id"], p["agreement_id"], p["level"], p["on"])
     if queue is not None:
-        b.add(_QUEUE, case_id, queue, at, on, at)
-    b.last = event
+        b.place(case_id, queue, at, on)
 
