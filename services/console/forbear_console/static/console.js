@@ -248,7 +248,7 @@ async function renderCase(main, caseId) {
   const [decisions, offers, reviews, readModel] = await Promise.all([
     tryApi("evaluation", `/cases/${encodeURIComponent(caseId)}/decisions`),
     tryApi("agreement", `/cases/${encodeURIComponent(caseId)}/offers`),
-    tryApi("evaluation", `/reviews?status=open`),
+    tryApi("evaluation", `/reviews?status=open&case_id=${encodeURIComponent(caseId)}`),
     call("GET", `/readmodel/cases/${encodeURIComponent(caseId)}`).then((data) => ({ ok: true, data }), (error) => ({ ok: false, error })),
   ]);
   const offerList = offers.ok ? items(offers.data) : [];

@@ -156,14 +156,15 @@ def close_review(
     )
 
 
-def list_reviews(conn: psycopg.Connection, status: str | None, limit: int, offset: int) -> list[Row]:
-    where = "where r.status = %s" if status else ""
-    params: tuple[Any, ...] = (status, limit, offset) if status else (limit, offset)
+def list_reviews(conn: psycopg.Connection, status: str | None, limit: int, offset: int,
+                 case_id: str | None = None) -> list[Row]:
+    clauses = [(c, v) for c, v in (("r.status = %s", status), ("r.case_id = %s", case_id)) if v]
+    where = ("where " + " and ".join(c for c, _ in clauses)) if clauses else ""
     return conn.execute(  # type: ignore[return-value]
         "select r.*, d.reasons, d.offers, d.policy_version, d.decided_on, d.assessment "
         f"from reviews r join decisions d on d.decision_id = r.decision_id {where} "
         "order by r.created_at, r.review_id limit %s offset %s",
-        params,
+        (*(v for _, v in clauses), limit, offset),
     ).fetchall()
 
 

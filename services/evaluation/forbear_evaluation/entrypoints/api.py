@@ -168,11 +168,12 @@ def create_app() -> FastAPI:
     def list_reviews(
         _who: Staff,
         status: Annotated[Literal["open", "decided", "superseded"] | None, Query()] = "open",
+        case_id: Annotated[str | None, Query(max_length=64, description="one case's reviews")] = None,
         limit: Limit = 100,
         offset: Offset = 0,
     ) -> ReviewList:
         with transaction(ctx.pool) as conn:
-            rows = repo.list_reviews(conn, status, limit, offset)
+            rows = repo.list_reviews(conn, status, limit, offset, case_id)
         return ReviewList(reviews=[_review_view(r) for r in rows])
 
     def _review_detail(conn: Any, review_id: str) -> ReviewDetailView:
