@@ -173,6 +173,17 @@ def test_events_in_rows_out_duplicates_skipped_poison_dead_lettered_and_a_rebuil
     assert k["time_to_first_decision"]["median_days"] == 7
     assert k["offer_acceptance_rate"] == 0.5  # O1 accepted, O2 withdrawn
     assert k["notices_by_level"] == {"reminder": 1}
+    # the snapshot /kpis reads is that same computation, kept with the number of events it is of
+    import json
+
+    from forbear_console.readmodel import snapshot as kpi_snapshot
+
+    with read_model.pool.connection() as conn:
+        assert kpi_snapshot.refresh(conn) is not None
+        assert kpi_snapshot.refresh(conn) is None  # nothing projected since: not computed again
+        kept = kpi_snapshot.latest(conn)
+    assert kept.pop("computed")["of_events"] >= len(events)
+    assert kept == json.loads(json.dumps(k, default=str))
 
     from forbear_console.readmodel import queries
 

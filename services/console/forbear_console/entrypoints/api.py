@@ -37,9 +37,8 @@ from pydantic import BaseModel
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from forbear_console import kpis
 from forbear_console.readmodel import SERVICE as READ_MODEL_SCHEMA
-from forbear_console.readmodel import queries
+from forbear_console.readmodel import queries, snapshot
 from forbear_console.readmodel.projector import NO_JIT
 from forbear_console.session import (
     CSRF_HEADER,
@@ -261,11 +260,11 @@ def create_app(settings: ConsoleSettings | None = None) -> FastAPI:
         except psycopg.errors.UndefinedTable:
             raise ForbearErrorWithStatus(503, "read_model_not_ready", "the console worker has not created the read model yet") from None
 
-    @app.get("/kpis", tags=["console"], summary="KPIs from the read model (the definitions of the README's KPI table)",
+    @app.get("/kpis", tags=["console"], summary="KPIs from the read model (the README's KPI table), as the console worker last computed them",
              responses=problems(503))
     async def get_kpis(who: Annotated[Session, Depends(staff)]) -> Any:
         def both(conn: psycopg.Connection) -> dict[str, Any]:
-            return {**kpis.compute(conn), "read_model": queries.lag(conn)}
+            return {**snapshot.latest(conn), "read_model": queries.lag(conn)}
 
         return await run_in_threadpool(read, both)
 

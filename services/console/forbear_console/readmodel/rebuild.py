@@ -36,7 +36,7 @@ class Rebuilt:
 
 def reset(pool: ConnectionPool, consumer: str = SERVICE) -> None:
     with transaction(pool) as conn:
-        conn.execute(f"truncate {', '.join(TABLES)}")
+        conn.execute(f"truncate {', '.join(TABLES)}, rm_kpi_snapshot")
         conn.execute("update rm_progress set business_date = null, last_event_id = null, last_event_type = null,"
                      " last_occurred_at = null, last_projected_at = null, events_projected = 0")
         conn.execute("delete from inbox where consumer = %s", (consumer,))

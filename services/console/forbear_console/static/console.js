@@ -528,6 +528,8 @@ async function renderKpis(main) {
   main.replaceChildren(...[
     h("h2", {}, `KPIs ${k.as_of ? "as of business date " + k.as_of : ""}`),
     lagLine(k.read_model),
+    k.computed ? h("p.muted", { id: "kpis-computed" }, `Computed ${k.computed.at ? "at " + k.computed.at : "just now"}`
+      + ` from ${k.computed.of_events} events (the console worker recomputes them within seconds of new events).`) : null,
     k.unavailable && k.unavailable.length ? h("p.error", {}, `Not available: ${k.unavailable.join("; ")}`) : null,
     h("div.tiles", {},
       tile(String(k.cases_opened), "cases opened"), tile(pct(k.approval_rate), "approval rate"),
