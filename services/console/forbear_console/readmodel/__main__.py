@@ -7,9 +7,7 @@ import argparse
 import json
 import sys
 
-from forbear_shared.service import bootstrap
-
-from forbear_console.readmodel import MIGRATIONS, SERVICE
+from forbear_console.bootstrap import bootstrap
 from forbear_console.readmodel.rebuild import rebuild
 
 
@@ -17,7 +15,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m forbear_console.readmodel")
     parser.add_argument("command", choices=["rebuild"])
     parser.parse_args(argv)
-    ctx = bootstrap(SERVICE, MIGRATIONS, pool_size=2)
+    ctx = bootstrap(pool_size=2).ctx
     try:
         done = rebuild(ctx.settings, ctx.pool)
     finally:
