@@ -16,6 +16,7 @@ other's was accepted, so it is ready to submit (intake's rule, from evidence.* e
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import threading
 import uuid
@@ -29,6 +30,7 @@ from forbear_console.readmodel.rebuild import rebuild
 from forbear_shared.events import encode, new_event
 from forbear_shared.events.schemas import agreement, evaluation, intake, monitoring
 from forbear_shared.events.schemas.common import InstalmentDoc, LoanSnapshot, ScheduleDoc
+from forbear_shared.kafka_admin import create_topics
 from forbear_shared.service import ServiceContext
 from forbear_shared.worker import build_consumer
 
@@ -99,7 +101,17 @@ def gathering(case_id: str, n: Iterator[int]) -> list[tuple[str, bytes]]:
 
 
 @pytest.fixture(scope="module")
-def read_model(infra: TestInfra) -> Iterator[ServiceContext]:
+def rm_infra(infra: TestInfra) -> TestInfra:
+    """Topics of this module alone: its made-up business dates (2026-03-31) must not reach the
+    services that other tests of the run (the browser's) start on the run's own topics."""
+    own = dataclasses.replace(infra, topic_prefix=f"{infra.topic_prefix}rm.", group_prefix=f"{infra.group_prefix}rm-")
+    create_topics(own.bootstrap, own.topic_prefix)
+    return own
+
+
+@pytest.fixture(scope="module")
+def read_model(rm_infra: TestInfra) -> Iterator[ServiceContext]:
+    infra = rm_infra
     from forbear_console.entrypoints import worker
 
     with pytest.MonkeyPatch.context() as patch:
@@ -134,7 +146,8 @@ def snapshot(ctx: ServiceContext) -> dict[str, list[Any]]:
 
 
 def test_events_in_rows_out_duplicates_skipped_poison_dead_lettered_and_a_rebuild_is_equal(
-        infra: TestInfra, read_model: ServiceContext) -> None:
+        rm_infra: TestInfra, read_model: ServiceContext) -> None:
+    infra = rm_infra
     send = producer(infra)
     events = journey()
     for topic, value in events:
