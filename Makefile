@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 ENV := set -a && . deploy/local/env.sh && set +a
 
-.PHONY: run down test bench lint venv infra-up infra-down status chaos redrive
+.PHONY: run down test bench lint venv infra-up infra-down status chaos redrive rebuild-readmodel
 
 venv: .venv/.installed
 
@@ -61,3 +61,7 @@ redrive: venv
 lint: venv
 	@.venv/bin/ruff check shared services tests
 	@.venv/bin/mypy --strict shared/forbear_shared/domain services/*/forbear_*/domain
+
+## make rebuild-readmodel: the console's read model again from offset 0 (stop the console worker first)
+rebuild-readmodel: venv
+	@$(ENV) && $(PY) -m forbear_console.readmodel rebuild

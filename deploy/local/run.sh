@@ -41,7 +41,7 @@ Forbear is up.
   console     http://127.0.0.1:8100   (log in at Keycloak: agent1 / agent1-demo, super1 / super1-demo)
   identity    http://127.0.0.1:18080/realms/forbear   (Keycloak, realm deploy/keycloak/forbear-realm.json)
   APIs        http://127.0.0.1:8101/docs intake · :8102/docs evaluation · :8103/docs agreement · :8104/docs monitoring
-  metrics     :8101-8104/metrics (APIs), :9101-9104/metrics (workers), :8100/metrics (console)
+  metrics     :8101-8104/metrics (APIs), :9101-9104/metrics (workers), :8100/metrics (console), :9100/metrics (console worker: the read model, forbear_kpi_* gauges)
   demo        the simulator opens cases and advances the business date; first states show within
               a minute or two (log: $sim_log)
   logs        $run_dir/*.log

@@ -41,6 +41,8 @@ log = logging.getLogger("forbear_shared.devstack")
 SERVICES = ("intake", "evaluation", "agreement", "monitoring")
 API_PORTS = {"intake": 8101, "evaluation": 8102, "agreement": 8103, "monitoring": 8104}
 WORKER_METRICS_PORTS = {"intake": 9101, "evaluation": 9102, "agreement": 9103, "monitoring": 9104}
+#: the console's worker (the operations read model) serves /metrics here
+CONSOLE_WORKER_METRICS_PORT = 9100
 #: ports of the n-th replica of a process: the first one's plus (n - 1) x this (9 replicas at most)
 REPLICA_PORT_STEP = 10
 MAX_REPLICAS = 9
@@ -96,6 +98,11 @@ def processes(env: dict[str, str], port_offset: int = 0, replicas: Mapping[str, 
                      f"http://127.0.0.1:{metrics_port}/metrics")
             )
     console_port = 8100 + port_offset
+    console_metrics = CONSOLE_WORKER_METRICS_PORT + port_offset
+    procs.append(Proc(
+        "console-worker", [py, "-m", "forbear_console.entrypoints.worker"],
+        {**env, "FORBEAR_METRICS_PORT": str(console_metrics)}, f"http://127.0.0.1:{console_metrics}/metrics",
+    ))
     procs.append(Proc(
         "console",
         [py, "-m", "forbear_shared.serve", "forbear_console.entrypoints.api:create_app",

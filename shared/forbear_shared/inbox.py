@@ -72,8 +72,12 @@ class InboxProcessor:
         dead_letter: DeadLetter,
         max_retries: int = 3,
         batch_handlers: dict[str, BatchHandler] | None = None,
+        projection: BatchHandler | None = None,
     ) -> None:
         self.pool = pool
+        #: a projection takes every fresh event of a batch, in order, in one call (set-based
+        #: SQL for a read model); it then handles every event type
+        self.projection = projection
         self.consumer = consumer
         self.handlers = handlers
         self.batch_handlers = batch_handlers or {}
@@ -90,7 +94,7 @@ class InboxProcessor:
         handled = self.handlers.keys() | self.batch_handlers.keys()
         for record in records:
             declared = _declared_type(record)
-            if declared is not None and declared not in handled:
+            if self.projection is None and declared is not None and declared not in handled:
                 ignored[record.topic] += 1  # another consumer's event, announced by our relay: not parsed
                 continue
             try:
@@ -98,7 +102,7 @@ class InboxProcessor:
             except EventError as exc:
                 self._dead_letter(record, exc.reason, str(exc))
                 continue
-            if event.envelope.type not in handled:
+            if self.projection is None and event.envelope.type not in handled:
                 ignored[record.topic] += 1
                 continue
             wanted.append((record, event))
@@ -141,6 +145,7 @@ class InboxProcessor:
             fresh = {row[0] for row in cur}
         outcomes: list[str] = []
         run: list[DecodedEvent] = []
+        projected: list[DecodedEvent] = []
         for _, event in items:
             env = event.envelope
             if env.event_id not in fresh:
@@ -148,6 +153,9 @@ class InboxProcessor:
                 continue
             fresh.discard(env.event_id)  # the same event twice in one batch has one effect too
             outcomes.append("handled")
+            if self.projection is not None:
+                projected.append(event)
+                continue
             if run and run[0].envelope.type != env.type:
                 self._flush(conn, run)
             if env.type in self.batch_handlers:
@@ -157,6 +165,8 @@ class InboxProcessor:
             with event_context(case_id=env.case_id, event_id=str(env.event_id), correlation_id=str(env.correlation_id)):
                 self.handlers[env.type](conn, event)
         self._flush(conn, run)
+        if self.projection is not None and projected:
+            self.projection(conn, projected)
         return outcomes
 
     def _flush(self, conn: psycopg.Connection, run: list[DecodedEvent]) -> None:

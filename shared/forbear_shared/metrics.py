@@ -97,3 +97,18 @@ PERSONAL_DATA_ERASED = Counter(
     "forbear_personal_data_erased_cases_total", "Closed cases whose personal data and evidence were erased"
 )
 ACTIVE_AGREEMENTS = Gauge("forbear_active_agreements", "Agreements being monitored, by escalation level", ["level"])
+
+# -- the KPIs, as the console's read model computes them (forbear_console.kpis: one definition) --
+KPI_FUNNEL = Gauge("forbear_kpi_funnel_cases", "Cases that reached each funnel stage", ["stage"])
+KPI_CASES_BY_HARDSHIP = Gauge("forbear_kpi_cases_by_hardship", "Cases opened, by hardship category", ["hardship"])
+KPI_CASES_BY_CHANNEL = Gauge("forbear_kpi_cases_by_channel", "Cases opened, by channel", ["channel"])
+KPI_RATE = Gauge("forbear_kpi_rate", "Approval, offer acceptance, cure and legal referral rates (0..1)", ["kpi"])
+KPI_ACTIVE_AGREEMENTS = Gauge("forbear_kpi_active_agreements", "Active agreements by escalation level", ["level"])
+KPI_BREACH_RATE = Gauge("forbear_kpi_breach_rate", "Breach rate by month on plan (0..1)", ["month"])
+KPI_ROLL_RATE = Gauge("forbear_kpi_roll_rate", "DPD roll rate from a bucket to a worse one a month later", ["from_bucket"])
+KPI_FIRST_DECISION_DAYS = Gauge("forbear_kpi_time_to_first_decision_days",
+                                "Days of business date from opening to first decision", ["quantile"])
+KPI_REFERRALS = Gauge("forbear_kpi_referrals", "Legal referrals by route", ["route"])
+KPI_NOTICES = Gauge("forbear_kpi_notices", "Notices requested, by level", ["level"])
+READ_MODEL_BEHIND = Gauge("forbear_read_model_behind_seconds",
+                          "Seconds between the newest projected event's occurred_at and its projection")

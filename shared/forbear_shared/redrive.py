@@ -197,7 +197,7 @@ class Redrive:
                                settings.topic(dead_letter(service).name), service)
         handlers, batch_handlers = spec.inbox_handlers()
         processor = InboxProcessor(ctx.pool, service, handlers, sink, max_retries=settings.consumer_max_retries,
-                                   batch_handlers=batch_handlers)
+                                   batch_handlers=batch_handlers, projection=spec.inbox_projection())
         return cls(settings, ctx.pool, processor, sink)
 
     def close(self) -> None:

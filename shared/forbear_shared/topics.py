@@ -82,7 +82,8 @@ NOTIFICATIONS = Topic("notifications.requested", 3, "reminders, warnings, breach
 LEGAL_REFERRALS = Topic("legal.referrals", 3, "legal referrals with their dossier")
 CREDIT_UPDATES = Topic("credit.updates", 3, "credit standing updates")
 
-CONSUMERS = ("intake", "evaluation", "agreement", "monitoring")
+#: every consumer group; ``console`` is the console's worker, the operations read model
+CONSUMERS = ("intake", "evaluation", "agreement", "monitoring", "console")
 
 
 def dead_letter(consumer: str) -> Topic:

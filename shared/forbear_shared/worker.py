@@ -81,11 +81,15 @@ class WorkerSpec:
     handlers: dict[str, EventUseCase]
     #: event types applied a run at a time (set-based), e.g. payments
     batch_handlers: dict[str, BatchUseCase] = field(default_factory=dict)
+    #: a read model's projection: every fresh event of a batch in one call, in order (``InboxProcessor``)
+    projection: BatchUseCase | None = None
     #: extra periodic loops (e.g. a scheduler), each run as ``fn(stop)`` in a thread
     loops: list[Callable[[threading.Event], None]] = field(default_factory=list)
     consume: bool = True
     #: publish the outbox from a child process instead of a thread
     relay_process: bool = False
+    #: run an outbox relay (a read model publishes nothing)
+    relay: bool = True
 
     def inbox_handlers(self) -> tuple[dict[str, Handler], dict[str, BatchHandler]]:
         """The handlers as the inbox calls them, ``(conn, event)`` / ``(conn, events)``."""
@@ -100,6 +104,28 @@ class WorkerSpec:
         return ({t: on_event(h) for t, h in self.handlers.items()},
                 {t: on_run(h) for t, h in self.batch_handlers.items()})
 
+    def inbox_projection(self) -> BatchHandler | None:
+        """The projection as the inbox calls it, ``(conn, events)``: the use case ``(events, uow)``
+        on a unit of work joined to the inbox's transaction."""
+        service, projection = self.service, self.projection
+        if projection is None:
+            return None
+        return lambda conn, events: projection(events, service.unit_of_work(conn))
+
+
+def periodic(every: float, refresh: Callable[[], object], what: str) -> Callable[[threading.Event], None]:
+    """A worker loop (``WorkerSpec.loops``) calling ``refresh`` every ``every`` seconds, e.g. a
+    metric's; a failure is logged and never stops the worker."""
+
+    def run(stop: threading.Event) -> None:
+        while not stop.wait(every):
+            try:
+                refresh()
+            except Exception:
+                log.debug("%s failed", what, exc_info=True)
+
+    return run
+
 
 def build_consumer(settings: Settings, pool: ConnectionPool, spec: WorkerSpec) -> KafkaInboxLoop:
     service = settings.service_name
@@ -112,6 +138,7 @@ def build_consumer(settings: Settings, pool: ConnectionPool, spec: WorkerSpec) -
                         settings.topic(dead_letter(service).name), service),
         max_retries=settings.consumer_max_retries,
         batch_handlers=batch_handlers,
+        projection=spec.inbox_projection(),
     )
     return KafkaInboxLoop(
         processor,
@@ -129,7 +156,9 @@ def worker_readiness(settings: Settings, pool: ConnectionPool, topics: list[str]
     return Readiness(settings.service_name, checks), probe
 
 
-def run_worker(settings: Settings, pool: ConnectionPool, spec: WorkerSpec) -> None:
+def run_worker(spec: WorkerSpec) -> None:
+    """Run the worker of ``spec.service`` until SIGTERM or SIGINT."""
+    settings, pool = spec.service.ctx.settings, spec.service.ctx.pool
     service = settings.service_name
     stop = threading.Event()
 
@@ -143,7 +172,9 @@ def run_worker(settings: Settings, pool: ConnectionPool, spec: WorkerSpec) -> No
 
     child: RelayProcess | None = None
     extra: dict[str, Check] = {}
-    if spec.relay_process:
+    if not spec.relay:
+        threads = []
+    elif spec.relay_process:
         child = RelayProcess(service, pool)
         extra["relay"] = child.check
         threads = [threading.Thread(target=child.watch, args=(stop,), name="relay-watch")]

@@ -85,19 +85,29 @@ def open_case_page(page: Page, case_id: str) -> None:
     expect(page.locator("#case-title")).to_have_text(f"Case {case_id}")
 
 
-def reload_case_until(page: Page, case_id: str, selector: str, timeout: float = 90.0) -> None:
-    """The workers move a case on asynchronously (Kafka): reload its page until ``selector`` shows."""
+def reload_until(page: Page, what: str, selector: str, loaded: str, timeout: float = 90.0) -> None:
+    """The workers and the read model move on asynchronously (Kafka): reload the page until
+    ``selector`` shows (``loaded`` shows once each load is done)."""
     deadline = time.monotonic() + timeout
-    open_case_page(page, case_id)
     while True:
+        expect(page.locator(loaded)).to_be_visible()
         if page.locator(selector).count():
             return
         if time.monotonic() > deadline:
             shoot(page, f"timeout-{re.sub(r'[^a-z]+', '-', selector)}")
-            raise AssertionError(f"{selector} never appeared on case {case_id}")
+            raise AssertionError(f"{selector} never appeared on {what}")
         time.sleep(1.0)
         page.reload()  # a hash-only navigation would not load the page again
-        expect(page.locator("#case-title")).to_have_text(f"Case {case_id}")
+
+
+def reload_queues_until(page: Page, selector: str) -> None:
+    page.goto(CONSOLE_URL + "/#/queues")
+    reload_until(page, "the queues", selector, "#read-model-lag")
+
+
+def reload_case_until(page: Page, case_id: str, selector: str) -> None:
+    open_case_page(page, case_id)
+    reload_until(page, f"case {case_id}", selector, "#case-title")
 
 
 def seed_unemployed_borrower_case() -> str:
@@ -151,9 +161,11 @@ def test_an_agent_and_a_supervisor_work_a_case_from_evidence_review_to_a_signed_
     expect(page.locator("#login-form")).to_be_visible()
     shoot(page, "01-login")
 
-    # the agent finds the case in the "evidence to review" queue
+    # the agent finds the case in the "evidence to review" queue: the read model's, fed by
+    # intake's evidence.received events (the page calls no service's list)
     log_in(page, AGENT)
     queue = page.locator("#queue-evidence-to-review")
+    reload_queues_until(page, f"#queue-evidence-to-review a[title='{case_id}']")
     expect(queue.get_by_role("link", name=case_id)).to_be_visible()
     shoot(page, "02-queues")
     queue.get_by_role("link", name=case_id).click()
@@ -190,14 +202,23 @@ def test_an_agent_and_a_supervisor_work_a_case_from_evidence_review_to_a_signed_
     # the lender signs: a supervisor (agents have no lender signing authority)
     log_in(page, SUPERVISOR)
     awaiting = page.locator("#queue-awaiting-signature")
+    reload_queues_until(page, f"#queue-awaiting-signature a[title='{case_id}']")
     expect(awaiting.get_by_role("link", name=case_id)).to_be_visible()
+    expect(awaiting).to_contain_text("lender")  # the read model knows whose signature is missing
     awaiting.get_by_role("link", name=case_id).click()
     page.click("#sign-lender")
     expect(page.locator("#agreement .pill").first).to_have_text("active")
 
     # monitoring takes the agreement over (worker): the schedule with its instalments shows
     reload_case_until(page, case_id, "#schedule[data-monitored=active]")
-    expect(page.locator("#timeline")).to_contain_text("lender signed")
+    # the timeline is the read model's: every event of the case, from every service, in order
+    reload_case_until(page, case_id, "#timeline li[data-type='agreement.activated']")
+    timeline = page.locator("#timeline")
+    expect(timeline).to_contain_text("lender signed")
+    expect(timeline.locator("li[data-type='case.opened']")).to_contain_text("case opened: unemployment")
+    kinds = [t for t in timeline.locator("li").evaluate_all("items => items.map(i => i.dataset.type)")]
+    assert kinds.index("case.opened") < kinds.index("case.decided") < kinds.index("offer.accepted") \
+        < kinds.index("agreement.activated")
     shoot(page, "05-case-signed-agreement")
 
     # the agent records the first instalment's payment
@@ -212,6 +233,7 @@ def test_an_agent_and_a_supervisor_work_a_case_from_evidence_review_to_a_signed_
 
     # the signed agreement is on the dashboard: the active agreements queue and the KPIs
     page.click("a[data-nav=queues]")
+    reload_queues_until(page, f"#queue-active-agreements a[title='{case_id}']")
     expect(page.locator("#queue-active-agreements").get_by_role("link", name=case_id)).to_be_visible()
     expect(page.locator("#queue-evidence-to-review").get_by_role("link", name=case_id)).to_have_count(0)
     shoot(page, "06-queues-with-agreement")
@@ -219,6 +241,9 @@ def test_an_agent_and_a_supervisor_work_a_case_from_evidence_review_to_a_signed_
     funnel = page.locator("#kpi-funnel svg")
     expect(funnel).to_be_visible()
     expect(funnel).to_contain_text("signed (active)")
+    # the KPIs are the read model's, and the page says how far behind the events it is
+    expect(page.locator("#read-model-lag")).to_contain_text("As of event")
+    expect(page.locator("#read-model-lag")).to_contain_text("s behind")
     for chart in ("#kpi-cure", "#kpi-breach", "#kpi-roll", "#kpi-ttfd"):
         expect(page.locator(chart)).to_be_visible()
     shoot(page, "07-kpis")
@@ -226,9 +251,10 @@ def test_an_agent_and_a_supervisor_work_a_case_from_evidence_review_to_a_signed_
 
 @pytest.mark.parametrize("width", [1280, 1024])
 def test_the_queue_page_has_no_horizontal_overflow_at_laptop_widths(browser, width: int) -> None:
-    seed_unemployed_borrower_case()  # at least one row in a queue
+    case_id = seed_unemployed_borrower_case()  # at least one row in a queue
     page = new_page(browser, width=width, height=800)
     log_in(page, AGENT)
+    reload_queues_until(page, f"#queue-evidence-to-review a[title='{case_id}']")
     expect(page.locator("#queue-evidence-to-review .count")).not_to_have_text("0")
     overflow = page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
     assert overflow <= 0, f"the queue page is {overflow}px wider than a {width}px window"

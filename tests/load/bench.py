@@ -7,7 +7,10 @@ Prints, for the issue's targets:
 2. intake-to-offers latency p50/p99 at a steady 20 cases/s;
 3. close-of-business sweep over 1,000,000 scheduled instalments;
 4. the outbox relay's and an inbox consumer's rates with and without a concurrent purge of
-   1,000,000 old rows of the same table.
+   1,000,000 old rows of the same table;
+5. the console's read model (``readmodel``): projection throughput, ``/kpis`` and queue-page
+   p95 and the rebuild time on a book of 100,000 cases and 20,000 agreements
+   (tests/load/readmodel.py; ``BENCH_RM_CASES``, ``BENCH_RM_AGREEMENTS``).
 
 Each run gets its own database and topic prefix (like the test suite) and removes them.
 Sizes can be lowered for a quick look: ``BENCH_PAYMENTS``, ``BENCH_CASES_SECONDS``,
@@ -215,14 +218,14 @@ def wait_caught_up(infra: test_infra.TestInfra, services: list[str], topic: str,
 
 
 def main() -> int:
-    sections = sys.argv[1:] or ["payments", "latency", "sweep", "retention"]
+    sections = sys.argv[1:] or ["payments", "latency", "sweep", "retention", "readmodel"]
     infra = test_infra.start_test_infra()
     run_dir = Path(tempfile.mkdtemp(prefix="forbear-bench-"))
     stack = Stack(run_dir, infra.service_env(), port_offset=PORT_OFFSET,
                   replicas={"monitoring-worker": MONITORING_MEMBERS})
     print(f"Forbear benchmark — {os.cpu_count()} cores, Kafka {infra.bootstrap}, database {infra.database}")
     try:
-        if set(sections) - {"retention"}:  # the retention section runs its own relay and consumer
+        if set(sections) - {"retention", "readmodel"}:  # these two run their own consumers
             stack.up()
         if "payments" in sections:
             bench_payments(infra, stack)
@@ -238,6 +241,10 @@ def main() -> int:
             from tests.load.retention import bench_retention
 
             bench_retention(infra)
+        if "readmodel" in sections:
+            from tests.load.readmodel import bench_readmodel
+
+            bench_readmodel(infra)
     finally:
         stack.down()
         test_infra.stop_test_infra(infra)

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import yaml
 from forbear_shared import kafka_admin, metrics, topics
-from forbear_shared.devstack import API_PORTS, SERVICES, WORKER_METRICS_PORTS
+from forbear_shared.devstack import API_PORTS, CONSOLE_WORKER_METRICS_PORT, SERVICES, WORKER_METRICS_PORTS, processes
 from forbear_shared.settings import PLACEHOLDERS, Settings
 from prometheus_client.metrics import MetricWrapperBase
 
@@ -128,7 +128,8 @@ def test_every_service_has_an_api_and_a_worker_on_the_local_ports(compose: dict[
             assert env["FORBEAR_OIDC_DISCOVERY_URL"].startswith("http://keycloak:8080/realms/forbear/")
             assert spec["build"]["dockerfile"] == "deploy/docker/Dockerfile"
 
-    expected = {f"{s}-{kind}" for s in SERVICES for kind in ("api", "worker")} | {"topic-init", "bucket-init"}
+    expected = {f"{s}-{kind}" for s in SERVICES for kind in ("api", "worker")} | {"topic-init", "bucket-init",
+                                                                                  "console-worker"}
     assert set(forbear_processes(compose)) == expected
 
 
@@ -266,7 +267,8 @@ def test_prometheus_scrapes_every_api_and_worker(file: str, host: Any) -> None:
     assert config["rule_files"] == ["alerts.yml"]
     jobs = scrape_targets(config)
     assert jobs["forbear-api"] == {f"{host(s, 'api')}:{API_PORTS[s]}" for s in SERVICES}
-    assert jobs["forbear-worker"] == {f"{host(s, 'worker')}:{WORKER_METRICS_PORTS[s]}" for s in SERVICES}
+    assert jobs["forbear-worker"] == {f"{host(s, 'worker')}:{WORKER_METRICS_PORTS[s]}" for s in SERVICES} | {
+        f"{host('console', 'worker')}:{CONSOLE_WORKER_METRICS_PORT}"}
 
 
 def test_compose_prometheus_targets_are_compose_services(compose: dict[str, Any]) -> None:
@@ -303,7 +305,43 @@ def test_alert_rules_cover_the_required_alerts_with_annotations() -> None:
     assert "> 60" in alerts["OutboxBacklogGrowing"]["expr"]
     records = {r["record"] for r in rules if "record" in r}
     assert all(r.startswith("forbear:") for r in records)
-    assert {"forbear:approval:ratio1d", "forbear:cure:ratio30d", "forbear:breach:ratio30d"} <= records
+    assert {"forbear:kpi_approval:ratio", "forbear:kpi_cure:ratio", "forbear:kpi_breach:ratio_by_month_on_plan"} <= records
+
+
+#: the KPI table's metrics (README, "KPIs"): the console worker's gauges, computed from the read model
+KPI_GAUGES = re.compile(r"^forbear_(kpi_\w+|read_model_behind_seconds)$")
+
+
+def test_kpi_recording_rules_read_the_read_models_gauges_only() -> None:
+    """One definition: no rule recomputes a KPI from the services' counters."""
+    (kpis,) = [g for g in load_yaml(DEPLOY / "prometheus/alerts.yml")["groups"] if g["name"] == "forbear-kpis"]
+    for rule in kpis["rules"]:
+        if rule["record"].startswith("forbear:kpi_") or rule["record"].startswith("forbear:read_model"):
+            used = forbear_metric_names(rule["expr"])
+            assert used and all(KPI_GAUGES.match(m) for m in used), rule["record"]
+    names = {r["record"] for r in kpis["rules"]}
+    for gone in ("forbear:approval:ratio1d", "forbear:cure:ratio30d", "forbear:breach:ratio30d",
+                 "forbear:offer_acceptance:ratio7d", "forbear:time_to_first_decision_days:p50_7d"):
+        assert gone not in names
+
+
+def test_the_console_worker_runs_wherever_make_run_runs_it(compose: dict[str, Any],
+                                                           k8s: dict[tuple[str, str], dict[str, Any]]) -> None:
+    port = CONSOLE_WORKER_METRICS_PORT
+    (local,) = [p for p in processes({}) if p.name == "console-worker"]
+    assert local.argv[-1] == "forbear_console.entrypoints.worker" and local.env["FORBEAR_METRICS_PORT"] == str(port)
+    worker = compose["console-worker"]
+    assert worker["command"] == ["python", "-m", "forbear_console.entrypoints.worker"]
+    assert [host_port(p) for p in worker["ports"]] == [("127.0.0.1", port, port)]
+    assert worker["environment"]["FORBEAR_METRICS_PORT"] == str(port)
+    assert f"http://127.0.0.1:{port}/metrics" in " ".join(worker["healthcheck"]["test"])
+    deployment = k8s[("Deployment", "console-worker")]
+    (container,) = deployment["spec"]["template"]["spec"]["containers"]
+    assert "forbear_console.entrypoints.worker" in container["command"]
+    assert [p["containerPort"] for p in container["ports"]] == [port]
+    assert {e["name"]: e["value"] for e in container["env"]}["FORBEAR_METRICS_PORT"] == str(port)
+    assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
+    assert [p["port"] for p in k8s[("Service", "console-worker-metrics")]["spec"]["ports"]] == [port]
 
 
 def test_rules_and_dashboard_use_only_metrics_the_services_export() -> None:
@@ -335,16 +373,24 @@ def test_grafana_dashboard_has_the_kpi_and_sre_panels() -> None:
         assert pos["x"] + pos["w"] <= 24
     exprs = " ".join(t["expr"] for p in panels for t in p["targets"])
     for metric in (
-        # product.md §2 KPIs
-        "forbear_cases_opened_total", "forbear_time_to_first_decision_days_bucket", "forbear_decisions_total",
-        "forbear_offers_total", "forbear_active_agreements", "forbear_agreements_total",
-        "forbear_legal_referrals_total", "forbear_notices_total", "forbear_instalments_missed_total",
+        # product.md §2 KPIs: the read model's gauges (forbear_console.kpis, the README's KPI table)
+        "forbear_kpi_funnel_cases", "forbear_kpi_cases_by_hardship", "forbear_kpi_cases_by_channel",
+        "forbear_kpi_rate", "forbear_kpi_active_agreements", "forbear_kpi_breach_rate",
+        "forbear_kpi_time_to_first_decision_days", "forbear_kpi_referrals", "forbear_kpi_notices",
+        # activity counters of the services
+        "forbear_agreements_total", "forbear_instalments_missed_total",
         # SRE
         "forbear_http_requests_total", "forbear_http_request_duration_seconds_bucket", "forbear_consumer_lag_events",
         "forbear_outbox_backlog_events", "forbear_outbox_oldest_age_seconds", "forbear_dead_letter_events_total",
     ):
         assert metric in exprs, f"no panel shows {metric}"
-    assert "by (hardship, channel)" in exprs and "by (route)" in exprs and "by (level)" in exprs
+    assert "by (hardship)" in exprs and "by (channel)" in exprs and "by (route)" in exprs and "by (level)" in exprs
+    for kpi in ("cure", "approval", "offer_acceptance", "legal_referral"):
+        assert f'forbear_kpi_rate{{kpi="{kpi}"}}' in exprs, f"no panel shows the {kpi} rate"
+    # one definition: no KPI is computed a second way from the services' counters
+    for divergent in ('forbear_decisions_total{outcome="approve"}', 'forbear_offers_total{outcome="accepted"}',
+                      'forbear_agreements_total{transition="cured"}', "forbear_time_to_first_decision_days_bucket"):
+        assert divergent not in exprs, f"the dashboard computes a KPI from {divergent}"
 
 
 def test_grafana_provisioning() -> None:

@@ -1,7 +1,8 @@
 """The console's settings: the shared ``Settings`` plus where the APIs are and its OIDC client.
 
-The console keeps no state of its own, so it needs neither Postgres nor Kafka: operators'
-sessions live in a sealed cookie (``forbear_console.session``).
+The console's own state is its read model (schema ``console``, written by the console worker
+from the topics, read by the console's pages); operators' sessions live in a sealed cookie
+(``forbear_console.session``).
 """
 
 from __future__ import annotations
@@ -20,8 +21,6 @@ class ConsoleSettings(Settings):
     http_port: int = 8100
     #: the services listen on ``devstack.API_PORTS`` plus this (the tests use 10000)
     port_offset: int = 0
-    #: how long the computed KPIs are reused before the lists are read again
-    kpi_cache_seconds: float = 5.0
     #: the console's client at the identity provider (authorization code + PKCE)
     console_client_id: str = "forbear-console"
     console_client_secret: str = DEVELOPMENT_CLIENT_SECRET

@@ -31,7 +31,7 @@ def consumer(pool_size: int = 10) -> WorkerSpec:
 
 def main() -> None:
     spec = consumer()
-    run_worker(spec.service.ctx.settings, spec.service.ctx.pool, spec)
+    run_worker(spec)
 
 
 if __name__ == "__main__":

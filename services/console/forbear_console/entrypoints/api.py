@@ -1,11 +1,13 @@
 """HTTP door of the console: the page, the operator's login through the identity provider, a
-same-origin proxy to the APIs, and KPIs.
+same-origin proxy to the APIs, and the read model's queues, timelines and KPIs.
 
 The page talks only to this origin, so nothing is downloaded at run time and the services need
 no CORS. Operators log in with the authorization-code flow (PKCE) at the identity provider; the
 console keeps their tokens in its sealed session cookie and puts the access token on every
 proxied call: the services, not the console, decide what a role may see and do (and they mask
-personal data). Neither passwords (which the console never sees) nor tokens are ever logged.
+personal data). Pages read queues, case timelines and KPIs from the console's own read model
+(forbear_console.readmodel, fed by the console worker) in SQL; actions still go through the
+proxy to the services. Neither passwords (which the console never sees) nor tokens are ever logged.
 """
 
 import asyncio
@@ -17,21 +19,27 @@ from typing import Annotated, Any
 from urllib.parse import urlsplit
 
 import httpx
+import psycopg
 from cryptography.fernet import Fernet
 from fastapi import Depends, FastAPI, Query, Request, Response
+from fastapi import Path as FastApiPath
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from forbear_shared import auth, logs
+from forbear_shared.db import make_pool, transaction
 from forbear_shared.devstack import SERVICES
 from forbear_shared.http import ForbearErrorWithStatus, body_limit, configure_http, guarded, problem, problems
 from forbear_shared.oidc import Discovery
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from psycopg_pool import ConnectionPool, PoolTimeout
 from pydantic import BaseModel
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from forbear_console import kpis
+from forbear_console.readmodel import SERVICE as READ_MODEL_SCHEMA
+from forbear_console.readmodel import queries, snapshot
+from forbear_console.readmodel.projector import NO_JIT
 from forbear_console.session import (
     CSRF_HEADER,
     CSRF_VALUE,
@@ -114,8 +122,14 @@ def create_app(settings: ConsoleSettings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI):  # type: ignore[no-untyped-def]
         state["client"] = httpx.AsyncClient(timeout=httpx.Timeout(30.0, connect=3.0))
+        if settings.database_url:
+            state["pool"] = make_pool(settings.database_url, READ_MODEL_SCHEMA, max_size=4, name="console-api",
+                                      timeout=settings.db_pool_timeout_seconds,
+                                      statement_timeout_ms=settings.db_statement_timeout_ms)
         yield
         await state["client"].aclose()
+        if "pool" in state:
+            state["pool"].close()
 
     def client() -> httpx.AsyncClient:
         return state["client"]  # type: ignore[no-any-return]
@@ -232,21 +246,51 @@ def create_app(settings: ConsoleSettings | None = None) -> FastAPI:
         response.delete_cookie(SESSION_COOKIE, path="/")
         return response
 
-    @app.get("/kpis", tags=["console"], summary="KPIs computed from the services' list APIs")
+    def read(query: Any, *args: Any, **kwargs: Any) -> Any:
+        """One read of the read model, in its own short transaction."""
+        pool: ConnectionPool | None = state.get("pool")
+        if pool is None:
+            raise ForbearErrorWithStatus(503, "read_model_unavailable", "the console has no read model database")
+        try:
+            with transaction(pool) as conn:
+                conn.execute(NO_JIT)
+                return query(conn, *args, **kwargs)
+        except (psycopg.OperationalError, PoolTimeout):
+            raise ForbearErrorWithStatus(503, "read_model_unavailable", "the read model's database does not answer") from None
+        except psycopg.errors.UndefinedTable:
+            raise ForbearErrorWithStatus(503, "read_model_not_ready", "the console worker has not created the read model yet") from None
+
+    @app.get("/kpis", tags=["console"], summary="KPIs from the read model (the README's KPI table), as the console worker last computed them",
+             responses=problems(503))
     async def get_kpis(who: Annotated[Session, Depends(staff)]) -> Any:
-        authorization = f"Bearer {who.access_token}"
+        def both(conn: psycopg.Connection) -> dict[str, Any]:
+            return {**snapshot.latest(conn), "read_model": queries.lag(conn)}
 
-        async def fetch(service: str, path: str, params: dict[str, str] | None = None) -> Any:
-            try:
-                answer = await client().get(f"{bases[service]}{path}", params=params,
-                                            headers={"Authorization": authorization})
-            except httpx.HTTPError as exc:
-                raise kpis.SourceUnavailable(f"{service} {path}: {type(exc).__name__}") from None
-            if answer.status_code != 200:
-                raise kpis.SourceUnavailable(f"{service} {path}: HTTP {answer.status_code}")
-            return answer.json()
+        return await run_in_threadpool(read, both)
 
-        return await kpis.compute(fetch, cache_seconds=settings.kpi_cache_seconds)
+    @app.get("/readmodel/queues/{queue_id}", tags=["console"], summary="One page of a work queue, from the read model",
+             responses=problems(404, 503))
+    async def get_queue(queue_id: str, who: Annotated[Session, Depends(staff)],
+                        limit: Annotated[int, Query(ge=1, le=500)] = 100,
+                        offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0) -> Any:
+        if queue_id not in queries.QUEUES:
+            raise ForbearErrorWithStatus(404, "unknown_queue",
+                                         f"no queue {queue_id[:64]!r}; one of {', '.join(queries.QUEUES)}")
+        return await run_in_threadpool(read, queries.queue, queue_id, limit=limit, offset=offset)
+
+    @app.get("/readmodel/cases/{case_id}", tags=["console"], responses=problems(404, 503),
+             summary="A case's queue, merged timeline and agreements with instalment states, from the read model")
+    async def get_case_timeline(case_id: Annotated[str, FastApiPath(min_length=1, max_length=64)],
+                                who: Annotated[Session, Depends(staff)]) -> Any:
+        found = await run_in_threadpool(read, queries.timeline, case_id)
+        if found is None:
+            raise ForbearErrorWithStatus(404, "unknown_case", "the read model has no event of this case (yet)")
+        return found
+
+    @app.get("/readmodel/lag", tags=["console"], summary="The newest event the read model projected",
+             responses=problems(503))
+    async def get_lag(who: Annotated[Session, Depends(staff)]) -> Any:
+        return await run_in_threadpool(read, queries.lag)
 
     @app.api_route("/api/{service}/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
                    tags=["console"], summary="Same-origin proxy to a service's API (the session's access token)",

@@ -1,6 +1,7 @@
 /* Forbear console: vanilla JS, no dependencies. Everything goes through this origin:
  * /auth/* (login at the identity provider, the session in an HttpOnly cookie the page never reads),
- * /kpis and /api/<service>/<path> (a proxy that adds the session's access token).
+ * /kpis and /readmodel/* (queues, case timelines and KPIs from the console's read model, in SQL)
+ * and /api/<service>/<path> (a proxy that adds the session's access token, for actions and case details).
  * Personal data is shown as the APIs give it, masked once more here: the page never unmasks. */
 "use strict";
 
@@ -153,100 +154,102 @@ async function route() {
 }
 
 // -- work queues ----------------------------------------------------------------------------------
+// every queue is one SQL query on the console's read model (/readmodel/queues/<id>), never a service's list
 const QUEUES = [
-  { id: "awaiting-evidence", title: "Awaiting evidence", service: "intake", path: "/cases?status=awaiting_evidence",
+  { id: "awaiting-evidence", title: "Awaiting evidence",
     columns: [
       { label: "Case", value: (c) => caseLink(c.case_id), width: "165px" },
       { label: "Hardship", value: (c) => words(c.hardship_category) },
       { label: "Deadline", value: (c) => c.evidence_deadline || "—" },
       { label: "DPD", value: (c) => c.dpd_at_first_contact, num: true, width: "52px" }] },
-  { id: "evidence-to-review", title: "Evidence to review", service: "intake", path: "/cases?status=evidence_to_review",
+  { id: "evidence-to-review", title: "Evidence to review",
     columns: [
       { label: "Case", value: (c) => caseLink(c.case_id), width: "165px" },
       { label: "Hardship", value: (c) => words(c.hardship_category) },
       { label: "Opened", value: (c) => c.opened_on },
       { label: "Channel", value: (c) => c.channel }] },
-  { id: "ready-to-submit", title: "Ready to submit", service: "intake", path: "/cases?status=ready_to_submit",
+  { id: "ready-to-submit", title: "Ready to submit",
     columns: [
       { label: "Case", value: (c) => caseLink(c.case_id), width: "165px" },
       { label: "Hardship", value: (c) => words(c.hardship_category) },
       { label: "Opened", value: (c) => c.opened_on }] },
-  { id: "supervisor-review", title: "Supervisor review", service: "evaluation", path: "/reviews?status=open",
+  { id: "supervisor-review", title: "Supervisor review",
     columns: [
       { label: "Case", value: (r) => caseLink(r.case_id), width: "165px" },
-      { label: "Why", value: (r) => (r.reasons || []).map((x) => x.code || x).join(", ") || words(r.outcome) },
-      { label: "Opened", value: (r) => r.opened_on || r.decided_on || r.created_on || "—" }] },
-  { id: "offers-open", title: "Offers awaiting acceptance", service: "agreement", path: "/offers?status=open",
+      { label: "Hardship", value: (r) => words(r.hardship_category) },
+      { label: "Since", value: (r) => r.since || "—" }] },
+  { id: "offers-open", title: "Offers awaiting acceptance",
     columns: [
       { label: "Case", value: (o) => caseLink(o.case_id), width: "165px" },
       { label: "Option", value: (o) => `#${o.rank} ${words(o.option)}` },
       { label: "Instalment", value: (o) => money(o.new_instalment), num: true },
       { label: "Expires", value: (o) => o.expires_on }] },
-  { id: "awaiting-signature", title: "Awaiting signature", service: "agreement", path: "/agreements?status=awaiting_signatures",
+  { id: "awaiting-signature", title: "Awaiting signature",
     columns: [
       { label: "Case", value: (a) => caseLink(a.case_id), width: "165px" },
       { label: "Agreement", value: (a) => a.agreement_id },
       { label: "Waiting for", value: (a) => a.awaiting_signature_of || "—" },
-      { label: "Accepted", value: (a) => a.accepted_on }] },
-  { id: "active-agreements", title: "Active agreements", service: "agreement", path: "/agreements?status=active",
+      { label: "Accepted", value: (a) => a.accepted_on || "—" }] },
+  { id: "active-agreements", title: "Active agreements",
     columns: [
       { label: "Case", value: (a) => caseLink(a.case_id), width: "165px" },
       { label: "Agreement", value: (a) => a.agreement_id },
       { label: "Option", value: (a) => words(a.option) },
       { label: "Active since", value: (a) => a.activated_on || "—" }] },
-  { id: "at-risk", title: "Agreements at risk", service: "monitoring", path: "/agreements?status=active", atRisk: true,
+  { id: "at-risk", title: "Agreements at risk", atRisk: true,
     columns: [
       { label: "Case", value: (a) => caseLink(a.case_id), width: "165px" },
       { label: "Level", value: (a) => pill(a.level) },
       { label: "Since", value: (a) => a.level_since || "—" },
       { label: "Remedy by", value: (a) => a.remedy_deadline || "—" },
       { label: "Referral held", value: (a) => a.referral_blocked_since ? `since ${a.referral_blocked_since}` : "—" }] },
-  { id: "legal-referrals", title: "Legal referrals", service: "monitoring", path: "/referrals",
-    // referrals name the agreement; the referred agreements tell their case
-    enrich: async (rows) => {
-      const referred = await tryApi("monitoring", "/agreements?status=referred&limit=500");
-      const caseOf = new Map(referred.ok ? items(referred.data).map((a) => [a.agreement_id, a.case_id]) : []);
-      return rows.map((r) => ({ ...r, case_id: r.case_id || caseOf.get(r.agreement_id) }));
-    },
+  { id: "legal-referrals", title: "Legal referrals",
     columns: [
       { label: "Case", value: (r) => caseLink(r.case_id), width: "165px" },
       { label: "Agreement", value: (r) => r.agreement_id },
-      { label: "Route", value: (r) => words(r.route) },
+      { label: "Route", value: (r) => words(r.referral_route) },
       { label: "Referred", value: (r) => r.referred_on }] },
 ];
 const LEVEL_ORDER = ["legal_referral", "breach_notice", "warning", "reminder"];
 
+function lagLine(lag) {
+  // the newest event the read model projected, and how long after it occurred it was projected
+  if (!lag || !lag.last_event_id) return h("p.muted.lag", { id: "read-model-lag" }, "Read model: no event projected yet.");
+  return h("p.muted.lag", { id: "read-model-lag", title: `projected at ${lag.last_projected_at}; ${lag.events_projected} events so far` },
+    `As of event ${lag.last_event_type} ${String(lag.last_event_id).slice(0, 8)}, ${Number(lag.behind_seconds).toFixed(1)} s behind`
+    + ` (its occurred_at to its projection; last projection ${Number(lag.idle_seconds).toFixed(0)} s ago).`);
+}
+
 async function renderQueues(main) {
-  const results = await Promise.all(QUEUES.map(async (q) => {
-    const r = await tryApi(q.service, q.path);
-    if (r.ok && q.enrich) r.data = await q.enrich(items(r.data));
-    return r;
-  }));
+  const [results, lag] = await Promise.all([Promise.all(QUEUES.map(async (q) => {
+    try { return { ok: true, data: await call("GET", `/readmodel/queues/${q.id}?limit=200`) }; }
+    catch (e) { return { ok: false, error: e }; }
+  })), call("GET", "/readmodel/lag").catch(() => null)]);
   const cards = QUEUES.map((q, i) => {
     const r = results[i];
-    let rows = r.ok ? items(r.data) : [];
+    const rows = r.ok ? items(r.data) : [];
+    const total = r.ok ? (r.data.total !== undefined ? r.data.total : rows.length) : null;
     let body;
-    if (!r.ok) body = h("p.error", {}, `${q.service} ${q.path.split("?")[0]}: ${r.error.status ? "HTTP " + r.error.status + " — " : ""}${r.error.message}`);
+    if (!r.ok) body = h("p.error", {}, `read model: ${r.error.status ? "HTTP " + r.error.status + " — " : ""}${r.error.message}`);
     else if (q.atRisk) {
-      rows = rows.filter((a) => a.level && a.level !== "current" && a.level !== "completed");
-      rows.sort((a, b) => LEVEL_ORDER.indexOf(a.level) - LEVEL_ORDER.indexOf(b.level));
-      const byLevel = LEVEL_ORDER.map((lvl) => [lvl, rows.filter((a) => a.level === lvl).length]).filter(([, n]) => n);
+      const byLevel = LEVEL_ORDER.map((lvl) => [lvl, (r.data.by_level || {})[lvl] || 0]).filter(([, n]) => n);
       body = h("div", {}, byLevel.length ? h("p.actions", {}, byLevel.map(([lvl, n]) => h("span", {}, pill(lvl), " ", n))) : null,
         h("div.scroll", {}, table(q.columns, rows, { empty: "No agreement in arrears." })));
     } else body = h("div.scroll", {}, table(q.columns, rows));
     return h("section.card", { id: `queue-${q.id}`, dataset: { queue: q.id } },
-      h("header", {}, h("h3", {}, q.title), h("span.count", {}, r.ok ? String(rows.length) : "!")), body);
+      h("header", {}, h("h3", {}, q.title), h("span.count", {}, r.ok ? String(total) : "!")), body);
   });
-  main.replaceChildren(h("h2", {}, "Work queues"), h("div.grid", {}, cards));
+  main.replaceChildren(h("h2", {}, "Work queues"), lagLine(lag), h("div.grid", {}, cards));
 }
 
 // -- case page ------------------------------------------------------------------------------------
 async function renderCase(main, caseId) {
   const caseView = await api("intake", `/cases/${encodeURIComponent(caseId)}`);
-  const [decisions, offers, reviews] = await Promise.all([
+  const [decisions, offers, reviews, readModel] = await Promise.all([
     tryApi("evaluation", `/cases/${encodeURIComponent(caseId)}/decisions`),
     tryApi("agreement", `/cases/${encodeURIComponent(caseId)}/offers`),
-    tryApi("evaluation", `/reviews?status=open`),
+    tryApi("evaluation", `/reviews?status=open&case_id=${encodeURIComponent(caseId)}`),
+    call("GET", `/readmodel/cases/${encodeURIComponent(caseId)}`).then((data) => ({ ok: true, data }), (error) => ({ ok: false, error })),
   ]);
   const offerList = offers.ok ? items(offers.data) : [];
   const agreementIds = [...new Set(offerList.map((o) => o.agreement_id).filter(Boolean))];
@@ -258,7 +261,7 @@ async function renderCase(main, caseId) {
   const ctx = { caseId, caseView, decisions: decisions.ok ? items(decisions.data) : [], decisionsError: decisions.ok ? null : decisions.error,
     offers: offerList, offersError: offers.ok ? null : offers.error, agreements,
     monitored: monitored && monitored.ok ? monitored.data : null, monitoredError: monitored && !monitored.ok ? monitored.error : null,
-    reviews: myReviews };
+    reviews: myReviews, readModel: readModel.ok ? readModel.data : null, readModelError: readModel.ok ? null : readModel.error };
   const reload = () => renderCase(main, caseId).catch((e) => flash(e.message, true));
   const act = (label, fn) => async (event) => {
     if (event) event.preventDefault();
@@ -461,33 +464,14 @@ function factsCard(ctx) {
 }
 
 function timelineCard(ctx) {
-  const entries = [];
-  const add = (date, at, kind, what, extra) => entries.push({ date: date || "", at: at || "", kind, what, extra });
-  // evaluation and agreement give business dates only; place their entries where intake heard of them
-  const heard = (date, action, nth) => {
-    const hits = (ctx.caseView.timeline || []).filter((t) => t.business_date === date && t.action.includes(action));
-    const hit = hits[Math.min(nth || 0, hits.length - 1)];
-    return hit ? hit.at : "~";  // unheard yet: last of its day
-  };
-  for (const t of ctx.caseView.timeline || []) add(t.business_date, t.at, "case", `${words(t.action)} by ${t.actor} (${t.actor_role})${t.reason ? " — " + t.reason : ""}`);
-  ctx.decisions.forEach((d, n) => add(d.decided_on, d.decided_at || heard(d.decided_on, "decision", n), "decision", `${words(d.outcome)} by ${d.decided_by || "rules"}${d.override_reason ? " — " + d.override_reason : ""}`, reasonsList(d.reasons)));
-  for (const o of ctx.offers) add(o.decided_on, heard(o.decided_on, "offer_made"), "offer", `offer #${o.rank} ${words(o.option)}: ${money(o.new_instalment)} × ${o.term_months} — ${o.status}${o.status_on ? " on " + o.status_on : ""}`);
-  for (const a of ctx.agreements) {
-    add(a.accepted_on, heard(a.accepted_on, "offer_accepted"), "agreement", `agreement ${a.agreement_id} created (offer accepted)`);
-    for (const x of a.signatures || []) add(x.signed_on, x.signed_at, "signature", `${x.party} signed (${x.signed_by}), document ${String(x.document_sha256).slice(0, 12)}…`);
-    if (a.activated_on) add(a.activated_on, heard(a.activated_on, "agreement_activated"), "agreement", `agreement ${a.agreement_id} active`);
-  }
-  const m = ctx.monitored;
-  if (m) {
-    for (const p of m.payments || []) add(p.received_on, null, "payment", `payment ${p.reference}: ${money(p.amount)} (${p.source})`);
-    for (const i of monitoredInstalments(m) || []) if (i.missed_detected_on) add(i.missed_detected_on, null, "missed", `instalment ${i.number} due ${i.due_date} missed`);
-    for (const n of m.notices || []) add(n.on || n.on_date, null, "notice", `${words(n.level)} notice${n.remedy_deadline ? ", remedy by " + n.remedy_deadline : ""}`);
-    for (const e of m.escalation || m.escalations || []) add(e.on || e.on_date, null, "escalation", `${words(e.from_level)} → ${words(e.to_level)}${e.reason ? " (" + e.reason + ")" : ""}`);
-    if (m.referral) add(m.referral.referred_on, null, "referral", `legal referral: ${words(m.referral.route)}`);
-  }
-  entries.sort((a, b) => a.date === b.date ? String(a.at).localeCompare(String(b.at)) : String(a.date).localeCompare(String(b.date)));
-  return h("section.card", { id: "timeline" }, h("header", {}, h("h3", {}, "Timeline"), h("span.count", {}, String(entries.length))),
-    entries.length ? h("ol.timeline", {}, entries.map((e) => h("li", {}, h("span", {}, e.date), h("span.kind", {}, e.kind), h("span.what", {}, e.what, e.extra || null)))) : h("p.empty", {}, "Nothing yet."));
+  // every event of the case, from every service, in the order it occurred (the read model's)
+  const rm = ctx.readModel;
+  const entries = rm ? rm.events : [];
+  const body = !rm ? h("p.error", {}, `read model: ${ctx.readModelError ? ctx.readModelError.message : "unavailable"}`)
+    : entries.length ? h("ol.timeline", {}, entries.map((e) => h("li", { dataset: { type: e.type } }, h("span", {}, e.business_date),
+        h("span.kind", { title: e.producer }, e.type), h("span.what", {}, e.summary)))) : h("p.empty", {}, "Nothing yet.");
+  return h("section.card", { id: "timeline" }, h("header", {}, h("h3", {}, "Timeline"),
+    h("span.muted", {}, rm ? words(rm.queue) : ""), h("span.count", {}, String(entries.length))), body);
 }
 
 // -- KPIs -----------------------------------------------------------------------------------------
@@ -543,6 +527,9 @@ async function renderKpis(main) {
   const roll = k.roll_rates || [];
   main.replaceChildren(...[
     h("h2", {}, `KPIs ${k.as_of ? "as of business date " + k.as_of : ""}`),
+    lagLine(k.read_model),
+    k.computed ? h("p.muted", { id: "kpis-computed" }, `Computed ${k.computed.at ? "at " + k.computed.at : "just now"}`
+      + ` from ${k.computed.of_events} events (the console worker recomputes them within seconds of new events).`) : null,
     k.unavailable && k.unavailable.length ? h("p.error", {}, `Not available: ${k.unavailable.join("; ")}`) : null,
     h("div.tiles", {},
       tile(String(k.cases_opened), "cases opened"), tile(pct(k.approval_rate), "approval rate"),

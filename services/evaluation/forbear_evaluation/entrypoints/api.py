@@ -66,10 +66,11 @@ def create_app() -> FastAPI:
     def list_reviews(
         _who: roles.staff,
         status: Annotated[views.ReviewStatus | None, Query()] = "open",
+        case_id: Annotated[str | None, Query(max_length=64, description="one case's reviews")] = None,
         limit: Limit = 100,
         offset: Offset = 0,
     ) -> views.ReviewList:
-        return views.reviews(svc.unit_of_work(), status, limit, offset)
+        return views.reviews(svc.unit_of_work(), status, limit, offset, case_id)
 
     @router.get("/reviews/{review_id}", response_model=views.ReviewDetailView, tags=["supervisor review"],
                 responses=problems(404),

@@ -128,12 +128,14 @@ def decision(uow: UnitOfWork[Evaluation], decision_id: str, who: Principal) -> D
     return decision_view(row, staff=who.is_staff)
 
 
-def reviews(uow: UnitOfWork[Evaluation], status: ReviewStatus | None, limit: int, offset: int) -> ReviewList:
-    where = "where r.status = %s " if status else ""
-    params: tuple[Any, ...] = (status, limit, offset) if status else (limit, offset)
+def reviews(uow: UnitOfWork[Evaluation], status: ReviewStatus | None, limit: int, offset: int,
+            case_id: str | None = None) -> ReviewList:
+    clauses = [(c, v) for c, v in (("r.status = %s", status), ("r.case_id = %s", case_id)) if v]
+    where = ("where " + " and ".join(c for c, _ in clauses) + " ") if clauses else ""
     with uow:
         rows = uow.conn.execute(
-            _REVIEWS + where + "order by r.created_at, r.review_id limit %s offset %s", params
+            _REVIEWS + where + "order by r.created_at, r.review_id limit %s offset %s",
+            (*(v for _, v in clauses), limit, offset),
         ).fetchall()
     return ReviewList(reviews=[ReviewView.model_validate(r) for r in rows])
 

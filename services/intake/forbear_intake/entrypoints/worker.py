@@ -67,8 +67,7 @@ def erasure_loop(svc: Intake) -> Callable[[threading.Event], None]:
 
 def main() -> None:
     spec = consumer()
-    assert spec.service is not None
-    run_worker(spec.service.ctx.settings, spec.service.ctx.pool, spec)
+    run_worker(spec)
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from forbear_shared.projections import on_business_date_advanced
 from forbear_shared.retention import purge_loop
 from forbear_shared.topics import AGREEMENT_EVENTS, CORE_PAYMENTS, EVALUATION_EVENTS, INTAKE_EVENTS
-from forbear_shared.worker import WorkerSpec, run_worker
+from forbear_shared.worker import WorkerSpec, periodic, run_worker
 
 from forbear_monitoring import bootstrap
 from forbear_monitoring.service_layer import agreements, payments
@@ -20,14 +20,7 @@ TOPICS = [AGREEMENT_EVENTS.name, CORE_PAYMENTS.name, INTAKE_EVENTS.name, EVALUAT
 
 
 def gauge_loop(svc: bootstrap.Monitoring, every: float = 5.0) -> Callable[[threading.Event], None]:
-    def run(stop: threading.Event) -> None:
-        while not stop.wait(every):
-            try:
-                refresh_active_gauge(svc)
-            except Exception:  # a metric refresh must never stop the worker
-                pass
-
-    return run
+    return periodic(every, lambda: refresh_active_gauge(svc), "active agreements gauge refresh")
 
 
 def spec_of(svc: bootstrap.Monitoring, *, loops: bool = True) -> WorkerSpec:
@@ -64,8 +57,7 @@ def consumer(pool_size: int = 10) -> WorkerSpec:
 
 def main() -> None:
     spec = consumer()
-    assert spec.service is not None
-    run_worker(spec.service.ctx.settings, spec.service.ctx.pool, spec)
+    run_worker(spec)
 
 
 if __name__ == "__main__":
