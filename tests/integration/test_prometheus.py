@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 import yaml
-from forbear_shared.devstack import API_PORTS, SERVICES, WORKER_METRICS_PORTS, terminate
+from forbear_shared.devstack import API_PORTS, CONSOLE_WORKER_METRICS_PORT, SERVICES, WORKER_METRICS_PORTS, terminate
 
 from tests.support.http import client, worker_metrics_url
 from tests.support.infra import eventually
@@ -86,7 +86,10 @@ def scrape_config_for_tests(rule_file: Path, port_offset: int, with_console: boo
     config = yaml.safe_load((PROM_DIR / "prometheus.yml").read_text())
     config["global"].update({"scrape_interval": "1s", "scrape_timeout": "1s", "evaluation_interval": "1s"})
     config["rule_files"] = [str(rule_file)]
-    ports: dict[str, dict[str, int]] = {"forbear-api": API_PORTS, "forbear-worker": WORKER_METRICS_PORTS}
+    ports: dict[str, dict[str, int]] = {
+        "forbear-api": API_PORTS,
+        "forbear-worker": {**WORKER_METRICS_PORTS, "console": CONSOLE_WORKER_METRICS_PORT},
+    }
     if with_console:
         ports["forbear-console"] = {"console": 8100}
     for job in config["scrape_configs"]:
@@ -159,11 +162,14 @@ def test_prometheus_scrapes_every_service_and_reads_a_business_metric_back(stack
         expected = {(s, kind): "up" for s in SERVICES for kind in ("api", "worker")}
         if "console" in stack.procs:
             expected[("console", "console")] = "up"
+        if "console-worker" in stack.procs:
+            expected[("console", "worker")] = "up"
         assert health == expected, health
         return health
 
     eventually(all_targets_up, timeout=60)
-    assert prometheus.scalar('count(up{job=~"forbear-(api|worker)"} == 1)') == 2 * len(SERVICES)
+    workers = len(SERVICES) + ("console-worker" in stack.procs)
+    assert prometheus.scalar('count(up{job=~"forbear-(api|worker)"} == 1)') == len(SERVICES) + workers
 
     # the shipped rules load into a real server
     groups = httpx.get(f"{prometheus.base}/api/v1/rules", timeout=10).json()["data"]["groups"]

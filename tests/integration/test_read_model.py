@@ -24,6 +24,7 @@ from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
+import psycopg
 import pytest
 from forbear_console.readmodel import TABLES
 from forbear_console.readmodel.rebuild import rebuild
@@ -101,12 +102,20 @@ def gathering(case_id: str, n: Iterator[int]) -> list[tuple[str, bytes]]:
 
 
 @pytest.fixture(scope="module")
-def rm_infra(infra: TestInfra) -> TestInfra:
-    """Topics of this module alone: its made-up business dates (2026-03-31) must not reach the
-    services that other tests of the run (the browser's) start on the run's own topics."""
-    own = dataclasses.replace(infra, topic_prefix=f"{infra.topic_prefix}rm.", group_prefix=f"{infra.group_prefix}rm-")
+def rm_infra(infra: TestInfra) -> Iterator[TestInfra]:
+    """Topics and a database of this module alone: its made-up business dates (2026-03-31) must
+    not reach the services other tests of the run start on the run's own topics, and the run's
+    own console worker (the session's stack) projects every other test's events into the run's
+    database."""
+    database = f"{infra.database}_rm"
+    with psycopg.connect(infra.admin_url, autocommit=True) as conn:
+        conn.execute(f"create database {database}")
+    own = dataclasses.replace(infra, topic_prefix=f"{infra.topic_prefix}rm.", group_prefix=f"{infra.group_prefix}rm-",
+                              database=database, database_url=infra.database_url.rsplit("/", 1)[0] + f"/{database}")
     create_topics(own.bootstrap, own.topic_prefix)
-    return own
+    yield own
+    with psycopg.connect(infra.admin_url, autocommit=True) as conn:
+        conn.execute(f"drop database if exists {database} with (force)")
 
 
 @pytest.fixture(scope="module")
