@@ -115,7 +115,8 @@ with running as (
     group by r.agreement_id, r.instalment
 )
 update rm_instalment i set paid = s.paid, settled_on = s.settled_on
-from settled s where i.agreement_id = s.agreement_id and i.number = s.instalment"""
+from settled s where i.agreement_id = s.agreement_id and i.number = s.instalment
+  and (i.paid, i.settled_on) is distinct from (s.paid, s.settled_on)"""
 _MISSED = """
 insert into rm_instalment (agreement_id, number, due_date, missed_on) values (%s, %s, %s, %s)
 on conflict (agreement_id, number) do update set missed_on = least(rm_instalment.missed_on, excluded.missed_on),
@@ -165,7 +166,9 @@ _KEY_OF_TWO = frozenset({_INSTALMENT, _ALLOCATED, _MISSED, _REQUIRED})
 
 #: where a case gathering evidence stands, by intake's rule (forbear_intake.domain.case_status):
 #: ready to submit when every required type has an accepted document, evidence to review when
-#: a type still missing has one awaiting review, else awaiting evidence
+#: a type still missing has one awaiting review, else awaiting evidence. A case whose state did
+#: not change is not written again (most cases a batch touches: every case.opened): each write is
+#: a new row version and index entries
 _EVIDENCE_STATE = """
 with s as (
     select c.case_id,
@@ -180,10 +183,13 @@ with s as (
                         or exists (select 1 from rm_required_document r where r.case_id = c.case_id
                                    and r.document_type = d.document_type))) as to_review
     from rm_case c where c.case_id = any(%b)
+), state as (
+    select case_id, case when asked and complete then 'ready_to_submit'
+                         when to_review then 'evidence_to_review' else 'awaiting_evidence' end as evidence_state
+    from s
 )
-update rm_case c set evidence_state = case when s.asked and s.complete then 'ready_to_submit'
-                                           when s.to_review then 'evidence_to_review' else 'awaiting_evidence' end
-from s where c.case_id = s.case_id"""
+update rm_case c set evidence_state = state.evidence_state
+from state where c.case_id = state.case_id and c.evidence_state <> state.evidence_state"""
 
 #: DPD of an agreement at a month end = days since its oldest due date not settled by then
 #: (the same definition as monitoring's); one row per month end on plan, from ``since``
