@@ -107,7 +107,7 @@ with running as (
     select a.agreement_id, a.instalment, a.received_on,
            sum(a.amount) over (partition by a.agreement_id, a.instalment
                                order by a.received_on, a.reference) as paid_so_far
-    from rm_allocation a where a.agreement_id = any(%(ids)s)
+    from rm_allocation a where a.agreement_id = any(%(ids)b)
 ), settled as (
     select r.agreement_id, r.instalment, max(r.paid_so_far) as paid,
            min(r.received_on) filter (where r.paid_so_far >= i.total) as settled_on
@@ -115,7 +115,8 @@ with running as (
     group by r.agreement_id, r.instalment
 )
 update rm_instalment i set paid = s.paid, settled_on = s.settled_on
-from settled s where i.agreement_id = s.agreement_id and i.number = s.instalment"""
+from settled s where i.agreement_id = s.agreement_id and i.number = s.instalment
+  and (i.paid, i.settled_on) is distinct from (s.paid, s.settled_on)"""
 _MISSED = """
 insert into rm_instalment (agreement_id, number, due_date, missed_on) values (%s, %s, %s, %s)
 on conflict (agreement_id, number) do update set missed_on = least(rm_instalment.missed_on, excluded.missed_on),
@@ -165,7 +166,9 @@ _KEY_OF_TWO = frozenset({_INSTALMENT, _ALLOCATED, _MISSED, _REQUIRED})
 
 #: where a case gathering evidence stands, by intake's rule (forbear_intake.domain.case_status):
 #: ready to submit when every required type has an accepted document, evidence to review when
-#: a type still missing has one awaiting review, else awaiting evidence
+#: a type still missing has one awaiting review, else awaiting evidence. A case whose state did
+#: not change is not written again (most cases a batch touches: every case.opened): each write is
+#: a new row version and index entries
 _EVIDENCE_STATE = """
 with s as (
     select c.case_id,
@@ -179,18 +182,21 @@ with s as (
                    and (not exists (select 1 from rm_required_document r where r.case_id = c.case_id)
                         or exists (select 1 from rm_required_document r where r.case_id = c.case_id
                                    and r.document_type = d.document_type))) as to_review
-    from rm_case c where c.case_id = any(%s)
+    from rm_case c where c.case_id = any(%b)
+), state as (
+    select case_id, case when asked and complete then 'ready_to_submit'
+                         when to_review then 'evidence_to_review' else 'awaiting_evidence' end as evidence_state
+    from s
 )
-update rm_case c set evidence_state = case when s.asked and s.complete then 'ready_to_submit'
-                                           when s.to_review then 'evidence_to_review' else 'awaiting_evidence' end
-from s where c.case_id = s.case_id"""
+update rm_case c set evidence_state = state.evidence_state
+from state where c.case_id = state.case_id and c.evidence_state <> state.evidence_state"""
 
 #: DPD of an agreement at a month end = days since its oldest due date not settled by then
 #: (the same definition as monitoring's); one row per month end on plan, from ``since``
 #: (null: from activation) to the business date or the agreement's close
 _DPD_SINCE = """
 with touched as (
-    select * from unnest(%(ids)s::text[], %(since)s::date[]) as t(agreement_id, since)
+    select * from unnest(%(ids)b::text[], %(since)b::date[]) as t(agreement_id, since)
 ), plan as (
     select a.agreement_id, greatest(a.activated_on, coalesce(t.since, a.activated_on)) as start,
            least(coalesce(a.closed_on, p.business_date), p.business_date) as stop
@@ -212,7 +218,7 @@ where rm_month_end_dpd.dpd <> excluded.dpd"""
 _DPD_AT = """
 insert into rm_month_end_dpd (agreement_id, month_end, dpd)
 select a.agreement_id, m.month_end, coalesce(m.month_end - min(i.due_date), 0)
-from rm_agreement a join unnest(%(ends)s::date[]) as m(month_end)
+from rm_agreement a join unnest(%(ends)b::date[]) as m(month_end)
      on a.activated_on <= m.month_end and (a.closed_on is null or m.month_end <= a.closed_on)
 left join rm_instalment i on i.agreement_id = a.agreement_id and i.due_date < m.month_end
                          and (i.settled_on is null or i.settled_on > m.month_end)
@@ -223,12 +229,12 @@ where rm_month_end_dpd.dpd <> excluded.dpd"""
 #: a closed agreement has no month end after its close
 _DPD_AFTER_CLOSE = """
 delete from rm_month_end_dpd d using rm_agreement a
-where d.agreement_id = a.agreement_id and a.agreement_id = any(%s) and a.closed_on is not null
+where d.agreement_id = a.agreement_id and a.agreement_id = any(%b) and a.closed_on is not null
   and d.month_end > a.closed_on"""
 #: a case whose offer expired is back to "offer expired" if none of its offers is open any more
 _OFFERS_EXPIRED = """
 update rm_case c set queue = 'offer_expired', queue_at = e.at, queue_on = e.on_date
-from unnest(%s::text[], %s::timestamptz[], %s::date[]) as e(case_id, at, on_date)
+from unnest(%b::text[], %b::timestamptz[], %b::date[]) as e(case_id, at, on_date)
 where c.case_id = e.case_id and c.queue = 'offers_open' and c.queue_at <= e.at
   and not exists (select 1 from rm_offer o where o.case_id = e.case_id and o.status = 'open')"""
 
@@ -263,7 +269,7 @@ def set_based(conn: psycopg.Connection, sql: str) -> str:
     casts, selected = [], []
     for name, item in zip(names, items, strict=True):
         if item == "%s":
-            casts.append(f"%s::{_COLUMN_TYPES[(table, name)]}[]")
+            casts.append(f"%b::{_COLUMN_TYPES[(table, name)]}[]")
             selected.append(f"u.c{len(casts)}")
         else:
             selected.append(item)
