@@ -27,6 +27,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from .money import Money, to_decimal
+from .schedule import Frequency, RepaymentMethod
 
 
 def _exact_decimal(value: Any) -> Any:
@@ -210,6 +211,79 @@ class RestructuringPolicy(_PolicyModel):
             raise ValueError("rate_step must be positive")
         if not self.principal_deferral_allowed and self.principal_deferral_max_share != 0:
             raise ValueError("principal_deferral_max_share must be 0 when principal deferral is not allowed")
+        return self
+
+
+# ---------------------------------------------------------------------------
+# Products: repayment methods and frequencies; re-amortisation and re-ageing
+# ---------------------------------------------------------------------------
+
+
+class SchedulePolicy(_PolicyModel):
+    """Which repayment methods and frequencies the lender's plans may use.
+
+    A loan states its own method and frequency; a restructured plan keeps them when they are
+    allowed here and falls back to the first allowed (monthly, annuity by default) otherwise.
+    """
+
+    frequencies: tuple[Frequency, ...] = (Frequency.MONTHLY,)
+    methods: tuple[RepaymentMethod, ...] = (RepaymentMethod.EQUAL_INSTALMENT, RepaymentMethod.EQUAL_PRINCIPAL)
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> SchedulePolicy:
+        if not self.frequencies or len(set(self.frequencies)) != len(self.frequencies):
+            raise ValueError("schedules.frequencies must list at least one frequency, each once")
+        if not self.methods or len(set(self.methods)) != len(self.methods):
+            raise ValueError("schedules.methods must list at least one repayment method, each once")
+        return self
+
+    def frequency_for(self, wanted: Frequency) -> Frequency:
+        return wanted if wanted in self.frequencies else self.frequencies[0]
+
+    def method_for(self, wanted: RepaymentMethod) -> RepaymentMethod:
+        return wanted if wanted in self.methods else self.methods[0]
+
+
+class ReamortisationPolicy(_PolicyModel):
+    """Re-amortisation: the overdue principal spread over the remaining instalments, keeping
+    their due dates (cf. Apache Fineract's re-amortization). The term does not move, so it
+    suits a short arrears on a loan with a few instalments left to absorb it."""
+
+    allowed: bool = False
+    max_remaining_instalments: int = Field(default=60, ge=1, le=600)
+    """Re-amortise only when at most this many instalments remain: over a long remaining term
+    the overdue principal hides in instalments that fall due years later."""
+    min_remaining_instalments: int = Field(default=2, ge=1, le=600)
+    """At least this many must remain, or the overdue principal is simply due at once."""
+
+    @model_validator(mode="after")
+    def _range(self) -> ReamortisationPolicy:
+        if self.min_remaining_instalments > self.max_remaining_instalments:
+            raise ValueError("reamortisation.min_remaining_instalments must not exceed max_remaining_instalments")
+        return self
+
+
+class ReageingPolicy(_PolicyModel):
+    """Re-ageing: the unpaid balance as N new instalments from a start date; DPD back to 0.
+
+    The limits are the FFIEC Uniform Retail Credit Classification and Account Management
+    Policy's for open-end re-ageing, applied here to instalment loans: the borrower shows a
+    renewed willingness and ability to pay (consecutive payments), a loan is re-aged at most
+    once in 12 months and twice in 5 years, so re-ageing cannot hide a loan that will not pay.
+    """
+
+    allowed: bool = False
+    max_per_12_months: int = Field(default=1, ge=0)
+    max_per_5_years: int = Field(default=2, ge=0)
+    min_consecutive_payments: int = Field(default=3, ge=0, le=60)
+    """Consecutive full instalments paid recently (FFIEC: three consecutive minimum payments)."""
+    max_instalments: int = Field(default=60, ge=1, le=600)
+    """The most new instalments a re-aged plan may have."""
+
+    @model_validator(mode="after")
+    def _windows(self) -> ReageingPolicy:
+        if self.max_per_12_months > self.max_per_5_years:
+            raise ValueError("reageing.max_per_12_months must not exceed max_per_5_years")
         return self
 
 
@@ -412,6 +486,9 @@ class Policy(_PolicyModel):
     renegotiation: RenegotiationPolicy
     contact: ContactPolicy
     retention: RetentionPolicy
+    schedules: SchedulePolicy = SchedulePolicy()
+    reamortisation: ReamortisationPolicy = ReamortisationPolicy()
+    reageing: ReageingPolicy = ReageingPolicy()
 
     @model_validator(mode="after")
     def _currency_of_loans(self) -> Policy:

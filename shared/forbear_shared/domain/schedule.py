@@ -16,6 +16,27 @@ Period order inside one schedule: deferral periods first (payments paused),
 then interest-only periods, then the amortising periods, the last of which
 carries any balloon. That is the order in which a lender grants relief:
 breathing space first, then reduced payments, then normal repayment.
+
+Frequencies (``Frequency``): monthly, weekly, fortnightly and every 15 days.
+Due dates are *nominal* (a fixed step from the first due date; moving a due
+date off a non-working day is the business calendar's job, not this
+module's). A regular period's rate follows the day count:
+
+* monthly: 1/12 of the annual rate under 30/360 (today's rule), the day
+  count's year fraction for a broken first period;
+* weekly, fortnightly, every 15 days: the period is 7, 14 or 15 actual days,
+  so its rate is ``annual x days / 360`` under 30/360 and ACT/360 and
+  ``annual x days / 365`` under ACT/365 (a weekly period at 7.3 %/year
+  ACT/365 is 0.14 %). 30/360 counts a day as 1/360 of a year; the
+  end-of-month adjustments of 30/360 are for monthly dates and are not
+  applied to a 7-day period that happens to cross a month's end.
+
+Flat rate (等本等息, ``RepaymentMethod.FLAT_RATE``): the principal in equal
+parts (truncated to the cent, the residue on the last part) and, every
+period, interest on the *original* balance (the balance amortisation starts
+from), rounded by the one rule. The nominal rate then understates the cost
+of credit, which is why every schedule's APR (``forbear_shared.domain.apr``)
+is disclosed with it.
 """
 
 from __future__ import annotations
@@ -27,7 +48,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from .calendar import DayCount, add_months, monthly_due_dates, monthly_rate, year_fraction
+from .calendar import DayCount, add_days, add_months, monthly_due_dates, monthly_rate, year_fraction
 from .money import Money, MoneyError, parse_rate, round_money
 
 
@@ -43,6 +64,74 @@ class RepaymentMethod(StrEnum):
 
     EQUAL_PRINCIPAL = "equal_principal"
     """等额本金: the same principal each month; instalments fall over time."""
+
+    FLAT_RATE = "flat_rate"
+    """等本等息: the same principal each period and interest on the original principal every
+    period, so the instalment is level and the effective cost is well above the nominal rate."""
+
+
+class Frequency(StrEnum):
+    """How often an instalment falls due; a contract term, so it is explicit."""
+
+    MONTHLY = "monthly"
+    WEEKLY = "weekly"
+    FORTNIGHTLY = "fortnightly"
+    EVERY_15_DAYS = "every_15_days"
+
+    @property
+    def period_days(self) -> int | None:
+        """Days in one period; None for monthly (calendar months differ in length)."""
+        return _PERIOD_DAYS.get(self)
+
+    @property
+    def periods_per_year(self) -> Decimal:
+        """Unit periods in a year, as US Regulation Z Appendix J counts them: 12 months,
+        52 weeks, 26 fortnights, and 365 / 15 periods of 15 days (a period in days that is
+        not a multiple of a week counts against a 365-day year). The APR is the periodic IRR
+        times this number."""
+        if self is Frequency.MONTHLY:
+            return Decimal(12)
+        if self is Frequency.WEEKLY:
+            return Decimal(52)
+        if self is Frequency.FORTNIGHTLY:
+            return Decimal(26)
+        return Decimal(365) / Decimal(15)
+
+    def due_dates(self, first_due: date, count: int) -> tuple[date, ...]:
+        """``count`` nominal due dates anchored on the first one."""
+        days = self.period_days
+        if days is None:
+            return monthly_due_dates(first_due, count)
+        return tuple(add_days(first_due, days * i) for i in range(count))
+
+    def step_back(self, due: date) -> date:
+        """The due date one regular period before ``due`` (a regular first period starts there)."""
+        days = self.period_days
+        return add_months(due, -1) if days is None else add_days(due, -days)
+
+    def regular_fraction(self, day_count: DayCount) -> Decimal:
+        """The share of a year one regular period is (see the module docstring)."""
+        days = self.period_days
+        if days is None:
+            return Decimal(1) / Decimal(12)
+        basis = 365 if day_count is DayCount.ACTUAL_365 else 360
+        return Decimal(days) / Decimal(basis)
+
+    def regular_rate(self, annual_rate: Decimal, day_count: DayCount) -> Decimal:
+        """The rate of one regular period, unrounded, which the annuity formula uses.
+
+        Monthly it is annual / 12 whatever the day count (as it has always been); a period in
+        days is priced by the day count."""
+        if self is Frequency.MONTHLY:
+            return monthly_rate(annual_rate)
+        return annual_rate * self.regular_fraction(day_count)
+
+
+_PERIOD_DAYS: dict[Frequency, int] = {
+    Frequency.WEEKLY: 7,
+    Frequency.FORTNIGHTLY: 14,
+    Frequency.EVERY_15_DAYS: 15,
+}
 
 
 class InstalmentKind(StrEnum):
@@ -142,6 +231,7 @@ class Schedule:
     day_count: DayCount
     start_date: date
     instalments: tuple[Instalment, ...]
+    frequency: Frequency = Frequency.MONTHLY
 
     def __post_init__(self) -> None:
         if not self.instalments:
@@ -167,7 +257,7 @@ class Schedule:
 
     @property
     def term(self) -> int:
-        """Number of monthly periods, deferral periods included."""
+        """Number of periods (of ``frequency``), deferral periods included."""
         return len(self.instalments)
 
     @property
@@ -216,7 +306,8 @@ class Schedule:
             "day_count": self.day_count.value,
             "start_date": self.start_date.isoformat(),
             "instalments": [i.to_dict() for i in self.instalments],
-        }
+        } | ({} if self.frequency is Frequency.MONTHLY else {"frequency": self.frequency.value})
+        # monthly stays implicit: every schedule signed before frequencies existed keeps its bytes
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Schedule:
@@ -228,6 +319,7 @@ class Schedule:
             day_count=DayCount(data["day_count"]),
             start_date=date.fromisoformat(str(data["start_date"])),
             instalments=tuple(Instalment.from_dict(i, currency) for i in data["instalments"]),
+            frequency=Frequency(data.get("frequency") or Frequency.MONTHLY.value),
         )
 
 
@@ -237,7 +329,7 @@ class Schedule:
 
 
 def _period_fraction(
-    start: date, end: date, *, regular: bool, day_count: DayCount
+    start: date, end: date, *, regular: bool, day_count: DayCount, frequency: Frequency = Frequency.MONTHLY
 ) -> Decimal:
     """Share of a year for one period.
 
@@ -245,7 +337,11 @@ def _period_fraction(
     or a full month before the first one) is exactly 1/12, whatever the
     calendar month's length: that is how the public annuity reference and
     a borrower's "monthly rate" work. Broken periods use the day count.
+    A regular period in days (weekly, fortnightly, 15 days) is its days over
+    the day count's year under every day count (``Frequency.regular_fraction``).
     """
+    if regular and frequency is not Frequency.MONTHLY:
+        return frequency.regular_fraction(day_count)
     if regular and day_count is DayCount.THIRTY_360:
         return Decimal(1) / Decimal(12)
     return year_fraction(start, end, day_count)
@@ -266,13 +362,14 @@ def build_schedule(
     interest_only_periods: int = 0,
     balloon: Money | None = None,
     balloon_bears_interest: bool = True,
+    frequency: Frequency = Frequency.MONTHLY,
 ) -> Schedule:
-    """Build a monthly schedule.
+    """Build a schedule (monthly unless ``frequency`` says otherwise).
 
     ``repayments`` is the number of amortising instalments; the term is
-    ``deferral_periods + interest_only_periods + repayments`` months, the
+    ``deferral_periods + interest_only_periods + repayments`` periods, the
     first due on ``first_due_date``. ``start_date`` (disbursement, or the
-    date the restructured plan starts) defaults to one month before.
+    date the restructured plan starts) defaults to one period before.
 
     ``balloon`` is principal left to the last instalment. An interest-bearing
     balloon is a classic balloon loan; a non-interest-bearing one is the
@@ -300,13 +397,15 @@ def build_schedule(
     if deferral_fee.is_positive() and deferral_periods == 0:
         raise ScheduleError("a deferral fee needs at least one deferral period")
     if start_date is None:
-        start_date = add_months(first_due_date, -1)
+        start_date = frequency.step_back(first_due_date)
     if start_date >= first_due_date:
         raise ScheduleError("the first due date must be after the start date")
 
     term = deferral_periods + interest_only_periods + repayments
-    due_dates = monthly_due_dates(first_due_date, term)
-    first_period_regular = start_date == add_months(first_due_date, -1)
+    due_dates = frequency.due_dates(first_due_date, term)
+    first_period_regular = start_date == frequency.step_back(first_due_date)
+    amortising_from = deferral_periods + interest_only_periods
+    flat_base: Money | None = None  # flat rate: the balance every period's interest is charged on
 
     # The interest-bearing balance; an interest-free balloon is held apart.
     interest_free = zero if balloon_bears_interest else balloon
@@ -323,9 +422,15 @@ def build_schedule(
     for index, due in enumerate(due_dates):
         number = index + 1
         fraction = _period_fraction(
-            previous, due, regular=(index > 0 or first_period_regular), day_count=day_count
+            previous, due, regular=(index > 0 or first_period_regular), day_count=day_count,
+            frequency=frequency,
         )
-        period_interest = Money(bearing.amount * annual_rate * fraction, currency)
+        if method is RepaymentMethod.FLAT_RATE and index >= amortising_from:
+            # 等本等息: interest on the balance amortisation started from, every period
+            flat_base = bearing if flat_base is None else flat_base
+            period_interest = Money(flat_base.amount * annual_rate * fraction, currency)
+        else:
+            period_interest = Money(bearing.amount * annual_rate * fraction, currency)
         opening = bearing + interest_free
 
         if index < deferral_periods:
@@ -356,9 +461,9 @@ def build_schedule(
                 if k == 0:
                     # Amortisation starts from the balance as it stands after
                     # any capitalised deferral interest.
-                    rate = monthly_rate(annual_rate)
+                    rate = frequency.regular_rate(annual_rate, day_count)
                     amortisable = bearing - reserved
-                    if method is RepaymentMethod.EQUAL_PRINCIPAL or rate == 0:
+                    if method in (RepaymentMethod.EQUAL_PRINCIPAL, RepaymentMethod.FLAT_RATE) or rate == 0:
                         amortising_parts = amortisable.split_evenly(repayments)
                     else:
                         discount = (Decimal(1) + rate) ** -repayments
@@ -383,7 +488,7 @@ def build_schedule(
                 )
         previous = due
 
-    return Schedule(method, principal, annual_rate, day_count, start_date, tuple(rows))
+    return Schedule(method, principal, annual_rate, day_count, start_date, tuple(rows), frequency)
 
 
 def equal_instalment_schedule(
@@ -406,6 +511,17 @@ def equal_principal_schedule(
     )
 
 
+def flat_rate_schedule(
+    principal: Money, annual_rate: Decimal, instalments: int, first_due_date: date, **options: Any
+) -> Schedule:
+    """等本等息: 10,000.00 at 6 %/year (0.5 %/month) x 12 gives 50.00 interest each month and
+    principal 833.33 x 11 + 833.37; its APR is about 10.90 %/year."""
+    return build_schedule(
+        principal, annual_rate, repayments=instalments, first_due_date=first_due_date,
+        method=RepaymentMethod.FLAT_RATE, **options,
+    )
+
+
 def annuity_payment(principal: Money, annual_rate: Decimal, instalments: int) -> Money:
     """The level monthly instalment for a plain annuity, rounded by the one rule.
 
@@ -422,6 +538,7 @@ def annuity_payment(principal: Money, annual_rate: Decimal, instalments: int) ->
 
 __all__ = [
     "DeferredInterest",
+    "Frequency",
     "Instalment",
     "InstalmentKind",
     "MoneyError",
@@ -432,5 +549,6 @@ __all__ = [
     "build_schedule",
     "equal_instalment_schedule",
     "equal_principal_schedule",
+    "flat_rate_schedule",
     "round_money",
 ]
