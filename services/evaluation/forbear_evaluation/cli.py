@@ -24,7 +24,10 @@ Case JSON shape (money and rates are decimal STRINGS, dates ISO):
       "loans": [{"loan_id": "...", "outstanding_principal": "...", "overdue_principal": "...",
                  "overdue_interest": "...", "penalty_interest": "...", "fees": "...",
                  "annual_rate": "0.096", "original_term_months": 36,
-                 "remaining_term_months": 22, "contractual_instalment": "2566.38"}],
+                 "remaining_term_months": 22, "contractual_instalment": "2566.38",
+                 "repayment_method": "flat_rate", "frequency": "monthly",     optional
+                 "next_due_date": "2026-03-15", "reaged_on": ["2024-05-02"],   optional
+                 "consecutive_payments": 3}],                                 optional
       "conduct": {                                 optional
         "earlier_delinquencies": [{"started_on": "2025-02-03", "borrower_made_contact": true}],
         "evidence_rejected_as_false": [], "declaration_untrue": false,
@@ -42,10 +45,12 @@ import json
 import sys
 from collections.abc import Mapping, Sequence
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from forbear_shared.domain.hardship import DocumentType, EvidenceDocument, HardshipCategory, ReviewStatus
 from forbear_shared.domain.money import Money, parse_rate
+from forbear_shared.domain.schedule import Frequency, RepaymentMethod
 from forbear_shared.policy_loader import load_policy
 
 from .domain.affordability import IncomeExpenditureStatement, StatementItem
@@ -88,6 +93,11 @@ def case_from_dict(data: Mapping[str, Any], currency: str = "CNY") -> Case:
             original_term_months=int(loan["original_term_months"]),
             remaining_term_months=int(loan["remaining_term_months"]),
             contractual_instalment=_money(loan["contractual_instalment"], currency),
+            repayment_method=RepaymentMethod(loan.get("repayment_method", RepaymentMethod.EQUAL_INSTALMENT.value)),
+            frequency=Frequency(loan.get("frequency", Frequency.MONTHLY.value)),
+            next_due_date=date.fromisoformat(loan["next_due_date"]) if loan.get("next_due_date") else None,
+            reaged_on=tuple(date.fromisoformat(d) for d in loan.get("reaged_on", ())),
+            consecutive_payments=int(loan.get("consecutive_payments", 0)),
         )
         for loan in data["loans"]
     )
@@ -152,6 +162,8 @@ def offer_to_dict(offer: Offer) -> dict[str, Any]:
             "legal_npv": offer.value_test.legal_npv.to_str(),
             "passes": offer.value_test.passes,
         },
+        "apr": str(offer.plan.annualised_rate().apr),
+        "effective_annual_rate": str(offer.plan.annualised_rate().effective_annual_rate),
         "schedule": offer.plan.schedule.to_dict(),
         "arrears_schedule": offer.plan.arrears_schedule.to_dict() if offer.plan.arrears_schedule else None,
     }
@@ -178,7 +190,7 @@ def decision_to_dict(decision: Decision) -> dict[str, Any]:
     }
 
 
-def render_text(decision: Decision) -> str:
+def render_text(decision: Decision, schedule_of: int = 1) -> str:
     a = decision.affordability
     lines = [
         f"case {decision.case_id} as of {decision.as_of.isoformat()} (policy {decision.policy_version})",
@@ -200,10 +212,14 @@ def render_text(decision: Decision) -> str:
             + (f"; deferral {ch.deferral_months} months" if ch.deferral_months else "")
             + (f"; arrears in {ch.arrears_instalments} parts" if ch.arrears_instalments else ""),
             f"  value test: plan NPV {offer.value_test.plan_npv} vs legal NPV {offer.value_test.legal_npv}",
+            f"  {offer.plan.schedule.method.value}, {offer.plan.schedule.frequency.value}; "
+            f"APR {_percent(offer.plan.annualised_rate().apr)} (IRR x {offer.plan.schedule.frequency.periods_per_year:.4f}), "
+            f"effective {_percent(offer.plan.annualised_rate().effective_annual_rate)}",
         ]
-    if decision.offers:
-        plan = decision.offers[0].plan
-        lines.append(f"schedule of offer 1 (principal {plan.schedule.principal}):")
+    chosen = [o for o in decision.offers if o.rank == schedule_of]
+    if chosen:
+        plan = chosen[0].plan
+        lines.append(f"schedule of offer {schedule_of} (principal {plan.schedule.principal}):")
         lines.append(f"  {'no':>3} {'due':>10} {'kind':>13} {'principal':>11} {'interest':>9} {'fee':>7} "
                      f"{'arrears':>8} {'total':>10} {'balance':>11}")
         extra = plan.arrears_schedule.instalments if plan.arrears_schedule else ()
@@ -217,11 +233,16 @@ def render_text(decision: Decision) -> str:
     return "\n".join(lines)
 
 
+def _percent(rate: object) -> str:
+    return f"{Decimal(str(rate)) * 100:.4f} %"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m forbear_evaluation.cli", description=__doc__.split("\n")[0])
     parser.add_argument("case", help="case JSON file (shape in this module's docstring)")
     parser.add_argument("--policy", help="policy TOML file (default: the demo lender's)")
     parser.add_argument("--json", action="store_true", help="print the decision as JSON")
+    parser.add_argument("--schedule", type=int, default=1, metavar="RANK", help="print this offer's schedule (default 1)")
     args = parser.parse_args(argv)
     with open(args.case, encoding="utf-8") as handle:
         data = json.load(handle)
@@ -230,7 +251,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.json:
         print(json.dumps(decision_to_dict(decision), indent=2, ensure_ascii=False))
     else:
-        print(render_text(decision))
+        print(render_text(decision, args.schedule))
     return 0
 
 

@@ -22,7 +22,8 @@ from forbear_shared.domain.money import Money
 from forbear_shared.domain.policy import Component, Policy
 from forbear_shared.domain.schedule import Schedule
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+"""2: the option states ``apr``, the annualised rate by the IRR method (a fraction to six places)."""
 
 
 class PaymentMethod(StrEnum):
@@ -52,6 +53,8 @@ OPTION_NAMES: dict[str, str] = {
     "consolidation": "债务重组 debt restructuring",
     "restructuring": "债务重组 debt restructuring",
     "payment_deferral": "延期还款 payment deferral",
+    "reamortisation": "重新摊还 re-amortisation",
+    "reageing": "账龄重置 re-ageing",
 }
 
 _COMPONENT_TEXT: dict[Component, tuple[str, str]] = {
@@ -75,6 +78,8 @@ class OfferedTerms:
     waived_amount: Money | None = None
     fees: Money | None = None
     summary: str = ""
+    apr: Decimal | None = None
+    """The annualised rate (年化利率, IRR method) disclosed with the offer."""
 
 
 @dataclass(frozen=True)
@@ -190,6 +195,7 @@ def build_content(draft: AgreementDraft, policy: Policy) -> dict[str, Any]:
             "old_instalment": terms.old_instalment.to_str(),
             "term_months": terms.term_months,
             "annual_rate": str(terms.annual_rate),
+            "apr": None if terms.apr is None else str(terms.apr),
             "capitalised_arrears": _money(terms.capitalised_arrears),
             "waived_amount": _money(terms.waived_amount),
             "fees": _money(terms.fees),
@@ -273,6 +279,8 @@ def render_text(canonical: str, sha256: str) -> str:
         f"   期数 Term:               {option['term_months']} months",
         f"   年利率 Annual rate:      {option['annual_rate']}",
     ]
+    if option.get("apr") is not None:
+        lines.append(f"   年化利率 APR (IRR):      {_percent(Decimal(option['apr']))} ({option['apr']})")
     for key, label in (
         ("capitalised_arrears", "逾期欠款资本化 Capitalised arrears"),
         ("waived_amount", "减免金额 Waived"),
@@ -283,7 +291,8 @@ def render_text(canonical: str, sha256: str) -> str:
     widths = (4, 10, 12, 12, 12, 10, 12, 12)
     lines += [
         "",
-        f"4. 还款计划 / Repayment schedule ({schedule['method']}, {schedule['day_count']}, from {schedule['start_date']})",
+        f"4. 还款计划 / Repayment schedule ({schedule['method']}, {schedule.get('frequency', 'monthly')}, "
+        f"{schedule['day_count']}, from {schedule['start_date']})",
         "   " + _row(("No.", "Due", "Opening", "Principal", "Interest", "Fee", "Total", "Closing"), widths),
     ]
     for inst in schedule["instalments"]:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from forbear_shared import metrics, projections
 from forbear_shared.auth import Principal
 from forbear_shared.domain.money import Money
+from forbear_shared.domain.apr import schedule_apr
 from forbear_shared.domain.schedule import Schedule
 from forbear_shared.errors import NotFound
 from forbear_shared.events import DecodedEvent, Envelope
@@ -108,7 +109,7 @@ def _make_offer(uow: UnitOfWork[Agreement], event: DecodedEvent, decided: CaseDe
         payload=OfferMade(
             offer_id=offer_id, decision_id=decided.decision_id, borrower_id=decided.borrower_id,
             rank=terms.rank, option=terms.option, new_instalment=terms.new_instalment,
-            term_months=terms.term_months, expires_on=expires_on,
+            term_months=terms.term_months, expires_on=expires_on, apr=terms.apr,
         ),
     )
     repo.audit(
@@ -267,6 +268,8 @@ def draft_of(offer: repo.Row, agreement_id: str, payment_method: PaymentMethod, 
             waived_amount=money(terms.waived_amount),
             fees=money(terms.fees),
             summary=terms.summary,
+            # decisions made before the APR was disclosed: the APR of the schedule itself
+            apr=terms.apr if terms.apr is not None else schedule_apr(schedule).apr,
         ),
         schedule=schedule,
         policy_version=offer["policy_version"],

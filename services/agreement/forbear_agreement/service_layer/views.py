@@ -52,6 +52,7 @@ class OfferView(BaseModel):
     old_instalment: DecimalStr
     term_months: int
     annual_rate: DecimalStr
+    apr: DecimalStr | None = Field(None, description="annualised rate (年化利率) by the IRR method: periodic IRR x periods per year, a fraction")
     capitalised_arrears: DecimalStr | None = None
     waived_amount: DecimalStr | None = None
     fees: DecimalStr | None = None
@@ -140,6 +141,7 @@ def offer_view(row: Row, *, with_schedule: bool = True) -> OfferView:
         old_instalment=terms.old_instalment,
         term_months=terms.term_months,
         annual_rate=terms.annual_rate,
+        apr=terms.apr,
         capitalised_arrears=terms.capitalised_arrears,
         waived_amount=terms.waived_amount,
         fees=terms.fees,

@@ -35,7 +35,7 @@ from forbear_shared.domain.hardship import (
 )
 from forbear_shared.domain.money import CENT, Money
 from forbear_shared.domain.policy import Policy
-from forbear_shared.domain.schedule import annuity_payment
+from forbear_shared.domain.schedule import Frequency, annuity_payment
 
 from .affordability import Affordability, AffordabilityRules, IncomeExpenditureStatement, assess_affordability
 from .restructuring import (
@@ -46,10 +46,13 @@ from .restructuring import (
     Waiver,
     allowed_rates,
     arrears_instalments,
+    check_reageing_allowed,
     consolidation,
     max_interest_waiver,
     max_penalty_waiver,
     payment_deferral,
+    reageing,
+    reamortisation,
 )
 from .value_test import PlanCashFlow, ValueTestResult, assumptions_from_policy, lender_value_test
 from .waterfall import (
@@ -218,13 +221,68 @@ def _consolidation_waterfall(
     )
 
 
+def monthly_equivalent(plan: RestructuringPlan) -> Money:
+    """The plan's peak regular payment as a monthly amount, to compare with a monthly budget:
+    a weekly payment x 52 / 12, a fortnightly one x 26 / 12, a 15-day one x (365/15) / 12."""
+    frequency = plan.schedule.frequency
+    peak = plan.peak_regular_payment
+    if frequency is Frequency.MONTHLY:
+        return peak
+    return peak.times(frequency.periods_per_year / Decimal(12))
+
+
+def _product_alternatives(
+    loan: LoanPosition, policy: Policy, affordable: Affordability, first_due: date, as_of: date, waiver: Waiver
+) -> list[RestructuringPlan]:
+    """Re-amortisation when it fits and the policy allows it; otherwise the shortest re-aged plan
+    that fits (the fewest new instalments, up to ``reageing.max_instalments``).
+
+    Re-amortisation comes first because it changes least: same term, same due dates, no
+    arrears capitalised. Re-ageing resets DPD to 0 and is limited in how often it may be used,
+    so it is offered only when re-amortising does not fit.
+    """
+    found: list[RestructuringPlan] = []
+    rules = policy.restructuring
+    if policy.reamortisation.allowed and loan.overdue_principal.is_positive():
+        try:
+            plan = reamortisation(loan, policy.reamortisation, policy.schedules, rules,
+                                  first_due_date=first_due, as_of=as_of, waiver=waiver)
+        except (PolicyLimitExceeded, RestructuringError):
+            pass
+        else:
+            if affordable.can_afford(monthly_equivalent(plan)):
+                return [plan]
+    if not policy.reageing.allowed:
+        return found
+    try:
+        check_reageing_allowed(loan, policy.reageing, as_of)
+    except PolicyLimitExceeded:
+        return found
+    balance = (loan.total_owed - waiver.total).amount
+    limit = affordable.affordable_instalment.amount
+    for count in range(1, policy.reageing.max_instalments + 1):
+        if balance / count > limit:  # the principal parts alone are above the budget
+            continue
+        try:
+            plan = reageing(loan, policy.reageing, policy.schedules, rules, instalments=count, as_of=as_of,
+                            waiver=waiver)
+        except (PolicyLimitExceeded, RestructuringError):
+            break
+        if affordable.can_afford(monthly_equivalent(plan)):
+            found.append(plan)
+            break
+    return found
+
+
 def _alternatives(
-    loan: LoanPosition, policy: Policy, affordable: Affordability, first_due: date, generous_waiver: bool
+    loan: LoanPosition, policy: Policy, affordable: Affordability, first_due: date, generous_waiver: bool,
+    as_of: date | None = None,
 ) -> tuple[RestructuringPlan, ...]:
     """Other options the borrower can afford within the limits (single loan only).
 
     * arrears instalments: the fewest parts (≤ the policy maximum) that fit;
-    * payment deferral: the shortest pause whose resumed payments fit.
+    * payment deferral: the shortest pause whose resumed payments fit;
+    * re-amortisation, or else re-ageing, where the policy allows them (``_product_alternatives``).
     """
     rules = policy.restructuring
     penalty = max_penalty_waiver(loan, rules)
@@ -263,6 +321,8 @@ def _alternatives(
             found.append(plan)
             break
         deferral_bound = _resumed_payment_bound(plan)
+    if as_of is not None:
+        found.extend(_product_alternatives(loan, policy, affordable, first_due, as_of, Waiver(penalty, Money.zero(loan.currency))))
     return tuple(found)
 
 
@@ -351,7 +411,8 @@ def evaluate(case: Case, policy: Policy, as_of: date) -> Decision:
         loan = case.loans[0]
         waterfall = concession_waterfall(loan, policy.restructuring, affordable, first_due)
         alternatives = _alternatives(
-            loan, policy, affordability, first_due, generous_waiver=priority in ev.interest_waiver_contact_bands
+            loan, policy, affordability, first_due, generous_waiver=priority in ev.interest_waiver_contact_bands,
+            as_of=as_of,
         )
     else:
         waterfall = _consolidation_waterfall(case.loans, policy, affordable, first_due)

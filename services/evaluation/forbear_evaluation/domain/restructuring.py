@@ -18,10 +18,13 @@ from datetime import date
 from decimal import Decimal
 from enum import StrEnum
 
+from forbear_shared.domain.apr import AnnualisedRate, annualised_rate_of_payments
+from forbear_shared.domain.calendar import add_months
 from forbear_shared.domain.money import Money
-from forbear_shared.domain.policy import RestructuringPolicy
+from forbear_shared.domain.policy import ReageingPolicy, ReamortisationPolicy, RestructuringPolicy, SchedulePolicy
 from forbear_shared.domain.schedule import (
     DeferredInterest,
+    Frequency,
     InstalmentKind,
     RepaymentMethod,
     Schedule,
@@ -47,6 +50,8 @@ class OptionKind(StrEnum):
     ARREARS_INSTALMENTS = "arrears_instalments"  # 分期偿还 (N = 1: waiver and settle)
     CONSOLIDATION = "consolidation"  # 债务重组
     PAYMENT_DEFERRAL = "payment_deferral"  # 延期还款
+    REAMORTISATION = "reamortisation"  # overdue principal spread over the remaining instalments
+    REAGEING = "reageing"  # the unpaid balance as N new instalments, DPD back to 0
 
 
 @dataclass(frozen=True)
@@ -64,6 +69,11 @@ class LoanPosition:
     original_term_months: int
     remaining_term_months: int  # instalments not yet due
     contractual_instalment: Money
+    repayment_method: RepaymentMethod = RepaymentMethod.EQUAL_INSTALMENT
+    frequency: Frequency = Frequency.MONTHLY
+    next_due_date: date | None = None  # the next instalment's due date under the contract
+    reaged_on: tuple[date, ...] = ()  # business dates of earlier re-ageings of this loan
+    consecutive_payments: int = 0  # full instalments paid in a row, most recent last
 
     def __post_init__(self) -> None:
         for name in ("outstanding_principal", "overdue_principal", "overdue_interest", "penalty_interest", "fees"):
@@ -71,6 +81,8 @@ class LoanPosition:
                 raise RestructuringError(f"loan {self.loan_id}: {name} must not be negative")
         if not 0 <= self.remaining_term_months <= self.original_term_months:
             raise RestructuringError(f"loan {self.loan_id}: remaining term must be within the original term")
+        if self.consecutive_payments < 0:
+            raise RestructuringError(f"loan {self.loan_id}: consecutive payments must not be negative")
 
     @property
     def currency(self) -> str:
@@ -195,6 +207,17 @@ class RestructuringPlan:
                 owed = owed + self.arrears_schedule.instalments[index].opening_balance
             balances.append(owed)
         return tuple(balances)
+
+    def annualised_rate(self) -> AnnualisedRate:
+        """The APR disclosed with the plan (``forbear_shared.domain.apr``): the balance the plan
+        starts from (arrears parts included) against every payment the borrower makes."""
+        amount = self.schedule.principal
+        if self.arrears_schedule is not None:
+            amount = amount + self.arrears_schedule.principal
+        return annualised_rate_of_payments(
+            amount, self.schedule.start_date, [i.due_date for i in self.schedule.instalments],
+            self.monthly_payments(), self.schedule.frequency,
+        )
 
     @property
     def peak_regular_payment(self) -> Money:
@@ -510,6 +533,147 @@ def consolidation(
             if needs_supervisor else None
         ),
         owed_before=Money.total((loan.total_owed for loan in loans), currency),
+    )
+    return _with_new_instalment(plan)
+
+
+def reamortisation(
+    loan: LoanPosition,
+    rules: ReamortisationPolicy,
+    schedules: SchedulePolicy,
+    policy: RestructuringPolicy,
+    *,
+    first_due_date: date,
+    as_of: date,
+    waiver: Waiver | None = None,
+) -> RestructuringPlan:
+    """Re-amortisation: the overdue principal spread over the remaining instalments.
+
+    The remaining instalments keep their number and their due dates (from the loan's next
+    due date; ``first_due_date`` only when the loan does not say or that date is not after
+    the business date ``as_of``),
+    so maturity does not move. Principal not yet due plus the overdue principal is
+    re-amortised at the contract rate by the loan's method and frequency (where the policy
+    allows them). The overdue interest and any penalty left after ``waiver`` are spread in
+    equal interest-free parts over the same instalments' interest, the overdue fees over their
+    fee (cf. Fineract's equal amortisation of outstanding interest): nothing is capitalised,
+    so no arrears bear interest. Residue of every split is on the last instalment.
+    """
+    currency = loan.currency
+    waiver = waiver or Waiver.none(currency)
+    if not rules.allowed:
+        raise PolicyLimitExceeded("reamortisation.allowed", "this policy does not allow re-amortisation")
+    remaining = loan.remaining_term_months
+    if remaining < rules.min_remaining_instalments:
+        raise PolicyLimitExceeded(
+            "reamortisation.min_remaining_instalments",
+            f"{remaining} instalments remain, fewer than {rules.min_remaining_instalments}",
+        )
+    if remaining > rules.max_remaining_instalments:
+        raise PolicyLimitExceeded(
+            "reamortisation.max_remaining_instalments",
+            f"{remaining} instalments remain, more than {rules.max_remaining_instalments}",
+        )
+    if not loan.overdue_principal.is_positive():
+        raise RestructuringError("there is no overdue principal to re-amortise")
+    _check_waiver(loan, waiver, policy)
+    next_due = loan.next_due_date
+    first_due = next_due if next_due is not None and next_due > as_of else first_due_date
+    frequency = schedules.frequency_for(loan.frequency)
+    method = schedules.method_for(loan.repayment_method)
+    principal = loan.outstanding_principal + loan.overdue_principal
+    base = build_schedule(
+        principal, loan.annual_rate, repayments=remaining, first_due_date=first_due,
+        method=method, frequency=frequency,
+    )
+    interest_arrears = loan.overdue_interest + loan.penalty_interest - waiver.total
+    interest_parts = interest_arrears.split_evenly(remaining)
+    fee_parts = loan.fees.split_evenly(remaining)
+    schedule = replace(base, instalments=tuple(
+        replace(i, interest=i.interest + extra_interest, fee=i.fee + extra_fee)
+        for i, extra_interest, extra_fee in zip(base.instalments, interest_parts, fee_parts, strict=True)
+    ))
+    plan = RestructuringPlan(
+        kind=OptionKind.REAMORTISATION,
+        loan_ids=(loan.loan_id,),
+        schedule=schedule,
+        changes=_changes(loan, schedule, loan.annual_rate, Money.zero(currency), waiver),
+        owed_before=loan.total_owed,
+    )
+    return _with_new_instalment(plan)
+
+
+def reageings_within(reaged_on: Sequence[date], as_of: date, months: int) -> int:
+    """Re-ageings in the ``months`` before ``as_of`` (a window of 12 months from 10 March 2026
+    counts those after 10 March 2025)."""
+    since = add_months(as_of, -months)
+    return sum(1 for day in reaged_on if since < day <= as_of)
+
+
+def check_reageing_allowed(loan: LoanPosition, rules: ReageingPolicy, as_of: date) -> None:
+    """The FFIEC-style limits on re-ageing a loan (``ReageingPolicy``), each naming its field."""
+    if not rules.allowed:
+        raise PolicyLimitExceeded("reageing.allowed", "this policy does not allow re-ageing")
+    in_12 = reageings_within(loan.reaged_on, as_of, 12)
+    if in_12 >= rules.max_per_12_months:
+        raise PolicyLimitExceeded(
+            "reageing.max_per_12_months", f"re-aged {in_12} time(s) in the last 12 months, the limit is {rules.max_per_12_months}"
+        )
+    in_60 = reageings_within(loan.reaged_on, as_of, 60)
+    if in_60 >= rules.max_per_5_years:
+        raise PolicyLimitExceeded(
+            "reageing.max_per_5_years", f"re-aged {in_60} time(s) in the last 5 years, the limit is {rules.max_per_5_years}"
+        )
+    if loan.consecutive_payments < rules.min_consecutive_payments:
+        raise PolicyLimitExceeded(
+            "reageing.min_consecutive_payments",
+            f"{loan.consecutive_payments} consecutive payments made, {rules.min_consecutive_payments} needed",
+        )
+
+
+def reageing(
+    loan: LoanPosition,
+    rules: ReageingPolicy,
+    schedules: SchedulePolicy,
+    policy: RestructuringPolicy,
+    *,
+    instalments: int,
+    as_of: date,
+    waiver: Waiver | None = None,
+) -> RestructuringPlan:
+    """Re-ageing: the whole unpaid balance as ``instalments`` new instalments from ``as_of``.
+
+    The arrears (after ``waiver``) join the principal not yet due; the new plan starts on the
+    business date and its first instalment falls due one period later, at the contract rate,
+    by the loan's method and frequency where the policy allows them. Nothing is overdue under
+    the new plan, so monitoring measures DPD from its schedule: 0 on the day it is activated.
+    """
+    currency = loan.currency
+    waiver = waiver or Waiver.none(currency)
+    check_reageing_allowed(loan, rules, as_of)
+    if instalments < 1:
+        raise RestructuringError("a re-aged plan needs at least one instalment")
+    if instalments > rules.max_instalments:
+        raise PolicyLimitExceeded(
+            "reageing.max_instalments", f"{instalments} instalments is above the maximum of {rules.max_instalments}"
+        )
+    frequency = schedules.frequency_for(loan.frequency)
+    method = schedules.method_for(loan.repayment_method)
+    if frequency is Frequency.MONTHLY:
+        _check_total_term(loan.months_elapsed, instalments, loan.remaining_term_months, policy)
+    _check_waiver(loan, waiver, policy)
+    principal, capitalised = _capitalise(loan, waiver)
+    first_due = frequency.due_dates(as_of, 2)[1]
+    schedule = build_schedule(
+        principal, loan.annual_rate, repayments=instalments, first_due_date=first_due, start_date=as_of,
+        method=method, frequency=frequency,
+    )
+    plan = RestructuringPlan(
+        kind=OptionKind.REAGEING,
+        loan_ids=(loan.loan_id,),
+        schedule=schedule,
+        changes=_changes(loan, schedule, loan.annual_rate, capitalised, waiver),
+        owed_before=loan.total_owed,
     )
     return _with_new_instalment(plan)
 

@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from forbear_shared.domain.hardship import DocumentType, EvidenceDocument, HardshipCategory, ReviewStatus
 from forbear_shared.domain.money import Money, parse_rate
+from forbear_shared.domain.schedule import Frequency, RepaymentMethod
 from forbear_shared.events.schemas.common import Reason, ScheduleDoc
 from forbear_shared.events.schemas.evaluation import OfferTerms
 from forbear_shared.events.schemas.intake import CaseSubmitted, Statement
@@ -72,6 +73,11 @@ def case_from_submission(case_id: str, submitted: CaseSubmitted, currency: str, 
             original_term_months=loan.original_term_months,
             remaining_term_months=loan.remaining_term_months,
             contractual_instalment=Money.of(loan.contractual_instalment, currency),
+            repayment_method=RepaymentMethod(loan.repayment_method),
+            frequency=Frequency(loan.repayment_frequency),
+            next_due_date=loan.next_due_date,
+            reaged_on=tuple(loan.reaged_on),
+            consecutive_payments=loan.consecutive_payments,
         )
         for loan in submitted.loans
     )
@@ -141,6 +147,7 @@ def offer_terms(offer: Offer) -> OfferTerms:
         fees=_money(ch.fees_charged),
         summary="; ".join(summary),
         loan_ids=list(plan.loan_ids),
+        apr=plan.annualised_rate().apr,
     )
 
 

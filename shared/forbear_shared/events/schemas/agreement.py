@@ -21,6 +21,8 @@ class OfferMade(Payload):
     new_instalment: DecimalStr
     term_months: int
     expires_on: dt.date
+    #: the plan's annualised rate (IRR method), as the decision disclosed it
+    apr: DecimalStr | None = Field(default=None, exclude_if=lambda value: value is None)
 
 
 @registry.register("offer.accepted", 1)

@@ -90,6 +90,9 @@ class ScheduleDoc(Payload):
     day_count: str
     start_date: dt.date
     instalments: list[InstalmentDoc] = Field(min_length=1)
+    #: ``monthly`` (left out, as every schedule before frequencies was), ``weekly``,
+    #: ``fortnightly`` or ``every_15_days``
+    frequency: str = Field(default="monthly", exclude_if=lambda value: value == "monthly")
 
 
 class LoanSnapshot(Payload):
@@ -113,3 +116,12 @@ class LoanSnapshot(Payload):
     oldest_unpaid_due_date: RecordDate | None = None
     next_due_date: RecordDate | None = None
     as_of: RecordDate
+    #: the contract's repayment method and frequency (absent: an annuity, monthly)
+    repayment_method: Literal["equal_instalment", "equal_principal", "flat_rate"] = Field(
+        default="equal_instalment", exclude_if=lambda value: value == "equal_instalment")
+    repayment_frequency: Literal["monthly", "weekly", "fortnightly", "every_15_days"] = Field(
+        default="monthly", exclude_if=lambda value: value == "monthly")
+    #: business dates on which core banking re-aged the loan (re-ageing limits count them)
+    reaged_on: list[RecordDate] = Field(default=[], max_length=100, exclude_if=lambda value: not value)
+    #: full instalments paid in a row up to ``as_of`` (re-ageing needs a few)
+    consecutive_payments: int = Field(default=0, ge=0, le=600, exclude_if=lambda value: value == 0)

@@ -31,6 +31,10 @@ class OfferTerms(Payload):
     fees: DecimalStr | None = None
     summary: str = ""
     loan_ids: list[str] = []
+    #: the annualised rate (年化利率) the borrower must be shown: the plan's periodic IRR x
+    #: periods per year, a fraction to six places (``forbear_shared.domain.apr``); absent only
+    #: on decisions made before it was disclosed
+    apr: DecimalStr | None = Field(default=None, exclude_if=lambda value: value is None)
 
 
 @registry.register("case.decided", 1)
