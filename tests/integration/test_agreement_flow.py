@@ -16,7 +16,8 @@ from typing import Any
 
 import pytest
 from forbear_shared.domain.money import Money
-from forbear_shared.domain.schedule import equal_instalment_schedule
+from forbear_shared.domain.apr import schedule_apr
+from forbear_shared.domain.schedule import Schedule, equal_instalment_schedule
 from forbear_shared.events import encode, new_event
 from forbear_shared.events.schemas.common import Reason
 from forbear_shared.events.schemas.evaluation import CaseDecided, OfferTerms
@@ -56,6 +57,7 @@ def terms(rank: int, option: str, start: dt.date, months: int, old: str = "1100.
         capitalised_arrears=Decimal("1250.00"),
         summary=f"{option} over {months} months",
         loan_ids=["LN-0001", "LN-0002"],
+        apr=schedule_apr(Schedule.from_dict(plan)).apr,
     )
 
 
@@ -139,6 +141,12 @@ def test_approved_case_gets_offers_then_accept_sign_and_activate(stack, infra) -
     assert {e["payload"]["offer_id"] for e in made} == {first["offer_id"], second["offer_id"]}
     assert {e["payload"]["expires_on"] for e in made} == {first["expires_on"]}
     assert made[0]["payload"]["new_instalment"] == expected_schedule["instalments"][0]["total"]
+    # the APR is disclosed with every offer: on the event and in the offer view, as decided.
+    # 12,000.00 at 6 % over 24 months from a 30-day first period (5 Jan -> 4 Feb): an annuity's
+    # APR is its nominal rate but for the cents of rounding and the short first period
+    assert {e["payload"]["offer_id"]: e["payload"]["apr"] for e in made} == {
+        o["offer_id"]: o["apr"] for o in offers}
+    assert all(abs(Decimal(o["apr"]) - Decimal("0.06")) < Decimal("0.001") for o in offers)
 
     me = client("agreement", role="borrower", subject="portal-user", borrower_id=borrower_id)
     stranger = client("agreement", role="borrower", subject="someone", borrower_id="brw-someone-else")
@@ -185,6 +193,8 @@ def test_approved_case_gets_offers_then_accept_sign_and_activate(stack, infra) -
     assert content["loans"] == [{"loan_id": "LN-0001"}, {"loan_id": "LN-0002"}]
     assert content["policy_version"] == POLICY_VERSION
     assert content["option"]["new_instalment"] == expected_schedule["instalments"][0]["total"]
+    assert content["option"]["apr"] == first["apr"] and content["document"]["format_version"] == 2
+    assert "年化利率 APR (IRR)" in doc["rendered_text"]
     assert content["payment_method"]["code"] == "account_debit"
     assert content["dates"]["accepted_on"] == today.isoformat()
     assert {t["code"] for t in content["governing_terms"]} >= {"allocation", "escalation", "legal_referral"}

@@ -174,6 +174,10 @@ def test_unemployed_borrower_with_complete_evidence_is_approved_with_ranked_offe
     assert Decimal(first["new_instalment"]) <= AFFORDABLE == Decimal("1330.00")
     # the waterfall's plan: 1328.13 a month over 46 months at 3.85 %
     assert (first["new_instalment"], first["term_months"], first["annual_rate"]) == ("1328.13", 46, "0.0385")
+    # every offer discloses its APR; an annuity with a regular first month costs its nominal
+    # rate (monthly IRR 0.0385 / 12 x 12), the cents of rounding below 0.0001 %
+    assert first["apr"] == "0.038500"
+    assert all(Decimal(o["apr"]) > 0 for o in payload["offers"])
     assert_schedule_is_whole(first)
     codes = [r["code"] for r in payload["reasons"]]
     assert "affordable_plan_found" in codes and "value_test_passed" in codes
