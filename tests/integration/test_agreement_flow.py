@@ -15,8 +15,8 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from forbear_shared.domain.money import Money
 from forbear_shared.domain.apr import schedule_apr
+from forbear_shared.domain.money import Money
 from forbear_shared.domain.schedule import Schedule, equal_instalment_schedule
 from forbear_shared.events import encode, new_event
 from forbear_shared.events.schemas.common import Reason

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 from forbear_shared import metrics, projections
 from forbear_shared.auth import Principal
-from forbear_shared.domain.money import Money
 from forbear_shared.domain.apr import schedule_apr
+from forbear_shared.domain.money import Money
 from forbear_shared.domain.schedule import Schedule
 from forbear_shared.errors import NotFound
 from forbear_shared.events import DecodedEvent, Envelope
