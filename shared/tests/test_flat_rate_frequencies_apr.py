@@ -205,3 +205,49 @@ def test_discounting_the_schedule_at_its_irr_gives_the_principal_back_within_a_c
 def test_the_apr_agrees_with_numpy_financial_to_a_hundredth_of_a_percent(t: dict) -> None:  # type: ignore[type-arg]
     schedule = schedule_of(t)
     assert abs(schedule_apr(schedule).apr - reference_apr(schedule)) < BASIS_POINT
+
+
+# -- monitoring a re-aged weekly plan; the policy's product sections -----------------------
+
+
+def test_a_reaged_weekly_plan_is_current_when_it_starts_and_counts_dpd_from_its_own_due_dates() -> None:
+    # monitoring derives DPD from the activated schedule: a re-aged plan starting 10 March has
+    # nothing overdue that day (DPD 0, whatever the old loan's DPD); its first weekly instalment
+    # falls due 17 March; unpaid on 30 March that is 13 days late - 3 days' grace = DPD 10
+    from forbear_shared.domain.arrears import LoanLedger, days_past_due
+    from forbear_shared.policy_loader import load_policy
+
+    policy = load_policy()
+    plan = flat_rate_schedule(Money.of("7050.00"), Decimal("0.12"), 20, date(2026, 3, 17),
+                              start_date=date(2026, 3, 10), frequency=Frequency.WEEKLY)
+    ledger = LoanLedger.open(plan, policy)
+    assert days_past_due(ledger, as_of=date(2026, 3, 10), policy=policy) == 0
+    assert days_past_due(ledger, as_of=date(2026, 3, 30), policy=policy) == 10
+
+
+def test_the_demo_policy_allows_every_frequency_and_limits_reageing_the_ffiec_way() -> None:
+    from forbear_shared.domain.policy import PolicyError, parse_policy
+    from forbear_shared.policy_loader import load_policy
+
+    policy = load_policy()
+    assert set(policy.schedules.frequencies) == set(Frequency)
+    assert RepaymentMethod.FLAT_RATE in policy.schedules.methods
+    assert (policy.reageing.max_per_12_months, policy.reageing.max_per_5_years,
+            policy.reageing.min_consecutive_payments) == (1, 2, 3)
+    assert policy.reamortisation.allowed and policy.reamortisation.max_remaining_instalments == 24
+    data = policy.model_dump(mode="json")
+    data["reageing"] = {"allowed": True, "max_per_12_months": 3, "max_per_5_years": 2}
+    with pytest.raises(PolicyError, match="max_per_12_months"):
+        parse_policy(data)
+    data = policy.model_dump(mode="json")
+    data["schedules"] = {"frequencies": ["daily"]}
+    with pytest.raises(PolicyError, match="frequencies"):
+        parse_policy(data)
+    # a policy written before these sections: monthly annuities only, neither tool allowed
+    data = policy.model_dump(mode="json")
+    for section in ("schedules", "reamortisation", "reageing"):
+        del data[section]
+    older = parse_policy(data)
+    assert older.schedules.frequencies == (Frequency.MONTHLY,)
+    assert not older.reamortisation.allowed and not older.reageing.allowed
+    assert older.schedules.frequency_for(Frequency.WEEKLY) is Frequency.MONTHLY

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 
@@ -37,7 +38,7 @@ from forbear_agreement.domain.signing import (
     status_after,
 )
 from forbear_shared.domain.money import Money
-from forbear_shared.domain.schedule import equal_instalment_schedule
+from forbear_shared.domain.schedule import Frequency, equal_instalment_schedule, flat_rate_schedule
 from forbear_shared.policy_loader import load_policy
 
 POLICY = load_policy()
@@ -222,3 +223,23 @@ def test_governing_terms_state_the_policy_numbers() -> None:
     assert f"{POLICY.escalation.remedy_days} days" in terms["escalation"]["en"]
     assert "50%" in terms["penalty_interest"]["en"]
     assert canonical_json({"b": 1, "a": [1, "x"]}) == '{"a":[1,"x"],"b":1}'
+
+
+def test_the_agreement_states_the_apr_disclosed_with_the_offer_and_the_plans_frequency() -> None:
+    # a flat-rate re-aged plan: 10,000.00 at 6 % flat over 12 months costs 10.8963 % a year
+    # (the monthly IRR of -10,000 / 883.33 x 11 / 883.37 times 12; numpy-financial agrees)
+    schedule = flat_rate_schedule(Money.of("10000.00"), Decimal("0.06"), 12, date(2026, 2, 8), start_date=date(2026, 1, 8))
+    base = draft()
+    flat = replace(base, schedule=schedule, terms=replace(base.terms, option="reageing", apr=Decimal("0.108963")))
+    document = make_document(flat, POLICY)
+    content = json.loads(document.canonical_json)
+    assert content["document"]["format_version"] == 2
+    assert content["option"]["apr"] == "0.108963" and content["option"]["code"] == "reageing"
+    assert content["schedule"]["method"] == "flat_rate"
+    assert "年化利率 APR (IRR):      10.8963% (0.108963)" in document.rendered_text
+    assert "账龄重置 re-ageing" in document.rendered_text
+    weekly = replace(flat, schedule=flat_rate_schedule(Money.of("700.00"), Decimal("0.1"), 4, date(2026, 1, 15),
+                                                       frequency=Frequency.WEEKLY))
+    weekly_doc = make_document(weekly, POLICY)
+    assert json.loads(weekly_doc.canonical_json)["schedule"]["frequency"] == "weekly"
+    assert "(flat_rate, weekly, 30/360, from 2026-01-08)" in weekly_doc.rendered_text
