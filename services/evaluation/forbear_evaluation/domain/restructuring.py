@@ -3,7 +3,10 @@
 The options are the product brief's table (展期, 减免利息, 分期偿还, 债务重组,
 延期还款).  Every limit comes from ``Policy.restructuring``; an option that
 would break one raises ``PolicyLimitExceeded`` naming the policy field, so a
-credit officer can find the number in the policy file.
+credit officer can find the number in the policy file. Re-amortisation and
+re-ageing (core-banking tools, cf. Apache Fineract) have their own sections,
+``Policy.reamortisation`` and ``Policy.reageing``, and keep the loan's repayment
+method and frequency where ``Policy.schedules`` allows them.
 
 Schedules are built by the shared builders (``forbear_shared.domain.schedule``):
 a restructured plan starts one month before its first due date and is priced

@@ -131,6 +131,11 @@ def offer_terms(offer: Offer) -> OfferTerms:
         summary.append(f"{ch.deferred_principal} principal deferred to an interest-free balloon")
     if ch.fees_charged.is_positive():
         summary.append(f"fees {ch.fees_charged}")
+    if plan.schedule.frequency is not Frequency.MONTHLY:
+        # term_months then counts instalments of this frequency
+        summary.append(f"{plan.schedule.term} {plan.schedule.frequency.value} instalments")
+    if plan.schedule.method is RepaymentMethod.FLAT_RATE:
+        summary.append("flat rate (等本等息): interest on the original balance every period")
     return OfferTerms(
         rank=offer.rank,
         option=plan.kind.value,
