@@ -26,7 +26,6 @@ from asn1crypto import x509 as asn1_x509
 from forbear_shared.settings import Settings
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
-from pyhanko.pdf_utils.misc import PdfError
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign import fields, signers
 from pyhanko.sign.general import SigningError, load_cert_from_pemder
@@ -175,7 +174,7 @@ def inspect(pdf: bytes, trust_roots: Sequence[asn1_x509.Certificate]) -> PdfFact
         reader = PdfFileReader(io.BytesIO(pdf), strict=False)
         embedded = list(reader.embedded_signatures)
         attachments = _attachments(reader)
-    except (PdfError, ValueError, KeyError, TypeError, IndexError, AttributeError, RecursionError) as exc:
+    except Exception as exc:  # noqa: BLE001 - an untrusted file may fail the parser anywhere: it is unreadable
         raise NotAPdf(f"the PDF cannot be read: {type(exc).__name__}: {exc}"[:300]) from None
     context = ValidationContext(trust_roots=list(trust_roots), allow_fetching=False, revocation_mode="soft-fail")
     signatures: list[SignatureFacts] = []
