@@ -349,3 +349,35 @@ def test_the_cli_verifies_offline_and_exits_non_zero_when_invalid(signed: bytes,
     garbage.write_bytes(b"not a pdf")
     assert cli(["verify", str(garbage), "--trust-root", ca]) == 2
     assert "not_a_pdf" in capsys.readouterr().out
+
+
+# -- configuration -----------------------------------------------------------------------------
+
+
+def settings(**values: Any) -> Any:
+    from forbear_shared.settings import Settings
+
+    return Settings(service_name="agreement", database_url="postgresql://x/y", kafka_bootstrap="x:1", **values)
+
+
+def test_a_wrong_passphrase_is_refused_without_repeating_it(signing_keys: Any) -> None:
+    from pydantic import SecretStr
+
+    wrong = "not-the-passphrase-4711"
+    with pytest.raises(pades.SigningNotConfigured) as refused:
+        pades.load_signer(settings(agreement_signing_pkcs12_file=str(signing_keys.pkcs12),
+                                   agreement_signing_pkcs12_passphrase=SecretStr(wrong)))
+    assert wrong not in str(refused.value) and signing_keys.passphrase() not in str(refused.value)
+
+
+def test_no_key_configured_means_no_signer_and_the_pkcs11_switch_names_what_it_needs() -> None:
+    assert pades.load_signer(settings()) is None
+    with pytest.raises(pades.SigningNotConfigured, match="PKCS11_MODULE"):
+        pades.load_signer(settings(agreement_signing_backend="pkcs11"))
+
+
+def test_production_refuses_an_agreement_service_without_a_signing_key() -> None:
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match="signs agreements in production"):
+        settings(environment="production", oidc_issuer="https://idp.lender.example/realms/ops")

@@ -117,17 +117,18 @@ def load_signer(settings: Settings) -> LenderSigner | None:
 
 
 def _pkcs11_signer(settings: Settings) -> LenderSigner:
-    try:
-        from pyhanko.sign import pkcs11
-    except ImportError as exc:  # python-pkcs11 is not installed
-        raise SigningNotConfigured(f"the pkcs11 signing backend needs python-pkcs11 (pyHanko's pkcs11 extra): {exc}") from None
     module = settings.agreement_signing_pkcs11_module
     if not module or not settings.agreement_signing_pkcs11_key_label:
         raise SigningNotConfigured("FORBEAR_AGREEMENT_SIGNING_PKCS11_MODULE and ..._PKCS11_KEY_LABEL are required "
                                    "with FORBEAR_AGREEMENT_SIGNING_BACKEND=pkcs11")
+    try:
+        from pyhanko.config.pkcs11 import TokenCriteria
+        from pyhanko.sign import pkcs11
+    except ImportError as exc:  # python-pkcs11 is not installed
+        raise SigningNotConfigured(f"the pkcs11 signing backend needs python-pkcs11 (pyHanko's pkcs11 extra): {exc}") from None
     pin = settings.agreement_signing_pkcs11_pin
     session = pkcs11.open_pkcs11_session(
-        module, token_label=settings.agreement_signing_pkcs11_token_label,
+        module, token_criteria=TokenCriteria(label=settings.agreement_signing_pkcs11_token_label),
         user_pin=pin.get_secret_value() if pin is not None else None,
     )
     signer = pkcs11.PKCS11Signer(session, key_label=settings.agreement_signing_pkcs11_key_label,
