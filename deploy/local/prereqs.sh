@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
 # Debian packages the tests drive for real: chromium (console tests) and prometheus (promtool,
-# scrape test). Installed once when missing.
+# scrape test); the agreement PDF's CJK font (fonts-wqy-microhei: TrueType outlines, which fpdf2
+# embeds and subsets) and poppler's pdfsig (a second validator of the signed PDF). Installed
+# once when missing.
 set -euo pipefail
 missing=()
 command -v chromium >/dev/null || [ -x /usr/bin/chromium ] || missing+=(chromium)
 command -v promtool >/dev/null || missing+=(prometheus)
+[ -f /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ] || missing+=(fonts-wqy-microhei)
+command -v pdfsig >/dev/null || missing+=(poppler-utils)
 if ((${#missing[@]})); then
   echo "[prereqs] installing ${missing[*]} from Debian's packages"
   if [ "$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

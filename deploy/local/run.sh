@@ -19,6 +19,11 @@ LOG_TAG=run
 
 case "${1:-up}" in
   up)
+    # the lender's demo CA and signing certificate for the signed agreement PDFs, made once under
+    # the state dir (README "Signed agreements"); a configured FORBEAR_AGREEMENT_SIGNING_PKCS12_FILE wins
+    if [ -z "${FORBEAR_AGREEMENT_SIGNING_PKCS12_FILE:-}" ]; then
+      eval "$($PY -m forbear_agreement demo-keys "$FORBEAR_VAR_DIR/signing")"
+    fi
     # the four services and the console (devstack starts the console too; it reuses live pids)
     $PY -m forbear_shared.devstack up --run-dir "$run_dir"
     if ! $PY -c 'import sys, httpx; sys.exit(httpx.get("http://127.0.0.1:8100/healthz", timeout=5).status_code != 200)' 2>/dev/null; then

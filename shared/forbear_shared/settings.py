@@ -74,6 +74,23 @@ class Settings(BaseSettings):
     #: both or neither; neither means boto3's credential chain (AWS_* variables, web identity, instance role)
     evidence_s3_access_key_id: str | None = None
     evidence_s3_secret_access_key: SecretStr | None = None
+    #: the agreement service's PAdES signature on the signed agreement PDF (README "Signed
+    #: agreements"): a PKCS#12 file and its passphrase, or a PKCS#11 token in production; the
+    #: trust root (PEM) a verified PDF's signer must chain to. No key: agreements activate without
+    #: a signed PDF (refused in production)
+    agreement_signing_backend: Literal["pkcs12", "pkcs11"] = "pkcs12"
+    agreement_signing_pkcs12_file: str | None = None
+    agreement_signing_pkcs12_passphrase: SecretStr | None = None
+    agreement_signing_pkcs11_module: str | None = None
+    agreement_signing_pkcs11_token_label: str | None = None
+    agreement_signing_pkcs11_key_label: str | None = None
+    agreement_signing_pkcs11_cert_label: str | None = None
+    agreement_signing_pkcs11_pin: SecretStr | None = None
+    agreement_signing_trust_root_file: str | None = None
+    #: a TrueType font (or collection) with CJK glyphs; unset: Debian's fonts-wqy-microhei
+    agreement_pdf_font_file: str | None = None
+    #: the largest PDF POST /agreements/verify reads
+    agreement_verify_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
     log_level: str = "INFO"
     relay_batch_size: int = 2000
     relay_idle_seconds: float = 0.05
@@ -111,6 +128,17 @@ class Settings(BaseSettings):
             for word in PLACEHOLDERS - {""}:
                 if f":{word}@" in self.database_url:
                     raise ValueError("FORBEAR_DATABASE_URL carries a placeholder password in production")
+        return self
+
+    @model_validator(mode="after")
+    def _agreements_are_signed_in_production(self) -> Settings:
+        if self.environment == "production" and self.service_name == "agreement":
+            configured = (self.agreement_signing_pkcs11_module if self.agreement_signing_backend == "pkcs11"
+                          else self.agreement_signing_pkcs12_file)
+            if not configured or not self.agreement_signing_trust_root_file:
+                raise ValueError("the agreement service signs agreements in production: set the lender's key "
+                                 "(FORBEAR_AGREEMENT_SIGNING_PKCS12_FILE or ..._BACKEND=pkcs11) and "
+                                 "FORBEAR_AGREEMENT_SIGNING_TRUST_ROOT_FILE")
         return self
 
     @model_validator(mode="after")

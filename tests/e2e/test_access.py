@@ -65,7 +65,9 @@ MATRIX: dict[str, dict[tuple[str, str], set[str]]] = {
         ("GET", "/agreements/{agreement_id}"): STAFF_OR_BORROWER,
         ("GET", "/agreements/{agreement_id}/document"): STAFF_OR_BORROWER,
         ("GET", "/agreements/{agreement_id}/document.txt"): STAFF_OR_BORROWER,
+        ("GET", "/agreements/{agreement_id}/document.pdf"): STAFF_OR_BORROWER,
         ("POST", "/agreements/{agreement_id}/signatures"): STAFF_OR_BORROWER,
+        ("POST", "/agreements/verify"): ALL,
     },
     "monitoring": {
         ("GET", "/business-date"): ALL,
@@ -183,7 +185,8 @@ OWN_READS = {
     "intake": ["/cases/{case_id}", "/cases/{case_id}/evidence", "/cases/{case_id}/evidence/{document_id}/content"],
     "evaluation": ["/cases/{case_id}/decisions", "/decisions/{decision_id}"],
     "agreement": ["/cases/{case_id}/offers", "/offers/{offer_id}", "/agreements/{agreement_id}",
-                  "/agreements/{agreement_id}/document", "/agreements/{agreement_id}/document.txt"],
+                  "/agreements/{agreement_id}/document", "/agreements/{agreement_id}/document.txt",
+                  "/agreements/{agreement_id}/document.pdf"],
     "monitoring": ["/agreements/{agreement_id}"],
 }
 OWN_WRITES = {

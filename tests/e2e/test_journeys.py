@@ -11,6 +11,7 @@ period has passed or 3 instalments are missed; offers valid 14 days; evidence du
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from decimal import Decimal
 
 import pytest
@@ -277,6 +278,12 @@ def test_an_unremedied_breach_is_referred_to_legal_after_the_remedy_period_with_
     expected_missed = [i["number"] for i in journey.instalments if d(i["due_date"]) + GRACE * DAY < referred_on]
     assert dossier["missed_instalments"] == expected_missed
     assert dossier["document_sha256"] == journey.agreement["document_sha256"]
+    # the signed PDF by its hash and its address at the agreement service: the one served there
+    assert dossier["signed_pdf"]["href"] == f"/agreements/{journey.agreement_id}/document.pdf"
+    with client("agreement", role="agent") as agreement_api:
+        signed_pdf = agreement_api.get(dossier["signed_pdf"]["href"])
+    assert signed_pdf.status_code == 200
+    assert dossier["signed_pdf"]["sha256"] == hashlib.sha256(signed_pdf.content).hexdigest()
     assert [(i["number"], i["due_date"], i["total"]) for i in dossier["schedule"]["instalments"]] == [
         (i["number"], i["due_date"], i["total"]) for i in journey.instalments]
     assert [(p["reference"], p["amount"]) for p in dossier["payments"]] == [(partial["reference"], "100.00")]

@@ -14,6 +14,7 @@ import uuid
 from decimal import Decimal
 from typing import Any
 
+import psycopg
 import pytest
 from forbear_shared.domain.apr import schedule_apr
 from forbear_shared.domain.money import Money
@@ -217,6 +218,8 @@ def test_approved_case_gets_offers_then_accept_sign_and_activate(stack, infra) -
 
     signed = me.post(f"/agreements/{agreement_id}/signatures", json={"party": "borrower", "document_sha256": digest})
     assert signed.status_code == 201, signed.text
+    not_yet = me.get(f"/agreements/{agreement_id}/document.pdf")
+    assert not_yet.status_code == 409 and not_yet.json()["reason"] == "agreement_not_signed"
     assert signed.json()["awaiting_signature_of"] == "lender"
     twice = me.post(f"/agreements/{agreement_id}/signatures", json={"party": "borrower", "document_sha256": digest})
     assert twice.status_code == 409 and twice.json()["reason"] == "already_signed"
@@ -234,6 +237,30 @@ def test_approved_case_gets_offers_then_accept_sign_and_activate(stack, infra) -
                                    json={"party": "lender", "document_sha256": digest})
     assert lender_twice.status_code == 409 and lender_twice.json()["reason"] == "already_signed"
 
+    # the signed PDF: the borrower's own, served with both hashes, and verified by the service
+    pdf = me.get(f"/agreements/{agreement_id}/document.pdf")
+    assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
+    assert pdf.headers["x-document-sha256"] == digest
+    assert pdf.headers["x-content-sha256"] == hashlib.sha256(pdf.content).hexdigest()
+    assert stranger.get(f"/agreements/{agreement_id}/document.pdf").status_code == 404
+    verified = me.post("/agreements/verify", content=pdf.content, headers={"Content-Type": "application/pdf"})
+    assert verified.status_code == 200, verified.text
+    answer = verified.json()
+    assert answer["valid"] is True and answer["reasons"] == [], answer
+    assert answer["document_sha256"] == answer["stored_document_sha256"] == digest
+    assert answer["consent"]["signed_by"] == "portal-user" and answer["consent"]["document_sha256"] == digest
+    at = pdf.content.index(b"<pdfaid:part>3")
+    tampered = pdf.content[:at] + b"<pdfaid:part>4" + pdf.content[at + 14:]
+    refused = agent.post("/agreements/verify", content=tampered, headers={"Content-Type": "application/pdf"}).json()
+    assert refused["valid"] is False and refused["reasons"][0].startswith("signature_broken")
+    garbage = agent.post("/agreements/verify", content=b"%PDF-1.7 garbage", headers={"Content-Type": "application/pdf"})
+    assert garbage.status_code == 422 and garbage.json()["reason"] == "not_a_pdf"
+    wrong_type = agent.post("/agreements/verify", content=pdf.content, headers={"Content-Type": "text/plain"})
+    assert wrong_type.status_code == 415 and wrong_type.json()["reason"] == "unsupported_media_type"
+    huge = agent.post("/agreements/verify", content=b"%PDF-" + b"0" * (10 * 1024 * 1024 + 1),
+                      headers={"Content-Type": "application/pdf"})
+    assert huge.status_code == 413
+
     signatures = events(infra, "agreement.signed", case_id, min_count=2)
     assert [e["payload"]["party"] for e in signatures] == ["borrower", "lender"]
     assert {e["payload"]["document_sha256"] for e in signatures} == {digest}
@@ -246,6 +273,8 @@ def test_approved_case_gets_offers_then_accept_sign_and_activate(stack, infra) -
     assert payload["loan_ids"] == ["LN-0001", "LN-0002"]
     assert payload["option"] == "term_extension" and payload["policy_version"] == POLICY_VERSION
     assert payload["supersedes_agreement_id"] is None
+    assert payload["signed_pdf_sha256"] == hashlib.sha256(pdf.content).hexdigest()
+    assert payload["signed_pdf_href"] == f"/agreements/{agreement_id}/document.pdf"
 
     # the console's queues
     queue = agent.get("/agreements", params={"status": "active", "case_id": case_id}).json()
@@ -299,6 +328,24 @@ def test_agent_records_the_borrowers_signature_and_a_renegotiation_supersedes_th
     activated = events(infra, "agreement.activated", new_case_id)[0]["payload"]
     assert activated["supersedes_agreement_id"] == agreement["agreement_id"]
     assert agent.get(f"/agreements/{agreement['agreement_id']}").json()["status"] == "superseded"
+
+    # each agreement has its own signed PDF; the superseded one is served as it was signed, and
+    # the table refuses to edit it
+    old_pdf = agent.get(f"/agreements/{agreement['agreement_id']}/document.pdf")
+    new_pdf = agent.get(f"/agreements/{second['agreement_id']}/document.pdf")
+    assert old_pdf.status_code == new_pdf.status_code == 200
+    assert old_pdf.headers["x-document-sha256"] == digest != new_pdf.headers["x-document-sha256"]
+    assert activated["signed_pdf_sha256"] == hashlib.sha256(new_pdf.content).hexdigest()
+    with infra.connect("agreement") as conn:
+        stored = conn.execute("select pdf_sha256 from signed_documents where agreement_id = %s",
+                              (agreement["agreement_id"],)).fetchone()
+        assert stored["pdf_sha256"] == hashlib.sha256(old_pdf.content).hexdigest()
+        with pytest.raises(psycopg.errors.RaiseException, match="never edited"):
+            conn.execute("update signed_documents set pdf = %s where agreement_id = %s",
+                         (b"%PDF-forged", agreement["agreement_id"]))
+    for pdf, who in ((old_pdf, agent), (new_pdf, supervisor)):
+        assert who.post("/agreements/verify", content=pdf.content,
+                        headers={"Content-Type": "application/pdf"}).json()["valid"] is True
     agent.close()
     supervisor.close()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import time
 import uuid
 from collections.abc import Iterator
@@ -11,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+from forbear_agreement.keys import DemoKeys, ensure_demo_keys
 from forbear_shared.kafka_admin import create_topics, delete_topics, wait_for_broker
 from forbear_shared.object_store import S3Target, create_bucket, wait_for_store
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
@@ -40,8 +42,14 @@ class TestInfra:
     def topic(self, name: str) -> str:
         return f"{self.topic_prefix}{name}"
 
+    @property
+    def signing_keys(self) -> DemoKeys:
+        """The run's own CA and lender signing certificate (the agreement PDF's PAdES signature)."""
+        return ensure_demo_keys(Path(f"/var/tmp/forbear/test-signing/{self.run_id}"))
+
     def service_env(self) -> dict[str, str]:
         return {
+            **self.signing_keys.env(),
             "FORBEAR_ENVIRONMENT": "test",
             "FORBEAR_DATABASE_URL": self.database_url,
             "FORBEAR_KAFKA_BOOTSTRAP": self.bootstrap,
@@ -118,6 +126,7 @@ def stop_test_infra(infra: TestInfra) -> None:
             drop_database(infra)
         finally:
             delete_bucket(infra.evidence)
+            shutil.rmtree(f"/var/tmp/forbear/test-signing/{infra.run_id}", ignore_errors=True)
 
 
 def delete_bucket(target: S3Target) -> None:

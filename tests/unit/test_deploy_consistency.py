@@ -413,6 +413,13 @@ def k8s() -> dict[tuple[str, str], dict[str, Any]]:
     return docs
 
 
+AGREEMENT_SIGNING_ENV = {
+    "FORBEAR_AGREEMENT_SIGNING_PKCS12_FILE": "/etc/forbear/signing/lender.p12",
+    "FORBEAR_AGREEMENT_SIGNING_TRUST_ROOT_FILE": "/etc/forbear/signing/trust-root.pem",
+    "FORBEAR_AGREEMENT_SIGNING_PKCS12_PASSPHRASE": None,  # from the secret, never in the manifest
+}
+
+
 def test_k8s_lists_every_service_on_the_same_ports(k8s: dict[tuple[str, str], dict[str, Any]]) -> None:
     assert ("Namespace", "forbear") in k8s and ("ConfigMap", "forbear-config") in k8s
     for service in SERVICES:
@@ -426,8 +433,17 @@ def test_k8s_lists_every_service_on_the_same_ports(k8s: dict[tuple[str, str], di
             (container,) = pod["containers"]
             assert module in container["command"]
             assert [p["containerPort"] for p in container["ports"]] == [port]
-            env = {e["name"]: e["value"] for e in container["env"]}
-            assert env == {"FORBEAR_HTTP_PORT": str(API_PORTS[service]), "FORBEAR_METRICS_PORT": str(WORKER_METRICS_PORTS[service])}
+            env = {e["name"]: e.get("value") for e in container["env"]}
+            ports = {name: env.pop(name, None) for name in ("FORBEAR_HTTP_PORT", "FORBEAR_METRICS_PORT")}
+            assert ports == {"FORBEAR_HTTP_PORT": str(API_PORTS[service]), "FORBEAR_METRICS_PORT": str(WORKER_METRICS_PORTS[service])}
+            # besides its ports, only the agreement service has variables of its own: its signing key,
+            # mounted from the forbear-agreement-signing secret (README "Signed agreements")
+            assert env == (AGREEMENT_SIGNING_ENV if service == "agreement" else {})
+            if service == "agreement":
+                mounts = {m["name"]: m["mountPath"] for m in container["volumeMounts"]}
+                assert mounts["signing"] == "/etc/forbear/signing"
+                volumes = {v["name"]: v for v in pod["volumes"]}
+                assert volumes["signing"]["secret"]["secretName"] == "forbear-agreement-signing"
             refs = {next(iter(r.values()))["name"] for r in container["envFrom"]}
             assert refs == {"forbear-config", "forbear-secrets"}
             assert container["resources"]["requests"] and container["resources"]["limits"]

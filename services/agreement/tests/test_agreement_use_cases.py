@@ -11,16 +11,19 @@ so an offer decided on 5 January can be accepted until 19 January and expires on
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from dataclasses import dataclass, field
 from decimal import Decimal
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from forbear_agreement.adapters import pades
 from forbear_agreement.bootstrap import Agreement
 from forbear_agreement.domain.document import PaymentMethod
 from forbear_agreement.domain.offers import CounterProposal
 from forbear_agreement.domain.signing import Party
+from forbear_agreement.domain.verification import verdict
 from forbear_agreement.service_layer import agreements, offers
 from forbear_shared import business_date as business_date_projection
 from forbear_shared.auth import Principal
@@ -59,8 +62,9 @@ class Emitted:
 class FakeUnitOfWork(UnitOfWork[Agreement]):
     """One transaction that commits into ``committed`` (events) or leaves nothing on an exception."""
 
-    def __init__(self, today: dt.date) -> None:
-        super().__init__(Agreement(ctx=SimpleNamespace(name="agreement"), policy=POLICY))  # type: ignore[arg-type]
+    def __init__(self, today: dt.date, signer: Any = None) -> None:
+        super().__init__(Agreement(ctx=SimpleNamespace(name="agreement"), policy=POLICY,  # type: ignore[arg-type]
+                                   signer=signer))
         self.today = today
         self.pending: list[Emitted] = []
         self.committed: list[Emitted] = []
@@ -102,6 +106,7 @@ class FakeRepository:
     offers: dict[str, dict[str, Any]] = field(default_factory=dict)
     agreements: dict[str, dict[str, Any]] = field(default_factory=dict)
     signatures: list[dict[str, Any]] = field(default_factory=list)
+    signed_documents: dict[str, dict[str, Any]] = field(default_factory=dict)
     audits: list[dict[str, Any]] = field(default_factory=list)
     locks: int = 0
 
@@ -168,7 +173,8 @@ class FakeRepository:
             "borrower_id": draft.borrower_id, "option": draft.terms.option, "loan_ids": list(draft.loan_ids),
             "schedule": draft.schedule.to_dict(), "policy_version": draft.policy_version,
             "payment_method": draft.payment_method.value, "supersedes_agreement_id": draft.supersedes_agreement_id,
-            "document_sha256": document.sha256, "accepted_on": draft.accepted_on,
+            "document_sha256": document.sha256, "document_canonical": document.canonical_json,
+            "accepted_on": draft.accepted_on,
             "status": "awaiting_signatures", "activated_on": None,
         }
         self.agreements[draft.agreement_id] = row
@@ -190,6 +196,10 @@ class FakeRepository:
             return False
         row["status"] = "superseded"
         return True
+
+    def insert_signed_document(self, conn: Any, **values: Any) -> None:
+        assert values["agreement_id"] not in self.signed_documents, "a signed PDF is written once"
+        self.signed_documents[values["agreement_id"]] = dict(values)
 
     def audit(self, conn: Any, **values: Any) -> None:
         self.audits.append(values)
@@ -436,6 +446,59 @@ def test_the_second_signature_activates_the_agreement_and_supersedes_the_one_it_
     assert [s.party for s in active.signatures] == ["borrower", "lender"]
     assert repo.agreements["agr-old"]["status"] == "superseded"
     assert by_lender.transactions == 1 and repo.locks == 4  # the decision, the acceptance, one per signature
+
+
+def test_the_lenders_countersignature_stores_a_signed_pdf_with_the_borrowers_consent_and_names_it(
+        repo: FakeRepository, lender_signer: Any, trust_roots: list) -> None:
+    drawn = agreement_awaiting_signatures(repo)
+    agreements.sign_agreement(agreements.SignAgreement(drawn.agreement_id, Party.BORROWER, drawn.document_sha256,
+                                                       BORROWER_ME), FakeUnitOfWork(DECIDED, lender_signer))
+    assert repo.signed_documents == {}  # the borrower's signature alone makes no PDF
+    by_lender = FakeUnitOfWork(DECIDED, lender_signer)
+    agreements.sign_agreement(agreements.SignAgreement(drawn.agreement_id, Party.LENDER, drawn.document_sha256,
+                                                       SUPERVISOR), by_lender)
+    stored = repo.signed_documents[drawn.agreement_id]
+    assert stored["pdf_sha256"] == hashlib.sha256(stored["pdf"]).hexdigest()
+    assert stored["document_sha256"] == drawn.document_sha256 and stored["signed_on"] == DECIDED
+    result = verdict(pades.inspect(stored["pdf"], trust_roots), stored_document_sha256=drawn.document_sha256)
+    assert result.valid, result.reasons
+    assert result.consent is not None
+    assert (result.consent["signed_by"], result.consent["signed_role"], result.consent["signed_on"]) == (
+        "u-borrower", "borrower", DECIDED.isoformat())
+    activated = by_lender.committed[-1].payload
+    assert activated.signed_pdf_sha256 == stored["pdf_sha256"]
+    assert activated.signed_pdf_href == f"/agreements/{drawn.agreement_id}/document.pdf"
+
+
+def test_a_renegotiated_agreement_gets_a_signed_pdf_of_its_own_and_the_old_one_is_left_as_it_was(
+        repo: FakeRepository, lender_signer: Any) -> None:
+    first = agreement_awaiting_signatures(repo)
+    for party, who in ((Party.BORROWER, BORROWER_ME), (Party.LENDER, SUPERVISOR)):
+        agreements.sign_agreement(agreements.SignAgreement(first.agreement_id, party, first.document_sha256, who),
+                                  FakeUnitOfWork(DECIDED, lender_signer))
+    old_pdf = bytes(repo.signed_documents[first.agreement_id]["pdf"])
+
+    (renegotiated,) = decide(repo, "dec-2", plans=[plan(1, 48)], renegotiates=first.agreement_id)
+    second = offers.accept_offer(offers.AcceptOffer(renegotiated, PaymentMethod.ACCOUNT_DEBIT, BORROWER_ME),
+                                 FakeUnitOfWork(DECIDED))
+    assert second.supersedes_agreement_id == first.agreement_id
+    for party, who in ((Party.BORROWER, BORROWER_ME), (Party.LENDER, SUPERVISOR)):
+        agreements.sign_agreement(agreements.SignAgreement(second.agreement_id, party, second.document_sha256, who),
+                                  FakeUnitOfWork(DECIDED, lender_signer))
+    assert set(repo.signed_documents) == {first.agreement_id, second.agreement_id}
+    assert repo.signed_documents[first.agreement_id]["pdf"] == old_pdf
+    assert repo.signed_documents[second.agreement_id]["document_sha256"] == second.document_sha256 != \
+        first.document_sha256
+    assert repo.agreements[first.agreement_id]["status"] == "superseded"
+
+
+def test_without_a_signing_key_the_agreement_activates_with_no_signed_pdf(repo: FakeRepository) -> None:
+    drawn = agreement_awaiting_signatures(repo)
+    for party, who in ((Party.BORROWER, BORROWER_ME), (Party.LENDER, SUPERVISOR)):
+        uow = FakeUnitOfWork(DECIDED)
+        agreements.sign_agreement(agreements.SignAgreement(drawn.agreement_id, party, drawn.document_sha256, who), uow)
+    assert repo.signed_documents == {}
+    assert uow.committed[-1].payload.signed_pdf_sha256 is None
 
 
 # -- close of business ----------------------------------------------------------------------

@@ -246,6 +246,39 @@ def insert_signature(
     return row
 
 
+# -- the signed PDF -------------------------------------------------------------
+
+
+def insert_signed_document(
+    conn: psycopg.Connection,
+    *,
+    agreement_id: str,
+    pdf: bytes,
+    pdf_sha256: str,
+    unsigned_pdf_sha256: str,
+    document_sha256: str,
+    signer: str,
+    signed_on: dt.date,
+    signed_at: dt.datetime,
+) -> None:
+    """The signed PDF of an agreement, written once (the table refuses an update)."""
+    conn.execute(
+        "insert into signed_documents (agreement_id, pdf, pdf_sha256, unsigned_pdf_sha256, document_sha256, "
+        "signer, signed_on, signed_at) values (%s, %s, %s, %s, %s, %s, %s, %s)",
+        (agreement_id, pdf, pdf_sha256, unsigned_pdf_sha256, document_sha256, signer, signed_on, signed_at),
+    )
+
+
+def signed_document(conn: psycopg.Connection, agreement_id: str) -> Row | None:
+    return conn.execute("select * from signed_documents where agreement_id = %s", (agreement_id,)).fetchone()
+
+
+def document_sha256_of(conn: psycopg.Connection, agreement_id: str) -> str | None:
+    """The stored document hash of an agreement, None if there is no such agreement."""
+    row = conn.execute("select document_sha256 from agreements where agreement_id = %s", (agreement_id,)).fetchone()
+    return None if row is None else str(row["document_sha256"])
+
+
 # -- audit --------------------------------------------------------------------
 
 

@@ -16,8 +16,10 @@ version of the document is refused, so what was signed is what is in force.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+import datetime as dt
+from collections.abc import Collection, Mapping
 from enum import StrEnum
+from typing import Any
 
 from forbear_shared.errors import Forbidden
 
@@ -88,3 +90,39 @@ def status_after(signed: Collection[Party]) -> AgreementStatus:
     if Party.BORROWER in signed and Party.LENDER in signed:
         return AgreementStatus.ACTIVE
     return AgreementStatus.AWAITING_SIGNATURES
+
+
+#: the fields of a signature that the consent evidence states, in this order; any other field
+#: the signature row carries (e.g. the channel and whether a one-time code was verified) is
+#: stated too, under its own name
+CONSENT_FIELDS = ("party", "signed_by", "signed_role", "on_behalf_of_borrower", "signed_on", "signed_at",
+                  "document_sha256")
+_NOT_EVIDENCE = frozenset({"agreement_id"})
+
+
+def consent_record(signature: Mapping[str, Any], *, agreement_id: str) -> dict[str, Any]:
+    """The borrower's consent as evidence embedded in the PDF the lender signs.
+
+    Who signed (``signed_by``, ``signed_role``), whether on the borrower's behalf, when (the
+    business date and the timestamp), by which channel and with the one-time code verified or
+    not when the signature row records them, and the sha256 of the document consented to.
+    Values are JSON text: dates and timestamps ISO 8601, booleans as booleans.
+    """
+    if signature.get("party") != Party.BORROWER.value:
+        raise ValueError("the consent record is the borrower's signature")
+    record: dict[str, Any] = {"type": "forbear.borrower_consent", "agreement_id": agreement_id}
+    for key in [*CONSENT_FIELDS, *sorted(k for k in signature if k not in CONSENT_FIELDS)]:
+        if key in _NOT_EVIDENCE or key not in signature:
+            continue
+        record[key] = _json_value(signature[key])
+    return record
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, dt.datetime):
+        return value.isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    return str(value)

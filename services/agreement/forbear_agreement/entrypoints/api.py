@@ -9,7 +9,8 @@ borrower's by the borrower or by an agent recording it, the lender's by a superv
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Body, FastAPI, Path, Query
+from fastapi import APIRouter, Body, FastAPI, Path, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, PlainTextResponse
 from forbear_shared.domain.money import Money, MoneyError
 from forbear_shared.errors import Unprocessable
@@ -20,6 +21,7 @@ from forbear_shared.http import (
     Limit,
     Offset,
     Roles,
+    body_limit,
     create_service_app,
     idempotent,
     problems,
@@ -31,7 +33,7 @@ from forbear_agreement import bootstrap
 from forbear_agreement.domain.document import PaymentMethod
 from forbear_agreement.domain.offers import CounterProposal
 from forbear_agreement.domain.signing import Party
-from forbear_agreement.service_layer import agreements, offers, views
+from forbear_agreement.service_layer import agreements, documents, offers, views
 
 
 class AcceptRequest(BaseModel):
@@ -160,6 +162,35 @@ def create_app() -> FastAPI:
     def get_document_text(agreement_id: str, who: roles.staff_or_borrower) -> PlainTextResponse:
         doc = views.document(svc.unit_of_work(), agreement_id, who)
         return PlainTextResponse(doc.rendered_text, headers={"X-Document-SHA256": doc.document_sha256})
+
+    @router.get("/agreements/{agreement_id}/document.pdf", response_class=Response, tags=["agreements"],
+                responses={**problems(404, 409), 200: {"content": {"application/pdf": {}}}},
+                summary="The signed agreement PDF: the lender's PAdES signature, the canonical JSON and the "
+                "borrower's consent attached",
+                description="409 `agreement_not_signed` until the lender countersigns. Headers: `X-Document-SHA256` "
+                "(the canonical JSON's), `X-Content-SHA256` (the PDF's).")
+    def get_document_pdf(agreement_id: str, who: roles.staff_or_borrower) -> Response:
+        signed = documents.signed_pdf(svc.unit_of_work(), agreement_id, who)
+        return Response(content=signed.pdf, media_type=documents.PDF_MEDIA_TYPE, headers={
+            "Content-Disposition": f'attachment; filename="{signed.agreement_id}.pdf"',
+            "X-Document-SHA256": signed.document_sha256, "X-Content-SHA256": signed.pdf_sha256,
+            "X-Content-Type-Options": "nosniff",
+        })
+
+    verify_limit = svc.ctx.settings.agreement_verify_max_bytes
+
+    @router.post("/agreements/verify", response_model=documents.VerificationView, tags=["agreements"],
+                 responses=problems(413, 415, 422),
+                 summary="Verify a signed agreement PDF: signature, certificate chain, attached JSON against the stored hash",
+                 description="Body: the PDF bytes as `application/pdf` (at most `agreement_verify_max_bytes`). "
+                 "Answers 200 with `valid` and the `reasons` it is not; 422 `not_a_pdf` when the bytes are not a "
+                 "readable PDF, 415 for another media type, 413 over the size limit.",
+                 openapi_extra={**body_limit(verify_limit), "requestBody": {"required": True, "content": {
+                     documents.PDF_MEDIA_TYPE: {"schema": {"type": "string", "format": "binary"}}}}})
+    async def verify(request: Request, _who: roles.anyone) -> documents.VerificationView:
+        cmd = documents.VerifyPdf(await request.body(), request.headers.get("content-type"))
+        # pyHanko's validation runs its own event loop: off this one, in the thread pool
+        return await run_in_threadpool(documents.verify_pdf, cmd, svc.unit_of_work())
 
     @router.post(
         "/agreements/{agreement_id}/signatures", response_model=views.AgreementView, status_code=201,

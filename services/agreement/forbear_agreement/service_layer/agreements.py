@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 from forbear_shared import metrics
@@ -14,6 +15,7 @@ from forbear_shared.unit_of_work import UnitOfWork
 from forbear_agreement.adapters import repository as repo
 from forbear_agreement.bootstrap import Agreement
 from forbear_agreement.domain import signing
+from forbear_agreement.domain.pdf import render_pdf
 from forbear_agreement.domain.signing import AgreementStatus, Party
 from forbear_agreement.service_layer import views
 
@@ -63,11 +65,36 @@ def sign_agreement(cmd: SignAgreement, uow: UnitOfWork[Agreement]) -> views.Agre
         )
         metrics.AGREEMENTS.labels("signed").inc()
         if activates:
-            agreement = _activate(uow, agreement, who)
+            borrower = next(s for s in signatures if s["party"] == Party.BORROWER.value)
+            signed_pdf_sha256 = _sign_pdf(uow, agreement, borrower)
+            agreement = _activate(uow, agreement, who, signed_pdf_sha256)
         return views.agreement_view(agreement, [*signatures, signature])
 
 
-def _activate(uow: UnitOfWork[Agreement], agreement: repo.Row, who: Principal) -> repo.Row:
+def _sign_pdf(uow: UnitOfWork[Agreement], agreement: repo.Row, borrower_signature: repo.Row) -> str | None:
+    """The lender's PAdES signature over the PDF of the document with the borrower's consent
+    attached, stored once; its sha256 (None when no signing key is configured)."""
+    signer = uow.service.signer
+    if signer is None:
+        return None
+    today = uow.business_date
+    agreement_id = agreement["agreement_id"]
+    consent = signing.consent_record(borrower_signature, agreement_id=agreement_id)
+    unsigned = render_pdf(agreement["document_canonical"], agreement["document_sha256"], consent,
+                          issued_on=today, font_path=uow.service.font_path)
+    signed = signer.sign(unsigned, reason=f"Lender countersignature of agreement {agreement_id}, "
+                         f"document SHA-256 {agreement['document_sha256']}")
+    pdf_sha256 = hashlib.sha256(signed).hexdigest()
+    repo.insert_signed_document(
+        uow.conn, agreement_id=agreement_id, pdf=signed, pdf_sha256=pdf_sha256,
+        unsigned_pdf_sha256=hashlib.sha256(unsigned).hexdigest(), document_sha256=agreement["document_sha256"],
+        signer=signer.subject, signed_on=today, signed_at=uow.now(),
+    )
+    return pdf_sha256
+
+
+def _activate(uow: UnitOfWork[Agreement], agreement: repo.Row, who: Principal,
+              signed_pdf_sha256: str | None) -> repo.Row:
     """The agreement in force (and the one it renegotiated superseded); the agreement as it now is."""
     agreement_id = agreement["agreement_id"]
     today = uow.business_date
@@ -87,12 +114,14 @@ def _activate(uow: UnitOfWork[Agreement], agreement: repo.Row, who: Principal) -
             activated_on=today,
             policy_version=agreement["policy_version"],
             supersedes_agreement_id=supersedes,
+            signed_pdf_sha256=signed_pdf_sha256,
+            signed_pdf_href=f"/agreements/{agreement_id}/document.pdf" if signed_pdf_sha256 else None,
         ),
     )
     repo.audit(
         uow.conn, case_id=agreement["case_id"], subject_kind="agreement", subject_id=agreement_id,
         action="activated", actor=who.subject, actor_role=who.role, business_date=today, at=uow.now(),
-        detail={"supersedes_agreement_id": supersedes},
+        detail={"supersedes_agreement_id": supersedes, "signed_pdf_sha256": signed_pdf_sha256},
     )
     metrics.AGREEMENTS.labels("activated").inc()
     return active

@@ -236,7 +236,7 @@ def offers(uow: Reads, *, status: str | None, case_id: str | None, limit: int, o
 
 def agreement(uow: Reads, agreement_id: str, who: Principal) -> AgreementView:
     with uow:
-        row = _agreement_row(uow.conn, agreement_id, who)
+        row = agreement_row(uow.conn, agreement_id, who)
         signatures = repo.signatures_of(uow.conn, [agreement_id])[agreement_id]
     return agreement_view(row, signatures)
 
@@ -258,7 +258,7 @@ def agreements(uow: Reads, *, status: str | None, case_id: str | None, limit: in
 
 def document(uow: Reads, agreement_id: str, who: Principal) -> DocumentView:
     with uow:
-        row = _agreement_row(uow.conn, agreement_id, who)
+        row = agreement_row(uow.conn, agreement_id, who)
     return DocumentView(
         agreement_id=agreement_id,
         document_sha256=row["document_sha256"],
@@ -271,7 +271,7 @@ def document(uow: Reads, agreement_id: str, who: Principal) -> DocumentView:
 _OFFERS = "select o.*, a.agreement_id from offers o left join agreements a on a.offer_id = o.offer_id"
 
 
-def _agreement_row(conn: psycopg.Connection, agreement_id: str, who: Principal) -> Row:
+def agreement_row(conn: psycopg.Connection, agreement_id: str, who: Principal) -> Row:
     row = conn.execute("select * from agreements where agreement_id = %s", (agreement_id,)).fetchone()
     if row is None:
         raise NotFound("agreement", agreement_id)

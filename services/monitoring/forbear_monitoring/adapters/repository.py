@@ -100,10 +100,11 @@ class ScheduleCache:
 def insert_agreement(conn: psycopg.Connection, row: Row) -> bool:
     cur = conn.execute(
         """insert into agreements (agreement_id, case_id, borrower_id, loan_ids, option, document_sha256,
-               activated_on, policy_version, currency, schedule, supersedes_agreement_id, level_since)
+               activated_on, policy_version, currency, schedule, supersedes_agreement_id, level_since,
+               signed_pdf_sha256, signed_pdf_href)
            values (%(agreement_id)s, %(case_id)s, %(borrower_id)s, %(loan_ids)s, %(option)s, %(document_sha256)s,
                %(activated_on)s, %(policy_version)s, %(currency)s, %(schedule)s, %(supersedes_agreement_id)s,
-               %(activated_on)s)
+               %(activated_on)s, %(signed_pdf_sha256)s, %(signed_pdf_href)s)
            on conflict (agreement_id) do nothing returning agreement_id""",
         row,
     )
@@ -137,7 +138,7 @@ def agreement(conn: psycopg.Connection, agreement_id: str, *, for_update: bool =
 _AGREEMENT_COLUMNS = (
     "agreement_id, case_id, borrower_id, loan_ids, option, document_sha256, activated_on, policy_version, currency, "
     "supersedes_agreement_id, status, level, level_since, remedy_deadline, breached, referral_blocked_since, "
-    "unapplied, closed_on, superseded_by"
+    "unapplied, closed_on, superseded_by, signed_pdf_sha256, signed_pdf_href"
 )
 
 

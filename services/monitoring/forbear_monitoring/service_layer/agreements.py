@@ -47,6 +47,7 @@ def on_agreement_activated(event: DecodedEvent, uow: UnitOfWork[Monitoring]) -> 
             "loan_ids": p.loan_ids, "option": p.option, "document_sha256": p.document_sha256,
             "activated_on": p.activated_on, "policy_version": p.policy_version, "currency": schedule.currency,
             "schedule": Jsonb(schedule_doc), "supersedes_agreement_id": p.supersedes_agreement_id,
+            "signed_pdf_sha256": p.signed_pdf_sha256, "signed_pdf_href": p.signed_pdf_href,
         })
         if not inserted:
             return  # the same agreement activated twice (a replayed event with a new id): nothing new

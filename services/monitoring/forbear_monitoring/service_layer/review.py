@@ -29,6 +29,7 @@ from forbear_shared.events.schemas.monitoring import (
     DossierEvidence,
     DossierNotice,
     DossierPayment,
+    DossierSignedPdf,
     LegalReferral,
     NoticeRequested,
     ReferralBlocked,
@@ -321,6 +322,8 @@ def build_dossier(uow: UnitOfWork[Monitoring], agreement: dict[str, Any], ledger
                             sha256=e["sha256"])
             for e in repo.evidence_of(conn, cases)
         ],
+        signed_pdf=DossierSignedPdf(sha256=agreement["signed_pdf_sha256"], href=agreement["signed_pdf_href"])
+        if agreement.get("signed_pdf_sha256") and agreement.get("signed_pdf_href") else None,
     )
 
 

@@ -84,3 +84,9 @@ class AgreementActivated(Payload):
     policy_version: str
     #: an agreement that this one replaces after a renegotiation
     supersedes_agreement_id: str | None = None
+    #: sha256 of the signed agreement PDF (the lender's PAdES signature, the borrower's consent
+    #: attached) and where the agreement service serves it; None when no signing key is configured.
+    #: The PDF itself stays in the agreement service: tens of kilobytes to a few hundred, too big
+    #: for an event that every consumer reads
+    signed_pdf_sha256: str | None = None
+    signed_pdf_href: str | None = None

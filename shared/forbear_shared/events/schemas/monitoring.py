@@ -144,6 +144,14 @@ class DossierEvidence(Payload):
     sha256: str
 
 
+class DossierSignedPdf(Payload):
+    """The signed agreement PDF (lender's PAdES signature, the borrower's consent attached): its
+    sha256 and the agreement service's address for it; the bytes stay there."""
+
+    sha256: str
+    href: str
+
+
 class Dossier(Payload):
     agreement_id: str
     document_sha256: str
@@ -157,6 +165,8 @@ class Dossier(Payload):
     notices: list[DossierNotice]
     communications: list[DossierContact]
     evidence: list[DossierEvidence]
+    #: None for an agreement activated without a signing key (or before signed PDFs existed)
+    signed_pdf: DossierSignedPdf | None = None
 
 
 @registry.register("legal.referral", 1)
