@@ -89,6 +89,10 @@ AGREEMENTS = Counter(
     "forbear_agreements_total", "Agreement lifecycle transitions", ["transition"]
 )  # transition: signed, activated, cured, breached, completed, referred
 INSTALMENTS_MISSED = Counter("forbear_instalments_missed_total", "Instalments found missed by the COB sweep")
+NEAR_BREACHES = Counter(
+    "forbear_near_breaches_total", "Early warnings of the COB sweep: instalments flagged near breach, cleared, superseded",
+    ["outcome"],
+)
 PAYMENTS = Counter("forbear_payments_total", "Payments applied", ["source", "outcome"])
 NOTICES = Counter("forbear_notices_total", "Notices requested", ["level"])
 LEGAL_REFERRALS = Counter("forbear_legal_referrals_total", "Legal referrals published", ["route"])
