@@ -9,7 +9,7 @@ create table if not exists near_breaches (
     checkpoint     date not null,
     amount_due     numeric(18, 2) not null,
     amount_paid    numeric(18, 2) not null,
-    required_share numeric(5, 4) not null,
+    required_share numeric not null check (required_share > 0 and required_share <= 1),  -- as the policy wrote it
     flagged_on     date not null,
     state          text not null default 'near_breach' check (state in ('near_breach', 'cleared', 'superseded')),
     resolved_on    date,
