@@ -186,7 +186,8 @@ def _early_warning(uow: UnitOfWork[Monitoring], day: dt.date) -> Effects:
                 payload=AgreementNearBreachCleared(agreement_id=key[0], instalment=d.number, due_date=d.due_date,
                                                    amount_due=d.amount_due.amount, amount_paid=d.amount_paid.amount,
                                                    required_share=d.required_share, business_date=day)))
-    # a superseded near breach has no event of its own: the instalment.missed of the same sweep says it
+    # a superseded near breach has no event of its own: the instalment.missed of the same sweep (or the
+    # event that closed the agreement) says it
     uow.emit_many(events)
     return effects
 
