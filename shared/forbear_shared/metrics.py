@@ -89,6 +89,10 @@ AGREEMENTS = Counter(
     "forbear_agreements_total", "Agreement lifecycle transitions", ["transition"]
 )  # transition: signed, activated, cured, breached, completed, referred
 INSTALMENTS_MISSED = Counter("forbear_instalments_missed_total", "Instalments found missed by the COB sweep")
+NEAR_BREACHES = Counter(
+    "forbear_near_breaches_total", "Early warnings of the COB sweep: instalments flagged near breach, cleared, superseded",
+    ["outcome"],
+)
 PAYMENTS = Counter("forbear_payments_total", "Payments applied", ["source", "outcome"])
 NOTICES = Counter("forbear_notices_total", "Notices requested", ["level"])
 LEGAL_REFERRALS = Counter("forbear_legal_referrals_total", "Legal referrals published", ["route"])
@@ -104,6 +108,9 @@ KPI_CASES_BY_HARDSHIP = Gauge("forbear_kpi_cases_by_hardship", "Cases opened, by
 KPI_CASES_BY_CHANNEL = Gauge("forbear_kpi_cases_by_channel", "Cases opened, by channel", ["channel"])
 KPI_RATE = Gauge("forbear_kpi_rate", "Approval, offer acceptance, cure and legal referral rates (0..1)", ["kpi"])
 KPI_ACTIVE_AGREEMENTS = Gauge("forbear_kpi_active_agreements", "Active agreements by escalation level", ["level"])
+KPI_NEAR_BREACH = Gauge(
+    "forbear_kpi_agreements_near_breach", "Active agreements with an instalment near breach (early warning)"
+)
 KPI_BREACH_RATE = Gauge("forbear_kpi_breach_rate", "Breach rate by month on plan (0..1)", ["month"])
 KPI_ROLL_RATE = Gauge("forbear_kpi_roll_rate", "DPD roll rate from a bucket to a worse one a month later", ["from_bucket"])
 KPI_FIRST_DECISION_DAYS = Gauge("forbear_kpi_time_to_first_decision_days",

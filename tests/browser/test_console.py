@@ -8,6 +8,7 @@ everything else is done in the browser. Screenshots of the main pages are kept i
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import time
 import uuid
@@ -247,6 +248,41 @@ def test_an_agent_and_a_supervisor_work_a_case_from_evidence_review_to_a_signed_
     for chart in ("#kpi-cure", "#kpi-breach", "#kpi-roll", "#kpi-ttfd"):
         expect(page.locator(chart)).to_be_visible()
     shoot(page, "07-kpis")
+
+    # early warning: close of business reaches the second instalment's checkpoint (7 days before
+    # its due date) with nothing paid towards it, 0.00 < 0.50 x its total: near breach, shown
+    # on the case page and the queues before anything is missed (grace ends 3 days after the due date)
+    open_case_page(page, case_id)
+    second = page.locator("#schedule tbody tr").nth(1)
+    expect(second).to_be_visible()
+    due = dt.date.fromisoformat(second.locator("td").nth(1).inner_text().strip())
+    checkpoint = due - dt.timedelta(days=7)
+    with client("monitoring", role="supervisor") as api:
+        today = dt.date.fromisoformat(api.get("/business-date").json()["business_date"])
+        assert today < checkpoint, f"the session's business date {today} is past the checkpoint {checkpoint}"
+        assert api.post("/business-date/advance", json={"to": checkpoint.isoformat()}).status_code == 200
+    reload_case_until(page, case_id, "#timeline li[data-type='agreement.near_breach']")
+    reload_case_until(page, case_id, "#near-breach-flag")
+    expect(page.locator("#near-breach")).to_contain_text(f"instalment 2 due {due.isoformat()}")
+    expect(page.locator("#schedule tbody tr").nth(1)).to_contain_text("near breach")
+    expect(page.locator("#timeline li[data-type='agreement.near_breach']")).to_contain_text(
+        f"paid by {checkpoint.isoformat()} (at least 50 % needed)")
+    expect(page.locator("#timeline li[data-type='instalment.missed']")).to_have_count(0)
+    expect(page.locator("#timeline-near-breach")).to_be_visible()
+    shoot(page, "08-case-near-breach")
+    page.click("a[data-nav=queues]")
+    reload_queues_until(page, f"#queue-near-breach a[title='{case_id}']")
+    expect(page.locator("#queue-near-breach").get_by_role("link", name=case_id)).to_be_visible()
+    expect(page.locator("#queue-at-risk").get_by_role("link", name=case_id)).to_have_count(0)
+    # the KPI snapshot is recomputed within seconds of new events: reload until it counts this one
+    page.click("a[data-nav=kpis]")
+    tile = page.locator(".tile", has_text="agreements near breach").locator(".value")
+    deadline = time.monotonic() + 60
+    while tile.inner_text() == "0" and time.monotonic() < deadline:
+        time.sleep(1.0)
+        page.reload()
+    assert int(tile.inner_text()) >= 1
+    shoot(page, "09-kpis-near-breach")
 
 
 @pytest.mark.parametrize("width", [1280, 1024])

@@ -306,6 +306,64 @@ def test_monitoring_down_for_several_business_days_detects_each_missed_instalmen
     assert len(events(infra, "monitoring.events", ids["agreement_id"], "instalment.missed")) == 3
 
 
+def test_an_instalment_short_of_half_at_its_checkpoint_is_near_breach_once_before_it_is_missed(stack, infra) -> None:
+    # instalment 1 = 1,030.00 due 10 days from now; checkpoint 7 days before = today + 3;
+    # 0.50 x 1,030.00 = 515.00 must be paid by then: 300.00 is not enough -> near breach
+    today = business_date()
+    schedule = three_month_schedule(today + 10 * DAY)
+    due = schedule.instalments[0].due_date
+    checkpoint = due - 7 * DAY
+    ids = activate(infra, schedule=schedule, on=today)
+    wait_payment(ids["agreement_id"], pay(infra, ids["loan_id"], "300.00", today))
+
+    advance(checkpoint + 2 * DAY)  # a catch-up over the checkpoint: flagged on the checkpoint, once
+    view = agreement(ids["agreement_id"])
+    assert view["level"] == "current" and view["days_past_due"] == 0
+    assert view["near_breach"] == [{"instalment": 1, "due_date": due.isoformat(), "checkpoint": checkpoint.isoformat(),
+                                    "amount_due": "1030.00", "amount_paid": "300.00", "required_share": "0.50",
+                                    "since": checkpoint.isoformat()}]
+    assert view["schedule"][0]["early_warning"] == "near_breach"
+
+    advance(due + 5 * DAY)  # grace ends due + 3; missed due + 4: the near breach is superseded
+    advance(due + 6 * DAY)
+    [warning] = events(infra, "monitoring.events", ids["agreement_id"], "agreement.near_breach", min_count=1)
+    assert warning["payload"] == {
+        "agreement_id": ids["agreement_id"], "instalment": 1, "due_date": due.isoformat(),
+        "checkpoint": checkpoint.isoformat(), "amount_due": "1030.00", "amount_paid": "300.00",
+        "required_share": "0.50", "business_date": checkpoint.isoformat()}
+    assert warning["business_date"] == checkpoint.isoformat() and warning["case_id"] == ids["case_id"]
+    # one near breach, announced before the missed instalment on the agreement's (case-keyed) partition
+    flow = [e["type"] for e in events(infra, "monitoring.events", ids["agreement_id"], min_count=3)
+            if e["type"] in ("agreement.near_breach", "agreement.near_breach_cleared", "instalment.missed")]
+    assert flow == ["agreement.near_breach", "instalment.missed"]
+    with infra.connect("monitoring") as conn:
+        [row] = conn.execute("select number, flagged_on, state, resolved_on from near_breaches where agreement_id = %s",
+                             (ids["agreement_id"],)).fetchall()
+    assert (row["number"], row["flagged_on"], row["state"], row["resolved_on"]) == (
+        1, checkpoint, "superseded", due + 4 * DAY)
+    view = agreement(ids["agreement_id"])
+    assert view["near_breach"] == [] and view["schedule"][0]["early_warning"] == "superseded"
+
+
+def test_paying_up_to_half_clears_a_near_breach(stack, infra) -> None:
+    # nothing paid by the checkpoint (0.00 < 515.00): near breach; 515.00 paid two days later clears it
+    # at that day's close of business
+    today = business_date()
+    schedule = three_month_schedule(today + 10 * DAY)
+    due = schedule.instalments[0].due_date
+    ids = activate(infra, schedule=schedule, on=today)
+    advance(due - 7 * DAY)
+    assert [w["instalment"] for w in agreement(ids["agreement_id"])["near_breach"]] == [1]
+    advance(due - 5 * DAY)
+    wait_payment(ids["agreement_id"], pay(infra, ids["loan_id"], "515.00", due - 5 * DAY))
+    advance(due - 4 * DAY)  # the close of business after the payment clears it
+    [cleared] = events(infra, "monitoring.events", ids["agreement_id"], "agreement.near_breach_cleared", min_count=1)
+    assert (cleared["payload"]["amount_paid"], cleared["payload"]["business_date"]) == (
+        "515.00", (due - 4 * DAY).isoformat())
+    assert agreement(ids["agreement_id"])["near_breach"] == []
+    assert len(events(infra, "monitoring.events", ids["agreement_id"], "agreement.near_breach")) == 1
+
+
 def test_manual_payment_entry_with_idempotency_and_a_closed_agreement(stack, infra) -> None:
     today = business_date()
     schedule = three_month_schedule(today + 10 * DAY)

@@ -6,6 +6,10 @@ The case below: opened 2026-01-05, decided (approve) on 01-12 with two offers, o
 on 01-14 (offer 2 withdrawn), signed by both and active from 01-20 on a plan of three monthly
 instalments of 1,000.00 due on the 5th (Feb, Mar, Apr). Instalment 1 is paid in full on 02-05;
 instalment 2 is missed (detected 03-08) and the agreement escalates to a reminder on 03-08.
+Early warning (checkpoint 7 days before each due date, half of 1,000.00 = 500.00 needed):
+instalment 1 is near breach on 01-29 (0.00 paid) and cleared by the payment on 02-05;
+instalment 2 near breach on 02-26, then missed (so no longer near breach); instalment 3 near
+breach on 03-29 and still is on 03-31: one agreement near breach.
 Business date 2026-03-31. So, by the rules: DPD at the month ends Jan 31, Feb 28 and Mar 31 is
 0, 0 and 26 (March 5 to 31); the roll from "current" is observed twice and rolled once; the
 agreement ever delinquent, not cured; time to first decision 7 days.
@@ -81,13 +85,25 @@ def journey() -> list[tuple[str, bytes]]:
         ("agreement.events", env("agreement.signed", agreement.AgreementSigned(agreement_id=AGREEMENT, party="borrower", signed_by="agent1", document_sha256="ab" * 32, signed_on=D("2026-01-15")), "2026-01-15", minutes=next(n))),
         ("agreement.events", env("agreement.signed", agreement.AgreementSigned(agreement_id=AGREEMENT, party="lender", signed_by="super1", document_sha256="ab" * 32, signed_on=D("2026-01-20")), "2026-01-20", minutes=next(n))),
         ("agreement.events", env("agreement.activated", agreement.AgreementActivated(agreement_id=AGREEMENT, borrower_id="B-RM", loan_ids=["L-RM-1"], option="term_extension", schedule=SCHEDULE, document_sha256="ab" * 32, activated_on=D("2026-01-20"), policy_version="p1"), "2026-01-20", minutes=next(n))),
+        ("monitoring.events", env("agreement.near_breach", near_breach(1, "2026-02-05", "2026-01-29"), "2026-01-29", minutes=next(n))),
         ("monitoring.events", env("payment.applied", monitoring.PaymentApplied(agreement_id=AGREEMENT, reference="P1", amount=Decimal("1000.00"), source="corebanking", received_on=D("2026-02-05"), allocation=[monitoring.AllocationLine(instalment=1, component="principal", amount=Decimal("1000.00"))]), "2026-02-05", minutes=next(n))),
+        ("monitoring.events", env("agreement.near_breach_cleared", monitoring.AgreementNearBreachCleared(agreement_id=AGREEMENT, instalment=1, due_date=D("2026-02-05"), amount_due=Decimal("1000.00"), amount_paid=Decimal("1000.00"), required_share=Decimal("0.50"), business_date=D("2026-02-05")), "2026-02-05", minutes=next(n))),
+        ("monitoring.events", env("agreement.near_breach", near_breach(2, "2026-03-05", "2026-02-26"), "2026-02-26", minutes=next(n))),
         ("monitoring.events", env("instalment.missed", monitoring.InstalmentMissed(agreement_id=AGREEMENT, instalment=2, due_date=D("2026-03-05"), amount_outstanding=Decimal("1000.00"), detected_on=D("2026-03-08")), "2026-03-08", minutes=next(n))),
         ("monitoring.events", env("agreement.escalated", monitoring.AgreementEscalated(agreement_id=AGREEMENT, from_level="current", to_level="reminder", days_past_due=3, missed_instalments=1, on=D("2026-03-08")), "2026-03-08", minutes=next(n))),
         ("notifications.requested", env("notice.requested", monitoring.NoticeRequested(notice_id="N1", agreement_id=AGREEMENT, borrower_id="B-RM", level="reminder", days_past_due=3, amount_overdue=Decimal("1000.00"), on=D("2026-03-08")), "2026-03-08", minutes=next(n))),
+        ("monitoring.events", env("agreement.near_breach", near_breach(3, "2026-04-05", "2026-03-29"), "2026-03-29", minutes=next(n))),
         ("monitoring.events", env("business_date.advanced", monitoring.BusinessDateAdvanced(previous=D("2026-03-30"), current=D("2026-03-31")), "2026-03-31", "lender", next(n))),
         *[e for case_id in (TO_REVIEW, READY) for e in gathering(case_id, n)],
     ]
+
+
+def near_breach(number: int, due: str, checkpoint: str) -> monitoring.AgreementNearBreach:
+    # nothing paid by the checkpoint: 0.00 < 0.50 x 1,000.00
+    return monitoring.AgreementNearBreach(agreement_id=AGREEMENT, instalment=number, due_date=D(due),
+                                          checkpoint=D(checkpoint), amount_due=Decimal("1000.00"),
+                                          amount_paid=Decimal("0.00"), required_share=Decimal("0.50"),
+                                          business_date=D(checkpoint))
 
 
 def gathering(case_id: str, n: Iterator[int]) -> list[tuple[str, bytes]]:
@@ -149,7 +165,8 @@ def snapshot(ctx: ServiceContext) -> dict[str, list[Any]]:
     keys = {"rm_case": "case_id", "rm_timeline": "event_id", "rm_offer": "offer_id", "rm_agreement": "agreement_id",
             "rm_instalment": "agreement_id, number", "rm_allocation": "reference, instalment",
             "rm_payment": "reference", "rm_notice": "notice_id", "rm_month_end_dpd": "agreement_id, month_end",
-            "rm_document": "document_id", "rm_required_document": "case_id, document_type"}
+            "rm_document": "document_id", "rm_required_document": "case_id, document_type",
+            "rm_near_breach": "agreement_id, instalment"}
     assert set(keys) == set(TABLES)
     # as JSON: an unset order-safety timestamp is -infinity, which Python's datetime cannot hold
     return {t: rows(ctx, f"select to_jsonb(r) as row from {t} r order by {k}") for t, k in keys.items()}
@@ -175,7 +192,7 @@ def test_events_in_rows_out_duplicates_skipped_poison_dead_lettered_and_a_rebuil
     assert (case["queue"], case["submissions"], case["first_decided_on"]) == ("at_risk", 1, D("2026-01-12"))
     timeline = rows(read_model, "select type from rm_timeline where case_id = %s order by occurred_at", CASE)
     assert [t["type"] for t in timeline].count("case.opened") == 1  # the duplicate had no effect
-    assert len(timeline) == 15  # every case event (not the two business-date ones)
+    assert len(timeline) == 19  # every case event (not the two business-date ones)
     offers = {o["offer_id"]: o["status"] for o in rows(read_model, "select * from rm_offer")}
     assert offers == {"O1": "accepted", "O2": "withdrawn"}
     instalments = rows(read_model, "select number, paid, settled_on, missed_on from rm_instalment order by number")
@@ -196,6 +213,7 @@ def test_events_in_rows_out_duplicates_skipped_poison_dead_lettered_and_a_rebuil
     assert k["time_to_first_decision"]["median_days"] == 7
     assert k["offer_acceptance_rate"] == 0.5  # O1 accepted, O2 withdrawn
     assert k["notices_by_level"] == {"reminder": 1}
+    assert k["agreements_near_breach"] == 1  # instalment 3; 1 was cleared, 2 missed
     # the snapshot /kpis reads is that same computation, kept with the number of events it is of
     import json
 
@@ -214,6 +232,22 @@ def test_events_in_rows_out_duplicates_skipped_poison_dead_lettered_and_a_rebuil
         queues = {q: [i["case_id"] for i in queries.queue(conn, q, limit=10, offset=0)["items"]]
                   for q in ("awaiting-evidence", "evidence-to-review", "ready-to-submit")}
     assert queues == {"awaiting-evidence": [], "evidence-to-review": [TO_REVIEW], "ready-to-submit": [READY]}
+
+    warnings = rows(read_model, "select instalment, flagged_on, cleared_on from rm_near_breach order by instalment")
+    assert [(w["instalment"], w["flagged_on"], w["cleared_on"]) for w in warnings] == [
+        (1, D("2026-01-29"), D("2026-02-05")), (2, D("2026-02-26"), None), (3, D("2026-03-29"), None)]
+    with read_model.pool.connection() as conn:
+        near = queries.queue(conn, "near-breach", limit=10, offset=0)
+        case_page = queries.timeline(conn, CASE)
+    assert near["total"] == 1
+    assert [(i["case_id"], i["instalment"], i["checkpoint"], i["amount_paid"]) for i in near["items"]] == [
+        (CASE, 3, D("2026-03-29"), Decimal("0.00"))]
+    assert case_page is not None
+    assert [w["instalment"] for w in case_page["near_breach"]] == [3]
+    assert [i["state"] for i in case_page["agreements"][0]["instalments"]] == ["paid", "missed", "near_breach"]
+    [line] = [e["summary"] for e in case_page["events"] if e["type"] == "agreement.near_breach"
+              and "instalment 3" in e["summary"]]
+    assert line == "near breach: instalment 3 due 2026-04-05, 0.00 of 1,000.00 paid by 2026-03-29 (at least 50 % needed)"
 
     dead = read_topic(infra, "console.dlq", min_count=1, timeout=30)
     assert any(m.value.startswith(b'{"type": "case.opened", "payload": 7}') for m in dead)

@@ -15,6 +15,8 @@ those groups, so that each definition can be read and tested on its own:
 * **DPD roll rates** — at consecutive month ends of the business calendar, the share of
   agreements in a DPD bucket that were in a worse bucket a month later (DPD of an agreement
   = days since its oldest due date not settled by then);
+* **agreements near breach** — active agreements with an instalment flagged near breach at its
+  checkpoint (early warning) and neither cleared nor missed since;
 * **time to first decision** — days of business date between a case's opening and its first
   decision, as a histogram with median and 90th percentile.
 """
@@ -26,6 +28,8 @@ from collections.abc import Iterable
 from typing import Any
 
 import psycopg
+
+from forbear_console.readmodel.queries import OPEN_NEAR_BREACH
 
 DPD_BUCKETS = ("current", "1-30", "31-60", "61-90", "90+")
 FIRST_DECISION_BINS = (0, 1, 2, 3, 5, 7, 10, 14, 21, 30)
@@ -124,6 +128,8 @@ select count(*) filter (where activated_on is not null) as activated,
                         and (status = 'completed' or level = 'current')) as cured,
        count(*) filter (where ever_delinquent and status = 'referred') as delinquent_referred
 from rm_agreement"""
+#: agreements with an open early warning (flagged, not cleared, not missed, still active)
+_NEAR_BREACH = f"select count(distinct n.agreement_id) as n {OPEN_NEAR_BREACH}"
 _LEVELS = "select level as key, count(*) as n from rm_agreement where status = 'active' group by 1"
 _ROUTES = "select referral_route as key, count(*) as n from rm_agreement where referral_route is not null group by 1"
 _OFFERS = "select status as key, count(*) as n from rm_offer group by 1"
@@ -161,6 +167,7 @@ def compute(conn: psycopg.Connection) -> dict[str, Any]:
     c = conn.execute(_CASES).fetchone()
     a = conn.execute(_AGREEMENTS).fetchone()
     assert c is not None and a is not None
+    near = conn.execute(_NEAR_BREACH).fetchone()
     progress = conn.execute("select business_date from rm_progress").fetchone()
     as_of: dt.date | None = progress["business_date"] if progress else None
     offers = _pairs(conn, _OFFERS)
@@ -181,6 +188,7 @@ def compute(conn: psycopg.Connection) -> dict[str, Any]:
         "offer_acceptance_rate": rate(offers.get("accepted", 0), settled_offers),
         "active_agreements": a["active"],
         "active_by_level": _pairs(conn, _LEVELS),
+        "agreements_near_breach": int(near["n"]) if near else 0,
         "cure": cure_summary(a["delinquent"], a["cured"], a["delinquent_referred"]),
         "breach_by_months_on_plan": breach_rows(spans),
         "legal_referral_rate": rate(a["referred"], a["activated"]),

@@ -462,6 +462,31 @@ class RetentionPolicy(_PolicyModel):
 
 
 # ---------------------------------------------------------------------------
+# Early warning: the near-breach checkpoint of each instalment
+# ---------------------------------------------------------------------------
+
+
+class EarlyWarningPolicy(_PolicyModel):
+    """A working-capital style breach rule applied before anything is missed: by the checkpoint
+    of each instalment period (``checkpoint_days_before_due`` calendar days before its due date)
+    at least ``min_paid_share`` of the instalment must be paid, or the agreement is *near
+    breach* for it. The checkpoint counts calendar days back from the schedule's due date, so a
+    lender can read it off the schedule. A policy without the section has no early warning."""
+
+    enabled: bool = False
+    checkpoint_days_before_due: int = Field(default=7, ge=0, le=31)
+    """E.g. 7: the instalment due 31 March is checked at the close of 24 March."""
+    min_paid_share: Share = Decimal("0.50")
+    """E.g. 0.50: at least half the instalment (principal + interest + fee) paid by the checkpoint."""
+
+    @model_validator(mode="after")
+    def _share_positive(self) -> EarlyWarningPolicy:
+        if self.enabled and self.min_paid_share <= 0:
+            raise ValueError("early_warning.min_paid_share must be above 0 when early warning is enabled")
+        return self
+
+
+# ---------------------------------------------------------------------------
 # The policy
 # ---------------------------------------------------------------------------
 
@@ -489,6 +514,7 @@ class Policy(_PolicyModel):
     schedules: SchedulePolicy = SchedulePolicy()
     reamortisation: ReamortisationPolicy = ReamortisationPolicy()
     reageing: ReageingPolicy = ReageingPolicy()
+    early_warning: EarlyWarningPolicy = EarlyWarningPolicy()
 
     @model_validator(mode="after")
     def _currency_of_loans(self) -> Policy:

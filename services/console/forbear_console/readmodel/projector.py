@@ -161,8 +161,19 @@ on conflict (document_id) do update set received_on = excluded.received_on"""
 _REVIEWED = """
 insert into rm_document (document_id, case_id, document_type, status, reviewed_on) values (%s, %s, %s, %s, %s)
 on conflict (document_id) do update set status = excluded.status, reviewed_on = excluded.reviewed_on"""
+_NEAR_BREACH = """
+insert into rm_near_breach (agreement_id, instalment, case_id, due_date, checkpoint, amount_due, amount_paid,
+                            required_share, flagged_on)
+values (%s, %s, %s, %s, %s, %s, %s, %s, %s)
+on conflict (agreement_id, instalment) do update set due_date = excluded.due_date, checkpoint = excluded.checkpoint,
+    amount_due = excluded.amount_due, amount_paid = excluded.amount_paid, required_share = excluded.required_share,
+    flagged_on = least(rm_near_breach.flagged_on, excluded.flagged_on)"""
+_NEAR_BREACH_CLEARED = """
+insert into rm_near_breach (agreement_id, instalment, case_id, cleared_on) values (%s, %s, %s, %s)
+on conflict (agreement_id, instalment) do update set
+    cleared_on = least(rm_near_breach.cleared_on, excluded.cleared_on)"""
 #: statements whose rows are keyed by their first two values (the rest by their first)
-_KEY_OF_TWO = frozenset({_INSTALMENT, _ALLOCATED, _MISSED, _REQUIRED})
+_KEY_OF_TWO = frozenset({_INSTALMENT, _ALLOCATED, _MISSED, _REQUIRED, _NEAR_BREACH, _NEAR_BREACH_CLEARED})
 
 #: where a case gathering evidence stands, by intake's rule (forbear_intake.domain.case_status):
 #: ready to submit when every required type has an accepted document, evidence to review when
@@ -494,6 +505,11 @@ def _one(b: Batch, event: DecodedEvent) -> None:
         b.add(_CLOSED, p["agreement_id"], case_id, "referred", p["on"], p["route"], p["on"])
         b.add(_LEVEL, p["agreement_id"], case_id, "legal_referral", p["on"], at, None, True, None)
         b.closed.add(p["agreement_id"])
+    elif t == "agreement.near_breach":
+        b.add(_NEAR_BREACH, p["agreement_id"], p["instalment"], case_id, p["due_date"], p["checkpoint"],
+              p["amount_due"], p["amount_paid"], p["required_share"], p["business_date"])
+    elif t == "agreement.near_breach_cleared":
+        b.add(_NEAR_BREACH_CLEARED, p["agreement_id"], p["instalment"], case_id, p["business_date"])
     elif t == "referral.blocked":
         b.add(_BLOCKED, p["agreement_id"], case_id, p["on"])
     elif t == "notice.requested":

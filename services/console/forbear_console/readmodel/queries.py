@@ -29,6 +29,16 @@ _AGREEMENTS = """
 select a.case_id, a.agreement_id, a.option, a.accepted_on, a.activated_on, a.level, a.level_since, a.remedy_deadline,
        a.referral_blocked_since, a.borrower_signed_on, a.lender_signed_on, a.referral_route, a.referred_on
 from rm_agreement a where {where} order by {order} limit %(limit)s offset %(offset)s"""
+#: near breaches still open: flagged, not cleared, the instalment not missed (the missed instalment
+#: supersedes it), the agreement still monitored
+OPEN_NEAR_BREACH = """
+from rm_near_breach n join rm_agreement a on a.agreement_id = n.agreement_id
+left join rm_instalment i on i.agreement_id = n.agreement_id and i.number = n.instalment
+where n.flagged_on is not null and n.cleared_on is null and a.status = 'active' and i.missed_on is null"""
+_NEAR_BREACH = f"""
+select n.case_id, n.agreement_id, n.instalment, n.due_date, n.checkpoint, n.amount_due, n.amount_paid,
+       n.required_share, n.flagged_on as since, a.level
+{OPEN_NEAR_BREACH} order by n.due_date, n.agreement_id, n.instalment limit %(limit)s offset %(offset)s"""
 _LEVEL_ORDER = ("case a.level when 'legal_referral' then 0 when 'breach_notice' then 1 when 'warning' then 2 "
                 "when 'reminder' then 3 else 4 end, a.level_since, a.agreement_id")
 
@@ -46,6 +56,7 @@ QUEUES: dict[str, tuple[str, dict[str, Any]]] = {
                                          " 'legal_referral')", order=_LEVEL_ORDER), {}),
     "legal-referrals": (_AGREEMENTS.format(where="a.status = 'referred'", order="a.referred_on desc, a.agreement_id"),
                         {}),
+    "near-breach": (_NEAR_BREACH, {}),
 }
 _GATHERING_COUNT = "select count(*) as n from rm_case where queue = 'gathering_evidence' and evidence_state = '{}'"
 _COUNTS = {
@@ -60,6 +71,7 @@ _COUNTS = {
     "at-risk": "select count(*) as n from rm_agreement where status = 'active'"
                " and level in ('reminder', 'warning', 'breach_notice', 'legal_referral')",
     "legal-referrals": "select count(*) as n from rm_agreement where status = 'referred'",
+    "near-breach": f"select count(*) as n {OPEN_NEAR_BREACH}",
 }
 _AT_RISK_LEVELS = "select level as key, count(*) as n from rm_agreement where status = 'active'" \
                   " and level in ('reminder', 'warning', 'breach_notice', 'legal_referral') group by 1"
@@ -95,22 +107,28 @@ def timeline(conn: psycopg.Connection, case_id: str) -> dict[str, Any] | None:
         "select agreement_id, status, option, activated_on, level, level_since, remedy_deadline, closed_on"
         " from rm_agreement where case_id = %s order by accepted_on nulls last, agreement_id", (case_id,))]
     as_of = business_date(conn)
+    near_breach = [dict(r) for r in conn.execute(
+        "select n.agreement_id, n.instalment, n.due_date, n.checkpoint, n.amount_due, n.amount_paid, n.required_share,"
+        f" n.flagged_on as since {OPEN_NEAR_BREACH} and n.case_id = %s order by n.agreement_id, n.instalment",
+        (case_id,))]
     for agreement in agreements:
+        flagged = {w["instalment"] for w in near_breach if w["agreement_id"] == agreement["agreement_id"]}
         rows = conn.execute("select number, due_date, total, paid, settled_on, missed_on from rm_instalment"
                             " where agreement_id = %s order by number", (agreement["agreement_id"],))
-        agreement["instalments"] = [instalment_state(dict(r), as_of) for r in rows]
-    return {**dict(case), "business_date": as_of, "events": events, "agreements": agreements}
+        agreement["instalments"] = [instalment_state(dict(r), as_of, near_breach=r["number"] in flagged) for r in rows]
+    return {**dict(case), "business_date": as_of, "near_breach": near_breach, "events": events,
+            "agreements": agreements}
 
 
-def instalment_state(row: dict[str, Any], as_of: dt.date | None) -> dict[str, Any]:
-    """due / paid / missed, and the instalment's days past due on the business date."""
+def instalment_state(row: dict[str, Any], as_of: dt.date | None, *, near_breach: bool = False) -> dict[str, Any]:
+    """due / near breach / paid / missed, and the instalment's days past due on the business date."""
     due: dt.date | None = row.get("due_date")
     if row.get("settled_on") is not None:
         state = "paid"
     elif row.get("missed_on") is not None:
         state = "missed"
     else:
-        state = "due"
+        state = "near_breach" if near_breach else "due"
     dpd = (as_of - due).days if state != "paid" and due is not None and as_of is not None and as_of > due else 0
     return {**row, "state": state, "dpd": dpd}
 

@@ -70,6 +70,10 @@ def _money(value: Any) -> str:
     return f"{Decimal(str(value)):,.2f}" if value is not None else "—"
 
 
+def _share(value: Any) -> str:
+    return f"{Decimal(str(value)) * 100:.0f} %" if value is not None else "—"
+
+
 def _codes(reasons: Any) -> str:
     codes = [str(r.get("code")) for r in reasons or [] if isinstance(r, dict) and r.get("code")]
     return ", ".join(codes[:4]) + (" …" if len(codes) > 4 else "")
@@ -108,6 +112,11 @@ _SUMMARIES: dict[str, Callable[[dict[str, Any]], str]] = {
     "payment.applied": lambda p: f"payment {p.get('reference')}: {_money(p.get('amount'))} ({p.get('source')})",
     "instalment.missed": lambda p: f"instalment {p.get('instalment')} due {p.get('due_date')} missed "
                                    f"({_money(p.get('amount_outstanding'))} outstanding)",
+    "agreement.near_breach": lambda p: f"near breach: instalment {p.get('instalment')} due {p.get('due_date')}, "
+                                       f"{_money(p.get('amount_paid'))} of {_money(p.get('amount_due'))} paid by "
+                                       f"{p.get('checkpoint')} (at least {_share(p.get('required_share'))} needed)",
+    "agreement.near_breach_cleared": lambda p: f"near breach cleared: instalment {p.get('instalment')}, "
+                                               f"{_money(p.get('amount_paid'))} of {_money(p.get('amount_due'))} paid",
     "agreement.escalated": lambda p: f"{_words(p.get('from_level'))} → {_words(p.get('to_level'))} "
                                      f"({p.get('days_past_due')} DPD)"
                                      f"{', remedy by ' + str(p.get('remedy_deadline')) if p.get('remedy_deadline') else ''}",

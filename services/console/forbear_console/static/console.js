@@ -196,6 +196,13 @@ const QUEUES = [
       { label: "Agreement", value: (a) => a.agreement_id },
       { label: "Option", value: (a) => words(a.option) },
       { label: "Active since", value: (a) => a.activated_on || "—" }] },
+  { id: "near-breach", title: "Near breach (early warning)",
+    columns: [
+      { label: "Case", value: (w) => caseLink(w.case_id), width: "165px" },
+      { label: "#", value: (w) => w.instalment, num: true, width: "40px" },
+      { label: "Due", value: (w) => w.due_date },
+      { label: "Paid by checkpoint", value: (w) => `${money(w.amount_paid)} / ${money(w.amount_due)}`, num: true },
+      { label: "Checkpoint", value: (w) => w.checkpoint }] },
   { id: "at-risk", title: "Agreements at risk", atRisk: true,
     columns: [
       { label: "Case", value: (a) => caseLink(a.case_id), width: "165px" },
@@ -407,12 +414,16 @@ function scheduleCard(ctx, act) {
     h("button", { type: "submit" }, "Record payment"));
   return h("section.card", { id: "schedule", dataset: { monitored: m ? m.status : "not yet" } },
     h("header", {}, h("h3", {}, "Schedule and payments"), m ? pill(m.level) : null,
+      m && (m.near_breach || []).length ? h("span", { id: "near-breach-flag" }, pill("near_breach")) : null,
       h("span.count", {}, m ? `DPD ${m.days_past_due ?? m.dpd ?? 0}` : "")),
     ctx.monitoredError ? h("p.error", {}, `monitoring: ${ctx.monitoredError.message}`) : null,
     m ? h("p.muted", {}, [m.arrears ? `arrears ${money(m.arrears.total)}` : null,
       m.missed_instalments_outstanding ? `${m.missed_instalments_outstanding} missed instalment(s) outstanding` : null,
       m.outstanding_balance !== undefined ? `outstanding ${money(m.outstanding_balance)}` : null,
       m.remedy_deadline ? `remedy by ${m.remedy_deadline}` : null, m.status ? `monitoring: ${words(m.status)}` : null].filter(Boolean).join(" · ")) : null,
+    m && (m.near_breach || []).length ? h("p.warn", { id: "near-breach" }, (m.near_breach || []).map((w) =>
+      `Near breach: instalment ${w.instalment} due ${w.due_date}, ${money(w.amount_paid)} of ${money(w.amount_due)} paid by ${w.checkpoint}`
+      + ` (at least ${Math.round(Number(w.required_share) * 100)} % needed).`).join(" ")) : null,
     h("div.scroll", {}, table([
       { label: "#", value: (i) => i.number, num: true, width: "40px" },
       { label: "Due", value: (i) => i.due_date },
@@ -420,7 +431,8 @@ function scheduleCard(ctx, act) {
       { label: "Paid", value: (i) => i.paid !== undefined ? money(i.paid) : (i.amount_paid !== undefined ? money(i.amount_paid) : "—"), num: true },
       { label: "Status", value: (i) => pill(statusOf(i)) },
       { label: "Settled", value: (i) => i.settled_on || "—" },
-      { label: "Missed (detected)", value: (i) => i.missed_detected_on || "—" }], instalments,
+      { label: "Missed (detected)", value: (i) => i.missed_detected_on || "—" },
+      { label: "Early warning", value: (i) => i.early_warning ? pill(i.early_warning) : "—" }], instalments,
       { rowClass: (i) => statusOf(i) === "missed" ? "missed" : (/^paid/.test(statusOf(i)) ? "paid" : null) })),
     m && m.status === "active" ? (state.role === "agent" ? payment : h("p.muted", {}, "Agents record manual payments.")) : null,
     m && (m.payments || []).length ? h("div", {}, h("h3", { style: "margin-top:10px" }, "Payments"), table([
@@ -471,7 +483,9 @@ function timelineCard(ctx) {
     : entries.length ? h("ol.timeline", {}, entries.map((e) => h("li", { dataset: { type: e.type } }, h("span", {}, e.business_date),
         h("span.kind", { title: e.producer }, e.type), h("span.what", {}, e.summary)))) : h("p.empty", {}, "Nothing yet.");
   return h("section.card", { id: "timeline" }, h("header", {}, h("h3", {}, "Timeline"),
-    h("span.muted", {}, rm ? words(rm.queue) : ""), h("span.count", {}, String(entries.length))), body);
+    h("span.muted", {}, rm ? words(rm.queue) : ""),
+    rm && (rm.near_breach || []).length ? h("span", { id: "timeline-near-breach" }, pill("near_breach")) : null,
+    h("span.count", {}, String(entries.length))), body);
 }
 
 // -- KPIs -----------------------------------------------------------------------------------------
@@ -534,6 +548,7 @@ async function renderKpis(main) {
     h("div.tiles", {},
       tile(String(k.cases_opened), "cases opened"), tile(pct(k.approval_rate), "approval rate"),
       tile(pct(k.offer_acceptance_rate), "offer acceptance rate"), tile(String(k.active_agreements), "active agreements"),
+      tile(String(k.agreements_near_breach ?? 0), "agreements near breach"),
       tile(pct(cure.rate), "cure rate"), tile(pct(k.legal_referral_rate), "legal referral rate"),
       tile(ttfd.median_days === null || ttfd.median_days === undefined ? "—" : `${ttfd.median_days} d`, "median time to first decision")),
     h("div.grid", {},

@@ -639,3 +639,68 @@ def set_referrals_blocked(conn: psycopg.Connection, blocked: Sequence[tuple[str,
                where a.agreement_id = u.agreement_id""",
             [list(c) for c in zip(*blocked, strict=True)],
         )
+
+
+# -- early warning (near breach) ---------------------------------------------------------------
+
+
+def early_warning_candidates(conn: psycopg.Connection, day: dt.date, checkpoint_days: int) -> list[Row]:
+    """Instalments whose early warning may change on ``day``: unpaid ones of monitored agreements,
+    never flagged, whose checkpoint has come and whose grace has not passed; and every near breach
+    still open. With what the rule reads of each, in agreement and instalment order."""
+    columns = """i.agreement_id, a.case_id, a.currency, i.number, i.due_date, i.grace_cutoff, i.total, i.settled_on,
+                 i.fee_paid + i.interest_paid + i.principal_paid as paid,
+                 a.status = 'active' and not i.closed as monitored"""
+    return conn.execute(
+        f"""select {columns}, null::text as state
+            from instalments i join agreements a using (agreement_id)
+            where i.settled_on is null and i.missed_on is null and not i.closed and a.status = 'active'
+              and i.due_date <= %(day)s::date + %(days)s and i.grace_cutoff >= %(day)s
+              and not exists (select 1 from near_breaches n
+                              where n.agreement_id = i.agreement_id and n.number = i.number)
+            union all
+            select {columns}, n.state
+            from near_breaches n join instalments i using (agreement_id, number) join agreements a using (agreement_id)
+            where n.state = 'near_breach'
+            order by agreement_id, number""",
+        {"day": day, "days": checkpoint_days},
+    ).fetchall()
+
+
+def flag_near_breaches(conn: psycopg.Connection, rows: Sequence[Row]) -> list[tuple[str, int]]:
+    """Record near breaches, each instalment once; the ``(agreement_id, number)`` newly recorded."""
+    if not rows:
+        return []
+    keys = ("agreement_id", "number", "due_date", "checkpoint", "amount_due", "amount_paid", "required_share",
+            "flagged_on")
+    recorded = conn.execute(
+        """insert into near_breaches (agreement_id, number, due_date, checkpoint, amount_due, amount_paid,
+                                      required_share, flagged_on)
+           select * from unnest(%b::text[], %b::int[], %b::date[], %b::date[], %b::numeric[], %b::numeric[],
+                                %b::numeric[], %b::date[])
+           on conflict do nothing
+           returning agreement_id, number""",
+        [[r[k] for r in rows] for k in keys],
+    ).fetchall()
+    return [(r["agreement_id"], r["number"]) for r in recorded]
+
+
+def resolve_near_breaches(conn: psycopg.Connection, state: str, on: dt.date,
+                          keys: Sequence[tuple[str, int]]) -> list[tuple[str, int]]:
+    """Close open near breaches as ``state`` (cleared or superseded); those that were still open."""
+    if not keys:
+        return []
+    resolved = conn.execute(
+        """update near_breaches n set state = %b, resolved_on = %b
+           from unnest(%b::text[], %b::int[]) as k(agreement_id, number)
+           where n.agreement_id = k.agreement_id and n.number = k.number and n.state = 'near_breach'
+           returning n.agreement_id, n.number""",
+        (state, on, [k[0] for k in keys], [k[1] for k in keys]),
+    ).fetchall()
+    return [(r["agreement_id"], r["number"]) for r in resolved]
+
+
+def near_breaches_of(conn: psycopg.Connection, agreement_id: str) -> list[Row]:
+    return conn.execute(
+        "select * from near_breaches where agreement_id = %s order by number", (agreement_id,)
+    ).fetchall()

@@ -24,15 +24,24 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 from forbear_shared import business_date, metrics
 from forbear_shared.auth import Principal
-from forbear_shared.events.schemas.monitoring import LENDER_KEY, BusinessDateAdvanced, InstalmentMissed
+from forbear_shared.domain.money import Money
+from forbear_shared.events.schemas.monitoring import (
+    LENDER_KEY,
+    AgreementNearBreach,
+    AgreementNearBreachCleared,
+    BusinessDateAdvanced,
+    InstalmentMissed,
+)
 from forbear_shared.unit_of_work import UnitOfWork
 
 from forbear_monitoring.adapters import ledger_rows
 from forbear_monitoring.adapters import repository as repo
 from forbear_monitoring.bootstrap import Monitoring
+from forbear_monitoring.domain import early_warning
 from forbear_monitoring.domain.close_of_business import days_to_sweep
 from forbear_monitoring.domain.dual_tracking import referral_guard
 from forbear_monitoring.domain.escalation import Stage
@@ -111,6 +120,7 @@ def close_of_business(uow: UnitOfWork[Monitoring], day: dt.date) -> Effects:
             break
     effects = Effects()
     effects.merge(_mark_missed(uow, day))
+    effects.merge(_early_warning(uow, day))
     effects.merge(_escalate(uow, day))
     return effects
 
@@ -127,6 +137,58 @@ def _mark_missed(uow: UnitOfWork[Monitoring], day: dt.date) -> Effects:
     ])
     effects = Effects()
     effects.missed = len(rows)
+    return effects
+
+
+def _early_warning(uow: UnitOfWork[Monitoring], day: dt.date) -> Effects:
+    """Instalments near breach at their checkpoint (flagged once each), and open near breaches
+    cleared by payment or superseded by a missed instalment; SQL finds the candidates, the domain
+    decides, each outcome is recorded once (the near_breaches primary key and state)."""
+    rule = uow.policy.early_warning
+    effects = Effects()
+    if not rule.enabled:
+        return effects
+    rows = repo.early_warning_candidates(uow.conn, day, rule.checkpoint_days_before_due)
+    decided: list[tuple[dict[str, Any], early_warning.Decision]] = []
+    for r in rows:
+        watch = early_warning.InstalmentWatch(
+            r["number"], r["due_date"], r["grace_cutoff"], Money.of(str(r["total"]), r["currency"]),
+            Money.of(str(r["paid"]), r["currency"]), r["settled_on"],
+            None if r["state"] is None else early_warning.WatchState(r["state"]), r["monitored"])
+        decision = early_warning.assess(watch, as_of=day, rule=rule)
+        if decision is not None:
+            decided.append((r, decision))
+    flagged = set(repo.flag_near_breaches(uow.conn, [
+        {"agreement_id": r["agreement_id"], "number": d.number, "due_date": d.due_date, "checkpoint": d.checkpoint,
+         "amount_due": d.amount_due.amount, "amount_paid": d.amount_paid.amount,
+         "required_share": d.required_share, "flagged_on": day}
+        for r, d in decided if d.verdict is early_warning.WatchState.NEAR_BREACH]))
+    resolved: set[tuple[str, int]] = set()
+    for state in (early_warning.WatchState.CLEARED, early_warning.WatchState.SUPERSEDED):
+        resolved |= set(repo.resolve_near_breaches(uow.conn, state.value, day, [
+            (r["agreement_id"], d.number) for r, d in decided if d.verdict is state]))
+    events = []
+    for r, d in decided:
+        key = (r["agreement_id"], d.number)
+        if key not in (flagged if d.verdict is early_warning.WatchState.NEAR_BREACH else resolved):
+            continue  # recorded already (the primary key and state say so): never announced twice
+        effects.early_warnings[d.verdict.value] += 1
+        if d.verdict is early_warning.WatchState.NEAR_BREACH:
+            events.append(uow.event(
+                type="agreement.near_breach", case_id=r["case_id"], business_date=day,
+                payload=AgreementNearBreach(agreement_id=key[0], instalment=d.number, due_date=d.due_date,
+                                            checkpoint=d.checkpoint, amount_due=d.amount_due.amount,
+                                            amount_paid=d.amount_paid.amount, required_share=d.required_share,
+                                            business_date=day)))
+        elif d.verdict is early_warning.WatchState.CLEARED:
+            events.append(uow.event(
+                type="agreement.near_breach_cleared", case_id=r["case_id"], business_date=day,
+                payload=AgreementNearBreachCleared(agreement_id=key[0], instalment=d.number, due_date=d.due_date,
+                                                   amount_due=d.amount_due.amount, amount_paid=d.amount_paid.amount,
+                                                   required_share=d.required_share, business_date=day)))
+    # a superseded near breach has no event of its own: the instalment.missed of the same sweep (or the
+    # event that closed the agreement) says it
+    uow.emit_many(events)
     return effects
 
 

@@ -57,12 +57,15 @@ class Effects:
     transitions: Counter[str] = field(default_factory=Counter)
     referrals: Counter[str] = field(default_factory=Counter)
     missed: int = 0
+    #: early warnings by outcome (near_breach, cleared, superseded)
+    early_warnings: Counter[str] = field(default_factory=Counter)
 
     def merge(self, other: Effects) -> None:
         self.notices.update(other.notices)
         self.transitions.update(other.transitions)
         self.referrals.update(other.referrals)
         self.missed += other.missed
+        self.early_warnings.update(other.early_warnings)
 
     def publish(self) -> None:
         for level, n in self.notices.items():
@@ -73,6 +76,8 @@ class Effects:
             metrics.LEGAL_REFERRALS.labels(route).inc(n)
         if self.missed:
             metrics.INSTALMENTS_MISSED.inc(self.missed)
+        for outcome, n in self.early_warnings.items():
+            metrics.NEAR_BREACHES.labels(outcome).inc(n)
 
 
 class Writes:

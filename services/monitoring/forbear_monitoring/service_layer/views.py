@@ -62,6 +62,7 @@ def agreement_view(uow: UnitOfWork[Monitoring], agreement_id: str, who: Principa
         steps = repo.steps_of(conn, agreement_id)
         referral = repo.referral_of(conn, agreement_id)
         pending = repo.open_renegotiations(conn, [agreement_id])
+        warnings = {w["number"]: w for w in repo.near_breaches_of(conn, agreement_id)}
     policy = uow.policy
     arrears = arrears_as_of(ledger, as_of=as_of, policy=policy)
     schedule = []
@@ -81,6 +82,7 @@ def agreement_view(uow: UnitOfWork[Monitoring], agreement_id: str, who: Principa
             "status": instalment_status(ledger, instalment.number, as_of=as_of, policy=policy),
             "settled_on": position.settled_on,
             "missed_detected_on": row["missed_on"],
+            "early_warning": warnings[instalment.number]["state"] if instalment.number in warnings else None,
         })
     return {
         "agreement_id": agreement_id,
@@ -109,6 +111,13 @@ def agreement_view(uow: UnitOfWork[Monitoring], agreement_id: str, who: Principa
         "outstanding_balance": outstanding_balance(ledger, as_of=as_of, policy=policy).amount,
         "missed_instalments_outstanding": outstanding_missed_count(ledger, as_of=as_of, policy=policy),
         "unapplied": ledger.held.amount,
+        # early warning: the instalments near breach now (checkpoint passed, paid below the share)
+        "near_breach": [
+            {"instalment": w["number"], "due_date": w["due_date"], "checkpoint": w["checkpoint"],
+             "amount_due": w["amount_due"], "amount_paid": w["amount_paid"], "required_share": w["required_share"],
+             "since": w["flagged_on"]}
+            for w in warnings.values() if w["state"] == "near_breach"
+        ],
         "schedule": schedule,
         "payments": [
             {"reference": p["reference"], "amount": p["amount"], "received_on": p["received_on"],

@@ -8,7 +8,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from forbear_shared.events.registry import registry
-from forbear_shared.events.schemas.common import DecimalStr, Payload, Reason, ScheduleDoc
+from forbear_shared.events.schemas.common import DecimalStr, MoneyAmount, Payload, Reason, ScheduleDoc
 
 #: business-date events are not about one case; they use this fixed key
 LENDER_KEY = "lender"
@@ -61,6 +61,33 @@ class InstalmentMissed(Payload):
     due_date: dt.date
     amount_outstanding: DecimalStr
     detected_on: dt.date
+
+
+@registry.register("agreement.near_breach", 1)
+class AgreementNearBreach(Payload):
+    """Early warning: by an instalment's checkpoint less than the policy share of it was paid."""
+
+    agreement_id: str
+    instalment: int = Field(ge=1)
+    due_date: dt.date
+    checkpoint: dt.date
+    amount_due: MoneyAmount
+    amount_paid: MoneyAmount
+    required_share: DecimalStr
+    business_date: dt.date
+
+
+@registry.register("agreement.near_breach_cleared", 1)
+class AgreementNearBreachCleared(Payload):
+    """The instalment flagged near breach is now paid up to the policy share (or in full)."""
+
+    agreement_id: str
+    instalment: int = Field(ge=1)
+    due_date: dt.date
+    amount_due: MoneyAmount
+    amount_paid: MoneyAmount
+    required_share: DecimalStr
+    business_date: dt.date
 
 
 @registry.register("agreement.escalated", 1)
