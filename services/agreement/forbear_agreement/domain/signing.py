@@ -16,6 +16,7 @@ version of the document is refused, so what was signed is what is in force.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Collection
 from enum import StrEnum
 
@@ -88,3 +89,36 @@ def status_after(signed: Collection[Party]) -> AgreementStatus:
     if Party.BORROWER in signed and Party.LENDER in signed:
         return AgreementStatus.ACTIVE
     return AgreementStatus.AWAITING_SIGNATURES
+
+
+def consent_record(
+    *,
+    signed_by: str,
+    signed_role: str,
+    on_behalf_of_borrower: bool,
+    signed_on: dt.date,
+    signed_at: dt.datetime,
+    channel: str | None,
+    otp_verified: bool,
+    document_sha256: str,
+) -> dict[str, str | bool]:
+    """The evidence of one signature, JSON-ready, as embedded in the signed document.
+
+    Who (the token subject, their role, whether an agent recorded the borrower's signature),
+    when (the lender's business date and the UTC timestamp), how the borrower's one-time code
+    reached them (``channel``) and that it was verified, and the sha256 of the exact document
+    signed. Dates are ISO 8601; the timestamp is normalised to UTC so the record reads the same
+    whatever the server's zone. ``channel`` is empty for a signature taken without a code
+    (the lender's, or one recorded before codes existed).
+    """
+    at = signed_at.astimezone(dt.UTC) if signed_at.tzinfo is not None else signed_at.replace(tzinfo=dt.UTC)
+    return {
+        "signed_by": signed_by,
+        "signed_role": signed_role,
+        "on_behalf_of_borrower": on_behalf_of_borrower,
+        "signed_on": signed_on.isoformat(),
+        "signed_at": at.isoformat().replace("+00:00", "Z"),
+        "channel": channel or "",
+        "otp_verified": otp_verified,
+        "document_sha256": document_sha256.lower(),
+    }
