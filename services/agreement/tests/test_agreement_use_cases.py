@@ -579,12 +579,14 @@ def test_a_new_code_within_a_minute_is_refused_and_a_newer_code_replaces_the_old
         assert sign_as_borrower(drawn, first, who=AGENT).reason == "code_wrong"
 
 
-def test_the_borrower_signature_without_a_code_is_refused_before_anything_is_loaded(repo: FakeRepository) -> None:
+def test_the_borrower_signature_without_a_code_is_refused_and_another_borrower_learns_nothing(
+        repo: FakeRepository) -> None:
     drawn = agreement_awaiting_signatures(repo)
-    repo.locks = 0
+    with pytest.raises(NotFound):
+        sign_as_borrower(drawn, None, who=SOMEONE_ELSE)
     with pytest.raises(Unprocessable) as refused:
         sign_as_borrower(drawn, None)
-    assert refused.value.reason == "one_time_code_required" and repo.locks == 0
+    assert refused.value.reason == "one_time_code_required" and repo.signatures == []
 
 
 # -- close of business ----------------------------------------------------------------------

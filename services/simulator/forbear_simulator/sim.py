@@ -32,6 +32,7 @@ from decimal import Decimal
 from typing import Any
 
 import httpx
+from forbear_shared import dev_mailbox
 
 from forbear_simulator.client import ApiError, Forbear, tiny_pdf, tiny_png
 from forbear_simulator.identity import Identities, KeycloakIdentities
@@ -465,7 +466,7 @@ class Simulation:
             if party == "borrower" and self.day >= t.accepted_day + 1:
                 actor, own = self.channel_actor(b)
                 doc = actor.document(t.agreement_id)  # type: ignore[arg-type]
-                if self.attempt("sign", lambda a=actor, d=doc: a.sign(t.agreement_id, "borrower", d["document_sha256"])):  # noqa: B023 (called at once)
+                if self.attempt("sign", lambda a=actor, d=doc: self.borrower_signs(a, t.agreement_id, d)):  # noqa: B023 (called at once)
                     t.borrower_signed_day = self.day
                     self.stats["borrower_signed"] += 1
                 if own:
@@ -475,6 +476,14 @@ class Simulation:
                 if self.attempt("sign", lambda d=doc: self.supervisor.sign(t.agreement_id, "lender",  # noqa: B023 (called at once)
                                                                             d["document_sha256"])):
                     self.stats["lender_signed"] += 1
+
+    @staticmethod
+    def borrower_signs(actor: Forbear, agreement_id: str, doc: dict[str, Any]) -> dict[str, Any]:
+        """The borrower's code is sent to their phone (the local dev mailbox), then typed back: on
+        the portal by the borrower, at a branch read out to the agent who records the signature."""
+        sent = actor.request_signing_code(agreement_id, "sms")
+        return actor.sign(agreement_id, "borrower", doc["document_sha256"],
+                          one_time_code=dev_mailbox.latest_code(agreement_id), attempt=str(sent["expires_at"]))
 
     # -- monitoring: core banking payments and the agents' calls ----------------------------------
     def monitor_agreements(self) -> None:

@@ -115,7 +115,6 @@ def sign_agreement(cmd: SignAgreement, uow: UnitOfWork[Agreement]) -> views.Agre
     not an exception, so the transaction commits the count)."""
     who = cmd.who
     signing.check_authority(cmd.party, who.role)
-    signing_code.check_presence(cmd.party is Party.BORROWER, cmd.one_time_code)
     with uow:
         found = repo.lock_agreement(uow.conn, cmd.agreement_id)
         if found is None:
@@ -126,6 +125,7 @@ def sign_agreement(cmd: SignAgreement, uow: UnitOfWork[Agreement]) -> views.Agre
         signed = {Party(s["party"]) for s in signatures}
         signing.check_signature(cmd.party, AgreementStatus(agreement["status"]), signed,
                                 agreement["document_sha256"], cmd.document_sha256)
+        signing_code.check_presence(cmd.party is Party.BORROWER, cmd.one_time_code)
         activates = signing.status_after(signed | {cmd.party}) is AgreementStatus.ACTIVE
 
         case_id = agreement["case_id"]
