@@ -346,10 +346,6 @@ def test_the_borrowers_one_time_code_is_bound_counted_single_use_and_never_store
     again = me.post(f"/agreements/{first_id}/signing-code", json={"channel": "sms"})
     assert again.status_code == 429 and again.json()["reason"] == "code_requested_too_soon"
     assert 0 < int(again.headers["retry-after"]) <= 60
-    # the lender's signature takes no code
-    lender = supervisor.post(f"/agreements/{first_id}/signatures",
-                             json={"party": "lender", "document_sha256": first["document_sha256"], "one_time_code": code})
-    assert lender.status_code == 422 and lender.json()["reason"] == "one_time_code_not_for_lender"
 
     # a code for one agreement does not sign another (the other has its own, or none)
     assert sign(other, code).json()["reason"] == "code_not_issued"
@@ -378,6 +374,10 @@ def test_the_borrowers_one_time_code_is_bound_counted_single_use_and_never_store
     [evidence] = signed.json()["signatures"]
     assert (evidence["channel"], evidence["otp_verified"], evidence["signed_by"], evidence["on_behalf_of_borrower"],
             evidence["document_sha256"]) == ("email", True, "portal-otp", False, other["document_sha256"])
+    # the lender's signature takes no code
+    lender = supervisor.post(f"/agreements/{other_id}/signatures",
+                             json={"party": "lender", "document_sha256": other["document_sha256"], "one_time_code": code})
+    assert lender.status_code == 422 and lender.json()["reason"] == "one_time_code_not_for_lender"
     issued_events = events(infra, "agreement.signing_code_issued", other["case_id"])
     assert [e["payload"]["channel"] for e in issued_events] == ["email"]
     assert set(issued_events[0]["payload"]) == {"agreement_id", "channel", "expires_at"}
