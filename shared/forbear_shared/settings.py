@@ -120,7 +120,8 @@ class Settings(BaseSettings):
                 if f":{word}@" in self.database_url:
                     raise ValueError("FORBEAR_DATABASE_URL carries a placeholder password in production")
             code_secret = self.signing_code_secret.get_secret_value()
-            if code_secret in PLACEHOLDERS or len(code_secret) < 32:
+            # only the agreement service keeps the borrower's signing codes (as keyed hashes)
+            if self.service_name == "agreement" and (code_secret in PLACEHOLDERS or len(code_secret) < 32):
                 raise ValueError("FORBEAR_SIGNING_CODE_SECRET must be a real secret of at least 32 characters in production")
         return self
 
