@@ -29,6 +29,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -75,6 +76,9 @@ class Config:
     run_id: str = field(default_factory=lambda: secrets.token_hex(3))
     #: demo: after each arrival window another wave of ``borrowers`` newcomers, up to this many waves
     waves: int = 1
+    #: the agreement service's dev mailbox, where the borrowers' one-time signing codes arrive
+    #: (``FORBEAR_DEV_MAILBOX_FILE``, as the services' settings read it)
+    mailbox: Path = field(default_factory=dev_mailbox.mailbox_path)
 
 
 @dataclass
@@ -477,13 +481,12 @@ class Simulation:
                                                                             d["document_sha256"])):
                     self.stats["lender_signed"] += 1
 
-    @staticmethod
-    def borrower_signs(actor: Forbear, agreement_id: str, doc: dict[str, Any]) -> dict[str, Any]:
+    def borrower_signs(self, actor: Forbear, agreement_id: str, doc: dict[str, Any]) -> dict[str, Any]:
         """The borrower's code is sent to their phone (the local dev mailbox), then typed back: on
         the portal by the borrower, at a branch read out to the agent who records the signature."""
         sent = actor.request_signing_code(agreement_id, "sms")
         return actor.sign(agreement_id, "borrower", doc["document_sha256"],
-                          one_time_code=dev_mailbox.latest_code(agreement_id), attempt=str(sent["expires_at"]))
+                          one_time_code=dev_mailbox.latest_code(agreement_id, self.cfg.mailbox), attempt=str(sent["expires_at"]))
 
     # -- monitoring: core banking payments and the agents' calls ----------------------------------
     def monitor_agreements(self) -> None:
