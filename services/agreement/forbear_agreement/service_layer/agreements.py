@@ -59,10 +59,6 @@ def issue_signing_code(cmd: IssueSigningCode, uow: UnitOfWork[Agreement]) -> vie
             channel=cmd.channel.value, requested_by=who.subject, requested_role=who.role,
             issued_on=uow.business_date, issued_at=now, expires_at=expires, max_attempts=rules.max_attempts,
         )
-        sender.send(SigningCodeMessage(agreement_id=cmd.agreement_id, borrower_id=agreement["borrower_id"],
-                                       channel=cmd.channel.value, expires_at=expires, code=code,
-                                       text=signing_code.message_text(code, rules)))
-        del code
         case_id = agreement["case_id"]
         uow.emit(type="agreement.signing_code_issued", case_id=case_id, business_date=uow.business_date,
                  payload=AgreementSigningCodeIssued(agreement_id=cmd.agreement_id, channel=cmd.channel.value,
@@ -73,6 +69,10 @@ def issue_signing_code(cmd: IssueSigningCode, uow: UnitOfWork[Agreement]) -> vie
             at=now, detail={"channel": cmd.channel.value, "expires_at": expires.isoformat(),
                             "code_id": written["code_id"]},
         )
+        # sent last: a failed delivery rolls the code back, and nothing after it but the commit can fail
+        sender.send(SigningCodeMessage(agreement_id=cmd.agreement_id, borrower_id=agreement["borrower_id"],
+                                       channel=cmd.channel.value, expires_at=expires, code=code,
+                                       text=signing_code.message_text(code, rules)))
         return views.signing_code_view(written, rules)
 
 
