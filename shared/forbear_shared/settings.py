@@ -91,6 +91,14 @@ class Settings(BaseSettings):
     agreement_pdf_font_file: str | None = None
     #: the largest PDF POST /agreements/verify reads
     agreement_verify_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+    #: where the agreement service sends the borrower's one-time signing code: ``dev_mailbox``
+    #: appends each message to ``dev_mailbox_file`` (a development and test sink that the demo and
+    #: the tests read; refused in production, where the lender's SMS/e-mail gateway adapter goes)
+    signing_code_sender: Literal["dev_mailbox"] = "dev_mailbox"
+    dev_mailbox_file: str = "/var/tmp/forbear/dev-mailbox.jsonl"
+    #: the HMAC key the signing codes are kept under (only their keyed hash is stored); at least
+    #: 32 characters and no placeholder in production
+    signing_code_secret: SecretStr = SecretStr("forbear-development-secret-not-for-production")
     log_level: str = "INFO"
     relay_batch_size: int = 2000
     relay_idle_seconds: float = 0.05
@@ -128,6 +136,10 @@ class Settings(BaseSettings):
             for word in PLACEHOLDERS - {""}:
                 if f":{word}@" in self.database_url:
                     raise ValueError("FORBEAR_DATABASE_URL carries a placeholder password in production")
+            code_secret = self.signing_code_secret.get_secret_value()
+            # only the agreement service keeps the borrower's signing codes (as keyed hashes)
+            if self.service_name == "agreement" and (code_secret in PLACEHOLDERS or len(code_secret) < 32):
+                raise ValueError("FORBEAR_SIGNING_CODE_SECRET must be a real secret of at least 32 characters in production")
         return self
 
     @model_validator(mode="after")

@@ -19,7 +19,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from tests.support.http import PORT_OFFSET, client
-from tests.support.infra import KEYCLOAK_ISSUER
+from tests.support.infra import KEYCLOAK_ISSUER, signing_code
 
 pytestmark = pytest.mark.browser
 
@@ -197,6 +197,13 @@ def test_an_agent_and_a_supervisor_work_a_case_from_evidence_review_to_a_signed_
     shoot(page, "04-case-offers")
     page.locator("[data-accept-offer]").first.click()
     expect(page.locator("#sign-borrower")).to_be_visible()
+    # the borrower's one-time code goes to the borrower's phone (the dev mailbox); the borrower
+    # reads it out and the agent types it
+    page.click("#send-code")
+    expect(page.locator("#flash")).to_contain_text("Code sent")
+    agreement_id = page.locator("#agreement").get_attribute("data-agreement")
+    assert agreement_id
+    page.fill("#borrower-code", signing_code(agreement_id))
     page.click("#sign-borrower")
     expect(page.locator("#agreement")).to_contain_text("borrower:")
 

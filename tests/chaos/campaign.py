@@ -52,7 +52,7 @@ from psycopg.rows import dict_row
 
 from tests.e2e.journey import DAY, GRACE, UNEMPLOYED_STATEMENT, d, loan_snapshot
 from tests.support.identity import TEST_ISSUER
-from tests.support.infra import TestInfra, read_topic, start_test_infra, stop_test_infra
+from tests.support.infra import TestInfra, read_topic, signing_code, start_test_infra, stop_test_infra
 from tests.support.private_infra import PrivateInfra
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -377,7 +377,7 @@ class Journey:
 def run_journey(api: Api, journey: Journey, today: dt.date) -> None:
     """First contact to an agreement under monitoring, through the public APIs only."""
     borrower = ("borrower", f"portal-{journey.borrower_id}", journey.borrower_id)
-    keys = {step: f"{journey.borrower_id}-{step}" for step in ("open", "doc1", "doc2", "accept", "sign-b", "sign-l")}
+    keys = {step: f"{journey.borrower_id}-{step}" for step in ("open", "doc1", "doc2", "accept", "code", "sign-b", "sign-l")}
     try:
         loan = loan_snapshot(journey.borrower_id, today)
         journey.loan_id = loan["loan_id"]
@@ -438,9 +438,14 @@ def run_journey(api: Api, journey: Journey, today: dt.date) -> None:
                              headers={"Idempotency-Key": keys["accept"]}).json()
         journey.agreement_id = agreement["agreement_id"]
         journey.acknowledged.append("accepted")
-        for party, who, key in (("borrower", borrower, "sign-b"), ("lender", SUPERVISOR, "sign-l")):
+        # the borrower's one-time code (under its key: a retried request replays, no second code is sent)
+        api.call("agreement", "POST", f"/agreements/{journey.agreement_id}/signing-code", who=borrower, ok=(201,),
+                 json={"channel": "sms"}, headers={"Idempotency-Key": keys["code"]})
+        code = signing_code(journey.agreement_id)
+        for party, who, key, extra in (("borrower", borrower, "sign-b", {"one_time_code": code}),
+                                       ("lender", SUPERVISOR, "sign-l", {})):
             api.call("agreement", "POST", f"/agreements/{journey.agreement_id}/signatures", who=who, ok=(201,),
-                     json={"party": party, "document_sha256": agreement["document_sha256"]},
+                     json={"party": party, "document_sha256": agreement["document_sha256"], **extra},
                      headers={"Idempotency-Key": keys[key]})
             journey.acknowledged.append(f"signed_{party}")
         api.until("monitored", lambda: api.get("monitoring", f"/agreements/{journey.agreement_id}",

@@ -20,7 +20,7 @@ from forbear_shared.policy_loader import load_policy
 from forbear_simulator.client import tiny_pdf, tiny_png
 
 from tests.support.http import client
-from tests.support.infra import eventually, producer, read_topic
+from tests.support.infra import eventually, producer, read_topic, signing_code
 
 POLICY = load_policy()
 DAY = dt.timedelta(days=1)
@@ -363,8 +363,13 @@ def to_active_agreement_once_submitted(application: Application, *, borrower_sig
         assert agreement["status"] == "awaiting_signatures" and agreement["awaiting_signature_of"] == "borrower"
         digest = agreement["document_sha256"]
         signer = agent if borrower_signs_in_person else as_borrower
+        # the borrower's one-time code goes to the borrower's phone (the dev mailbox here); in person
+        # the borrower reads it out to the agent who records the signature
+        requested = signer.post(f"/agreements/{agreement['agreement_id']}/signing-code", json={"channel": "sms"})
+        assert requested.status_code == 201, requested.text
         signed = signer.post(f"/agreements/{agreement['agreement_id']}/signatures",
-                             json={"party": "borrower", "document_sha256": digest})
+                             json={"party": "borrower", "document_sha256": digest,
+                                   "one_time_code": signing_code(agreement["agreement_id"])})
         assert signed.status_code == 201, signed.text
         assert signed.json()["awaiting_signature_of"] == "lender"
         active = supervisor.post(f"/agreements/{agreement['agreement_id']}/signatures",

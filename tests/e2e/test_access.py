@@ -68,6 +68,7 @@ MATRIX: dict[str, dict[tuple[str, str], set[str]]] = {
         ("GET", "/agreements/{agreement_id}/document.pdf"): STAFF_OR_BORROWER,
         ("POST", "/agreements/{agreement_id}/signatures"): STAFF_OR_BORROWER,
         ("POST", "/agreements/verify"): ALL,
+        ("POST", "/agreements/{agreement_id}/signing-code"): {"borrower", "agent"},
     },
     "monitoring": {
         ("GET", "/business-date"): ALL,
@@ -108,7 +109,8 @@ VALID_BODIES = {
                    "essential_expenditure": [{"category": "rent", "monthly_amount": "500.00"}]},
     "/accept": {"payment_method": "account_debit"},
     "/counter": {"proposed_term_months": 6},
-    "/signatures": {"party": "borrower", "document_sha256": "0" * 64},
+    "/signatures": {"party": "borrower", "document_sha256": "0" * 64, "one_time_code": "000000"},
+    "/signing-code": {"channel": "sms"},
 }
 
 
@@ -194,7 +196,8 @@ OWN_WRITES = {
                ("POST", "/cases/{case_id}/submit")],
     "evaluation": [],
     "agreement": [("POST", "/offers/{offer_id}/accept"), ("POST", "/offers/{offer_id}/counter"),
-                  ("POST", "/agreements/{agreement_id}/signatures")],
+                  ("POST", "/agreements/{agreement_id}/signatures"),
+                  ("POST", "/agreements/{agreement_id}/signing-code")],
     "monitoring": [],
 }
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import re
 import uuid
 from decimal import Decimal
 from typing import Any
@@ -24,7 +25,7 @@ from forbear_shared.events.schemas.common import Reason
 from forbear_shared.events.schemas.evaluation import CaseDecided, OfferTerms
 
 from tests.support.http import client
-from tests.support.infra import eventually, producer, read_events, read_topic
+from tests.support.infra import DEV_MAILBOX, eventually, producer, read_events, read_topic, signing_code
 
 pytestmark = pytest.mark.integration
 
@@ -216,12 +217,19 @@ def test_approved_case_gets_offers_then_accept_sign_and_activate(stack, infra) -
     assert stranger.post(f"/agreements/{agreement_id}/signatures",
                          json={"party": "borrower", "document_sha256": digest}).status_code == 404
 
-    signed = me.post(f"/agreements/{agreement_id}/signatures", json={"party": "borrower", "document_sha256": digest})
+    # the borrower's signature needs the one-time code sent to the borrower
+    missing = me.post(f"/agreements/{agreement_id}/signatures", json={"party": "borrower", "document_sha256": digest})
+    assert missing.status_code == 422 and missing.json()["reason"] == "one_time_code_required"
+    assert me.post(f"/agreements/{agreement_id}/signing-code", json={"channel": "sms"}).status_code == 201
+    code = signing_code(agreement_id)
+    signed = me.post(f"/agreements/{agreement_id}/signatures",
+                     json={"party": "borrower", "document_sha256": digest, "one_time_code": code})
     assert signed.status_code == 201, signed.text
     not_yet = me.get(f"/agreements/{agreement_id}/document.pdf")
     assert not_yet.status_code == 409 and not_yet.json()["reason"] == "agreement_not_signed"
     assert signed.json()["awaiting_signature_of"] == "lender"
-    twice = me.post(f"/agreements/{agreement_id}/signatures", json={"party": "borrower", "document_sha256": digest})
+    twice = me.post(f"/agreements/{agreement_id}/signatures",
+                    json={"party": "borrower", "document_sha256": digest, "one_time_code": code})
     assert twice.status_code == 409 and twice.json()["reason"] == "already_signed"
     by_agent = agent.post(f"/agreements/{agreement_id}/signatures", json={"party": "lender", "document_sha256": digest})
     assert by_agent.status_code == 403 and by_agent.json()["reason"] == "lender_signing_authority_required"
@@ -230,8 +238,9 @@ def test_approved_case_gets_offers_then_accept_sign_and_activate(stack, infra) -
     assert active.status_code == 201, active.text
     body = active.json()
     assert body["status"] == "active" and body["activated_on"] == today.isoformat()
-    assert [(s["party"], s["signed_by"], s["document_sha256"]) for s in body["signatures"]] == [
-        ("borrower", "portal-user", digest), ("lender", "sup-li", digest),
+    assert [(s["party"], s["signed_by"], s["document_sha256"], s["channel"], s["otp_verified"])
+            for s in body["signatures"]] == [
+        ("borrower", "portal-user", digest, "sms", True), ("lender", "sup-li", digest, None, False),
     ]
     lender_twice = supervisor.post(f"/agreements/{agreement_id}/signatures",
                                    json={"party": "lender", "document_sha256": digest})
@@ -307,8 +316,10 @@ def test_agent_records_the_borrowers_signature_and_a_renegotiation_supersedes_th
     supervisor = client("agreement", role="supervisor", subject="sup-chen")
     agreement = agent.post(f"/offers/{offer['offer_id']}/accept", json={"payment_method": "branch"}).json()
     digest = agreement["document_sha256"]
+    assert agent.post(f"/agreements/{agreement['agreement_id']}/signing-code", json={}).status_code == 201
     borrower_sig = agent.post(f"/agreements/{agreement['agreement_id']}/signatures",
-                              json={"party": "borrower", "document_sha256": digest}).json()
+                              json={"party": "borrower", "document_sha256": digest,
+                                    "one_time_code": signing_code(agreement["agreement_id"])}).json()
     assert borrower_sig["signatures"][0]["on_behalf_of_borrower"] is True
     assert borrower_sig["signatures"][0]["signed_by"] == "agent-zhao"
     assert supervisor.post(f"/agreements/{agreement['agreement_id']}/signatures",
@@ -322,9 +333,11 @@ def test_agent_records_the_borrowers_signature_and_a_renegotiation_supersedes_th
     assert renegotiated["renegotiates_agreement_id"] == agreement["agreement_id"]
     second = agent.post(f"/offers/{renegotiated['offer_id']}/accept", json={}).json()
     assert second["supersedes_agreement_id"] == agreement["agreement_id"]
-    for party, who in (("borrower", agent), ("lender", supervisor)):
+    assert agent.post(f"/agreements/{second['agreement_id']}/signing-code", json={}).status_code == 201
+    for party, who, code in (("borrower", agent, signing_code(second["agreement_id"])), ("lender", supervisor, None)):
         assert who.post(f"/agreements/{second['agreement_id']}/signatures",
-                        json={"party": party, "document_sha256": second["document_sha256"]}).status_code == 201
+                        json={"party": party, "document_sha256": second["document_sha256"],
+                              **({"one_time_code": code} if code else {})}).status_code == 201
     activated = events(infra, "agreement.activated", new_case_id)[0]["payload"]
     assert activated["supersedes_agreement_id"] == agreement["agreement_id"]
     assert agent.get(f"/agreements/{agreement['agreement_id']}").json()["status"] == "superseded"
@@ -348,6 +361,99 @@ def test_agent_records_the_borrowers_signature_and_a_renegotiation_supersedes_th
                         headers={"Content-Type": "application/pdf"}).json()["valid"] is True
     agent.close()
     supervisor.close()
+
+
+def accepted_agreement(infra: Any, borrower_id: str) -> dict[str, Any]:
+    case_id = new_case()[0]
+    today = business_date()
+    publish_decision(infra, case_id, borrower_id, today, offers=[terms(1, "term_extension", today, 24)])
+    offer = offers_of(case_id, 1)[0]
+    with client("agreement", role="borrower", subject=f"portal-{borrower_id}", borrower_id=borrower_id) as me:
+        accepted = me.post(f"/offers/{offer['offer_id']}/accept", json={})
+    assert accepted.status_code == 201, accepted.text
+    return dict(accepted.json())
+
+
+def test_the_borrowers_one_time_code_is_bound_counted_single_use_and_never_stored_or_logged(stack, infra) -> None:
+    borrower_id = f"brw-{uuid.uuid4().hex[:10]}"
+    first, other = accepted_agreement(infra, borrower_id), accepted_agreement(infra, borrower_id)
+    first_id, other_id = first["agreement_id"], other["agreement_id"]
+    me = client("agreement", role="borrower", subject="portal-otp", borrower_id=borrower_id)
+    stranger = client("agreement", role="borrower", subject="someone", borrower_id="brw-someone-else")
+    supervisor = client("agreement", role="supervisor", subject="sup-otp")
+
+    def sign(agreement: dict[str, Any], code: str | None, who: Any = me) -> Any:
+        body = {"party": "borrower", "document_sha256": agreement["document_sha256"]}
+        return who.post(f"/agreements/{agreement['agreement_id']}/signatures",
+                        json={**body, **({"one_time_code": code} if code else {})})
+
+    # another borrower can neither request a code for the agreement nor sign it
+    assert stranger.post(f"/agreements/{first_id}/signing-code", json={"channel": "sms"}).status_code == 404
+    assert supervisor.post(f"/agreements/{first_id}/signing-code", json={}).status_code == 403
+    assert sign(first, "123456").json()["reason"] == "code_not_issued"
+    issued = me.post(f"/agreements/{first_id}/signing-code", json={"channel": "sms"})
+    assert issued.status_code == 201, issued.text
+    answer = issued.json()
+    assert answer["channel"] == "sms" and answer["max_attempts"] == 5 and "code" not in answer
+    # 10 minutes on the technical clock
+    assert (dt.datetime.fromisoformat(answer["expires_at"]) - dt.datetime.now(dt.UTC)).total_seconds() <= 600
+    code = signing_code(first_id)
+    assert sign(first, code, who=stranger).status_code == 404
+    # one code a minute per agreement
+    again = me.post(f"/agreements/{first_id}/signing-code", json={"channel": "sms"})
+    assert again.status_code == 429 and again.json()["reason"] == "code_requested_too_soon"
+    assert 0 < int(again.headers["retry-after"]) <= 60
+
+    # a code for one agreement does not sign another (the other has its own, or none)
+    assert sign(other, code).json()["reason"] == "code_not_issued"
+    assert me.post(f"/agreements/{other_id}/signing-code", json={"channel": "email"}).status_code == 201
+    other_code = signing_code(other_id)
+    if other_code != code:
+        crossed = sign(other, code)
+        assert crossed.status_code == 422 and crossed.json()["reason"] == "code_wrong"
+        assert crossed.json()["attempts_left"] == 4
+
+    # wrong codes: 422 with the attempts left, the fifth kills the code, then even the right one fails
+    wrong = f"{(int(code) + 1) % 10 ** 6:06d}"
+    lefts = []
+    for _ in range(5):
+        refused = sign(first, wrong)
+        assert refused.status_code == 422 and refused.headers["content-type"].startswith("application/problem+json")
+        assert refused.json()["reason"] == "code_wrong"
+        lefts.append(refused.json()["attempts_left"])
+    assert lefts == [4, 3, 2, 1, 0]
+    dead = sign(first, code)
+    assert dead.status_code == 422 and dead.json()["reason"] == "code_attempts_exhausted"
+
+    # the other agreement signs with its own code, once; the evidence is on the signature
+    signed = sign(other, other_code)
+    assert signed.status_code == 201, signed.text
+    [evidence] = signed.json()["signatures"]
+    assert (evidence["channel"], evidence["otp_verified"], evidence["signed_by"], evidence["on_behalf_of_borrower"],
+            evidence["document_sha256"]) == ("email", True, "portal-otp", False, other["document_sha256"])
+    # the lender's signature takes no code
+    lender = supervisor.post(f"/agreements/{other_id}/signatures",
+                             json={"party": "lender", "document_sha256": other["document_sha256"], "one_time_code": code})
+    assert lender.status_code == 422 and lender.json()["reason"] == "one_time_code_not_for_lender"
+    issued_events = events(infra, "agreement.signing_code_issued", other["case_id"])
+    assert [e["payload"]["channel"] for e in issued_events] == ["email"]
+    assert set(issued_events[0]["payload"]) == {"agreement_id", "channel", "expires_at"}
+
+    # only keyed hashes are kept: no code in any table, the audit log or the topic
+    with infra.connect("agreement") as conn:
+        rows = conn.execute("select * from signing_codes where agreement_id = any(%s)", ([first_id, other_id],)).fetchall()
+        audits = conn.execute("select detail from audit_log where subject_id = any(%s)", ([first_id, other_id],)).fetchall()
+    assert {r["status"] for r in rows} == {"exhausted", "used"}
+    stored = repr((rows, audits, read_topic(infra, "agreement.events", timeout=3)))
+    for secret in {code, other_code}:
+        assert f"'{secret}'" not in stored and f'"{secret}"' not in stored
+    # nor in any log line of the stack's services (they are in the dev mailbox only)
+    alone = re.compile(rf"(?<![0-9A-Za-z])({code}|{other_code})(?![0-9A-Za-z])")
+    for log in stack.run_dir.glob("*.log"):
+        assert not alone.search(log.read_text(errors="replace")), log.name
+    assert code in DEV_MAILBOX.read_text()
+    for http in (me, stranger, supervisor):
+        http.close()
 
 
 def test_counter_proposal_counters_the_offer_and_withdraws_the_rest(stack, infra) -> None:
@@ -419,7 +525,7 @@ def test_a_newer_decision_withdraws_the_open_offers(stack, infra) -> None:
         paths = api.get("/openapi.json").json()["paths"]
     assert {"/cases/{case_id}/offers", "/offers", "/offers/{offer_id}/accept", "/offers/{offer_id}/counter",
             "/agreements", "/agreements/{agreement_id}", "/agreements/{agreement_id}/document",
-            "/agreements/{agreement_id}/signatures"} <= set(paths)
+            "/agreements/{agreement_id}/signatures", "/agreements/{agreement_id}/signing-code"} <= set(paths)
 
 
 def test_offers_expire_at_close_of_business_after_their_validity_exactly_once(stack, infra) -> None:

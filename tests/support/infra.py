@@ -13,12 +13,14 @@ from typing import Any
 
 import psycopg
 from forbear_agreement.keys import DemoKeys, ensure_demo_keys
+from forbear_shared import dev_mailbox
 from forbear_shared.kafka_admin import create_topics, delete_topics, wait_for_broker
 from forbear_shared.object_store import S3Target, create_bucket, wait_for_store
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from pydantic import SecretStr
 
 from tests.support import identity
+from tests.support.http import PORT_OFFSET
 
 
 def _env(name: str, default: str) -> str:
@@ -68,6 +70,8 @@ class TestInfra:
             "FORBEAR_EVIDENCE_S3_SECRET_ACCESS_KEY": (
                 self.evidence.secret_access_key.get_secret_value() if self.evidence.secret_access_key else ""),
             "FORBEAR_LOG_LEVEL": "INFO",
+            # the agreement service's development sink for the borrower's signing codes
+            "FORBEAR_DEV_MAILBOX_FILE": str(DEV_MAILBOX),
             # purges and erasures run every second, so tests see what they do without waiting long
             "FORBEAR_RETENTION_PURGE_INTERVAL_SECONDS": "1",
         }
@@ -80,6 +84,16 @@ class TestInfra:
 
 
 #: the real identity provider started by deploy/local/infra.sh (Keycloak, realm deploy/keycloak/)
+#: where this run's services write the borrower's one-time signing codes (forbear_shared.dev_mailbox);
+#: one file per port offset, so two runs on one machine never read each other's codes
+DEV_MAILBOX = Path(f"/var/tmp/forbear/dev-mailbox/tests-{PORT_OFFSET}.jsonl")
+
+
+def signing_code(agreement_id: str) -> str:
+    """The newest code the agreement service sent the borrower for ``agreement_id``."""
+    return dev_mailbox.latest_code(agreement_id, DEV_MAILBOX)
+
+
 KEYCLOAK_ISSUER = os.environ.get("FORBEAR_OIDC_ISSUER", "http://127.0.0.1:18080/realms/forbear")
 
 

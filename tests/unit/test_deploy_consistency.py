@@ -468,7 +468,10 @@ def test_k8s_secret_is_a_template_without_real_secrets(k8s: dict[tuple[str, str]
     (secret,) = load_yaml_all(DEPLOY / "k8s/secret.template.yaml")
     values = secret["stringData"]
     # no signing key: tokens are checked with the IdP's JWKS
-    assert set(values) == {"FORBEAR_DATABASE_URL", "FORBEAR_EVIDENCE_S3_ACCESS_KEY_ID", "FORBEAR_EVIDENCE_S3_SECRET_ACCESS_KEY"}
+    assert set(values) == {"FORBEAR_DATABASE_URL", "FORBEAR_EVIDENCE_S3_ACCESS_KEY_ID", "FORBEAR_EVIDENCE_S3_SECRET_ACCESS_KEY",
+                           "FORBEAR_SIGNING_CODE_SECRET"}
+    # the key the borrower's one-time codes are hashed under is a placeholder production refuses
+    assert values["FORBEAR_SIGNING_CODE_SECRET"] in PLACEHOLDERS
     # placeholders that production settings refuse, so a forgotten template cannot start
     assert any(f":{word}@" in values["FORBEAR_DATABASE_URL"] for word in PLACEHOLDERS - {""})
     assert values["FORBEAR_EVIDENCE_S3_SECRET_ACCESS_KEY"] in PLACEHOLDERS

@@ -103,3 +103,38 @@ def test_the_s3_secret_is_in_no_repr_and_no_error(monkeypatch: pytest.MonkeyPatc
     with pytest.raises(ValidationError) as refused:
         Settings()
     assert secret not in str(refused.value)
+
+
+# -- the borrower's signing codes ------------------------------------------------------------------
+
+
+def production_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FORBEAR_DATABASE_URL", "postgresql://svc:s3cret-pw@db/forbear")
+    monkeypatch.setenv("FORBEAR_KAFKA_BOOTSTRAP", "kafka:9092")
+    monkeypatch.setenv("FORBEAR_ENVIRONMENT", "production")
+    monkeypatch.setenv("FORBEAR_OIDC_ISSUER", "https://idp.lender.example/realms/operations")
+
+
+def test_production_agreement_refuses_a_placeholder_or_short_signing_code_secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    production_env(monkeypatch)
+    with pytest.raises(ValidationError, match="FORBEAR_SIGNING_CODE_SECRET must be a real secret"):
+        Settings(service_name="agreement")
+    monkeypatch.setenv("FORBEAR_SIGNING_CODE_SECRET", "too-short-31-characters-xxxxxxx")
+    with pytest.raises(ValidationError, match="FORBEAR_SIGNING_CODE_SECRET"):
+        Settings(service_name="agreement")
+    monkeypatch.setenv("FORBEAR_SIGNING_CODE_SECRET", "k" * 16 + "Q2v9xN4rT8wL0pZs")
+    assert Settings(service_name="agreement").signing_code_secret.get_secret_value().startswith("k")
+    # the other services keep no signing codes and need no such secret
+    monkeypatch.delenv("FORBEAR_SIGNING_CODE_SECRET")
+    assert Settings(service_name="intake").environment == "production"
+
+
+def test_the_dev_mailbox_is_refused_in_production(monkeypatch: pytest.MonkeyPatch) -> None:
+    from forbear_agreement.adapters import code_sender
+
+    production_env(monkeypatch)
+    monkeypatch.setenv("FORBEAR_SIGNING_CODE_SECRET", "k" * 16 + "Q2v9xN4rT8wL0pZs")
+    with pytest.raises(ValueError, match="development sink"):
+        code_sender.from_settings(Settings(service_name="agreement"))
+    monkeypatch.setenv("FORBEAR_ENVIRONMENT", "development")
+    assert isinstance(code_sender.from_settings(Settings(service_name="agreement")), code_sender.DevMailboxSender)

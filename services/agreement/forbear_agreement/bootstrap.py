@@ -11,7 +11,7 @@ from forbear_shared import service
 from forbear_shared.policy_loader import load_policy
 from forbear_shared.unit_of_work import Service
 
-from forbear_agreement.adapters import pades
+from forbear_agreement.adapters import code_sender, pades
 
 SERVICE = "agreement"
 MIGRATIONS = Path(__file__).resolve().parents[1] / "migrations"
@@ -22,10 +22,14 @@ log = logging.getLogger(__name__)
 @dataclass
 class Agreement(Service):
     """What the agreement service's use cases use: settings and pool (``ctx``), the lender's
-    policy (offer validity, the document's governing terms) and the signed PDF's collaborators:
-    the lender's signer (None when no key is configured, outside production), the CJK font the
-    PDF is rendered with, and the trust root a verified PDF's signer must chain to."""
+    policy (offer validity, the document's governing terms, the signing code's limits), the
+    borrower's one-time signing codes (where they are sent and the key they are kept under) and
+    the signed PDF's collaborators: the lender's signer (None when no key is configured, outside
+    production), the CJK font the PDF is rendered with, and the trust root a verified PDF's
+    signer must chain to."""
 
+    code_sender: code_sender.CodeSender | None = None
+    code_secret: bytes = field(default=b"", repr=False)
     signer: pades.LenderSigner | None = None
     font_path: str = pades.DEFAULT_FONT
     trust_roots: list[x509.Certificate] = field(default_factory=list)
@@ -41,6 +45,8 @@ def bootstrap(pool_size: int = 10) -> Agreement:
                     "activate without a signed PDF")
     return Agreement(
         ctx=ctx, policy=load_policy(settings.policy_file), signer=signer,
+        code_sender=code_sender.from_settings(settings),
+        code_secret=settings.signing_code_secret.get_secret_value().encode(),
         font_path=pades.font_path(settings) if signer is not None else pades.DEFAULT_FONT,
         trust_roots=pades.load_trust_roots(settings.agreement_signing_trust_root_file),
     )

@@ -19,11 +19,13 @@ from typing import Any
 
 import pytest
 from forbear_agreement.adapters import pades
+from forbear_agreement.adapters.code_sender import SigningCodeMessage
 from forbear_agreement.bootstrap import Agreement
 from forbear_agreement.domain.document import PaymentMethod
 from forbear_agreement.domain.offers import CounterProposal
 from forbear_agreement.domain.signing import Party
 from forbear_agreement.domain.verification import verdict
+from forbear_agreement.domain.signing_code import Channel, TooManyCodes
 from forbear_agreement.service_layer import agreements, offers
 from forbear_shared import business_date as business_date_projection
 from forbear_shared.auth import Principal
@@ -52,6 +54,23 @@ SUPERVISOR = Principal(subject="u-supervisor", role="supervisor")
 
 
 @dataclass
+class Outbox:
+    """The code sender: what the borrower would receive."""
+
+    sent: list[SigningCodeMessage] = field(default_factory=list)
+
+    def send(self, message: SigningCodeMessage) -> None:
+        self.sent.append(message)
+
+    def last_code(self) -> str:
+        return self.sent[-1].code
+
+
+OUTBOX = Outbox()
+SECRET = b"use-case-test-secret"
+
+
+@dataclass
 class Emitted:
     type: str
     case_id: str
@@ -62,10 +81,11 @@ class Emitted:
 class FakeUnitOfWork(UnitOfWork[Agreement]):
     """One transaction that commits into ``committed`` (events) or leaves nothing on an exception."""
 
-    def __init__(self, today: dt.date, signer: Any = None) -> None:
+    def __init__(self, today: dt.date, signer: Any = None, *, at: dt.datetime | None = None) -> None:
         super().__init__(Agreement(ctx=SimpleNamespace(name="agreement"), policy=POLICY,  # type: ignore[arg-type]
-                                   signer=signer))
+                                   signer=signer, code_sender=OUTBOX, code_secret=SECRET))
         self.today = today
+        self.at = at or dt.datetime(2026, 1, 5, 9, tzinfo=dt.UTC)
         self.pending: list[Emitted] = []
         self.committed: list[Emitted] = []
         self.transactions = 0
@@ -88,7 +108,7 @@ class FakeUnitOfWork(UnitOfWork[Agreement]):
         return self.today
 
     def now(self) -> dt.datetime:
-        return dt.datetime(2026, 1, 5, 9, tzinfo=dt.UTC)
+        return self.at
 
     def emit(self, *, type: str, payload: Any, case_id: str, business_date: dt.date, causation: Any = None,
              topic: str | None = None) -> Any:
@@ -108,6 +128,7 @@ class FakeRepository:
     signatures: list[dict[str, Any]] = field(default_factory=list)
     signed_documents: dict[str, dict[str, Any]] = field(default_factory=dict)
     audits: list[dict[str, Any]] = field(default_factory=list)
+    codes: list[dict[str, Any]] = field(default_factory=list)
     locks: int = 0
 
     def decision_seen(self, conn: Any, decision_id: str) -> bool:
@@ -203,6 +224,26 @@ class FakeRepository:
 
     def audit(self, conn: Any, **values: Any) -> None:
         self.audits.append(values)
+
+    def code_issue_times(self, conn: Any, agreement_id: str, since: dt.datetime) -> list[dt.datetime]:
+        return [c["issued_at"] for c in self.codes if c["agreement_id"] == agreement_id and c["issued_at"] > since]
+
+    def insert_signing_code(self, conn: Any, **values: Any) -> dict[str, Any]:
+        for code in self.codes:
+            if code["agreement_id"] == values["agreement_id"] and code["status"] == "live":
+                code["status"] = "superseded"
+        row = {**values, "attempts": 0, "status": "live", "used_at": None}
+        self.codes.append(row)
+        return dict(row)
+
+    def newest_signing_code(self, conn: Any, agreement_id: str) -> dict[str, Any] | None:
+        mine = [c for c in self.codes if c["agreement_id"] == agreement_id]
+        return dict(mine[-1]) if mine else None
+
+    def update_signing_code(self, conn: Any, code_id: str, *, attempts: int, status: str,
+                            used_at: dt.datetime | None) -> None:
+        code = next(c for c in self.codes if c["code_id"] == code_id)
+        code.update(attempts=attempts, status=status, used_at=used_at or code["used_at"])
 
 
 @pytest.fixture
@@ -429,15 +470,21 @@ def test_the_second_signature_activates_the_agreement_and_supersedes_the_one_it_
     repo.agreements[drawn.agreement_id]["supersedes_agreement_id"] = "agr-old"
     today = DECIDED + dt.timedelta(days=2)
 
+    agreements.issue_signing_code(agreements.IssueSigningCode(drawn.agreement_id, Channel.SMS, AGENT),
+                                  FakeUnitOfWork(today))
     by_borrower = FakeUnitOfWork(today)
     signed = agreements.sign_agreement(agreements.SignAgreement(drawn.agreement_id, Party.BORROWER,
-                                                                drawn.document_sha256.upper(), AGENT), by_borrower)
+                                                                drawn.document_sha256.upper(), AGENT,
+                                                                OUTBOX.last_code()), by_borrower)
+    assert isinstance(signed, offers.views.AgreementView)
     assert by_borrower.types() == ["agreement.signed"]
     assert signed.awaiting_signature_of == "lender" and signed.signatures[0].on_behalf_of_borrower is True
+    assert (signed.signatures[0].channel, signed.signatures[0].otp_verified) == ("sms", True)
 
     by_lender = FakeUnitOfWork(today)
     active = agreements.sign_agreement(agreements.SignAgreement(drawn.agreement_id, Party.LENDER,
                                                                 drawn.document_sha256, SUPERVISOR), by_lender)
+    assert isinstance(active, offers.views.AgreementView)
     assert by_lender.types() == ["agreement.signed", "agreement.activated"]
     activated = by_lender.committed[1].payload
     assert (activated.activated_on, activated.supersedes_agreement_id) == (today, "agr-old")
@@ -445,7 +492,110 @@ def test_the_second_signature_activates_the_agreement_and_supersedes_the_one_it_
     assert active.status == "active" and active.activated_on == today and active.awaiting_signature_of is None
     assert [s.party for s in active.signatures] == ["borrower", "lender"]
     assert repo.agreements["agr-old"]["status"] == "superseded"
-    assert by_lender.transactions == 1 and repo.locks == 4  # the decision, the acceptance, one per signature
+    # the decision, the acceptance, the code's request, one per signature
+    assert by_lender.transactions == 1 and repo.locks == 5
+
+
+# -- the borrower's one-time code ----------------------------------------------------------
+
+
+def sign_as_borrower(drawn: offers.views.AgreementView, code: str | None, *, at: dt.datetime | None = None,
+                     who: Principal = BORROWER_ME) -> Any:
+    return agreements.sign_agreement(agreements.SignAgreement(drawn.agreement_id, Party.BORROWER,
+                                                              drawn.document_sha256, who, code),
+                                     FakeUnitOfWork(DECIDED, at=at))
+
+
+def test_a_code_is_sent_to_the_borrower_and_only_its_keyed_hash_is_kept_or_announced(repo: FakeRepository) -> None:
+    drawn = agreement_awaiting_signatures(repo)
+    uow = FakeUnitOfWork(DECIDED)
+    answer = agreements.issue_signing_code(agreements.IssueSigningCode(drawn.agreement_id, Channel.EMAIL,
+                                                                       BORROWER_ME), uow)
+    code = OUTBOX.last_code()
+    assert OUTBOX.sent[-1].borrower_id == BORROWER and OUTBOX.sent[-1].channel == "email"
+    # 09:00 + 10 minutes
+    assert answer.expires_at == dt.datetime(2026, 1, 5, 9, 10, tzinfo=dt.UTC) and answer.max_attempts == 5
+    assert uow.types() == ["agreement.signing_code_issued"]
+    written = repr((repo.codes, repo.audits, [e.payload.model_dump(mode="json") for e in uow.committed],
+                    answer.model_dump(mode="json"), OUTBOX.sent[-1]))
+    assert code not in written
+    assert repo.codes[-1]["code_hmac"] != code and len(repo.codes[-1]["code_hmac"]) == 64
+
+
+def test_another_borrower_can_neither_request_nor_use_a_code_for_the_agreement(repo: FakeRepository) -> None:
+    drawn = agreement_awaiting_signatures(repo)
+    with pytest.raises(NotFound):
+        agreements.issue_signing_code(agreements.IssueSigningCode(drawn.agreement_id, Channel.SMS, SOMEONE_ELSE),
+                                      FakeUnitOfWork(DECIDED))
+    agreements.issue_signing_code(agreements.IssueSigningCode(drawn.agreement_id, Channel.SMS, BORROWER_ME),
+                                  FakeUnitOfWork(DECIDED))
+    with pytest.raises(NotFound):
+        sign_as_borrower(drawn, OUTBOX.last_code(), who=SOMEONE_ELSE)
+    assert repo.codes[-1]["attempts"] == 0
+
+
+def test_a_wrong_code_is_refused_with_attempts_left_and_the_count_is_kept(repo: FakeRepository) -> None:
+    drawn = agreement_awaiting_signatures(repo)
+    agreements.issue_signing_code(agreements.IssueSigningCode(drawn.agreement_id, Channel.SMS, BORROWER_ME),
+                                  FakeUnitOfWork(DECIDED))
+    right = OUTBOX.last_code()
+    wrong = f"{(int(right) + 1) % 10 ** 6:06d}"
+    refused = sign_as_borrower(drawn, wrong)
+    assert isinstance(refused, agreements.CodeRefused)
+    assert (refused.reason, refused.check.attempts_left) == ("code_wrong", 4)
+    assert repo.codes[-1]["attempts"] == 1 and repo.signatures == []
+    assert repo.audits[-1]["action"] == "signing_code_refused" and right not in repr(repo.audits)
+
+    signed = sign_as_borrower(drawn, right)
+    assert isinstance(signed, offers.views.AgreementView)
+    assert (signed.signatures[0].channel, signed.signatures[0].otp_verified) == ("sms", True)
+    assert repo.codes[-1]["status"] == "used"
+    with pytest.raises(Conflict) as again:  # the borrower has signed: nothing more to sign with a code
+        sign_as_borrower(drawn, right)
+    assert again.value.reason == "already_signed"
+
+
+def test_the_fifth_wrong_code_kills_it_and_an_expired_code_is_refused(repo: FakeRepository) -> None:
+    drawn = agreement_awaiting_signatures(repo)
+    agreements.issue_signing_code(agreements.IssueSigningCode(drawn.agreement_id, Channel.SMS, BORROWER_ME),
+                                  FakeUnitOfWork(DECIDED))
+    right = OUTBOX.last_code()
+    wrong = f"{(int(right) + 1) % 10 ** 6:06d}"
+    answers = [sign_as_borrower(drawn, wrong) for _ in range(5)]
+    assert [a.check.attempts_left for a in answers] == [4, 3, 2, 1, 0]
+    assert sign_as_borrower(drawn, right).reason == "code_attempts_exhausted"
+    assert repo.codes[-1]["status"] == "exhausted"
+
+    # a new code a minute later; it dies at 09:11 (issued 09:01 + 10 minutes)
+    agreements.issue_signing_code(agreements.IssueSigningCode(drawn.agreement_id, Channel.SMS, BORROWER_ME),
+                                  FakeUnitOfWork(DECIDED, at=dt.datetime(2026, 1, 5, 9, 1, tzinfo=dt.UTC)))
+    late = sign_as_borrower(drawn, OUTBOX.last_code(), at=dt.datetime(2026, 1, 5, 9, 11, tzinfo=dt.UTC))
+    assert late.reason == "code_expired"
+
+
+def test_a_new_code_within_a_minute_is_refused_and_a_newer_code_replaces_the_older(repo: FakeRepository) -> None:
+    drawn = agreement_awaiting_signatures(repo)
+    issue = agreements.IssueSigningCode(drawn.agreement_id, Channel.SMS, AGENT)
+    agreements.issue_signing_code(issue, FakeUnitOfWork(DECIDED))
+    first = OUTBOX.last_code()
+    with pytest.raises(TooManyCodes) as soon:
+        agreements.issue_signing_code(issue, FakeUnitOfWork(DECIDED, at=dt.datetime(2026, 1, 5, 9, 0, 30,
+                                                                                     tzinfo=dt.UTC)))
+    assert soon.value.reason == "code_requested_too_soon"
+    agreements.issue_signing_code(issue, FakeUnitOfWork(DECIDED, at=dt.datetime(2026, 1, 5, 9, 2, tzinfo=dt.UTC)))
+    assert [c["status"] for c in repo.codes] == ["superseded", "live"]
+    if first != OUTBOX.last_code():
+        assert sign_as_borrower(drawn, first, who=AGENT).reason == "code_wrong"
+
+
+def test_the_borrower_signature_without_a_code_is_refused_and_another_borrower_learns_nothing(
+        repo: FakeRepository) -> None:
+    drawn = agreement_awaiting_signatures(repo)
+    with pytest.raises(NotFound):
+        sign_as_borrower(drawn, None, who=SOMEONE_ELSE)
+    with pytest.raises(Unprocessable) as refused:
+        sign_as_borrower(drawn, None)
+    assert refused.value.reason == "one_time_code_required" and repo.signatures == []
 
 
 def test_the_lenders_countersignature_stores_a_signed_pdf_with_the_borrowers_consent_and_names_it(

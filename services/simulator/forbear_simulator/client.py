@@ -207,10 +207,21 @@ class Forbear:
     def document(self, agreement_id: str) -> dict[str, Any]:
         return self.call("agreement", "GET", f"/agreements/{agreement_id}/document")  # type: ignore[no-any-return]
 
-    def sign(self, agreement_id: str, party: str, document_sha256: str) -> dict[str, Any]:
+    def request_signing_code(self, agreement_id: str, channel: str = "sms") -> dict[str, Any]:
+        """Have the borrower's one-time code sent (the answer says where and until when, never the code)."""
+        return self.call("agreement", "POST", f"/agreements/{agreement_id}/signing-code",  # type: ignore[no-any-return]
+                         json={"channel": channel})
+
+    def sign(self, agreement_id: str, party: str, document_sha256: str, one_time_code: str | None = None,
+             attempt: str = "") -> dict[str, Any]:
+        """Sign for ``party``; the borrower's signature carries the code sent to the borrower. ``attempt``
+        tells one code's signature from another's under the Idempotency-Key (e.g. the code's expiry)."""
+        body: dict[str, Any] = {"party": party, "document_sha256": document_sha256}
+        if one_time_code is not None:
+            body["one_time_code"] = one_time_code
+        key = f"sign-{party}-{agreement_id}" + (f"-{attempt}" if attempt else "")
         return self.call("agreement", "POST", f"/agreements/{agreement_id}/signatures",  # type: ignore[no-any-return]
-                         json={"party": party, "document_sha256": document_sha256},
-                         headers={"Idempotency-Key": f"sign-{party}-{agreement_id}"})
+                         json=body, headers={"Idempotency-Key": key})
 
     # -- monitoring ------------------------------------------------------------------------
     def monitored(self, status: str | None = None, level: str | None = None, limit: int = 500,

@@ -29,9 +29,11 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import httpx
+from forbear_shared import dev_mailbox
 
 from forbear_simulator.client import ApiError, Forbear, tiny_pdf, tiny_png
 from forbear_simulator.identity import Identities, KeycloakIdentities
@@ -74,6 +76,9 @@ class Config:
     run_id: str = field(default_factory=lambda: secrets.token_hex(3))
     #: demo: after each arrival window another wave of ``borrowers`` newcomers, up to this many waves
     waves: int = 1
+    #: the agreement service's dev mailbox, where the borrowers' one-time signing codes arrive
+    #: (``FORBEAR_DEV_MAILBOX_FILE``, as the services' settings read it)
+    mailbox: Path = field(default_factory=dev_mailbox.mailbox_path)
 
 
 @dataclass
@@ -465,7 +470,7 @@ class Simulation:
             if party == "borrower" and self.day >= t.accepted_day + 1:
                 actor, own = self.channel_actor(b)
                 doc = actor.document(t.agreement_id)  # type: ignore[arg-type]
-                if self.attempt("sign", lambda a=actor, d=doc: a.sign(t.agreement_id, "borrower", d["document_sha256"])):  # noqa: B023 (called at once)
+                if self.attempt("sign", lambda a=actor, d=doc: self.borrower_signs(a, t.agreement_id, d)):  # noqa: B023 (called at once)
                     t.borrower_signed_day = self.day
                     self.stats["borrower_signed"] += 1
                 if own:
@@ -475,6 +480,13 @@ class Simulation:
                 if self.attempt("sign", lambda d=doc: self.supervisor.sign(t.agreement_id, "lender",  # noqa: B023 (called at once)
                                                                             d["document_sha256"])):
                     self.stats["lender_signed"] += 1
+
+    def borrower_signs(self, actor: Forbear, agreement_id: str, doc: dict[str, Any]) -> dict[str, Any]:
+        """The borrower's code is sent to their phone (the local dev mailbox), then typed back: on
+        the portal by the borrower, at a branch read out to the agent who records the signature."""
+        sent = actor.request_signing_code(agreement_id, "sms")
+        return actor.sign(agreement_id, "borrower", doc["document_sha256"],
+                          one_time_code=dev_mailbox.latest_code(agreement_id, self.cfg.mailbox), attempt=str(sent["expires_at"]))
 
     # -- monitoring: core banking payments and the agents' calls ----------------------------------
     def monitor_agreements(self) -> None:

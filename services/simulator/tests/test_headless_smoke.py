@@ -19,7 +19,7 @@ from forbear_simulator.__main__ import format_outcome
 from forbear_simulator.sim import Config, Simulation
 
 from tests.support.http import PORT_OFFSET
-from tests.support.infra import TestInfra, start_test_infra, stop_test_infra
+from tests.support.infra import DEV_MAILBOX, TestInfra, start_test_infra, stop_test_infra
 
 pytestmark = pytest.mark.integration
 
@@ -44,7 +44,7 @@ def stack(infra: TestInfra, tmp_path_factory: pytest.TempPathFactory) -> Iterato
 def test_a_tiny_headless_portfolio_reaches_agreements_payments_and_a_consistent_outcome(stack, infra) -> None:
     config = Config(seed=7, borrowers=12, days=90, arrival_days=10, day_seconds=0,
                     port_offset=PORT_OFFSET, bootstrap=infra.bootstrap, topic_prefix=infra.topic_prefix,
-                    run_id="smoke")
+                    run_id="smoke", mailbox=DEV_MAILBOX)
     sim = Simulation(config, say=lambda _m: None)
     start = sim.agent.business_date("monitoring")
     actions = sim.run()

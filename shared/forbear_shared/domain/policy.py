@@ -484,6 +484,26 @@ class EarlyWarningPolicy(_PolicyModel):
         if self.enabled and self.min_paid_share <= 0:
             raise ValueError("early_warning.min_paid_share must be above 0 when early warning is enabled")
         return self
+# The borrower's one-time signing code
+# ---------------------------------------------------------------------------
+
+
+class SigningCodePolicy(_PolicyModel):
+    """The one-time code that proves the borrower consented to the exact document they sign.
+
+    These are security limits counted on the technical clock (minutes and seconds since the code
+    was issued), not business dates: a code must die minutes after it was sent whatever the
+    lender's business date says. The defaults follow common e-signature practice (a 6-digit
+    code, 10 minutes, 5 tries: a guesser has 5 in 1,000,000)."""
+
+    expiry_minutes: int = Field(default=10, ge=1, le=60)
+    """Minutes a code stays valid after it was issued."""
+    max_attempts: int = Field(default=5, ge=1, le=10)
+    """Wrong entries that kill the code; the borrower asks for a new one."""
+    resend_after_seconds: int = Field(default=60, ge=0, le=3600)
+    """Least time between two codes for one agreement (an SMS costs money and annoys)."""
+    max_per_day: int = Field(default=5, ge=1, le=50)
+    """Codes for one agreement in any 24 hours, so the gateway cannot be used to flood a phone."""
 
 
 # ---------------------------------------------------------------------------
@@ -515,6 +535,7 @@ class Policy(_PolicyModel):
     reamortisation: ReamortisationPolicy = ReamortisationPolicy()
     reageing: ReageingPolicy = ReageingPolicy()
     early_warning: EarlyWarningPolicy = EarlyWarningPolicy()
+    signing_code: SigningCodePolicy = Field(default_factory=SigningCodePolicy)
 
     @model_validator(mode="after")
     def _currency_of_loans(self) -> Policy:

@@ -235,12 +235,17 @@ def insert_signature(
     document_sha256: str,
     signed_on: dt.date,
     signed_at: dt.datetime,
+    channel: str | None = None,
+    otp_verified: bool = False,
+    signing_code_id: str | None = None,
 ) -> Row:
-    """The signature as written."""
+    """The signature as written, with its consent evidence (the verified code's channel)."""
     row = conn.execute(
         "insert into signatures (agreement_id, party, signed_by, signed_role, on_behalf_of_borrower, "
-        "document_sha256, signed_on, signed_at) values (%s, %s, %s, %s, %s, %s, %s, %s) returning *",
-        (agreement_id, party, signed_by, signed_role, on_behalf_of_borrower, document_sha256, signed_on, signed_at),
+        "document_sha256, signed_on, signed_at, channel, otp_verified, signing_code_id) "
+        "values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) returning *",
+        (agreement_id, party, signed_by, signed_role, on_behalf_of_borrower, document_sha256, signed_on, signed_at,
+         channel, otp_verified, signing_code_id),
     ).fetchone()
     assert row is not None
     return row
@@ -277,6 +282,67 @@ def document_sha256_of(conn: psycopg.Connection, agreement_id: str) -> str | Non
     """The stored document hash of an agreement, None if there is no such agreement."""
     row = conn.execute("select document_sha256 from agreements where agreement_id = %s", (agreement_id,)).fetchone()
     return None if row is None else str(row["document_sha256"])
+
+
+# -- signing codes ------------------------------------------------------------
+
+
+def code_issue_times(conn: psycopg.Connection, agreement_id: str, since: dt.datetime) -> list[dt.datetime]:
+    """When the agreement's codes were issued since ``since`` (the rate limit's window)."""
+    rows = conn.execute(
+        "select issued_at from signing_codes where agreement_id = %s and issued_at > %s order by issued_at",
+        (agreement_id, since),
+    ).fetchall()
+    return [r["issued_at"] for r in rows]
+
+
+def insert_signing_code(
+    conn: psycopg.Connection,
+    *,
+    code_id: str,
+    agreement_id: str,
+    document_sha256: str,
+    code_hmac: str,
+    channel: str,
+    requested_by: str,
+    requested_role: str,
+    issued_on: dt.date,
+    issued_at: dt.datetime,
+    expires_at: dt.datetime,
+    max_attempts: int,
+) -> Row:
+    """A new live code; the agreement's earlier live codes are superseded (only the newest signs)."""
+    conn.execute(
+        "update signing_codes set status = 'superseded' where agreement_id = %s and status = 'live'",
+        (agreement_id,),
+    )
+    row = conn.execute(
+        "insert into signing_codes (code_id, agreement_id, document_sha256, code_hmac, channel, requested_by, "
+        "requested_role, issued_on, issued_at, expires_at, max_attempts) "
+        "values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) returning *",
+        (code_id, agreement_id, document_sha256, code_hmac, channel, requested_by, requested_role, issued_on,
+         issued_at, expires_at, max_attempts),
+    ).fetchone()
+    assert row is not None
+    return row
+
+
+def newest_signing_code(conn: psycopg.Connection, agreement_id: str) -> Row | None:
+    """The agreement's newest code, locked (the agreement's lock already serialises its signers)."""
+    return conn.execute(
+        "select * from signing_codes where agreement_id = %s order by issued_at desc, code_id desc limit 1 "
+        "for update",
+        (agreement_id,),
+    ).fetchone()
+
+
+def update_signing_code(
+    conn: psycopg.Connection, code_id: str, *, attempts: int, status: str, used_at: dt.datetime | None
+) -> None:
+    conn.execute(
+        "update signing_codes set attempts = %s, status = %s, used_at = coalesce(%s, used_at) where code_id = %s",
+        (attempts, status, used_at, code_id),
+    )
 
 
 # -- audit --------------------------------------------------------------------

@@ -119,8 +119,8 @@ def consent_record(signature: Mapping[str, Any], *, agreement_id: str) -> dict[s
 
 
 def _json_value(value: Any) -> Any:
-    if isinstance(value, dt.datetime):
-        return value.isoformat()
+    if isinstance(value, dt.datetime):  # in UTC, so the record reads the same whatever the server's zone
+        return (value.astimezone(dt.UTC) if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)).isoformat()
     if isinstance(value, dt.date):
         return value.isoformat()
     if value is None or isinstance(value, bool | int | str):

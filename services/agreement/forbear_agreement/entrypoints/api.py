@@ -7,11 +7,14 @@ borrower's by the borrower or by an agent recording it, the lender's by a superv
 """
 
 
-from typing import Annotated, Literal
+import hashlib
+import hmac
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, FastAPI, Path, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, PlainTextResponse
+from forbear_shared import idempotency
 from forbear_shared.domain.money import Money, MoneyError
 from forbear_shared.errors import Unprocessable
 from forbear_shared.events.schemas.common import PositiveMoney, TermMonths
@@ -24,6 +27,9 @@ from forbear_shared.http import (
     body_limit,
     create_service_app,
     idempotent,
+    idempotent_json,
+    problem,
+    problem_body,
     problems,
 )
 from forbear_shared.topics import AGREEMENT_EVENTS
@@ -33,6 +39,7 @@ from forbear_agreement import bootstrap
 from forbear_agreement.domain.document import PaymentMethod
 from forbear_agreement.domain.offers import CounterProposal
 from forbear_agreement.domain.signing import Party
+from forbear_agreement.domain.signing_code import Channel, TooManyCodes
 from forbear_agreement.service_layer import agreements, documents, offers, views
 
 
@@ -64,7 +71,22 @@ class SignRequest(BaseModel):
     document_sha256: str = Field(
         pattern=r"^[0-9a-fA-F]{64}$", description="sha256 of the document being signed; must be the current one"
     )
+    one_time_code: str | None = Field(
+        None, pattern=r"^[0-9]{6}$", repr=False,
+        description="the borrower's signature: the 6-digit code sent by POST /agreements/{id}/signing-code "
+        "(required for party=borrower, refused for party=lender)",
+    )
 
+
+class SigningCodeRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    channel: Literal["sms", "email"] = Field(
+        "sms", description="where the lender's gateway sends the code: the borrower's phone or e-mail on file")
+
+
+def _keyed(secret: bytes, code: str | None) -> str | None:
+    return None if code is None else hmac.new(secret, code.encode(), hashlib.sha256).hexdigest()
 
 
 OfferStatusQuery = Annotated[views.OfferStatusName | None, Query(description="filter by status, e.g. open")]
@@ -194,20 +216,58 @@ def create_app() -> FastAPI:
 
     @router.post(
         "/agreements/{agreement_id}/signatures", response_model=views.AgreementView, status_code=201,
-        tags=["agreements"], responses=problems(403, 404, 409),
+        tags=["agreements"], responses=problems(403, 404, 409, 422),
         summary="Sign the current document for the borrower (first) or the lender (second)",
         description="`party=borrower`: the borrower (own agreements), or an agent recording the borrower's "
         "wet-ink or e-signature (kept as on the borrower's behalf). `party=lender`: a supervisor only "
         "(agents have no lender signing authority: four eyes). 409 `document_hash_mismatch`, `already_signed`, "
-        "`borrower_signature_required`. Emits `agreement.signed`; the second signature activates the agreement "
+        "`borrower_signature_required`. The borrower's signature carries `one_time_code` (POST .../signing-code): "
+        "422 `one_time_code_required`, `code_wrong` (with `attempts_left`; the last wrong one kills the code), "
+        "`code_expired`, `code_used`, `code_attempts_exhausted`, `code_for_another_document`, `code_not_issued`; "
+        "the signature records the code's channel and `otp_verified`. Emits `agreement.signed`; the second signature activates the agreement "
         "and emits `agreement.activated` with the schedule.",
     )
     def sign(agreement_id: str, body: SignRequest, who: roles.signer,
              idempotency_key: IdempotencyKey = None) -> JSONResponse:
-        cmd = agreements.SignAgreement(agreement_id, Party(body.party), body.document_sha256, who)
-        return idempotent(svc, who, idempotency_key,
-                          ("POST", f"/agreements/{agreement_id}/signatures", body.model_dump()), 201,
-                          lambda uow: agreements.sign_agreement(cmd, uow))
+        cmd = agreements.SignAgreement(agreement_id, Party(body.party), body.document_sha256, who, body.one_time_code)
+
+        # not ``idempotent``: a refused code is recorded (its attempt committed) and answered 422
+        def work(conn: Any) -> tuple[int, Any]:
+            signed = agreements.sign_agreement(cmd, svc.unit_of_work(conn))
+            if isinstance(signed, agreements.CodeRefused):
+                return 422, problem_body(422, signed.reason, signed.detail, attempts_left=signed.check.attempts_left)
+            return 201, signed.model_dump(mode="json")
+
+        # the request's fingerprint keeps the code only under the service's key (never a bare hash
+        # of six digits)
+        fingerprint = {**body.model_dump(exclude={"one_time_code"}),
+                       "one_time_code": _keyed(svc.code_secret, body.one_time_code)}
+        return idempotent_json(svc.ctx.pool, f"{who.role}:{who.subject}", idempotency_key,
+                               idempotency.request_hash("POST", f"/agreements/{agreement_id}/signatures", fingerprint),
+                               work)
+
+    @router.post(
+        "/agreements/{agreement_id}/signing-code", response_model=views.SigningCodeView, status_code=201,
+        tags=["agreements"], responses=problems(403, 404, 409, 429),
+        summary="Send the borrower a one-time code to sign the current document",
+        description="The borrower (own agreements) or an agent on the borrower's behalf (the code still goes to "
+        "the borrower, who reads it out). The code signs this agreement's current document only, once, within "
+        "`expires_at` and the policy's attempts; a new code replaces the previous one. 409 `already_signed` / "
+        "`agreement_not_awaiting_signatures`; 429 `code_requested_too_soon` / `code_daily_limit` with Retry-After. "
+        "Emits `agreement.signing_code_issued` (never the code).",
+    )
+    def request_signing_code(agreement_id: str, who: roles.borrower_or_agent,
+                             idempotency_key: IdempotencyKey = None,
+                             body: Annotated[SigningCodeRequest | None, Body()] = None) -> JSONResponse:
+        request = body or SigningCodeRequest()
+        cmd = agreements.IssueSigningCode(agreement_id, Channel(request.channel), who)
+        try:
+            return idempotent(svc, who, idempotency_key,
+                              ("POST", f"/agreements/{agreement_id}/signing-code", request.model_dump()), 201,
+                              lambda uow: agreements.issue_signing_code(cmd, uow))
+        except TooManyCodes as exc:
+            return problem(429, exc.reason, exc.message, headers={"Retry-After": str(exc.retry_after_seconds)},
+                           retry_after_seconds=exc.retry_after_seconds)
 
     return create_service_app(
         settings=svc.ctx.settings,

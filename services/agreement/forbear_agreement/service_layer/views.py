@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 import psycopg
 from forbear_shared.auth import Principal
+from forbear_shared.domain.policy import SigningCodePolicy
 from forbear_shared.errors import NotFound
 from forbear_shared.events.schemas.common import DecimalStr, ScheduleDoc
 from forbear_shared.events.schemas.evaluation import OfferTerms
@@ -83,6 +84,9 @@ class SignatureView(BaseModel):
     document_sha256: str
     signed_on: dt.date = Field(description="business date")
     signed_at: dt.datetime = Field(description="technical timestamp (UTC)")
+    channel: Literal["sms", "email"] | None = Field(
+        None, description="where the borrower's verified one-time code was sent (none for the lender)")
+    otp_verified: bool = Field(False, description="the borrower's one-time code was verified for this document")
 
 
 class AgreementView(BaseModel):
@@ -109,6 +113,17 @@ class AgreementPage(BaseModel):
     total: int
     limit: int
     offset: int
+
+
+class SigningCodeView(BaseModel):
+    """A code sent to the borrower: where and until when (never the code)."""
+
+    agreement_id: str
+    channel: Literal["sms", "email"]
+    document_sha256: str = Field(description="the document version the code signs, and no other")
+    expires_at: dt.datetime = Field(description="technical timestamp (UTC); a security clock, not a business date")
+    max_attempts: int
+    resend_after_seconds: int = Field(description="least wait before another code may be requested")
 
 
 class DocumentView(BaseModel):
@@ -187,11 +202,19 @@ def agreement_view(row: Row, signatures: list[Row], *, with_schedule: bool = Tru
                 document_sha256=s["document_sha256"],
                 signed_on=s["signed_on"],
                 signed_at=s["signed_at"],
+                channel=s.get("channel"),
+                otp_verified=bool(s.get("otp_verified")),
             )
             for s in signatures
         ],
         schedule=ScheduleDoc.model_validate(row["schedule"]) if with_schedule else None,
     )
+
+
+def signing_code_view(row: Row, rules: SigningCodePolicy) -> SigningCodeView:
+    return SigningCodeView(agreement_id=row["agreement_id"], channel=row["channel"],
+                           document_sha256=row["document_sha256"], expires_at=row["expires_at"],
+                           max_attempts=row["max_attempts"], resend_after_seconds=rules.resend_after_seconds)
 
 
 # -- queries --------------------------------------------------------------------

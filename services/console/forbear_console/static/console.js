@@ -370,9 +370,17 @@ function agreementCard(ctx, act) {
   if (!ctx.agreements.length) return null;
   return ctx.agreements.map((a) => {
     const docBox = h("div");
+    // the borrower's signature needs the one-time code sent to the borrower's phone: the agent has it
+    // sent, the borrower reads it out, the agent types it (the console never sees the code otherwise)
+    const codeInput = h("input", { id: "borrower-code", inputmode: "numeric", pattern: "[0-9]{6}", maxlength: "6",
+      autocomplete: "one-time-code", placeholder: "6-digit code", "aria-label": "Code the borrower reads out" });
+    const sendCode = act("Code sent to the borrower's phone", () =>
+      api("agreement", `/agreements/${encodeURIComponent(a.agreement_id)}/signing-code`, "POST", { channel: "sms" }));
     const sign = (party) => act(`Signed as ${party === "lender" ? "the lender" : "the borrower (recorded on their behalf)"}`, async () => {
       const doc = await api("agreement", `/agreements/${encodeURIComponent(a.agreement_id)}/document`);
-      return api("agreement", `/agreements/${encodeURIComponent(a.agreement_id)}/signatures`, "POST", { party, document_sha256: doc.document_sha256 });
+      const body = { party, document_sha256: doc.document_sha256 };
+      if (party === "borrower") body.one_time_code = codeInput.value.trim();
+      return api("agreement", `/agreements/${encodeURIComponent(a.agreement_id)}/signatures`, "POST", body);
     });
     const signed = new Set((a.signatures || []).map((x) => x.party));
     return h("section.card", { id: "agreement", dataset: { agreement: a.agreement_id } },
@@ -384,8 +392,10 @@ function agreementCard(ctx, act) {
         h("dt", {}, "Activated"), h("dd", {}, a.activated_on || "—"),
         h("dt", {}, "Payment method"), h("dd", {}, words(a.payment_method)),
         h("dt", {}, "Signatures"), h("dd", {}, (a.signatures || []).length ? (a.signatures || []).map((x) =>
-          h("div", {}, `${x.party}: ${x.signed_by} (${x.signed_role}${x.on_behalf_of_borrower ? ", on the borrower's behalf" : ""}) on ${x.signed_on}`)) : "none yet")),
+          h("div", {}, `${x.party}: ${x.signed_by} (${x.signed_role}${x.on_behalf_of_borrower ? ", on the borrower's behalf" : ""}) on ${x.signed_on}${x.otp_verified ? `, code verified (${x.channel})` : ""}`)) : "none yet")),
       a.status === "awaiting_signatures" ? h("div.actions", { style: "margin-top:8px" },
+        state.role === "agent" && !signed.has("borrower") ? h("button.secondary", { id: "send-code", onclick: sendCode }, "Send code to borrower") : null,
+        state.role === "agent" && !signed.has("borrower") ? codeInput : null,
         state.role === "agent" ? h("button", { id: "sign-borrower", disabled: signed.has("borrower") ? true : null, onclick: sign("borrower") }, "Record borrower's signature") : null,
         state.role === "supervisor" ? h("button", { id: "sign-lender", disabled: !signed.has("borrower") || signed.has("lender") ? true : null, onclick: sign("lender") }, "Sign as lender") : null,
         h("span.muted", {}, signed.has("borrower") ? "Waiting for the lender's signature (a supervisor)." : "The borrower signs first (an agent records it), then a supervisor for the lender.")) : null,

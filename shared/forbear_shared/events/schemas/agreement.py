@@ -70,6 +70,16 @@ class AgreementSigned(Payload):
     signed_on: dt.date
 
 
+@registry.register("agreement.signing_code_issued", 1)
+class AgreementSigningCodeIssued(Payload):
+    """A one-time signing code was sent to the borrower (never the code: where it went and until when)."""
+
+    agreement_id: str
+    channel: Literal["sms", "email"]
+    #: technical timestamp (UTC): the code's life is a security clock, not a business date
+    expires_at: dt.datetime
+
+
 @registry.register("agreement.activated", 1)
 class AgreementActivated(Payload):
     """Both parties signed: the new schedule is in force and monitoring takes over."""
