@@ -115,8 +115,15 @@ def production_env(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("FORBEAR_OIDC_ISSUER", "https://idp.lender.example/realms/operations")
 
 
+def signing_key_configured(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Production's other requirement of the agreement service: the lender's PAdES key."""
+    monkeypatch.setenv("FORBEAR_AGREEMENT_SIGNING_PKCS12_FILE", "/run/secrets/lender.p12")
+    monkeypatch.setenv("FORBEAR_AGREEMENT_SIGNING_TRUST_ROOT_FILE", "/run/secrets/trust-root.pem")
+
+
 def test_production_agreement_refuses_a_placeholder_or_short_signing_code_secret(monkeypatch: pytest.MonkeyPatch) -> None:
     production_env(monkeypatch)
+    signing_key_configured(monkeypatch)
     with pytest.raises(ValidationError, match="FORBEAR_SIGNING_CODE_SECRET must be a real secret"):
         Settings(service_name="agreement")
     monkeypatch.setenv("FORBEAR_SIGNING_CODE_SECRET", "too-short-31-characters-xxxxxxx")
@@ -133,6 +140,7 @@ def test_the_dev_mailbox_is_refused_in_production(monkeypatch: pytest.MonkeyPatc
     from forbear_agreement.adapters import code_sender
 
     production_env(monkeypatch)
+    signing_key_configured(monkeypatch)
     monkeypatch.setenv("FORBEAR_SIGNING_CODE_SECRET", "k" * 16 + "Q2v9xN4rT8wL0pZs")
     with pytest.raises(ValueError, match="development sink"):
         code_sender.from_settings(Settings(service_name="agreement"))

@@ -24,8 +24,8 @@ from forbear_agreement.bootstrap import Agreement
 from forbear_agreement.domain.document import PaymentMethod
 from forbear_agreement.domain.offers import CounterProposal
 from forbear_agreement.domain.signing import Party
-from forbear_agreement.domain.verification import verdict
 from forbear_agreement.domain.signing_code import Channel, TooManyCodes
+from forbear_agreement.domain.verification import verdict
 from forbear_agreement.service_layer import agreements, offers
 from forbear_shared import business_date as business_date_projection
 from forbear_shared.auth import Principal
@@ -598,11 +598,17 @@ def test_the_borrower_signature_without_a_code_is_refused_and_another_borrower_l
     assert refused.value.reason == "one_time_code_required" and repo.signatures == []
 
 
+def borrower_signs_with_a_code(drawn: offers.views.AgreementView, signer: Any) -> None:
+    agreements.issue_signing_code(agreements.IssueSigningCode(drawn.agreement_id, Channel.SMS, BORROWER_ME),
+                                  FakeUnitOfWork(DECIDED, signer))
+    agreements.sign_agreement(agreements.SignAgreement(drawn.agreement_id, Party.BORROWER, drawn.document_sha256,
+                                                       BORROWER_ME, OUTBOX.last_code()), FakeUnitOfWork(DECIDED, signer))
+
+
 def test_the_lenders_countersignature_stores_a_signed_pdf_with_the_borrowers_consent_and_names_it(
         repo: FakeRepository, lender_signer: Any, trust_roots: list) -> None:
     drawn = agreement_awaiting_signatures(repo)
-    agreements.sign_agreement(agreements.SignAgreement(drawn.agreement_id, Party.BORROWER, drawn.document_sha256,
-                                                       BORROWER_ME), FakeUnitOfWork(DECIDED, lender_signer))
+    borrower_signs_with_a_code(drawn, lender_signer)
     assert repo.signed_documents == {}  # the borrower's signature alone makes no PDF
     by_lender = FakeUnitOfWork(DECIDED, lender_signer)
     agreements.sign_agreement(agreements.SignAgreement(drawn.agreement_id, Party.LENDER, drawn.document_sha256,
@@ -615,6 +621,7 @@ def test_the_lenders_countersignature_stores_a_signed_pdf_with_the_borrowers_con
     assert result.consent is not None
     assert (result.consent["signed_by"], result.consent["signed_role"], result.consent["signed_on"]) == (
         "u-borrower", "borrower", DECIDED.isoformat())
+    assert (result.consent["channel"], result.consent["otp_verified"]) == ("sms", True)
     activated = by_lender.committed[-1].payload
     assert activated.signed_pdf_sha256 == stored["pdf_sha256"]
     assert activated.signed_pdf_href == f"/agreements/{drawn.agreement_id}/document.pdf"
@@ -623,18 +630,18 @@ def test_the_lenders_countersignature_stores_a_signed_pdf_with_the_borrowers_con
 def test_a_renegotiated_agreement_gets_a_signed_pdf_of_its_own_and_the_old_one_is_left_as_it_was(
         repo: FakeRepository, lender_signer: Any) -> None:
     first = agreement_awaiting_signatures(repo)
-    for party, who in ((Party.BORROWER, BORROWER_ME), (Party.LENDER, SUPERVISOR)):
-        agreements.sign_agreement(agreements.SignAgreement(first.agreement_id, party, first.document_sha256, who),
-                                  FakeUnitOfWork(DECIDED, lender_signer))
+    borrower_signs_with_a_code(first, lender_signer)
+    agreements.sign_agreement(agreements.SignAgreement(first.agreement_id, Party.LENDER, first.document_sha256,
+                                                       SUPERVISOR), FakeUnitOfWork(DECIDED, lender_signer))
     old_pdf = bytes(repo.signed_documents[first.agreement_id]["pdf"])
 
     (renegotiated,) = decide(repo, "dec-2", plans=[plan(1, 48)], renegotiates=first.agreement_id)
     second = offers.accept_offer(offers.AcceptOffer(renegotiated, PaymentMethod.ACCOUNT_DEBIT, BORROWER_ME),
                                  FakeUnitOfWork(DECIDED))
     assert second.supersedes_agreement_id == first.agreement_id
-    for party, who in ((Party.BORROWER, BORROWER_ME), (Party.LENDER, SUPERVISOR)):
-        agreements.sign_agreement(agreements.SignAgreement(second.agreement_id, party, second.document_sha256, who),
-                                  FakeUnitOfWork(DECIDED, lender_signer))
+    borrower_signs_with_a_code(second, lender_signer)
+    agreements.sign_agreement(agreements.SignAgreement(second.agreement_id, Party.LENDER, second.document_sha256,
+                                                       SUPERVISOR), FakeUnitOfWork(DECIDED, lender_signer))
     assert set(repo.signed_documents) == {first.agreement_id, second.agreement_id}
     assert repo.signed_documents[first.agreement_id]["pdf"] == old_pdf
     assert repo.signed_documents[second.agreement_id]["document_sha256"] == second.document_sha256 != \
@@ -644,9 +651,10 @@ def test_a_renegotiated_agreement_gets_a_signed_pdf_of_its_own_and_the_old_one_i
 
 def test_without_a_signing_key_the_agreement_activates_with_no_signed_pdf(repo: FakeRepository) -> None:
     drawn = agreement_awaiting_signatures(repo)
-    for party, who in ((Party.BORROWER, BORROWER_ME), (Party.LENDER, SUPERVISOR)):
-        uow = FakeUnitOfWork(DECIDED)
-        agreements.sign_agreement(agreements.SignAgreement(drawn.agreement_id, party, drawn.document_sha256, who), uow)
+    borrower_signs_with_a_code(drawn, None)
+    uow = FakeUnitOfWork(DECIDED)
+    agreements.sign_agreement(agreements.SignAgreement(drawn.agreement_id, Party.LENDER, drawn.document_sha256,
+                                                       SUPERVISOR), uow)
     assert repo.signed_documents == {}
     assert uow.committed[-1].payload.signed_pdf_sha256 is None
 

@@ -380,4 +380,5 @@ def test_production_refuses_an_agreement_service_without_a_signing_key() -> None
     from pydantic import ValidationError
 
     with pytest.raises(ValidationError, match="signs agreements in production"):
-        settings(environment="production", oidc_issuer="https://idp.lender.example/realms/ops")
+        settings(environment="production", oidc_issuer="https://idp.lender.example/realms/ops",
+                 signing_code_secret="k" * 16 + "Q2v9xN4rT8wL0pZs")
