@@ -6,6 +6,8 @@
 "use strict";
 
 const state = { session: 0, user: null, role: null };
+// the one-time code an agent is typing, per agreement (kept across re-renders, dropped once used)
+const codeDrafts = new Map();
 const $ = (sel, root) => (root || document).querySelector(sel);
 
 // -- tiny DOM helper: h("div.card", {onclick}, child, ...) — text is always text, never HTML --
@@ -374,13 +376,25 @@ function agreementCard(ctx, act) {
     // sent, the borrower reads it out, the agent types it (the console never sees the code otherwise)
     const codeInput = h("input", { id: "borrower-code", inputmode: "numeric", pattern: "[0-9]{6}", maxlength: "6",
       autocomplete: "one-time-code", placeholder: "6-digit code", "aria-label": "Code the borrower reads out" });
-    const sendCode = act("Code sent to the borrower's phone", () =>
-      api("agreement", `/agreements/${encodeURIComponent(a.agreement_id)}/signing-code`, "POST", { channel: "sms" }));
+    // what the agent typed survives the page's re-render (after any action) until it is used
+    codeInput.value = codeDrafts.get(a.agreement_id) || "";
+    codeInput.addEventListener("input", () => codeDrafts.set(a.agreement_id, codeInput.value));
+    // sending a code changes nothing on the page: no re-render, so the agent types straight away
+    const sendCode = async (event) => {
+      if (event) event.preventDefault();
+      try {
+        await api("agreement", `/agreements/${encodeURIComponent(a.agreement_id)}/signing-code`, "POST", { channel: "sms" });
+        flash("Code sent to the borrower's phone");
+        codeInput.focus();
+      } catch (e) { flash(`Sending the code failed: ${e.message}${e.reason ? " (" + e.reason + ")" : ""}`, true); }
+    };
     const sign = (party) => act(`Signed as ${party === "lender" ? "the lender" : "the borrower (recorded on their behalf)"}`, async () => {
       const doc = await api("agreement", `/agreements/${encodeURIComponent(a.agreement_id)}/document`);
       const body = { party, document_sha256: doc.document_sha256 };
       if (party === "borrower") body.one_time_code = codeInput.value.trim();
-      return api("agreement", `/agreements/${encodeURIComponent(a.agreement_id)}/signatures`, "POST", body);
+      const answer = await api("agreement", `/agreements/${encodeURIComponent(a.agreement_id)}/signatures`, "POST", body);
+      codeDrafts.delete(a.agreement_id);
+      return answer;
     });
     const signed = new Set((a.signatures || []).map((x) => x.party));
     return h("section.card", { id: "agreement", dataset: { agreement: a.agreement_id } },
