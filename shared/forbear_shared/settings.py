@@ -89,7 +89,7 @@ class Settings(BaseSettings):
     agreement_signing_trust_root_file: str | None = None
     #: a TrueType font (or collection) with CJK glyphs; unset: Debian's fonts-wqy-microhei
     agreement_pdf_font_file: str | None = None
-    #: the largest PDF POST /agreements/verify reads
+    #: the largest PDF POST /agreement-verifications reads
     agreement_verify_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
     #: where the agreement service sends the borrower's one-time signing code: ``dev_mailbox``
     #: appends each message to ``dev_mailbox_file`` (a development and test sink that the demo and

@@ -67,7 +67,7 @@ MATRIX: dict[str, dict[tuple[str, str], set[str]]] = {
         ("GET", "/agreements/{agreement_id}/document.txt"): STAFF_OR_BORROWER,
         ("GET", "/agreements/{agreement_id}/document.pdf"): STAFF_OR_BORROWER,
         ("POST", "/agreements/{agreement_id}/signatures"): STAFF_OR_BORROWER,
-        ("POST", "/agreements/verify"): ALL,
+        ("POST", "/agreement-verifications"): ALL,
         ("POST", "/agreements/{agreement_id}/signing-code"): {"borrower", "agent"},
     },
     "monitoring": {

@@ -252,7 +252,7 @@ def test_approved_case_gets_offers_then_accept_sign_and_activate(stack, infra) -
     assert pdf.headers["x-document-sha256"] == digest
     assert pdf.headers["x-content-sha256"] == hashlib.sha256(pdf.content).hexdigest()
     assert stranger.get(f"/agreements/{agreement_id}/document.pdf").status_code == 404
-    verified = me.post("/agreements/verify", content=pdf.content, headers={"Content-Type": "application/pdf"})
+    verified = me.post("/agreement-verifications", content=pdf.content, headers={"Content-Type": "application/pdf"})
     assert verified.status_code == 200, verified.text
     answer = verified.json()
     assert answer["valid"] is True and answer["reasons"] == [], answer
@@ -260,13 +260,13 @@ def test_approved_case_gets_offers_then_accept_sign_and_activate(stack, infra) -
     assert answer["consent"]["signed_by"] == "portal-user" and answer["consent"]["document_sha256"] == digest
     at = pdf.content.index(b"<pdfaid:part>3")
     tampered = pdf.content[:at] + b"<pdfaid:part>4" + pdf.content[at + 14:]
-    refused = agent.post("/agreements/verify", content=tampered, headers={"Content-Type": "application/pdf"}).json()
+    refused = agent.post("/agreement-verifications", content=tampered, headers={"Content-Type": "application/pdf"}).json()
     assert refused["valid"] is False and refused["reasons"][0].startswith("signature_broken")
-    garbage = agent.post("/agreements/verify", content=b"%PDF-1.7 garbage", headers={"Content-Type": "application/pdf"})
+    garbage = agent.post("/agreement-verifications", content=b"%PDF-1.7 garbage", headers={"Content-Type": "application/pdf"})
     assert garbage.status_code == 422 and garbage.json()["reason"] == "not_a_pdf"
-    wrong_type = agent.post("/agreements/verify", content=pdf.content, headers={"Content-Type": "text/plain"})
+    wrong_type = agent.post("/agreement-verifications", content=pdf.content, headers={"Content-Type": "text/plain"})
     assert wrong_type.status_code == 415 and wrong_type.json()["reason"] == "unsupported_media_type"
-    huge = agent.post("/agreements/verify", content=b"%PDF-" + b"0" * (10 * 1024 * 1024 + 1),
+    huge = agent.post("/agreement-verifications", content=b"%PDF-" + b"0" * (10 * 1024 * 1024 + 1),
                       headers={"Content-Type": "application/pdf"})
     assert huge.status_code == 413
 
@@ -357,7 +357,7 @@ def test_agent_records_the_borrowers_signature_and_a_renegotiation_supersedes_th
             conn.execute("update signed_documents set pdf = %s where agreement_id = %s",
                          (b"%PDF-forged", agreement["agreement_id"]))
     for pdf, who in ((old_pdf, agent), (new_pdf, supervisor)):
-        assert who.post("/agreements/verify", content=pdf.content,
+        assert who.post("/agreement-verifications", content=pdf.content,
                         headers={"Content-Type": "application/pdf"}).json()["valid"] is True
     agent.close()
     supervisor.close()
@@ -410,20 +410,20 @@ def test_the_borrowers_one_time_code_is_bound_counted_single_use_and_never_store
     other_code = signing_code(other_id)
     if other_code != code:
         crossed = sign(other, code)
-        assert crossed.status_code == 422 and crossed.json()["reason"] == "code_wrong"
+        assert crossed.status_code == 403 and crossed.json()["reason"] == "code_wrong"
         assert crossed.json()["attempts_left"] == 4
 
-    # wrong codes: 422 with the attempts left, the fifth kills the code, then even the right one fails
+    # wrong codes: 403 with the attempts left, the fifth kills the code, then even the right one fails
     wrong = f"{(int(code) + 1) % 10 ** 6:06d}"
     lefts = []
     for _ in range(5):
         refused = sign(first, wrong)
-        assert refused.status_code == 422 and refused.headers["content-type"].startswith("application/problem+json")
+        assert refused.status_code == 403 and refused.headers["content-type"].startswith("application/problem+json")
         assert refused.json()["reason"] == "code_wrong"
         lefts.append(refused.json()["attempts_left"])
     assert lefts == [4, 3, 2, 1, 0]
     dead = sign(first, code)
-    assert dead.status_code == 422 and dead.json()["reason"] == "code_attempts_exhausted"
+    assert dead.status_code == 403 and dead.json()["reason"] == "code_attempts_exhausted"
 
     # the other agreement signs with its own code, once; the evidence is on the signature
     signed = sign(other, other_code)

@@ -232,6 +232,8 @@ def test_a_declared_loan_outside_the_lenders_policy_is_refused_with_the_reason(s
         "as_of_outside_window": {"as_of": (today - dt.timedelta(days=32)).isoformat()},
         "oldest_unpaid_due_date_out_of_range": {"oldest_unpaid_due_date": (today + dt.timedelta(days=1)).isoformat()},
         "next_due_date_out_of_range": {"next_due_date": (today + dt.timedelta(days=21 * 31)).isoformat()},
+        # a re-ageing after the snapshot it is reported with
+        "reaged_on_out_of_range": {"reaged_on": [(today + dt.timedelta(days=1)).isoformat()]},
     }
     with client("intake") as api:
         for reason, changes in cases.items():

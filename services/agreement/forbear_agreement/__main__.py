@@ -3,7 +3,7 @@
     python -m forbear_agreement verify FILE.pdf [--trust-root CA.pem] [--document-sha256 HEX]
     python -m forbear_agreement demo-keys DIR      (prints the FORBEAR_AGREEMENT_SIGNING_* variables)
 
-``verify`` prints the same answer as ``POST /agreements/verify`` and exits 0 when the PDF is
+``verify`` prints the same answer as ``POST /agreement-verifications`` and exits 0 when the PDF is
 valid, 1 when it is not, 2 when the file cannot be read. Offline there is no agreement on
 record: give the stored hash with ``--document-sha256`` (``GET /agreements/{id}`` shows it);
 without it the attached JSON is checked against the consent record and the signature only,

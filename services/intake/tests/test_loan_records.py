@@ -82,6 +82,9 @@ def test_a_loan_within_the_demo_lenders_limits_is_taken(policy):
     ({"oldest_unpaid_due_date": "2023-03-01"}, LoanRefusal.OLDEST_UNPAID_DUE_DATE_OUT_OF_RANGE),
     ({"next_due_date": "2026-03-01"}, LoanRefusal.NEXT_DUE_DATE_OUT_OF_RANGE),
     ({"next_due_date": "2027-11-03"}, LoanRefusal.NEXT_DUE_DATE_OUT_OF_RANGE),  # beyond 20 remaining months
+    # re-aged after the snapshot of 2026-03-02, or before the loan began (2023-03-02)
+    ({"reaged_on": ["2026-03-03"]}, LoanRefusal.REAGED_ON_OUT_OF_RANGE),
+    ({"reaged_on": ["2025-06-10", "2023-03-01"]}, LoanRefusal.REAGED_ON_OUT_OF_RANGE),
 ])
 def test_a_declared_loan_outside_the_policy_is_refused_with_its_reason(policy, changes, refusal):
     assert declared_loan_refusals(snapshot(**changes), TODAY, policy) == [refusal]
@@ -91,5 +94,5 @@ def test_the_window_edges_are_inside(policy):
     """snapshot_window_days = 31 on either side of the business date; next due within the remaining term."""
     for changes in ({"as_of": "2026-01-30"}, {"as_of": "2026-04-02"}, {"next_due_date": "2027-11-02"},
                     {"oldest_unpaid_due_date": "2026-03-02", "next_due_date": "2026-03-02"},
-                    {"oldest_unpaid_due_date": "2023-03-02"}):
+                    {"oldest_unpaid_due_date": "2023-03-02"}, {"reaged_on": ["2023-03-02", "2026-03-02"]}):
         assert declared_loan_refusals(snapshot(**changes), TODAY, policy) == [], changes

@@ -65,7 +65,12 @@ class CounterRequest(BaseModel):
 
 
 class SignRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # stated in the schema as well as checked (one_time_code_required, one_time_code_not_for_lender):
+    # the borrower's signature carries the code, the lender's none
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"oneOf": [
+        {"required": ["one_time_code"], "properties": {"party": {"const": "borrower"}}},
+        {"properties": {"party": {"const": "lender"}, "one_time_code": {"type": "null"}}},
+    ]})
 
     party: Literal["borrower", "lender"]
     document_sha256: str = Field(
@@ -201,7 +206,7 @@ def create_app() -> FastAPI:
 
     verify_limit = svc.ctx.settings.agreement_verify_max_bytes
 
-    @router.post("/agreements/verify", response_model=documents.VerificationView, tags=["agreements"],
+    @router.post("/agreement-verifications", response_model=documents.VerificationView, tags=["agreements"],
                  responses=problems(413, 415, 422),
                  summary="Verify a signed agreement PDF: signature, certificate chain, attached JSON against the stored hash",
                  description="Body: the PDF bytes as `application/pdf` (at most `agreement_verify_max_bytes`). "
@@ -222,7 +227,8 @@ def create_app() -> FastAPI:
         "wet-ink or e-signature (kept as on the borrower's behalf). `party=lender`: a supervisor only "
         "(agents have no lender signing authority: four eyes). 409 `document_hash_mismatch`, `already_signed`, "
         "`borrower_signature_required`. The borrower's signature carries `one_time_code` (POST .../signing-code): "
-        "422 `one_time_code_required`, `code_wrong` (with `attempts_left`; the last wrong one kills the code), "
+        "422 `one_time_code_required` (or a code with `party=lender`); a code that does not prove the borrower's "
+        "consent is 403 `code_wrong` (with `attempts_left`; the last wrong one kills the code), "
         "`code_expired`, `code_used`, `code_attempts_exhausted`, `code_for_another_document`, `code_not_issued`; "
         "the signature records the code's channel and `otp_verified`. Emits `agreement.signed`; the second signature activates the agreement "
         "and emits `agreement.activated` with the schedule.",
@@ -231,11 +237,12 @@ def create_app() -> FastAPI:
              idempotency_key: IdempotencyKey = None) -> JSONResponse:
         cmd = agreements.SignAgreement(agreement_id, Party(body.party), body.document_sha256, who, body.one_time_code)
 
-        # not ``idempotent``: a refused code is recorded (its attempt committed) and answered 422
+        # not ``idempotent``: a refused code is recorded (its attempt committed) and answered 403: the
+        # request is well formed, the code does not prove the borrower's consent
         def work(conn: Any) -> tuple[int, Any]:
             signed = agreements.sign_agreement(cmd, svc.unit_of_work(conn))
             if isinstance(signed, agreements.CodeRefused):
-                return 422, problem_body(422, signed.reason, signed.detail, attempts_left=signed.check.attempts_left)
+                return 403, problem_body(403, signed.reason, signed.detail, attempts_left=signed.check.attempts_left)
             return 201, signed.model_dump(mode="json")
 
         # the request's fingerprint keeps the code only under the service's key (never a bare hash

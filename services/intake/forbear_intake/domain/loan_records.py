@@ -9,6 +9,7 @@ the declaration claimed, so a made-up ``as_of`` cannot hold the lender's record 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
@@ -92,6 +93,8 @@ class DeclaredLoan(Protocol):
     def oldest_unpaid_due_date(self) -> date | None: ...
     @property
     def next_due_date(self) -> date | None: ...
+    @property
+    def reaged_on(self) -> Sequence[date]: ...
 
 
 class LoanRefusal(StrEnum):
@@ -101,6 +104,7 @@ class LoanRefusal(StrEnum):
     AS_OF_OUTSIDE_WINDOW = "as_of_outside_window"
     OLDEST_UNPAID_DUE_DATE_OUT_OF_RANGE = "oldest_unpaid_due_date_out_of_range"
     NEXT_DUE_DATE_OUT_OF_RANGE = "next_due_date_out_of_range"
+    REAGED_ON_OUT_OF_RANGE = "reaged_on_out_of_range"
 
 
 def declared_loan_refusals(loan: DeclaredLoan, today: date, policy: Policy) -> list[LoanRefusal]:
@@ -131,4 +135,8 @@ def declared_loan_refusals(loan: DeclaredLoan, today: date, policy: Policy) -> l
         loan.as_of <= following <= add_months(loan.as_of, max(1, loan.remaining_term_months))
     ):
         refusals.append(LoanRefusal.NEXT_DUE_DATE_OUT_OF_RANGE)
+    # a re-ageing happened during the loan's life, on or before the snapshot
+    began = add_months(loan.as_of, -loan.original_term_months)
+    if any(not began <= day <= loan.as_of for day in loan.reaged_on):
+        refusals.append(LoanRefusal.REAGED_ON_OUT_OF_RANGE)
     return refusals

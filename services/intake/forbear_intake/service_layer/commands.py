@@ -54,6 +54,7 @@ class DeclaredLoan(LoanSnapshot):
     oldest_unpaid_due_date: dt.date | None = None
     next_due_date: dt.date | None = None
     as_of: dt.date
+    reaged_on: list[dt.date] = Field(default=[], max_length=100, exclude_if=lambda value: not value)
 
 
 class HistoryFields(BorrowerHistory):
