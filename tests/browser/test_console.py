@@ -116,6 +116,10 @@ def seed_unemployed_borrower_case() -> str:
     spouse's salary and benefit 8300.00 a month against 6100.00 essential spending and 300.00 of other
     debts leaves 1900.00, below the contractual 2566.38 but enough for a term extension."""
     borrower_id = f"B-{uuid.uuid4().hex[:10]}"
+    # the loan as core banking sees it today: a snapshot within the policy's window of the
+    # session's business date (an earlier test of the session may have moved it on)
+    with client("intake", role="agent", subject="channel-seed") as api:
+        today = api.get("/business-date").json()["business_date"]
     body = {
         "borrower": {"borrower_id": borrower_id, "name": "王小明", "national_id": "310101199001011234",
                      "phone": "13812345678"},
@@ -124,7 +128,7 @@ def seed_unemployed_borrower_case() -> str:
             "original_principal": "80000.00", "outstanding_principal": "51582.38", "annual_rate": "0.096",
             "original_term_months": 36, "remaining_term_months": 22, "contractual_instalment": "2566.38",
             "overdue_principal": "4256.30", "overdue_interest": "876.46", "penalty_interest": "38.20",
-            "days_past_due": 19, "as_of": "2026-01-05",
+            "days_past_due": 19, "as_of": today,
         }],
         "hardship_category": "unemployment",
         "story": "Laid off when the factory closed in December.",
