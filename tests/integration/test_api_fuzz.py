@@ -35,7 +35,10 @@ def test_the_api_holds_its_contract_under_schemathesis(stack, service: str, role
         "--max-examples", str(MAX_EXAMPLES), "--seed", str(SEED), "--workers", "1",
         "--header", f"Authorization: Bearer {token(role, f'fuzzer-{role}')}",
         "--request-timeout", "30", "--report", "json,junit", "--report-dir", str(report_dir),
-        "--exclude-path-regex", "^/metrics$",
+        # a verification's body is a PDF, which schemathesis cannot generate (no serialiser for
+        # application/pdf); tests/integration/test_agreement_flow.py sends it garbage, truncated,
+        # oversized and mistyped bodies
+        "--exclude-path-regex", "^/(metrics|agreement-verifications)$",
     ]
     run = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=600,
                          env={**os.environ, "NO_COLOR": "1", "COLUMNS": "160"})

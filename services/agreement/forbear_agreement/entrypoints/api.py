@@ -68,7 +68,8 @@ class SignRequest(BaseModel):
     # stated in the schema as well as checked (one_time_code_required, one_time_code_not_for_lender):
     # the borrower's signature carries the code, the lender's none
     model_config = ConfigDict(extra="forbid", json_schema_extra={"oneOf": [
-        {"required": ["one_time_code"], "properties": {"party": {"const": "borrower"}}},
+        {"required": ["one_time_code"], "properties": {"party": {"const": "borrower"},
+                                                       "one_time_code": {"type": "string", "pattern": "^[0-9]{6}$"}}},
         {"properties": {"party": {"const": "lender"}, "one_time_code": {"type": "null"}}},
     ]})
 
