@@ -15,7 +15,7 @@ How grace applies (policy ``delinquency.grace_days``, demo 3):
   due Tuesday 10 March 2026 with 3 working days of grace is on time through
   Friday 13 March; due Friday 13 February 2026 (春节 closes 15-23 February,
   Saturday 14 February is a make-up working day) it is on time through
-  Tuesday 24 February (working days 14, 24... see ``grace_cutoff_of``).
+  Wednesday 25 February (working days 14, 24, 25 February).
 * Once grace has passed, DPD counts *calendar* days since the grace cutoff:
   with a due date of 10 March and 3 grace days, DPD is 0 on 10-13 March and
   1 on 14 March (the first day the instalment is missed). So "reminder at

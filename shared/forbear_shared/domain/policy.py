@@ -408,10 +408,12 @@ class PeriodUnits(_PolicyModel):
     grace: DayUnit = DayUnit.WORKING
     """Grace exists so a payment delayed by a closed bank does not count as missed: 3 grace
     days after a due date before 春节 must not all fall inside the holiday."""
-    evidence_deadline: DayUnit = DayUnit.WORKING
-    """Documents come from employers, hospitals and courts, which are closed on holidays."""
-    offer_validity: DayUnit = DayUnit.WORKING
-    """The borrower may need the lender's staff (or a lawyer) to weigh an offer."""
+    evidence_deadline: DayUnit = DayUnit.CALENDAR
+    """``working`` suits a lender whose borrowers get documents from employers, hospitals and
+    courts that close on holidays; the demo's letters say "within 14 days" (calendar)."""
+    offer_validity: DayUnit = DayUnit.CALENDAR
+    """``working`` gives a borrower who needs the lender's staff (or a lawyer) to weigh an offer
+    the same time whatever the season; the demo states 14 calendar days."""
     remedy: DayUnit = DayUnit.CALENDAR
     """A breach notice's remedy period is a notice period stated in days, counted as the
     notice says (calendar days, at least 14)."""
