@@ -14,11 +14,8 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
-
 from forbear_shared.domain.money import Money
-from forbear_shared.domain.policy import PolicyError, parse_policy_toml
+from forbear_shared.domain.policy import HolidaySource, PolicyError, parse_policy_toml
 from forbear_shared.domain.schedule import equal_instalment_schedule
 from forbear_shared.domain.working_days import (
     CalendarYearUnknown,
@@ -29,8 +26,9 @@ from forbear_shared.domain.working_days import (
     roll_due_dates,
 )
 from forbear_shared.holidays import official_holidays
-from forbear_shared.domain.policy import HolidaySource
 from forbear_shared.policy_loader import load_policy, read_policy_text
+from hypothesis import given
+from hypothesis import strategies as st
 
 CN = WorkingCalendar.of(official_holidays(HolidaySource.CN))
 SPRING_FESTIVAL_2026 = [date(2026, 2, 15) + timedelta(days=i) for i in range(9)]  # 15..23 Feb

@@ -20,9 +20,9 @@ from __future__ import annotations
 import tomllib
 from collections.abc import Mapping
 from datetime import date, time
-from functools import cached_property
 from decimal import Decimal
 from enum import StrEnum
+from functools import cached_property
 from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator

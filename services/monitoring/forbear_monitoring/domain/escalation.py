@@ -21,7 +21,7 @@ not made, while the dual-tracking guard reports a pending negotiation.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from enum import StrEnum
 
 from forbear_shared.domain.arrears import LoanLedger, arrears_as_of
