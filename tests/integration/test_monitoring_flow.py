@@ -50,6 +50,37 @@ def levels(notices: list[dict]) -> list[str]:
     return [n["payload"]["level"] for n in notices]
 
 
+def test_close_of_business_across_spring_festival_2026_marks_the_instalment_missed_once_on_the_right_day(
+        stack, infra) -> None:
+    """First in the file: it needs the session's business date before 春节 2026 (a fresh stack
+    starts on 5 Jan 2026).
+
+    Due Fri 13 Feb 2026; grace 3 working days. By the State Council's notice Sat 14 Feb is a
+    make-up working day (1), 15-23 Feb are closed, Tue 24 Feb (2), Wed 25 Feb (3): on time
+    through 25 Feb, missed on Thu 26 Feb (3 calendar days of grace would have said 17 Feb)."""
+    today = business_date()
+    if today > dt.date(2026, 2, 10):
+        pytest.skip(f"the session's business date {today} is already past the start of 春节 2026")
+    schedule = three_month_schedule(dt.date(2026, 2, 13))
+    ids = activate(infra, schedule=schedule, on=today)
+    eventually(lambda: agreement(ids["agreement_id"]))
+
+    def missed_rows() -> list[tuple[int, dt.date]]:
+        with infra.connect("monitoring") as conn:
+            rows = conn.execute("select number, detected_on from missed_instalments where agreement_id = %s "
+                                "order by number", (ids["agreement_id"],)).fetchall()
+        return [(r["number"], r["detected_on"]) for r in rows]
+
+    advance(dt.date(2026, 2, 25))  # one catch-up over the whole holiday week
+    assert missed_rows() == []
+    advance(dt.date(2026, 2, 26))
+    assert missed_rows() == [(1, dt.date(2026, 2, 26))]
+    advance(dt.date(2026, 3, 2))  # later sweeps do not detect it again
+    assert missed_rows() == [(1, dt.date(2026, 2, 26))]
+    missed = events(infra, "monitoring.events", ids["agreement_id"], "instalment.missed", min_count=1)
+    assert [(m["payload"]["instalment"], m["payload"]["detected_on"]) for m in missed] == [(1, "2026-02-26")]
+
+
 def test_paying_every_instalment_completes_the_agreement_and_publishes_a_credit_update(stack, infra) -> None:
     today = business_date()
     schedule = three_month_schedule(today + 10 * DAY)
