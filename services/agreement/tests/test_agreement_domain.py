@@ -218,7 +218,9 @@ def test_the_rendered_text_says_what_the_canonical_json_says() -> None:
 
 def test_governing_terms_state_the_policy_numbers() -> None:
     terms = {t["code"]: t for t in build_content(draft(), POLICY)["governing_terms"]}
-    assert f"{POLICY.delinquency.grace_days} days" in terms["missed_instalment"]["en"]
+    assert f"{POLICY.delinquency.grace_days} working days" in terms["missed_instalment"]["en"]  # demo: 3 working days
+    assert "个工作日" in terms["missed_instalment"]["zh"]
+    assert "next working day" in terms["due_dates"]["en"] and "顺延" in terms["due_dates"]["zh"]
     assert f"{POLICY.escalation.remedy_days} days" in terms["escalation"]["en"]
     assert "50%" in terms["penalty_interest"]["en"]
     assert canonical_json({"b": 1, "a": [1, "x"]}) == '{"a":[1,"x"],"b":1}'
