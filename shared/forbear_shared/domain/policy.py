@@ -463,7 +463,9 @@ class CalendarPolicy(_PolicyModel):
                                   extra_working_days=self.extra_working_days, extra_years=self.published_years)
 
     def with_official(self, official: OfficialHolidays) -> CalendarPolicy:
-        return self.model_copy(update={"official": official})
+        # validated anew, not model_copy: a copy would carry the cached calendar along
+        return CalendarPolicy.model_validate({**{k: getattr(self, k) for k in type(self).model_fields},
+                                              "official": official})
 
 
 # ---------------------------------------------------------------------------
