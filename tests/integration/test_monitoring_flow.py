@@ -32,7 +32,9 @@ from tests.integration.test_monitoring_support import (
     agreement,
     business_date,
     events,
+    grace_cutoff,
     pay,
+    plain_first_due,
     send,
     three_month_schedule,
     uid,
@@ -108,7 +110,7 @@ def test_paying_every_instalment_completes_the_agreement_and_publishes_a_credit_
 
 def test_one_missed_instalment_is_reminded_and_warned_then_cured_by_a_full_payment(stack, infra) -> None:
     today = business_date()
-    schedule = three_month_schedule(today + 10 * DAY)
+    schedule = three_month_schedule(plain_first_due(today + 10 * DAY))
     due = schedule.instalments[0].due_date
     ids = activate(infra, schedule=schedule, on=today)
 
@@ -141,7 +143,7 @@ def test_one_missed_instalment_is_reminded_and_warned_then_cured_by_a_full_payme
 
 def test_an_unremedied_breach_is_referred_to_legal_after_the_remedy_period_with_a_complete_dossier(stack, infra) -> None:
     today = business_date()
-    schedule = three_month_schedule(today + 10 * DAY)
+    schedule = three_month_schedule(plain_first_due(today + 10 * DAY))
     due = schedule.instalments[0].due_date
     ids = activate(infra, schedule=schedule, on=today)
     # the dossier's communications and evidence come from intake's events on the same case
@@ -182,7 +184,7 @@ def test_an_unremedied_breach_is_referred_to_legal_after_the_remedy_period_with_
     assert body["route"] == "pre_litigation_mediation"
     assert [r["code"] for r in body["reasons"]][0] == "remedy_period_expired"
     dossier = body["dossier"]
-    cutoff_of = {i.number: i.due_date + 3 * DAY for i in schedule.instalments}
+    cutoff_of = {i.number: grace_cutoff(i.due_date) for i in schedule.instalments}
     expected_missed = [n for n, cutoff in cutoff_of.items() if cutoff < due + 33 * DAY]
     assert dossier["missed_instalments"] == expected_missed
     assert dossier["document_sha256"] == "ab" * 32
@@ -225,7 +227,7 @@ def test_three_missed_instalments_refer_at_once_passing_through_every_notice(sta
 
 def test_a_renegotiation_request_in_the_remedy_period_blocks_referral_until_it_is_declined(stack, infra) -> None:
     today = business_date()
-    schedule = three_month_schedule(today + 10 * DAY)
+    schedule = three_month_schedule(plain_first_due(today + 10 * DAY))
     due = schedule.instalments[0].due_date
     ids = activate(infra, schedule=schedule, on=today)
     advance_to(due + 18 * DAY)  # breach notice; remedy until due + 32
@@ -299,19 +301,6 @@ def test_a_payment_entered_by_an_agent_between_core_banking_payments_is_seen_by_
     assert view["schedule"][1]["paid"] == "100.00"
 
 
-def _third_working_day_after(due: dt.date) -> dt.date:
-    import chinese_calendar
-
-    day = due
-    while not chinese_calendar.is_workday(day):
-        day += DAY
-    for _ in range(3):
-        day += DAY
-        while not chinese_calendar.is_workday(day):
-            day += DAY
-    return day
-
-
 def test_monitoring_down_for_several_business_days_detects_each_missed_instalment_exactly_once(stack, infra) -> None:
     today = business_date()
     schedule = three_month_schedule(today + 10 * DAY)
@@ -341,7 +330,7 @@ def test_monitoring_down_for_several_business_days_detects_each_missed_instalmen
     # day, then 3 working days (working days by the State Council's table, read here straight
     # from chinese-calendar, not through Forbear's calendar)
     assert [(r["number"], r["detected_on"]) for r in rows] == [
-        (i.number, _third_working_day_after(i.due_date) + DAY) for i in schedule.instalments]
+        (i.number, grace_cutoff(i.due_date) + DAY) for i in schedule.instalments]
     missed = events(infra, "monitoring.events", ids["agreement_id"], "instalment.missed", min_count=3)
     assert sorted(m["payload"]["instalment"] for m in missed) == [1, 2, 3]
     assert len(missed) == 3

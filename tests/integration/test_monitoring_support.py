@@ -52,6 +52,35 @@ def send(infra: Any, topic: str, type_: str, payload: BaseModel, case_id: str, o
     return event.event_id
 
 
+def working_day(day: dt.date) -> bool:
+    """The State Council's working days, read straight from chinese-calendar (not through
+    Forbear's calendar), so tests check the product's rule against the table itself."""
+    import chinese_calendar
+
+    return bool(chinese_calendar.is_workday(day))
+
+
+def grace_cutoff(due: dt.date, grace: int = 3) -> dt.date:
+    """The demo's grace cutoff: the due date moved to a working day, then 3 working days."""
+    day = due
+    while not working_day(day):
+        day += dt.timedelta(days=1)
+    for _ in range(grace):
+        day += dt.timedelta(days=1)
+        while not working_day(day):
+            day += dt.timedelta(days=1)
+    return day
+
+
+def plain_first_due(after: dt.date) -> dt.date:
+    """The first date from ``after`` that is a working day followed by 3 working days: its grace
+    ends 3 calendar days later, so a test's DPD arithmetic stays due + 3 + DPD."""
+    day = after
+    while grace_cutoff(day) != day + dt.timedelta(days=3):
+        day += dt.timedelta(days=1)
+    return day
+
+
 def three_month_schedule(first_due: dt.date) -> Schedule:
     """3,000.00 at 12 %/year, equal principal, 3 months (30/360, regular periods):
     1,000.00 + 30.00 = 1,030.00; 1,000.00 + 20.00 = 1,020.00; 1,000.00 + 10.00 = 1,010.00."""
