@@ -10,6 +10,7 @@ from importlib import resources
 from pathlib import Path
 
 from .domain.policy import Policy, parse_policy_toml
+from .holidays import official_holidays
 
 DEMO_POLICY = "demo-lender.toml"
 
@@ -22,5 +23,7 @@ def read_policy_text(path: str | Path | None = None) -> str:
 
 
 def load_policy(path: str | Path | None = None) -> Policy:
-    """Load and validate a policy file (default: the demo lender's)."""
-    return parse_policy_toml(read_policy_text(path))
+    """Load and validate a policy file (default: the demo lender's), its calendar's official
+    holiday table attached."""
+    policy = parse_policy_toml(read_policy_text(path))
+    return policy.with_official_holidays(official_holidays(policy.calendar.holidays))

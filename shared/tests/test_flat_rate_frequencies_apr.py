@@ -7,7 +7,7 @@ The APR references are computed independently of our Decimal IRR, with
 from __future__ import annotations
 
 from datetime import date, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 import numpy_financial as npf
 import pytest
@@ -178,8 +178,17 @@ def test_principal_parts_sum_to_the_principal_and_the_final_balance_is_zero(t: d
     assert schedule.instalments[-1].closing_balance.is_zero()
     assert all(not i.principal.is_negative() for i in schedule.instalments)
     if schedule.method is RepaymentMethod.FLAT_RATE and t["short_first"] == 0:
-        # flat: the same interest every regular period, on the original principal
-        assert len({i.interest for i in schedule.instalments}) == 1
+        if t["frequency"] is not Frequency.MONTHLY or t["day_count"] is DayCount.THIRTY_360:
+            # flat: the same interest every regular period, on the original principal
+            assert len({i.interest for i in schedule.instalments}) == 1
+        else:
+            # a month under ACT/365 or ACT/360 is its actual days: interest on the original
+            # principal x rate x days / 365 (or 360), each rounded half-up to the cent
+            basis = Decimal(365) if t["day_count"] is DayCount.ACTUAL_365 else Decimal(360)
+            starts = [schedule.start_date] + [i.due_date for i in schedule.instalments[:-1]]
+            expected = [(t["principal"].amount * t["rate"] * (i.due_date - s).days / basis)
+                        .quantize(Decimal("0.01"), rounding=ROUND_HALF_UP) for s, i in zip(starts, schedule.instalments, strict=True)]
+            assert [i.interest.amount for i in schedule.instalments] == expected
 
 
 @settings(max_examples=150, deadline=None)

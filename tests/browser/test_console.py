@@ -262,7 +262,7 @@ def test_an_agent_and_a_supervisor_work_a_case_from_evidence_review_to_a_signed_
 
     # early warning: close of business reaches the second instalment's checkpoint (7 days before
     # its due date) with nothing paid towards it, 0.00 < 0.50 x its total: near breach, shown
-    # on the case page and the queues before anything is missed (grace ends 3 days after the due date)
+    # on the case page and the queues before anything is missed (grace ends 3 working days after the due date)
     open_case_page(page, case_id)
     second = page.locator("#schedule tbody tr").nth(1)
     expect(second).to_be_visible()

@@ -50,7 +50,8 @@ from forbear_simulator.client import tiny_pdf, tiny_png
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from psycopg.rows import dict_row
 
-from tests.e2e.journey import DAY, GRACE, UNEMPLOYED_STATEMENT, d, loan_snapshot
+from tests.e2e.journey import UNEMPLOYED_STATEMENT, d, loan_snapshot
+from tests.support.calendar import missed_on
 from tests.support.identity import TEST_ISSUER
 from tests.support.infra import TestInfra, read_topic, signing_code, start_test_infra, stop_test_infra
 from tests.support.private_infra import PrivateInfra
@@ -661,7 +662,7 @@ def traffic_and_faults(pair: PrivateInfra, plan: RunPlan, rng: random.Random, fa
     # the second instalment of every active agreement is missed, the first was paid
     missed_expected: set[tuple[str, int]] = set()
     if active:
-        target = max(d(j.instalments[1]["due_date"]) for j in active) + (GRACE + 1) * DAY
+        target = max(missed_on(d(j.instalments[1]["due_date"])) for j in active)
         missed_expected = {(str(j.agreement_id), 2) for j in active}
         # an instalment whose payment core banking could not hand over is missed as well
         missed_expected |= {(str(j.agreement_id), 1) for j in active if j.first_payment is None}

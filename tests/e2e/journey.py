@@ -16,18 +16,17 @@ from typing import Any
 
 from forbear_shared.events import encode, new_event
 from forbear_shared.events.schemas.corebanking import PaymentReceived
-from forbear_shared.policy_loader import load_policy
 from forbear_simulator.client import tiny_pdf, tiny_png
 
+from tests.support import calendar as test_calendar
 from tests.support.http import client
 from tests.support.infra import eventually, producer, read_topic, signing_code
 
-POLICY = load_policy()
+POLICY = test_calendar.policy()  # the policy the test stack runs on
 DAY = dt.timedelta(days=1)
 CENT = Decimal("0.01")
 WAIT = 60.0  # a loaded 2-core machine: every asynchronous hop gets a generous timeout
 
-GRACE = POLICY.delinquency.grace_days
 ESC = POLICY.escalation
 
 

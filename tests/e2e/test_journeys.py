@@ -3,14 +3,13 @@
 Every scenario goes through the HTTP APIs (and core banking's ``payment.received`` events) and
 watches the real topics. The whole session shares one business date that only moves forward:
 each scenario starts from whatever date it finds and computes its dates from the agreement's
-own schedule. The numbers come from the demo lender's policy (grace 3 days; reminder at DPD 1,
+own schedule. The numbers come from the demo lender's policy (grace 3 working days; reminder at DPD 1,
 warning at DPD 7, breach notice at DPD 15 with 14 days to remedy; referral when the remedy
 period has passed or 3 instalments are missed; offers valid 14 days; evidence due in 14 days).
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 from decimal import Decimal
 
@@ -19,7 +18,6 @@ import pytest
 from tests.e2e.journey import (
     DAY,
     ESC,
-    GRACE,
     POLICY,
     UNEMPLOYED_STATEMENT,
     advance,
@@ -48,13 +46,9 @@ from tests.e2e.journey import (
     wait_monitored,
     wait_payment,
 )
+from tests.support.calendar import dpd_date, grace_cutoff, missed_on
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
-
-
-def dpd_date(due: dt.date, dpd: int) -> dt.date:
-    """The business date on which an instalment due on ``due`` is ``dpd`` days past due (after grace)."""
-    return due + (GRACE + dpd) * DAY
 
 
 # -- 1 --------------------------------------------------------------------------------------------
@@ -194,7 +188,7 @@ def test_one_missed_instalment_is_reminded_then_warned_then_cured_by_a_full_paym
     first = journey.instalments[0]
     due = d(first["due_date"])
 
-    advance_to(due + GRACE * DAY)  # the last day of grace: not missed yet
+    advance_to(grace_cutoff(due))  # the last day of grace: not missed yet
     view = monitored(journey.agreement_id)
     assert view is not None and view["level"] == "current"
     advance(dpd_date(due, ESC.reminder_dpd))
@@ -275,7 +269,7 @@ def test_an_unremedied_breach_is_referred_to_legal_after_the_remedy_period_with_
     assert body["route"] == "pre_litigation_mediation"
 
     dossier = body["dossier"]
-    expected_missed = [i["number"] for i in journey.instalments if d(i["due_date"]) + GRACE * DAY < referred_on]
+    expected_missed = [i["number"] for i in journey.instalments if grace_cutoff(d(i["due_date"])) < referred_on]
     assert dossier["missed_instalments"] == expected_missed
     assert dossier["document_sha256"] == journey.agreement["document_sha256"]
     # the signed PDF by its hash and its address at the agreement service: the one served there
@@ -379,12 +373,12 @@ def test_monitoring_down_for_several_business_days_detects_each_missed_instalmen
 
     stack.kill("monitoring-worker")  # its consumers and its outbox relay are gone
     try:
-        advance(first_due + (GRACE + 2) * DAY)  # instalment 1 missed while the worker is down
+        advance(missed_on(first_due) + DAY)  # instalment 1 missed while the worker is down
         stack.kill("monitoring-api")  # the whole service is down for a while
         stack.start("monitoring-api")
         stack.wait_ready(["monitoring-api"])
         # business days pass in uneven steps, then one long catch-up over many skipped days
-        advance(first_due + (GRACE + 3) * DAY)
+        advance(missed_on(first_due) + 2 * DAY)
         advance(last_due + 10 * DAY)
     finally:
         stack.start("monitoring-api")
@@ -402,7 +396,7 @@ def test_monitoring_down_for_several_business_days_detects_each_missed_instalmen
     assert view is not None
     # each detected on the business day after its grace ended
     assert [(i["number"], i["missed_detected_on"]) for i in view["schedule"]] == [
-        (i["number"], (d(i["due_date"]) + (GRACE + 1) * DAY).isoformat()) for i in instalments]
+        (i["number"], missed_on(d(i["due_date"])).isoformat()) for i in instalments]
     # another close of business detects nothing again
     advance(last_due + 11 * DAY)
     assert len(topic_events(infra, "monitoring.events", type_="instalment.missed",

@@ -38,6 +38,7 @@ from tests.integration.test_monitoring_support import (
     uid,
     wait_payment,
 )
+from tests.support.calendar import grace_cutoff, plain_first_due
 from tests.support.http import client
 from tests.support.infra import eventually
 
@@ -48,6 +49,37 @@ DAY = dt.timedelta(days=1)
 
 def levels(notices: list[dict]) -> list[str]:
     return [n["payload"]["level"] for n in notices]
+
+
+def test_close_of_business_across_spring_festival_2026_marks_the_instalment_missed_once_on_the_right_day(
+        stack, infra) -> None:
+    """First in the file: it needs the session's business date before 春节 2026 (a fresh stack
+    starts on 5 Jan 2026).
+
+    Due Fri 13 Feb 2026; grace 3 working days. By the State Council's notice Sat 14 Feb is a
+    make-up working day (1), 15-23 Feb are closed, Tue 24 Feb (2), Wed 25 Feb (3): on time
+    through 25 Feb, missed on Thu 26 Feb (3 calendar days of grace would have said 17 Feb)."""
+    today = business_date()
+    if today > dt.date(2026, 2, 10):
+        pytest.skip(f"the session's business date {today} is already past the start of 春节 2026")
+    schedule = three_month_schedule(dt.date(2026, 2, 13))
+    ids = activate(infra, schedule=schedule, on=today)
+    eventually(lambda: agreement(ids["agreement_id"]))
+
+    def missed_rows() -> list[tuple[int, dt.date]]:
+        with infra.connect("monitoring") as conn:
+            rows = conn.execute("select number, detected_on from missed_instalments where agreement_id = %s "
+                                "order by number", (ids["agreement_id"],)).fetchall()
+        return [(r["number"], r["detected_on"]) for r in rows]
+
+    advance(dt.date(2026, 2, 25))  # one catch-up over the whole holiday week
+    assert missed_rows() == []
+    advance(dt.date(2026, 2, 26))
+    assert missed_rows() == [(1, dt.date(2026, 2, 26))]
+    advance(dt.date(2026, 3, 2))  # later sweeps do not detect it again
+    assert missed_rows() == [(1, dt.date(2026, 2, 26))]
+    missed = events(infra, "monitoring.events", ids["agreement_id"], "instalment.missed", min_count=1)
+    assert [(m["payload"]["instalment"], m["payload"]["detected_on"]) for m in missed] == [(1, "2026-02-26")]
 
 
 def test_paying_every_instalment_completes_the_agreement_and_publishes_a_credit_update(stack, infra) -> None:
@@ -77,7 +109,7 @@ def test_paying_every_instalment_completes_the_agreement_and_publishes_a_credit_
 
 def test_one_missed_instalment_is_reminded_and_warned_then_cured_by_a_full_payment(stack, infra) -> None:
     today = business_date()
-    schedule = three_month_schedule(today + 10 * DAY)
+    schedule = three_month_schedule(plain_first_due(today + 10 * DAY))
     due = schedule.instalments[0].due_date
     ids = activate(infra, schedule=schedule, on=today)
 
@@ -110,7 +142,7 @@ def test_one_missed_instalment_is_reminded_and_warned_then_cured_by_a_full_payme
 
 def test_an_unremedied_breach_is_referred_to_legal_after_the_remedy_period_with_a_complete_dossier(stack, infra) -> None:
     today = business_date()
-    schedule = three_month_schedule(today + 10 * DAY)
+    schedule = three_month_schedule(plain_first_due(today + 10 * DAY))
     due = schedule.instalments[0].due_date
     ids = activate(infra, schedule=schedule, on=today)
     # the dossier's communications and evidence come from intake's events on the same case
@@ -151,7 +183,7 @@ def test_an_unremedied_breach_is_referred_to_legal_after_the_remedy_period_with_
     assert body["route"] == "pre_litigation_mediation"
     assert [r["code"] for r in body["reasons"]][0] == "remedy_period_expired"
     dossier = body["dossier"]
-    cutoff_of = {i.number: i.due_date + 3 * DAY for i in schedule.instalments}
+    cutoff_of = {i.number: grace_cutoff(i.due_date) for i in schedule.instalments}
     expected_missed = [n for n, cutoff in cutoff_of.items() if cutoff < due + 33 * DAY]
     assert dossier["missed_instalments"] == expected_missed
     assert dossier["document_sha256"] == "ab" * 32
@@ -194,7 +226,7 @@ def test_three_missed_instalments_refer_at_once_passing_through_every_notice(sta
 
 def test_a_renegotiation_request_in_the_remedy_period_blocks_referral_until_it_is_declined(stack, infra) -> None:
     today = business_date()
-    schedule = three_month_schedule(today + 10 * DAY)
+    schedule = three_month_schedule(plain_first_due(today + 10 * DAY))
     due = schedule.instalments[0].due_date
     ids = activate(infra, schedule=schedule, on=today)
     advance_to(due + 18 * DAY)  # breach notice; remedy until due + 32
@@ -293,9 +325,11 @@ def test_monitoring_down_for_several_business_days_detects_each_missed_instalmen
             "select number, detected_on from missed_instalments where agreement_id = %s order by number",
             (ids["agreement_id"],),
         ).fetchall()
-    # each instalment detected on the day after its grace ended (due + 3 + 1)
+    # each instalment detected on the day after its grace ended: the due date moved to a working
+    # day, then 3 working days (working days by the State Council's table, read here straight
+    # from chinese-calendar, not through Forbear's calendar)
     assert [(r["number"], r["detected_on"]) for r in rows] == [
-        (i.number, i.due_date + 4 * DAY) for i in schedule.instalments]
+        (i.number, grace_cutoff(i.due_date) + DAY) for i in schedule.instalments]
     missed = events(infra, "monitoring.events", ids["agreement_id"], "instalment.missed", min_count=3)
     assert sorted(m["payload"]["instalment"] for m in missed) == [1, 2, 3]
     assert len(missed) == 3

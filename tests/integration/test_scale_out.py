@@ -45,6 +45,7 @@ from pydantic import BaseModel
 
 from tests.integration.test_evaluation_flow import submission, submitted_event
 from tests.integration.test_monitoring_support import three_month_schedule
+from tests.support.calendar import missed_on
 from tests.support.http import PORT_OFFSET, client, worker_metrics_url
 from tests.support.infra import TestInfra as Infra
 from tests.support.infra import eventually, producer, read_topic, start_test_infra, stop_test_infra
@@ -492,17 +493,15 @@ def test_two_replicas_asked_to_close_business_at_once_sweep_each_day_once_throug
     """Both monitoring API replicas are asked to catch up 180 days at the same moment; the first
     is SIGKILLed in the middle. Each day is swept once (one close_of_business_days row, one
     business_date.advanced event), each missed instalment detected once, on the day after its
-    grace cutoff (due date + the policy's grace days); the restarted replica carries on.
+    grace cutoff (3 working days after the due date, itself moved to a working day); the
+    restarted replica carries on.
 
     Twenty agreements, 3,000.00 over 3 months, first instalments due on days 150 to 169 and
-    never paid: each first instalment is missed on its due date + grace + 1 day; the target,
+    never paid: each first instalment is missed the day after its grace cutoff; the target,
     day 180, comes before any second instalment's grace cutoff (due 28 days or more after the
-    first one, + grace).
+    first one, + at least 3 days of grace).
     """
-    from forbear_shared.policy_loader import load_policy
-
     infra, stack = scaled
-    grace = dt.timedelta(days=load_policy().delinquency.grace_days)
     day = dt.timedelta(days=1)
     with client("monitoring", role="supervisor", port_offset=SCALE_OFFSET) as api:
         today = dt.date.fromisoformat(api.get("/business-date").json()["business_date"])
@@ -563,7 +562,7 @@ def test_two_replicas_asked_to_close_business_at_once_sweep_each_day_once_throug
     announced = Counter(dt.date.fromisoformat(e["payload"]["current"])
                         for e in distinct_events(infra, "monitoring.events") if e["type"] == "business_date.advanced")
     assert {d: n for d, n in announced.items() if d > today} == {d: 1 for d in every_day}
-    expected = {(a, 1): first_due + grace + day for a, first_due in due.items()}
+    expected = {(a, 1): missed_on(first_due) for a, first_due in due.items()}
     assert {(r["agreement_id"], r["number"]): r["detected_on"] for r in missed} == expected
     detections = [e["payload"] for e in distinct_events(infra, "monitoring.events")
                   if e["type"] == "instalment.missed" and e["payload"]["agreement_id"] in due]

@@ -18,20 +18,25 @@ from decimal import Decimal
 from forbear_shared.devstack import Stack
 from forbear_shared.domain.money import Money
 from forbear_shared.domain.schedule import equal_instalment_schedule
+from forbear_shared.domain.working_days import roll_due_dates
 from forbear_simulator.client import Forbear
 from psycopg.types.json import Jsonb
 
+from tests.support.calendar import grace_cutoff, policy
 from tests.support.identity import IssuedTokens
 from tests.support.infra import TestInfra
 
 INSTALMENTS_PER_AGREEMENT = 20
-GRACE_DAYS = 3  # demo-lender policy
+POLICY = policy()
 
 
 def load_book(infra: TestInfra, agreements: int, first_due: dt.date) -> None:
-    schedule = equal_instalment_schedule(
+    schedule = roll_due_dates(equal_instalment_schedule(
         Money.of("20000.00"), Decimal("0.08"), instalments=INSTALMENTS_PER_AGREEMENT, first_due_date=first_due
-    ).to_dict()
+    ), POLICY.working_calendar, POLICY.calendar.due_date_roll).to_dict()
+    # the grace cutoff of each due date (3 working days after it), as monitoring stores it
+    cutoffs = {i["due_date"]: grace_cutoff(dt.date.fromisoformat(i["due_date"])).isoformat()
+               for i in schedule["instalments"]}
     activated = first_due - dt.timedelta(days=31)
     with infra.connect("monitoring") as conn:
         conn.execute(
@@ -51,12 +56,12 @@ def load_book(infra: TestInfra, agreements: int, first_due: dt.date) -> None:
             """insert into instalments (agreement_id, number, due_date, grace_cutoff, kind,
                                         principal, interest, fee, total)
                select a.agreement_id, (i->>'number')::int, (i->>'due_date')::date,
-                      (i->>'due_date')::date + %(grace)s, i->>'kind',
+                      (%(cutoffs)s::jsonb ->> (i->>'due_date'))::date, i->>'kind',
                       (i->>'principal')::numeric, (i->>'interest')::numeric, (i->>'fee')::numeric,
                       (i->>'total')::numeric
                from agreements a cross join lateral jsonb_array_elements(a.schedule->'instalments') i
                where a.agreement_id like 'SW%%'""",
-            {"grace": GRACE_DAYS},
+            {"cutoffs": Jsonb(cutoffs)},
         )
         # 95 % paid the first instalment on its due date
         conn.execute(
@@ -72,7 +77,10 @@ def bench_sweep(infra: TestInfra, stack: Stack, port_offset: int) -> None:
     agreements = total // INSTALMENTS_PER_AGREEMENT
     operator = Forbear(IssuedTokens("bench-cob", "supervisor"), port_offset=port_offset, timeout=600)
     today = operator.business_date()
-    first_due = today - dt.timedelta(days=GRACE_DAYS)  # grace ends today: tomorrow's COB finds the misses
+    # the latest due date whose grace has ended by today: tomorrow's COB finds the misses
+    first_due = today
+    while grace_cutoff(first_due) > today:
+        first_due -= dt.timedelta(days=1)
     print(f"\n3. close-of-business sweep over {agreements * INSTALMENTS_PER_AGREEMENT:,} scheduled instalments "
           f"({agreements:,} agreements)")
     started = time.perf_counter()

@@ -19,6 +19,7 @@ from forbear_shared.object_store import S3Target, create_bucket, wait_for_store
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from pydantic import SecretStr
 
+from tests.support import calendar as test_calendar
 from tests.support import identity
 from tests.support.http import PORT_OFFSET
 
@@ -53,6 +54,7 @@ class TestInfra:
         return {
             **self.signing_keys.env(),
             "FORBEAR_ENVIRONMENT": "test",
+            "FORBEAR_POLICY_FILE": str(test_calendar.policy_file()),
             "FORBEAR_DATABASE_URL": self.database_url,
             "FORBEAR_KAFKA_BOOTSTRAP": self.bootstrap,
             "FORBEAR_TOPIC_PREFIX": self.topic_prefix,

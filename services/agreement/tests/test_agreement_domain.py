@@ -219,7 +219,9 @@ def test_the_rendered_text_says_what_the_canonical_json_says() -> None:
 
 def test_governing_terms_state_the_policy_numbers() -> None:
     terms = {t["code"]: t for t in build_content(draft(), POLICY)["governing_terms"]}
-    assert f"{POLICY.delinquency.grace_days} days" in terms["missed_instalment"]["en"]
+    assert f"{POLICY.delinquency.grace_days} working days" in terms["missed_instalment"]["en"]  # demo: 3 working days
+    assert "个工作日" in terms["missed_instalment"]["zh"]
+    assert "next working day" in terms["due_dates"]["en"] and "顺延" in terms["due_dates"]["zh"]
     assert f"{POLICY.escalation.remedy_days} days" in terms["escalation"]["en"]
     assert "50%" in terms["penalty_interest"]["en"]
     assert canonical_json({"b": 1, "a": [1, "x"]}) == '{"a":[1,"x"],"b":1}'
@@ -243,3 +245,17 @@ def test_the_agreement_states_the_apr_disclosed_with_the_offer_and_the_plans_fre
     weekly_doc = make_document(weekly, POLICY)
     assert json.loads(weekly_doc.canonical_json)["schedule"]["frequency"] == "weekly"
     assert "(flat_rate, weekly, 30/360, from 2026-01-08)" in weekly_doc.rendered_text
+def _with_units(policy, **units):  # the demo policy with some periods counted otherwise
+    calendar = policy.calendar.model_copy(update={"units": policy.calendar.units.model_copy(update=units)})
+    return policy.model_copy(update={"calendar": calendar})
+
+
+def test_an_offer_counted_in_working_days_is_not_spent_during_spring_festival() -> None:
+    from forbear_shared.domain.working_days import DayUnit
+
+    working = _with_units(POLICY, offer_validity=DayUnit.WORKING)
+    # decided Wed 11 Feb 2026, 14 working days: 12, 13, 14 (Sat, make-up day) = 3, 春节 15-23 Feb
+    # closed, 24, 25, 26, 27, 28 (Sat, make-up day) = 8, 2, 3, 4, 5, 6 Mar = 13, Mon 9 Mar = 14
+    assert expiry_date(date(2026, 2, 11), working) == date(2026, 3, 9)
+    # the demo counts 14 calendar days: 11 Feb + 14 = 25 Feb
+    assert expiry_date(date(2026, 2, 11), POLICY) == date(2026, 2, 25)

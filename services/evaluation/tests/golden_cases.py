@@ -36,7 +36,9 @@ def policies() -> list[Policy]:
     def variant(**restructuring: Any) -> Policy:
         data = json.loads(json.dumps(dumped, default=str))
         data["restructuring"].update(restructuring)
-        return Policy.model_validate(data)
+        official = base.calendar.official
+        assert official is not None
+        return Policy.model_validate(data).with_official_holidays(official)  # the table is not in the file
 
     return [
         base,

@@ -193,7 +193,8 @@ def test_evaluation_offers_reamortisation_when_the_remaining_instalments_can_abs
     kinds = [o.plan.kind for o in decision.offers]
     assert OptionKind.REAMORTISATION in kinds and OptionKind.REAGEING not in kinds
     plan = next(o.plan for o in decision.offers if o.plan.kind is OptionKind.REAMORTISATION)
-    assert plan.schedule.first_due_date == date(2026, 3, 15)
+    # the loan's own next due date, Sun 15 Mar 2026, payable the next working day (following)
+    assert plan.schedule.first_due_date == date(2026, 3, 16)
     assert plan.schedule.instalments[0].total == Money.of("1216.17")
 
     # a lender whose policy does not allow it gets no such offer

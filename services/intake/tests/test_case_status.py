@@ -40,3 +40,18 @@ def test_a_case_under_evaluation_or_closed_cannot_be_submitted():
     assert may_submit(CaseStatus.AWAITING_EVIDENCE)
     assert not may_submit(CaseStatus.UNDER_EVALUATION)
     assert not may_submit(CaseStatus.DECLINED)
+
+
+def test_the_evidence_deadline_counts_in_the_policys_unit(policy):
+    from datetime import date
+
+    from forbear_intake.domain.case_status import evidence_deadline
+    from forbear_shared.domain.working_days import DayUnit
+
+    # demo: 14 calendar days; opened Mon 28 Sep 2026 -> Mon 12 Oct
+    assert evidence_deadline(date(2026, 9, 28), policy) == date(2026, 10, 12)
+    units = policy.calendar.units.model_copy(update={"evidence_deadline": DayUnit.WORKING})
+    working = policy.model_copy(update={"calendar": policy.calendar.model_copy(update={"units": units})})
+    # 14 working days over National Day: 29, 30 Sep, [1-7 Oct closed], 8, 9, 10 (Sat, make-up day),
+    # 12-16, 19-22 Oct -> Thu 22 Oct
+    assert evidence_deadline(date(2026, 9, 28), working) == date(2026, 10, 22)

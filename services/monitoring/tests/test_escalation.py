@@ -130,3 +130,16 @@ def test_mid_size_debt_goes_to_a_lawsuit(policy):
 
 def test_large_debt_goes_to_asset_preservation(policy):
     assert choose_legal_route(M("200000.00"), broken_agreements=0, policy=policy).route is LegalRoute.ASSET_PRESERVATION
+
+
+def test_the_remedy_period_counts_in_the_policys_unit(policy):
+    from forbear_monitoring.domain.escalation import remedy_deadline
+    from forbear_shared.domain.working_days import DayUnit
+
+    # demo: 14 calendar days from a breach notice on Mon 28 Sep 2026 -> Mon 12 Oct
+    assert remedy_deadline(date(2026, 9, 28), policy) == date(2026, 10, 12)
+    units = policy.calendar.units.model_copy(update={"remedy": DayUnit.WORKING})
+    working = policy.model_copy(update={"calendar": policy.calendar.model_copy(update={"units": units})})
+    # 14 working days: 29, 30 Sep, [National Day 1-7 Oct], 8, 9, 10 (Sat, make-up day), 12-16,
+    # 19-22 Oct -> Thu 22 Oct
+    assert remedy_deadline(date(2026, 9, 28), working) == date(2026, 10, 22)

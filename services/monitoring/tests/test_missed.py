@@ -49,10 +49,12 @@ def test_a_late_payment_does_not_unmiss_the_instalment(agreement_schedule, polic
 
 def test_a_catch_up_sweep_after_downtime_finds_each_missed_instalment_once(agreement_schedule, policy):
     ledger = LoanLedger.open(agreement_schedule, policy)
-    # services down from 1 Feb to 20 Apr: instalments missed on 14 Feb, 14 Mar and 14 Apr
+    # services down from 1 Feb to 20 Apr: grace is 3 working days. Due Mon 10 Feb -> Thu 13
+    # Feb, missed 14 Feb; due Mon 10 Mar -> Thu 13 Mar, missed 14 Mar; due Thu 10 Apr 2025 ->
+    # Fri 11, Mon 14, Tue 15 Apr (the weekend 12-13 Apr does not count), missed Wed 16 Apr
     swept = newly_missed(ledger, since=date(2025, 2, 1), as_of=date(2025, 4, 20), policy=policy)
     assert [(m.number, m.missed_on) for m in swept] == [
-        (1, date(2025, 2, 14)), (2, date(2025, 3, 14)), (3, date(2025, 4, 14))]
+        (1, date(2025, 2, 14)), (2, date(2025, 3, 14)), (3, date(2025, 4, 16))]
     # the next day's sweep reports nothing new
     assert newly_missed(ledger, since=date(2025, 4, 20), as_of=date(2025, 4, 21), policy=policy) == ()
     # day-by-day sweeps report the same three, each once

@@ -10,10 +10,17 @@ How grace applies (policy ``delinquency.grace_days``, demo 3):
   date + grace days counts as paid on time: it is never missed, adds no DPD
   and owes no penalty interest. Grace exists so that a payment delayed by a
   weekend or a bank transfer does not damage the borrower's record.
-* Once grace has passed, DPD counts the days since the oldest unpaid due
-  date *minus* the grace days: with a due date of 10 March and 3 grace days,
-  DPD is 0 on 10-13 March and 1 on 14 March (the first day the instalment
-  is missed). So "reminder at DPD 1" means the day after grace ends.
+* Grace counts in the policy's unit (``calendar.units.grace``, demo: working
+  days) from the due date as rolled to a working day (``calendar.due_date_roll``):
+  due Tuesday 10 March 2026 with 3 working days of grace is on time through
+  Friday 13 March; due Friday 13 February 2026 (春节 closes 15-23 February,
+  Saturday 14 February is a make-up working day) it is on time through
+  Wednesday 25 February (working days 14, 24, 25 February).
+* Once grace has passed, DPD counts *calendar* days since the grace cutoff:
+  with a due date of 10 March and 3 grace days, DPD is 0 on 10-13 March and
+  1 on 14 March (the first day the instalment is missed). So "reminder at
+  DPD 1" means the day after grace ends. (With calendar-day grace and no
+  roll this is the days since the due date minus the grace days.)
 * Penalty interest, once grace has passed, runs from the due date itself
   (the grace was conditional on paying within it), on the instalment's
   principal still unpaid, at contract rate x (1 + penalty uplift), with a
@@ -35,6 +42,13 @@ from .calendar import DayCount, daily_rate
 from .money import Money
 from .policy import Policy
 from .schedule import Instalment, Schedule
+from .working_days import CalendarYearUnknown, payable_by
+
+ROLL_BACK_LIMIT = timedelta(days=14)
+"""How far before its nominal date an instalment can fall due once rolled ("preceding" or
+"modified following"): no closure in China is longer than 9 days (春节 2026: 15-23 Feb);
+14 leaves room for a lender closed day beside it. Instalments nominally due later than
+``as_of`` + this cannot be past due on ``as_of``, whatever the calendar of their year."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,9 +152,33 @@ class LoanLedger:
         return all(p.settled_on is not None for p in self.positions)
 
 
+def grace_cutoff_of(due_date: date, policy: Policy) -> date:
+    """The last day an instalment due on ``due_date`` can be paid and still count as on time:
+    the due date rolled to a working day, then the grace days in the policy's unit.
+    Raises ``CalendarYearUnknown`` when the calendar does not know a year it must look at."""
+    calendar = policy.working_calendar
+    due = payable_by(due_date, calendar, policy.calendar.due_date_roll)
+    return calendar.add(due, policy.delinquency.grace_days, policy.calendar.units.grace)
+
+
 def grace_cutoff(instalment: Instalment, policy: Policy) -> date:
     """The last day an instalment can be paid and still count as on time."""
-    return instalment.due_date + timedelta(days=policy.delinquency.grace_days)
+    return grace_cutoff_of(instalment.due_date, policy)
+
+
+def known_grace_cutoff(due_date: date, policy: Policy) -> date | None:
+    """``grace_cutoff_of``, or None while the calendar does not know the years it needs
+    (a plan's later instalments: monitoring fixes the cutoff before the due date comes)."""
+    try:
+        return grace_cutoff_of(due_date, policy)
+    except CalendarYearUnknown:
+        return None
+
+
+def not_yet_due(due_date: date, as_of: date) -> bool:
+    """True when an instalment nominally due on ``due_date`` cannot be past its cutoff on
+    ``as_of`` (so its cutoff need not be computed: its year may be unknown yet)."""
+    return due_date > as_of + ROLL_BACK_LIMIT
 
 
 def penalty_rate(schedule: Schedule, policy: Policy) -> Decimal:
@@ -180,12 +218,11 @@ def charge_penalty(ledger: LoanLedger, as_of: date, policy: Policy) -> LoanLedge
 def _charge_penalty(ledger: LoanLedger, as_of: date, policy: Policy) -> tuple[LoanLedger, Money | None]:
     """``charge_penalty`` plus the total it charged (None when nothing was charged)."""
     charged: Money | None = None
-    # the last due date still within grace on ``as_of``: instalments due after it owe no penalty
-    last_in_grace = as_of - timedelta(days=policy.delinquency.grace_days)
     for instalment, position in zip(ledger.schedule.instalments, ledger.positions, strict=True):
-        # uncharged_penalty's cheap refusals, checked here without building its zero
+        # uncharged_penalty's cheap refusals, checked here without building its zero: penalty
+        # runs from the due date, so an instalment not yet due on ``as_of`` owes none
         settled_on = position.settled_on
-        if (settled_on is not None and settled_on <= as_of) or instalment.due_date >= last_in_grace:
+        if (settled_on is not None and settled_on <= as_of) or instalment.due_date >= as_of:
             continue
         accrued = uncharged_penalty(ledger, position.number, as_of, policy)
         if accrued.is_positive():
@@ -232,11 +269,11 @@ def oldest_unpaid_due_date(ledger: LoanLedger, *, as_of: date) -> date | None:
 
 
 def days_past_due(ledger: LoanLedger, *, as_of: date, policy: Policy) -> int:
-    """Days since the oldest unpaid due date minus grace days; 0 within grace."""
+    """Calendar days since the grace cutoff of the oldest unpaid due date; 0 within grace."""
     oldest = oldest_unpaid_due_date(ledger, as_of=as_of)
     if oldest is None:
         return 0
-    return max(0, (as_of - oldest).days - policy.delinquency.grace_days)
+    return max(0, (as_of - grace_cutoff_of(oldest, policy)).days)
 
 
 def arrears_as_of(ledger: LoanLedger, *, as_of: date, policy: Policy) -> Arrears:

@@ -19,15 +19,17 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import Mapping
-from datetime import time
+from datetime import date, time
 from decimal import Decimal
 from enum import StrEnum
+from functools import cached_property
 from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from .money import Money, to_decimal
 from .schedule import Frequency, RepaymentMethod
+from .working_days import DayUnit, DueDateRoll, OfficialHolidays, WorkingCalendar
 
 
 def _exact_decimal(value: Any) -> Any:
@@ -484,6 +486,9 @@ class EarlyWarningPolicy(_PolicyModel):
         if self.enabled and self.min_paid_share <= 0:
             raise ValueError("early_warning.min_paid_share must be above 0 when early warning is enabled")
         return self
+
+
+# ---------------------------------------------------------------------------
 # The borrower's one-time signing code
 # ---------------------------------------------------------------------------
 
@@ -504,6 +509,85 @@ class SigningCodePolicy(_PolicyModel):
     """Least time between two codes for one agreement (an SMS costs money and annoys)."""
     max_per_day: int = Field(default=5, ge=1, le=50)
     """Codes for one agreement in any 24 hours, so the gateway cannot be used to flood a phone."""
+
+
+# ---------------------------------------------------------------------------
+# The working calendar
+# ---------------------------------------------------------------------------
+
+
+class HolidaySource(StrEnum):
+    CN = "CN"
+    """China's public holidays and make-up working days (State Council notices, via the
+    ``chinese-calendar`` package)."""
+    NONE = "none"
+    """No public holidays: only the weekend (and the lender's closed days) close."""
+
+
+class PeriodUnits(_PolicyModel):
+    """Whether each period of the policy counts working or calendar days."""
+
+    grace: DayUnit = DayUnit.WORKING
+    """Grace exists so a payment delayed by a closed bank does not count as missed: 3 grace
+    days after a due date before 春节 must not all fall inside the holiday."""
+    evidence_deadline: DayUnit = DayUnit.CALENDAR
+    """``working`` suits a lender whose borrowers get documents from employers, hospitals and
+    courts that close on holidays; the demo's letters say "within 14 days" (calendar)."""
+    offer_validity: DayUnit = DayUnit.CALENDAR
+    """``working`` gives a borrower who needs the lender's staff (or a lawyer) to weigh an offer
+    the same time whatever the season; the demo states 14 calendar days."""
+    remedy: DayUnit = DayUnit.CALENDAR
+    """A breach notice's remedy period is a notice period stated in days, counted as the
+    notice says (calendar days, at least 14)."""
+
+
+class CalendarPolicy(_PolicyModel):
+    """The lender's working days; see ``forbear_shared.domain.working_days``."""
+
+    holidays: HolidaySource
+    weekend: tuple[int, ...] = (6, 7)
+    """Closed ISO weekdays (6 Saturday, 7 Sunday)."""
+    closed_days: tuple[date, ...] = ()
+    """The lender's own closed days (a systems migration weekend, a local holiday)."""
+    extra_working_days: tuple[date, ...] = ()
+    """Days the lender works although the calendar says closed."""
+    published_years: tuple[int, ...] = ()
+    """Years the lender publishes itself before the holiday package knows them: their
+    holidays go in ``closed_days`` and their make-up days in ``extra_working_days``."""
+    due_date_roll: DueDateRoll = DueDateRoll.FOLLOWING
+    units: PeriodUnits = PeriodUnits()
+    official: OfficialHolidays | None = Field(default=None, exclude=True)
+    """The official table, attached by ``policy_loader.load_policy`` (never in the file)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> CalendarPolicy:
+        if len(set(self.weekend)) != len(self.weekend) or any(not 1 <= d <= 7 for d in self.weekend):
+            raise ValueError("calendar.weekend: ISO weekdays 1-7 (6 Saturday, 7 Sunday), each once")
+        both = sorted(set(self.closed_days) & set(self.extra_working_days))
+        if both:
+            raise ValueError(f"calendar.closed_days and calendar.extra_working_days both list {both[0].isoformat()}")
+        if self.holidays is HolidaySource.NONE and self.published_years:
+            raise ValueError("calendar.published_years needs holidays = \"CN\" (weekends-only knows every year)")
+        return self
+
+    @cached_property
+    def working_calendar(self) -> WorkingCalendar:
+        """The calendar this section describes (built once per policy)."""
+        official = None
+        if self.holidays is HolidaySource.CN:
+            if self.official is None:
+                raise PolicyError("calendar.holidays = \"CN\" needs the official holiday table: load the policy "
+                                  "with forbear_shared.policy_loader.load_policy")
+            official = self.official
+        return WorkingCalendar.of(official, weekend=self.weekend, closed_days=self.closed_days,
+                                  extra_working_days=self.extra_working_days, extra_years=self.published_years)
+
+    def with_official(self, official: OfficialHolidays) -> CalendarPolicy:
+        # validated anew, not model_copy: a copy would carry the cached calendar along
+        return CalendarPolicy.model_validate({**{k: getattr(self, k) for k in type(self).model_fields},
+                                              "official": official})
 
 
 # ---------------------------------------------------------------------------
@@ -536,6 +620,7 @@ class Policy(_PolicyModel):
     reageing: ReageingPolicy = ReageingPolicy()
     early_warning: EarlyWarningPolicy = EarlyWarningPolicy()
     signing_code: SigningCodePolicy = Field(default_factory=SigningCodePolicy)
+    calendar: CalendarPolicy
 
     @model_validator(mode="after")
     def _currency_of_loans(self) -> Policy:
@@ -550,6 +635,15 @@ class Policy(_PolicyModel):
     @property
     def tolerance(self) -> Money:
         return self.money(self.allocation.tolerance)
+
+    @property
+    def working_calendar(self) -> WorkingCalendar:
+        """The lender's working days (``calendar`` section)."""
+        return self.calendar.working_calendar
+
+    def with_official_holidays(self, official: OfficialHolidays) -> Policy:
+        """This policy with its calendar's official holiday table attached (the loader's job)."""
+        return self.model_copy(update={"calendar": self.calendar.with_official(official)})
 
 
 def parse_policy(data: Mapping[str, Any]) -> Policy:

@@ -241,8 +241,10 @@ class Schedule:
         for index, instalment in enumerate(self.instalments, start=1):
             if instalment.number != index:
                 raise ScheduleError(f"instalments must be numbered 1..n, found {instalment.number} at {index}")
-            if instalment.due_date <= previous_due:
-                raise ScheduleError(f"instalment {index}: due dates must increase after the start date")
+            # equal due dates are allowed: a closure longer than a period (a weekly plan over
+            # 春节) rolls two instalments onto its first working day (``roll_due_dates``)
+            if instalment.due_date <= self.start_date or instalment.due_date < previous_due:
+                raise ScheduleError(f"instalment {index}: due dates must be after the start date and never go back")
             if instalment.opening_balance != previous_closing:
                 raise ScheduleError(f"instalment {index}: opening balance does not continue the previous closing")
             previous_closing = instalment.closing_balance

@@ -21,6 +21,7 @@ from typing import Any
 from forbear_shared.domain.money import Money
 from forbear_shared.domain.policy import Component, Policy
 from forbear_shared.domain.schedule import Schedule
+from forbear_shared.domain.working_days import DayUnit, DueDateRoll
 
 FORMAT_VERSION = 2
 """2: the option states ``apr``, the annualised rate by the IRR method (a fraction to six places)."""
@@ -116,6 +117,34 @@ def _percent(share: Decimal) -> str:
     return f"{(share * 100).normalize():f}%"
 
 
+def _unit_en(unit: DayUnit) -> str:
+    return "working days" if unit is DayUnit.WORKING else "days"
+
+
+def _unit_zh(unit: DayUnit) -> str:
+    return "个工作日" if unit is DayUnit.WORKING else "日"
+
+
+_ROLL_TEXT = {
+    DueDateRoll.FOLLOWING: ("moves to the next working day", "顺延至下一个工作日"),
+    DueDateRoll.MODIFIED_FOLLOWING: ("moves to the next working day in the same month, else the previous one",
+                                     "顺延至当月下一个工作日，当月无工作日的提前至上一个工作日"),
+    DueDateRoll.PRECEDING: ("moves to the previous working day", "提前至上一个工作日"),
+    DueDateRoll.NONE: ("stays on that day", "不作调整"),
+}
+
+
+def _due_date_clause(policy: Policy) -> dict[str, str]:
+    """How a due date on a closed day moves; the schedule above already shows the moved dates."""
+    en, zh = _ROLL_TEXT[policy.calendar.due_date_roll]
+    return {
+        "code": "due_dates",
+        "en": f"A due date on a day the lender is closed (a weekend or public holiday) {en}; "
+        "the amount due is unchanged.",
+        "zh": f"到期日遇周末或法定节假日的，{zh}，应还金额不变。",
+    }
+
+
 def governing_terms(policy: Policy) -> list[dict[str, str]]:
     """The clauses that bind both parties, stated from the lender's policy values."""
     order_en = ", then ".join(_COMPONENT_TEXT[c][0] for c in policy.allocation.order)
@@ -132,9 +161,11 @@ def governing_terms(policy: Policy) -> list[dict[str, str]]:
         },
         {
             "code": "missed_instalment",
-            "en": f"An instalment not paid in full within {grace} days after its due date is missed.",
-            "zh": f"到期日后{grace}日内未足额偿还的一期视为逾期。",
+            "en": f"An instalment not paid in full within {grace} {_unit_en(policy.calendar.units.grace)} "
+            "after its due date is missed.",
+            "zh": f"到期日后{grace}{_unit_zh(policy.calendar.units.grace)}内未足额偿还的一期视为逾期。",
         },
+        _due_date_clause(policy),
         {
             "code": "penalty_interest",
             "en": "Overdue principal bears penalty interest at the contract rate increased by "
@@ -145,9 +176,9 @@ def governing_terms(policy: Policy) -> list[dict[str, str]]:
             "code": "escalation",
             "en": f"When payment is late the lender sends a reminder at {esc.reminder_dpd} day(s) past due, "
             f"a warning at {esc.warning_dpd} days and a breach notice at {esc.breach_notice_dpd} days "
-            f"giving {esc.remedy_days} days to pay all arrears.",
+            f"giving {esc.remedy_days} {_unit_en(policy.calendar.units.remedy)} to pay all arrears.",
             "zh": f"逾期{esc.reminder_dpd}日发送提醒，逾期{esc.warning_dpd}日发送警告，逾期{esc.breach_notice_dpd}日发送违约通知，"
-            f"给予{esc.remedy_days}日补救期偿还全部欠款。",
+            f"给予{esc.remedy_days}{_unit_zh(policy.calendar.units.remedy)}补救期偿还全部欠款。",
         },
         {
             "code": "legal_referral",

@@ -36,8 +36,11 @@ class Invalid(Unprocessable):
 
 
 def expiry_date(decided_on: date, policy: Policy) -> date:
-    """The last business date on which the offer can be accepted."""
-    return decided_on + timedelta(days=policy.offers.validity_days)
+    """The last business date on which the offer can be accepted: ``validity_days`` after the
+    decision in the policy's unit (``calendar.units.offer_validity``; working days in the demo,
+    so an offer made before 春节 is not spent while the lender is closed)."""
+    unit = policy.calendar.units.offer_validity
+    return policy.working_calendar.add(decided_on, policy.offers.validity_days, unit)
 
 
 def is_past_expiry(expires_on: date, business_date: date) -> bool:

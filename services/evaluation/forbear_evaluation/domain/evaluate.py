@@ -21,7 +21,7 @@ waive accrued interest up to the policy cap.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from decimal import ROUND_DOWN, Decimal
 from enum import StrEnum
@@ -36,6 +36,7 @@ from forbear_shared.domain.hardship import (
 from forbear_shared.domain.money import CENT, Money
 from forbear_shared.domain.policy import Policy
 from forbear_shared.domain.schedule import Frequency, annuity_payment
+from forbear_shared.domain.working_days import roll_due_dates
 
 from .affordability import Affordability, AffordabilityRules, IncomeExpenditureStatement, assess_affordability
 from .restructuring import (
@@ -343,6 +344,21 @@ def _resumed_payment_bound(plan: RestructuringPlan) -> Money | None:
     return annuity_payment(principal, rate, repayments).min(principal)
 
 
+def _on_working_days(offer: Offer, policy: Policy) -> Offer:
+    """The offer's plan with its due dates on the lender's working days (``roll_due_dates``):
+    where an offer's schedule is fixed, before it is published, so the borrower, the
+    agreement and monitoring all see the same dates. Amounts are unchanged."""
+    calendar, roll = policy.working_calendar, policy.calendar.due_date_roll
+    plan = offer.plan
+    arrears = plan.arrears_schedule
+    rolled = replace(
+        plan,
+        schedule=roll_due_dates(plan.schedule, calendar, roll),
+        arrears_schedule=roll_due_dates(arrears, calendar, roll) if arrears is not None else None,
+    )
+    return offer if rolled == plan else replace(offer, plan=rolled)
+
+
 def evaluate(case: Case, policy: Policy, as_of: date) -> Decision:
     """Decide a case as of the lender's business date ``as_of``."""
     ev = policy.evaluation
@@ -382,6 +398,7 @@ def evaluate(case: Case, policy: Policy, as_of: date) -> Decision:
         outcome: Outcome, reasons: tuple[Reason, ...], offers: tuple[Offer, ...] = (),
         waterfall: WaterfallResult | None = None,
     ) -> Decision:
+        offers = tuple(_on_working_days(o, policy) for o in offers)
         return Decision(
             case.case_id, outcome, reasons + (contact_reason,), offers, policy.version, as_of, priority,
             completeness, affordability, indicators, waterfall,

@@ -9,9 +9,11 @@ service's events move it on.
 
 from __future__ import annotations
 
+from datetime import date
 from enum import StrEnum
 
 from forbear_shared.domain.hardship import EvidenceCompleteness
+from forbear_shared.domain.policy import Policy
 
 
 class CaseStatus(StrEnum):
@@ -68,3 +70,11 @@ def resubmits_on_evidence(status: CaseStatus, awaiting_more_evidence: bool, comp
     """Evaluation asked for more evidence and now has all of it: the case goes back to
     evaluation at once, without waiting for the borrower to submit again."""
     return status in GATHERING and awaiting_more_evidence and completeness.is_complete
+
+
+def evidence_deadline(opened_on: date, policy: Policy) -> date:
+    """The last day to provide the requested documents: ``evidence.deadline_days`` after the
+    case opened, in the policy's unit (``calendar.units.evidence_deadline``; working days in
+    the demo: employers, hospitals and courts that issue the documents close on holidays)."""
+    unit = policy.calendar.units.evidence_deadline
+    return policy.working_calendar.add(opened_on, policy.evidence.deadline_days, unit)

@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Any
 import psycopg
 from forbear_shared import metrics
 from forbear_shared.auth import Principal
-from forbear_shared.domain.calendar import add_days
 from forbear_shared.domain.hardship import required_documents
 from forbear_shared.errors import Conflict, NotFound
 from forbear_shared.events import Envelope
@@ -34,7 +33,7 @@ from forbear_shared.unit_of_work import UnitOfWork
 
 from forbear_intake.adapters import repository as repo
 from forbear_intake.domain import ownership
-from forbear_intake.domain.case_status import CLOSED, GATHERING, CaseStatus, may_submit
+from forbear_intake.domain.case_status import CLOSED, GATHERING, CaseStatus, evidence_deadline, may_submit
 from forbear_intake.domain.loan_records import LoanSource
 from forbear_intake.service_layer import views
 from forbear_intake.service_layer.commands import CorrectHistory, NewCase, RecordStatement, SubmitCase
@@ -138,7 +137,7 @@ def open_case(cmd: NewCase, uow: UnitOfWork[Intake]) -> views.CaseView:
         case_id = new_id("C")
         dpd = request.dpd_at_first_contact if request.dpd_at_first_contact is not None else loans.largest_days_past_due
         loan_ids = list(loans.loan_ids)
-        deadline = add_days(today, policy.evidence.deadline_days)
+        deadline = evidence_deadline(today, policy)
         case: Row = {
             "case_id": case_id, "borrower_id": borrower_id, "hardship_category": request.hardship_category,
             "story": request.story, "channel": request.channel, "dpd_at_first_contact": dpd, "opened_on": today,

@@ -526,6 +526,25 @@ def manual_entry_facts(conn: psycopg.Connection, agreement_id: str, reference: s
 # -- close of business ----------------------------------------------------------------------------
 
 
+def unfixed_grace_cutoffs(conn: psycopg.Connection, through: dt.date) -> list[Row]:
+    """Instalments due by ``through`` whose grace cutoff is not fixed yet (their year's holidays
+    were unpublished at activation)."""
+    return conn.execute(
+        "select agreement_id, number, due_date from instalments "
+        "where grace_cutoff is null and not closed and due_date <= %s order by agreement_id, number",
+        (through,),
+    ).fetchall()
+
+
+def set_grace_cutoffs(conn: psycopg.Connection, rows: Sequence[Row]) -> None:
+    with conn.cursor() as cur:
+        cur.executemany(
+            "update instalments set grace_cutoff = %(grace_cutoff)s "
+            "where agreement_id = %(agreement_id)s and number = %(number)s and grace_cutoff is null",
+            rows,
+        )
+
+
 def mark_missed(conn: psycopg.Connection, day: dt.date) -> list[Row]:
     """Mark the instalments missed on ``day`` (grace cutoff passed, not paid on time, not yet
     marked), each once; the rows newly recorded, in agreement and instalment order."""

@@ -21,7 +21,7 @@ not made, while the dual-tracking guard reports a pending negotiation.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from enum import StrEnum
 
 from forbear_shared.domain.arrears import LoanLedger, arrears_as_of
@@ -95,6 +95,13 @@ class EscalationOutcome:
     """Why a due referral was not made (dual-tracking guard), if it was held."""
 
 
+def remedy_deadline(notice_on: date, policy: Policy) -> date:
+    """The last day to remedy a breach notice served on ``notice_on``: ``remedy_days`` in the
+    policy's unit (``calendar.units.remedy``)."""
+    unit = policy.calendar.units.remedy
+    return policy.working_calendar.add(notice_on, policy.escalation.remedy_days, unit)
+
+
 class EscalationLadder:
     """The ladder configured by a policy; stateless, states are values."""
 
@@ -115,7 +122,7 @@ class EscalationLadder:
             raise EscalationError("illegal_transition", f"{state.stage} -> {to} is not on the ladder")
         if on < state.since:
             raise EscalationError("date_in_past", f"{on} is before {state.since}, when {state.stage} began")
-        deadline = on + timedelta(days=self._rules.remedy_days) if to is Stage.BREACH_NOTICE else None
+        deadline = remedy_deadline(on, self._policy) if to is Stage.BREACH_NOTICE else None
         step = EscalationStep(state.stage, to, on, reason, deadline)
         return EscalationState(to, on, deadline), step
 

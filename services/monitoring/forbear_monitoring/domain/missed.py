@@ -1,7 +1,8 @@
 """Missed instalments of a signed agreement, as of a business date.
 
 An instalment is *missed* when it was not fully paid (within the allocation
-tolerance) by its due date plus the policy's grace days. The check is made
+tolerance) by its due date plus the policy's grace days (the due date rolled to a
+working day, the grace counted in working days by default: ``arrears.grace_cutoff``). The check is made
 as of the lender's business date, never the wall clock, so a sweep that
 catches up after days of downtime finds exactly the instalments that a
 daily sweep would have found, each with the date on which it became missed.
@@ -14,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from forbear_shared.domain.arrears import LoanLedger, grace_cutoff
+from forbear_shared.domain.arrears import LoanLedger, grace_cutoff, not_yet_due
 from forbear_shared.domain.policy import Policy
 
 
@@ -38,6 +39,8 @@ def missed_instalments(ledger: LoanLedger, *, as_of: date, policy: Policy) -> tu
     arrears, it does not rewrite the record)."""
     missed: list[MissedInstalment] = []
     for instalment in ledger.schedule.instalments:
+        if not_yet_due(instalment.due_date, as_of):
+            break
         cutoff = grace_cutoff(instalment, policy)
         if as_of <= cutoff:
             break

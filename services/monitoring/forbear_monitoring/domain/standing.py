@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from forbear_shared.domain.arrears import LoanLedger, grace_cutoff, uncharged_penalty
+from forbear_shared.domain.arrears import LoanLedger, grace_cutoff, not_yet_due, uncharged_penalty
 from forbear_shared.domain.money import Money
 from forbear_shared.domain.policy import Policy
 
@@ -18,10 +18,11 @@ from forbear_shared.domain.policy import Policy
 def instalment_status(ledger: LoanLedger, number: int, *, as_of: date, policy: Policy) -> str:
     instalment = ledger.schedule.instalment(number)
     position = ledger.position(number)
-    cutoff = grace_cutoff(instalment, policy)
+    # a later instalment's cutoff is not looked up: its year's holidays may be unpublished yet
     if position.settled_on is not None and position.settled_on <= as_of:
-        return "paid_late" if position.settled_on > cutoff else "paid"
-    if as_of > cutoff:
+        early = position.settled_on <= instalment.due_date
+        return "paid" if early or position.settled_on <= grace_cutoff(instalment, policy) else "paid_late"
+    if not not_yet_due(instalment.due_date, as_of) and as_of > grace_cutoff(instalment, policy):
         return "missed"
     paid = position.fee_paid + position.interest_paid + position.principal_paid
     if paid.is_positive():

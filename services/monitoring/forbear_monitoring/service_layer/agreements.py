@@ -13,7 +13,7 @@ import logging
 
 from forbear_shared import metrics
 from forbear_shared.db import on_commit
-from forbear_shared.domain.arrears import LoanLedger, grace_cutoff
+from forbear_shared.domain.arrears import LoanLedger, known_grace_cutoff
 from forbear_shared.domain.renegotiation import renegotiation_allowed
 from forbear_shared.domain.schedule import Schedule
 from forbear_shared.events import DecodedEvent
@@ -54,7 +54,7 @@ def on_agreement_activated(event: DecodedEvent, uow: UnitOfWork[Monitoring]) -> 
         ledger = LoanLedger.open(schedule, policy)
         repo.insert_instalments(uow.conn, [
             {"agreement_id": p.agreement_id, "number": i.number, "due_date": i.due_date,
-             "grace_cutoff": grace_cutoff(i, policy), "kind": i.kind.value, "principal": i.principal.amount,
+             "grace_cutoff": known_grace_cutoff(i.due_date, policy), "kind": i.kind.value, "principal": i.principal.amount,
              "interest": i.interest.amount, "fee": i.fee.amount, "total": i.total.amount,
              "settled_on": ledger.position(i.number).settled_on}
             for i in schedule.instalments

@@ -28,6 +28,7 @@ from typing import Any
 
 from forbear_shared import business_date, metrics
 from forbear_shared.auth import Principal
+from forbear_shared.domain.arrears import ROLL_BACK_LIMIT, grace_cutoff_of
 from forbear_shared.domain.money import Money
 from forbear_shared.events.schemas.monitoring import (
     LENDER_KEY,
@@ -118,11 +119,24 @@ def close_of_business(uow: UnitOfWork[Monitoring], day: dt.date) -> Effects:
         result = apply_pending(uow, limit=5000)
         if result.applied + result.unmatched == 0:
             break
+    _fix_grace_cutoffs(uow, day)
     effects = Effects()
     effects.merge(_mark_missed(uow, day))
     effects.merge(_early_warning(uow, day))
     effects.merge(_escalate(uow, day))
     return effects
+
+
+def _fix_grace_cutoffs(uow: UnitOfWork[Monitoring], day: dt.date) -> None:
+    """Grace cutoffs left open at activation (their year's holidays were not published), fixed
+    before the instalment can fall due. A year the calendar still does not know then fails
+    this day's close of business with ``CalendarYearUnknown`` naming the year: the lender
+    must publish it (two weeks ahead, ``ROLL_BACK_LIMIT``) rather than have it guessed."""
+    rows = repo.unfixed_grace_cutoffs(uow.conn, day + ROLL_BACK_LIMIT)
+    if rows:
+        repo.set_grace_cutoffs(uow.conn, [
+            {**r, "grace_cutoff": grace_cutoff_of(r["due_date"], uow.policy)} for r in rows
+        ])
 
 
 def _mark_missed(uow: UnitOfWork[Monitoring], day: dt.date) -> Effects:
@@ -196,7 +210,6 @@ def _escalate(uow: UnitOfWork[Monitoring], day: dt.date) -> Effects:
     """Ladder moves for delinquent agreements; SQL computes DPD and missed counts, the domain decides."""
     svc = uow.service
     conn = uow.conn
-    grace = uow.policy.delinquency.grace_days
     facts = repo.escalation_facts(conn, day)
     effects = Effects()
     if not facts:
@@ -210,7 +223,8 @@ def _escalate(uow: UnitOfWork[Monitoring], day: dt.date) -> Effects:
             if state.stage is not Stage.CURRENT:
                 moving[f["agreement_id"]] = block  # arrears paid: a cure
             continue
-        dpd = max(0, (day - f["oldest_unpaid"]).days - grace)
+        # DPD: calendar days since the oldest unpaid instalment's grace cutoff
+        dpd = max(0, (day - grace_cutoff_of(f["oldest_unpaid"], uow.policy)).days)
         outcome = svc.ladder.advance(state, as_of=day, dpd=dpd, missed_instalments=int(f["missed_outstanding"]),
                                      referral_block=block)
         held = outcome.referral_held is not None
