@@ -6,8 +6,17 @@
 "use strict";
 
 const state = { session: 0, user: null, role: null };
-// the one-time code an agent is typing, per agreement (kept across re-renders, dropped once used)
-const codeDrafts = new Map();
+// what an operator is typing in a form, by field (kept across the page's re-renders, which
+// follow every action and may land mid-typing; dropped once the form's action succeeds)
+const drafts = new Map();
+function drafted(key, input, initial) {
+  input.value = drafts.has(key) ? drafts.get(key) : (initial || "");
+  const keep = () => drafts.set(key, input.value);
+  input.addEventListener("input", keep);
+  input.addEventListener("change", keep);
+  return input;
+}
+const dropDrafts = (prefix) => { for (const key of [...drafts.keys()]) if (key.startsWith(prefix)) drafts.delete(key); };
 const $ = (sel, root) => (root || document).querySelector(sel);
 
 // -- tiny DOM helper: h("div.card", {onclick}, child, ...) — text is always text, never HTML --
@@ -276,7 +285,8 @@ async function renderCase(main, caseId) {
     if (event) event.preventDefault();
     const button = event && (event.submitter || event.currentTarget);
     if (button && button.disabled !== undefined) button.disabled = true;
-    try { await fn(); flash(label); await reload(); }
+    // the page is drawn again before the flash confirms: what the operator sees next is the new state
+    try { await fn(); await reload(); flash(label); }
     catch (e) { flash(`${label} failed: ${e.message}${e.reason ? " (" + e.reason + ")" : ""}`, true); if (button) button.disabled = false; }
   };
 
@@ -377,8 +387,7 @@ function agreementCard(ctx, act) {
     const codeInput = h("input", { id: "borrower-code", inputmode: "numeric", pattern: "[0-9]{6}", maxlength: "6",
       autocomplete: "one-time-code", placeholder: "6-digit code", "aria-label": "Code the borrower reads out" });
     // what the agent typed survives the page's re-render (after any action) until it is used
-    codeInput.value = codeDrafts.get(a.agreement_id) || "";
-    codeInput.addEventListener("input", () => codeDrafts.set(a.agreement_id, codeInput.value));
+    drafted(`code:${a.agreement_id}`, codeInput);
     // sending a code changes nothing on the page: no re-render, so the agent types straight away
     const sendCode = async (event) => {
       if (event) event.preventDefault();
@@ -393,7 +402,7 @@ function agreementCard(ctx, act) {
       const body = { party, document_sha256: doc.document_sha256 };
       if (party === "borrower") body.one_time_code = codeInput.value.trim();
       const answer = await api("agreement", `/agreements/${encodeURIComponent(a.agreement_id)}/signatures`, "POST", body);
-      codeDrafts.delete(a.agreement_id);
+      dropDrafts(`code:${a.agreement_id}`);
       return answer;
     });
     const signed = new Set((a.signatures || []).map((x) => x.party));
@@ -468,14 +477,21 @@ function scheduleCard(ctx, act) {
 function contactsCard(ctx, act) {
   const contacts = ctx.caseView.contacts || [];
   const now = new Date();
-  const form = h("form.inline", { id: "contact-form", onsubmit: act("Contact recorded", () => api("intake", `/cases/${encodeURIComponent(ctx.caseId)}/contacts`, "POST", {
-      party: $("#contact-party").value, channel: $("#contact-channel").value, direction: $("#contact-direction").value,
-      local_time: $("#contact-time").value, note: $("#contact-note").value.trim() || null })) },
-    h("select", { id: "contact-party", "aria-label": "party" }, ["borrower", "guarantor"].map((p) => h("option", {}, p))),
-    h("select", { id: "contact-channel", "aria-label": "channel" }, ["phone", "email", "branch", "portal"].map((p) => h("option", {}, p))),
-    h("select", { id: "contact-direction", "aria-label": "direction" }, ["outbound", "inbound"].map((p) => h("option", {}, p))),
-    h("input", { id: "contact-time", type: "time", required: true, value: `${String(now.getHours()).padStart(2, "0")}:${String(now.getMinutes()).padStart(2, "0")}`, "aria-label": "local time" }),
-    h("input", { id: "contact-note", placeholder: "note (no personal data)", "aria-label": "note" }),
+  const draft = `contact:${ctx.caseId}:`;
+  const field = (name, el, initial) => drafted(draft + name, el, initial);
+  const form = h("form.inline", { id: "contact-form", onsubmit: act("Contact recorded", async () => {
+      const answer = await api("intake", `/cases/${encodeURIComponent(ctx.caseId)}/contacts`, "POST", {
+        party: $("#contact-party").value, channel: $("#contact-channel").value, direction: $("#contact-direction").value,
+        local_time: $("#contact-time").value, note: $("#contact-note").value.trim() || null });
+      dropDrafts(draft);
+      return answer;
+    }) },
+    field("party", h("select", { id: "contact-party", "aria-label": "party" }, ["borrower", "guarantor"].map((p) => h("option", {}, p))), "borrower"),
+    field("channel", h("select", { id: "contact-channel", "aria-label": "channel" }, ["phone", "email", "branch", "portal"].map((p) => h("option", {}, p))), "phone"),
+    field("direction", h("select", { id: "contact-direction", "aria-label": "direction" }, ["outbound", "inbound"].map((p) => h("option", {}, p))), "outbound"),
+    field("time", h("input", { id: "contact-time", type: "time", required: true, "aria-label": "local time" }),
+      `${String(now.getHours()).padStart(2, "0")}:${String(now.getMinutes()).padStart(2, "0")}`),
+    field("note", h("input", { id: "contact-note", placeholder: "note (no personal data)", "aria-label": "note" })),
     h("button", { type: "submit" }, "Record contact"));
   return h("section.card", { id: "contacts" }, h("header", {}, h("h3", {}, "Communication log"), h("span.count", {}, String(contacts.length))),
     h("div.scroll", {}, table([

@@ -63,31 +63,28 @@ class InstalmentMissed(Payload):
     detected_on: dt.date
 
 
-@registry.register("agreement.near_breach", 1)
-class AgreementNearBreach(Payload):
-    """Early warning: by an instalment's checkpoint less than the policy share of it was paid."""
+class _InstalmentShare(Payload):
+    """An instalment of the early warning, what is due of it and what was paid by the day."""
 
     agreement_id: str
     instalment: int = Field(ge=1)
     due_date: dt.date
-    checkpoint: dt.date
     amount_due: MoneyAmount
     amount_paid: MoneyAmount
     required_share: DecimalStr
     business_date: dt.date
+
+
+@registry.register("agreement.near_breach", 1)
+class AgreementNearBreach(_InstalmentShare):
+    """Early warning: by an instalment's checkpoint less than the policy share of it was paid."""
+
+    checkpoint: dt.date
 
 
 @registry.register("agreement.near_breach_cleared", 1)
-class AgreementNearBreachCleared(Payload):
+class AgreementNearBreachCleared(_InstalmentShare):
     """The instalment flagged near breach is now paid up to the policy share (or in full)."""
-
-    agreement_id: str
-    instalment: int = Field(ge=1)
-    due_date: dt.date
-    amount_due: MoneyAmount
-    amount_paid: MoneyAmount
-    required_share: DecimalStr
-    business_date: dt.date
 
 
 @registry.register("agreement.escalated", 1)
