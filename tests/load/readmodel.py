@@ -136,7 +136,7 @@ def bench_readmodel(infra: test_infra.TestInfra) -> None:
     from forbear_console.entrypoints import worker
     from forbear_console.readmodel import snapshot
     from forbear_console.readmodel.rebuild import rebuild
-    from forbear_shared.worker import build_consumer
+    from forbear_shared.worker import build_consumer, tune_gc
 
     print(f"\n[readmodel] a book of {CASES:,} cases, {AGREEMENTS:,} agreements")
     started = time.perf_counter()
@@ -147,18 +147,21 @@ def bench_readmodel(infra: test_infra.TestInfra) -> None:
         producer.send(infra.topic(topic), key=key, value=value)
     producer.flush()
     producer.close()
+    published = len(events)
+    del events  # not in the worker's heap, which the collector scans
     for name, value in infra.service_env().items():
         os.environ[name] = value
     spec = worker.consumer(pool_size=3)
     ctx = spec.service.ctx
     stop = threading.Event()
     loop = build_consumer(ctx.settings, ctx.pool, spec)
+    tune_gc()  # the collector as run_worker sets it in the worker process
     thread = threading.Thread(target=loop.run, args=(stop,), daemon=True)
     started, cpu = time.perf_counter(), time.process_time()
     load = os.getloadavg()[0]
     thread.start()
     projected = 0
-    while projected < len(events) and time.perf_counter() - started < 1800:
+    while projected < published and time.perf_counter() - started < 1800:
         time.sleep(1.0)
         with ctx.pool.connection() as conn:
             row = conn.execute("select events_projected from rm_progress").fetchone()

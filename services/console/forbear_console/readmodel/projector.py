@@ -62,7 +62,7 @@ insert into rm_case (case_id, offer_accepted, agreement_id) values (%s, true, %s
 on conflict (case_id) do update set offer_accepted = true, agreement_id = excluded.agreement_id"""
 _TIMELINE = """
 insert into rm_timeline (event_id, case_id, occurred_at, business_date, type, producer, summary)
-values (%s, %s, %s, %s, %s, %s, %s) on conflict (event_id) do nothing"""
+values (%s, %s, %s, %s, %s, %s, %s) on conflict (case_id, occurred_at, event_id) do nothing"""
 _OFFER_MADE = """
 insert into rm_offer (offer_id, case_id, rank, option, new_instalment, term_months, expires_on, made_on)
 values (%s, %s, %s, %s, %s, %s, %s, %s)
