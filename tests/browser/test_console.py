@@ -13,6 +13,7 @@ import re
 import time
 import uuid
 from collections.abc import Iterator
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 import pytest
@@ -198,6 +199,13 @@ def test_an_agent_and_a_supervisor_work_a_case_from_evidence_review_to_a_signed_
     # evaluation approves (worker), agreement makes the offers (worker): accept the first one
     reload_case_until(page, case_id, "[data-accept-offer]")
     expect(page.locator("#decisions")).to_contain_text("approve")
+    # each offer shows its APR (年化利率) as the agreement service states it, to 2 places of a percent
+    with client("agreement", role="agent") as api:
+        offers = api.get(f"/cases/{case_id}/offers").json()
+    assert offers and all(o["apr"] for o in offers)
+    for offer in offers:
+        shown = (Decimal(offer["apr"]) * 100).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+        expect(page.locator(f"[data-offer='{offer['offer_id']}'] .apr")).to_have_text(f"APR {shown} %")
     shoot(page, "04-case-offers")
     page.locator("[data-accept-offer]").first.click()
     expect(page.locator("#sign-borrower")).to_be_visible()

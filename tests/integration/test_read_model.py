@@ -39,7 +39,7 @@ from forbear_shared.kafka_admin import create_topics
 from forbear_shared.service import ServiceContext
 from forbear_shared.worker import build_consumer
 
-from tests.support.infra import TestInfra, eventually, producer, read_topic
+from tests.support.infra import TestInfra, drop_database, eventually, producer, read_topic
 
 pytestmark = pytest.mark.integration
 
@@ -130,8 +130,7 @@ def rm_infra(infra: TestInfra) -> Iterator[TestInfra]:
                               database=database, database_url=infra.database_url.rsplit("/", 1)[0] + f"/{database}")
     create_topics(own.bootstrap, own.topic_prefix)
     yield own
-    with psycopg.connect(infra.admin_url, autocommit=True) as conn:
-        conn.execute(f"drop database if exists {database} with (force)")
+    drop_database(own)  # (waits out an autovacuum worker still in it, which this role cannot end)
 
 
 @pytest.fixture(scope="module")

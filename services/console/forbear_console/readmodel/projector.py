@@ -1,10 +1,12 @@
 """The projection: a batch of events in, the read model's rows out, set-based.
 
 The inbox (``forbear_shared.inbox``) has already recorded every event of the batch in the same
-transaction, so a redelivered event never reaches here twice. Each kind of row is written by
-one ``insert … select … from unnest(…)`` per *round* (``Batch.flush``): round k holds the k-th
-row of each key in the batch, so rows of one key are applied in the events' order and no
-statement touches a row twice. Every write is order-safe on its own (rules.py): the
+transaction, so a redelivered event never reaches here twice. A case's row is written once per
+batch: its events are folded into one ``CaseRow`` first, which merges with the stored row
+column by column (``_CASE``). Each other kind of row is written by one ``insert … select …
+from unnest(…)`` per *round* (``Batch.flush``): round k holds the k-th row of each key in the
+batch, so rows of one key are applied in the events' order and no statement touches a row
+twice. Every write is order-safe on its own (rules.py): the
 newest-occurred event sets a case's queue and an agreement's level, an offer's terminal status
 is never reopened, payments add up, a review is not undone by a late "received".
 
@@ -21,6 +23,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections import Counter, defaultdict
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -33,33 +36,95 @@ from forbear_console.readmodel.rules import queue_after, summary
 #: events that are not about a case (their key is a loan id or the lender)
 NOT_CASE_EVENTS = frozenset({"business_date.advanced", "loan.snapshot", "payment.received"})
 
-_CASE_OPENED = """
-insert into rm_case (case_id, hardship_category, channel, dpd_at_first_contact, opened_on)
-values (%s, %s, %s, %s, %s)
-on conflict (case_id) do update set hardship_category = excluded.hardship_category, channel = excluded.channel,
-    dpd_at_first_contact = excluded.dpd_at_first_contact, opened_on = excluded.opened_on"""
-_QUEUE = """
-insert into rm_case (case_id, queue, queue_at, queue_on, last_event_at) values (%s, %s, %s, %s, %s)
+#: a case's row, once per case per batch: the batch's events are folded into one row first
+#: (``CaseRow``), and each column merges with the stored one by the column's own rule: the
+#: newest-occurred queue and outcome win, counts and deadlines only grow, the first decision
+#: date only shrinks, acceptance and approval are never undone. A column the batch did not
+#: touch arrives as its default ('unknown' / -infinity / 0 / false / null), which every rule
+#: leaves unchanged
+_CASE = """
+insert into rm_case (case_id, hardship_category, channel, dpd_at_first_contact, opened_on, queue, queue_at, queue_on,
+                     last_event_at, submissions, first_decided_on, last_outcome, last_outcome_at, ever_approved,
+                     offer_accepted, agreement_id, evidence_deadline)
+select c1, c2, c3, c4, c5, c6, coalesce(c7, '-infinity'), c8, c7, c9, c10, c11, coalesce(c12, '-infinity'), c13,
+       c14, c15, c16
+from unnest(%b::text[], %b::text[], %b::text[], %b::int[], %b::date[], %b::text[], %b::timestamptz[], %b::date[],
+            %b::int[], %b::date[], %b::text[], %b::timestamptz[], %b::boolean[], %b::boolean[], %b::text[],
+            %b::date[]) as u(c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12, c13, c14, c15, c16)
 on conflict (case_id) do update set
+    hardship_category = coalesce(excluded.hardship_category, rm_case.hardship_category),
+    channel = coalesce(excluded.channel, rm_case.channel),
+    dpd_at_first_contact = coalesce(excluded.dpd_at_first_contact, rm_case.dpd_at_first_contact),
+    opened_on = coalesce(excluded.opened_on, rm_case.opened_on),
     queue = case when excluded.queue_at >= rm_case.queue_at then excluded.queue else rm_case.queue end,
     queue_on = case when excluded.queue_at >= rm_case.queue_at then excluded.queue_on else rm_case.queue_on end,
     queue_at = greatest(rm_case.queue_at, excluded.queue_at),
-    last_event_at = greatest(rm_case.last_event_at, excluded.last_event_at)"""
-_SUBMITTED = """
-insert into rm_case (case_id, submissions) values (%s, %s)
-on conflict (case_id) do update set submissions = greatest(rm_case.submissions, excluded.submissions)"""
-_DECIDED = """
-insert into rm_case (case_id, first_decided_on, last_outcome, last_outcome_at, ever_approved)
-values (%s, %s, %s, %s, %s)
-on conflict (case_id) do update set
+    last_event_at = greatest(rm_case.last_event_at, excluded.last_event_at),
+    submissions = greatest(rm_case.submissions, excluded.submissions),
     first_decided_on = least(rm_case.first_decided_on, excluded.first_decided_on),
     last_outcome = case when excluded.last_outcome_at >= rm_case.last_outcome_at
                         then excluded.last_outcome else rm_case.last_outcome end,
     last_outcome_at = greatest(rm_case.last_outcome_at, excluded.last_outcome_at),
-    ever_approved = rm_case.ever_approved or excluded.ever_approved"""
-_ACCEPTED_CASE = """
-insert into rm_case (case_id, offer_accepted, agreement_id) values (%s, true, %s)
-on conflict (case_id) do update set offer_accepted = true, agreement_id = excluded.agreement_id"""
+    ever_approved = rm_case.ever_approved or excluded.ever_approved,
+    offer_accepted = rm_case.offer_accepted or excluded.offer_accepted,
+    agreement_id = coalesce(excluded.agreement_id, rm_case.agreement_id),
+    evidence_deadline = greatest(rm_case.evidence_deadline, excluded.evidence_deadline)"""
+
+
+@dataclass
+class CaseRow:
+    """What a batch says about one case, folded in the events' order by the rules of ``_CASE``
+    (a queue or an outcome not set is null here, '-infinity' in the table)."""
+
+    case_id: str
+    hardship_category: str | None = None
+    channel: str | None = None
+    dpd_at_first_contact: int | None = None
+    opened_on: dt.date | None = None
+    queue: str = "unknown"
+    queue_at: dt.datetime | None = None
+    queue_on: dt.date | None = None
+    submissions: int = 0
+    first_decided_on: dt.date | None = None
+    last_outcome: str | None = None
+    last_outcome_at: dt.datetime | None = None
+    ever_approved: bool = False
+    offer_accepted: bool = False
+    agreement_id: str | None = None
+    evidence_deadline: dt.date | None = None
+
+    def opened(self, hardship_category: str, channel: str, dpd: int, opened_on: Any) -> None:
+        self.hardship_category, self.channel, self.dpd_at_first_contact = hardship_category, channel, dpd
+        self.opened_on = _date(opened_on)
+
+    def place(self, queue: str, at: dt.datetime, on: dt.date) -> None:
+        # of a batch's events only the one that occurred last places the case; on a tie the later
+        if self.queue_at is None or at >= self.queue_at:
+            self.queue, self.queue_at, self.queue_on = queue, at, on
+
+    def decided(self, on: Any, outcome: str, at: dt.datetime) -> None:
+        day = _date(on)
+        if day is not None and (self.first_decided_on is None or day < self.first_decided_on):
+            self.first_decided_on = day
+        if self.last_outcome_at is None or at >= self.last_outcome_at:
+            self.last_outcome, self.last_outcome_at = outcome, at
+        self.ever_approved = self.ever_approved or outcome == "approve"
+
+    def accepted(self, agreement_id: str) -> None:
+        self.offer_accepted, self.agreement_id = True, agreement_id
+
+    def deadline(self, on: Any) -> None:
+        day = _date(on)
+        if day is not None and (self.evidence_deadline is None or day > self.evidence_deadline):
+            self.evidence_deadline = day
+
+    def row(self) -> tuple[Any, ...]:
+        return (self.case_id, self.hardship_category, self.channel, self.dpd_at_first_contact, self.opened_on,
+                self.queue, self.queue_at, self.queue_on, self.submissions, self.first_decided_on,
+                self.last_outcome, self.last_outcome_at, self.ever_approved, self.offer_accepted,
+                self.agreement_id, self.evidence_deadline)
+
+
 _TIMELINE = """
 insert into rm_timeline (event_id, case_id, occurred_at, business_date, type, producer, summary)
 values (%s, %s, %s, %s, %s, %s, %s) on conflict (case_id, occurred_at, event_id) do nothing"""
@@ -152,9 +217,6 @@ _NOTICE = """
 insert into rm_notice (notice_id, agreement_id, level, on_date) values (%s, %s, %s, %s) on conflict do nothing"""
 _REQUIRED = """
 insert into rm_required_document (case_id, document_type) values (%s, %s) on conflict do nothing"""
-_DEADLINE = """
-insert into rm_case (case_id, evidence_deadline) values (%s, %s)
-on conflict (case_id) do update set evidence_deadline = greatest(rm_case.evidence_deadline, excluded.evidence_deadline)"""
 _RECEIVED = """
 insert into rm_document (document_id, case_id, document_type, received_on) values (%s, %s, %s, %s)
 on conflict (document_id) do update set received_on = excluded.received_on"""
@@ -312,19 +374,18 @@ class Batch:
         self.evidence: set[str] = set()
         #: cases with an expired offer: back to "offer expired" if none is open any more
         self.expired: dict[str, tuple[dt.datetime, dt.date]] = {}
-        #: per case, the row of ``_QUEUE`` of the batch's newest-occurred event that places it
-        self.queues: dict[str, tuple[Any, ...]] = {}
+        #: per case, what the batch says about it: one row of ``_CASE``
+        self.cases: dict[str, CaseRow] = {}
         self.business_date: dt.date | None = None
 
     def add(self, sql: str, *row: Any) -> None:
         self.rows[sql].append(row)
 
-    def place(self, case_id: str, queue: str, at: dt.datetime, on: dt.date) -> None:
-        """A case's queue: of a batch's events only the one that occurred last can win
-        (``_QUEUE`` keeps the newest-occurred; on a tie the later event), so it alone is written."""
-        before = self.queues.get(case_id)
-        if before is None or at >= before[2]:
-            self.queues[case_id] = (case_id, queue, at, on, at)
+    def case(self, case_id: str) -> CaseRow:
+        row = self.cases.get(case_id)
+        if row is None:
+            row = self.cases[case_id] = CaseRow(case_id)
+        return row
 
     def touch(self, agreement_id: str, since: dt.date | None) -> None:
         """Recompute ``agreement_id``'s derived facts from ``since`` (None: all of them)."""
@@ -334,9 +395,10 @@ class Batch:
         self.refresh[agreement_id] = since
 
     def flush(self, cur: psycopg.Cursor[Any]) -> None:
-        """Every statement's rows, a round at a time (round k: the k-th row of each key)."""
-        if self.queues:
-            self.rows[_QUEUE] = list(self.queues.values())
+        """The cases' rows, then every statement's rows, a round at a time (round k: the k-th
+        row of each key)."""
+        if self.cases:
+            cur.execute(_CASE, [list(column) for column in zip(*(c.row() for c in self.cases.values()), strict=True)])
         for sql, rows in self.rows.items():
             width = 2 if sql in _KEY_OF_TWO else 1
             seen: Counter[tuple[Any, ...]] = Counter()
@@ -437,12 +499,12 @@ def _one(b: Batch, event: DecodedEvent) -> None:
     b.add(_TIMELINE, env.event_id, case_id, at, on, t, env.producer, summary(t, p))
     queue = queue_after(t, p)
     if t == "case.opened":
-        b.add(_CASE_OPENED, case_id, p["hardship_category"], p["channel"], p["dpd_at_first_contact"], p["opened_on"])
+        b.case(case_id).opened(p["hardship_category"], p["channel"], p["dpd_at_first_contact"], p["opened_on"])
         b.evidence.add(case_id)
     elif t == "evidence.requested":
         for document_type in p["missing_document_types"]:
             b.add(_REQUIRED, case_id, document_type)
-        b.add(_DEADLINE, case_id, p["deadline"])
+        b.case(case_id).deadline(p["deadline"])
         b.evidence.add(case_id)
     elif t == "evidence.received":
         b.add(_RECEIVED, p["document_id"], case_id, p["document_type"], p["received_on"])
@@ -451,15 +513,16 @@ def _one(b: Batch, event: DecodedEvent) -> None:
         b.add(_REVIEWED, p["document_id"], case_id, p["document_type"], p["outcome"], p["reviewed_on"])
         b.evidence.add(case_id)
     elif t == "case.submitted":
-        b.add(_SUBMITTED, case_id, p["submission"])
+        row = b.case(case_id)
+        row.submissions = max(row.submissions, p["submission"])
     elif t == "case.decided":
-        b.add(_DECIDED, case_id, p["decided_on"], p["outcome"], at, p["outcome"] == "approve")
+        b.case(case_id).decided(p["decided_on"], p["outcome"], at)
     elif t == "offer.made":
         b.add(_OFFER_MADE, p["offer_id"], case_id, p["rank"], p["option"], p["new_instalment"], p["term_months"],
               p["expires_on"], on)
     elif t == "offer.accepted":
         b.add(_OFFER_STATUS, p["offer_id"], case_id, "accepted", p["accepted_on"])
-        b.add(_ACCEPTED_CASE, case_id, p["agreement_id"])
+        b.case(case_id).accepted(p["agreement_id"])
         b.add(_AGREEMENT_ACCEPTED, p["agreement_id"], case_id, p["accepted_on"])
     elif t in ("offer.expired", "offer.withdrawn", "offer.countered"):
         status = {"offer.expired": "expired", "offer.withdrawn": "withdrawn", "offer.countered": "countered"}[t]
@@ -478,9 +541,9 @@ def _one(b: Batch, event: DecodedEvent) -> None:
         for i in p["schedule"]["instalments"]:
             b.add(_INSTALMENT, p["agreement_id"], i["number"], i["due_date"], i["total"])
         b.touch(p["agreement_id"], None)
-        b.place(case_id, "agreement_active", at, on)
         # the case row's agreement is the one in force
-        b.add(_ACCEPTED_CASE, case_id, p["agreement_id"])
+        b.case(case_id).place("agreement_active", at, on)
+        b.case(case_id).accepted(p["agreement_id"])
         queue = None
     elif t == "payment.applied":
         b.add(_PAYMENT, p["reference"], p["agreement_id"], case_id, p["amount"], p["source"], p["received_on"])
@@ -517,5 +580,5 @@ def _one(b: Batch, event: DecodedEvent) -> None:
     elif t == "notice.requested":
         b.add(_NOTICE, p["notice_id"], p["agreement_id"], p["level"], p["on"])
     if queue is not None:
-        b.place(case_id, queue, at, on)
+        b.case(case_id).place(queue, at, on)
 

@@ -108,6 +108,18 @@ function flash(message, bad) {
 }
 
 // -- formatting ---------------------------------------------------------------------------------
+// a rate as a fraction ("0.110963") shown as a percentage to 2 places ("11.10 %"), by decimal
+// digits, not a float
+function percent(fraction) {
+  const m = /^(\d+)(?:\.(\d*))?$/.exec(String(fraction));
+  if (!m) return String(fraction);
+  const digits = (m[1] + ((m[2] || "") + "0000").slice(0, 4)).replace(/^0+(?=\d)/, "");
+  const rest = (m[2] || "").slice(4);
+  let basis = BigInt(digits || "0");  // hundredths of a percent
+  if (rest && Number(rest[0]) >= 5) basis += 1n;  // half up
+  const s = basis.toString().padStart(3, "0");
+  return `${s.slice(0, -2)}.${s.slice(-2)} %`;
+}
 const money = (v, cur) => v === null || v === undefined || v === "" ? "—" : `${Number(v).toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 })}${cur ? " " + cur : ""}`;
 const pct = (v) => v === null || v === undefined ? "—" : `${(v * 100).toFixed(1)}%`;
 const pill = (text) => text ? h("span.pill." + String(text).replace(/[^a-z_]/gi, "_"), {}, String(text).replace(/_/g, " ")) : "—";
@@ -369,6 +381,8 @@ function offersCard(ctx, act) {
       h("div.terms", {},
         h("span", {}, `Instalment ${money(o.old_instalment)} → `, h("b", {}, money(o.new_instalment, o.currency))),
         h("span", {}, `${o.term_months} months`), h("span", {}, `rate ${o.annual_rate}`),
+        // the annualised cost a borrower must be shown (年化利率, IRR method), beside the nominal rate
+        o.apr ? h("span.apr", { title: "APR (年化利率): periodic IRR x periods per year" }, `APR ${percent(o.apr)}`) : null,
         o.waived_amount ? h("span", {}, `waived ${money(o.waived_amount)}`) : null,
         o.capitalised_arrears ? h("span", {}, `capitalised ${money(o.capitalised_arrears)}`) : null),
       o.summary ? h("p.muted", {}, o.summary) : null,
