@@ -29,3 +29,21 @@ def test_outstanding_balance_is_every_unpaid_instalment_plus_penalty(agreement_s
     assert outstanding_balance(ledger, as_of=date(2025, 2, 1), policy=policy) == M("3060.00")
     # 14 Feb: instalment 1 missed, penalty from 10 Feb: 1,000.00 x 18 % / 360 x 4 = 2.00
     assert outstanding_balance(ledger, as_of=date(2025, 2, 14), policy=policy) == M("3062.00")
+
+
+def test_a_plan_reaching_an_unpublished_year_has_a_balance_and_statuses_today(policy):
+    # the demo calendar knows 2004-2026: a 4-year plan from Dec 2026 runs to Nov 2030. On
+    # 1 Apr 2026 nothing is due, so the balance is the sum of the instalments and every one
+    # is upcoming, without looking up any grace cutoff of 2027-2030
+    from decimal import Decimal
+
+    from forbear_shared.domain.schedule import equal_instalment_schedule
+
+    schedule = equal_instalment_schedule(M("30000.00"), Decimal("0.08"), 48, date(2026, 12, 15))
+    assert schedule.instalments[-1].due_date.year == 2030
+    ledger = LoanLedger.open(schedule, policy)
+    today = date(2026, 4, 1)
+    expected = sum((i.total for i in schedule.instalments), M("0.00"))
+    assert outstanding_balance(ledger, as_of=today, policy=policy) == expected
+    assert {instalment_status(ledger, i.number, as_of=today, policy=policy) for i in schedule.instalments} == {
+        "upcoming"}

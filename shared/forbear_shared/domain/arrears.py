@@ -191,9 +191,12 @@ def uncharged_penalty(ledger: LoanLedger, number: int, as_of: date, policy: Poli
     schedule = ledger.schedule
     instalment = schedule.instalment(number)
     position = ledger.position(number)
-    # the cheap refusals first (all answer zero, so their order changes nothing)
+    # the cheap refusals first (all answer zero, so their order changes nothing); penalty runs
+    # from the due date, so an instalment not yet due owes none, and its grace cutoff (whose
+    # year's holidays may be unpublished yet) is not looked up
     settled_on = position.settled_on
-    if (settled_on is not None and settled_on <= as_of) or as_of <= grace_cutoff(instalment, policy):
+    if ((settled_on is not None and settled_on <= as_of) or instalment.due_date >= as_of
+            or as_of <= grace_cutoff(instalment, policy)):
         return Money.zero(schedule.currency)
     zero = Money.zero(schedule.currency)
     overdue_principal = instalment.principal - position.principal_paid
