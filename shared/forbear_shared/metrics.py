@@ -93,6 +93,9 @@ NEAR_BREACHES = Counter(
     "forbear_near_breaches_total", "Early warnings of the COB sweep: instalments flagged near breach, cleared, superseded",
     ["outcome"],
 )
+PROMISES = Counter(
+    "forbear_promises_total", "Promises to pay: recorded, and judged kept or broken by the COB sweep", ["outcome"],
+)
 PAYMENTS = Counter("forbear_payments_total", "Payments applied", ["source", "outcome"])
 NOTICES = Counter("forbear_notices_total", "Notices requested", ["level"])
 LEGAL_REFERRALS = Counter("forbear_legal_referrals_total", "Legal referrals published", ["route"])

@@ -93,9 +93,20 @@ def journey() -> list[tuple[str, bytes]]:
         ("monitoring.events", env("agreement.escalated", monitoring.AgreementEscalated(agreement_id=AGREEMENT, from_level="current", to_level="reminder", days_past_due=3, missed_instalments=1, on=D("2026-03-08")), "2026-03-08", minutes=next(n))),
         ("notifications.requested", env("notice.requested", monitoring.NoticeRequested(notice_id="N1", agreement_id=AGREEMENT, borrower_id="B-RM", level="reminder", days_past_due=3, amount_overdue=Decimal("1000.00"), on=D("2026-03-08")), "2026-03-08", minutes=next(n))),
         ("monitoring.events", env("agreement.near_breach", near_breach(3, "2026-04-05", "2026-03-29"), "2026-03-29", minutes=next(n))),
+        # promises to pay: one kept, one broken (its judgement projected before its recording: order-safe)
+        ("monitoring.events", env("promise.recorded", promise_recorded("PRM-1", "500.00", "2026-03-10", "2026-03-02"), "2026-03-02", minutes=next(n))),
+        ("monitoring.events", env("promise.kept", monitoring.PromiseKept(promise_id="PRM-1", agreement_id=AGREEMENT, amount=Decimal("500.00"), paid=Decimal("500.00"), due_date=D("2026-03-10"), on=D("2026-03-09")), "2026-03-10", minutes=next(n))),
+        ("monitoring.events", env("promise.broken", monitoring.PromiseBroken(promise_id="PRM-2", agreement_id=AGREEMENT, amount=Decimal("300.00"), paid=Decimal("299.99"), due_date=D("2026-03-20"), on=D("2026-03-20")), "2026-03-21", minutes=next(n))),
+        ("monitoring.events", env("promise.recorded", promise_recorded("PRM-2", "300.00", "2026-03-20", "2026-03-12"), "2026-03-12", minutes=next(n))),
         ("monitoring.events", env("business_date.advanced", monitoring.BusinessDateAdvanced(previous=D("2026-03-30"), current=D("2026-03-31")), "2026-03-31", "lender", next(n))),
         *[e for case_id in (TO_REVIEW, READY) for e in gathering(case_id, n)],
     ]
+
+
+def promise_recorded(promise_id: str, amount: str, due: str, made_on: str) -> monitoring.PromiseRecorded:
+    return monitoring.PromiseRecorded(promise_id=promise_id, agreement_id=AGREEMENT, amount=Decimal(amount),
+                                      currency="CNY", due_date=D(due), channel="phone", recorded_by="agent",
+                                      made_on=D(made_on))
 
 
 def near_breach(number: int, due: str, checkpoint: str) -> monitoring.AgreementNearBreach:
@@ -165,7 +176,7 @@ def snapshot(ctx: ServiceContext) -> dict[str, list[Any]]:
             "rm_instalment": "agreement_id, number", "rm_allocation": "reference, instalment",
             "rm_payment": "reference", "rm_notice": "notice_id", "rm_month_end_dpd": "agreement_id, month_end",
             "rm_document": "document_id", "rm_required_document": "case_id, document_type",
-            "rm_near_breach": "agreement_id, instalment"}
+            "rm_near_breach": "agreement_id, instalment", "rm_promise": "promise_id"}
     assert set(keys) == set(TABLES)
     # as JSON: an unset order-safety timestamp is -infinity, which Python's datetime cannot hold
     return {t: rows(ctx, f"select to_jsonb(r) as row from {t} r order by {k}") for t, k in keys.items()}
@@ -191,7 +202,7 @@ def test_events_in_rows_out_duplicates_skipped_poison_dead_lettered_and_a_rebuil
     assert (case["queue"], case["submissions"], case["first_decided_on"]) == ("at_risk", 1, D("2026-01-12"))
     timeline = rows(read_model, "select type from rm_timeline where case_id = %s order by occurred_at", CASE)
     assert [t["type"] for t in timeline].count("case.opened") == 1  # the duplicate had no effect
-    assert len(timeline) == 19  # every case event (not the two business-date ones)
+    assert len(timeline) == 23  # every case event (not the two business-date ones)
     offers = {o["offer_id"]: o["status"] for o in rows(read_model, "select * from rm_offer")}
     assert offers == {"O1": "accepted", "O2": "withdrawn"}
     instalments = rows(read_model, "select number, paid, settled_on, missed_on from rm_instalment order by number")
@@ -213,6 +224,11 @@ def test_events_in_rows_out_duplicates_skipped_poison_dead_lettered_and_a_rebuil
     assert k["offer_acceptance_rate"] == 0.5  # O1 accepted, O2 withdrawn
     assert k["notices_by_level"] == {"reminder": 1}
     assert k["agreements_near_breach"] == 1  # instalment 3; 1 was cleared, 2 missed
+    # PRM-1 kept, PRM-2 broken: 1 / (1 + 1) = 0.5
+    assert k["promises"] == {"recorded": 2, "kept": 1, "broken": 1} and k["promise_kept_rate"] == 0.5
+    promised = rows(read_model, "select promise_id, amount, status, paid from rm_promise order by promise_id")
+    assert [(p["promise_id"], p["amount"], p["status"], p["paid"]) for p in promised] == [
+        ("PRM-1", Decimal("500.00"), "kept", Decimal("500.00")), ("PRM-2", Decimal("300.00"), "broken", Decimal("299.99"))]
     # the snapshot /kpis reads is that same computation, kept with the number of events it is of
     import json
 

@@ -130,6 +130,12 @@ select count(*) filter (where activated_on is not null) as activated,
 from rm_agreement"""
 #: agreements with an open early warning (flagged, not cleared, not missed, still active)
 _NEAR_BREACH = f"select count(distinct n.agreement_id) as n {OPEN_NEAR_BREACH}"
+#: promises to pay judged: kept / (kept + broken) is the promise-kept rate
+_PROMISES = """
+select count(*) filter (where made_on is not null) as recorded,
+       count(*) filter (where status = 'kept') as kept,
+       count(*) filter (where status = 'broken') as broken
+from rm_promise"""
 _LEVELS = "select level as key, count(*) as n from rm_agreement where status = 'active' group by 1"
 _ROUTES = "select referral_route as key, count(*) as n from rm_agreement where referral_route is not null group by 1"
 _OFFERS = "select status as key, count(*) as n from rm_offer group by 1"
@@ -168,6 +174,8 @@ def compute(conn: psycopg.Connection) -> dict[str, Any]:
     a = conn.execute(_AGREEMENTS).fetchone()
     assert c is not None and a is not None
     near = conn.execute(_NEAR_BREACH).fetchone()
+    promised = conn.execute(_PROMISES).fetchone()
+    assert promised is not None
     progress = conn.execute("select business_date from rm_progress").fetchone()
     as_of: dt.date | None = progress["business_date"] if progress else None
     offers = _pairs(conn, _OFFERS)
@@ -189,6 +197,8 @@ def compute(conn: psycopg.Connection) -> dict[str, Any]:
         "active_agreements": a["active"],
         "active_by_level": _pairs(conn, _LEVELS),
         "agreements_near_breach": int(near["n"]) if near else 0,
+        "promises": {"recorded": promised["recorded"], "kept": promised["kept"], "broken": promised["broken"]},
+        "promise_kept_rate": rate(promised["kept"], promised["kept"] + promised["broken"]),
         "cure": cure_summary(a["delinquent"], a["cured"], a["delinquent_referred"]),
         "breach_by_months_on_plan": breach_rows(spans),
         "legal_referral_rate": rate(a["referred"], a["activated"]),

@@ -240,6 +240,12 @@ class Forbear:
         return self.call("monitoring", "GET", "/referrals",  # type: ignore[no-any-return]
                          params={"limit": limit, "offset": offset})
 
+    def promise(self, agreement_id: str, amount: str, due_date: dt.date, channel: str,
+                idempotency_key: str | None = None) -> dict[str, Any]:
+        headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
+        return self.call("monitoring", "POST", f"/agreements/{agreement_id}/promises",  # type: ignore[no-any-return]
+                         json={"amount": amount, "due_date": due_date.isoformat(), "channel": channel}, headers=headers)
+
     def pay(self, agreement_id: str, reference: str, amount: str, received_on: dt.date | None = None) -> dict[str, Any]:
         body: dict[str, Any] = {"reference": reference, "amount": amount}
         if received_on:

@@ -105,6 +105,7 @@ class Track:
     cured: bool = False
     contacted_levels: set[str] = field(default_factory=set)
     closed: bool = False
+    promised: bool = False
 
 
 class Simulation:
@@ -518,8 +519,27 @@ class Simulation:
                     t.case_id, "borrower", "phone", self.local_time(), note=f"call after the {level}",  # noqa: B023 (called at once)
                     idempotency_key=f"{level}-{t.agreement_id}"))  # noqa: B023 (called at once)
                 self.stats["contacts"] += 1
+            if level == "reminder" and not t.promised:
+                t.promised = True
+                self.promise(t)
             if level == "current" and t.contacted_levels and not t.cured:
                 t.cured = True
+
+    def promise(self, t: Track) -> None:
+        """At the first reminder the borrower (on the portal) or an agent (on the phone) promises the
+        arrears within a week: a late payer who cures by then keeps it, one who has stopped breaks it."""
+        assert self.today is not None and t.agreement_id is not None
+        view = self.agent.monitored_agreement(t.agreement_id)
+        arrears = Decimal(str(view["arrears"]["total"]))
+        if arrears <= 0:
+            return
+        actor, own = self.channel_actor(t.borrower)
+        if self.attempt("promise", lambda: actor.promise(
+                t.agreement_id, str(arrears), self.today + dt.timedelta(days=7), "portal" if own else "phone",
+                idempotency_key=f"promise-{t.agreement_id}")):
+            self.stats["promises"] += 1
+        if own:
+            actor.close()
 
     def pay(self, t: Track) -> None:
         """Core banking books the borrower's payments, as the borrower's behaviour says."""

@@ -489,6 +489,33 @@ class EarlyWarningPolicy(_PolicyModel):
 
 
 # ---------------------------------------------------------------------------
+# Promise to pay (承诺还款): a short, dated promise of an amount
+# ---------------------------------------------------------------------------
+
+
+class PromisePolicy(_PolicyModel):
+    """A promise to pay: an amount by a business date, recorded by an agent or the borrower on
+    a monitored agreement, judged by the close of business from the payments received from the
+    day it was made to its date. A policy without the section takes no promises.
+
+    On the ladder: while a promise is open (``holds_escalation``) the ladder does not climb past
+    the level the agreement is at (the missed instalments and DPD still count and it catches up,
+    step by step, once the promise is over; a referral already due from a breach notice is not
+    held: that is the dual-tracking guard's job); a broken promise on an agreement in arrears
+    (``broken_escalates``) moves it at least one level up at the close of business that breaks
+    it (further only if DPD asks), never past the breach notice (a referral keeps its own rules).
+    ``max_days_ahead`` bounds both: no promise, and so no hold, lasts longer."""
+
+    enabled: bool = False
+    max_days_ahead: int = Field(default=14, ge=0, le=31)
+    """Calendar days after the business date a promise may fall due (0: today only)."""
+    max_open: int = Field(default=1, ge=1, le=3)
+    """Open promises an agreement may have at once; one more is refused (409 promise_open)."""
+    holds_escalation: bool = True
+    broken_escalates: bool = True
+
+
+# ---------------------------------------------------------------------------
 # The borrower's one-time signing code
 # ---------------------------------------------------------------------------
 
@@ -619,6 +646,7 @@ class Policy(_PolicyModel):
     reamortisation: ReamortisationPolicy = ReamortisationPolicy()
     reageing: ReageingPolicy = ReageingPolicy()
     early_warning: EarlyWarningPolicy = EarlyWarningPolicy()
+    promises: PromisePolicy = PromisePolicy()
     signing_code: SigningCodePolicy = Field(default_factory=SigningCodePolicy)
     calendar: CalendarPolicy
 

@@ -30,7 +30,8 @@ def export(k: dict[str, Any]) -> None:
     _set(metrics.KPI_CASES_BY_HARDSHIP, k["cases_by_hardship"])
     _set(metrics.KPI_CASES_BY_CHANNEL, k["cases_by_channel"])
     _set(metrics.KPI_RATE, {"approval": k["approval_rate"], "offer_acceptance": k["offer_acceptance_rate"],
-                            "cure": k["cure"]["rate"], "legal_referral": k["legal_referral_rate"]})
+                            "cure": k["cure"]["rate"], "legal_referral": k["legal_referral_rate"],
+                            "promise_kept": k.get("promise_kept_rate")})
     _set(metrics.KPI_ACTIVE_AGREEMENTS, k["active_by_level"])
     metrics.KPI_NEAR_BREACH.set(k.get("agreements_near_breach", 0))
     _set(metrics.KPI_BREACH_RATE, {str(r["month"]): r["rate"] for r in k["breach_by_months_on_plan"]})

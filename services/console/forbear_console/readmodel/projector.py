@@ -234,6 +234,14 @@ _NEAR_BREACH_CLEARED = """
 insert into rm_near_breach (agreement_id, instalment, case_id, cleared_on) values (%s, %s, %s, %s)
 on conflict (agreement_id, instalment) do update set
     cleared_on = least(rm_near_breach.cleared_on, excluded.cleared_on)"""
+_PROMISE_RECORDED = """
+insert into rm_promise (promise_id, agreement_id, case_id, amount, due_date, channel, recorded_by, made_on)
+values (%s, %s, %s, %s, %s, %s, %s, %s)
+on conflict (promise_id) do update set amount = excluded.amount, due_date = excluded.due_date,
+    channel = excluded.channel, recorded_by = excluded.recorded_by, made_on = excluded.made_on"""
+_PROMISE_JUDGED = """
+insert into rm_promise (promise_id, agreement_id, case_id, status, paid, judged_on) values (%s, %s, %s, %s, %s, %s)
+on conflict (promise_id) do update set status = excluded.status, paid = excluded.paid, judged_on = excluded.judged_on"""
 #: statements whose rows are keyed by their first two values (the rest by their first)
 _KEY_OF_TWO = frozenset({_INSTALMENT, _ALLOCATED, _MISSED, _REQUIRED, _NEAR_BREACH, _NEAR_BREACH_CLEARED})
 
@@ -575,6 +583,11 @@ def _one(b: Batch, event: DecodedEvent) -> None:
               p["amount_due"], p["amount_paid"], p["required_share"], p["business_date"])
     elif t == "agreement.near_breach_cleared":
         b.add(_NEAR_BREACH_CLEARED, p["agreement_id"], p["instalment"], case_id, p["business_date"])
+    elif t == "promise.recorded":
+        b.add(_PROMISE_RECORDED, p["promise_id"], p["agreement_id"], case_id, p["amount"], p["due_date"], p["channel"],
+              p["recorded_by"], p["made_on"])
+    elif t in ("promise.kept", "promise.broken"):
+        b.add(_PROMISE_JUDGED, p["promise_id"], p["agreement_id"], case_id, t.split(".")[1], p["paid"], p["on"])
     elif t == "referral.blocked":
         b.add(_BLOCKED, p["agreement_id"], case_id, p["on"])
     elif t == "notice.requested":

@@ -122,6 +122,11 @@ _SUMMARIES: dict[str, Callable[[dict[str, Any]], str]] = {
                                      f"{', remedy by ' + str(p.get('remedy_deadline')) if p.get('remedy_deadline') else ''}",
     "agreement.cured": lambda p: f"cured (was {_words(p.get('from_level'))})",
     "agreement.completed": lambda p: f"agreement {p.get('agreement_id')} completed",
+    "promise.recorded": lambda p: f"promise to pay {_money(p.get('amount'))} by {p.get('due_date')} "
+                                  f"({p.get('channel')}, {p.get('recorded_by')})",
+    "promise.kept": lambda p: f"promise kept: {_money(p.get('paid'))} of {_money(p.get('amount'))} by {p.get('due_date')}",
+    "promise.broken": lambda p: f"promise broken: {_money(p.get('paid'))} of {_money(p.get('amount'))} "
+                                f"by {p.get('due_date')}",
     "referral.blocked": lambda p: f"legal referral held ({_codes(p.get('reasons'))})",
     "agreement.referred": lambda p: f"legal referral: {_words(p.get('route'))}",
     "notice.requested": lambda p: f"{_words(p.get('level'))} notice, {p.get('days_past_due')} DPD"

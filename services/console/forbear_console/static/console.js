@@ -603,6 +603,7 @@ async function renderKpis(main) {
       tile(String(k.cases_opened), "cases opened"), tile(pct(k.approval_rate), "approval rate"),
       tile(pct(k.offer_acceptance_rate), "offer acceptance rate"), tile(String(k.active_agreements), "active agreements"),
       tile(String(k.agreements_near_breach ?? 0), "agreements near breach"),
+      tile(pct(k.promise_kept_rate), "promise-kept rate"),
       tile(pct(cure.rate), "cure rate"), tile(pct(k.legal_referral_rate), "legal referral rate"),
       tile(ttfd.median_days === null || ttfd.median_days === undefined ? "—" : `${ttfd.median_days} d`, "median time to first decision")),
     h("div.grid", {},

@@ -723,3 +723,69 @@ def near_breaches_of(conn: psycopg.Connection, agreement_id: str) -> list[Row]:
     return conn.execute(
         "select * from near_breaches where agreement_id = %s order by number", (agreement_id,)
     ).fetchall()
+
+
+# -- promises to pay ----------------------------------------------------------------------------
+
+
+def open_promise_count(conn: psycopg.Connection, agreement_id: str) -> int:
+    row = conn.execute(
+        "select count(*) as n from promises where agreement_id = %s and status = 'open'", (agreement_id,)
+    ).fetchone()
+    return int(row["n"]) if row else 0
+
+
+def insert_promise(conn: psycopg.Connection, row: Row) -> Row:
+    written = conn.execute(
+        """insert into promises (promise_id, agreement_id, case_id, amount, currency, made_on, due_date, channel,
+                                 recorded_by, recorded_subject)
+           values (%(promise_id)s, %(agreement_id)s, %(case_id)s, %(amount)s, %(currency)s, %(made_on)s,
+                   %(due_date)s, %(channel)s, %(recorded_by)s, %(recorded_subject)s)
+           returning *""",
+        row,
+    ).fetchone()
+    assert written is not None
+    return written
+
+
+def promises_of(conn: psycopg.Connection, agreement_id: str) -> list[Row]:
+    return conn.execute(
+        """select promise_id, agreement_id, amount, currency, made_on, due_date, channel, recorded_by, status,
+                  paid, judged_on
+           from promises where agreement_id = %s order by made_on, promise_id""",
+        (agreement_id,),
+    ).fetchall()
+
+
+def open_promises_with_payments(conn: psycopg.Connection, through: dt.date) -> list[Row]:
+    """Every open promise made on or before ``through``, with (received on, amount) of the
+    applied payments of its agreement received from the day it was made through its date and
+    ``through``; the domain decides what they add up to."""
+    return conn.execute(
+        """select p.promise_id, p.agreement_id, p.case_id, p.amount, p.currency, p.made_on, p.due_date,
+                  coalesce(array_agg(pay.received_on order by pay.seq) filter (where pay.seq is not null), '{}')
+                      as received_on,
+                  coalesce(array_agg(pay.amount order by pay.seq) filter (where pay.seq is not null), '{}')
+                      as amounts
+           from promises p
+           left join payments pay on pay.agreement_id = p.agreement_id and pay.status = 'applied'
+                and pay.received_on between p.made_on and least(p.due_date, %(through)s)
+           where p.status = 'open' and p.made_on <= %(through)s
+           group by p.promise_id
+           order by p.agreement_id, p.promise_id""",
+        {"through": through},
+    ).fetchall()
+
+
+def judge_promises(conn: psycopg.Connection, rows: Sequence[tuple[str, str, Decimal, dt.date]]) -> set[str]:
+    """Record each (promise, status, paid, judged on) if the promise is still open; the ids recorded."""
+    if not rows:
+        return set()
+    cur = conn.execute(
+        """update promises p set status = u.status, paid = u.paid, judged_on = u.judged_on
+           from unnest(%s::text[], %s::text[], %s::numeric[], %s::date[]) as u(promise_id, status, paid, judged_on)
+           where p.promise_id = u.promise_id and p.status = 'open'
+           returning p.promise_id""",
+        [[r[i] for r in rows] for i in range(4)],
+    )
+    return {r["promise_id"] for r in cur.fetchall()}

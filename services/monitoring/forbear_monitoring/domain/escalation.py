@@ -143,6 +143,8 @@ class EscalationLadder:
         dpd: int,
         missed_instalments: int,
         referral_block: str | None = None,
+        promise_broken: bool = False,
+        promise_open: bool = False,
     ) -> EscalationOutcome:
         """Escalate as far as DPD and missed instalments require on ``as_of``.
 
@@ -150,6 +152,13 @@ class EscalationLadder:
         unpaid. ``referral_block`` is the dual-tracking guard's reason when a
         negotiation is pending; a due referral is then held (reported, not
         made). Lower DPD never de-escalates: only ``cure`` does.
+
+        Promises to pay (policy ``promises``): ``promise_broken`` (a promise
+        broken at this close of business, the agreement in arrears) moves it
+        one level beyond where it is, at least, never past the breach notice;
+        ``promise_open`` (a promise still open) holds the ladder at its level.
+        Neither makes or holds a referral: at a breach notice the remedy and
+        missed-instalment rules apply as they stand.
         """
         if state.is_final:
             return EscalationOutcome(state, ())
@@ -159,10 +168,19 @@ class EscalationLadder:
         target = self._dpd_target(dpd)
         if referral_by_count:
             target = Stage.BREACH_NOTICE  # the ladder passes through every notice on the way
-        steps: list[EscalationStep] = []
         current_index = LADDER.index(state.stage)
+        promised = self._policy.promises
+        by_promise = (promise_broken and promised.broken_escalates and state.stage is not Stage.BREACH_NOTICE
+                      and LADDER.index(target) <= current_index)
+        if by_promise:
+            target = LADDER[current_index + 1]
+        elif promise_open and promised.holds_escalation and LADDER.index(target) > current_index:
+            target = state.stage  # held at its level; caught up step by step once the promise is over
+        steps: list[EscalationStep] = []
         for stage in LADDER[current_index + 1 : LADDER.index(target) + 1]:
             reason = f"missed_instalments_{missed_instalments}" if referral_by_count and dpd < self._threshold(stage) else f"dpd_{dpd}"
+            if by_promise:
+                reason = "promise_broken"
             state, step = self.transition(state, stage, on=as_of, reason=reason)
             steps.append(step)
 
@@ -267,14 +285,16 @@ class Review:
 
 def review(ladder: EscalationLadder, state: EscalationState, ledger: LoanLedger, *, as_of: date, policy: Policy,
            escalate: bool, referral_block: str | None, blocked_since: date | None,
-           broken_agreements: int) -> Review:
+           broken_agreements: int, promise_broken: bool = False, promise_open: bool = False) -> Review:
     """Where an active agreement goes next on ``as_of``.
 
     Paid in full: completed. Not current and every arrear paid (within tolerance): cured,
     which also ends a referral-blocking episode. Otherwise, when ``escalate`` (close of
     business; a payment never escalates), up the ladder by DPD and missed instalments, a due
     referral held while ``referral_block`` names a pending negotiation, and the legal route
-    of a referral chosen by the whole debt and the borrower's ``broken_agreements``.
+    of a referral chosen by the whole debt and the borrower's ``broken_agreements``; a promise
+    to pay broken at this close of business or still open moves or holds the ladder
+    (``EscalationLadder.advance``).
     """
     if ledger.is_fully_paid:
         done, step = ladder.complete(state, on=as_of, all_instalments_paid=True)
@@ -287,7 +307,7 @@ def review(ladder: EscalationLadder, state: EscalationState, ledger: LoanLedger,
         return Review(ReviewOutcome.UNCHANGED, state, blocked_since=blocked_since)
     missed = outstanding_missed_count(ledger, as_of=as_of, policy=policy)
     moved = ladder.advance(state, as_of=as_of, dpd=arrears.days_past_due, missed_instalments=missed,
-                           referral_block=referral_block)
+                           referral_block=referral_block, promise_broken=promise_broken, promise_open=promise_open)
     referral = outstanding = None
     if moved.state.stage is Stage.LEGAL_REFERRAL:
         outstanding = outstanding_balance(ledger, as_of=as_of, policy=policy)

@@ -8,13 +8,13 @@ from typing import Any, Literal
 from fastapi import APIRouter, FastAPI
 from fastapi.encoders import jsonable_encoder as _jsonable
 from fastapi.responses import JSONResponse
-from forbear_shared.events.schemas.common import DecimalStr, PositiveMoney
+from forbear_shared.events.schemas.common import Channel, DecimalStr, PositiveMoney
 from forbear_shared.http import Authz, IdempotencyKey, Limit, Offset, Roles, create_service_app, idempotent, problems
 from forbear_shared.topics import MONITORING_EVENTS
 from pydantic import BaseModel, ConfigDict, Field
 
 from forbear_monitoring import bootstrap
-from forbear_monitoring.service_layer import cob, payments, views
+from forbear_monitoring.service_layer import cob, payments, promises, views
 
 Level = Literal["current", "reminder", "warning", "breach_notice", "legal_referral", "completed"]
 Status = Literal["active", "completed", "referred", "superseded"]
@@ -48,6 +48,26 @@ class PaymentRequest(Request):
         default=None, description="default: the business date; not after it, not before the agreement's activation "
         "nor more than the policy's payments.max_backdated_days before it (a backdated entry is recorded as such)",
     )
+
+
+class PromiseRequest(Request):
+    amount: PositiveMoney = Field(description="above zero, at most two decimal places, not more than the agreement owes")
+    due_date: dt.date = Field(description="a business date from today to the policy's promises.max_days_ahead later")
+    channel: Channel = Field(description="how the promise was made")
+
+
+class PromiseView(BaseModel):
+    promise_id: str
+    agreement_id: str
+    amount: DecimalStr
+    currency: str
+    made_on: dt.date
+    due_date: dt.date
+    channel: str
+    recorded_by: str
+    status: str
+    paid: DecimalStr | None = None
+    judged_on: dt.date | None = None
 
 
 class AllocationLineView(BaseModel):
@@ -146,6 +166,25 @@ def create_app() -> FastAPI:
             svc, who, idempotency_key, ("manual_payment", agreement_id, body.model_dump(mode="json")), 201,
             lambda uow: _payment_view(payments.record_manual_payment(cmd, uow)),
         ))
+
+    @monitored.post("/agreements/{agreement_id}/promises", response_model=PromiseView, status_code=201,
+                    tags=["promises"], responses=problems(404, 409, 422),
+                    summary="Record a promise to pay (the borrower for their own agreement, or an agent)")
+    def post_promise(
+        agreement_id: str,
+        body: PromiseRequest,
+        who: roles.borrower_or_agent,
+        idempotency_key: IdempotencyKey = None,
+    ) -> JSONResponse:
+        cmd = promises.RecordPromise(agreement_id, body.amount, body.due_date, body.channel, who)
+        return idempotent(svc, who, idempotency_key, ("POST", f"/agreements/{agreement_id}/promises",
+                                                      body.model_dump(mode="json")), 201,
+                          lambda uow: PromiseView(**promises.record_promise(cmd, uow)))
+
+    @monitored.get("/agreements/{agreement_id}/promises", response_model=list[PromiseView], tags=["promises"],
+                   responses=problems(404), summary="The agreement's promises to pay, oldest first")
+    def list_promises(agreement_id: str, who: roles.staff_or_borrower) -> Any:
+        return jsonable_encoder(views.promises_of(svc.unit_of_work(), agreement_id, who))
 
     @monitored.get("/referrals", tags=["referrals"], summary="Legal referrals, newest first")
     def list_referrals(

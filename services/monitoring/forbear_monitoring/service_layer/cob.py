@@ -47,6 +47,7 @@ from forbear_monitoring.domain.close_of_business import days_to_sweep
 from forbear_monitoring.domain.dual_tracking import referral_guard
 from forbear_monitoring.domain.escalation import Stage
 from forbear_monitoring.service_layer.payments import apply_pending
+from forbear_monitoring.service_layer.promises import Judged, judge_promises
 from forbear_monitoring.service_layer.review import Effects, Writes, pending_matters, review, state_of
 
 log = logging.getLogger(__name__)
@@ -123,7 +124,10 @@ def close_of_business(uow: UnitOfWork[Monitoring], day: dt.date) -> Effects:
     effects = Effects()
     effects.merge(_mark_missed(uow, day))
     effects.merge(_early_warning(uow, day))
-    effects.merge(_escalate(uow, day))
+    # promises judged before the ladder moves: a broken one moves it, an open one holds it
+    judged = judge_promises(uow, day)
+    effects.promises.update(judged.outcomes)
+    effects.merge(_escalate(uow, day, judged))
     return effects
 
 
@@ -206,8 +210,9 @@ def _early_warning(uow: UnitOfWork[Monitoring], day: dt.date) -> Effects:
     return effects
 
 
-def _escalate(uow: UnitOfWork[Monitoring], day: dt.date) -> Effects:
-    """Ladder moves for delinquent agreements; SQL computes DPD and missed counts, the domain decides."""
+def _escalate(uow: UnitOfWork[Monitoring], day: dt.date, judged: Judged) -> Effects:
+    """Ladder moves for delinquent agreements; SQL computes DPD and missed counts, the domain
+    decides (a promise to pay broken at this close, or still open, in ``judged``)."""
     svc = uow.service
     conn = uow.conn
     facts = repo.escalation_facts(conn, day)
@@ -226,7 +231,8 @@ def _escalate(uow: UnitOfWork[Monitoring], day: dt.date) -> Effects:
         # DPD: calendar days since the oldest unpaid instalment's grace cutoff
         dpd = max(0, (day - grace_cutoff_of(f["oldest_unpaid"], uow.policy)).days)
         outcome = svc.ladder.advance(state, as_of=day, dpd=dpd, missed_instalments=int(f["missed_outstanding"]),
-                                     referral_block=block)
+                                     referral_block=block, promise_broken=f["agreement_id"] in judged.broken,
+                                     promise_open=f["agreement_id"] in judged.open)
         held = outcome.referral_held is not None
         if outcome.steps or held != (f["referral_blocked_since"] is not None):
             moving[f["agreement_id"]] = block
@@ -242,7 +248,8 @@ def _escalate(uow: UnitOfWork[Monitoring], day: dt.date) -> Effects:
         # the borrower's other broken agreements, those this sweep breached so far included
         broken = breached.get(borrower, 0) - (1 if row["breached"] else 0)
         moved = review(uow, row, ledgers[agreement_id], day, escalate=True, referral_block=block,
-                       broken_agreements=broken, writes=writes)
+                       broken_agreements=broken, writes=writes, promise_broken=agreement_id in judged.broken,
+                       promise_open=agreement_id in judged.open)
         effects.merge(moved)
         # served a breach notice and stayed there: marked breached (a referral closes it unmarked)
         if not row["breached"] and moved.transitions["breached"] and not moved.transitions["referred"]:

@@ -59,6 +59,8 @@ class Effects:
     missed: int = 0
     #: early warnings by outcome (near_breach, cleared, superseded)
     early_warnings: Counter[str] = field(default_factory=Counter)
+    #: promises to pay judged, by outcome (kept, broken)
+    promises: Counter[str] = field(default_factory=Counter)
 
     def merge(self, other: Effects) -> None:
         self.notices.update(other.notices)
@@ -66,6 +68,7 @@ class Effects:
         self.referrals.update(other.referrals)
         self.missed += other.missed
         self.early_warnings.update(other.early_warnings)
+        self.promises.update(other.promises)
 
     def publish(self) -> None:
         for level, n in self.notices.items():
@@ -78,6 +81,8 @@ class Effects:
             metrics.INSTALMENTS_MISSED.inc(self.missed)
         for outcome, n in self.early_warnings.items():
             metrics.NEAR_BREACHES.labels(outcome).inc(n)
+        for outcome, n in self.promises.items():
+            metrics.PROMISES.labels(outcome).inc(n)
 
 
 class Writes:
@@ -161,6 +166,8 @@ def review(
     referral_block: str | None = None,
     broken_agreements: int = 0,
     writes: Writes | None = None,
+    promise_broken: bool = False,
+    promise_open: bool = False,
 ) -> Effects:
     """Let the domain decide one agreement's next move (``domain.escalation.review``) on what
     the caller loaded, then record and announce it. With ``writes`` (a sweep's collector) the
@@ -171,7 +178,7 @@ def review(
         decision = escalation.review(
             uow.service.ladder, state_of(agreement), ledger, as_of=as_of, policy=uow.policy, escalate=escalate,
             referral_block=referral_block, blocked_since=agreement["referral_blocked_since"],
-            broken_agreements=broken_agreements)
+            broken_agreements=broken_agreements, promise_broken=promise_broken, promise_open=promise_open)
         effects = _record(uow, w, agreement, ledger, as_of, decision)
     if writes is None:
         w.flush()

@@ -63,6 +63,7 @@ def agreement_view(uow: UnitOfWork[Monitoring], agreement_id: str, who: Principa
         referral = repo.referral_of(conn, agreement_id)
         pending = repo.open_renegotiations(conn, [agreement_id])
         warnings = {w["number"]: w for w in repo.near_breaches_of(conn, agreement_id)}
+        promised = repo.promises_of(conn, agreement_id)
     policy = uow.policy
     arrears = arrears_as_of(ledger, as_of=as_of, policy=policy)
     schedule = []
@@ -137,6 +138,7 @@ def agreement_view(uow: UnitOfWork[Monitoring], agreement_id: str, who: Principa
             {"from_level": s["from_level"], "to_level": s["to_level"], "on": s["on_date"], "reason": s["reason"]}
             for s in steps
         ],
+        "promises": [_promise(p) for p in promised],
         "referral_blocked_since": agreement["referral_blocked_since"],
         "pending_renegotiations": [{"case_id": r["case_id"], "state": r["state"]} for r in pending],
         "referral": None if referral is None else {
@@ -144,6 +146,22 @@ def agreement_view(uow: UnitOfWork[Monitoring], agreement_id: str, who: Principa
             "referred_on": referral["referred_on"], "reasons": referral["reasons"],
         },
     }
+
+
+def _promise(p: dict[str, Any]) -> dict[str, Any]:
+    return {k: p[k] for k in ("promise_id", "agreement_id", "amount", "currency", "made_on", "due_date", "channel",
+                              "recorded_by", "status", "paid", "judged_on")}
+
+
+def promises_of(uow: UnitOfWork[Monitoring], agreement_id: str, who: Principal) -> list[dict[str, Any]]:
+    """The agreement's promises to pay, oldest first; another borrower's agreement does not exist."""
+    with uow:
+        conn = uow.conn
+        agreement = conn.execute("select borrower_id from agreements where agreement_id = %s",
+                                 (agreement_id,)).fetchone()
+        if agreement is None or (who.role == "borrower" and agreement["borrower_id"] != who.borrower_id):
+            raise NotFound("agreement", agreement_id)
+        return [_promise(p) for p in repo.promises_of(conn, agreement_id)]
 
 
 def list_referrals(uow: UnitOfWork[Monitoring], *, route: str | None, limit: int, offset: int) -> list[dict[str, Any]]:

@@ -8,7 +8,16 @@ from typing import Any, Literal
 from pydantic import Field
 
 from forbear_shared.events.registry import registry
-from forbear_shared.events.schemas.common import DecimalStr, MoneyAmount, Payload, Reason, ScheduleDoc
+from forbear_shared.events.schemas.common import (
+    Channel,
+    CurrencyCode,
+    DecimalStr,
+    MoneyAmount,
+    Payload,
+    PositiveMoney,
+    Reason,
+    ScheduleDoc,
+)
 
 #: business-date events are not about one case; they use this fixed key
 LENDER_KEY = "lender"
@@ -224,3 +233,42 @@ class AgreementReferred(Payload):
     on: dt.date
 
 
+
+
+PromiseRecorder = Literal["agent", "borrower"]
+
+
+@registry.register("promise.recorded", 1)
+class PromiseRecorded(Payload):
+    """A promise to pay: ``amount`` by ``due_date`` through ``channel``, made on ``made_on``
+    (the business date) by the borrower or an agent. No free text: nothing personal travels."""
+
+    promise_id: str
+    agreement_id: str
+    amount: PositiveMoney
+    currency: CurrencyCode
+    due_date: dt.date
+    channel: Channel
+    recorded_by: PromiseRecorder
+    made_on: dt.date
+
+
+class _PromiseJudged(Payload):
+    promise_id: str
+    agreement_id: str
+    amount: PositiveMoney
+    #: what was received toward it, from the day it was made through its date
+    paid: MoneyAmount
+    due_date: dt.date
+    #: the business day whose close of business judged it
+    on: dt.date
+
+
+@registry.register("promise.kept", 1)
+class PromiseKept(_PromiseJudged):
+    """The payments received from the day the promise was made reached the amount by its date."""
+
+
+@registry.register("promise.broken", 1)
+class PromiseBroken(_PromiseJudged):
+    """The close of business of the promised date found less than the amount received."""
