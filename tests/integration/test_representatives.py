@@ -136,3 +136,32 @@ def test_an_authorisation_names_an_authorisation_document_of_its_own_case(stack)
     with client("intake", role="system") as system:
         by_system = system.post(f"/cases/{cid}/representatives", json=authorisation(letter, today))
     assert by_system.status_code == 403
+
+
+def test_a_representatives_name_is_erased_with_the_closed_cases_personal_data(stack, infra) -> None:
+    from forbear_shared.domain.calendar import add_months
+
+    from tests.integration.test_personal_data_retention import FIVE_YEARS, _closed_on, _decline, _erased, _status
+    from tests.support.infra import eventually
+
+    case = open_case()
+    cid = case["case_id"]
+    today = business_date()
+    with client("intake") as agent:
+        document = upload(agent, cid, "representative_authorisation", PDF).json()
+        rid = agent.post(f"/cases/{cid}/representatives",
+                         json=authorisation(document["document_id"], today, kind="lawyer")).json()["representative_id"]
+    _decline(infra, case)
+    eventually(lambda: _status(cid, "declined"), timeout=60)
+    _closed_on(infra, cid, add_months(today, -FIVE_YEARS))  # closed five years ago today: due
+    eventually(lambda: _erased(infra, cid), timeout=60)
+
+    with client("intake", role="supervisor") as supervisor:
+        reps = supervisor.get(f"/cases/{cid}/representatives").json()
+    # the name is gone; what the authorisation was (kind, scope, dates, document) stays
+    assert [(r["representative_id"], r["name"], r["kind"], r["document_id"]) for r in reps] == [
+        (rid, None, "lawyer", document["document_id"])]
+    with infra.connect("intake") as conn:
+        recorded = conn.execute("select fields from personal_data_erasures where case_id = %s and "
+                                "subject = 'representative' and subject_id = %s", (cid, rid)).fetchall()
+    assert [r["fields"] for r in recorded] == [["name"]]

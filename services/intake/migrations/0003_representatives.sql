@@ -23,3 +23,8 @@ create index if not exists representatives_case on representatives (case_id, aut
 
 -- every contact records the representative it went through (party 'representative')
 alter table contacts add column if not exists representative_id text references representatives (representative_id);
+
+-- the retention job erases a representative's name with the case's other personal data
+alter table personal_data_erasures drop constraint if exists personal_data_erasures_subject_check;
+alter table personal_data_erasures add constraint personal_data_erasures_subject_check
+    check (subject in ('case', 'contact', 'evidence_document', 'borrower', 'representative'));

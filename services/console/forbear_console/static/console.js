@@ -298,7 +298,7 @@ async function renderCase(main, caseId) {
 
   const left = h("div.stack", {},
     evidenceCard(ctx, act), decisionsCard(ctx, act), offersCard(ctx, act), agreementCard(ctx, act), scheduleCard(ctx, act));
-  const right = h("div.stack", {}, timelineCard(ctx), contactsCard(ctx, act), factsCard(ctx));
+  const right = h("div.stack", {}, timelineCard(ctx), contactsCard(ctx, act), representativesCard(ctx), factsCard(ctx));
   main.replaceChildren(head, h("div.case-grid", {}, left, right));
 }
 
@@ -472,6 +472,19 @@ function scheduleCard(ctx, act) {
       { label: "Reference", value: (p) => p.reference }, { label: "Amount", value: (p) => money(p.amount), num: true },
       { label: "Received", value: (p) => p.received_on }, { label: "Source", value: (p) => p.source }], m.payments)) : null,
     m && m.referral ? h("div.offer", {}, h("b", {}, "Legal referral "), pill(m.referral.route), ` on ${m.referral.referred_on}`, reasonsList(m.referral.reasons)) : null);
+}
+
+// the borrower's authorised representatives (intake's case view; names come masked but for supervisors)
+function representativesCard(ctx) {
+  const reps = ctx.caseView.representatives || [];
+  if (!reps.length) return null;
+  return h("section.card", { id: "representatives" }, h("header", {}, h("h3", {}, "Representatives"), h("span.count", {}, String(reps.length))),
+    h("div.scroll", {}, table([
+      { label: "Id", value: (r) => r.representative_id },
+      { label: "Kind", value: (r) => words(r.kind) }, { label: "Name", value: (r) => maskName(r.name) || "—" },
+      { label: "Scope", value: (r) => r.scopes.map(words).join(", "), wrap: true },
+      { label: "Valid", value: (r) => `${r.starts_on} – ${r.ends_on}` },
+      { label: "Status", value: (r) => pill(r.revoked_on ? "revoked" : (r.active ? "active" : "inactive")) }], reps)));
 }
 
 function contactsCard(ctx, act) {

@@ -345,10 +345,16 @@ def erase_case_fields(conn: psycopg.Connection, case_id: str, on: dt.date) -> li
     )
     conn.execute("update evidence_documents set original_filename = null, erased_on = %s "
                  "where case_id = %s and erased_on is null", (on, case_id))
-    conn.execute("update representatives set name = null where case_id = %s and name is not null", (case_id,))
     rows = conn.execute("update contacts set note = null where case_id = %s and note is not null "
                         "returning contact_id", (case_id,)).fetchall()
     return sorted(r["contact_id"] for r in rows)
+
+
+def erase_representative_names(conn: psycopg.Connection, case_id: str) -> list[str]:
+    """Blank the names of the case's representatives; returns those whose name was erased."""
+    rows = conn.execute("update representatives set name = null where case_id = %s and name is not null "
+                        "returning representative_id", (case_id,)).fetchall()
+    return sorted(r["representative_id"] for r in rows)
 
 
 def lock_borrower(conn: psycopg.Connection, borrower_id: str) -> Row | None:
