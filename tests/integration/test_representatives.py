@@ -40,7 +40,7 @@ def test_the_lender_communicates_through_the_representative_until_the_borrower_r
     rep = authorised.json()
     rid = rep["representative_id"]
     assert rep["name"] == "张**" and rep["masked"] and rep["active"] and rep["communicates"]
-    assert rep["starts_on"] == today.isoformat()
+    assert rep["starts_on"] == today.isoformat() and rep["document_status"] == "pending"
 
     with client("intake") as agent:
         through = contact(agent, cid, "representative", "10:00", representative_id=rid)

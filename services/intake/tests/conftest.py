@@ -100,7 +100,9 @@ class FakeRepository:
         self.representatives.append(dict(rep))
 
     def list_representatives(self, _conn: object, case_id: str) -> list[Row]:
-        return [dict(r) for r in self.representatives if r["case_id"] == case_id]
+        status = {d["document_id"]: d["status"] for d in self.documents}
+        return [{**r, "document_status": status[r["document_id"]]} for r in self.representatives
+                if r["case_id"] == case_id]
 
     def revoke_representative(self, _conn: object, representative_id: str, *, on: dt.date, by: str) -> None:
         for r in self.representatives:

@@ -50,6 +50,12 @@ def test_a_revoked_authorisation_is_not_active_even_before_its_end_date():
     assert not rep(revoked_on=date(2026, 3, 5)).is_active(date(2026, 3, 5))
 
 
+def test_an_authorisation_whose_document_was_rejected_is_not_active():
+    r = Representative("R-1", RepresentativeKind.LAWYER, frozenset({COMMS}), date(2026, 3, 2), date(2026, 8, 31),
+                       document_rejected=True)
+    assert not r.is_active(TODAY) and not r.communicates_on(TODAY)
+
+
 def test_only_the_communications_scope_diverts_the_lenders_contact():
     assert rep(scopes=(COMMS, NEGOTIATION)).communicates_on(TODAY)
     assert not rep(scopes=(NEGOTIATION,)).communicates_on(TODAY)

@@ -318,3 +318,14 @@ def test_a_contact_with_a_representative_names_which_one(intake, repo):
         contact(intake, case_id, "10:00", representative_id="R-1")
     assert refused.value.reason == "representative_id_without_representative"
     assert repo.contacts == []
+
+
+def test_a_representative_whose_authorisation_is_rejected_on_review_is_no_longer_contacted(intake, repo):
+    case_id = opened(intake, repo)
+    document = upload(intake, case_id, "representative_authorisation")
+    view, _ = authorise(intake, case_id, document.document_id)
+    assert view.document_status == "pending" and view.communicates  # pending review: it counts
+    review(intake, case_id, document.document_id, "reject", "signature does not match")
+    through, _ = contact(intake, case_id, "10:00", party="representative", representative_id=view.representative_id)
+    direct, _ = contact(intake, case_id, "10:30")
+    assert through.refusal_reasons == ["representative_not_authorised"] and direct.outcome == "allowed"

@@ -234,7 +234,9 @@ def insert_representative(conn: psycopg.Connection, rep: Row) -> None:
 def list_representatives(conn: psycopg.Connection, case_id: str) -> list[Row]:
     """The case's authorisations, oldest first (the caller holds the case's lock when it decides)."""
     return conn.execute(
-        "select * from representatives where case_id = %s order by authorised_at, representative_id", (case_id,)
+        "select r.*, d.status as document_status from representatives r "
+        "join evidence_documents d on d.document_id = r.document_id "
+        "where r.case_id = %s order by r.authorised_at, r.representative_id", (case_id,)
     ).fetchall()
 
 

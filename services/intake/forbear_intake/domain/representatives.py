@@ -14,7 +14,9 @@ policy allows) in writing: the signed authorisation is an evidence document of t
 An authorisation runs from its start to its end date inclusive, both business dates: it starts
 on or after the business date it is recorded on (it cannot cover what already happened) and
 ends at most ``representatives.max_days`` after that date. Revocation is immediate: a revoked
-authorisation is not active from the moment it is recorded, whatever its end date.
+authorisation is not active from the moment it is recorded, whatever its end date. An
+authorisation rests on its document: once a reviewer rejects the document (unsigned, forged),
+the authorisation is not active either.
 """
 
 from __future__ import annotations
@@ -47,10 +49,13 @@ class Representative:
     starts_on: date
     ends_on: date
     revoked_on: date | None = None
+    #: the authorisation document was rejected on review
+    document_rejected: bool = False
 
     def is_active(self, on: date) -> bool:
-        """Authorised, not revoked, and ``on`` within [start, end]."""
-        return self.revoked_on is None and self.starts_on <= on <= self.ends_on
+        """Authorised (its document not rejected), not revoked, and ``on`` within [start, end]."""
+        return (self.revoked_on is None and not self.document_rejected
+                and self.starts_on <= on <= self.ends_on)
 
     def communicates_on(self, on: date) -> bool:
         """Does the lender communicate through this representative on ``on``?"""

@@ -55,6 +55,7 @@ def authorise_representative(cmd: AuthoriseRepresentative, uow: UnitOfWork[Intak
             "ends_on": request.ends_on, "document_id": request.document_id, "authorised_by": who.subject,
             "authorised_role": who.role, "authorised_on": today, "revoked_on": None, "revoked_by": None,
         }
+        answer = {**row, "document_status": document["status"]}
         repo.insert_representative(conn, row)
         audit(conn, cmd.case_id, today, who, "representative_authorised", None,
               representative_id=row["representative_id"], kind=row["kind"], scopes=scopes, starts_on=starts_on,
@@ -64,7 +65,7 @@ def authorise_representative(cmd: AuthoriseRepresentative, uow: UnitOfWork[Intak
                      representative_id=row["representative_id"], kind=row["kind"], scopes=scopes,
                      starts_on=starts_on, ends_on=request.ends_on, document_id=request.document_id,
                      authorised_on=today))
-        return views.representative_view(row, who, today)
+        return views.representative_view(answer, who, today)
 
 
 def revoke_representative(cmd: RevokeRepresentative, uow: UnitOfWork[Intake]) -> views.RepresentativeView:

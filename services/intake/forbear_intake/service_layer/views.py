@@ -99,6 +99,8 @@ class RepresentativeView(BaseModel):
     starts_on: dt.date
     ends_on: dt.date
     document_id: str
+    #: the authorisation document's review: pending, accepted, or rejected (then not active)
+    document_status: str
     authorised_by: str
     authorised_on: dt.date
     revoked_on: dt.date | None = None
@@ -186,7 +188,7 @@ def representative(row: Row) -> Representative:
     return Representative(
         representative_id=row["representative_id"], kind=RepresentativeKind(row["kind"]),
         scopes=frozenset(RepresentativeScope(s) for s in row["scopes"]), starts_on=row["starts_on"],
-        ends_on=row["ends_on"], revoked_on=row["revoked_on"],
+        ends_on=row["ends_on"], revoked_on=row["revoked_on"], document_rejected=row["document_status"] == "rejected",
     )
 
 
@@ -197,7 +199,7 @@ def representative_view(row: Row, who: Principal, today: dt.date) -> Representat
         representative_id=row["representative_id"], case_id=row["case_id"], kind=row["kind"],
         name=row["name"] if clear else mask_name(row["name"]), masked=not clear, channel=row["channel"],
         scopes=list(row["scopes"]), starts_on=row["starts_on"], ends_on=row["ends_on"],
-        document_id=row["document_id"], authorised_by=row["authorised_by"], authorised_on=row["authorised_on"],
+        document_id=row["document_id"], document_status=row["document_status"], authorised_by=row["authorised_by"], authorised_on=row["authorised_on"],
         revoked_on=row["revoked_on"], revoked_by=row["revoked_by"], communicates=rep.communicates_on(today),
         active=rep.is_active(today),
     )
