@@ -51,6 +51,15 @@ def test_the_lender_communicates_through_the_representative_until_the_borrower_r
     assert direct.status_code == 422 and direct.json()["reason"] == "represented_borrower"
     assert called_in.status_code == 201  # a represented borrower may still call the lender
 
+    # a contact names its representative, and only one of its own case
+    other = open_case()["case_id"]
+    with client("intake") as agent:
+        unnamed = contact(agent, cid, "representative", "10:45")
+        borrowed = contact(agent, other, "representative", "10:45", representative_id=rid)
+    assert unnamed.status_code == 422 and unnamed.json()["reason"] == "representative_id_required"
+    assert borrowed.status_code == 422 and borrowed.json()["reason"] == "representative_not_authorised"
+    assert borrowed.json()["contact"]["representative_id"] is None
+
     # another borrower can neither see nor revoke it
     with client("intake", role="borrower", borrower_id=new_borrower()) as stranger:
         seen = stranger.get(f"/cases/{cid}/representatives")
