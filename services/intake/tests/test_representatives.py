@@ -200,3 +200,14 @@ def test_a_guarantor_stays_contactable_and_third_parties_stay_refused(policy):
 def test_a_represented_borrower_called_at_night_hears_both_reasons(policy):
     assert refusals(policy, reps=[rep()], at=datetime(2026, 3, 2, 22, 0)) == (
         ContactRefusal.REPRESENTED_BORROWER, ContactRefusal.OUTSIDE_CONTACT_HOURS)
+
+
+def test_a_contact_event_names_its_representative_only_when_it_went_through_one():
+    from forbear_shared.events.schemas.intake import ContactRecorded
+
+    base = {"contact_id": "K-1", "party": "borrower", "channel": "phone", "direction": "outbound",
+            "outcome": "allowed", "local_time": "10:00", "on": "2026-03-02"}
+    # without one the payload is what contact.recorded v1 always was (its golden file re-encodes unchanged)
+    assert "representative_id" not in ContactRecorded.model_validate(base).model_dump(mode="json")
+    through = ContactRecorded.model_validate({**base, "party": "representative", "representative_id": "R-1"})
+    assert through.model_dump(mode="json")["representative_id"] == "R-1"
