@@ -96,3 +96,14 @@ def test_month_ends_reached_are_the_last_days_of_months_in_the_half_open_span() 
                                                                        dt.date(2026, 3, 31)]
     assert month_ends(dt.date(2026, 12, 30), dt.date(2027, 1, 31)) == [dt.date(2026, 12, 31), dt.date(2027, 1, 31)]
     assert month_ends(dt.date(2026, 3, 2), dt.date(2026, 3, 3)) == []
+
+
+def test_a_representatives_timeline_line_names_kind_scope_and_dates_and_leaves_the_queue() -> None:
+    line = summary("representative.authorised", {"representative_id": "R-1", "kind": "debt_adviser",
+                                                 "scopes": ["communications", "negotiation"],
+                                                 "starts_on": "2026-03-02", "ends_on": "2026-05-31"})
+    assert line == ("representative R-1 authorised: debt adviser for communications, negotiation, "
+                    "2026-03-02 to 2026-05-31")
+    assert summary("representative.revoked", {"representative_id": "R-1", "revoked_on": "2026-03-09"}) == (
+        "representative R-1 revoked on 2026-03-09")
+    assert queue_after("representative.authorised", {}) is None

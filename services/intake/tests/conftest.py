@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from forbear_intake.bootstrap import Intake
 from forbear_intake.domain.loan_records import LoanRecord, LoanSource
-from forbear_intake.service_layer import cases, contacts, evidence, reactions, views
+from forbear_intake.service_layer import cases, contacts, evidence, reactions, representatives, views
 from forbear_shared.events.schemas.common import LoanSnapshot
 from forbear_shared.policy_loader import load_policy
 from forbear_shared.unit_of_work import UnitOfWork
@@ -28,6 +28,7 @@ class FakeRepository:
     borrowers: dict[str, Row] = field(default_factory=dict)
     documents: list[Row] = field(default_factory=list)
     contacts: list[Row] = field(default_factory=list)
+    representatives: list[Row] = field(default_factory=list)
     agreements: dict[str, Row] = field(default_factory=dict)
     renegotiations: list[tuple[str, str, dt.date]] = field(default_factory=list)
     audits: list[Row] = field(default_factory=list)
@@ -93,6 +94,20 @@ class FakeRepository:
         return [dt.datetime.combine(c["on_date"], c["local_time"]) for c in self.contacts
                 if c["case_id"] == case_id and c["direction"] == "outbound" and c["outcome"] == "allowed"
                 and c["on_date"] >= since]
+
+    # -- representatives
+    def insert_representative(self, _conn: object, rep: Row) -> None:
+        self.representatives.append(dict(rep))
+
+    def list_representatives(self, _conn: object, case_id: str) -> list[Row]:
+        status = {d["document_id"]: d["status"] for d in self.documents}
+        return [{**r, "document_status": status[r["document_id"]]} for r in self.representatives
+                if r["case_id"] == case_id]
+
+    def revoke_representative(self, _conn: object, representative_id: str, *, on: dt.date, by: str) -> None:
+        for r in self.representatives:
+            if r["representative_id"] == representative_id and r["revoked_on"] is None:
+                r.update(revoked_on=on, revoked_by=by)
 
     # -- agreements, renegotiations, decisions
     def get_agreement(self, _conn: object, agreement_id: str) -> Row | None:
@@ -177,7 +192,7 @@ class FakeUnitOfWork(UnitOfWork[Intake]):
 @pytest.fixture
 def repo(monkeypatch: pytest.MonkeyPatch) -> FakeRepository:
     fake = FakeRepository()
-    for module in (cases, contacts, evidence, reactions, views):
+    for module in (cases, contacts, evidence, reactions, representatives, views):
         monkeypatch.setattr(module, "repo", fake)
     return fake
 

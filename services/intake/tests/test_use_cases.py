@@ -11,14 +11,17 @@ import pytest
 from forbear_intake.adapters.evidence_store import StagedUpload
 from forbear_intake.bootstrap import Intake
 from forbear_intake.domain.loan_records import LoanSource
-from forbear_intake.service_layer import cases, contacts, evidence
+from forbear_intake.service_layer import cases, contacts, evidence, representatives
 from forbear_intake.service_layer.commands import (
+    AuthoriseRepresentative,
     ContactIn,
     NewCase,
     OpenCase,
     RecordContact,
+    RepresentativeIn,
     ReviewEvidence,
     ReviewIn,
+    RevokeRepresentative,
     UploadEvidence,
 )
 from forbear_shared.auth import Principal
@@ -241,3 +244,88 @@ def test_a_document_is_reviewed_once(intake, repo):
     with pytest.raises(Conflict) as refused:
         review(intake, case_id, letter.document_id, "accept")
     assert refused.value.reason == "already_reviewed"
+
+
+# -- representatives ---------------------------------------------------------------------------
+
+
+def authorise(intake: Intake, case_id: str, document_id: str, who: Principal = AGENT, **changes: Any) -> tuple[Any, Any]:
+    uow = intake.unit_of_work_at(TODAY)
+    body = RepresentativeIn.model_validate({"kind": "lawyer", "name": "李律师", "channel": "phone",
+                                            "scopes": ["communications"], "ends_on": "2026-06-30",
+                                            "document_id": document_id, **changes})
+    return representatives.authorise_representative(AuthoriseRepresentative(case_id, body, who), uow), uow
+
+
+def test_an_authorisation_is_recorded_announced_without_the_name_and_shown_masked(intake, repo):
+    case_id = opened(intake, repo)
+    document = upload(intake, case_id, "representative_authorisation")
+    view, uow = authorise(intake, case_id, document.document_id)
+    assert view.name == "李**" and view.masked and view.active and view.communicates
+    assert view.starts_on == TODAY  # no start given: the business date it is recorded on
+    assert [e.type for e in uow.emitted] == ["representative.authorised"]
+    assert "李" not in uow.emitted[0].payload.model_dump_json()
+    assert not any("李" in str(a["detail"]) for a in repo.audits)
+    # the next contact follows it: the lender calls the lawyer, not the borrower
+    through, _ = contact(intake, case_id, "10:00", party="representative", representative_id=view.representative_id)
+    direct, _ = contact(intake, case_id, "10:30")
+    assert through.outcome == "allowed" and through.representative_id == view.representative_id
+    assert direct.refusal_reasons == ["represented_borrower"]
+
+
+def test_an_authorisation_needs_an_authorisation_document_of_the_same_case(intake, repo):
+    case_id = opened(intake, repo)
+    letter = upload(intake, case_id, "termination_letter")
+    with pytest.raises(Unprocessable) as refused:
+        authorise(intake, case_id, letter.document_id)
+    assert refused.value.reason == "authorisation_document_not_found"
+    with pytest.raises(Unprocessable) as refused:
+        authorise(intake, case_id, "D-of-another-case")
+    assert refused.value.reason == "authorisation_document_not_found"
+    assert repo.representatives == []
+
+
+def test_a_rejected_authorisation_document_authorises_nobody(intake, repo):
+    case_id = opened(intake, repo)
+    document = upload(intake, case_id, "representative_authorisation")
+    review(intake, case_id, document.document_id, "reject", "unsigned")
+    with pytest.raises(Unprocessable) as refused:
+        authorise(intake, case_id, document.document_id)
+    assert refused.value.reason == "authorisation_document_rejected"
+
+
+def test_a_revocation_takes_effect_for_the_very_next_contact_and_is_recorded_once(intake, repo):
+    case_id = opened(intake, repo)
+    view, _ = authorise(intake, case_id, upload(intake, case_id, "representative_authorisation").document_id)
+    uow = intake.unit_of_work_at(TODAY)
+    revoked = representatives.revoke_representative(RevokeRepresentative(case_id, view.representative_id, AGENT), uow)
+    assert revoked.revoked_on == TODAY and not revoked.active
+    assert [e.type for e in uow.emitted] == ["representative.revoked"]
+    through, _ = contact(intake, case_id, "10:00", party="representative", representative_id=view.representative_id)
+    direct, _ = contact(intake, case_id, "10:30")
+    assert through.refusal_reasons == ["representative_not_authorised"] and direct.outcome == "allowed"
+    with pytest.raises(Conflict):
+        representatives.revoke_representative(RevokeRepresentative(case_id, view.representative_id, AGENT),
+                                              intake.unit_of_work_at(TODAY))
+
+
+def test_a_contact_with_a_representative_names_which_one(intake, repo):
+    case_id = opened(intake, repo)
+    with pytest.raises(Unprocessable) as refused:
+        contact(intake, case_id, "10:00", party="representative")
+    assert refused.value.reason == "representative_id_required"
+    with pytest.raises(Unprocessable) as refused:
+        contact(intake, case_id, "10:00", representative_id="R-1")
+    assert refused.value.reason == "representative_id_without_representative"
+    assert repo.contacts == []
+
+
+def test_a_representative_whose_authorisation_is_rejected_on_review_is_no_longer_contacted(intake, repo):
+    case_id = opened(intake, repo)
+    document = upload(intake, case_id, "representative_authorisation")
+    view, _ = authorise(intake, case_id, document.document_id)
+    assert view.document_status == "pending" and view.communicates  # pending review: it counts
+    review(intake, case_id, document.document_id, "reject", "signature does not match")
+    through, _ = contact(intake, case_id, "10:00", party="representative", representative_id=view.representative_id)
+    direct, _ = contact(intake, case_id, "10:30")
+    assert through.refusal_reasons == ["representative_not_authorised"] and direct.outcome == "allowed"

@@ -46,6 +46,9 @@ class DocumentType(StrEnum):
     FAMILY_EVENT_CERTIFICATE = "family_event_certificate"
     """Death, marriage or custody document."""
     OTHER_DEBT_STATEMENTS = "other_debt_statements"
+    REPRESENTATIVE_AUTHORISATION = "representative_authorisation"
+    """The borrower's signed authorisation of a representative (not hardship evidence: no
+    category requires it; intake's representatives name it)."""
 
 
 REQUIRED_DOCUMENTS: Mapping[HardshipCategory, tuple[DocumentType, ...]] = MappingProxyType({

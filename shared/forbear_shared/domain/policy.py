@@ -447,6 +447,31 @@ class ContactPolicy(_PolicyModel):
         return self
 
 
+class RepresentativeKind(StrEnum):
+    LAWYER = "lawyer"
+    DEBT_ADVISER = "debt_adviser"
+    FAMILY_MEMBER = "family_member"
+    OTHER = "other"
+
+
+class RepresentativePolicy(_PolicyModel):
+    """Whom a borrower may authorise to act and be contacted for them, and for how long.
+
+    An authorisation is written and dated: it ends at most ``max_days`` after the business date
+    it is recorded on, so a forgotten one lapses instead of diverting the lender's contact
+    forever (a borrower renews it with a new document).
+    """
+
+    max_days: int = Field(default=365, ge=1, le=3650)
+    allowed_kinds: tuple[RepresentativeKind, ...] = tuple(RepresentativeKind)
+
+    @model_validator(mode="after")
+    def _kinds(self) -> RepresentativePolicy:
+        if not self.allowed_kinds:
+            raise ValueError("allowed_kinds: at least one kind of representative must be allowed")
+        return self
+
+
 class RetentionPolicy(_PolicyModel):
     """How long a closed case's personal data and evidence documents are kept.
 
@@ -642,6 +667,7 @@ class Policy(_PolicyModel):
     renegotiation: RenegotiationPolicy
     contact: ContactPolicy
     retention: RetentionPolicy
+    representatives: RepresentativePolicy = RepresentativePolicy()
     schedules: SchedulePolicy = SchedulePolicy()
     reamortisation: ReamortisationPolicy = ReamortisationPolicy()
     reageing: ReageingPolicy = ReageingPolicy()

@@ -12,7 +12,7 @@ from forbear_shared.events import registry
 
 TOPICS = {
     "case.": "intake.events", "evidence.": "intake.events", "contact.": "intake.events",
-    "renegotiation.": "intake.events", "offer.": "agreement.events", "agreement.signed": "agreement.events",
+    "renegotiation.": "intake.events", "representative.": "intake.events", "offer.": "agreement.events", "agreement.signed": "agreement.events",
     "agreement.signing_code_issued": "agreement.events",
     "agreement.activated": "agreement.events", "loan.": "corebanking.loans", "payment.received": "corebanking.payments",
     "notice.": "notifications.requested", "legal.": "legal.referrals", "credit.": "credit.updates",

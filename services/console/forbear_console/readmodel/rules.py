@@ -92,6 +92,10 @@ _SUMMARIES: dict[str, Callable[[dict[str, Any]], str]] = {
     "case.submitted": lambda p: f"submitted for evaluation (submission {p.get('submission')}, "
                                 f"{len(p.get('evidence') or [])} document(s)"
                                 f"{', deadline passed' if p.get('evidence_deadline_passed') else ''})",
+    "representative.authorised": lambda p: f"representative {p.get('representative_id')} authorised: "
+                                           f"{_words(p.get('kind'))} for {', '.join(_words(s) for s in p.get('scopes') or [])}"
+                                           f", {p.get('starts_on')} to {p.get('ends_on')}",
+    "representative.revoked": lambda p: f"representative {p.get('representative_id')} revoked on {p.get('revoked_on')}",
     "renegotiation.requested": lambda p: f"renegotiation of agreement {p.get('agreement_id')} requested",
     "case.personal_data_erased": lambda p: f"personal data erased ({_words(p.get('rule'))})",
     "case.decided": lambda p: f"decision: {_words(p.get('outcome'))} by {p.get('decided_by', 'rules')}"

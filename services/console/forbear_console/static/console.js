@@ -310,7 +310,7 @@ async function renderCase(main, caseId) {
 
   const left = h("div.stack", {},
     evidenceCard(ctx, act), decisionsCard(ctx, act), offersCard(ctx, act), agreementCard(ctx, act), scheduleCard(ctx, act));
-  const right = h("div.stack", {}, timelineCard(ctx), contactsCard(ctx, act), factsCard(ctx));
+  const right = h("div.stack", {}, timelineCard(ctx), contactsCard(ctx, act), representativesCard(ctx, act), factsCard(ctx));
   main.replaceChildren(head, h("div.case-grid", {}, left, right));
 }
 
@@ -486,6 +486,31 @@ function scheduleCard(ctx, act) {
       { label: "Reference", value: (p) => p.reference }, { label: "Amount", value: (p) => money(p.amount), num: true },
       { label: "Received", value: (p) => p.received_on }, { label: "Source", value: (p) => p.source }], m.payments)) : null,
     m && m.referral ? h("div.offer", {}, h("b", {}, "Legal referral "), pill(m.referral.route), ` on ${m.referral.referred_on}`, reasonsList(m.referral.reasons)) : null);
+}
+
+// the borrower's authorised representatives (intake's case view; names come masked but for supervisors);
+// while one communicates for the borrower, staff log their contacts through it here
+function representativesCard(ctx, act) {
+  const reps = ctx.caseView.representatives || [];
+  if (!reps.length) return null;
+  const through = reps.filter((r) => r.communicates);
+  const form = through.length ? h("form.inline", { id: "representative-contact-form", onsubmit: act("Contact recorded", () =>
+      api("intake", `/cases/${encodeURIComponent(ctx.caseId)}/contacts`, "POST", {
+        party: "representative", representative_id: $("#representative-contact-id").value,
+        channel: $("#representative-contact-channel").value, local_time: $("#representative-contact-time").value })) },
+    h("select", { id: "representative-contact-id", "aria-label": "representative" },
+      through.map((r) => h("option", { value: r.representative_id }, `${r.representative_id} (${words(r.kind)})`))),
+    h("select", { id: "representative-contact-channel", "aria-label": "channel" }, ["phone", "email", "branch", "portal"].map((c) => h("option", {}, c))),
+    h("input", { id: "representative-contact-time", type: "time", required: true, "aria-label": "local time" }),
+    h("button", { type: "submit" }, "Contact representative")) : null;
+  return h("section.card", { id: "representatives" }, h("header", {}, h("h3", {}, "Representatives"), h("span.count", {}, String(reps.length))),
+    h("div.scroll", {}, table([
+      { label: "Id", value: (r) => r.representative_id },
+      { label: "Kind", value: (r) => words(r.kind) }, { label: "Name", value: (r) => maskName(r.name) || "—" },
+      { label: "Scope", value: (r) => r.scopes.map(words).join(", "), wrap: true },
+      { label: "Valid", value: (r) => `${r.starts_on} – ${r.ends_on}` },
+      { label: "Status", value: (r) => pill(r.revoked_on ? "revoked" : (r.active ? "active" : "inactive")) }], reps)),
+    form);
 }
 
 function contactsCard(ctx, act) {

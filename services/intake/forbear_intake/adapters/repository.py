@@ -195,9 +195,10 @@ def review_document(
 def insert_contact(conn: psycopg.Connection, contact: Row) -> None:
     conn.execute(
         "insert into contacts (contact_id, case_id, party, channel, direction, on_date, local_time, outcome, "
-        "refusal_reasons, note, recorded_by) values (%(contact_id)s, %(case_id)s, %(party)s, %(channel)s, "
-        "%(direction)s, %(on_date)s, %(local_time)s, %(outcome)s, %(refusal_reasons)s, %(note)s, %(recorded_by)s)",
-        contact,
+        "refusal_reasons, note, recorded_by, representative_id) values (%(contact_id)s, %(case_id)s, %(party)s, "
+        "%(channel)s, %(direction)s, %(on_date)s, %(local_time)s, %(outcome)s, %(refusal_reasons)s, %(note)s, "
+        "%(recorded_by)s, %(representative_id)s)",
+        {"representative_id": None, **contact},
     )
 
 
@@ -215,6 +216,36 @@ def outbound_attempts_since(conn: psycopg.Connection, case_id: str, since: dt.da
         (case_id, since),
     ).fetchall()
     return [dt.datetime.combine(r["on_date"], r["local_time"]) for r in rows]
+
+
+# -- representatives -------------------------------------------------------------------------
+
+
+def insert_representative(conn: psycopg.Connection, rep: Row) -> None:
+    conn.execute(
+        "insert into representatives (representative_id, case_id, kind, name, channel, scopes, starts_on, ends_on, "
+        "document_id, authorised_by, authorised_role, authorised_on) values (%(representative_id)s, %(case_id)s, "
+        "%(kind)s, %(name)s, %(channel)s, %(scopes)s, %(starts_on)s, %(ends_on)s, %(document_id)s, "
+        "%(authorised_by)s, %(authorised_role)s, %(authorised_on)s)",
+        rep,
+    )
+
+
+def list_representatives(conn: psycopg.Connection, case_id: str) -> list[Row]:
+    """The case's authorisations, oldest first (the caller holds the case's lock when it decides)."""
+    return conn.execute(
+        "select r.*, d.status as document_status from representatives r "
+        "join evidence_documents d on d.document_id = r.document_id "
+        "where r.case_id = %s order by r.authorised_at, r.representative_id", (case_id,)
+    ).fetchall()
+
+
+def revoke_representative(conn: psycopg.Connection, representative_id: str, *, on: dt.date, by: str) -> None:
+    conn.execute(
+        "update representatives set revoked_on = %s, revoked_by = %s, revoked_at = now() "
+        "where representative_id = %s and revoked_on is null",
+        (on, by, representative_id),
+    )
 
 
 # -- decisions, agreements, renegotiations ---------------------------------------------------
@@ -319,6 +350,13 @@ def erase_case_fields(conn: psycopg.Connection, case_id: str, on: dt.date) -> li
     rows = conn.execute("update contacts set note = null where case_id = %s and note is not null "
                         "returning contact_id", (case_id,)).fetchall()
     return sorted(r["contact_id"] for r in rows)
+
+
+def erase_representative_names(conn: psycopg.Connection, case_id: str) -> list[str]:
+    """Blank the names of the case's representatives; returns those whose name was erased."""
+    rows = conn.execute("update representatives set name = null where case_id = %s and name is not null "
+                        "returning representative_id", (case_id,)).fetchall()
+    return sorted(r["representative_id"] for r in rows)
 
 
 def lock_borrower(conn: psycopg.Connection, borrower_id: str) -> Row | None:

@@ -7,22 +7,42 @@ debt (cf. US Regulation F's 7-in-7), and only between 08:00 and 21:00 in the
 contact's local time. All three numbers are policy (``contact``). A contact
 that would break a rule is refused with a machine-readable reason, and the
 refusal is logged by the caller.
+
+A borrower may authorise a representative (``domain.representatives``). While
+one with the ``communications`` scope is active, the lender communicates
+through them: a contact with party ``representative`` naming that
+representative is allowed under the same hours and attempt limits (the
+attempts count per debt, whoever was contacted), and the lender's outbound
+contact with the borrower directly is refused (``represented_borrower``).
+Once revoked or past its end date, a contact with the representative is
+refused (``representative_not_authorised``) and the borrower is contacted
+again. A guarantor is a party to the debt in their own right and stays
+contactable.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
 from forbear_shared.domain.policy import ContactParty, Policy
 
+from forbear_intake.domain.representatives import (
+    REPRESENTATIVE_PARTY,
+    Representative,
+    communicating_representatives,
+    find,
+)
+
 
 class ContactRefusal(StrEnum):
     PARTY_NOT_ALLOWED = "party_not_allowed"
     TOO_MANY_ATTEMPTS = "too_many_attempts"
     OUTSIDE_CONTACT_HOURS = "outside_contact_hours"
+    REPRESENTED_BORROWER = "represented_borrower"
+    REPRESENTATIVE_NOT_AUTHORISED = "representative_not_authorised"
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,13 +92,30 @@ def check_contact(
 
 
 def contact_refusals(*, direction: str, party: str, at_local: datetime, previous_attempts: Iterable[datetime],
-                     policy: Policy) -> tuple[ContactRefusal, ...]:
+                     policy: Policy, representatives: Sequence[Representative] = (),
+                     representative_id: str | None = None) -> tuple[ContactRefusal, ...]:
     """Why a contact is refused (empty: it is allowed). The rules protect borrowers from the
-    lender's attempts: a contact the borrower (or guarantor) makes is always logged, and only
-    its party is checked."""
+    lender's attempts: a contact the borrower (or guarantor, or their representative) makes is
+    always logged, and only its party is checked.
+
+    ``representatives`` are the case's authorisations; ``representative_id`` the one a contact
+    with party ``representative`` names. The business date is ``at_local``'s date."""
+    on = at_local.date()
+    if party == REPRESENTATIVE_PARTY:
+        chosen = find(representatives, representative_id)
+        party_refusals = () if chosen is not None and chosen.communicates_on(on) else (
+            ContactRefusal.REPRESENTATIVE_NOT_AUTHORISED,)
+        if direction != "outbound":
+            return party_refusals
+        timing = check_contact(party=ContactParty.BORROWER.value, at_local=at_local,
+                               previous_attempts=previous_attempts, policy=policy)
+        return (*party_refusals, *(r for r in timing.reasons if r is not ContactRefusal.PARTY_NOT_ALLOWED))
     if direction == "outbound":
-        return check_contact(party=party, at_local=at_local, previous_attempts=previous_attempts,
-                             policy=policy).reasons
+        reasons = check_contact(party=party, at_local=at_local, previous_attempts=previous_attempts,
+                                policy=policy).reasons
+        if party == ContactParty.BORROWER.value and communicating_representatives(representatives, on):
+            return (ContactRefusal.REPRESENTED_BORROWER, *reasons)
+        return reasons
     if party not in {p.value for p in policy.contact.allowed_parties}:
         return (ContactRefusal.PARTY_NOT_ALLOWED,)
     return ()

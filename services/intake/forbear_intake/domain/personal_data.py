@@ -27,6 +27,8 @@ CASE_FIELDS = ("story", "statement")
 CONTACT_FIELDS = ("note",)
 DOCUMENT_FIELDS = ("file", "original_filename")
 BORROWER_FIELDS = ("name", "national_id", "phone")
+#: a representative's name; what the authorisation was (kind, scope, dates, document) is kept
+REPRESENTATIVE_FIELDS = ("name",)
 
 
 class Erasure(StrEnum):

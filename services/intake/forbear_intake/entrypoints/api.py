@@ -3,7 +3,7 @@
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, FastAPI, File, Form, Query, UploadFile
+from fastapi import APIRouter, FastAPI, File, Form, Path, Query, UploadFile
 from fastapi.responses import JSONResponse, Response
 from forbear_shared import idempotency
 from forbear_shared.errors import Unprocessable
@@ -27,8 +27,9 @@ from forbear_shared.topics import INTAKE_EVENTS
 from forbear_intake import bootstrap
 from forbear_intake.adapters.evidence_store import StagedUpload
 from forbear_intake.domain.case_status import CaseStatus
-from forbear_intake.service_layer import cases, contacts, evidence, views
+from forbear_intake.service_layer import cases, contacts, evidence, representatives, views
 from forbear_intake.service_layer.commands import (
+    AuthoriseRepresentative,
     ContactIn,
     CorrectHistory,
     HistoryIn,
@@ -36,8 +37,10 @@ from forbear_intake.service_layer.commands import (
     OpenCase,
     RecordContact,
     RecordStatement,
+    RepresentativeIn,
     ReviewEvidence,
     ReviewIn,
+    RevokeRepresentative,
     StatementIn,
     SubmitCase,
     UploadEvidence,
@@ -161,6 +164,33 @@ def create_app() -> FastAPI:
                 tags=["contacts"], summary="The communication log of a case, refusals included")
     def list_contacts(case_id: str, who: roles.staff_or_system) -> list[views.ContactView]:
         return views.contacts(svc.unit_of_work(), case_id, who)
+
+    @router.post("/cases/{case_id}/representatives", status_code=201, response_model=views.RepresentativeView,
+                 responses=problems(404, 409, 422), tags=["representatives"],
+                 summary="Authorise a representative with the signed authorisation document, scope and end date "
+                         "(the borrower, or an agent recording a signed paper authorisation)")
+    def authorise_representative(case_id: str, body: RepresentativeIn, who: roles.borrower_or_agent,
+                                 idempotency_key: IdempotencyKey = None) -> JSONResponse:
+        cmd = AuthoriseRepresentative(case_id, body, who)
+        return idempotent(svc, who, idempotency_key,
+                          ("POST", f"/cases/{case_id}/representatives", body.model_dump(mode="json")), 201,
+                          lambda uow: representatives.authorise_representative(cmd, uow))
+
+    @router.get("/cases/{case_id}/representatives", response_model=list[views.RepresentativeView],
+                responses=problems(404), tags=["representatives"],
+                summary="The case's representatives, revoked and ended ones included (names masked)")
+    def list_representatives(case_id: str, who: roles.staff_or_borrower) -> list[views.RepresentativeView]:
+        return views.representatives(svc.unit_of_work(), case_id, who)
+
+    @router.post("/cases/{case_id}/representatives/{representative_id}/revocation",
+                 response_model=views.RepresentativeView, responses=problems(404, 409), tags=["representatives"],
+                 summary="Revoke an authorisation, effective for the very next contact (the borrower or an agent)")
+    def revoke_representative(case_id: str, representative_id: Annotated[str, Path(max_length=64)],
+                              who: roles.borrower_or_agent, idempotency_key: IdempotencyKey = None) -> JSONResponse:
+        cmd = RevokeRepresentative(case_id, representative_id, who)
+        return idempotent(svc, who, idempotency_key,
+                          ("POST", f"/cases/{case_id}/representatives/{representative_id}/revocation"), 200,
+                          lambda uow: representatives.revoke_representative(cmd, uow))
 
     return create_service_app(
         settings=svc.ctx.settings,

@@ -166,7 +166,7 @@ def open_case(cmd: NewCase, uow: UnitOfWork[Intake]) -> views.CaseView:
                      payload=RenegotiationRequested(agreement_id=agreement_id, borrower_id=borrower_id,
                                                     requested_on=today))
             audit(conn, case_id, today, who, "renegotiation_requested", None, agreement_id=agreement_id)
-        answer = views.case_view_of(conn, case, who)
+        answer = views.case_view_of(conn, case, who, today)
     metrics.CASES_OPENED.labels(request.hardship_category, request.channel).inc()
     log.info("case opened", extra={"case_id": case_id, "hardship": request.hardship_category})
     return answer
@@ -186,7 +186,7 @@ def record_statement(cmd: RecordStatement, uow: UnitOfWork[Intake]) -> views.Cas
         audit(uow.conn, cmd.case_id, uow.business_date, cmd.who, "statement_recorded", None,
               income_lines=len(cmd.statement.income), expenditure_lines=len(cmd.statement.essential_expenditure),
               dependants=cmd.statement.dependants)
-        return views.case_view_of(uow.conn, case, cmd.who)
+        return views.case_view_of(uow.conn, case, cmd.who, uow.business_date)
 
 
 def correct_history(cmd: CorrectHistory, uow: UnitOfWork[Intake]) -> views.CaseView:
@@ -199,7 +199,7 @@ def correct_history(cmd: CorrectHistory, uow: UnitOfWork[Intake]) -> views.CaseV
         audit(uow.conn, cmd.case_id, uow.business_date, cmd.who, "history_corrected", cmd.correction.reason,
               before=case["history"], after=history)
         case["history"] = history
-        return views.case_view_of(uow.conn, case, cmd.who)
+        return views.case_view_of(uow.conn, case, cmd.who, uow.business_date)
 
 
 # -- submission --------------------------------------------------------------------------------
@@ -213,4 +213,4 @@ def submit_case(cmd: SubmitCase, uow: UnitOfWork[Intake]) -> views.CaseView:
         payload = submission(case, repo.case_loans(uow.conn, cmd.case_id), repo.list_documents(uow.conn, cmd.case_id),
                              deadline_passed=False)
         submit(uow, case, payload, cmd.who, uow.business_date, causation=None, why="submitted")
-        return views.case_view_of(uow.conn, case, cmd.who)
+        return views.case_view_of(uow.conn, case, cmd.who, uow.business_date)

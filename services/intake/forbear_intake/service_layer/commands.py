@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 from forbear_shared.auth import Principal
+from forbear_shared.domain.policy import RepresentativeKind
 from forbear_shared.events.schemas.common import Channel, DaysPastDue, HardshipCategory, LoanSnapshot, MoneyAmount
 from forbear_shared.events.schemas.intake import BorrowerHistory
 from forbear_shared.http import NON_BLANK_TEXT
@@ -15,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, GetJsonSchemaHandler
 from pydantic.json_schema import JsonSchemaValue
 
 from forbear_intake.adapters.evidence_store import StagedUpload
+from forbear_intake.domain.representatives import RepresentativeScope
 
 
 def _non_blank_strings(schema: dict[str, Any]) -> None:
@@ -140,6 +142,25 @@ class ContactIn(Command):
     local_time: str = Field(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
     #: free text for the case file only (never in events or logs)
     note: str | None = Field(default=None, max_length=2000)
+    #: with party ``representative``: the authorisation the contact goes through
+    representative_id: str | None = Field(default=None, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")
+
+
+class RepresentativeIn(Command):
+    """A borrower's written authorisation of a representative (``domain.representatives``)."""
+
+    kind: RepresentativeKind
+    #: personal data: stored in intake, shown masked, never in an event or a log
+    name: str = Field(min_length=1, max_length=100)
+    #: how the lender reaches the representative
+    channel: Channel
+    scopes: list[RepresentativeScope] = Field(min_length=1, max_length=len(RepresentativeScope))
+    #: business dates, inclusive; the start defaults to the business date the authorisation is recorded on
+    starts_on: dt.date | None = None
+    ends_on: dt.date
+    #: the signed authorisation: an evidence document of type ``representative_authorisation``
+    #: on the same case, pending or accepted
+    document_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")
 
 
 class HistoryIn(Command):
@@ -224,4 +245,22 @@ class EraseCase:
     """Erase a closed case's personal data once its retention has run out."""
 
     case_id: str
+    who: Principal
+
+
+@dataclass(frozen=True)
+class AuthoriseRepresentative:
+    """Record the borrower's authorisation of a representative, with its signed document."""
+
+    case_id: str
+    authorisation: RepresentativeIn
+    who: Principal
+
+
+@dataclass(frozen=True)
+class RevokeRepresentative:
+    """End an authorisation now: the very next contact is decided without it."""
+
+    case_id: str
+    representative_id: str
     who: Principal

@@ -32,6 +32,7 @@ from forbear_intake.domain.personal_data import (
     CONTACT_FIELDS,
     DOCUMENT_FIELDS,
     ERASABLE,
+    REPRESENTATIVE_FIELDS,
     RULE,
     Erasure,
     candidates_closed_by,
@@ -80,6 +81,7 @@ def erase_case(cmd: EraseCase, uow: UnitOfWork[Intake]) -> bool:
             conn, borrower_id, case_id)
 
         contacts = repo.erase_case_fields(conn, case_id, today)
+        representatives = repo.erase_representative_names(conn, case_id)
         if borrower_erased:
             repo.erase_borrower(conn, borrower_id)
         record = partial(repo.record_erasure, conn, case_id=case_id, borrower_id=borrower_id,
@@ -87,6 +89,8 @@ def erase_case(cmd: EraseCase, uow: UnitOfWork[Intake]) -> bool:
         record(subject="case", subject_id=case_id, fields=CASE_FIELDS)
         for contact_id in contacts:
             record(subject="contact", subject_id=contact_id, fields=CONTACT_FIELDS)
+        for representative_id in representatives:
+            record(subject="representative", subject_id=representative_id, fields=REPRESENTATIVE_FIELDS)
         for doc in documents:
             if doc["sha256"] in kept:
                 record(subject="evidence_document", subject_id=doc["document_id"], fields=["original_filename"],

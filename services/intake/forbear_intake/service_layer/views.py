@@ -19,6 +19,7 @@ from forbear_shared.domain.hardship import (
     ReviewStatus,
     evidence_completeness,
 )
+from forbear_shared.domain.policy import RepresentativeKind
 from forbear_shared.errors import ForbearError, NotFound
 from forbear_shared.events.schemas.common import LoanSnapshot
 from forbear_shared.events.schemas.intake import BorrowerHistory, Statement
@@ -29,6 +30,7 @@ from forbear_intake.adapters import repository as repo
 from forbear_intake.domain import ownership
 from forbear_intake.domain.case_status import CaseStatus
 from forbear_intake.domain.masking import mask_name, mask_national_id, mask_phone
+from forbear_intake.domain.representatives import Representative, RepresentativeScope
 
 if TYPE_CHECKING:
     from forbear_intake.bootstrap import Intake
@@ -81,6 +83,32 @@ class ContactView(BaseModel):
     refusal_reasons: list[str]
     note: str | None = None
     recorded_by: str
+    #: the representative the contact went through (party ``representative``)
+    representative_id: str | None = None
+
+
+class RepresentativeView(BaseModel):
+    representative_id: str
+    case_id: str
+    kind: str
+    #: masked for every role but supervisor, like the borrower's
+    name: str | None = None
+    masked: bool
+    channel: str
+    scopes: list[str]
+    starts_on: dt.date
+    ends_on: dt.date
+    document_id: str
+    #: the authorisation document's review: pending, accepted, or rejected (then not active)
+    document_status: str
+    authorised_by: str
+    authorised_on: dt.date
+    revoked_on: dt.date | None = None
+    revoked_by: str | None = None
+    #: the lender communicates through this representative on the business date
+    communicates: bool
+    #: authorised, not revoked, and the business date within [starts_on, ends_on]
+    active: bool
 
 
 class TimelineEntry(BaseModel):
@@ -124,6 +152,7 @@ class CaseView(CaseSummary):
     evidence: EvidenceSummary
     documents: list[DocumentView]
     contacts: list[ContactView]
+    representatives: list[RepresentativeView] = []
     timeline: list[TimelineEntry]
 
 
@@ -150,7 +179,29 @@ def contact_view(row: Row) -> ContactView:
         contact_id=row["contact_id"], case_id=row["case_id"], party=row["party"], channel=row["channel"],
         direction=row["direction"], on=row["on_date"], local_time=row["local_time"].strftime("%H:%M"),
         outcome=row["outcome"], refusal_reasons=list(row["refusal_reasons"]), note=row["note"],
-        recorded_by=row["recorded_by"],
+        recorded_by=row["recorded_by"], representative_id=row.get("representative_id"),
+    )
+
+
+def representative(row: Row) -> Representative:
+    """The authorisation as the rules see it (no name)."""
+    return Representative(
+        representative_id=row["representative_id"], kind=RepresentativeKind(row["kind"]),
+        scopes=frozenset(RepresentativeScope(s) for s in row["scopes"]), starts_on=row["starts_on"],
+        ends_on=row["ends_on"], revoked_on=row["revoked_on"], document_rejected=row["document_status"] == "rejected",
+    )
+
+
+def representative_view(row: Row, who: Principal, today: dt.date) -> RepresentativeView:
+    rep = representative(row)
+    clear = who.role == "supervisor"
+    return RepresentativeView(
+        representative_id=row["representative_id"], case_id=row["case_id"], kind=row["kind"],
+        name=row["name"] if clear else mask_name(row["name"]), masked=not clear, channel=row["channel"],
+        scopes=list(row["scopes"]), starts_on=row["starts_on"], ends_on=row["ends_on"],
+        document_id=row["document_id"], document_status=row["document_status"], authorised_by=row["authorised_by"], authorised_on=row["authorised_on"],
+        revoked_on=row["revoked_on"], revoked_by=row["revoked_by"], communicates=rep.communicates_on(today),
+        active=rep.is_active(today),
     )
 
 
@@ -158,7 +209,7 @@ def timeline_entry(row: Row) -> TimelineEntry:
     return TimelineEntry.model_validate({k: row[k] for k in TimelineEntry.model_fields})
 
 
-def case_view_of(conn: psycopg.Connection, case: Row, who: Principal) -> CaseView:
+def case_view_of(conn: psycopg.Connection, case: Row, who: Principal, today: dt.date) -> CaseView:
     """The case as ``who`` may see it, with what ``conn``'s transaction holds of it."""
     case_id = case["case_id"]
     documents = repo.list_documents(conn, case_id)
@@ -181,6 +232,7 @@ def case_view_of(conn: psycopg.Connection, case: Row, who: Principal) -> CaseVie
         documents=[document_view(d) for d in documents],
         # the contact log is the lender's record of its own conduct, for staff
         contacts=[contact_view(c) for c in repo.list_contacts(conn, case_id)] if staff_or_system else [],
+        representatives=[representative_view(r, who, today) for r in repo.list_representatives(conn, case_id)],
         timeline=[timeline_entry(e) for e in repo.timeline(conn, case_id)
                   if staff_or_system or e["action"] != "contact_recorded"],
     )
@@ -213,7 +265,7 @@ def business_date(uow: UnitOfWork[Intake]) -> BusinessDateView:
 
 def case(uow: UnitOfWork[Intake], case_id: str, who: Principal) -> CaseView:
     with uow:
-        return case_view_of(uow.conn, _visible_case(uow.conn, case_id, who), who)
+        return case_view_of(uow.conn, _visible_case(uow.conn, case_id, who), who, uow.business_date)
 
 
 def cases(uow: UnitOfWork[Intake], who: Principal, status: CaseStatus | None, borrower_id: str | None,
@@ -231,6 +283,12 @@ def contacts(uow: UnitOfWork[Intake], case_id: str, who: Principal) -> list[Cont
     with uow:
         _visible_case(uow.conn, case_id, who)
         return [contact_view(c) for c in repo.list_contacts(uow.conn, case_id)]
+
+
+def representatives(uow: UnitOfWork[Intake], case_id: str, who: Principal) -> list[RepresentativeView]:
+    with uow:
+        _visible_case(uow.conn, case_id, who)
+        return [representative_view(r, who, uow.business_date) for r in repo.list_representatives(uow.conn, case_id)]
 
 
 def documents(uow: UnitOfWork[Intake], case_id: str, who: Principal) -> list[DocumentView]:

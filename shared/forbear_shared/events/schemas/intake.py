@@ -145,6 +145,38 @@ class ContactRecorded(Payload):
     refusal_reason: str | None = None
     local_time: str
     on: dt.date
+    #: the borrower's authorised representative the contact went through (party ``representative``)
+    representative_id: str | None = Field(default=None, exclude_if=lambda value: value is None)
+
+
+RepresentativeKind = Literal["lawyer", "debt_adviser", "family_member", "other"]
+RepresentativeScope = Literal["communications", "negotiation"]
+
+
+@registry.register("representative.authorised", 1)
+class RepresentativeAuthorised(Payload):
+    """The borrower authorised a representative (never the representative's name or contact)."""
+
+    representative_id: str
+    kind: RepresentativeKind
+    scopes: list[RepresentativeScope] = Field(min_length=1)
+    starts_on: dt.date
+    ends_on: dt.date
+    #: the ``representative_authorisation`` evidence document (its sha256 is in evidence.received)
+    document_id: str
+    authorised_on: dt.date
+
+
+@registry.register("representative.revoked", 1)
+class RepresentativeRevoked(Payload):
+    """An authorisation was revoked: from the next contact on, the lender contacts the borrower."""
+
+    representative_id: str
+    kind: RepresentativeKind
+    scopes: list[RepresentativeScope] = Field(min_length=1)
+    starts_on: dt.date
+    ends_on: dt.date
+    revoked_on: dt.date
 
 
 @registry.register("renegotiation.requested", 1)
