@@ -68,6 +68,18 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The API fuzz runs last: it fills the shared stack with cases and moves its business date,
-    which the other tests read."""
-    items.sort(key=lambda item: item.path.name == "test_api_fuzz.py")
+    """The order of the suite under tests/ (the services' own tests keep theirs, before it: some
+    start stacks of their own on the ports the shared one takes). Tests marked ``session_start``
+    run first: they need the shared stack's business date as a new installation has it (5 Jan
+    2026), before the others move it on. The API fuzz runs last: it fills the shared stack with
+    cases and moves its business date, which the other tests read."""
+    here = Path(__file__).parent
+
+    def order(item: pytest.Item) -> int:
+        if here not in item.path.parents:
+            return 0
+        if item.get_closest_marker("session_start") is not None:
+            return 1
+        return 3 if item.path.name == "test_api_fuzz.py" else 2
+
+    items.sort(key=order)

@@ -45,6 +45,9 @@ MATRIX: dict[str, dict[tuple[str, str], set[str]]] = {
         ("POST", "/cases/{case_id}/contacts"): {"agent", "supervisor", "system"},
         ("GET", "/cases/{case_id}/contacts"): {"agent", "supervisor", "system"},
         ("POST", "/cases/{case_id}/submit"): STAFF_OR_BORROWER,
+        ("POST", "/cases/{case_id}/representatives"): {"borrower", "agent"},
+        ("GET", "/cases/{case_id}/representatives"): STAFF_OR_BORROWER,
+        ("POST", "/cases/{case_id}/representatives/{representative_id}/revocation"): {"borrower", "agent"},
     },
     "evaluation": {
         ("GET", "/business-date"): ALL,
@@ -76,6 +79,8 @@ MATRIX: dict[str, dict[tuple[str, str], set[str]]] = {
         ("GET", "/agreements"): STAFF,
         ("GET", "/agreements/{agreement_id}"): STAFF_OR_BORROWER,
         ("POST", "/agreements/{agreement_id}/payments"): {"agent", "system"},
+        ("POST", "/agreements/{agreement_id}/promises"): {"borrower", "agent"},
+        ("GET", "/agreements/{agreement_id}/promises"): STAFF_OR_BORROWER,
         ("GET", "/referrals"): STAFF,
         ("GET", "/referrals/{referral_id}"): STAFF,
         ("GET", "/payments/unmatched"): STAFF,
@@ -111,6 +116,9 @@ VALID_BODIES = {
     "/counter": {"proposed_term_months": 6},
     "/signatures": {"party": "borrower", "document_sha256": "0" * 64, "one_time_code": "000000"},
     "/signing-code": {"channel": "sms"},
+    "/promises": {"amount": "100.00", "due_date": "2026-01-10", "channel": "phone"},
+    "/representatives": {"kind": "lawyer", "name": "Access Test", "channel": "phone", "scopes": ["communications"],
+                         "ends_on": "2026-06-30", "document_id": "unknown-document"},
 }
 
 
@@ -184,21 +192,23 @@ def owner_ids(journey: Journey) -> dict[str, str]:
 
 #: the routes a borrower may call on a resource of their own (the owner gets 200, anyone else 404)
 OWN_READS = {
-    "intake": ["/cases/{case_id}", "/cases/{case_id}/evidence", "/cases/{case_id}/evidence/{document_id}/content"],
+    "intake": ["/cases/{case_id}", "/cases/{case_id}/evidence", "/cases/{case_id}/evidence/{document_id}/content",
+               "/cases/{case_id}/representatives"],
     "evaluation": ["/cases/{case_id}/decisions", "/decisions/{decision_id}"],
     "agreement": ["/cases/{case_id}/offers", "/offers/{offer_id}", "/agreements/{agreement_id}",
                   "/agreements/{agreement_id}/document", "/agreements/{agreement_id}/document.txt",
                   "/agreements/{agreement_id}/document.pdf"],
-    "monitoring": ["/agreements/{agreement_id}"],
+    "monitoring": ["/agreements/{agreement_id}", "/agreements/{agreement_id}/promises"],
 }
 OWN_WRITES = {
     "intake": [("PUT", "/cases/{case_id}/statement"), ("POST", "/cases/{case_id}/evidence"),
-               ("POST", "/cases/{case_id}/submit")],
+               ("POST", "/cases/{case_id}/submit"), ("POST", "/cases/{case_id}/representatives"),
+               ("POST", "/cases/{case_id}/representatives/{representative_id}/revocation")],
     "evaluation": [],
     "agreement": [("POST", "/offers/{offer_id}/accept"), ("POST", "/offers/{offer_id}/counter"),
                   ("POST", "/agreements/{agreement_id}/signatures"),
                   ("POST", "/agreements/{agreement_id}/signing-code")],
-    "monitoring": [],
+    "monitoring": [("POST", "/agreements/{agreement_id}/promises")],
 }
 
 
