@@ -13,7 +13,6 @@ from forbear_monitoring.domain.promises import (
     PromiseTerms,
     check_promise,
     judge,
-    kept_rate,
 )
 from forbear_shared.domain.money import Money
 from forbear_shared.domain.policy import PolicyError, parse_policy
@@ -127,12 +126,6 @@ def test_a_payment_after_the_promised_date_does_not_count():
 def test_a_promise_paid_early_in_full_is_kept_before_its_date():
     kept = judge(PROMISE, [(date(2026, 3, 2), M("600.00"))], closing=date(2026, 3, 2))
     assert kept is not None and kept.status is PromiseStatus.KEPT and kept.paid == M("600.00")
-
-
-def test_the_kept_rate_is_kept_over_judged():
-    # 3 kept, 1 broken: 3 / (3 + 1) = 0.75; nothing judged yet: no rate at all
-    assert str(kept_rate(3, 1)) == "0.75"
-    assert kept_rate(0, 0) is None
 
 
 # -- the ladder ---------------------------------------------------------------------------------

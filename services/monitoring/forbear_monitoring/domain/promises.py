@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from decimal import Decimal
 from enum import StrEnum
 
 from forbear_shared.domain.money import Money
@@ -100,9 +99,3 @@ def judge(terms: PromiseTerms, payments: list[tuple[dt.date, Money]], *, closing
     if closing >= terms.due_date:
         return Judgement(PromiseStatus.BROKEN, paid)
     return None
-
-
-def kept_rate(kept: int, broken: int) -> Decimal | None:
-    """The promise-kept rate, kept / (kept + broken); None when no promise has been judged."""
-    judged = kept + broken
-    return None if judged == 0 else Decimal(kept) / Decimal(judged)
