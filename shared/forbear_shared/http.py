@@ -8,6 +8,7 @@ the RED metrics.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 import math
@@ -38,6 +39,7 @@ from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from forbear_shared import auth, idempotency, metrics
+from forbear_shared import business_date as business_dates
 from forbear_shared.db import transaction
 from forbear_shared.errors import ForbearError
 from forbear_shared.readiness import KafkaProbe, Readiness, check_postgres
@@ -142,7 +144,7 @@ class Roles:
             return Annotated[auth.Principal, Depends(authz.roles(*allowed))]
 
         #: every authenticated caller (read-only facts such as the business date)
-        self.anyone = door("agent", "supervisor", "system", "borrower")
+        self.anyone = door(*auth.ROLES)
         #: operations staff
         self.staff = door("agent", "supervisor")
         self.staff_or_borrower = door("agent", "supervisor", "borrower")
@@ -722,6 +724,10 @@ def _media(status: int) -> str:
     return PROBLEM_MEDIA_TYPE if status >= 400 else "application/json"
 
 
+class BusinessDateView(BaseModel):
+    business_date: dt.date
+
+
 def create_service_app(
     *,
     settings: Settings,
@@ -767,6 +773,15 @@ def create_service_app(
     def prometheus_metrics() -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
+    dates = APIRouter(tags=["business date"])
+
+    @dates.get("/business-date", response_model=BusinessDateView,
+               summary="The business date as this service last heard it from close of business")
+    def get_business_date(_who: auth.Principal = Depends(authz.roles(*auth.ROLES))) -> BusinessDateView:
+        with transaction(pool) as conn:
+            return BusinessDateView(business_date=business_dates.current(conn, settings.initial_business_date))
+
+    routers = [dates, *routers]
     routes = [route for router in routers for route in router.routes]
     for route in routes:
         document_problems(route)

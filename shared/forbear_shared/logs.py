@@ -75,6 +75,11 @@ def configure(service: str, level: str = "INFO") -> None:
         taken.propagate = True
     for noisy in ("kafka", "aiokafka", "uvicorn.access", "psycopg.pool"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    # kafka-python's network loop warns when one of its steps took over 0.1 s of wall time; in a
+    # worker that is the time another thread held the GIL decoding and applying a batch, not a
+    # fault (the consumer-lag metrics say whether the worker keeps up), and it came many times a
+    # second under load
+    logging.getLogger("kafka.net.selector").setLevel(logging.ERROR)
     logging.captureWarnings(True)
     sys.excepthook = _log_uncaught
     threading.excepthook = _log_uncaught_in_thread

@@ -105,11 +105,6 @@ def create_app() -> FastAPI:
     roles = Roles(authz)
     router = APIRouter()
 
-    @router.get("/business-date", response_model=views.BusinessDateView, tags=["business date"],
-                summary="The business date as this service last heard it from close of business")
-    def get_business_date(_who: roles.anyone) -> views.BusinessDateView:
-        return views.business_date(svc.unit_of_work())
-
     # -- offers ------------------------------------------------------------------------
 
     @router.get("/cases/{case_id}/offers", response_model=list[views.OfferView], tags=["offers"], responses=problems(404),

@@ -30,10 +30,6 @@ OfferStatusName = Literal["open", "accepted", "countered", "expired", "withdrawn
 AgreementStatusName = Literal["awaiting_signatures", "active", "superseded"]
 
 
-class BusinessDateView(BaseModel):
-    business_date: dt.date
-
-
 class CounterProposalView(BaseModel):
     proposed_instalment: DecimalStr | None = None
     proposed_term_months: int | None = None
@@ -218,11 +214,6 @@ def signing_code_view(row: Row, rules: SigningCodePolicy) -> SigningCodeView:
 
 
 # -- queries --------------------------------------------------------------------
-
-
-def business_date(uow: Reads) -> BusinessDateView:
-    with uow:
-        return BusinessDateView(business_date=uow.business_date)
 
 
 def case_offers(uow: Reads, case_id: str, who: Principal) -> list[OfferView]:

@@ -44,11 +44,6 @@ def create_app() -> FastAPI:
     roles = Roles(authz)
     router = APIRouter()
 
-    @router.get("/business-date", response_model=views.BusinessDateView, tags=["business date"],
-                summary="The business date as this service last heard it from close of business")
-    def get_business_date(_who: roles.anyone) -> views.BusinessDateView:
-        return views.business_date(svc.unit_of_work())
-
     @router.get("/cases/{case_id}/decisions", response_model=views.CaseDecisionsView, tags=["decisions"],
                 responses=problems(404),
                 summary="Every decision on a case, oldest first, with reasons, offers and policy version")

@@ -10,7 +10,6 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any, Literal
 
-from forbear_shared import business_date as business_dates
 from forbear_shared.auth import Principal
 from forbear_shared.errors import NotFound
 from forbear_shared.events.schemas.common import Reason
@@ -22,10 +21,6 @@ from forbear_evaluation.bootstrap import Evaluation
 
 ReviewStatus = Literal["open", "decided", "superseded"]
 Row = dict[str, Any]
-
-
-class BusinessDateView(BaseModel):
-    business_date: dt.date
 
 
 class DecisionView(BaseModel):
@@ -98,11 +93,6 @@ _REVIEWS = (
     "select r.*, d.reasons, d.offers, d.policy_version, d.decided_on, d.assessment "
     "from reviews r join decisions d on d.decision_id = r.decision_id "
 )
-
-
-def business_date(uow: UnitOfWork[Evaluation]) -> BusinessDateView:
-    with uow:
-        return BusinessDateView(business_date=business_dates.current(uow.conn, uow.ctx.settings.initial_business_date))
 
 
 def case_decisions(uow: UnitOfWork[Evaluation], case_id: str, who: Principal) -> CaseDecisionsView:

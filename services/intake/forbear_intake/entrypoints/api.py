@@ -55,11 +55,6 @@ def create_app() -> FastAPI:
     roles = Roles(authz)
     router = APIRouter()
 
-    @router.get("/business-date", response_model=views.BusinessDateView, tags=["business date"],
-                summary="The business date as this service last heard it from close of business")
-    def get_business_date(_who: roles.anyone) -> views.BusinessDateView:
-        return views.business_date(svc.unit_of_work())
-
     @router.post("/cases", status_code=201, response_model=views.CaseView, responses=problems(403, 409, 422), tags=["cases"],
                  summary="Open a case (borrower, loans, hardship, channel, DPD at first contact)")
     def open_case(body: OpenCase, who: roles.anyone, idempotency_key: IdempotencyKey = None) -> JSONResponse:

@@ -38,10 +38,6 @@ if TYPE_CHECKING:
 Row = dict[str, Any]
 
 
-class BusinessDateView(BaseModel):
-    business_date: dt.date
-
-
 class EvidenceErased(ForbearError):
     """The document's file was erased under the retention policy; its record remains."""
 
@@ -256,11 +252,6 @@ def _visible_case(conn: psycopg.Connection, case_id: str, who: Principal) -> Row
 
 
 # -- the reads of the API ------------------------------------------------------------------------
-
-
-def business_date(uow: UnitOfWork[Intake]) -> BusinessDateView:
-    with uow:
-        return BusinessDateView(business_date=uow.business_date)
 
 
 def case(uow: UnitOfWork[Intake], case_id: str, who: Principal) -> CaseView:

@@ -20,10 +20,6 @@ Level = Literal["current", "reminder", "warning", "breach_notice", "legal_referr
 Status = Literal["active", "completed", "referred", "superseded"]
 
 
-class BusinessDateView(BaseModel):
-    business_date: dt.date
-
-
 class Request(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -122,10 +118,6 @@ def create_app() -> FastAPI:
 
     dates = APIRouter(tags=["business date"])
     monitored = APIRouter(tags=["agreements"])
-
-    @dates.get("/business-date", response_model=BusinessDateView)
-    def get_business_date(_who: roles.anyone) -> BusinessDateView:
-        return BusinessDateView(business_date=views.business_date(svc.unit_of_work()))
 
     @dates.post("/business-date/advance", response_model=AdvanceResult, summary="Close of business",
                 responses=problems(409))

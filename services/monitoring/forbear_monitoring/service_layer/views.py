@@ -6,7 +6,6 @@ transaction per answer.
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 from typing import Any
 
@@ -198,8 +197,3 @@ def unmatched_payments(uow: UnitOfWork[Monitoring], limit: int, offset: int) -> 
                from payments where status = 'unmatched' order by seq limit %s offset %s""",
             (limit, offset),
         ).fetchall()
-
-
-def business_date(uow: UnitOfWork[Monitoring]) -> dt.date:
-    with uow:
-        return uow.business_date
