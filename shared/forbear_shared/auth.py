@@ -17,10 +17,12 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import httpx
 import jwt
+
+from forbear_shared.errors import NotFound
 
 Role = Literal["agent", "supervisor", "borrower", "system"]
 ROLES: tuple[Role, ...] = ("agent", "supervisor", "borrower", "system")
@@ -41,6 +43,22 @@ class Principal:
     @property
     def is_staff(self) -> bool:
         return self.role in STAFF
+
+    def sees(self, borrower_id: str) -> bool:
+        """Staff and systems see every borrower's records; a borrower only their own."""
+        return self.role != "borrower" or self.borrower_id == borrower_id
+
+
+R = TypeVar("R", bound=Mapping[str, Any])
+
+
+def visible(who: Principal, row: R | None, what: str, ident: object) -> R:
+    """``row`` (a record with a ``borrower_id``) if ``who`` may see it. A missing record and a
+    record of another borrower are the same 404: a borrower never learns that someone else's
+    case, offer or agreement exists."""
+    if row is None or not who.sees(row["borrower_id"]):
+        raise NotFound(what, ident)
+    return row
 
 
 class InvalidToken(Exception):

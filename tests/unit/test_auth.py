@@ -10,7 +10,8 @@ import httpx
 import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
-from forbear_shared.auth import InvalidToken, IssuerUnavailable, JwksCache
+from forbear_shared.auth import InvalidToken, IssuerUnavailable, JwksCache, Principal, visible
+from forbear_shared.errors import NotFound
 
 
 def jwk(kid: str) -> dict[str, Any]:
@@ -68,3 +69,18 @@ def test_a_provider_away_keeps_the_known_keys_and_without_any_is_unavailable() -
     assert cache.key("k1").key_id == "k1"
     with pytest.raises(IssuerUnavailable):
         JwksCache(provider).key("k1")
+
+
+def test_a_borrower_sees_only_their_own_records_and_staff_and_systems_see_every_record() -> None:
+    mine, theirs = {"borrower_id": "B-1"}, {"borrower_id": "B-2"}
+    borrower = Principal("u-1", "borrower", "B-1")
+    assert visible(borrower, mine, "case", "C-1") is mine
+    for who in (Principal("a-1", "agent"), Principal("s-1", "supervisor"), Principal("cob", "system")):
+        assert visible(who, theirs, "case", "C-2") is theirs
+    # someone else's record and no record are the same answer: nothing tells that C-2 exists
+    with pytest.raises(NotFound) as other:
+        visible(borrower, theirs, "case", "C-2")
+    with pytest.raises(NotFound) as missing:
+        visible(borrower, None, "case", "C-2")
+    assert (other.value.reason, str(other.value)) == (missing.value.reason, str(missing.value))
+    assert other.value.reason == "case_not_found"

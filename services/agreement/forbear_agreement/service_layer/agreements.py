@@ -8,7 +8,7 @@ import hashlib
 from dataclasses import dataclass
 
 from forbear_shared import metrics
-from forbear_shared.auth import Principal
+from forbear_shared.auth import Principal, visible
 from forbear_shared.errors import NotFound
 from forbear_shared.events.schemas.agreement import AgreementActivated, AgreementSigned, AgreementSigningCodeIssued
 from forbear_shared.events.schemas.common import ScheduleDoc
@@ -45,7 +45,7 @@ def issue_signing_code(cmd: IssueSigningCode, uow: UnitOfWork[Agreement]) -> vie
         if found is None:
             raise NotFound("agreement", cmd.agreement_id)
         agreement, signatures = found
-        views.ensure_visible(who, agreement["borrower_id"], "agreement", cmd.agreement_id)
+        visible(who, agreement, "agreement", cmd.agreement_id)
         document = agreement["document_sha256"]
         signing.check_signature(Party.BORROWER, AgreementStatus(agreement["status"]),
                                 {Party(s["party"]) for s in signatures}, document, document)
@@ -122,7 +122,7 @@ def sign_agreement(cmd: SignAgreement, uow: UnitOfWork[Agreement]) -> views.Agre
         if found is None:
             raise NotFound("agreement", cmd.agreement_id)
         agreement, signatures = found
-        views.ensure_visible(who, agreement["borrower_id"], "agreement", cmd.agreement_id)
+        visible(who, agreement, "agreement", cmd.agreement_id)
         today = uow.business_date
         signed = {Party(s["party"]) for s in signatures}
         signing.check_signature(cmd.party, AgreementStatus(agreement["status"]), signed,

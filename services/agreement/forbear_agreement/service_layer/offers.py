@@ -13,11 +13,10 @@ import logging
 from dataclasses import dataclass
 
 from forbear_shared import metrics, projections
-from forbear_shared.auth import Principal
+from forbear_shared.auth import Principal, visible
 from forbear_shared.domain.apr import schedule_apr
 from forbear_shared.domain.money import Money
 from forbear_shared.domain.schedule import Schedule
-from forbear_shared.errors import NotFound
 from forbear_shared.events import DecodedEvent, Envelope
 from forbear_shared.events.schemas.agreement import (
     OfferAccepted,
@@ -235,9 +234,7 @@ def counter_offer(cmd: CounterOffer, uow: UnitOfWork[Agreement]) -> views.OfferV
 def _lock_offer(uow: UnitOfWork[Agreement], offer_id: str, who: Principal) -> repo.Row:
     """The offer, locked with its case (404 if unknown or not the caller's)."""
     offer = repo.lock_offer(uow.conn, offer_id)
-    if offer is None:
-        raise NotFound("offer", offer_id)
-    views.ensure_visible(who, offer["borrower_id"], "offer", offer_id)
+    visible(who, offer, "offer", offer_id)
     return offer
 
 

@@ -12,9 +12,8 @@ import datetime as dt
 from typing import Any, Literal
 
 import psycopg
-from forbear_shared.auth import Principal
+from forbear_shared.auth import Principal, visible
 from forbear_shared.domain.policy import SigningCodePolicy
-from forbear_shared.errors import NotFound
 from forbear_shared.events.schemas.common import DecimalStr, ScheduleDoc
 from forbear_shared.events.schemas.evaluation import OfferTerms
 from forbear_shared.unit_of_work import UnitOfWork
@@ -130,11 +129,6 @@ class DocumentView(BaseModel):
     rendered_media_type: str = "text/plain; charset=utf-8"
 
 
-def ensure_visible(who: Principal, borrower_id: str, what: str, ident: str) -> None:
-    if who.role == "borrower" and who.borrower_id != borrower_id:
-        raise NotFound(what, ident)
-
-
 def offer_view(row: Row, *, with_schedule: bool = True) -> OfferView:
     terms = OfferTerms.model_validate(row["terms"])
     counter = row.get("counter_proposal")
@@ -219,9 +213,7 @@ def signing_code_view(row: Row, rules: SigningCodePolicy) -> SigningCodeView:
 def case_offers(uow: Reads, case_id: str, who: Principal) -> list[OfferView]:
     with uow:
         case = uow.conn.execute("select borrower_id from cases where case_id = %s", (case_id,)).fetchone()
-        if case is None:
-            raise NotFound("case", case_id)
-        ensure_visible(who, case["borrower_id"], "case", case_id)
+        visible(who, case, "case", case_id)
         rows = uow.conn.execute(
             f"{_OFFERS} where o.case_id = %s order by o.decided_on desc, o.created_at desc, o.rank", (case_id,)
         ).fetchall()
@@ -231,9 +223,7 @@ def case_offers(uow: Reads, case_id: str, who: Principal) -> list[OfferView]:
 def offer(uow: Reads, offer_id: str, who: Principal) -> OfferView:
     with uow:
         row = uow.conn.execute(f"{_OFFERS} where o.offer_id = %s", (offer_id,)).fetchone()
-    if row is None:
-        raise NotFound("offer", offer_id)
-    ensure_visible(who, row["borrower_id"], "offer", offer_id)
+    visible(who, row, "offer", offer_id)
     return offer_view(row)
 
 
@@ -287,9 +277,7 @@ _OFFERS = "select o.*, a.agreement_id from offers o left join agreements a on a.
 
 def agreement_row(conn: psycopg.Connection, agreement_id: str, who: Principal) -> Row:
     row = conn.execute("select * from agreements where agreement_id = %s", (agreement_id,)).fetchone()
-    if row is None:
-        raise NotFound("agreement", agreement_id)
-    ensure_visible(who, row["borrower_id"], "agreement", agreement_id)
+    visible(who, row, "agreement", agreement_id)
     return row
 
 

@@ -10,7 +10,7 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any, Literal
 
-from forbear_shared.auth import Principal
+from forbear_shared.auth import Principal, visible
 from forbear_shared.errors import NotFound
 from forbear_shared.events.schemas.common import Reason
 from forbear_shared.events.schemas.evaluation import OfferTerms
@@ -101,8 +101,7 @@ def case_decisions(uow: UnitOfWork[Evaluation], case_id: str, who: Principal) ->
     with uow:
         case: Row | None = uow.conn.execute(  # type: ignore[assignment]
             "select borrower_id from cases where case_id = %s", (case_id,)).fetchone()
-        if case is None or (who.role == "borrower" and case["borrower_id"] != who.borrower_id):
-            raise NotFound("case", case_id)
+        visible(who, case, "case", case_id)
         rows: list[Row] = uow.conn.execute(  # type: ignore[assignment]
             "select * from decisions where case_id = %s order by created_at, decision_id", (case_id,)
         ).fetchall()
@@ -113,9 +112,7 @@ def decision(uow: UnitOfWork[Evaluation], decision_id: str, who: Principal) -> D
     with uow:
         row: Row | None = uow.conn.execute(  # type: ignore[assignment]
             "select * from decisions where decision_id = %s", (decision_id,)).fetchone()
-    if row is None or (who.role == "borrower" and row["borrower_id"] != who.borrower_id):
-        raise NotFound("decision", decision_id)
-    return decision_view(row, staff=who.is_staff)
+    return decision_view(visible(who, row, "decision", decision_id), staff=who.is_staff)
 
 
 def reviews(uow: UnitOfWork[Evaluation], status: ReviewStatus | None, limit: int, offset: int,

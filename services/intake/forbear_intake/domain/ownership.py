@@ -21,11 +21,6 @@ from forbear_shared.errors import Conflict, Forbidden, Unprocessable
 from forbear_intake.domain.loan_records import Claim, DeclaredLoan, LoanRecord, claim, declared_loan_refusals
 
 
-def may_see_case(role: str, caller_borrower_id: str | None, case_borrower_id: str) -> bool:
-    """Staff and systems see every case; a borrower only their own."""
-    return role != "borrower" or case_borrower_id == caller_borrower_id
-
-
 def check_opener(role: str, caller_borrower_id: str | None, borrower_id: str, *, history_given: bool) -> None:
     """May this caller open a case for ``borrower_id``? Raises ``Forbidden`` with the reason."""
     if role != "borrower":

@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING, Any
 
 import psycopg
 from forbear_shared import metrics
-from forbear_shared.auth import Principal
+from forbear_shared.auth import Principal, visible
 from forbear_shared.domain.hardship import required_documents
-from forbear_shared.errors import Conflict, NotFound
+from forbear_shared.errors import Conflict
 from forbear_shared.events import Envelope
 from forbear_shared.events.schemas.common import LoanSnapshot
 from forbear_shared.events.schemas.intake import (
@@ -53,9 +53,7 @@ def load_case(conn: psycopg.Connection, case_id: str, who: Principal) -> Row:
     """The case, locked for the change; a borrower asking for someone else's case learns
     nothing, not even that it exists: 404."""
     case = repo.lock_case(conn, case_id)
-    if case is None or not ownership.may_see_case(who.role, who.borrower_id, case["borrower_id"]):
-        raise NotFound("case", case_id)
-    return case
+    return visible(who, case, "case", case_id)
 
 
 def audit(conn: psycopg.Connection, case_id: str, on: dt.date, who: Principal, action: str,

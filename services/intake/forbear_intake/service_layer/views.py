@@ -11,7 +11,7 @@ import datetime as dt
 from typing import TYPE_CHECKING, Any
 
 import psycopg
-from forbear_shared.auth import Principal
+from forbear_shared.auth import Principal, visible
 from forbear_shared.domain.hardship import (
     DocumentType,
     EvidenceCompleteness,
@@ -20,14 +20,13 @@ from forbear_shared.domain.hardship import (
     evidence_completeness,
 )
 from forbear_shared.domain.policy import RepresentativeKind
-from forbear_shared.errors import ForbearError, NotFound
+from forbear_shared.errors import ForbearError
 from forbear_shared.events.schemas.common import LoanSnapshot
 from forbear_shared.events.schemas.intake import BorrowerHistory, Statement
 from forbear_shared.unit_of_work import UnitOfWork
 from pydantic import BaseModel
 
 from forbear_intake.adapters import repository as repo
-from forbear_intake.domain import ownership
 from forbear_intake.domain.case_status import CaseStatus
 from forbear_intake.domain.masking import mask_name, mask_national_id, mask_phone
 from forbear_intake.domain.representatives import Representative, RepresentativeScope
@@ -246,9 +245,7 @@ def completeness(case: Row, documents: list[Row]) -> EvidenceCompleteness:
 def _visible_case(conn: psycopg.Connection, case_id: str, who: Principal) -> Row:
     """A borrower asking for someone else's case learns nothing, not even that it exists: 404."""
     case = repo.find_case(conn, case_id)
-    if case is None or not ownership.may_see_case(who.role, who.borrower_id, case["borrower_id"]):
-        raise NotFound("case", case_id)
-    return case
+    return visible(who, case, "case", case_id)
 
 
 # -- the reads of the API ------------------------------------------------------------------------

@@ -15,10 +15,9 @@ from decimal import Decimal
 from typing import Any
 
 from forbear_shared import metrics
-from forbear_shared.auth import Principal
+from forbear_shared.auth import Principal, visible
 from forbear_shared.db import on_commit
 from forbear_shared.domain.money import Money
-from forbear_shared.errors import NotFound
 from forbear_shared.events.schemas.monitoring import PromiseBroken, PromiseKept, PromiseRecorded
 from forbear_shared.ids import new_id
 from forbear_shared.unit_of_work import UnitOfWork
@@ -46,9 +45,7 @@ def record_promise(cmd: RecordPromise, uow: UnitOfWork[Monitoring]) -> Row:
     with uow:
         conn = uow.conn
         agreement = repo.agreement(conn, cmd.agreement_id, for_update=True)
-        # a borrower sees only their own agreements; someone else's does not exist for them
-        if agreement is None or (cmd.who.role == "borrower" and agreement["borrower_id"] != cmd.who.borrower_id):
-            raise NotFound("agreement", cmd.agreement_id)
+        visible(cmd.who, agreement, "agreement", cmd.agreement_id)
         today = uow.business_date
         currency = agreement["currency"]
         if agreement["status"] == "active":

@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from forbear_shared.auth import Principal
+from forbear_shared.auth import Principal, visible
 from forbear_shared.domain.arrears import arrears_as_of
 from forbear_shared.errors import NotFound
 from forbear_shared.unit_of_work import UnitOfWork
@@ -47,9 +47,7 @@ def agreement_view(uow: UnitOfWork[Monitoring], agreement_id: str, who: Principa
     with uow:
         conn = uow.conn
         agreement = repo.agreement(conn, agreement_id)
-        # a borrower sees only their own agreements; someone else's does not exist for them
-        if agreement is None or (who.role == "borrower" and agreement["borrower_id"] != who.borrower_id):
-            raise NotFound("agreement", agreement_id)
+        visible(who, agreement, "agreement", agreement_id)
         as_of = uow.business_date
         ledger = ledger_rows.load_ledgers(conn, {agreement_id: agreement}, uow.service.schedules)[agreement_id]
         rows = conn.execute(
@@ -158,8 +156,7 @@ def promises_of(uow: UnitOfWork[Monitoring], agreement_id: str, who: Principal) 
         conn = uow.conn
         agreement = conn.execute("select borrower_id from agreements where agreement_id = %s",
                                  (agreement_id,)).fetchone()
-        if agreement is None or (who.role == "borrower" and agreement["borrower_id"] != who.borrower_id):
-            raise NotFound("agreement", agreement_id)
+        visible(who, agreement, "agreement", agreement_id)
         return [_promise(p) for p in repo.promises_of(conn, agreement_id)]
 
 
