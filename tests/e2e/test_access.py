@@ -43,7 +43,7 @@ MATRIX: dict[str, dict[tuple[str, str], set[str]]] = {
         ("GET", "/cases/{case_id}/evidence/{document_id}/content"): STAFF_OR_BORROWER,
         ("POST", "/cases/{case_id}/evidence/{document_id}/review"): STAFF,
         ("POST", "/cases/{case_id}/contacts"): {"agent", "supervisor", "system"},
-        ("GET", "/cases/{case_id}/contacts"): {"agent", "supervisor", "system"},
+        ("GET", "/cases/{case_id}/contacts"): ALL,
         ("POST", "/cases/{case_id}/submit"): STAFF_OR_BORROWER,
         ("POST", "/cases/{case_id}/representatives"): {"borrower", "agent"},
         ("GET", "/cases/{case_id}/representatives"): STAFF_OR_BORROWER,
@@ -193,7 +193,7 @@ def owner_ids(journey: Journey) -> dict[str, str]:
 #: the routes a borrower may call on a resource of their own (the owner gets 200, anyone else 404)
 OWN_READS = {
     "intake": ["/cases/{case_id}", "/cases/{case_id}/evidence", "/cases/{case_id}/evidence/{document_id}/content",
-               "/cases/{case_id}/representatives"],
+               "/cases/{case_id}/representatives", "/cases/{case_id}/contacts"],
     "evaluation": ["/cases/{case_id}/decisions", "/decisions/{decision_id}"],
     "agreement": ["/cases/{case_id}/offers", "/offers/{offer_id}", "/agreements/{agreement_id}",
                   "/agreements/{agreement_id}/document", "/agreements/{agreement_id}/document.txt",

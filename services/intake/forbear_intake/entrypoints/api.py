@@ -156,8 +156,9 @@ def create_app() -> FastAPI:
                                idempotency.request_hash("record_contact", case_id, body.model_dump(mode="json")), work)
 
     @router.get("/cases/{case_id}/contacts", response_model=list[views.ContactView], responses=problems(404),
-                tags=["contacts"], summary="The communication log of a case, refusals included")
-    def list_contacts(case_id: str, who: roles.staff_or_system) -> list[views.ContactView]:
+                tags=["contacts"], summary="The communication log of a case, refusals included (a borrower: "
+                "their own case's, without the staff's names)")
+    def list_contacts(case_id: str, who: roles.anyone) -> list[views.ContactView]:
         return views.contacts(svc.unit_of_work(), case_id, who)
 
     @router.post("/cases/{case_id}/representatives", status_code=201, response_model=views.RepresentativeView,

@@ -77,7 +77,8 @@ class ContactView(BaseModel):
     outcome: str
     refusal_reasons: list[str]
     note: str | None = None
-    recorded_by: str
+    #: the agent or system that recorded it: the lender's own record, for staff and systems
+    recorded_by: str | None = None
     #: the representative the contact went through (party ``representative``)
     representative_id: str | None = None
 
@@ -169,12 +170,14 @@ def document_view(row: Row) -> DocumentView:
     return DocumentView.model_validate({k: row.get(k) for k in DocumentView.model_fields})
 
 
-def contact_view(row: Row) -> ContactView:
+def contact_view(row: Row, who: Principal | None = None) -> ContactView:
+    """A contact as ``who`` may see it: a borrower reads their own log without the staff's names."""
     return ContactView(
         contact_id=row["contact_id"], case_id=row["case_id"], party=row["party"], channel=row["channel"],
         direction=row["direction"], on=row["on_date"], local_time=row["local_time"].strftime("%H:%M"),
         outcome=row["outcome"], refusal_reasons=list(row["refusal_reasons"]), note=row["note"],
-        recorded_by=row["recorded_by"], representative_id=row.get("representative_id"),
+        recorded_by=row["recorded_by"] if who is None or who.role != "borrower" else None,
+        representative_id=row.get("representative_id"),
     )
 
 
@@ -270,7 +273,7 @@ def cases(uow: UnitOfWork[Intake], who: Principal, status: CaseStatus | None, bo
 def contacts(uow: UnitOfWork[Intake], case_id: str, who: Principal) -> list[ContactView]:
     with uow:
         _visible_case(uow.conn, case_id, who)
-        return [contact_view(c) for c in repo.list_contacts(uow.conn, case_id)]
+        return [contact_view(c, who) for c in repo.list_contacts(uow.conn, case_id)]
 
 
 def representatives(uow: UnitOfWork[Intake], case_id: str, who: Principal) -> list[RepresentativeView]:
