@@ -246,6 +246,18 @@ def test_an_unremedied_breach_is_referred_to_legal_after_the_remedy_period_with_
     assert view is not None and view["level"] == "breach_notice"
     remedy_deadline = d(view["remedy_deadline"])
     assert remedy_deadline >= breach_on + ESC.remedy_days * DAY
+    # the breach notice tells the borrower their rights, in both languages: the overdue amount
+    # that remedies it by its last day (written here by hand: ¥ and thousands separators in both,
+    # 年月日 in Chinese, "Month D, YYYY" in English), and where free advice is found
+    [notice] = [n for n in view["notices"] if n["level"] == "breach_notice"]
+    amount, by = Decimal(notice["amount_overdue"]), d(notice["remedy_deadline"])
+    months = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+              "November", "December"]
+    assert (f"在{by.year}年{by.month}月{by.day}日（含当日）之前付清¥{amount:,.2f}即可纠正违约"
+            in notice["rights"]["zh-CN"][2])
+    assert (f"Paying CN¥{amount:,.2f} by {months[by.month - 1]} {by.day}, {by.year} (inclusive) remedies the breach"
+            in notice["rights"]["en"][2])
+    assert "12348" in notice["rights"]["zh-CN"][-1] and "12378" in notice["rights"]["en"][-1]
     # a partial payment does not remedy the breach
     partial = manual_payment(journey.agreement_id, "100.00")
 

@@ -28,6 +28,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from .money import Money, to_decimal
+from .rights import RightsPolicy
 from .schedule import Frequency, RepaymentMethod
 from .working_days import DayUnit, DueDateRoll, OfficialHolidays, WorkingCalendar
 
@@ -673,6 +674,7 @@ class Policy(_PolicyModel):
     reageing: ReageingPolicy = ReageingPolicy()
     early_warning: EarlyWarningPolicy = EarlyWarningPolicy()
     promises: PromisePolicy = PromisePolicy()
+    rights: RightsPolicy = RightsPolicy()
     signing_code: SigningCodePolicy = Field(default_factory=SigningCodePolicy)
     calendar: CalendarPolicy
 

@@ -7,10 +7,15 @@ transaction per answer.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
+from forbear_shared import locale
 from forbear_shared.auth import Principal, visible
+from forbear_shared.domain import rights
 from forbear_shared.domain.arrears import arrears_as_of
+from forbear_shared.domain.money import Money
+from forbear_shared.domain.policy import Policy
 from forbear_shared.errors import NotFound
 from forbear_shared.unit_of_work import UnitOfWork
 
@@ -128,7 +133,7 @@ def agreement_view(uow: UnitOfWork[Monitoring], agreement_id: str, who: Principa
         "notices": [
             {"notice_id": str(n["notice_id"]), "level": n["level"], "on": n["on_date"],
              "days_past_due": n["days_past_due"], "amount_overdue": n["amount_overdue"],
-             "remedy_deadline": n["remedy_deadline"]}
+             "remedy_deadline": n["remedy_deadline"], "rights": notice_rights(policy, n, agreement["currency"])}
             for n in notices
         ],
         "escalation": [
@@ -194,3 +199,14 @@ def unmatched_payments(uow: UnitOfWork[Monitoring], limit: int, offset: int) -> 
                from payments where status = 'unmatched' order by seq limit %s offset %s""",
             (limit, offset),
         ).fetchall()
+
+
+def notice_rights(policy: Policy, notice: Mapping[str, Any], currency: str) -> Mapping[str, list[str]]:
+    """What the notice tells the borrower of their rights, in each language the lender writes in
+    (a breach notice: the overdue amount that remedies it, and its last day)."""
+    if notice["level"] == "breach_notice":
+        stated = rights.on_notice(policy.rights, "breach_notice", remedy_by=notice["remedy_deadline"],
+                                  remedy_amount=Money(notice["amount_overdue"], currency))
+    else:
+        stated = rights.on_notice(policy.rights, notice["level"])
+    return locale.rights_text(stated)
