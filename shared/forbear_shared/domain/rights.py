@@ -119,11 +119,9 @@ def _rights(policy: RightsPolicy, sections: tuple[str, ...], facts: Mapping[str,
 
 
 def on_decision(policy: RightsPolicy, outcome: str, *, appeal_by: dt.date | None) -> Rights:
-    """A decision's rights: a decline says how to appeal and by when; every decision where to
-    find free advice."""
-    if outcome == "decline":
-        if appeal_by is None:
-            raise ValueError("a decline states its appeal deadline")
+    """A decision's rights: a decline that may be appealed (``appeal_by``, its last day, from the
+    policy's appeal window) says how and by when; every decision where to find free advice."""
+    if outcome == "decline" and appeal_by is not None:
         return _rights(policy, ("decision", "decline", "advice"), {"appeal_by": appeal_by})
     return _rights(policy, ("decision", "advice"), {})
 
