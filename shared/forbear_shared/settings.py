@@ -91,11 +91,36 @@ class Settings(BaseSettings):
     agreement_pdf_font_file: str | None = None
     #: the largest PDF POST /agreement-verifications reads
     agreement_verify_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
-    #: where the agreement service sends the borrower's one-time signing code: ``dev_mailbox``
-    #: appends each message to ``dev_mailbox_file`` (a development and test sink that the demo and
-    #: the tests read; refused in production, where the lender's SMS/e-mail gateway adapter goes)
-    signing_code_sender: Literal["dev_mailbox"] = "dev_mailbox"
+    #: where the agreement service sends the borrower's one-time signing code (services/agreement
+    #: README "Delivery"): ``dev_mailbox`` appends each message to ``dev_mailbox_file`` (a
+    #: development and test sink that the demo and the tests read; refused in production);
+    #: ``smtp`` hands it to the lender's mail relay; ``http`` posts it to the lender's SMS or
+    #: notification gateway. The service holds borrower ids only: the relay or gateway resolves
+    #: the borrower's phone or address
+    signing_code_sender: Literal["dev_mailbox", "smtp", "http"] = "dev_mailbox"
     dev_mailbox_file: str = "/var/tmp/forbear/dev-mailbox.jsonl"
+    signing_code_smtp_host: str | None = None
+    signing_code_smtp_port: int = Field(default=587, ge=1, le=65535)
+    #: ``starttls`` (submission, 587) or ``implicit`` TLS (465); ``none`` in development only
+    signing_code_smtp_tls: Literal["starttls", "implicit", "none"] = "starttls"
+    #: the CA (PEM) the relay's certificate must chain to; unset: the system's trust store
+    signing_code_smtp_ca_file: str | None = None
+    #: both or neither (a relay that takes the service's address without a login)
+    signing_code_smtp_user: str | None = None
+    signing_code_smtp_password: SecretStr | None = None
+    signing_code_smtp_from: str | None = None
+    #: the envelope and ``To`` address, naming the borrower by id: ``{borrower_id}`` is replaced,
+    #: e.g. ``{borrower_id}@sms-relay.lender.example`` (the relay maps it to the phone or mailbox)
+    signing_code_smtp_recipient_template: str | None = None
+    signing_code_smtp_subject: str = "还款协议签署验证码 / Your repayment agreement signing code"
+    #: connect, TLS, login and each command: the request waits for the relay inside its transaction
+    signing_code_smtp_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
+    #: the gateway's endpoint (one JSON POST per message, ``Idempotency-Key`` the code's id)
+    signing_code_http_url: str | None = None
+    signing_code_http_token: SecretStr | None = None
+    #: the CA (PEM) the gateway's certificate must chain to; unset: the system's trust store
+    signing_code_http_ca_file: str | None = None
+    signing_code_http_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
     #: the HMAC key the signing codes are kept under (only their keyed hash is stored); at least
     #: 32 characters and no placeholder in production
     signing_code_secret: SecretStr = SecretStr("forbear-development-secret-not-for-production")
@@ -151,6 +176,38 @@ class Settings(BaseSettings):
                 raise ValueError("the agreement service signs agreements in production: set the lender's key "
                                  "(FORBEAR_AGREEMENT_SIGNING_PKCS12_FILE or ..._BACKEND=pkcs11) and "
                                  "FORBEAR_AGREEMENT_SIGNING_TRUST_ROOT_FILE")
+        return self
+
+    @model_validator(mode="after")
+    def _signing_code_sender_is_complete(self) -> Settings:
+        """Only the agreement service sends codes; a relay or gateway is reached over TLS except
+        in development, and production refuses a placeholder password or token."""
+        if self.service_name != "agreement" or self.signing_code_sender == "dev_mailbox":
+            return self
+        production = self.environment == "production"
+        if self.signing_code_sender == "smtp":
+            for name in ("host", "from", "recipient_template"):
+                if not getattr(self, f"signing_code_smtp_{name}"):
+                    raise ValueError(f"FORBEAR_SIGNING_CODE_SMTP_{name.upper()} is required with "
+                                     "FORBEAR_SIGNING_CODE_SENDER=smtp")
+            if "{borrower_id}" not in (self.signing_code_smtp_recipient_template or ""):
+                raise ValueError("FORBEAR_SIGNING_CODE_SMTP_RECIPIENT_TEMPLATE must name the borrower as {borrower_id}")
+            if self.signing_code_smtp_tls == "none" and self.environment != "development":
+                raise ValueError("FORBEAR_SIGNING_CODE_SMTP_TLS=none is for development only: use starttls or implicit")
+            if (self.signing_code_smtp_user is None) != (self.signing_code_smtp_password is None):
+                raise ValueError("FORBEAR_SIGNING_CODE_SMTP_USER and FORBEAR_SIGNING_CODE_SMTP_PASSWORD go together")
+            password = self.signing_code_smtp_password
+            if production and password is not None and password.get_secret_value() in PLACEHOLDERS:
+                raise ValueError("FORBEAR_SIGNING_CODE_SMTP_PASSWORD is a placeholder in production")
+        else:
+            url = self.signing_code_http_url
+            if not url:
+                raise ValueError("FORBEAR_SIGNING_CODE_HTTP_URL is required with FORBEAR_SIGNING_CODE_SENDER=http")
+            if not url.startswith("https://") and self.environment != "development":
+                raise ValueError("FORBEAR_SIGNING_CODE_HTTP_URL must be an https:// address outside development")
+            token = self.signing_code_http_token
+            if production and (token is None or token.get_secret_value() in PLACEHOLDERS):
+                raise ValueError("FORBEAR_SIGNING_CODE_HTTP_TOKEN must be set to the gateway's token in production")
         return self
 
     @model_validator(mode="after")

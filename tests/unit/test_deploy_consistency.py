@@ -469,9 +469,11 @@ def test_k8s_secret_is_a_template_without_real_secrets(k8s: dict[tuple[str, str]
     values = secret["stringData"]
     # no signing key: tokens are checked with the IdP's JWKS
     assert set(values) == {"FORBEAR_DATABASE_URL", "FORBEAR_EVIDENCE_S3_ACCESS_KEY_ID", "FORBEAR_EVIDENCE_S3_SECRET_ACCESS_KEY",
-                           "FORBEAR_SIGNING_CODE_SECRET"}
-    # the key the borrower's one-time codes are hashed under is a placeholder production refuses
+                           "FORBEAR_SIGNING_CODE_SECRET", "FORBEAR_SIGNING_CODE_SMTP_PASSWORD"}
+    # the key the borrower's one-time codes are hashed under, and the mail relay's password, are
+    # placeholders production refuses
     assert values["FORBEAR_SIGNING_CODE_SECRET"] in PLACEHOLDERS
+    assert values["FORBEAR_SIGNING_CODE_SMTP_PASSWORD"] in PLACEHOLDERS
     # placeholders that production settings refuse, so a forgotten template cannot start
     assert any(f":{word}@" in values["FORBEAR_DATABASE_URL"] for word in PLACEHOLDERS - {""})
     assert values["FORBEAR_EVIDENCE_S3_SECRET_ACCESS_KEY"] in PLACEHOLDERS
@@ -479,6 +481,30 @@ def test_k8s_secret_is_a_template_without_real_secrets(k8s: dict[tuple[str, str]
     assert "FORBEAR_DATABASE_URL" not in config and "FORBEAR_EVIDENCE_S3_SECRET_ACCESS_KEY" not in config
     assert config["FORBEAR_OIDC_ISSUER"].startswith("https://")
     assert config["FORBEAR_ENVIRONMENT"] == "production"
+
+
+
+def test_k8s_agreement_sends_signing_codes_through_the_mail_relay_once_the_secrets_are_real(
+        k8s: dict[tuple[str, str], dict[str, Any]], monkeypatch: pytest.MonkeyPatch) -> None:
+    from forbear_agreement.adapters import code_sender
+    from forbear_shared.settings import Settings
+    from pydantic import ValidationError
+
+    config = k8s[("ConfigMap", "forbear-config")]["data"]
+    (secret,) = load_yaml_all(DEPLOY / "k8s/secret.template.yaml")
+    for name, value in {**config, **secret["stringData"]}.items():
+        monkeypatch.setenv(name, str(value))
+    monkeypatch.setenv("FORBEAR_AGREEMENT_SIGNING_PKCS12_FILE", "/etc/forbear/signing/lender.p12")
+    monkeypatch.setenv("FORBEAR_AGREEMENT_SIGNING_TRUST_ROOT_FILE", "/etc/forbear/signing/trust-root.pem")
+    monkeypatch.setenv("FORBEAR_SIGNING_CODE_SECRET", "k" * 16 + "Q2v9xN4rT8wL0pZs")
+    monkeypatch.setenv("FORBEAR_DATABASE_URL", "postgresql://forbear:s3cret-pw@postgres:5432/forbear")
+    monkeypatch.setenv("FORBEAR_EVIDENCE_S3_SECRET_ACCESS_KEY", "a-real-s3-secret-key")
+    with pytest.raises(ValidationError, match="FORBEAR_SIGNING_CODE_SMTP_PASSWORD is a placeholder"):
+        Settings(service_name="agreement")
+    monkeypatch.setenv("FORBEAR_SIGNING_CODE_SMTP_PASSWORD", "the-relay-login-of-this-lender")
+    sender = code_sender.from_settings(Settings(service_name="agreement"))
+    assert isinstance(sender, code_sender.SmtpSender)
+    assert (sender.tls, sender.port, sender.recipient("brw-1")) == ("starttls", 587, "brw-1@sms-relay.lender.example")
 
 
 def test_evidence_lives_in_one_object_store_that_every_intake_replica_shares(

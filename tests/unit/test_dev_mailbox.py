@@ -16,6 +16,7 @@ from forbear_shared.policy_loader import load_policy, read_policy_text
 
 def message(agreement_id: str, code: str) -> SigningCodeMessage:
     return SigningCodeMessage(agreement_id=agreement_id, borrower_id="B-1", channel="sms", code=code, text=f"code {code}",
+                              code_id=f"otp-{agreement_id}-{code}",
                               expires_at=dt.datetime(2026, 1, 5, 9, 10, tzinfo=dt.UTC))
 
 

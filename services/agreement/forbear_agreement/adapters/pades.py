@@ -4,8 +4,8 @@ Key and certificate come from configuration (``Settings``):
 - ``FORBEAR_AGREEMENT_SIGNING_BACKEND=pkcs12`` (the default): ``..._PKCS12_FILE`` and its
   ``..._PKCS12_PASSPHRASE`` (a secret: read once, never logged);
 - ``pkcs11`` (production: the key never leaves the HSM or token): ``..._PKCS11_MODULE``,
-  ``..._PKCS11_TOKEN_LABEL``, ``..._PKCS11_KEY_LABEL``, ``..._PKCS11_PIN`` (needs python-pkcs11,
-  pyHanko's ``pkcs11`` extra, installed where that backend is used);
+  ``..._PKCS11_TOKEN_LABEL``, ``..._PKCS11_KEY_LABEL``, ``..._PKCS11_PIN`` (python-pkcs11,
+  pyHanko's ``pkcs11`` extra; tested on SoftHSM);
 - ``..._TRUST_ROOT_FILE``: the CA (PEM) a verified PDF's signer must chain to.
 
 ``make run`` makes a demo CA and lender certificate once (``python -m forbear_agreement
@@ -87,6 +87,12 @@ class LenderSigner:
         out = signers.sign_pdf(writer, meta, signer=self.signer)
         return bytes(out.getbuffer())
 
+    def close(self) -> None:
+        """Log out of the token (pkcs11): a token admits one login per process at a time."""
+        session = getattr(self.signer, "pkcs11_session", None)
+        if session is not None:
+            session.close()
+
 
 def _subject(cert: asn1_x509.Certificate) -> str:
     return str(cert.subject.human_friendly)
@@ -117,24 +123,52 @@ def load_signer(settings: Settings) -> LenderSigner | None:
 
 
 def _pkcs11_signer(settings: Settings) -> LenderSigner:
+    """The lender's key in an HSM or token: pyHanko's PKCS#11 signer over one session opened at
+    start-up. The certificate is found by its label (``..._CERT_LABEL``, default the key's), and
+    every other certificate on the token (the lender's CA) goes into the signature beside it.
+
+    An EC key is signed with the raw ``CKM_ECDSA`` mechanism, the SHA-256 computed here, when the
+    token has no ``CKM_ECDSA_SHA256`` (SoftHSM, and many HSMs, offer only the raw one)."""
     module = settings.agreement_signing_pkcs11_module
-    if not module or not settings.agreement_signing_pkcs11_key_label:
+    key_label = settings.agreement_signing_pkcs11_key_label
+    if not module or not key_label:
         raise SigningNotConfigured("FORBEAR_AGREEMENT_SIGNING_PKCS11_MODULE and ..._PKCS11_KEY_LABEL are required "
                                    "with FORBEAR_AGREEMENT_SIGNING_BACKEND=pkcs11")
     try:
+        import pkcs11 as p11
         from pyhanko.config.pkcs11 import TokenCriteria
         from pyhanko.sign import pkcs11
     except ImportError as exc:  # python-pkcs11 is not installed
         raise SigningNotConfigured(f"the pkcs11 signing backend needs python-pkcs11 (pyHanko's pkcs11 extra): {exc}") from None
+    if not Path(module).is_file():
+        raise SigningNotConfigured(f"the PKCS#11 module {module} does not exist (FORBEAR_AGREEMENT_SIGNING_PKCS11_MODULE)")
+    token_label = settings.agreement_signing_pkcs11_token_label
+    cert_label = settings.agreement_signing_pkcs11_cert_label or key_label
     pin = settings.agreement_signing_pkcs11_pin
-    session = pkcs11.open_pkcs11_session(
-        module, token_criteria=TokenCriteria(label=settings.agreement_signing_pkcs11_token_label),
-        user_pin=pin.get_secret_value() if pin is not None else None,
-    )
-    signer = pkcs11.PKCS11Signer(session, key_label=settings.agreement_signing_pkcs11_key_label,
-                                 cert_label=settings.agreement_signing_pkcs11_cert_label
-                                 or settings.agreement_signing_pkcs11_key_label)
-    return LenderSigner(signer=signer, subject=_subject(signer.signing_cert))
+    try:
+        session = pkcs11.open_pkcs11_session(
+            module, token_criteria=TokenCriteria(label=token_label) if token_label else None,
+            user_pin=pin.get_secret_value() if pin is not None else None,
+        )
+    except p11.exceptions.PinIncorrect:
+        raise SigningNotConfigured(f"the PKCS#11 token {token_label!r} refused the PIN "
+                                   "(FORBEAR_AGREEMENT_SIGNING_PKCS11_PIN)") from None
+    except (p11.exceptions.PKCS11Error, pkcs11.PKCS11Error) as exc:  # the text names the token, never the PIN
+        raise SigningNotConfigured(f"the PKCS#11 token {token_label!r} cannot be opened "
+                                   f"({type(exc).__name__}: {exc})"[:300]) from None
+    try:
+        signer = pkcs11.PKCS11Signer(session, key_label=key_label, cert_label=cert_label, other_certs_to_pull=None)
+        cert = signer.signing_cert
+        if cert.public_key.algorithm == "ec" and \
+                p11.Mechanism.ECDSA_SHA256 not in session.token.slot.get_mechanisms():
+            signer = pkcs11.PKCS11Signer(session, key_label=key_label, signing_cert=cert, other_certs_to_pull=None,
+                                         use_raw_mechanism=True)
+        signer.cert_registry  # noqa: B018 - pulls the token's other certificates now, not at the first signature
+    except (p11.exceptions.PKCS11Error, pkcs11.PKCS11Error, SigningError) as exc:
+        session.close()
+        raise SigningNotConfigured(f"the PKCS#11 token {token_label!r} has no usable key {key_label!r} with "
+                                   f"certificate {cert_label!r} ({type(exc).__name__}: {exc})"[:300]) from None
+    return LenderSigner(signer=signer, subject=_subject(cert))
 
 
 # -- reading a PDF back ----------------------------------------------------------------------

@@ -19,6 +19,7 @@ from forbear_shared.domain.money import Money, MoneyError
 from forbear_shared.errors import Unprocessable
 from forbear_shared.events.schemas.common import PositiveMoney, TermMonths
 from forbear_shared.http import (
+    RETRY_AFTER_SECONDS,
     Authz,
     IdempotencyKey,
     Limit,
@@ -36,6 +37,7 @@ from forbear_shared.topics import AGREEMENT_EVENTS
 from pydantic import BaseModel, ConfigDict, Field
 
 from forbear_agreement import bootstrap
+from forbear_agreement.adapters.code_sender import CodeNotDelivered
 from forbear_agreement.domain.document import PaymentMethod
 from forbear_agreement.domain.offers import CounterProposal
 from forbear_agreement.domain.signing import Party
@@ -251,12 +253,14 @@ def create_app() -> FastAPI:
 
     @router.post(
         "/agreements/{agreement_id}/signing-code", response_model=views.SigningCodeView, status_code=201,
-        tags=["agreements"], responses=problems(403, 404, 409, 429),
+        tags=["agreements"], responses=problems(403, 404, 409, 429, 502, 503),
         summary="Send the borrower a one-time code to sign the current document",
         description="The borrower (own agreements) or an agent on the borrower's behalf (the code still goes to "
         "the borrower, who reads it out). The code signs this agreement's current document only, once, within "
         "`expires_at` and the policy's attempts; a new code replaces the previous one. 409 `already_signed` / "
-        "`agreement_not_awaiting_signatures`; 429 `code_requested_too_soon` / `code_daily_limit` with Retry-After. "
+        "`agreement_not_awaiting_signatures`; 429 `code_requested_too_soon` / `code_daily_limit` with Retry-After; "
+        "502 `signing_code_not_delivered` (the lender's relay or gateway refused the message) / 503 "
+        "`signing_code_gateway_unavailable` (it did not answer): no code is issued, ask again. "
         "Emits `agreement.signing_code_issued` (never the code).",
     )
     def request_signing_code(agreement_id: str, who: roles.borrower_or_agent,
@@ -271,6 +275,9 @@ def create_app() -> FastAPI:
         except TooManyCodes as exc:
             return problem(429, exc.reason, exc.message, headers={"Retry-After": str(exc.retry_after_seconds)},
                            retry_after_seconds=exc.retry_after_seconds)
+        except CodeNotDelivered as exc:  # rolled back: no code was issued
+            return problem(exc.status_code, exc.reason, exc.message,
+                           headers={"Retry-After": str(RETRY_AFTER_SECONDS)} if exc.status_code == 503 else None)
 
     return create_service_app(
         settings=svc.ctx.settings,

@@ -74,7 +74,7 @@ def issue_signing_code(cmd: IssueSigningCode, uow: UnitOfWork[Agreement]) -> vie
         # sent last: a failed delivery rolls the code back, and nothing after it but the commit can fail
         sender.send(SigningCodeMessage(agreement_id=cmd.agreement_id, borrower_id=agreement["borrower_id"],
                                        channel=cmd.channel.value, expires_at=expires, code=code,
-                                       text=signing_code.message_text(code, rules)))
+                                       text=signing_code.message_text(code, rules), code_id=written["code_id"]))
         return views.signing_code_view(written, rules)
 
 
