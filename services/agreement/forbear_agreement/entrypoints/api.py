@@ -289,5 +289,7 @@ def create_app() -> FastAPI:
         routers=[router],
         required_topics=[svc.ctx.settings.topic(AGREEMENT_EVENTS.name)],
         authz=authz,
+        # a PKCS#11 token admits one login per process at a time: log out when the process stops
+        on_shutdown=svc.signer.close if svc.signer is not None else None,
     )
 
