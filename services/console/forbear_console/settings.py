@@ -15,6 +15,18 @@ from pydantic import model_validator
 DEVELOPMENT_CLIENT_SECRET = "forbear-console-development-secret"
 
 
+def refuse_demo_door(name: str, secret: str, demo_secret: str, session_key: str | None, public_url: str | None) -> None:
+    """A browser door in production: its own client secret, a session key every replica shares,
+    and an https:// address."""
+    env = f"FORBEAR_{name.upper()}"
+    if secret in PLACEHOLDERS | {demo_secret}:
+        raise ValueError(f"{env}_CLIENT_SECRET is the demo realm's; set the {name} client's secret")
+    if not session_key:
+        raise ValueError(f"{env}_SESSION_KEY is required in production (shared by every replica)")
+    if not (public_url or "").startswith("https://"):
+        raise ValueError(f"{env}_PUBLIC_URL must be the {name}'s https:// address in production")
+
+
 class ConsoleSettings(Settings):
     database_url: str = ""
     kafka_bootstrap: str = ""
@@ -39,12 +51,8 @@ class ConsoleSettings(Settings):
     @model_validator(mode="after")
     def _real_client_in_production(self) -> ConsoleSettings:
         if self.environment == "production":
-            if self.console_client_secret in PLACEHOLDERS | {DEVELOPMENT_CLIENT_SECRET}:
-                raise ValueError("FORBEAR_CONSOLE_CLIENT_SECRET is the demo realm's; set the console client's secret")
-            if not self.console_session_key:
-                raise ValueError("FORBEAR_CONSOLE_SESSION_KEY is required in production (shared by every replica)")
-            if not (self.console_public_url or "").startswith("https://"):
-                raise ValueError("FORBEAR_CONSOLE_PUBLIC_URL must be the console's https:// address in production")
+            refuse_demo_door("console", self.console_client_secret, DEVELOPMENT_CLIENT_SECRET,
+                             self.console_session_key, self.console_public_url)
         return self
 
     @property
@@ -54,3 +62,43 @@ class ConsoleSettings(Settings):
 
 def load_console_settings() -> ConsoleSettings:
     return ConsoleSettings(service_name="console")
+
+
+#: the demo realm's secret for the portal client (deploy/keycloak/forbear-realm.json)
+PORTAL_DEVELOPMENT_CLIENT_SECRET = "forbear-portal-development-secret"
+
+
+class PortalSettings(Settings):
+    """The borrowers' portal: its own client at the identity provider (``forbear-portal``), its
+    own session key and address; the services it proxies to are the console's."""
+
+    database_url: str = ""
+    kafka_bootstrap: str = ""
+    http_port: int = 8105
+    #: the services listen on ``devstack.API_PORTS`` plus this (the tests use 10000)
+    port_offset: int = 0
+    portal_client_id: str = "forbear-portal"
+    portal_client_secret: str = PORTAL_DEVELOPMENT_CLIENT_SECRET
+    #: where borrowers' browsers reach the portal (redirect URI ``<public_url>/auth/callback``);
+    #: default ``http://127.0.0.1:<http_port>``
+    portal_public_url: str | None = None
+    #: the Fernet key sealing the portal's session cookies (as the console's)
+    portal_session_key: str | None = None
+    #: the longest a borrower's session lives, refreshes included
+    portal_session_seconds: int = 3600
+    proxy_max_body_bytes: int = 10 * 1024 * 1024 + MULTIPART_OVERHEAD_BYTES
+
+    @model_validator(mode="after")
+    def _real_client_in_production(self) -> PortalSettings:
+        if self.environment == "production":
+            refuse_demo_door("portal", self.portal_client_secret, PORTAL_DEVELOPMENT_CLIENT_SECRET,
+                             self.portal_session_key, self.portal_public_url)
+        return self
+
+    @property
+    def public_url(self) -> str:
+        return (self.portal_public_url or f"http://127.0.0.1:{self.http_port}").rstrip("/")
+
+
+def load_portal_settings() -> PortalSettings:
+    return PortalSettings(service_name="portal")
