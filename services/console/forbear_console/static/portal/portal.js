@@ -112,6 +112,8 @@ async function call(method, url, body, form) {
 }
 const api = (service, path, method = "GET", body) => call(method, `/api/${service}${path}`, body);
 const enc = encodeURIComponent;
+// a list answer, bare or in a page ({items}, {decisions}, {offers})
+const items = (answer) => Array.isArray(answer) ? answer : (answer && (answer.items || answer.decisions || answer.offers)) || [];
 async function maybe(service, path) {
   try { return await api(service, path); } catch (e) { if (e.status === 401) throw e; return null; }
 }
@@ -151,15 +153,16 @@ function route() {
   const main = $("#main");
   const m = /^#\/case\/([^/]+)$/.exec(location.hash);
   const draw = m ? renderCase(main, decodeURIComponent(m[1])) : renderCases(main);
-  draw.catch((e) => { if (e.status !== 401) flash(refusal(e), true); });
+  return draw.catch((e) => { if (e.status !== 401) flash(refusal(e), true); });
 }
 
-// an action: run it, draw the page again, then say it went through (or why not)
+// an action: run it, draw the page again, then say it went through (or why not): what the
+// borrower sees with the message is the new state
 const act = (done, fn) => async (event) => {
   if (event) event.preventDefault();
   const button = event && (event.submitter || event.currentTarget);
   if (button && button.disabled !== undefined) button.disabled = true;
-  try { await fn(); route(); flash(t(done)); }
+  try { await fn(); await route(); flash(t(done)); }
   catch (e) { if (e.status !== 401) flash(refusal(e), true); if (button) button.disabled = false; }
 };
 
@@ -203,13 +206,13 @@ async function renderCase(main, caseId) {
   const cv = await api("intake", `/cases/${enc(caseId)}`);
   const [decisions, offers] = await Promise.all([
     maybe("evaluation", `/cases/${enc(caseId)}/decisions`), maybe("agreement", `/cases/${enc(caseId)}/offers`)]);
-  const offerList = ((offers && (offers.items || offers)) || []).slice().sort((a, b) => a.rank - b.rank);
+  const offerList = items(offers).slice().sort((a, b) => a.rank - b.rank);
   const withSchedules = await Promise.all(offerList.map((o) => o.schedule ? o : api("agreement", `/offers/${enc(o.offer_id)}`)));
   const agreementIds = [...new Set(offerList.map((o) => o.agreement_id).filter(Boolean))];
   const agreements = (await Promise.all(agreementIds.map((id) => maybe("agreement", `/agreements/${enc(id)}`)))).filter(Boolean);
   const current = agreements.find((a) => a.status === "active") || agreements.find((a) => a.status === "awaiting_signatures");
   const monitored = current && current.status === "active" ? await maybe("monitoring", `/agreements/${enc(current.agreement_id)}`) : null;
-  const decisionList = ((decisions && (decisions.items || decisions)) || []).slice()
+  const decisionList = items(decisions).slice()
     .sort((a, b) => String(a.decided_on).localeCompare(String(b.decided_on)));
 
   const head = h("section.card.wide", { id: "case-head", dataset: { status: cv.status } },
