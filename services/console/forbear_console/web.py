@@ -41,6 +41,8 @@ from forbear_console.session import CSRF_HEADER, LOGIN_SECONDS, Session, Session
 from forbear_console.upstream import FORWARDED_REQUEST_HEADERS, FORWARDED_RESPONSE_HEADERS, service_base_urls
 
 log = logging.getLogger(__name__)
+#: scripts both pages load (/static/common/...)
+COMMON_STATIC = Path(__file__).resolve().parent / "static" / "common"
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
@@ -318,6 +320,7 @@ def _finish(built: Door) -> FastAPI:
     def index() -> FileResponse:
         return FileResponse(spec.static / "index.html", headers={"Cache-Control": "no-cache"})
 
+    app.mount("/static/common", StaticFiles(directory=COMMON_STATIC), name="common")
     app.mount("/static", StaticFiles(directory=spec.static), name="static")
     configure_http(app, service=settings.service_name, authz=door)
     app.add_middleware(refreshed_cookie)  # type: ignore[arg-type]

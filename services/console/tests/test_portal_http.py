@@ -32,7 +32,8 @@ def sealed(role: str, borrower_id: str | None) -> str:
 def test_the_page_its_script_and_both_catalogues_are_served_with_the_strict_csp(door: TestClient) -> None:
     page = door.get("/")
     assert page.status_code == 200 and '<html lang="zh-CN">' in page.text and "/static/portal.js" in page.text
-    for asset in ("/static/portal.js", "/static/portal.css", "/static/i18n/zh-CN.json", "/static/i18n/en.json"):
+    for asset in ("/static/common/dom.js", "/static/portal.js", "/static/portal.css", "/static/i18n/zh-CN.json",
+                  "/static/i18n/en.json"):
         answer = door.get(asset)
         assert answer.status_code == 200, asset
         assert "script-src 'self'" in answer.headers["content-security-policy"]

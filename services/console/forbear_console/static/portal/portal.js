@@ -68,23 +68,7 @@ function timesShare(c, fraction) {
   return (c * BigInt(whole + part)) / scale;
 }
 
-// -- DOM: h("div.card", {attrs}, child, ...); text is always text, never HTML -------------------
-function h(tag, attrs, ...children) {
-  const [name, ...classes] = tag.split(".");
-  const el = document.createElement(name);
-  if (classes.length) el.className = classes.join(" ");
-  for (const [k, v] of Object.entries(attrs || {})) {
-    if (v === null || v === undefined || v === false) continue;
-    if (k.startsWith("on")) el.addEventListener(k.slice(2), v);
-    else if (k === "dataset") Object.assign(el.dataset, v);
-    else el.setAttribute(k, v === true ? "" : v);
-  }
-  for (const c of children.flat(Infinity)) {
-    if (c === null || c === undefined || c === false) continue;
-    el.append(c instanceof Node ? c : document.createTextNode(String(c)));
-  }
-  return el;
-}
+// h(tag, attrs, ...children) is /static/common/dom.js's
 const pill = (group, code) => h(`span.pill.${String(code).replace(/[^a-z_]/gi, "_")}`, { dataset: { code } }, term(group, code));
 
 // -- HTTP ---------------------------------------------------------------------------------------
@@ -242,8 +226,9 @@ function evidenceCard(cv) {
     const pending = (ev.pending || []).includes(type);
     const rejected = mine.filter((d) => d.status === "rejected");
     const status = accepted ? "accepted" : pending ? "pending" : rejected.length ? "rejected" : "missing";
+    // a rejection is said until another document of the type is accepted
     return h("li", { dataset: { docType: type, status } }, h("b", {}, term("document", type)), " ", pill("evidence", status),
-      rejected.map((d) => h("p.error", { dataset: { rejected: d.document_id } }, t("evidence.rejected_because", { reason: d.rejection_reason || "" }))));
+      accepted ? null : rejected.map((d) => h("p.error", { dataset: { rejected: d.document_id } }, t("evidence.rejected_because", { reason: d.rejection_reason || "" }))));
   });
   const uploadable = (ev.required || []).filter((type) => !(ev.accepted || []).includes(type));
   const file = h("input", { id: "upload-file", type: "file", required: true, accept: "application/pdf,image/jpeg,image/png" });
