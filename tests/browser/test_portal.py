@@ -22,7 +22,7 @@ from forbear_shared.events.schemas.corebanking import LoanSnapshotted
 from forbear_simulator.identity import KeycloakIdentities
 from playwright.sync_api import Locator, Page, expect
 
-from tests.browser.test_console import PDF, browser, new_page, shoot
+from tests.browser.test_console import PDF, SCREENSHOTS, browser, new_page, shoot
 from tests.support.http import PORT_OFFSET, client
 from tests.support.infra import KEYCLOAK_ISSUER, eventually, producer, signing_code
 
@@ -65,6 +65,12 @@ def publish_loan(infra, borrower_id: str, today: dt.date) -> str:
 
     eventually(stored, timeout=60)
     return loan_id
+
+
+def shoot_card(page: Page, selector: str, name: str) -> None:
+    """One card as a phone shows it (the README's pictures are these)."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.locator(selector).screenshot(path=str(SCREENSHOTS / f"{name}.png"))
 
 
 def no_overflow(page: Page, what: str) -> None:
@@ -232,6 +238,9 @@ def test_a_borrower_on_a_390px_phone_goes_from_opening_a_request_to_a_signed_agr
         expect(cell("waived")).to_have_text(zh_money(offer["waived_amount"] or "0.00"))
     no_overflow(page, "the offers")
     shoot(page, "portal-05-offers")
+    shoot_card(page, "#offers", "portal-card-offers")
+    shoot_card(page, "#statement", "portal-card-statement")
+    shoot_card(page, "#evidence", "portal-card-evidence")
 
     # accept the first, then sign with the code sent to the phone (the dev mailbox)
     first = min(offers, key=lambda o: o["rank"])
@@ -266,6 +275,7 @@ def test_a_borrower_on_a_390px_phone_goes_from_opening_a_request_to_a_signed_agr
     no_overflow(page, "the schedule")
     no_missing_words(page)
     shoot(page, "portal-07-schedule")
+    shoot_card(page, "#agreement", "portal-card-agreement")
 
     # English on request, kept for the next visit
     page.select_option("#lang-switch", "en")
@@ -276,4 +286,54 @@ def test_a_borrower_on_a_390px_phone_goes_from_opening_a_request_to_a_signed_agr
     expect(page.locator("#case-title")).to_have_text("Hardship request: Lost my job")
     no_missing_words(page)
     shoot(page, "portal-08-schedule-en")
+    assert errors == []
+
+
+def test_a_borrower_on_a_phone_counter_proposes_and_reads_the_answer_in_plain_words(browser) -> None:
+    from tests.e2e.journey import open_offers, ready_to_submit, submit
+
+    # a submitted case of an unemployed borrower (tests/e2e/journey.py), approved with offers
+    application = ready_to_submit()
+    submit(application.borrower_id, application.case_id)
+    offers = open_offers(application.case_id)
+    username, password = register_borrower(application.borrower_id)
+
+    page = new_page(browser, **PHONE)
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(PORTAL_URL + "/")
+    page.click("#login-submit")
+    page.fill("#username", username)
+    page.fill("#password", password)
+    page.click("#kc-login")
+    expect(page.locator(f"#my-cases li[data-case='{application.case_id}'] .pill")).to_have_text("已批准")
+    page.click(f"#my-cases li[data-case='{application.case_id}'] a")
+    expect(page.locator("#offer-compare [data-accept-offer]")).to_have_count(len(offers))
+
+    # none fits: the borrower says what they can pay instead of the first plan
+    first = offers[0]
+    page.select_option("#counter-offer", first["offer_id"])
+    page.fill("#counter-instalment", "600.00")
+    page.click("#counter-submit")
+    expect(page.locator("#flash")).to_have_text("已提交您的方案，请等待答复。")
+    expect(page.locator(f"#offer-compare td.status[data-offer='{first['offer_id']}'] .pill")).to_have_text("已还价")
+    with client("agreement", role="agent") as api:
+        countered = api.get(f"/offers/{first['offer_id']}").json()
+    assert countered["status"] == "countered" and countered["counter_proposal"]["proposed_instalment"] == "600.00"
+
+    # evaluation answers the proposal (a decision of its own); the page says why in plain words
+    reload_until(page, "#decisions li[data-decision]:nth-child(2)", errors)
+    with client("evaluation", role="agent") as api:
+        decisions = api.get(f"/cases/{application.case_id}/decisions").json()["decisions"]
+    answer = next(d for d in decisions if d["trigger"] == "counter_proposal")
+    codes = {r["code"] for r in answer["reasons"]}
+    assert codes & {"counter_proposal_met", "counter_proposal_declined"}
+    words = {"counter_proposal_met": "已按您提出的方案重新制定。",
+             "counter_proposal_declined": "您提出的方案无法接受，原方案仍可选择。"}
+    for code in codes & set(words):
+        expect(page.locator(f"#decisions li[data-decision='{answer['decision_id']}'] li[data-reason={code}]")).to_have_text(
+            words[code])
+    no_overflow(page, "the answered proposal")
+    no_missing_words(page)
+    shoot(page, "portal-09-counter-proposal")
     assert errors == []

@@ -231,7 +231,11 @@ function evidenceCard(cv) {
       accepted ? null : rejected.map((d) => h("p.error", { dataset: { rejected: d.document_id } }, t("evidence.rejected_because", { reason: d.rejection_reason || "" }))));
   });
   const uploadable = (ev.required || []).filter((type) => !(ev.accepted || []).includes(type));
-  const file = h("input", { id: "upload-file", type: "file", required: true, accept: "application/pdf,image/jpeg,image/png" });
+  // the browser's own file button speaks the browser's language: a label in the borrower's
+  // language opens it (the camera or the files on a phone), and the chosen name shows beside it
+  const chosen = h("span.muted", { id: "upload-chosen" }, t("evidence.upload_none"));
+  const file = h("input.visually-hidden", { id: "upload-file", type: "file", required: true, accept: "application/pdf,image/jpeg,image/png",
+    onchange: () => chosen.replaceChildren(file.files.length ? file.files[0].name : t("evidence.upload_none")) });
   const type = h("select", { id: "upload-type", required: true }, uploadable.map((d) => h("option", { value: d }, term("document", d))));
   const upload = open && uploadable.length ? h("form", { id: "upload-form", onsubmit: act("evidence.uploaded", async () => {
     const form = new FormData();
@@ -240,7 +244,7 @@ function evidenceCard(cv) {
     await call("POST", `/api/intake/cases/${enc(cv.case_id)}/evidence`, undefined, form);
   }) },
     h("label", { for: "upload-type" }, t("evidence.upload_type")), type,
-    h("label", { for: "upload-file" }, t("evidence.upload_file")), file,
+    h("div.actions", {}, h("label.file-button", { for: "upload-file" }, t("evidence.upload_file")), file, chosen),
     h("p.muted", {}, t("evidence.upload_hint")),
     h("div.actions", {}, h("button", { type: "submit", id: "upload-submit" }, t("evidence.upload")))) : null;
   const submit = open ? h("div.actions", {}, h("button", { id: "submit-case", disabled: cv.status !== "ready_to_submit" ? true : null,
@@ -253,8 +257,9 @@ function evidenceCard(cv) {
 
 // the income and expenditure statement, with the policy's guidance worked out as the borrower types
 const LINE_CATEGORIES = {
-  income: ["salary", "spouse_salary", "unemployment_benefit", "pension", "business_income", "other_income"],
-  essential_expenditure: ["rent", "food", "utilities", "childcare", "transport", "medical", "education", "other_expenditure"],
+  income: ["salary", "spouse_salary", "unemployment_benefit", "casual_work", "pension", "business_income", "other_income"],
+  essential_expenditure: ["rent", "food", "food_household", "utilities", "childcare", "transport", "medical", "education",
+    "other_expenditure"],
   other_debt_payments: ["credit_card", "other_loan"],
 };
 function statementCard(cv) {
@@ -266,7 +271,10 @@ function statementCard(cv) {
   function line(group, category, amount) {
     const row = h("div.line", { dataset: { group } },
       h("select", { "aria-label": t("statement.category"), disabled: editable ? null : true },
-        LINE_CATEGORIES[group].map((c) => h("option", { value: c, selected: c === category ? true : null }, term("line", c)))),
+        LINE_CATEGORIES[group].map((c) => h("option", { value: c, selected: c === category ? true : null }, term("line", c))),
+        // a line an agent recorded under a category of their own keeps it, named as it was given
+        LINE_CATEGORIES[group].includes(category) ? null
+          : h("option", { value: category, selected: true }, t("statement.other_category", { code: category }))),
       h("input", { inputmode: "decimal", pattern: "[0-9]+(\\.[0-9]{1,2})?", placeholder: t("statement.amount"),
         "aria-label": t("statement.amount"), value: amount || null, disabled: editable ? null : true, oninput: () => work() }));
     groups[group].append(row);
