@@ -201,6 +201,7 @@ def test_a_borrower_on_a_390px_phone_goes_from_opening_a_request_to_a_signed_agr
     expect(letter.locator(".error")).to_have_text("未通过：照片模糊，请重新拍摄")
     expect(page.locator("#evidence li[data-doc-type=unemployment_registration] .pill")).to_have_text("已通过")
     shoot(page, "portal-04-evidence")
+    shoot_card(page, "#evidence", "portal-card-evidence")
     page.select_option("#upload-type", "termination_letter")
     page.set_input_files("#upload-file", {"name": "letter.pdf", "mimeType": "application/pdf",
                                           "buffer": PDF.replace(b"Catalog", b"Catalog /Lang (zh)")})
@@ -240,7 +241,6 @@ def test_a_borrower_on_a_390px_phone_goes_from_opening_a_request_to_a_signed_agr
     shoot(page, "portal-05-offers")
     shoot_card(page, "#offers", "portal-card-offers")
     shoot_card(page, "#statement", "portal-card-statement")
-    shoot_card(page, "#evidence", "portal-card-evidence")
 
     # accept the first, then sign with the code sent to the phone (the dev mailbox)
     first = min(offers, key=lambda o: o["rank"])
