@@ -24,12 +24,15 @@ case "${1:-up}" in
     if [ -z "${FORBEAR_AGREEMENT_SIGNING_PKCS12_FILE:-}" ]; then
       eval "$($PY -m forbear_agreement demo-keys "$FORBEAR_VAR_DIR/signing")"
     fi
-    # the four services and the console (devstack starts the console too; it reuses live pids)
+    # the four services, the console and the borrowers' portal (devstack starts them too; it
+    # reuses live pids)
     $PY -m forbear_shared.devstack up --run-dir "$run_dir"
-    if ! $PY -c 'import sys, httpx; sys.exit(httpx.get("http://127.0.0.1:8100/healthz", timeout=5).status_code != 200)' 2>/dev/null; then
-      echo "[run] the console does not answer on :8100; see $run_dir/console.log" >&2
-      exit 1
-    fi
+    for door in console:8100 portal:8105; do
+      if ! $PY -c "import sys, httpx; sys.exit(httpx.get('http://127.0.0.1:${door#*:}/healthz', timeout=5).status_code != 200)" 2>/dev/null; then
+        echo "[run] the ${door%%:*} does not answer on :${door#*:}; see $run_dir/${door%%:*}.log" >&2
+        exit 1
+      fi
+    done
     if alive "$sim_pid"; then
       echo "[run] demo simulator already running (pid $(cat "$sim_pid")), not starting another"
     else
@@ -44,9 +47,10 @@ case "${1:-up}" in
 
 Forbear is up.
   console     http://127.0.0.1:8100   (log in at Keycloak: agent1 / agent1-demo, super1 / super1-demo)
+  portal      http://127.0.0.1:8105   (borrowers of the realm, 中文 / English; README "Borrower portal")
   identity    http://127.0.0.1:18080/realms/forbear   (Keycloak, realm deploy/keycloak/forbear-realm.json)
   APIs        http://127.0.0.1:8101/docs intake · :8102/docs evaluation · :8103/docs agreement · :8104/docs monitoring
-  metrics     :8101-8104/metrics (APIs), :9101-9104/metrics (workers), :8100/metrics (console), :9100/metrics (console worker: the read model, forbear_kpi_* gauges)
+  metrics     :8101-8104/metrics (APIs), :9101-9104/metrics (workers), :8100/metrics (console), :8105/metrics (portal), :9100/metrics (console worker: the read model, forbear_kpi_* gauges)
   demo        the simulator opens cases and advances the business date; first states show within
               a minute or two (log: $sim_log)
   logs        $run_dir/*.log

@@ -43,6 +43,9 @@ API_PORTS = {"intake": 8101, "evaluation": 8102, "agreement": 8103, "monitoring"
 WORKER_METRICS_PORTS = {"intake": 9101, "evaluation": 9102, "agreement": 9103, "monitoring": 9104}
 #: the console's worker (the operations read model) serves /metrics here
 CONSOLE_WORKER_METRICS_PORT = 9100
+#: the operators' console and the borrowers' portal
+CONSOLE_PORT = 8100
+PORTAL_PORT = 8105
 #: ports of the n-th replica of a process: the first one's plus (n - 1) x this (9 replicas at most)
 REPLICA_PORT_STEP = 10
 MAX_REPLICAS = 9
@@ -97,19 +100,21 @@ def processes(env: dict[str, str], port_offset: int = 0, replicas: Mapping[str, 
                       "FORBEAR_METRICS_PORT": str(metrics_port)},
                      f"http://127.0.0.1:{metrics_port}/metrics")
             )
-    console_port = 8100 + port_offset
     console_metrics = CONSOLE_WORKER_METRICS_PORT + port_offset
     procs.append(Proc(
         "console-worker", [py, "-m", "forbear_console.entrypoints.worker"],
         {**env, "FORBEAR_METRICS_PORT": str(console_metrics)}, f"http://127.0.0.1:{console_metrics}/metrics",
     ))
-    procs.append(Proc(
-        "console",
-        [py, "-m", "forbear_shared.serve", "forbear_console.entrypoints.api:create_app",
-         "--service", "console", "--host", "127.0.0.1", "--port", str(console_port)],
-        {**env, "FORBEAR_PORT_OFFSET": str(port_offset), "FORBEAR_HTTP_PORT": str(console_port)},
-        f"http://127.0.0.1:{console_port}/healthz",
-    ))
+    # the browsers' doors: the operators' console and the borrowers' portal
+    for name, module, port in (("console", "api", CONSOLE_PORT), ("portal", "portal", PORTAL_PORT)):
+        door_port = port + port_offset
+        procs.append(Proc(
+            name,
+            [py, "-m", "forbear_shared.serve", f"forbear_console.entrypoints.{module}:create_app",
+             "--service", name, "--host", "127.0.0.1", "--port", str(door_port)],
+            {**env, "FORBEAR_PORT_OFFSET": str(port_offset), "FORBEAR_HTTP_PORT": str(door_port)},
+            f"http://127.0.0.1:{door_port}/healthz",
+        ))
     return procs
 
 

@@ -1,4 +1,4 @@
-"""Operators' sessions: the authorization-code flow with PKCE against the identity provider, and
+"""Sessions of the console's operators and the portal's borrowers: the authorization-code flow with PKCE against the identity provider, and
 the console's own session in an encrypted, HttpOnly, SameSite=Strict cookie.
 
 The browser never sees a token: the console exchanges the code for the operator's tokens, keeps
@@ -41,6 +41,8 @@ class Session:
     expires_at: float
     username: str
     role: str
+    #: a borrower's own id (the token's ``borrower_id`` claim); none for operators
+    borrower_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -62,7 +64,8 @@ def pkce_challenge(verifier: str) -> str:
 
 class Sessions:
     def __init__(self, *, discovery: Discovery, client_id: str, client_secret: str, redirect_uri: str,
-                 key: str, verifier: auth.TokenVerifier, max_age_seconds: int) -> None:
+                 key: str, verifier: auth.TokenVerifier, max_age_seconds: int,
+                 roles: tuple[auth.Role, ...] = auth.STAFF) -> None:
         self.discovery = discovery
         self.client_id = client_id
         self._secret = client_secret
@@ -70,6 +73,8 @@ class Sessions:
         self._fernet = Fernet(key.encode())
         self.verifier = verifier
         self.max_age = max_age_seconds
+        #: who may log in at this door (operators at the console, borrowers at the portal)
+        self.roles = roles
 
     # -- sealing ---------------------------------------------------------------------------------
     def _seal(self, value: dict[str, Any]) -> str:
@@ -115,10 +120,10 @@ class Sessions:
             who = self.verifier.verify(access)
         except auth.InvalidToken as exc:
             raise SessionError(f"the identity provider's token was refused: {exc}") from None
-        if not who.is_staff:
-            raise SessionError(f"role {who.role} may not use the console")
+        if who.role not in self.roles:
+            raise SessionError(f"role {who.role} may not log in here")
         return Session(access, answer.get("refresh_token"), time.time() + float(answer.get("expires_in", 60)),
-                       who.subject, who.role)
+                       who.subject, who.role, who.borrower_id)
 
     # -- the session cookie ----------------------------------------------------------------------
     def seal(self, session: Session) -> str:

@@ -1,4 +1,4 @@
-"""The console's settings: the shared ``Settings`` plus where the APIs are and its OIDC client.
+"""The console's and the portal's settings: the shared ``Settings`` plus where the APIs are and each door's OIDC client.
 
 The console's own state is its read model (schema ``console``, written by the console worker
 from the topics, read by the console's pages); operators' sessions live in a sealed cookie
@@ -6,6 +6,8 @@ from the topics, read by the console's pages); operators' sessions live in a sea
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from forbear_shared.http import MULTIPART_OVERHEAD_BYTES
 from forbear_shared.settings import PLACEHOLDERS, Settings
@@ -15,12 +17,53 @@ from pydantic import model_validator
 DEVELOPMENT_CLIENT_SECRET = "forbear-console-development-secret"
 
 
-class ConsoleSettings(Settings):
+@dataclass(frozen=True)
+class DoorClient:
+    """A browser door's client at the identity provider and its own address."""
+
+    name: str
+    secret: str
+    demo_secret: str
+    session_key: str | None
+    public_url: str | None
+
+
+class DoorSettings(Settings):
+    """What the console's and the portal's settings share: no database or broker of their own
+    needed, the services' ports, the proxy's body limit, and in production a client secret of
+    their own, a session key every replica shares and an https:// address."""
+
     database_url: str = ""
     kafka_bootstrap: str = ""
-    http_port: int = 8100
     #: the services listen on ``devstack.API_PORTS`` plus this (the tests use 10000)
     port_offset: int = 0
+    #: the largest body the proxy passes on: intake's evidence limit (10 MiB by default) and the
+    #: multipart around it; intake then applies its own limit per route
+    proxy_max_body_bytes: int = 10 * 1024 * 1024 + MULTIPART_OVERHEAD_BYTES
+
+    def door_client(self) -> DoorClient:
+        raise NotImplementedError
+
+    @model_validator(mode="after")
+    def _real_client_in_production(self) -> DoorSettings:
+        if self.environment == "production":
+            door = self.door_client()
+            env = f"FORBEAR_{door.name.upper()}"
+            if door.secret in PLACEHOLDERS | {door.demo_secret}:
+                raise ValueError(f"{env}_CLIENT_SECRET is the demo realm's; set the {door.name} client's secret")
+            if not door.session_key:
+                raise ValueError(f"{env}_SESSION_KEY is required in production (shared by every replica)")
+            if not (door.public_url or "").startswith("https://"):
+                raise ValueError(f"{env}_PUBLIC_URL must be the {door.name}'s https:// address in production")
+        return self
+
+    @property
+    def public_url(self) -> str:
+        return (self.door_client().public_url or f"http://127.0.0.1:{self.http_port}").rstrip("/")
+
+
+class ConsoleSettings(DoorSettings):
+    http_port: int = 8100
     #: the console's client at the identity provider (authorization code + PKCE)
     console_client_id: str = "forbear-console"
     console_client_secret: str = DEVELOPMENT_CLIENT_SECRET
@@ -32,25 +75,39 @@ class ConsoleSettings(Settings):
     console_session_key: str | None = None
     #: the longest an operator's console session lives, refreshes included
     console_session_seconds: int = 36000
-    #: the largest body the proxy passes on: intake's evidence limit (10 MiB by default) and the
-    #: multipart around it; intake then applies its own limit per route
-    proxy_max_body_bytes: int = 10 * 1024 * 1024 + MULTIPART_OVERHEAD_BYTES
 
-    @model_validator(mode="after")
-    def _real_client_in_production(self) -> ConsoleSettings:
-        if self.environment == "production":
-            if self.console_client_secret in PLACEHOLDERS | {DEVELOPMENT_CLIENT_SECRET}:
-                raise ValueError("FORBEAR_CONSOLE_CLIENT_SECRET is the demo realm's; set the console client's secret")
-            if not self.console_session_key:
-                raise ValueError("FORBEAR_CONSOLE_SESSION_KEY is required in production (shared by every replica)")
-            if not (self.console_public_url or "").startswith("https://"):
-                raise ValueError("FORBEAR_CONSOLE_PUBLIC_URL must be the console's https:// address in production")
-        return self
-
-    @property
-    def public_url(self) -> str:
-        return (self.console_public_url or f"http://127.0.0.1:{self.http_port}").rstrip("/")
+    def door_client(self) -> DoorClient:
+        return DoorClient("console", self.console_client_secret, DEVELOPMENT_CLIENT_SECRET,
+                          self.console_session_key, self.console_public_url)
 
 
 def load_console_settings() -> ConsoleSettings:
     return ConsoleSettings(service_name="console")
+
+
+#: the demo realm's secret for the portal client (deploy/keycloak/forbear-realm.json)
+PORTAL_DEVELOPMENT_CLIENT_SECRET = "forbear-portal-development-secret"
+
+
+class PortalSettings(DoorSettings):
+    """The borrowers' portal: its own client at the identity provider (``forbear-portal``), its
+    own session key and address; the services it proxies to are the console's."""
+
+    http_port: int = 8105
+    portal_client_id: str = "forbear-portal"
+    portal_client_secret: str = PORTAL_DEVELOPMENT_CLIENT_SECRET
+    #: where borrowers' browsers reach the portal (redirect URI ``<public_url>/auth/callback``);
+    #: default ``http://127.0.0.1:<http_port>``
+    portal_public_url: str | None = None
+    #: the Fernet key sealing the portal's session cookies (as the console's)
+    portal_session_key: str | None = None
+    #: the longest a borrower's session lives, refreshes included
+    portal_session_seconds: int = 3600
+
+    def door_client(self) -> DoorClient:
+        return DoorClient("portal", self.portal_client_secret, PORTAL_DEVELOPMENT_CLIENT_SECRET,
+                          self.portal_session_key, self.portal_public_url)
+
+
+def load_portal_settings() -> PortalSettings:
+    return PortalSettings(service_name="portal")

@@ -7,6 +7,7 @@ import httpx
 import pytest
 from cryptography.fernet import Fernet
 from fastapi.testclient import TestClient
+from forbear_console import web
 from forbear_console.entrypoints import api as console_api
 from forbear_console.session import SESSION_COOKIE
 from forbear_console.settings import ConsoleSettings
@@ -87,7 +88,7 @@ def test_the_proxy_passes_back_nosniff_the_content_digest_and_idempotent_replays
             "X-Content-SHA256": "ab" * 32, "Idempotency-Replayed": "true", "Set-Cookie": "a=b"})
 
     real = httpx.AsyncClient
-    monkeypatch.setattr(console_api.httpx, "AsyncClient",
+    monkeypatch.setattr(web.httpx, "AsyncClient",
                         lambda **kw: real(transport=httpx.MockTransport(upstream), **kw))
     with TestClient(console_api.create_app(settings())) as client:
         answer = client.post("/api/intake/cases/C-1/evidence", content=b"abc", headers=staff())

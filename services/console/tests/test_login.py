@@ -28,6 +28,7 @@ def test_the_page_and_its_assets_are_served_by_the_console(console: TestClient) 
     assert page.status_code == 200 and "/static/console.js" in page.text
     assert "http" not in page.text.split("<body>")[1].replace("http://www.w3.org", "")  # nothing from elsewhere
     assert console.get("/static/console.js").status_code == 200
+    assert console.get("/static/common/dom.js").status_code == 200
     assert console.get("/static/console.css").status_code == 200
 
 

@@ -69,12 +69,14 @@ class KeycloakIdentities:
             if login is None:
                 username = f"portal-{borrower_id}".lower()
                 password = secrets.token_urlsafe(18)
-                self._register(username, borrower_id, password)
+                self.register(username, borrower_id, password)
                 login = PasswordLogin(self.discovery, "forbear-portal", _secret("forbear-portal"), username, password)
                 self._borrowers[borrower_id] = login
             return login
 
-    def _register(self, username: str, borrower_id: str, password: str) -> None:
+    def register(self, username: str, borrower_id: str, password: str) -> None:
+        """Register a self-service borrower in the realm (or reset the password of one already
+        there): the ``borrower`` role and the ``borrower_id`` attribute the portal client puts in tokens."""
         headers = {"Authorization": f"Bearer {self._clients['forbear-demo-registrar'].token()}"}
         with httpx.Client(base_url=self.admin, headers=headers, timeout=self.timeout) as admin:
             credential = {"type": "password", "value": password, "temporary": False}

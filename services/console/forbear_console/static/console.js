@@ -19,24 +19,7 @@ function drafted(key, input, initial) {
 const dropDrafts = (prefix) => { for (const key of [...drafts.keys()]) if (key.startsWith(prefix)) drafts.delete(key); };
 const $ = (sel, root) => (root || document).querySelector(sel);
 
-// -- tiny DOM helper: h("div.card", {onclick}, child, ...) — text is always text, never HTML --
-function h(tag, attrs, ...children) {
-  const [name, ...classes] = tag.split(".");
-  const el = document.createElement(name);
-  if (classes.length) el.className = classes.join(" ");
-  for (const [k, v] of Object.entries(attrs || {})) {
-    if (v === null || v === undefined || v === false) continue;
-    if (k.startsWith("on")) el.addEventListener(k.slice(2), v);
-    else if (k === "dataset") Object.assign(el.dataset, v);
-    else if (k === "style") el.style.cssText = v;  // CSSOM, which the CSP allows (style attributes it refuses)
-    else el.setAttribute(k, v === true ? "" : v);
-  }
-  for (const c of children.flat(Infinity)) {
-    if (c === null || c === undefined || c === false) continue;
-    el.append(c instanceof Node ? c : document.createTextNode(String(c)));
-  }
-  return el;
-}
+// h(tag, attrs, ...children) is /static/common/dom.js's
 const svgNS = "http://www.w3.org/2000/svg";
 function s(tag, attrs, ...children) {
   const el = document.createElementNS(svgNS, tag);
