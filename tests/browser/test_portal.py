@@ -11,8 +11,11 @@ go to ``artifacts/screenshots/`` (``portal-*.png``).
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 import secrets
 import uuid
+import zipfile
 from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
@@ -276,6 +279,21 @@ def test_a_borrower_on_a_390px_phone_goes_from_opening_a_request_to_a_signed_agr
     no_missing_words(page)
     shoot(page, "portal-07-schedule")
     shoot_card(page, "#agreement", "portal-card-agreement")
+
+    # keep every record: the whole case file from the phone, its manifest hashing every file in it
+    with page.expect_download() as downloading:
+        page.click("#case-file")
+    with zipfile.ZipFile(downloading.value.path()) as archive:
+        files = {n.removeprefix(f"{case_id}/"): archive.read(n) for n in archive.namelist()}
+    manifest = json.loads(files.pop("manifest.json"))
+    files.pop("SHA256SUMS")
+    assert manifest["case_id"] == case_id and manifest["produced_by"]["role"] == "borrower"
+    assert {f["path"]: f["sha256"] for f in manifest["files"]} == {
+        path: hashlib.sha256(data).hexdigest() for path, data in files.items()}
+    with client("agreement", role="agent") as api:
+        pdf = api.get(f"/agreements/{agreement_id}/document.pdf")
+    assert files[f"agreements/{agreement_id}/agreement.pdf"] == pdf.content
+    assert len([p for p in files if p.startswith("evidence/") and p != "evidence/index.json"]) >= 2
 
     # English on request, kept for the next visit
     page.select_option("#lang-switch", "en")

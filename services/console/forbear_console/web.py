@@ -13,6 +13,8 @@ mask personal data). Neither passwords (which the door never sees) nor tokens ar
 # no `from __future__ import annotations`: FastAPI reads the routes' `Depends(user)` when they are declared
 
 import asyncio
+import datetime as dt
+import hashlib
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -24,6 +26,7 @@ from urllib.parse import urlsplit
 import httpx
 from cryptography.fernet import Fernet
 from fastapi import Depends, FastAPI, Query, Request, Response
+from fastapi import Path as FastApiPath
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
@@ -37,6 +40,7 @@ from pydantic import BaseModel
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from forbear_console import casefile
 from forbear_console.session import CSRF_HEADER, LOGIN_SECONDS, Session, SessionError, Sessions
 from forbear_console.upstream import FORWARDED_REQUEST_HEADERS, FORWARDED_RESPONSE_HEADERS, service_base_urls
 
@@ -315,6 +319,30 @@ def _finish(built: Door) -> FastAPI:
             return problem(502, "upstream_unavailable", f"{service} did not answer ({type(exc).__name__})")
         passed = {k: v for k, v in answer.headers.items() if k.lower() in FORWARDED_RESPONSE_HEADERS}
         return Response(content=answer.content, status_code=answer.status_code, headers=passed)
+
+    @app.get("/case-file/{case_id}", tags=[spec.name], response_class=Response,
+             responses={**problems(404, 502), 200: {"content": {"application/zip": {}}}},
+             summary="The whole case file as one ZIP with a manifest of SHA-256 hashes (casefile.py)")
+    async def case_file(case_id: Annotated[str, FastApiPath(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:-]+$")],
+                        who: Annotated[Session, Depends(user)]) -> Response:
+        """Built from the services with the session's own token: a borrower gets their own case's
+        file; staff the same file for a court, with the lender's own fields."""
+        headers = {"authorization": f"Bearer {who.access_token}"}
+
+        async def fetch(service: str, path: str) -> httpx.Response:
+            try:
+                return await client().get(f"{bases[service]}{path}", headers=headers)
+            except httpx.HTTPError as exc:
+                log.warning("upstream unavailable", extra={"upstream": service, "error": type(exc).__name__})
+                raise ForbearErrorWithStatus(502, "upstream_unavailable",
+                                             f"{service} did not answer ({type(exc).__name__})") from None
+
+        data = await casefile.build(fetch, case_id, produced_by={"role": who.role, "subject": who.username},
+                                    produced_at=dt.datetime.now(dt.UTC))
+        return Response(content=data, media_type="application/zip", headers={
+            "Content-Disposition": f'attachment; filename="{case_id}-case-file.zip"',
+            "X-Content-SHA256": hashlib.sha256(data).hexdigest(), "Cache-Control": "no-store",
+        })
 
     @app.get("/", include_in_schema=False)
     def index() -> FileResponse:

@@ -204,7 +204,10 @@ async function renderCase(main, caseId) {
     h("p", {}, pill("status", cv.status), " ", h("span.muted", {}, t("case.opened", { date: date(cv.opened_on), id: cv.case_id }))),
     h("p.muted", {}, t(`status_help.${cv.status}`)),
     h("div.actions", {}, h("a", { href: "#/cases" }, t("case.back")),
-      h("button.secondary", { id: "refresh", type: "button", onclick: () => route() }, t("case.refresh"))));
+      h("button.secondary", { id: "refresh", type: "button", onclick: () => route() }, t("case.refresh"))),
+    // every record of the request as one archive, with a manifest of SHA-256 hashes (keep it)
+    h("p", {}, h("a", { id: "case-file", href: `/case-file/${enc(cv.case_id)}`, download: "" }, t("case.file")),
+      " ", h("span.muted", {}, t("case.file_help"))));
   const cards = [head, evidenceCard(cv), statementCard(cv), decisionsCard(decisionList),
     offersCard(withSchedules), agreementCard(current), scheduleCard(monitored)].filter(Boolean);
   main.replaceChildren(h("div.grid", {}, cards));
@@ -413,7 +416,10 @@ function scheduleCard(m) {
     notices.length ? h("div", { id: "notices" }, h("h3", {}, t("schedule.notices")), notices.map((n) => h("div.notice", { dataset: { level: n.level } },
       h("b", {}, term("level", n.level)), " ", date(n.on), " · ",
       t("schedule.notice_line", { amount: money(n.amount_overdue), dpd: count(n.days_past_due) }),
-      n.remedy_deadline ? [" · ", t("schedule.notice_remedy", { date: date(n.remedy_deadline) })] : null))) : null,
+      n.remedy_deadline ? [" · ", t("schedule.notice_remedy", { date: date(n.remedy_deadline) })] : null,
+      // the borrower's rights, in the lender's words for this language (the policy's [rights])
+      (n.rights && n.rights[state.lang] || []).length
+        ? h("ul.rights", {}, n.rights[state.lang].map((text) => h("li", {}, text))) : null))) : null,
     h("div.scroll", {}, h("table", { id: "instalments" },
       h("thead", {}, h("tr", {}, h("th", {}, t("schedule.number")), h("th", {}, t("schedule.due")), h("th.num", {}, t("schedule.total")),
         h("th.num", {}, t("schedule.paid")), h("th", {}, t("schedule.status")))),
