@@ -9,9 +9,12 @@ everything else is done in the browser. Screenshots of the main pages are kept i
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 import re
 import time
 import uuid
+import zipfile
 from collections.abc import Iterator
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
@@ -289,6 +292,20 @@ def test_an_agent_and_a_supervisor_work_a_case_from_evidence_review_to_a_signed_
     expect(page.locator("#timeline li[data-type='instalment.missed']")).to_have_count(0)
     expect(page.locator("#timeline-near-breach")).to_be_visible()
     shoot(page, "08-case-near-breach")
+    # the same case file the borrower may download, produced by staff (the agent logged in since
+    # the signature, e.g. for a court): every file hashed in its manifest, the evidence with the
+    # lender's review records
+    with page.expect_download() as downloading:
+        page.click("#case-file")
+    with zipfile.ZipFile(downloading.value.path()) as archive:
+        files = {n.removeprefix(f"{case_id}/"): archive.read(n) for n in archive.namelist()}
+    manifest = json.loads(files.pop("manifest.json"))
+    files.pop("SHA256SUMS")
+    assert manifest["case_id"] == case_id and manifest["produced_by"]["role"] == "agent"
+    assert {f["path"]: f["sha256"] for f in manifest["files"]} == {
+        path: hashlib.sha256(data).hexdigest() for path, data in files.items()}
+    reviewed = json.loads(files["evidence/index.json"])
+    assert reviewed and all(d["status"] == "accepted" and d["reviewed_by"] for d in reviewed)
     page.click("a[data-nav=queues]")
     reload_queues_until(page, f"#queue-near-breach a[title='{case_id}']")
     expect(page.locator("#queue-near-breach").get_by_role("link", name=case_id)).to_be_visible()

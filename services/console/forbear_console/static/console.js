@@ -289,7 +289,9 @@ async function renderCase(main, caseId) {
   const head = h("div.case-head", {},
     h("h2", { id: "case-title" }, `Case ${caseId}`), pill(caseView.status),
     h("span.muted", {}, `${words(caseView.hardship_category)} · ${caseView.channel} · DPD at first contact ${caseView.dpd_at_first_contact} · opened ${caseView.opened_on}`),
-    h("span.muted", {}, `Borrower ${b.borrower_id || caseView.borrower_id}: ${maskName(b.name) || "—"}, ID ${maskNationalId(b.national_id) || "—"}, phone ${maskPhone(b.phone) || "—"}`));
+    h("span.muted", {}, `Borrower ${b.borrower_id || caseView.borrower_id}: ${maskName(b.name) || "—"}, ID ${maskNationalId(b.national_id) || "—"}, phone ${maskPhone(b.phone) || "—"}`),
+    // the whole record for a court or for the borrower's copy: one ZIP, every file hashed in its manifest
+    h("a", { id: "case-file", href: `/case-file/${encodeURIComponent(caseId)}`, download: "" }, "Case file (ZIP)"));
 
   const left = h("div.stack", {},
     evidenceCard(ctx, act), decisionsCard(ctx, act), offersCard(ctx, act), agreementCard(ctx, act), scheduleCard(ctx, act));
