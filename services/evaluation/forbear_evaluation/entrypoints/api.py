@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, FastAPI, Query
 from fastapi.responses import JSONResponse
+from forbear_shared.domain.hardship import DocumentType
 from forbear_shared.http import (
     NON_BLANK_TEXT,
     Authz,
@@ -22,7 +23,8 @@ from forbear_shared.http import (
 from pydantic import BaseModel, ConfigDict, Field
 
 from forbear_evaluation import bootstrap
-from forbear_evaluation.service_layer import decisions, views
+from forbear_evaluation.domain.appeals import AppealOutcome, NewEvidence
+from forbear_evaluation.service_layer import appeals, decisions, views
 
 
 class DecideReview(BaseModel):
@@ -36,6 +38,34 @@ class DecideReview(BaseModel):
         max_length=50,
         default=None, description="approve only these offers of the rules' decision (default: all), in this order"
     )
+
+
+class AppealEvidenceIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    document_type: DocumentType
+    description: str = Field(min_length=1, max_length=500, json_schema_extra=NON_BLANK_TEXT,
+                             description="what the document shows that the decision did not know")
+
+
+class LodgeAppeal(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    statement: str = Field(min_length=1, max_length=20000, json_schema_extra=NON_BLANK_TEXT,
+                           description="the grounds, in the borrower's words (the policy's appeals section "
+                                       "bounds its length: statement_too_short / statement_too_long)")
+    evidence: list[AppealEvidenceIn] = Field(default=[], max_length=50,
+                                             description="the new evidence the appeal brings")
+    representative_id: str | None = Field(default=None, max_length=64, pattern=r"^[A-Za-z0-9_-]+$",
+                                          description="staff only: the authorised representative who appeals")
+
+
+class DecideAppeal(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    outcome: Literal["uphold", "overturn"]
+    reason: str = Field(min_length=1, max_length=4000, description="the reviewing supervisor's written reason",
+                        json_schema_extra=NON_BLANK_TEXT)
 
 
 def create_app() -> FastAPI:
@@ -93,6 +123,56 @@ def create_app() -> FastAPI:
                                      tuple(body.offer_ranks) if body.offer_ranks is not None else None)
         return idempotent(svc, who, idempotency_key, ("decide-review", review_id, body.model_dump(mode="json")), 200,
                           lambda uow: decisions.decide_review(cmd, uow))
+
+    @router.post(
+        "/decisions/{decision_id}/appeals", response_model=views.AppealView, status_code=201, tags=["appeals"],
+        summary="The borrower (or an agent for them or their representative) appeals a decline within the "
+                "policy's window; emits appeal.lodged",
+        responses=problems(403, 404, 409, 422),
+    )
+    def lodge_appeal(
+        decision_id: str,
+        body: LodgeAppeal,
+        who: roles.borrower_or_agent,
+        idempotency_key: IdempotencyKey = None,
+    ) -> JSONResponse:
+        cmd = appeals.LodgeAppeal(decision_id, body.statement,
+                                  tuple(NewEvidence(e.document_type.value, e.description) for e in body.evidence),
+                                  who, body.representative_id)
+        return idempotent(svc, who, idempotency_key, ("lodge-appeal", decision_id, body.model_dump(mode="json")),
+                          201, lambda uow: appeals.lodge_appeal(cmd, uow))
+
+    @router.get("/appeals", response_model=views.AppealList, tags=["appeals"],
+                summary="Appeals to review (pending by default), oldest first, or one case's appeals")
+    def list_appeals(
+        _who: roles.staff,
+        status: Annotated[views.AppealStatus | None, Query()] = "pending",
+        case_id: Annotated[str | None, Query(max_length=64, description="one case's appeals")] = None,
+        limit: Limit = 100,
+        offset: Offset = 0,
+    ) -> views.AppealList:
+        return views.appeals(svc.unit_of_work(), status, limit, offset, case_id)
+
+    @router.get("/appeals/{appeal_id}", response_model=views.AppealView, tags=["appeals"],
+                responses=problems(404), summary="One appeal")
+    def get_appeal(appeal_id: str, who: roles.staff_or_borrower) -> views.AppealView:
+        return views.appeal(svc.unit_of_work(), appeal_id, who)
+
+    @router.post(
+        "/appeals/{appeal_id}/decide", response_model=views.AppealView, tags=["appeals"],
+        summary="A supervisor other than the decider upholds the decline or overturns it (the case is "
+                "evaluated again); emits appeal.decided",
+        responses=problems(403, 404, 409, 422),
+    )
+    def decide_appeal(
+        appeal_id: str,
+        body: DecideAppeal,
+        who: roles.supervisor,
+        idempotency_key: IdempotencyKey = None,
+    ) -> JSONResponse:
+        cmd = appeals.DecideAppeal(appeal_id, AppealOutcome(body.outcome), body.reason, who)
+        return idempotent(svc, who, idempotency_key, ("decide-appeal", appeal_id, body.model_dump(mode="json")), 200,
+                          lambda uow: appeals.decide_appeal(cmd, uow))
 
     return create_service_app(
         settings=svc.ctx.settings,

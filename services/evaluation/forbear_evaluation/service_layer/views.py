@@ -21,6 +21,7 @@ from pydantic import BaseModel
 from forbear_evaluation.bootstrap import Evaluation
 
 ReviewStatus = Literal["open", "decided", "superseded"]
+AppealStatus = Literal["pending", "upheld", "overturned"]
 Row = dict[str, Any]
 
 
@@ -33,7 +34,7 @@ class DecisionView(BaseModel):
     case_id: str
     borrower_id: str
     submission: int
-    trigger: Literal["submission", "counter_proposal", "supervisor_review"]
+    trigger: Literal["submission", "counter_proposal", "supervisor_review", "appeal"]
     outcome: Literal["approve", "needs_supervisor", "need_more_evidence", "decline"]
     decided_by: Literal["rules", "supervisor"]
     #: the supervisor who decided (staff only)
@@ -46,6 +47,8 @@ class DecisionView(BaseModel):
     supersedes_decision_id: str | None = None
     #: what the rules saw: affordability, priority band, missing evidence, value tests
     assessment: dict[str, Any] = {}
+    #: the borrower's right to appeal a decline: the last business date to lodge an appeal
+    appeal_deadline: dt.date | None = None
 
 
 class CaseDecisionsView(BaseModel):
@@ -86,6 +89,73 @@ class ReviewDetailView(ReviewView):
 
 class ReviewList(BaseModel):
     reviews: list[ReviewView]
+
+
+class AppealEvidence(BaseModel):
+    document_type: str
+    description: str
+
+
+class AppealView(BaseModel):
+    appeal_id: str
+    case_id: str
+    borrower_id: str
+    #: the decline appealed
+    decision_id: str
+    status: AppealStatus
+    lodged_on: dt.date
+    #: the last day of the appeal window it was lodged in
+    deadline: dt.date
+    lodged_by: Literal["borrower", "representative"]
+    representative_id: str | None = None
+    #: the borrower's grounds (null once the closed case's personal data was erased)
+    statement: str | None
+    evidence: list[AppealEvidence]
+    decided_on: dt.date | None = None
+    #: the reviewing supervisor, and the supervisor who made the decision appealed (staff only;
+    #: null when the rules decided): the two are never the same
+    decided_by_subject: str | None = None
+    decision_decided_by_subject: str | None = None
+    decision_reason: str | None = None
+    #: overturned: the decision that sent the case back to be evaluated again
+    outcome_decision_id: str | None = None
+
+
+class AppealList(BaseModel):
+    appeals: list[AppealView]
+
+
+def appeal_view(row: Mapping[str, Any], *, staff: bool) -> AppealView:
+    """An appeal as ``who`` may see it: a borrower is not told which supervisors decided."""
+    view = AppealView.model_validate(dict(row))
+    return view if staff else view.model_copy(update={"decided_by_subject": None,
+                                                      "decision_decided_by_subject": None})
+
+
+_APPEALS = ("select a.*, d.decided_by_subject as decision_decided_by_subject "
+            "from appeals a join decisions d on d.decision_id = a.decision_id ")
+
+
+def appeals(uow: UnitOfWork[Evaluation], status: AppealStatus | None, limit: int, offset: int,
+            case_id: str | None = None) -> AppealList:
+    """The supervisors' queue of appeals to review (oldest first), or one case's appeals."""
+    clauses = [(c, v) for c, v in (("a.status = %s", status), ("a.case_id = %s", case_id)) if v]
+    where = ("where " + " and ".join(c for c, _ in clauses) + " ") if clauses else ""
+    with uow:
+        rows = uow.conn.execute(
+            _APPEALS + where + "order by a.created_at, a.appeal_id limit %s offset %s",
+            (*(v for _, v in clauses), limit, offset),
+        ).fetchall()
+    return AppealList(appeals=[appeal_view(r, staff=True) for r in rows])
+
+
+def appeal(uow: UnitOfWork[Evaluation], appeal_id: str, who: Principal) -> AppealView:
+    with uow:
+        row: Row | None = uow.conn.execute(  # type: ignore[assignment]
+            _APPEALS + "where a.appeal_id = %s", (appeal_id,)).fetchone()
+    if row is None or (who.role == "borrower" and row["borrower_id"] != who.borrower_id):
+        raise NotFound("appeal", appeal_id)
+    return appeal_view(row, staff=who.is_staff)
 
 
 def decision_view(row: Mapping[str, Any], *, staff: bool) -> DecisionView:
