@@ -143,20 +143,24 @@ def create_app() -> FastAPI:
                           201, lambda uow: appeals.lodge_appeal(cmd, uow))
 
     @router.get("/appeals", response_model=views.AppealList, tags=["appeals"],
-                summary="Appeals to review (pending by default), oldest first, or one case's appeals")
+                summary="The supervisors' queue of appeals to review (pending by default), oldest first")
     def list_appeals(
         _who: roles.staff,
         status: Annotated[views.AppealStatus | None, Query()] = "pending",
-        case_id: Annotated[str | None, Query(max_length=64, description="one case's appeals")] = None,
         limit: Limit = 100,
         offset: Offset = 0,
     ) -> views.AppealList:
-        return views.appeals(svc.unit_of_work(), status, limit, offset, case_id)
+        return views.appeals(svc.unit_of_work(), status, limit, offset)
+
+    @router.get("/cases/{case_id}/appeals", response_model=views.AppealList, tags=["appeals"],
+                responses=problems(404), summary="A case's appeals, oldest first")
+    def case_appeals(case_id: str, who: roles.staff_or_borrower) -> views.AppealList:
+        return views.case_appeals(svc.unit_of_work(), case_id, who)
 
     @router.get("/appeals/{appeal_id}", response_model=views.AppealView, tags=["appeals"],
                 responses=problems(404), summary="One appeal")
-    def get_appeal(appeal_id: str, who: roles.staff_or_borrower) -> views.AppealView:
-        return views.appeal(svc.unit_of_work(), appeal_id, who)
+    def get_appeal(appeal_id: str, _who: roles.staff) -> views.AppealView:
+        return views.appeal(svc.unit_of_work(), appeal_id)
 
     @router.post(
         "/appeals/{appeal_id}/decide", response_model=views.AppealView, tags=["appeals"],

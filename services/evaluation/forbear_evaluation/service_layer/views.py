@@ -136,26 +136,33 @@ _APPEALS = ("select a.*, d.decided_by_subject as decision_decided_by_subject "
             "from appeals a join decisions d on d.decision_id = a.decision_id ")
 
 
-def appeals(uow: UnitOfWork[Evaluation], status: AppealStatus | None, limit: int, offset: int,
-            case_id: str | None = None) -> AppealList:
-    """The supervisors' queue of appeals to review (oldest first), or one case's appeals."""
-    clauses = [(c, v) for c, v in (("a.status = %s", status), ("a.case_id = %s", case_id)) if v]
-    where = ("where " + " and ".join(c for c, _ in clauses) + " ") if clauses else ""
+def appeals(uow: UnitOfWork[Evaluation], status: AppealStatus | None, limit: int, offset: int) -> AppealList:
+    """The supervisors' queue of appeals to review, oldest first."""
+    where, args = ("where a.status = %s ", (status,)) if status else ("", ())
     with uow:
-        rows = uow.conn.execute(
-            _APPEALS + where + "order by a.created_at, a.appeal_id limit %s offset %s",
-            (*(v for _, v in clauses), limit, offset),
-        ).fetchall()
+        rows = uow.conn.execute(_APPEALS + where + "order by a.created_at, a.appeal_id limit %s offset %s",
+                                (*args, limit, offset)).fetchall()
     return AppealList(appeals=[appeal_view(r, staff=True) for r in rows])
 
 
-def appeal(uow: UnitOfWork[Evaluation], appeal_id: str, who: Principal) -> AppealView:
+def case_appeals(uow: UnitOfWork[Evaluation], case_id: str, who: Principal) -> AppealList:
+    """A case's appeals, oldest first; a borrower never learns whether someone else's case exists."""
     with uow:
-        row: Row | None = uow.conn.execute(  # type: ignore[assignment]
-            _APPEALS + "where a.appeal_id = %s", (appeal_id,)).fetchone()
-    if row is None or (who.role == "borrower" and row["borrower_id"] != who.borrower_id):
+        case: Row | None = uow.conn.execute(  # type: ignore[assignment]
+            "select borrower_id from cases where case_id = %s", (case_id,)).fetchone()
+        if case is None or (who.role == "borrower" and case["borrower_id"] != who.borrower_id):
+            raise NotFound("case", case_id)
+        rows = uow.conn.execute(_APPEALS + "where a.case_id = %s order by a.created_at, a.appeal_id",
+                                (case_id,)).fetchall()
+    return AppealList(appeals=[appeal_view(r, staff=who.is_staff) for r in rows])
+
+
+def appeal(uow: UnitOfWork[Evaluation], appeal_id: str) -> AppealView:
+    with uow:
+        row = uow.conn.execute(_APPEALS + "where a.appeal_id = %s", (appeal_id,)).fetchone()
+    if row is None:
         raise NotFound("appeal", appeal_id)
-    return appeal_view(row, staff=who.is_staff)
+    return appeal_view(row, staff=True)
 
 
 def decision_view(row: Mapping[str, Any], *, staff: bool) -> DecisionView:
