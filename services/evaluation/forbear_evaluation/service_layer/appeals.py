@@ -19,7 +19,9 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+from forbear_shared import metrics
 from forbear_shared.auth import Principal
+from forbear_shared.db import on_commit
 from forbear_shared.domain.policy import RepresentativeKind
 from forbear_shared.domain.representatives import Representative, RepresentativeScope
 from forbear_shared.errors import NotFound
@@ -106,6 +108,7 @@ def lodge_appeal(cmd: LodgeAppeal, uow: UnitOfWork[Evaluation]) -> views.AppealV
             evidence_types=[e.document_type for e in cmd.evidence],
             renegotiates_agreement_id=submitted.renegotiates_agreement_id,
         ))
+        on_commit(uow.conn, metrics.APPEALS.labels("lodged").inc)
         log.info("appeal lodged", extra={"appeal_id": appeal["appeal_id"], "lodged_by": lodged_by.value})
         return views.appeal_view({**appeal, "status": rules.AppealStatus.PENDING.value,
                                   "decision_decided_by_subject": facts.decided_by_subject},
@@ -143,6 +146,7 @@ def decide_appeal(cmd: DecideAppeal, uow: UnitOfWork[Evaluation]) -> views.Appea
             outcome=status.value, decided_on=today, outcome_decision_id=outcome_decision_id,  # type: ignore[arg-type]
             renegotiates_agreement_id=submitted.renegotiates_agreement_id,
         ))
+        on_commit(uow.conn, metrics.APPEALS.labels(status.value).inc)
         log.info("appeal decided", extra={"appeal_id": cmd.appeal_id, "outcome": status.value})
         return views.appeal_view({**written, "decision_decided_by_subject": row["decision_decided_by_subject"]},
                                  staff=True)
