@@ -145,13 +145,19 @@ def appeals(uow: UnitOfWork[Evaluation], status: AppealStatus | None, limit: int
     return AppealList(appeals=[appeal_view(r, staff=True) for r in rows])
 
 
+def _check_case(uow: UnitOfWork[Evaluation], case_id: str, who: Principal) -> None:
+    """The case exists and, for a borrower, is theirs: a borrower never learns whether someone
+    else's case exists (404, not 403)."""
+    case: Row | None = uow.conn.execute(  # type: ignore[assignment]
+        "select borrower_id from cases where case_id = %s", (case_id,)).fetchone()
+    if case is None or (who.role == "borrower" and case["borrower_id"] != who.borrower_id):
+        raise NotFound("case", case_id)
+
+
 def case_appeals(uow: UnitOfWork[Evaluation], case_id: str, who: Principal) -> AppealList:
     """A case's appeals, oldest first; a borrower never learns whether someone else's case exists."""
     with uow:
-        case: Row | None = uow.conn.execute(  # type: ignore[assignment]
-            "select borrower_id from cases where case_id = %s", (case_id,)).fetchone()
-        if case is None or (who.role == "borrower" and case["borrower_id"] != who.borrower_id):
-            raise NotFound("case", case_id)
+        _check_case(uow, case_id, who)
         rows = uow.conn.execute(_APPEALS + "where a.case_id = %s order by a.created_at, a.appeal_id",
                                 (case_id,)).fetchall()
     return AppealList(appeals=[appeal_view(r, staff=who.is_staff) for r in rows])
@@ -186,10 +192,7 @@ def case_decisions(uow: UnitOfWork[Evaluation], case_id: str, who: Principal) ->
     """Every decision on a case, oldest first. A borrower never learns whether someone else's case
     exists: 404, not 403."""
     with uow:
-        case: Row | None = uow.conn.execute(  # type: ignore[assignment]
-            "select borrower_id from cases where case_id = %s", (case_id,)).fetchone()
-        if case is None or (who.role == "borrower" and case["borrower_id"] != who.borrower_id):
-            raise NotFound("case", case_id)
+        _check_case(uow, case_id, who)
         rows: list[Row] = uow.conn.execute(  # type: ignore[assignment]
             "select * from decisions where case_id = %s order by created_at, decision_id", (case_id,)
         ).fetchall()
