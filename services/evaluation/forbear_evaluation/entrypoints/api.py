@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, FastAPI, Query
 from fastapi.responses import JSONResponse
 from forbear_shared.domain.hardship import DocumentType
+from forbear_shared.domain.policy import AppealPolicy
 from forbear_shared.http import (
     NON_BLANK_TEXT,
     Authz,
@@ -20,7 +21,7 @@ from forbear_shared.http import (
     idempotent,
     problems,
 )
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from forbear_evaluation import bootstrap
 from forbear_evaluation.domain.appeals import AppealOutcome, NewEvidence
@@ -48,16 +49,22 @@ class AppealEvidenceIn(BaseModel):
                              description="what the document shows that the decision did not know")
 
 
-class LodgeAppeal(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    statement: str = Field(min_length=1, max_length=20000, json_schema_extra=NON_BLANK_TEXT,
-                           description="the grounds, in the borrower's words (the policy's appeals section "
-                                       "bounds its length: statement_too_short / statement_too_long)")
-    evidence: list[AppealEvidenceIn] = Field(default=[], max_length=50,
-                                             description="the new evidence the appeal brings")
-    representative_id: str | None = Field(default=None, max_length=64, pattern=r"^[A-Za-z0-9_-]+$",
-                                          description="staff only: the authorised representative who appeals")
+def lodge_appeal_body(rules: AppealPolicy) -> type[BaseModel]:
+    """The appeal's body as this lender's policy bounds it (``[appeals]``), so the published
+    schema states the limits the rules apply (the rules count the statement trimmed)."""
+    evidence_items = Field(
+        default=[] if not rules.new_evidence_required else ..., min_length=1 if rules.new_evidence_required else 0,
+        max_length=rules.max_evidence_items, description="the new evidence the appeal brings")
+    return create_model(
+        "LodgeAppeal",
+        __config__=ConfigDict(extra="forbid"),
+        statement=(str, Field(min_length=rules.statement_min_chars, max_length=rules.statement_max_chars,
+                              description="the grounds, in the borrower's words (statement_too_short / "
+                                          "statement_too_long once trimmed)")),
+        evidence=(list[AppealEvidenceIn], evidence_items),
+        representative_id=(str | None, Field(default=None, max_length=64, pattern=r"^[A-Za-z0-9_-]+$",
+                                             description="staff only: the authorised representative who appeals")),
+    )
 
 
 class DecideAppeal(BaseModel):
@@ -73,6 +80,7 @@ def create_app() -> FastAPI:
     authz = Authz.from_settings(svc.ctx.settings)
     roles = Roles(authz)
     router = APIRouter()
+    LodgeAppeal = lodge_appeal_body(svc.policy.appeals)  # noqa: N806 (a model class)
 
     @router.get("/business-date", response_model=views.BusinessDateView, tags=["business date"],
                 summary="The business date as this service last heard it from close of business")
@@ -132,11 +140,11 @@ def create_app() -> FastAPI:
     )
     def lodge_appeal(
         decision_id: str,
-        body: LodgeAppeal,
+        body: LodgeAppeal,  # type: ignore[valid-type]
         who: roles.borrower_or_agent,
         idempotency_key: IdempotencyKey = None,
     ) -> JSONResponse:
-        cmd = appeals.LodgeAppeal(decision_id, body.statement,
+        cmd = appeals.LodgeAppeal(decision_id, body.statement,  # type: ignore[attr-defined]
                                   tuple(NewEvidence(e.document_type.value, e.description) for e in body.evidence),
                                   who, body.representative_id)
         return idempotent(svc, who, idempotency_key, ("lodge-appeal", decision_id, body.model_dump(mode="json")),

@@ -80,7 +80,6 @@ def _facts(row: dict[str, Any]) -> rules.DecisionFacts:
 
 def lodge_appeal(cmd: LodgeAppeal, uow: UnitOfWork[Evaluation]) -> views.AppealView:
     """The borrower (or their representative) appeals a decline within the window."""
-    statement = rules.written_statement(cmd.statement, cmd.evidence, uow.policy)
     with uow:
         row = repo.lock_decision_case(uow.conn, cmd.decision_id)
         if row is None:
@@ -90,6 +89,7 @@ def lodge_appeal(cmd: LodgeAppeal, uow: UnitOfWork[Evaluation]) -> views.AppealV
         caller = rules.Caller(cmd.who.role, cmd.who.borrower_id)
         lodged_by = rules.check_appellant(facts, caller, cmd.representative_id,
                                           _representatives(repo.representatives_of(uow.conn, facts.case_id)), today)
+        statement = rules.written_statement(cmd.statement, cmd.evidence, uow.policy)
         deadline = rules.check_appealable(facts, appeals_so_far=int(row["appeals_so_far"]), today=today,
                                           policy=uow.policy)
         appeal = {
