@@ -96,6 +96,9 @@ NEAR_BREACHES = Counter(
 PROMISES = Counter(
     "forbear_promises_total", "Promises to pay: recorded, and judged kept or broken by the COB sweep", ["outcome"],
 )
+APPEALS = Counter(
+    "forbear_appeals_total", "Appeals of a decline: lodged, and decided upheld or overturned", ["outcome"],
+)
 PAYMENTS = Counter("forbear_payments_total", "Payments applied", ["source", "outcome"])
 NOTICES = Counter("forbear_notices_total", "Notices requested", ["level"])
 LEGAL_REFERRALS = Counter("forbear_legal_referrals_total", "Legal referrals published", ["route"])

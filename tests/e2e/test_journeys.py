@@ -174,6 +174,15 @@ def test_incomplete_evidence_past_its_deadline_is_declined_for_the_missing_evide
     assert declined["last_outcome"] == "decline"
     [decision] = decisions(case["case_id"])
     assert decision["outcome"] == "decline"
+    # the decline tells the borrower how to appeal and by when, in both languages (the date as
+    # each reads it, written here by hand), and where free advice is found
+    by = d(decision["appeal_deadline"])
+    months = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+              "November", "December"]
+    assert any(f"可在{by.year}年{by.month}月{by.day}日（含当日）之前提出申诉" in s for s in decision["rights"]["zh-CN"])
+    assert any(f"you may appeal until {months[by.month - 1]} {by.day}, {by.year} (inclusive)" in s
+               for s in decision["rights"]["en"])
+    assert "12348" in decision["rights"]["zh-CN"][-1]
     reasons = {r["code"]: r["detail"] for r in decision["reasons"]}
     assert "evidence_deadline_expired" in reasons
     assert "unemployment_registration" in reasons["evidence_deadline_expired"]

@@ -16,6 +16,10 @@ agreement ever delinquent, not cured; time to first decision 7 days.
 
 Two more cases gather evidence: one brought its medical certificate, still to review; the
 other's was accepted, so it is ready to submit (intake's rule, from evidence.* events).
+
+Two declines are appealed: the first appeal is upheld (its decision projected before its lodging:
+order-safe), the second still waits for a supervisor. Appeals: 2 lodged, 1 pending, 1 upheld,
+0 overturned; overturn rate 0 / (1 + 0) = 0.
 """
 
 from __future__ import annotations
@@ -45,6 +49,7 @@ pytestmark = pytest.mark.integration
 
 CASE = f"C-RM-{uuid.uuid4().hex[:8]}"
 TO_REVIEW, READY = f"{CASE}-R", f"{CASE}-S"
+UPHELD, PENDING = f"{CASE}-U", f"{CASE}-P"
 AGREEMENT = "A-RM-1"
 D = dt.date.fromisoformat
 
@@ -100,7 +105,21 @@ def journey() -> list[tuple[str, bytes]]:
         ("monitoring.events", env("promise.recorded", promise_recorded("PRM-2", "300.00", "2026-03-20", "2026-03-12"), "2026-03-12", minutes=next(n))),
         ("monitoring.events", env("business_date.advanced", monitoring.BusinessDateAdvanced(previous=D("2026-03-30"), current=D("2026-03-31")), "2026-03-31", "lender", next(n))),
         *[e for case_id in (TO_REVIEW, READY) for e in gathering(case_id, n)],
+        *appeals(n),
     ]
+
+
+def appeals(n: Iterator[int]) -> list[tuple[str, bytes]]:
+    def lodged(appeal_id: str, case_id: str) -> tuple[str, bytes]:
+        return ("evaluation.events", env("appeal.lodged", evaluation.AppealLodged(
+            appeal_id=appeal_id, decision_id=f"D-{appeal_id}", borrower_id="B-RM3", lodged_on=D("2026-03-20"),
+            deadline=D("2026-04-09"), lodged_by="borrower", evidence_types=["discharge_summary"]),
+            "2026-03-20", case_id, next(n)))
+    lodged_upheld = lodged("APL-1", UPHELD)
+    upheld = ("evaluation.events", env("appeal.decided", evaluation.AppealDecided(
+        appeal_id="APL-1", decision_id="D-APL-1", borrower_id="B-RM3", outcome="upheld", decided_on=D("2026-03-25")),
+        "2026-03-25", UPHELD, next(n)))
+    return [upheld, lodged_upheld, lodged("APL-2", PENDING)]
 
 
 def promise_recorded(promise_id: str, amount: str, due: str, made_on: str) -> monitoring.PromiseRecorded:
@@ -176,7 +195,8 @@ def snapshot(ctx: ServiceContext) -> dict[str, list[Any]]:
             "rm_instalment": "agreement_id, number", "rm_allocation": "reference, instalment",
             "rm_payment": "reference", "rm_notice": "notice_id", "rm_month_end_dpd": "agreement_id, month_end",
             "rm_document": "document_id", "rm_required_document": "case_id, document_type",
-            "rm_near_breach": "agreement_id, instalment", "rm_promise": "promise_id"}
+            "rm_near_breach": "agreement_id, instalment", "rm_promise": "promise_id",
+            "rm_appeal": "appeal_id"}
     assert set(keys) == set(TABLES)
     # as JSON: an unset order-safety timestamp is -infinity, which Python's datetime cannot hold
     return {t: rows(ctx, f"select to_jsonb(r) as row from {t} r order by {k}") for t, k in keys.items()}
@@ -229,6 +249,15 @@ def test_events_in_rows_out_duplicates_skipped_poison_dead_lettered_and_a_rebuil
     promised = rows(read_model, "select promise_id, amount, status, paid from rm_promise order by promise_id")
     assert [(p["promise_id"], p["amount"], p["status"], p["paid"]) for p in promised] == [
         ("PRM-1", Decimal("500.00"), "kept", Decimal("500.00")), ("PRM-2", Decimal("300.00"), "broken", Decimal("299.99"))]
+    # APL-1 upheld (its decision arrived first), APL-2 pending: overturned 0 / (1 upheld + 0) = 0
+    assert k["appeals"] == {"lodged": 2, "pending": 1, "upheld": 1, "overturned": 0}
+    assert k["appeal_overturn_rate"] == 0.0
+    appealed = rows(read_model, "select appeal_id, status, lodged_on, decided_on from rm_appeal order by appeal_id")
+    assert [(a["appeal_id"], a["status"], a["lodged_on"], a["decided_on"]) for a in appealed] == [
+        ("APL-1", "upheld", D("2026-03-20"), D("2026-03-25")), ("APL-2", "pending", D("2026-03-20"), None)]
+    queued = {r["case_id"]: r["queue"] for r in rows(read_model, "select case_id, queue from rm_case where case_id in "
+                                                                 "(%s, %s)", UPHELD, PENDING)}
+    assert queued == {UPHELD: "declined", PENDING: "appeal_review"}
     # the snapshot /kpis reads is that same computation, kept with the number of events it is of
     import json
 
@@ -247,6 +276,15 @@ def test_events_in_rows_out_duplicates_skipped_poison_dead_lettered_and_a_rebuil
         queues = {q: [i["case_id"] for i in queries.queue(conn, q, limit=10, offset=0)["items"]]
                   for q in ("awaiting-evidence", "evidence-to-review", "ready-to-submit")}
     assert queues == {"awaiting-evidence": [], "evidence-to-review": [TO_REVIEW], "ready-to-submit": [READY]}
+    with read_model.pool.connection() as conn:
+        to_review = queries.queue(conn, "appeals-to-review", limit=10, offset=0)
+        appeal_page = queries.timeline(conn, PENDING)
+    assert to_review["total"] == 1
+    assert [(i["case_id"], i["appeal_id"], i["deadline"]) for i in to_review["items"]] == [
+        (PENDING, "APL-2", D("2026-04-09"))]
+    assert appeal_page is not None
+    assert [e["summary"] for e in appeal_page["events"]] == [
+        "appeal APL-2 of decision D-APL-2 lodged by borrower (window until 2026-04-09), new evidence: discharge summary"]
 
     warnings = rows(read_model, "select instalment, flagged_on, cleared_on from rm_near_breach order by instalment")
     assert [(w["instalment"], w["flagged_on"], w["cleared_on"]) for w in warnings] == [

@@ -136,6 +136,13 @@ select count(*) filter (where made_on is not null) as recorded,
        count(*) filter (where status = 'kept') as kept,
        count(*) filter (where status = 'broken') as broken
 from rm_promise"""
+#: appeals of a decline and their outcomes (README: appeals and their outcomes)
+_APPEALS = """
+select count(*) filter (where lodged_on is not null) as lodged,
+       count(*) filter (where status = 'pending' and lodged_on is not null) as pending,
+       count(*) filter (where status = 'upheld') as upheld,
+       count(*) filter (where status = 'overturned') as overturned
+from rm_appeal"""
 _LEVELS = "select level as key, count(*) as n from rm_agreement where status = 'active' group by 1"
 _ROUTES = "select referral_route as key, count(*) as n from rm_agreement where referral_route is not null group by 1"
 _OFFERS = "select status as key, count(*) as n from rm_offer group by 1"
@@ -175,6 +182,8 @@ def compute(conn: psycopg.Connection) -> dict[str, Any]:
     assert c is not None and a is not None
     near = conn.execute(_NEAR_BREACH).fetchone()
     promised = conn.execute(_PROMISES).fetchone()
+    appealed = conn.execute(_APPEALS).fetchone()
+    assert appealed is not None
     assert promised is not None
     progress = conn.execute("select business_date from rm_progress").fetchone()
     as_of: dt.date | None = progress["business_date"] if progress else None
@@ -199,6 +208,8 @@ def compute(conn: psycopg.Connection) -> dict[str, Any]:
         "agreements_near_breach": int(near["n"]) if near else 0,
         "promises": {"recorded": promised["recorded"], "kept": promised["kept"], "broken": promised["broken"]},
         "promise_kept_rate": rate(promised["kept"], promised["kept"] + promised["broken"]),
+        "appeals": {k: appealed[k] for k in ("lodged", "pending", "upheld", "overturned")},
+        "appeal_overturn_rate": rate(appealed["overturned"], appealed["upheld"] + appealed["overturned"]),
         "cure": cure_summary(a["delinquent"], a["cured"], a["delinquent_referred"]),
         "breach_by_months_on_plan": breach_rows(spans),
         "legal_referral_rate": rate(a["referred"], a["activated"]),

@@ -32,6 +32,7 @@ class FakeRepository:
         self.decisions: list[repository.DecisionRow] = []
         self.reviews: dict[str, dict[str, Any]] = {}
         self.audit: list[dict[str, Any]] = []
+        self.appeals: dict[str, dict[str, Any]] = {}
         self.locks: list[str] = []
 
     # cases
@@ -58,6 +59,11 @@ class FakeRepository:
     def erase_statement(self, conn: object, case_id: str) -> None:
         if case_id in self.cases:
             self.cases[case_id]["submitted"] = {**self.cases[case_id]["submitted"], "statement": None}
+
+    def erase_appeal_statements(self, conn: object, case_id: str) -> None:
+        for appeal in self.appeals.values():
+            if appeal["case_id"] == case_id:
+                appeal["statement"] = None
 
     def set_first_decision(self, conn: object, case_id: str, on: dt.date) -> None:
         self.cases[case_id]["first_decided_on"] = on

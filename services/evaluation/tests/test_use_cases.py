@@ -141,14 +141,16 @@ def test_a_case_for_a_supervisor_opens_one_review_and_a_new_submission_supersede
     assert repo.audit[-1]["after"] == {"status": "superseded", "by_decision_id": latest.decision_id}
 
 
-def test_erasing_personal_data_drops_the_statement_and_keeps_the_decisions(
+def test_erasing_personal_data_drops_the_statement_and_the_appeal_grounds_and_keeps_the_decisions(
     repo: FakeRepository, uow: FakeUnitOfWork,
 ) -> None:
     submit(uow)
+    repo.appeals["apl-1"] = {"case_id": "C1", "statement": "the borrower's own words about the hospital stay"}
     erased = CasePersonalDataErased(borrower_id="B1", closed_on=AS_OF, erased_on=LATER, policy_version="demo",
                                     rule="closed_cases", document_ids=["d1", "d2"], borrower_erased=False)
     decisions.on_personal_data_erased(event("case.personal_data_erased", erased), uow)
     assert repo.cases["C1"]["submitted"]["statement"] is None and len(repo.decisions) == 1
+    assert repo.appeals["apl-1"]["statement"] is None  # an appeal's grounds go with the personal data
 
 
 # -- counter-proposals ---------------------------------------------------------------------------

@@ -50,3 +50,34 @@ def test_an_accepted_offer_stays_pending_until_the_new_agreement_supersedes_the_
     done = rn.renegotiated(accepted, date(2026, 3, 25))
     assert (done.state, done.ended_on, done.ended_reason) == (RenegotiationState.ENDED, date(2026, 3, 25),
                                                               EndReason.RENEGOTIATED)
+
+
+def test_an_appeal_of_the_decline_is_pending_again_and_holds_referral_until_decided():
+    from forbear_monitoring.domain.dual_tracking import PendingKind, referral_guard
+    from forbear_monitoring.service_layer.review import pending_matters
+
+    declined = rn.decided(rn.submitted(asked()), "decline", date(2026, 3, 9))
+    appealed = rn.appeal_lodged(declined, "apl-1")
+    assert (appealed.state, appealed.ended_on, appealed.ended_reason, appealed.appeal_id) == (
+        RenegotiationState.APPEALED, None, None, "apl-1")
+    assert not appealed.is_final
+    held = pending_matters([{"case_id": "CASE-1", "agreement_id": "AGR-1", "state": "appealed",
+                             "appeal_id": "apl-1", "offer_ids": None}])
+    assert [m.kind for m in held["AGR-1"]] == [PendingKind.APPEAL]
+    assert referral_guard("AGR-1", held["AGR-1"]).reason == "pending_appeal:apl-1"
+    # upheld: the decline stands again, ended on the appeal's date
+    upheld = rn.appeal_decided(appealed, "upheld", date(2026, 3, 16))
+    assert (upheld.state, upheld.ended_on, upheld.ended_reason) == (RenegotiationState.ENDED, date(2026, 3, 16),
+                                                                    EndReason.DECLINED)
+    # overturned: back in evaluation, and the next decision moves it as before
+    overturned = rn.appeal_decided(appealed, "overturned", date(2026, 3, 16))
+    assert overturned.state is RenegotiationState.EVALUATING
+    assert rn.decided(overturned, "approve", date(2026, 3, 20)).state is RenegotiationState.OFFERED
+
+
+def test_only_a_declined_renegotiation_is_appealed():
+    over = rn.requested("CASE-2", "AGR-1", ASKED, within_limit=False)
+    assert rn.appeal_lodged(over, "apl-1") == over  # over the limit it held nothing and still holds nothing
+    expired = rn.offer_expired(rn.offer_made(rn.submitted(asked())), date(2026, 3, 20), offers_left=0)
+    assert rn.appeal_lodged(expired, "apl-1") == expired
+    assert rn.appeal_decided(asked(), "overturned", ASKED) == asked()  # no appeal pending: nothing to decide

@@ -171,6 +171,20 @@ class Forbear:
                          json={"outcome": outcome, "reason": reason},
                          headers={"Idempotency-Key": f"decide-{review_id}"})
 
+    def lodge_appeal(self, decision_id: str, statement: str, evidence: list[dict[str, str]]) -> dict[str, Any]:
+        return self.call("evaluation", "POST", f"/decisions/{decision_id}/appeals",  # type: ignore[no-any-return]
+                         json={"statement": statement, "evidence": evidence},
+                         headers={"Idempotency-Key": f"appeal-{decision_id}"})
+
+    def appeals(self, status: str = "pending", limit: int = 500, offset: int = 0) -> list[dict[str, Any]]:
+        return self.call("evaluation", "GET", "/appeals",  # type: ignore[no-any-return]
+                         params={"status": status, "limit": limit, "offset": offset})["appeals"]
+
+    def decide_appeal(self, appeal_id: str, outcome: str, reason: str) -> dict[str, Any]:
+        return self.call("evaluation", "POST", f"/appeals/{appeal_id}/decide",  # type: ignore[no-any-return]
+                         json={"outcome": outcome, "reason": reason},
+                         headers={"Idempotency-Key": f"decide-{appeal_id}"})
+
     # -- agreement -------------------------------------------------------------------------
     def offers(self, status: str | None = None, limit: int = 500, offset: int = 0) -> dict[str, Any]:
         params: dict[str, Any] = {"limit": limit, "offset": offset}

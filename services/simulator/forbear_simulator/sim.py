@@ -106,6 +106,14 @@ class Track:
     contacted_levels: set[str] = field(default_factory=set)
     closed: bool = False
     promised: bool = False
+    appealed: bool = False
+
+
+APPEAL_GROUNDS = (
+    "My income fell after the decision's figures were taken; the new bank statements show it.",
+    "The decision counted a salary I no longer receive; my employer stopped paying in the autumn.",
+    "家里有人住院，收入下降，新的银行流水可以证明。",
+)
 
 
 class Simulation:
@@ -260,6 +268,8 @@ class Simulation:
         self.review_evidence()
         self.submit_ready()
         self.supervisor_reviews()
+        self.appeal_declines()
+        self.supervisor_appeals()
         self.answer_offers()
         self.signatures()
         self.monitor_agreements()
@@ -415,6 +425,44 @@ class Simulation:
             if len(page) < 500:
                 return
             offset += 500
+
+    # -- evaluation: appeals of a decline --------------------------------------------------------
+    def appeal_declines(self) -> None:
+        """A third of the borrowers the rules declined appeal (on the portal or through an agent), with
+        their grounds and one new document. A decline by the supervisor is not appealed here: the
+        simulator has one supervisor, and the one who decided may not review the appeal."""
+        for t, _case in self.my_cases("declined"):
+            if t.appealed or t.borrower.index % 3:
+                continue
+            t.appealed = True
+            declines = [d for d in self.agent.decisions(t.case_id) if d["outcome"] == "decline"]
+            if not declines or declines[-1]["decided_by"] != "rules" or not declines[-1].get("appeal_deadline"):
+                continue
+            actor, own = self.channel_actor(t.borrower)
+            grounds = APPEAL_GROUNDS[t.borrower.index % len(APPEAL_GROUNDS)]
+            if self.attempt("appeal", lambda a=actor, d=declines[-1], g=grounds: a.lodge_appeal(
+                    d["decision_id"], g, [{"document_type": "bank_statements",
+                                                 "description": "statements of the last three months"}])):
+                self.stats["appeals"] += 1
+            if own:
+                actor.close()
+
+    def supervisor_appeals(self) -> None:
+        """The supervisor works the appeals queue with a little delay: the borrowers the supervisor
+        would have approved see the decline overturned, the others see it upheld."""
+        assert self.today is not None
+        for appeal in self.supervisor.appeals("pending"):
+            t = self.mine(appeal["borrower_id"])
+            if t is None or appeal["case_id"] != t.case_id:
+                continue
+            if (self.today - dt.date.fromisoformat(appeal["lodged_on"])).days < 2:
+                continue
+            overturn = t.borrower.supervisor_approves
+            reason = "The new statements show the income the decision assumed is gone." if overturn else \
+                "The new statements do not change the capacity the decision found."
+            if self.attempt("decide appeal", lambda a=appeal, o=overturn, why=reason: self.supervisor.decide_appeal(
+                    a["appeal_id"], "overturn" if o else "uphold", why)):
+                self.stats["appeals_decided"] += 1
 
     # -- agreement: offers and signatures -------------------------------------------------------
     def answer_offers(self) -> None:

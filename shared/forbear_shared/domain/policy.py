@@ -542,6 +542,36 @@ class PromisePolicy(_PolicyModel):
 
 
 # ---------------------------------------------------------------------------
+# Appeals (申诉 / 复议) of a decline
+# ---------------------------------------------------------------------------
+
+
+class AppealPolicy(_PolicyModel):
+    """A declined borrower (or their representative) may ask for the decline to be reviewed by a
+    supervisor other than the one who decided it. The window runs from the decision's business
+    date, counted in ``calendar.units.appeal_window``; the decline states its last day. A policy
+    without the section takes no appeals (and a decline states no appeal deadline)."""
+
+    enabled: bool = False
+    window_days: int = Field(default=15, ge=1, le=90)
+    """E.g. 15: a decline of Fri 6 Feb 2026 may be appealed through the 15th working day after it."""
+    per_decision: int = Field(default=1, ge=1, le=3)
+    """Appeals one decision may have; one more is refused (409 appeal_limit_reached)."""
+    statement_min_chars: int = Field(default=20, ge=1, le=2000)
+    """The borrower's grounds, in their own words: long enough to say what the decision got wrong."""
+    statement_max_chars: int = Field(default=4000, ge=1, le=20000)
+    new_evidence_required: bool = True
+    """An appeal names at least one piece of evidence the decision did not have."""
+    max_evidence_items: int = Field(default=10, ge=1, le=50)
+
+    @model_validator(mode="after")
+    def _statement_bounds(self) -> AppealPolicy:
+        if self.statement_min_chars > self.statement_max_chars:
+            raise ValueError("appeals.statement_min_chars must not exceed appeals.statement_max_chars")
+        return self
+
+
+# ---------------------------------------------------------------------------
 # The borrower's one-time signing code
 # ---------------------------------------------------------------------------
 
@@ -592,6 +622,9 @@ class PeriodUnits(_PolicyModel):
     remedy: DayUnit = DayUnit.CALENDAR
     """A breach notice's remedy period is a notice period stated in days, counted as the
     notice says (calendar days, at least 14)."""
+    appeal_window: DayUnit = DayUnit.WORKING
+    """A borrower preparing an appeal gathers documents from offices that close on holidays: 15
+    working days after a decline before 春节 are not eaten by the holiday."""
 
 
 class CalendarPolicy(_PolicyModel):
@@ -675,6 +708,7 @@ class Policy(_PolicyModel):
     early_warning: EarlyWarningPolicy = EarlyWarningPolicy()
     promises: PromisePolicy = PromisePolicy()
     rights: RightsPolicy = RightsPolicy()
+    appeals: AppealPolicy = AppealPolicy()
     signing_code: SigningCodePolicy = Field(default_factory=SigningCodePolicy)
     calendar: CalendarPolicy
 

@@ -23,4 +23,4 @@ TOPICS = [INTAKE_EVENTS.name, EVALUATION_EVENTS.name, AGREEMENT_EVENTS.name, MON
 #: the read model's tables, emptied by a rebuild (rm_progress is reset)
 TABLES = ("rm_case", "rm_timeline", "rm_offer", "rm_agreement", "rm_instalment", "rm_allocation", "rm_payment",
           "rm_notice", "rm_month_end_dpd", "rm_document", "rm_required_document", "rm_near_breach",
-          "rm_promise")
+          "rm_promise", "rm_appeal")

@@ -242,6 +242,15 @@ on conflict (promise_id) do update set amount = excluded.amount, due_date = excl
 _PROMISE_JUDGED = """
 insert into rm_promise (promise_id, agreement_id, case_id, status, paid, judged_on) values (%s, %s, %s, %s, %s, %s)
 on conflict (promise_id) do update set status = excluded.status, paid = excluded.paid, judged_on = excluded.judged_on"""
+_APPEAL_LODGED = """
+insert into rm_appeal (appeal_id, case_id, decision_id, lodged_on, deadline, lodged_by) values (%s, %s, %s, %s, %s, %s)
+on conflict (appeal_id) do update set lodged_on = excluded.lodged_on, deadline = excluded.deadline,
+    lodged_by = excluded.lodged_by"""
+_APPEAL_DECIDED = """
+insert into rm_appeal (appeal_id, case_id, decision_id, status, decided_on, outcome_decision_id)
+values (%s, %s, %s, %s, %s, %s)
+on conflict (appeal_id) do update set status = excluded.status, decided_on = excluded.decided_on,
+    outcome_decision_id = excluded.outcome_decision_id"""
 #: statements whose rows are keyed by their first two values (the rest by their first)
 _KEY_OF_TWO = frozenset({_INSTALMENT, _ALLOCATED, _MISSED, _REQUIRED, _NEAR_BREACH, _NEAR_BREACH_CLEARED})
 
@@ -588,6 +597,11 @@ def _one(b: Batch, event: DecodedEvent) -> None:
               p["recorded_by"], p["made_on"])
     elif t in ("promise.kept", "promise.broken"):
         b.add(_PROMISE_JUDGED, p["promise_id"], p["agreement_id"], case_id, t.split(".")[1], p["paid"], p["on"])
+    elif t == "appeal.lodged":
+        b.add(_APPEAL_LODGED, p["appeal_id"], case_id, p["decision_id"], p["lodged_on"], p["deadline"], p["lodged_by"])
+    elif t == "appeal.decided":
+        b.add(_APPEAL_DECIDED, p["appeal_id"], case_id, p["decision_id"], p["outcome"], p["decided_on"],
+              p.get("outcome_decision_id"))
     elif t == "referral.blocked":
         b.add(_BLOCKED, p["agreement_id"], case_id, p["on"])
     elif t == "notice.requested":

@@ -39,6 +39,13 @@ _NEAR_BREACH = f"""
 select n.case_id, n.agreement_id, n.instalment, n.due_date, n.checkpoint, n.amount_due, n.amount_paid,
        n.required_share, n.flagged_on as since, a.level
 {OPEN_NEAR_BREACH} order by n.due_date, n.agreement_id, n.instalment limit %(limit)s offset %(offset)s"""
+#: appeals waiting for a second supervisor, oldest first, with the case they belong to
+_APPEALS_TO_REVIEW = """
+select a.case_id, a.appeal_id, a.decision_id, a.lodged_on as since, a.deadline, a.lodged_by, c.hardship_category,
+       c.channel
+from rm_appeal a left join rm_case c on c.case_id = a.case_id
+where a.status = 'pending' and a.lodged_on is not null
+order by a.lodged_on, a.appeal_id limit %(limit)s offset %(offset)s"""
 _LEVEL_ORDER = ("case a.level when 'legal_referral' then 0 when 'breach_notice' then 1 when 'warning' then 2 "
                 "when 'reminder' then 3 else 4 end, a.level_since, a.agreement_id")
 
@@ -57,6 +64,7 @@ QUEUES: dict[str, tuple[str, dict[str, Any]]] = {
     "legal-referrals": (_AGREEMENTS.format(where="a.status = 'referred'", order="a.referred_on desc, a.agreement_id"),
                         {}),
     "near-breach": (_NEAR_BREACH, {}),
+    "appeals-to-review": (_APPEALS_TO_REVIEW, {}),
 }
 _GATHERING_COUNT = "select count(*) as n from rm_case where queue = 'gathering_evidence' and evidence_state = '{}'"
 _COUNTS = {
@@ -72,6 +80,7 @@ _COUNTS = {
                " and level in ('reminder', 'warning', 'breach_notice', 'legal_referral')",
     "legal-referrals": "select count(*) as n from rm_agreement where status = 'referred'",
     "near-breach": f"select count(*) as n {OPEN_NEAR_BREACH}",
+    "appeals-to-review": "select count(*) as n from rm_appeal where status = 'pending' and lodged_on is not null",
 }
 _AT_RISK_LEVELS = "select level as key, count(*) as n from rm_agreement where status = 'active'" \
                   " and level in ('reminder', 'warning', 'breach_notice', 'legal_referral') group by 1"

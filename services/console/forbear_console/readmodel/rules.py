@@ -31,6 +31,7 @@ QUEUES = (
     "legal_referral",
     "completed",
     "declined",
+    "appeal_review",        # a decline appealed, waiting for a second supervisor
 )
 
 _DECIDED = {"approve": "approved", "needs_supervisor": "supervisor_review",
@@ -59,6 +60,11 @@ def queue_after(event_type: str, payload: dict[str, Any]) -> str | None:
         return "completed"
     if event_type == "agreement.referred":
         return "legal_referral"
+    if event_type == "appeal.lodged":
+        return "appeal_review"
+    if event_type == "appeal.decided":
+        # upheld, the decline stands; overturned, the case gathers the appeal's evidence again
+        return "declined" if payload.get("outcome") == "upheld" else "gathering_evidence"
     return None
 
 
@@ -101,6 +107,11 @@ _SUMMARIES: dict[str, Callable[[dict[str, Any]], str]] = {
     "case.decided": lambda p: f"decision: {_words(p.get('outcome'))} by {p.get('decided_by', 'rules')}"
                               f"{' (' + _codes(p.get('reasons')) + ')' if p.get('reasons') else ''}"
                               f"{', ' + str(len(p.get('offers') or [])) + ' offer(s)' if p.get('offers') else ''}",
+    "appeal.lodged": lambda p: f"appeal {p.get('appeal_id')} of decision {p.get('decision_id')} lodged by "
+                               f"{p.get('lodged_by')} (window until {p.get('deadline')}), new evidence: "
+                               f"{', '.join(_words(t) for t in p.get('evidence_types') or []) or '—'}",
+    "appeal.decided": lambda p: f"appeal {p.get('appeal_id')} {p.get('outcome')}"
+                                f"{', decision ' + str(p.get('outcome_decision_id')) if p.get('outcome_decision_id') else ''}",
     "offer.made": lambda p: f"offer #{p.get('rank')} {_words(p.get('option'))}: {_money(p.get('new_instalment'))} × "
                             f"{p.get('term_months')}, open until {p.get('expires_on')}",
     "offer.accepted": lambda p: f"offer accepted: agreement {p.get('agreement_id')} created",

@@ -78,7 +78,7 @@ async function call(method, url, body) {
   return data;
 }
 const api = (service, path, method = "GET", body) => call(method, `/api/${service}${path}`, body);
-const items = (answer) => Array.isArray(answer) ? answer : (answer && (answer.items || answer.reviews || answer.agreements || answer.referrals || answer.offers || answer.decisions)) || [];
+const items = (answer) => Array.isArray(answer) ? answer : (answer && (answer.items || answer.reviews || answer.appeals || answer.agreements || answer.referrals || answer.offers || answer.decisions)) || [];
 async function tryApi(service, path) {
   try { return { ok: true, data: await api(service, path) }; }
   catch (e) { return { ok: false, error: e }; }
@@ -184,6 +184,12 @@ const QUEUES = [
       { label: "Case", value: (r) => caseLink(r.case_id), width: "165px" },
       { label: "Hardship", value: (r) => words(r.hardship_category) },
       { label: "Since", value: (r) => r.since || "—" }] },
+  { id: "appeals-to-review", title: "Appeals to review",
+    columns: [
+      { label: "Case", value: (a) => caseLink(a.case_id), width: "165px" },
+      { label: "Appeal", value: (a) => a.appeal_id },
+      { label: "By", value: (a) => a.lodged_by },
+      { label: "Lodged", value: (a) => a.since || "—" }] },
   { id: "offers-open", title: "Offers awaiting acceptance",
     columns: [
       { label: "Case", value: (o) => caseLink(o.case_id), width: "165px" },
@@ -258,11 +264,12 @@ async function renderQueues(main) {
 // -- case page ------------------------------------------------------------------------------------
 async function renderCase(main, caseId) {
   const caseView = await api("intake", `/cases/${encodeURIComponent(caseId)}`);
-  const [decisions, offers, reviews, readModel] = await Promise.all([
+  const [decisions, offers, reviews, readModel, appeals] = await Promise.all([
     tryApi("evaluation", `/cases/${encodeURIComponent(caseId)}/decisions`),
     tryApi("agreement", `/cases/${encodeURIComponent(caseId)}/offers`),
     tryApi("evaluation", `/reviews?status=open&case_id=${encodeURIComponent(caseId)}`),
     call("GET", `/readmodel/cases/${encodeURIComponent(caseId)}`).then((data) => ({ ok: true, data }), (error) => ({ ok: false, error })),
+    tryApi("evaluation", `/cases/${encodeURIComponent(caseId)}/appeals`),
   ]);
   const offerList = offers.ok ? items(offers.data) : [];
   const agreementIds = [...new Set(offerList.map((o) => o.agreement_id).filter(Boolean))];
@@ -274,7 +281,7 @@ async function renderCase(main, caseId) {
   const ctx = { caseId, caseView, decisions: decisions.ok ? items(decisions.data) : [], decisionsError: decisions.ok ? null : decisions.error,
     offers: offerList, offersError: offers.ok ? null : offers.error, agreements,
     monitored: monitored && monitored.ok ? monitored.data : null, monitoredError: monitored && !monitored.ok ? monitored.error : null,
-    reviews: myReviews, readModel: readModel.ok ? readModel.data : null, readModelError: readModel.ok ? null : readModel.error };
+    reviews: myReviews, appeals: appeals.ok ? items(appeals.data) : [], readModel: readModel.ok ? readModel.data : null, readModelError: readModel.ok ? null : readModel.error };
   const reload = () => renderCase(main, caseId).catch((e) => flash(e.message, true));
   const act = (label, fn) => async (event) => {
     if (event) event.preventDefault();
@@ -353,8 +360,30 @@ function decisionsCard(ctx, act) {
     list.length ? list.map((d) => h("div.offer", {},
       h("div", {}, pill(d.outcome), " ", h("span.muted", {}, `${d.decided_on} · by ${d.decided_by || "rules"} · policy ${d.policy_version || "—"}${d.submission ? " · submission " + d.submission : ""}`)),
       d.override_reason ? h("p", {}, h("b", {}, "Supervisor's reason: "), d.override_reason) : null,
+      d.appeal_deadline ? h("p.muted", { dataset: { appealDeadline: d.decision_id } }, `The borrower may appeal until ${d.appeal_deadline}.`) : null,
       reasonsList(d.reasons))) : h("p.empty", {}, "No decision yet."),
-    reviewForms);
+    reviewForms, ctx.appeals.map((a) => appealForm(a, act)));
+}
+
+function appealForm(a, act) {
+  // an appeal of a decline: a supervisor other than the one who decided upholds or overturns it
+  const reason = h("textarea", { rows: 2, cols: 40, placeholder: "written reason (required)", "aria-label": "appeal reason", id: `appeal-reason-${a.appeal_id}` });
+  const decide = (outcome) => act(`Appeal ${outcome === "uphold" ? "upheld" : "overturned"}`, () => {
+    if (!reason.value.trim()) throw new Error("an appeal's decision needs a written reason");
+    return api("evaluation", `/appeals/${encodeURIComponent(a.appeal_id)}/decide`, "POST", { outcome, reason: reason.value.trim() });
+  });
+  const evidence = (a.evidence || []).map((e) => h("li", {}, h("b", {}, words(e.document_type)), ": ", e.description));
+  return h("div.offer", { dataset: { appeal: a.appeal_id } },
+    h("div", {}, h("b", {}, "Appeal"), " ", pill(a.status), " ",
+      h("span.muted", {}, `lodged ${a.lodged_on} by ${a.lodged_by}${a.representative_id ? " " + a.representative_id : ""} · window until ${a.deadline}`
+        + (a.decision_decided_by_subject ? ` · decline by ${a.decision_decided_by_subject}` : " · decline by the rules"))),
+    a.statement ? h("p", {}, h("b", {}, "Grounds: "), a.statement) : null,
+    evidence.length ? h("ul.reasons", {}, evidence) : null,
+    a.status !== "pending" ? h("p.muted", {}, `${words(a.status)} on ${a.decided_on}${a.decided_by_subject ? " by " + a.decided_by_subject : ""}: ${a.decision_reason || ""}`)
+      : state.role === "supervisor" ? h("form.inline", { onsubmit: (e) => e.preventDefault() }, reason,
+        h("button", { type: "button", "data-uphold": a.appeal_id, onclick: decide("uphold") }, "Uphold decline"),
+        h("button.danger", { type: "button", "data-overturn": a.appeal_id, onclick: decide("overturn") }, "Overturn"))
+      : h("p.muted", {}, "A supervisor other than the one who decided reviews this appeal."));
 }
 
 function offersCard(ctx, act) {

@@ -8,6 +8,8 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, FastAPI, Query
 from fastapi.responses import JSONResponse
+from forbear_shared.domain.hardship import DocumentType
+from forbear_shared.domain.policy import AppealPolicy
 from forbear_shared.http import (
     NON_BLANK_TEXT,
     Authz,
@@ -19,10 +21,11 @@ from forbear_shared.http import (
     idempotent,
     problems,
 )
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from forbear_evaluation import bootstrap
-from forbear_evaluation.service_layer import decisions, views
+from forbear_evaluation.domain.appeals import AppealOutcome, NewEvidence
+from forbear_evaluation.service_layer import appeals, decisions, views
 
 
 class DecideReview(BaseModel):
@@ -38,11 +41,46 @@ class DecideReview(BaseModel):
     )
 
 
+class AppealEvidenceIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    document_type: DocumentType
+    description: str = Field(min_length=1, max_length=500, json_schema_extra=NON_BLANK_TEXT,
+                             description="what the document shows that the decision did not know")
+
+
+def lodge_appeal_body(rules: AppealPolicy) -> type[BaseModel]:
+    """The appeal's body as this lender's policy bounds it (``[appeals]``), so the published
+    schema states the limits the rules apply (the rules count the statement trimmed)."""
+    evidence_items = Field(
+        default=[] if not rules.new_evidence_required else ..., min_length=1 if rules.new_evidence_required else 0,
+        max_length=rules.max_evidence_items, description="the new evidence the appeal brings")
+    return create_model(
+        "LodgeAppeal",
+        __config__=ConfigDict(extra="forbid"),
+        statement=(str, Field(min_length=rules.statement_min_chars, max_length=rules.statement_max_chars,
+                              description="the grounds, in the borrower's words (statement_too_short / "
+                                          "statement_too_long once trimmed)")),
+        evidence=(list[AppealEvidenceIn], evidence_items),
+        representative_id=(str | None, Field(default=None, max_length=64, pattern=r"^[A-Za-z0-9_-]+$",
+                                             description="staff only: the authorised representative who appeals")),
+    )
+
+
+class DecideAppeal(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    outcome: Literal["uphold", "overturn"]
+    reason: str = Field(min_length=1, max_length=4000, description="the reviewing supervisor's written reason",
+                        json_schema_extra=NON_BLANK_TEXT)
+
+
 def create_app() -> FastAPI:
     svc = bootstrap.bootstrap()
     authz = Authz.from_settings(svc.ctx.settings)
     roles = Roles(authz)
     router = APIRouter()
+    LodgeAppeal = lodge_appeal_body(svc.policy.appeals)  # noqa: N806 (a model class)
 
     @router.get("/cases/{case_id}/decisions", response_model=views.CaseDecisionsView, tags=["decisions"],
                 responses=problems(404),
@@ -88,6 +126,60 @@ def create_app() -> FastAPI:
                                      tuple(body.offer_ranks) if body.offer_ranks is not None else None)
         return idempotent(svc, who, idempotency_key, ("decide-review", review_id, body.model_dump(mode="json")), 200,
                           lambda uow: decisions.decide_review(cmd, uow))
+
+    @router.post(
+        "/decisions/{decision_id}/appeals", response_model=views.AppealView, status_code=201, tags=["appeals"],
+        summary="The borrower (or an agent for them or their representative) appeals a decline within the "
+                "policy's window; emits appeal.lodged",
+        responses=problems(403, 404, 409, 422),
+    )
+    def lodge_appeal(
+        decision_id: str,
+        body: LodgeAppeal,  # type: ignore[valid-type]
+        who: roles.borrower_or_agent,
+        idempotency_key: IdempotencyKey = None,
+    ) -> JSONResponse:
+        cmd = appeals.LodgeAppeal(decision_id, body.statement,  # type: ignore[attr-defined]
+                                  tuple(NewEvidence(e.document_type.value, e.description) for e in body.evidence),
+                                  who, body.representative_id)
+        return idempotent(svc, who, idempotency_key, ("lodge-appeal", decision_id, body.model_dump(mode="json")),
+                          201, lambda uow: appeals.lodge_appeal(cmd, uow))
+
+    @router.get("/appeals", response_model=views.AppealList, tags=["appeals"],
+                summary="The supervisors' queue of appeals to review (pending by default), oldest first")
+    def list_appeals(
+        _who: roles.staff,
+        status: Annotated[views.AppealStatus | None, Query()] = "pending",
+        limit: Limit = 100,
+        offset: Offset = 0,
+    ) -> views.AppealList:
+        return views.appeals(svc.unit_of_work(), status, limit, offset)
+
+    @router.get("/cases/{case_id}/appeals", response_model=views.AppealList, tags=["appeals"],
+                responses=problems(404), summary="A case's appeals, oldest first")
+    def case_appeals(case_id: str, who: roles.staff_or_borrower) -> views.AppealList:
+        return views.case_appeals(svc.unit_of_work(), case_id, who)
+
+    @router.get("/appeals/{appeal_id}", response_model=views.AppealView, tags=["appeals"],
+                responses=problems(404), summary="One appeal")
+    def get_appeal(appeal_id: str, _who: roles.staff) -> views.AppealView:
+        return views.appeal(svc.unit_of_work(), appeal_id)
+
+    @router.post(
+        "/appeals/{appeal_id}/decide", response_model=views.AppealView, tags=["appeals"],
+        summary="A supervisor other than the decider upholds the decline or overturns it (the case is "
+                "evaluated again); emits appeal.decided",
+        responses=problems(403, 404, 409, 422),
+    )
+    def decide_appeal(
+        appeal_id: str,
+        body: DecideAppeal,
+        who: roles.supervisor,
+        idempotency_key: IdempotencyKey = None,
+    ) -> JSONResponse:
+        cmd = appeals.DecideAppeal(appeal_id, AppealOutcome(body.outcome), body.reason, who)
+        return idempotent(svc, who, idempotency_key, ("decide-appeal", appeal_id, body.model_dump(mode="json")), 200,
+                          lambda uow: appeals.decide_appeal(cmd, uow))
 
     return create_service_app(
         settings=svc.ctx.settings,

@@ -53,7 +53,7 @@ from kafka.errors import KafkaConnectionError
 from psycopg_pool import ConnectionPool
 
 from forbear_evaluation import bootstrap
-from forbear_evaluation.service_layer import decisions
+from forbear_evaluation.service_layer import appeals, decisions
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +80,9 @@ def consumer(pool_size: int = 10) -> WorkerSpec:
             "case.submitted": decisions.on_case_submitted,
             "case.personal_data_erased": decisions.on_personal_data_erased,
             "offer.countered": decisions.on_offer_countered,
+            "representative.authorised": appeals.on_representative_authorised,
+            "representative.revoked": appeals.on_representative_revoked,
+            "evidence.reviewed": appeals.on_evidence_reviewed,
             "business_date.advanced": on_business_date_advanced,
         },
         loops=[purge_loop(svc.ctx.settings, svc.ctx.pool)],

@@ -30,6 +30,7 @@ from forbear_shared.unit_of_work import UnitOfWork
 from forbear_evaluation.adapters import repository as repo
 from forbear_evaluation.bootstrap import Evaluation
 from forbear_evaluation.domain import review as review_rules
+from forbear_evaluation.domain.appeals import appeal_deadline
 from forbear_evaluation.domain.counter_proposal import CounterProposal, evaluate_counter
 from forbear_evaluation.domain.evaluate import evaluate
 from forbear_evaluation.domain.without_statement import decide_without_statement
@@ -45,7 +46,7 @@ from forbear_evaluation.service_layer.views import DecisionView, decision_view
 
 log = logging.getLogger(__name__)
 
-Trigger = Literal["submission", "counter_proposal", "supervisor_review"]
+Trigger = Literal["submission", "counter_proposal", "supervisor_review", "appeal"]
 SYSTEM_ACTOR = "evaluation-rules"
 SUPERVISOR_CODES = {"approve": "supervisor_approved", "decline": "supervisor_declined"}
 SUPERVISOR_ACTIONS = {"approve": "approved", "decline": "declined"}
@@ -156,14 +157,16 @@ def on_case_submitted(event: DecodedEvent, uow: UnitOfWork[Evaluation]) -> None:
             existing["first_decided_on"] if existing is not None else None,
             existing["open_review_id"] if existing is not None else None,
         )
-        _record(uow, case, submitted, verdict, as_of, trigger="submission", causation=env)
+        record_decision(uow, case, submitted, verdict, as_of, trigger="submission", causation=env)
 
 
 def on_personal_data_erased(event: DecodedEvent, uow: UnitOfWork[Evaluation]) -> None:
-    """Intake erased the closed case's personal data: the copy of its statement goes too.
+    """Intake erased the closed case's personal data: the copy of its statement goes too, and the
+    grounds of its appeals (the borrower's own words).
     The decisions stay: they are the lender's record of why it decided, in figures and codes."""
     with uow:
         repo.erase_statement(uow.conn, event.envelope.case_id)
+        repo.erase_appeal_statements(uow.conn, event.envelope.case_id)
 
 
 def on_offer_countered(event: DecodedEvent, uow: UnitOfWork[Evaluation]) -> None:
@@ -181,7 +184,7 @@ def on_offer_countered(event: DecodedEvent, uow: UnitOfWork[Evaluation]) -> None
         as_of = _as_of(uow, env)
         answering = f"offer {counter.offer_id}" + (f" of decision {row['approval_id']}" if row["approval_id"] else "")
         verdict = answer_counter(env.case_id, submitted, counter, answering, as_of, uow.policy)
-        _record(uow, CaseFacts.of(row), submitted, verdict, as_of, trigger="counter_proposal", causation=env)
+        record_decision(uow, CaseFacts.of(row), submitted, verdict, as_of, trigger="counter_proposal", causation=env)
 
 
 # -- supervisor review ---------------------------------------------------------------------------
@@ -211,7 +214,7 @@ def decide_review(cmd: DecideReview, uow: UnitOfWork[Evaluation]) -> DecisionVie
             review["rules_assessment"],
         )
         as_of = uow.business_date
-        decided = _record(
+        decided = record_decision(
             uow, CaseFacts.of(review), CaseSubmitted.model_validate(review["submitted"]), verdict, as_of,
             trigger="supervisor_review", causation=None, decided_by="supervisor", actor=cmd.who,
             override_reason=reason, supersedes=rules_id,
@@ -227,18 +230,19 @@ def decide_review(cmd: DecideReview, uow: UnitOfWork[Evaluation]) -> DecisionVie
                    "offer_ranks": [o.rank for o in offers]},
             business_date=as_of,
         )
-        return decision_view(asdict(decided), staff=True)
+        return decision_view(asdict(decided), uow.policy, staff=True)
 
 
 # -- recording -----------------------------------------------------------------------------------
 
-def _record(
+def record_decision(
     uow: UnitOfWork[Evaluation], case: CaseFacts, submitted: CaseSubmitted, verdict: Verdict, as_of: dt.date, *,
     trigger: Trigger, causation: Envelope | None, decided_by: Literal["rules", "supervisor"] = "rules",
     actor: Principal | None = None, override_reason: str | None = None, supersedes: str | None = None,
 ) -> repo.DecisionRow:
     """Store a decision, open/supersede reviews, emit ``case.decided``; return what was stored."""
     decision_id = new_id("dec")
+    deadline = appeal_deadline(as_of, uow.policy) if verdict.outcome == "decline" else None
     envelope = uow.emit(
         type="case.decided", case_id=case.case_id, business_date=as_of, causation=causation,
         payload=CaseDecided(
@@ -253,9 +257,10 @@ def _record(
             override_reason=override_reason,
             submission=case.submission,
             renegotiates_agreement_id=submitted.renegotiates_agreement_id,
+            appeal_deadline=deadline,
         ),
     )
-    if trigger != "supervisor_review" and case.open_review_id is not None:
+    if trigger not in ("supervisor_review", "appeal") and case.open_review_id is not None:
         # a new rules decision replaces whatever a supervisor was about to decide
         _supersede(uow, case, decision_id, as_of)
     decided = repo.DecisionRow(
@@ -265,7 +270,7 @@ def _record(
         reasons=[r.model_dump(mode="json") for r in verdict.reasons],
         offers=[o.model_dump(mode="json") for o in verdict.offers],
         assessment=verdict.assessment, policy_version=verdict.policy_version, decided_on=as_of,
-        supersedes_decision_id=supersedes, event_id=envelope.event_id,
+        supersedes_decision_id=supersedes, event_id=envelope.event_id, appeal_deadline=deadline,
     )
     repo.insert_decision(uow.conn, decided)
     if verdict.outcome == "needs_supervisor":

@@ -22,44 +22,18 @@ the authorisation is not active either.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import date, timedelta
-from enum import StrEnum
 
 from forbear_shared.domain.policy import Policy, RepresentativeKind
+from forbear_shared.domain.representatives import Representative, RepresentativeScope
 from forbear_shared.errors import Conflict, Unprocessable
 
-
-class RepresentativeScope(StrEnum):
-    COMMUNICATIONS = "communications"
-    NEGOTIATION = "negotiation"
+__all__ = ["REPRESENTATIVE_PARTY", "Representative", "RepresentativeScope", "check_authorisation",
+           "check_revocable", "communicating_representatives", "find"]
 
 
 #: the contact party that names a representative (``ContactIn.party``)
 REPRESENTATIVE_PARTY = "representative"
-
-
-@dataclass(frozen=True, slots=True)
-class Representative:
-    """One authorisation as intake holds it (without the name: the rules never need it)."""
-
-    representative_id: str
-    kind: RepresentativeKind
-    scopes: frozenset[RepresentativeScope]
-    starts_on: date
-    ends_on: date
-    revoked_on: date | None = None
-    #: the authorisation document was rejected on review
-    document_rejected: bool = False
-
-    def is_active(self, on: date) -> bool:
-        """Authorised (its document not rejected), not revoked, and ``on`` within [start, end]."""
-        return (self.revoked_on is None and not self.document_rejected
-                and self.starts_on <= on <= self.ends_on)
-
-    def communicates_on(self, on: date) -> bool:
-        """Does the lender communicate through this representative on ``on``?"""
-        return self.is_active(on) and RepresentativeScope.COMMUNICATIONS in self.scopes
 
 
 def check_authorisation(*, kind: RepresentativeKind, scopes: Iterable[RepresentativeScope], starts_on: date,

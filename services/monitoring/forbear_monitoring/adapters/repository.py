@@ -403,7 +403,7 @@ def evidence_of(conn: psycopg.Connection, case_ids: Sequence[str]) -> list[Row]:
 
 def open_renegotiations(conn: psycopg.Connection, agreement_ids: Sequence[str]) -> list[Row]:
     return conn.execute(
-        """select r.case_id, r.agreement_id, r.state,
+        """select r.case_id, r.agreement_id, r.state, r.appeal_id,
                   (select string_agg(o.offer_id, ',' order by o.offer_id) from offers o
                     where o.case_id = r.case_id and o.state in ('open', 'accepted')) as offer_ids
            from renegotiations r
@@ -418,7 +418,7 @@ def open_renegotiations(conn: psycopg.Connection, agreement_ids: Sequence[str]) 
 def _renegotiation(row: Row) -> Renegotiation:
     reason = row["ended_reason"]
     return Renegotiation(row["case_id"], row["agreement_id"], row["requested_on"], RenegotiationState(row["state"]),
-                         row["ended_on"], None if reason is None else EndReason(reason))
+                         row["ended_on"], None if reason is None else EndReason(reason), row["appeal_id"])
 
 
 def lock_renegotiation(conn: psycopg.Connection, case_id: str) -> Renegotiation | None:
@@ -455,9 +455,10 @@ def save_renegotiations(conn: psycopg.Connection, changed: Sequence[Renegotiatio
         return
     with conn.cursor() as cur:
         cur.executemany(
-            "update renegotiations set state = %s, ended_on = %s, ended_reason = %s where case_id = %s",
-            [(r.state.value, r.ended_on, None if r.ended_reason is None else r.ended_reason.value, r.case_id)
-             for r in changed],
+            "update renegotiations set state = %s, ended_on = %s, ended_reason = %s, appeal_id = %s "
+            "where case_id = %s",
+            [(r.state.value, r.ended_on, None if r.ended_reason is None else r.ended_reason.value, r.appeal_id,
+              r.case_id) for r in changed],
         )
 
 

@@ -4,6 +4,12 @@
         |____________|____________|__________|___> ended  (declined, offers expired, renegotiated)
     over_limit                                            (past the policy's limit: holds nothing)
 
+    ended (declined) -> appealed -> ended (the appeal upheld the decline)
+                            |_____> evaluating (overturned: the case is evaluated again)
+
+A pending appeal of the decline holds referral exactly as the renegotiation did before it was
+declined: it is the same negotiation, asking again.
+
 Every transition is a fact another service announced; a fact that does not move the
 renegotiation from where it is (an offer made for a case already accepted, a second decline)
 changes nothing, and an ended or over-limit renegotiation stays as it is. The limit itself is
@@ -22,6 +28,7 @@ class RenegotiationState(StrEnum):
     EVALUATING = "evaluating"
     OFFERED = "offered"
     ACCEPTED = "accepted"
+    APPEALED = "appealed"
     ENDED = "ended"
     OVER_LIMIT = "over_limit"
 
@@ -43,6 +50,8 @@ class Renegotiation:
     state: RenegotiationState
     ended_on: date | None = None
     ended_reason: EndReason | None = None
+    #: the appeal of its decline, once one was lodged
+    appeal_id: str | None = None
 
     @property
     def is_final(self) -> bool:
@@ -99,3 +108,20 @@ def offer_accepted(r: Renegotiation) -> Renegotiation:
 def renegotiated(r: Renegotiation, on: date) -> Renegotiation:
     """The agreement it renegotiated was superseded: what was pending on it is over."""
     return r if r.is_final else r.ended(on, EndReason.RENEGOTIATED)
+
+
+def appeal_lodged(r: Renegotiation, appeal_id: str) -> Renegotiation:
+    """An appeal of the decline that ended it: pending again until a supervisor decides."""
+    if r.state is RenegotiationState.ENDED and r.ended_reason is EndReason.DECLINED:
+        return replace(r, state=RenegotiationState.APPEALED, ended_on=None, ended_reason=None, appeal_id=appeal_id)
+    return r
+
+
+def appeal_decided(r: Renegotiation, outcome: str, on: date) -> Renegotiation:
+    """Upheld, the decline stands (ended again, on the appeal's date); overturned, the case is
+    back in evaluation and the decisions that follow move it as before."""
+    if r.state is not RenegotiationState.APPEALED:
+        return r
+    if outcome == "upheld":
+        return r.ended(on, EndReason.DECLINED)
+    return r.moved(RenegotiationState.EVALUATING)

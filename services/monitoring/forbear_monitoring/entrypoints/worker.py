@@ -36,6 +36,8 @@ def spec_of(svc: bootstrap.Monitoring, *, loops: bool = True) -> WorkerSpec:
             "offer.accepted": agreements.on_offer_accepted,
             "payment.received": payments.on_payment_received,
             "renegotiation.requested": agreements.on_renegotiation_requested,
+            "appeal.lodged": agreements.on_appeal_lodged,
+            "appeal.decided": agreements.on_appeal_decided,
             "case.submitted": agreements.on_case_submitted,
             "evidence.reviewed": agreements.on_evidence_reviewed,
             "contact.recorded": agreements.on_contact_recorded,

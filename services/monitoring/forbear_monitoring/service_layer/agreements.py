@@ -18,7 +18,7 @@ from forbear_shared.domain.renegotiation import renegotiation_allowed
 from forbear_shared.domain.schedule import Schedule
 from forbear_shared.events import DecodedEvent
 from forbear_shared.events.schemas.agreement import AgreementActivated, OfferAccepted, OfferExpired, OfferMade
-from forbear_shared.events.schemas.evaluation import CaseDecided
+from forbear_shared.events.schemas.evaluation import AppealDecided, AppealLodged, CaseDecided
 from forbear_shared.events.schemas.intake import (
     CaseSubmitted,
     ContactRecorded,
@@ -109,6 +109,25 @@ def on_case_decided(event: DecodedEvent, uow: UnitOfWork[Monitoring]) -> None:
             repo.insert_renegotiation(uow.conn, first)
             known = first
         _save(uow, known, rn.decided(known, p.outcome, p.decided_on))
+
+
+def on_appeal_lodged(event: DecodedEvent, uow: UnitOfWork[Monitoring]) -> None:
+    """An appeal of a renegotiation's decline holds referral again, as the renegotiation did."""
+    p = event.payload
+    assert isinstance(p, AppealLodged)
+    with uow:
+        known = repo.lock_renegotiation(uow.conn, event.envelope.case_id)
+        if known is not None:
+            _save(uow, known, rn.appeal_lodged(known, p.appeal_id))
+
+
+def on_appeal_decided(event: DecodedEvent, uow: UnitOfWork[Monitoring]) -> None:
+    p = event.payload
+    assert isinstance(p, AppealDecided)
+    with uow:
+        known = repo.lock_renegotiation(uow.conn, event.envelope.case_id)
+        if known is not None:
+            _save(uow, known, rn.appeal_decided(known, p.outcome, p.decided_on))
 
 
 def on_case_submitted(event: DecodedEvent, uow: UnitOfWork[Monitoring]) -> None:

@@ -148,10 +148,13 @@ def pending_matters(rows: list[dict[str, Any]]) -> dict[str, list[PendingMatter]
         "evaluating": PendingKind.EVALUATION,
         "offered": PendingKind.OPEN_OFFER,
         "accepted": PendingKind.OPEN_OFFER,
+        "appealed": PendingKind.APPEAL,
     }
     out: dict[str, list[PendingMatter]] = {}
     for r in rows:
         reference = r["offer_ids"] if r["state"] in ("offered", "accepted") and r["offer_ids"] else r["case_id"]
+        if r["state"] == "appealed" and r.get("appeal_id"):
+            reference = r["appeal_id"]
         out.setdefault(r["agreement_id"], []).append(PendingMatter(kinds[r["state"]], r["agreement_id"], reference))
     return out
 

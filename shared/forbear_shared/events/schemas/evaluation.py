@@ -51,3 +51,43 @@ class CaseDecided(Payload):
     override_reason: str | None = None
     submission: int = 1
     renegotiates_agreement_id: str | None = None
+    #: a decline states the borrower's right to appeal: the last business date to lodge one
+    #: (``appeals`` in the policy); absent on other outcomes and under a policy without appeals
+    appeal_deadline: dt.date | None = Field(default=None, exclude_if=lambda value: value is None)
+
+
+AppealOutcome = Literal["upheld", "overturned"]
+
+
+@registry.register("appeal.lodged", 1)
+class AppealLodged(Payload):
+    """A declined borrower (or their representative) appealed the decline: it waits for a
+    supervisor other than the decider, and legal referral waits with it (dual tracking). The
+    statement stays with evaluation: it is the borrower's own words, never on the wire."""
+
+    appeal_id: str
+    decision_id: str
+    borrower_id: str
+    lodged_on: dt.date
+    #: the last day of the appeal window the appeal was lodged in
+    deadline: dt.date
+    lodged_by: Literal["borrower", "representative"]
+    representative_id: str | None = Field(default=None, exclude_if=lambda value: value is None)
+    #: the kinds of new evidence named (``DocumentType`` values), never their descriptions
+    evidence_types: list[str] = []
+    renegotiates_agreement_id: str | None = Field(default=None, exclude_if=lambda value: value is None)
+
+
+@registry.register("appeal.decided", 1)
+class AppealDecided(Payload):
+    """A supervisor decided an appeal: ``upheld`` (the decline stands) or ``overturned`` (the
+    decline is set aside; ``outcome_decision_id`` names the decision that sends the case back to
+    the borrower for the appeal's evidence and a new evaluation)."""
+
+    appeal_id: str
+    decision_id: str
+    borrower_id: str
+    outcome: AppealOutcome
+    decided_on: dt.date
+    outcome_decision_id: str | None = Field(default=None, exclude_if=lambda value: value is None)
+    renegotiates_agreement_id: str | None = Field(default=None, exclude_if=lambda value: value is None)

@@ -325,7 +325,13 @@ function decisionsCard(list) {
     h("ul.plain", {}, list.map((d) => h("li", { dataset: { decision: d.decision_id, outcome: d.outcome } },
       h("p", {}, pill("outcome", d.outcome), " ", h("span.muted", {}, date(d.decided_on))),
       h("p", {}, t(`outcome_help.${d.outcome}`)),
-      h("ul", {}, d.reasons.map((r) => h("li", { dataset: { reason: r.code } }, term("reason", r.code))))))));
+      h("ul", {}, d.reasons.map((r) => h("li", { dataset: { reason: r.code } }, term("reason", r.code)))),
+      rightsList(d.rights)))));
+}
+// the borrower's rights on a decision or a notice, in the lender's words for this language
+function rightsList(rights) {
+  const texts = (rights && rights[state.lang]) || [];
+  return texts.length ? h("ul.rights", {}, texts.map((text) => h("li", {}, text))) : null;
 }
 
 // the offers side by side: one column each, the same rows for all
@@ -417,9 +423,7 @@ function scheduleCard(m) {
       h("b", {}, term("level", n.level)), " ", date(n.on), " · ",
       t("schedule.notice_line", { amount: money(n.amount_overdue), dpd: count(n.days_past_due) }),
       n.remedy_deadline ? [" · ", t("schedule.notice_remedy", { date: date(n.remedy_deadline) })] : null,
-      // the borrower's rights, in the lender's words for this language (the policy's [rights])
-      (n.rights && n.rights[state.lang] || []).length
-        ? h("ul.rights", {}, n.rights[state.lang].map((text) => h("li", {}, text))) : null))) : null,
+      rightsList(n.rights)))) : null,
     h("div.scroll", {}, h("table", { id: "instalments" },
       h("thead", {}, h("tr", {}, h("th", {}, t("schedule.number")), h("th", {}, t("schedule.due")), h("th.num", {}, t("schedule.total")),
         h("th.num", {}, t("schedule.paid")), h("th", {}, t("schedule.status")))),
