@@ -48,6 +48,10 @@ class PolicyModel(BaseModel):
 class Statements(PolicyModel):
     """One section: the same statements in each language, in the same order."""
 
+    # the policy file's key is the language tag ("zh-CN"), and so is a dump's
+    model_config = ConfigDict(frozen=True, extra="forbid", validate_by_name=True, validate_by_alias=True,
+                              serialize_by_alias=True)
+
     zh_CN: tuple[Text, ...] = Field(default=(), alias="zh-CN", max_length=12)
     en: tuple[Text, ...] = Field(default=(), max_length=12)
 
