@@ -49,6 +49,21 @@ def browser(stack) -> Iterator[Browser]:
             chromium.close()
 
 
+def download_case_file(page: Page, case_id: str, role: str) -> dict[str, bytes]:
+    """Click the page's case-file link; the archive's files (path -> bytes), once its manifest
+    is checked: made for this case by this role, and every other file listed with its SHA-256."""
+    with page.expect_download() as downloading:
+        page.click("#case-file")
+    with zipfile.ZipFile(downloading.value.path()) as archive:
+        files = {n.removeprefix(f"{case_id}/"): archive.read(n) for n in archive.namelist()}
+    manifest = json.loads(files.pop("manifest.json"))
+    files.pop("SHA256SUMS")
+    assert manifest["case_id"] == case_id and manifest["produced_by"]["role"] == role
+    assert {f["path"]: f["sha256"] for f in manifest["files"]} == {
+        path: hashlib.sha256(data).hexdigest() for path, data in files.items()}
+    return files
+
+
 def new_page(browser: Browser, width: int = 1440, height: int = 900) -> Page:
     context = browser.new_context(viewport={"width": width, "height": height})
     page = context.new_page()
@@ -295,15 +310,7 @@ def test_an_agent_and_a_supervisor_work_a_case_from_evidence_review_to_a_signed_
     # the same case file the borrower may download, produced by staff (the agent logged in since
     # the signature, e.g. for a court): every file hashed in its manifest, the evidence with the
     # lender's review records
-    with page.expect_download() as downloading:
-        page.click("#case-file")
-    with zipfile.ZipFile(downloading.value.path()) as archive:
-        files = {n.removeprefix(f"{case_id}/"): archive.read(n) for n in archive.namelist()}
-    manifest = json.loads(files.pop("manifest.json"))
-    files.pop("SHA256SUMS")
-    assert manifest["case_id"] == case_id and manifest["produced_by"]["role"] == "agent"
-    assert {f["path"]: f["sha256"] for f in manifest["files"]} == {
-        path: hashlib.sha256(data).hexdigest() for path, data in files.items()}
+    files = download_case_file(page, case_id, "agent")
     reviewed = json.loads(files["evidence/index.json"])
     assert reviewed and all(d["status"] == "accepted" and d["reviewed_by"] for d in reviewed)
     page.click("a[data-nav=queues]")

@@ -11,11 +11,8 @@ go to ``artifacts/screenshots/`` (``portal-*.png``).
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import json
 import secrets
 import uuid
-import zipfile
 from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
@@ -25,7 +22,7 @@ from forbear_shared.events.schemas.corebanking import LoanSnapshotted
 from forbear_simulator.identity import KeycloakIdentities
 from playwright.sync_api import Locator, Page, expect
 
-from tests.browser.test_console import PDF, SCREENSHOTS, browser, new_page, shoot
+from tests.browser.test_console import PDF, SCREENSHOTS, browser, download_case_file, new_page, shoot
 from tests.support.http import PORT_OFFSET, client
 from tests.support.infra import KEYCLOAK_ISSUER, eventually, producer, signing_code
 
@@ -281,15 +278,7 @@ def test_a_borrower_on_a_390px_phone_goes_from_opening_a_request_to_a_signed_agr
     shoot_card(page, "#agreement", "portal-card-agreement")
 
     # keep every record: the whole case file from the phone, its manifest hashing every file in it
-    with page.expect_download() as downloading:
-        page.click("#case-file")
-    with zipfile.ZipFile(downloading.value.path()) as archive:
-        files = {n.removeprefix(f"{case_id}/"): archive.read(n) for n in archive.namelist()}
-    manifest = json.loads(files.pop("manifest.json"))
-    files.pop("SHA256SUMS")
-    assert manifest["case_id"] == case_id and manifest["produced_by"]["role"] == "borrower"
-    assert {f["path"]: f["sha256"] for f in manifest["files"]} == {
-        path: hashlib.sha256(data).hexdigest() for path, data in files.items()}
+    files = download_case_file(page, case_id, "borrower")
     with client("agreement", role="agent") as api:
         pdf = api.get(f"/agreements/{agreement_id}/document.pdf")
     assert files[f"agreements/{agreement_id}/agreement.pdf"] == pdf.content
