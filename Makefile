@@ -11,7 +11,7 @@ venv: .venv/.installed
 	@test -x $(PY) || python3 -m venv .venv
 	@echo "[make] installing Python packages (pinned in requirements.lock)"
 	@.venv/bin/pip install -q -r requirements.lock
-	@.venv/bin/pip install -q --no-deps -e shared -e services/intake -e services/evaluation -e services/agreement -e services/monitoring -e services/console -e services/simulator
+	@.venv/bin/pip install -q --no-deps -e shared -e services/intake -e services/evaluation -e services/agreement -e services/monitoring -e services/console -e services/simulator -e services/policy_lab
 	@touch $@
 
 infra-up: venv

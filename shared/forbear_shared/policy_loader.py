@@ -25,5 +25,11 @@ def read_policy_text(path: str | Path | None = None) -> str:
 def load_policy(path: str | Path | None = None) -> Policy:
     """Load and validate a policy file (default: the demo lender's), its calendar's official
     holiday table attached."""
-    policy = parse_policy_toml(read_policy_text(path))
+    return policy_from_text(read_policy_text(path))
+
+
+def policy_from_text(text: str) -> Policy:
+    """Validate policy TOML text already read, its calendar's official holiday table attached
+    (a process that was handed the text, not the file: the policy lab's workers)."""
+    policy = parse_policy_toml(text)
     return policy.with_official_holidays(official_holidays(policy.calendar.holidays))

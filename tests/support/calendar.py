@@ -22,10 +22,9 @@ import tempfile
 from pathlib import Path
 
 import chinese_calendar
-from forbear_shared.domain.policy import Policy, parse_policy_toml
+from forbear_shared.domain.policy import Policy
 from forbear_shared.domain.working_days import DayUnit
-from forbear_shared.holidays import official_holidays
-from forbear_shared.policy_loader import read_policy_text
+from forbear_shared.policy_loader import policy_from_text, read_policy_text
 
 #: the years the test lender publishes itself: weekends closed, nothing else
 PUBLISHED_YEARS = (2027, 2028, 2029)
@@ -55,8 +54,7 @@ def policy_file() -> Path:
 
 def policy() -> Policy:
     """The test policy as the services load it."""
-    parsed = parse_policy_toml(policy_text())
-    return parsed.with_official_holidays(official_holidays(parsed.calendar.holidays))
+    return policy_from_text(policy_text())
 
 
 _POLICY = policy()

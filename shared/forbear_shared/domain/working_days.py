@@ -20,6 +20,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from enum import StrEnum
+from functools import lru_cache
 
 from ..errors import Unprocessable
 from .calendar import add_days
@@ -154,18 +155,26 @@ class WorkingCalendar:
         """The ``days``-th working day after ``start`` (``start`` itself not counted)."""
         if days < 0:
             raise ValueError("working days to add must not be negative")
-        day = start
-        while days:
-            day += timedelta(days=1)
-            if self.is_working_day(day):
-                days -= 1
-        return day
+        return _add_working_days(self, start, days)
 
     def add(self, start: date, days: int, unit: DayUnit) -> date:
         """``days`` after ``start`` counted in ``unit``."""
         if unit is DayUnit.WORKING:
             return self.add_working_days(start, days)
         return add_days(start, days)
+
+
+@lru_cache(maxsize=65536)
+def _add_working_days(calendar: WorkingCalendar, start: date, days: int) -> date:
+    """``WorkingCalendar.add_working_days``, remembered: a calendar is immutable, and the grace
+    cutoff of one due date is asked for on every review of an agreement (the policy lab reviews
+    each delinquent agreement daily). An unknown year raises, and is not remembered."""
+    day = start
+    while days:
+        day += timedelta(days=1)
+        if calendar.is_working_day(day):
+            days -= 1
+    return day
 
 
 def roll_due_dates(schedule: Schedule, calendar: WorkingCalendar, convention: DueDateRoll) -> Schedule:
