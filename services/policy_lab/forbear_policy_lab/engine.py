@@ -54,9 +54,12 @@ class Settings:
 class Chunk:
     settings: Settings
     records: tuple[dict[str, Any], ...] = ()
-    generated: tuple[int, int, int] | None = None
-    """(portfolio seed, block, portfolio size) for a generated block."""
+    generated: tuple[int, int, int, int, int] | None = None
+    """(portfolio seed, block, portfolio size, start, stop): borrowers start..stop-1 of a generated block."""
 
+
+CHUNK = 125
+"""Borrowers per chunk at most: a quarter of a generated block, small enough to balance the cores."""
 
 Tallies = dict[tuple[int, int], Tally]
 """(policy index, replication) -> tally."""
@@ -82,8 +85,8 @@ def run_chunk(chunk: Chunk) -> Tallies:
     settings = chunk.settings
     records: Sequence[dict[str, Any]] = chunk.records
     if chunk.generated is not None:
-        seed, block, size = chunk.generated
-        records = portfolio.generated_block(seed, block, size, settings.as_of)
+        seed, block, size, start, stop = chunk.generated
+        records = portfolio.generated_block(seed, block, size, settings.as_of)[start:stop]
     legal, rate = book_assumptions(settings)
     tallies: Tallies = {}
     for index, text in enumerate(settings.policies):
@@ -112,12 +115,22 @@ def merge(parts: Iterable[Tallies]) -> Tallies:
     return total
 
 
-def chunks_of(settings: Settings, *, records: list[dict[str, Any]] | None = None, size: int = 0,
-              chunk_size: int = portfolio.BLOCK) -> list[Chunk]:
-    """The comparison's work: file records in chunks of ``chunk_size``, or generated blocks."""
+def chunks_of(settings: Settings, *, records: list[dict[str, Any]] | None = None, portfolio_seed: int = 0,
+              size: int = 0) -> list[Chunk]:
+    """The comparison's work in chunks of at most ``CHUNK`` borrowers (fewer for a small portfolio,
+    so that every core gets several): a file's records, or parts of a generated portfolio's blocks
+    (each worker draws its own block and keeps its part)."""
+    cores = os.cpu_count() or 1
+    total = len(records) if records is not None else size
+    chunk = max(1, min(CHUNK, -(-total // (4 * cores))))
     if records is not None:
-        return [Chunk(settings, tuple(part)) for part in portfolio.iter_records(records, chunk_size)]
-    return [Chunk(settings, generated=(settings.seed, block, size)) for block in range(portfolio.blocks(size))]
+        return [Chunk(settings, tuple(part)) for part in portfolio.iter_records(records, chunk)]
+    chunks = []
+    for block in range(portfolio.blocks(size)):
+        in_block = min(portfolio.BLOCK, size - block * portfolio.BLOCK)
+        chunks += [Chunk(settings, generated=(portfolio_seed, block, size, start, min(start + chunk, in_block)))
+                   for start in range(0, in_block, chunk)]
+    return chunks
 
 
 def run_local(chunks: list[Chunk], jobs: int | None = None) -> Tallies:

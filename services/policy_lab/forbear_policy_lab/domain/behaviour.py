@@ -8,11 +8,15 @@ On each due date the borrower draws one uniform number ``u`` in [0, 1) and
   (allocation, oldest first, may spend it on older arrears);
 * otherwise pays nothing.
 
+The day after the ladder sends a notice (reminder, warning, breach notice) the borrower draws
+again and pays all the arrears when ``u < p(arrears / disposable income)``: letters work, for
+those who can afford them.
+
 ``p(share) = ceiling / (1 + exp(steepness * (share - midpoint)))``: the probability of paying
 falls as the payment's share of the borrower's disposable income rises, slowly while the share is
-small and steeply around ``midpoint``. With the defaults (0.995, 0.9, 10): a payment of 30 % of
-disposable income is paid with probability 0.9926, 50 %: 0.977, 70 %: 0.876, 100 %: 0.268,
-140 %: 0.0067. Because everything due is a larger share than one instalment, ``p(all) <= p(one)``
+small and steeply around ``midpoint``. With the defaults (0.998, 1.3, 6): a payment of 50 % of
+disposable income is paid with probability 0.990, 70 %: 0.971, 100 %: 0.856, 140 %: 0.353,
+210 %: 0.0082. Because everything due is a larger share than one instalment, ``p(all) <= p(one)``
 and one draw orders the three outcomes. A borrower one instalment behind faces twice the share
 to catch up, so one miss makes the next more likely: that is how arrears spiral, and why relief
 (a lower instalment) buys cures.
@@ -63,6 +67,10 @@ class BehaviourModel:
             e = math.exp(-z) if z < 745 else 0.0
             return self.ceiling * e / (1 + e)
         return self.ceiling / (1 + math.exp(z)) if z > -745 else self.ceiling
+
+    def answers_notice(self, u: float, *, all_due: Decimal, disposable: Decimal) -> bool:
+        """The day after a notice: the borrower pays all the arrears when ``u < p(arrears / disposable)``."""
+        return u < self.pay_probability(all_due / disposable)
 
     def choose(self, u: float, *, all_due: Decimal, instalment: Decimal, disposable: Decimal) -> Choice:
         """What a borrower with draw ``u`` pays (amounts in money, ``disposable`` > 0)."""

@@ -7,7 +7,8 @@
 3. The agreement's schedule is the offer's ``plan.schedule`` as the agreement service activates
    it (``RestructuringPlan.arrears_schedule``, the arrears parts of an arrears-instalments plan,
    is not part of what the agreement and monitoring services carry either).
-4. Month by month: on each due date the behaviour model (``behaviour``) says what is paid, and
+4. Month by month: on each due date, and on the day after a notice (reminder, warning, breach
+   notice), the behaviour model (``behaviour``) says what is paid, and
    ``forbear_shared.domain.allocation.apply_payment`` allocates it; every close of business on
    which something can change, ``forbear_monitoring.domain.escalation.review`` moves the ladder
    (reminder, warning, breach notice, legal referral; cure; completion), exactly as the
@@ -44,6 +45,8 @@ referral (a breach notice at DPD 15 and its 14-day remedy fit well inside)."""
 SHARE_PLACES = Decimal("0.000001")
 """Shares (burden, relief) are summed to six places, so sums are exact in any order."""
 
+NOTICES = frozenset({Stage.REMINDER, Stage.WARNING, Stage.BREACH_NOTICE})
+"""Steps that send the borrower a letter; the day after one, the borrower may pay the arrears."""
 _NOT_DECISIVE = frozenset({ReasonCode.CONTACT_BAND, ReasonCode.AFFORDABLE_PLAN_FOUND, ReasonCode.VALUE_TEST_PASSED})
 
 
@@ -139,25 +142,34 @@ def live_agreement(evaluated: Evaluated, policy: Policy, as_of: date, behaviour:
     day = due_dates[0]
     next_due = 1  # index into due_dates of the first due date after ``day``
     references = 0
+    prompted = False  # a notice was sent at the last close of business
     while day <= end:
         instalment = due_on.get(day)
+        amount: Money | None = None
         if instalment is not None:
             owed_now = ledger.outstanding(instalment.number).total
             all_due = arrears_as_of(ledger, as_of=day, policy=policy).total + owed_now
             choice = behaviour.choose(rng.random(), all_due=all_due.amount, instalment=instalment.total.amount,
                                       disposable=disposable)
             amount = {Choice.ALL_DUE: all_due, Choice.INSTALMENT: instalment.total}.get(choice)
-            if amount is not None and amount.is_positive():
-                references += 1
-                ledger, statement = apply_payment(ledger, Payment(f"p{references}", day, amount), policy)
-                taken = amount - statement.unapplied
-                paid = paid + taken
-                paid_pv = paid_pv + discount(taken, (day - as_of).days, discount_rate)
+        elif prompted:
+            all_due = arrears_as_of(ledger, as_of=day, policy=policy).total
+            if all_due.is_positive() and behaviour.answers_notice(rng.random(), all_due=all_due.amount,
+                                                                  disposable=disposable):
+                amount = all_due
+        prompted = False
+        if amount is not None and amount.is_positive():
+            references += 1
+            ledger, statement = apply_payment(ledger, Payment(f"p{references}", day, amount), policy)
+            taken = amount - statement.unapplied
+            paid = paid + taken
+            paid_pv = paid_pv + discount(taken, (day - as_of).days, discount_rate)
         quiet = state.stage is Stage.CURRENT and not ledger.is_fully_paid and \
             oldest_unpaid_due_date(ledger, as_of=day + timedelta(days=1)) is None
         if not quiet:
             outcome = review(ladder, state, ledger, as_of=day, policy=policy, escalate=True, referral_block=None,
                              blocked_since=None, broken_agreements=0)
+            prompted = any(step.to_stage in NOTICES for step in outcome.steps)
             for step in outcome.steps:
                 delinquent |= step.to_stage is Stage.REMINDER
                 breached |= step.to_stage is Stage.BREACH_NOTICE
