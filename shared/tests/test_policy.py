@@ -119,3 +119,22 @@ def test_a_loan_currency_must_be_an_iso_4217_code() -> None:
     text = read_policy_text().replace('currencies = ["CNY"]', 'currencies = ["CNY", "yuan"]')
     with pytest.raises(PolicyError, match="ISO 4217"):
         parse_policy_toml(text)
+
+
+def test_the_policy_file_reference_is_current() -> None:
+    """shared/POLICY.md documents every field (unit, limits, default, purpose) of the model."""
+    from pathlib import Path
+
+    from forbear_shared.domain.policy import Policy
+    from forbear_shared.policy_catalogue import render
+
+    document = Path(__file__).parents[1] / "POLICY.md"
+    text = render()
+    assert document.read_text(encoding="utf-8") == text, \
+        "regenerate: python -m forbear_shared.policy_catalogue > shared/POLICY.md"
+    for section, info in Policy.model_fields.items():
+        assert f"`{section}" in text
+    # a field is documented with its purpose, its unit and its limits
+    row = next(line for line in text.splitlines() if line.startswith("| `evaluation.dti_ceiling` |"))
+    assert "fraction" in row and ">= 0, <= 1" in row and "HAMP" in row
+    assert not [line for line in text.splitlines() if line.startswith("| `") and line.endswith("|  |")]

@@ -10,7 +10,9 @@ Prints, for the issue's targets:
    1,000,000 old rows of the same table;
 5. the console's read model (``readmodel``): projection throughput, ``/kpis`` and queue-page
    p95 and the rebuild time on a book of 100,000 cases and 20,000 agreements
-   (tests/load/readmodel.py; ``BENCH_RM_CASES``, ``BENCH_RM_AGREEMENTS``).
+   (tests/load/readmodel.py; ``BENCH_RM_CASES``, ``BENCH_RM_AGREEMENTS``);
+6. the policy lab (``policylab``): 10,000 borrowers x 2 policies, the pure domain on every core,
+   no broker or database (tests/load/policylab.py; ``BENCH_LAB_BORROWERS``, ``BENCH_LAB_REPLICATIONS``).
 
 Each run gets its own database and topic prefix (like the test suite) and removes them.
 Sizes can be lowered for a quick look: ``BENCH_PAYMENTS``, ``BENCH_CASES_SECONDS``,
@@ -218,7 +220,15 @@ def wait_caught_up(infra: test_infra.TestInfra, services: list[str], topic: str,
 
 
 def main() -> int:
-    sections = sys.argv[1:] or ["payments", "latency", "sweep", "retention", "readmodel"]
+    sections = sys.argv[1:] or ["payments", "latency", "sweep", "retention", "readmodel", "policylab"]
+    if "policylab" in sections:  # the pure domain only: no stack, no broker, no database
+        from tests.load.policylab import bench_policylab
+
+        print(f"Forbear benchmark — {os.cpu_count()} cores")
+        bench_policylab()
+        sections = [s for s in sections if s != "policylab"]
+        if not sections:
+            return 0
     infra = test_infra.start_test_infra()
     run_dir = Path(tempfile.mkdtemp(prefix="forbear-bench-"))
     stack = Stack(run_dir, infra.service_env(), port_offset=PORT_OFFSET,

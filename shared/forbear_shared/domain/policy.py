@@ -51,7 +51,7 @@ Amount = Annotated[Decimal, BeforeValidator(_exact_decimal), Field(ge=0, decimal
 
 
 class _PolicyModel(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)
 
 
 class PolicyError(ValueError):
@@ -67,7 +67,9 @@ class DpdBucket(_PolicyModel):
     """A reporting bucket of days past due (roll rates are measured between them)."""
 
     label: str
+    """The bucket's name in reports, e.g. ``1-30``."""
     min_dpd: int = Field(ge=1)
+    """Lowest DPD in the bucket (inclusive)."""
     max_dpd: int | None = Field(default=None, description="None: open-ended (e.g. 90+)")
 
     @model_validator(mode="after")
@@ -88,6 +90,7 @@ class DelinquencyPolicy(_PolicyModel):
     penalty_day_count: str = "ACT/360"
     """Daily penalty rate = annual / 360, as Chinese banks compute 日利率."""
     dpd_buckets: tuple[DpdBucket, ...]
+    """Reporting buckets of DPD, contiguous from 1, the last open-ended (roll rates move between them)."""
 
     @model_validator(mode="after")
     def _buckets_contiguous(self) -> DelinquencyPolicy:
@@ -197,12 +200,17 @@ class RestructuringPolicy(_PolicyModel):
     interest_waiver_requires_complete_evidence: bool = True
     """Interest waivers need strong evidence (product brief)."""
     max_deferral_months: int = Field(ge=0, le=24)
+    """Longest payment deferral (延期还款), in months; the brief's typical limit is 6."""
     deferral_fee: Amount
+    """Fee a payment deferral charges, once."""
     max_arrears_instalments: int = Field(ge=1, le=60)
+    """Most parts the arrears may be paid in on top of the regular instalment (分期偿还, typically 12)."""
     rate_floor: Rate
     """The waterfall lowers the rate in steps but never below this."""
     rate_step: Rate
+    """How much the waterfall lowers the rate at each step (e.g. 0.0025: a quarter point); above 0."""
     principal_deferral_allowed: bool
+    """Whether the waterfall's last step may set principal aside as an interest-free balloon."""
     principal_deferral_max_share: Share
     """Largest share of the balance that may be set aside as a non-interest balloon."""
     consolidation_supervisor_threshold: Amount
@@ -230,7 +238,9 @@ class SchedulePolicy(_PolicyModel):
     """
 
     frequencies: tuple[Frequency, ...] = (Frequency.MONTHLY,)
+    """Frequencies a plan may use; the first is the fallback."""
     methods: tuple[RepaymentMethod, ...] = (RepaymentMethod.EQUAL_INSTALMENT, RepaymentMethod.EQUAL_PRINCIPAL)
+    """Repayment methods a plan may use; the first is the fallback."""
 
     @model_validator(mode="after")
     def _not_empty(self) -> SchedulePolicy:
@@ -253,6 +263,7 @@ class ReamortisationPolicy(_PolicyModel):
     suits a short arrears on a loan with a few instalments left to absorb it."""
 
     allowed: bool = False
+    """Whether re-amortisation is offered at all."""
     max_remaining_instalments: int = Field(default=60, ge=1, le=600)
     """Re-amortise only when at most this many instalments remain: over a long remaining term
     the overdue principal hides in instalments that fall due years later."""
@@ -276,8 +287,11 @@ class ReageingPolicy(_PolicyModel):
     """
 
     allowed: bool = False
+    """Whether re-ageing is offered at all."""
     max_per_12_months: int = Field(default=1, ge=0)
+    """Re-ageings of one loan allowed in any 12 months (FFIEC: 1)."""
     max_per_5_years: int = Field(default=2, ge=0)
+    """Re-ageings of one loan allowed in any 5 years (FFIEC: 2)."""
     min_consecutive_payments: int = Field(default=3, ge=0, le=60)
     """Consecutive full instalments paid recently (FFIEC: three consecutive minimum payments)."""
     max_instalments: int = Field(default=60, ge=1, le=600)
@@ -299,8 +313,11 @@ class WilfulDefaultPolicy(_PolicyModel):
     """Indicators that a borrower will not pay rather than cannot pay."""
 
     no_contact_delinquencies_threshold: int = Field(ge=1)
+    """Earlier overdue episodes without contact that count as a wilful-default indicator (e.g. 2)."""
     no_contact_lookback_months: int = Field(ge=1)
+    """How far back those episodes are counted, in months (e.g. 24)."""
     broken_agreement_lookback_months: int = Field(ge=1)
+    """A negotiated agreement broken within this many months is an indicator (e.g. 12)."""
     decline_indicators: tuple[str, ...] = ("capacity_to_pay", "evidence_false", "declaration_untrue")
     """Indicator codes that decline the case; any other indicator routes it to a supervisor."""
 
@@ -314,14 +331,18 @@ class LenderValuePolicy(_PolicyModel):
     recovery_rate: Share
     """Share of the balance recovered through legal action, before costs."""
     legal_costs: Amount
+    """Costs of legal action, deducted from what it recovers."""
     months_to_recover: int = Field(ge=0, le=240)
+    """Months from referral until legal action recovers the money."""
     annual_discount_rate: Rate
+    """The lender's cost of funds: future money is discounted at this rate / 12 a month."""
 
 
 class ContactBand(_PolicyModel):
     """Early contact counts: DPD at first contact maps to a priority band."""
 
     label: str
+    """The band's name, recorded as the case's priority (e.g. ``early``)."""
     max_dpd: int | None = Field(default=None, ge=0)
     """Inclusive upper DPD of the band; None for the last, open-ended band."""
 
@@ -329,7 +350,7 @@ class ContactBand(_PolicyModel):
 class EvaluationPolicy(_PolicyModel):
     """Evaluation parameters; the evaluation service may add fields here."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)
 
     affordable_share_of_disposable_income: Share
     """The instalment may take at most this share of disposable income,
@@ -339,6 +360,7 @@ class EvaluationPolicy(_PolicyModel):
     wilful_default: WilfulDefaultPolicy
     lender_value: LenderValuePolicy
     early_contact_bands: tuple[ContactBand, ...]
+    """Priority bands by DPD at first contact, in increasing order, the last open-ended."""
     interest_waiver_contact_bands: tuple[str, ...] = ("early",)
     """Early contact counts: borrowers in these bands are also offered a waiver
     of accrued interest (within the restructuring cap)."""
@@ -384,8 +406,11 @@ class EvidencePolicy(_PolicyModel):
 
 class EscalationPolicy(_PolicyModel):
     reminder_dpd: int = Field(ge=1)
+    """DPD at which a reminder is sent (the first step of the ladder)."""
     warning_dpd: int = Field(ge=1)
+    """DPD at which a warning is sent; above ``reminder_dpd``."""
     breach_notice_dpd: int = Field(ge=1)
+    """DPD at which the breach notice is served, starting the remedy period; above ``warning_dpd``."""
     remedy_days: int = Field(ge=14)
     """A breach notice gives at least 14 days to remedy before referral."""
     referral_missed_instalments: int = Field(ge=1)
@@ -410,8 +435,11 @@ class LegalPolicy(_PolicyModel):
     enough that assets may be moved, a lawsuit otherwise."""
 
     mediation_max_amount: Amount
+    """Debts up to this amount with a clean history go first to pre-litigation mediation (诉前调解)."""
     mediation_max_broken_agreements: int = Field(ge=0)
+    """Most broken agreements a borrower may have and still be sent to mediation."""
     asset_preservation_min_amount: Amount
+    """Debts from this amount go to asset preservation (财产保全); above ``mediation_max_amount``."""
 
     @model_validator(mode="after")
     def _thresholds_ordered(self) -> LegalPolicy:
@@ -422,6 +450,7 @@ class LegalPolicy(_PolicyModel):
 
 class RenegotiationPolicy(_PolicyModel):
     max_per_agreement: int = Field(ge=1)
+    """Renegotiations one agreement may have within ``window_months``."""
     window_months: int = Field(ge=1)
     """At most ``max_per_agreement`` renegotiations in this many months, so a
     borrower cannot stall legal referral forever with new requests."""
@@ -434,10 +463,15 @@ class ContactParty(StrEnum):
 
 class ContactPolicy(_PolicyModel):
     max_attempts: int = Field(ge=1)
+    """Contact attempts allowed per debt within ``window_days`` (cf. Regulation F: 7 in 7 days)."""
     window_days: int = Field(ge=1)
+    """The rolling window, in days, the attempts are counted over."""
     earliest: time
+    """Earliest local time of a contact (e.g. 08:00:00)."""
     latest: time
+    """Latest local time of a contact (e.g. 21:00:00); after ``earliest``."""
     allowed_parties: tuple[ContactParty, ...]
+    """Whom the lender may contact: the borrower and a guarantor, never third parties."""
 
     @model_validator(mode="after")
     def _window(self) -> ContactPolicy:
@@ -464,7 +498,9 @@ class RepresentativePolicy(_PolicyModel):
     """
 
     max_days: int = Field(default=365, ge=1, le=3650)
+    """Longest an authorisation may run, in days from the business date it is recorded on."""
     allowed_kinds: tuple[RepresentativeKind, ...] = tuple(RepresentativeKind)
+    """The kinds of representative a borrower may authorise."""
 
     @model_validator(mode="after")
     def _kinds(self) -> RepresentativePolicy:
@@ -502,6 +538,7 @@ class EarlyWarningPolicy(_PolicyModel):
     lender can read it off the schedule. A policy without the section has no early warning."""
 
     enabled: bool = False
+    """Whether near-breach checkpoints are watched."""
     checkpoint_days_before_due: int = Field(default=7, ge=0, le=31)
     """E.g. 7: the instalment due 31 March is checked at the close of 24 March."""
     min_paid_share: Share = Decimal("0.50")
@@ -533,12 +570,15 @@ class PromisePolicy(_PolicyModel):
     ``max_days_ahead`` bounds both: no promise, and so no hold, lasts longer."""
 
     enabled: bool = False
+    """Whether promises to pay are taken."""
     max_days_ahead: int = Field(default=14, ge=0, le=31)
     """Calendar days after the business date a promise may fall due (0: today only)."""
     max_open: int = Field(default=1, ge=1, le=3)
     """Open promises an agreement may have at once; one more is refused (409 promise_open)."""
     holds_escalation: bool = True
+    """While a promise is open the ladder does not climb past its level."""
     broken_escalates: bool = True
+    """A broken promise on an agreement in arrears moves it one level up."""
 
 
 # ---------------------------------------------------------------------------
@@ -631,6 +671,7 @@ class CalendarPolicy(_PolicyModel):
     """The lender's working days; see ``forbear_shared.domain.working_days``."""
 
     holidays: HolidaySource
+    """Whose public holidays close the lender: ``CN`` (State Council notices) or ``none``."""
     weekend: tuple[int, ...] = (6, 7)
     """Closed ISO weekdays (6 Saturday, 7 Sunday)."""
     closed_days: tuple[date, ...] = ()
@@ -641,11 +682,12 @@ class CalendarPolicy(_PolicyModel):
     """Years the lender publishes itself before the holiday package knows them: their
     holidays go in ``closed_days`` and their make-up days in ``extra_working_days``."""
     due_date_roll: DueDateRoll = DueDateRoll.FOLLOWING
+    """Where a due date on a closed day moves: following (顺延), preceding, modified_following, none."""
     units: PeriodUnits = PeriodUnits()
     official: OfficialHolidays | None = Field(default=None, exclude=True)
     """The official table, attached by ``policy_loader.load_policy`` (never in the file)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
+    model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True, use_attribute_docstrings=True)
 
     @model_validator(mode="after")
     def _consistent(self) -> CalendarPolicy:
@@ -685,7 +727,9 @@ class Policy(_PolicyModel):
     version: str = Field(min_length=1)
     """Recorded on every decision, e.g. ``demo-lender-2026.1``."""
     lender: str = Field(min_length=1)
+    """The lender's name, as the agreement documents print it."""
     currency: str = Field(pattern=r"^[A-Z]{3}$")
+    """ISO 4217 code of the policy's amounts (``CNY``); one of ``loans.currencies``."""
     timezone: str = Field(min_length=1)
     """The lender's time zone: business dates and contact hours are local to it."""
     delinquency: DelinquencyPolicy

@@ -14,6 +14,9 @@
    (reminder, warning, breach notice, legal referral; cure; completion), exactly as the
    monitoring service's sweep does. Days on which the agreement is current and nothing unpaid is
    past its due date are skipped: the ladder cannot move on them.
+   A balloon (principal the waterfall deferred to the last instalment) falls due like any
+   instalment and is paid by the same rule: rarely, since it is many months of income, so such
+   plans mostly end in referral unless the lender refinances it (the lab does not model that).
 5. Money: what the borrower paid (``recovered``) and its present value on the evaluation date;
    a declined case, or a referred agreement, recovers ``legal_recovery_npv`` of what is owed
    (the value test's own formula) under the book's legal assumptions, the same for every policy.
