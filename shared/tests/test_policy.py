@@ -132,7 +132,7 @@ def test_the_policy_file_reference_is_current() -> None:
     text = render()
     assert document.read_text(encoding="utf-8") == text, \
         "regenerate: python -m forbear_shared.policy_catalogue > shared/POLICY.md"
-    for section, info in Policy.model_fields.items():
+    for section in Policy.model_fields:
         assert f"`{section}" in text
     # a field is documented with its purpose, its unit and its limits
     row = next(line for line in text.splitlines() if line.startswith("| `evaluation.dti_ceiling` |"))

@@ -13,6 +13,7 @@ DOMAIN_PACKAGES = [
     "services/evaluation/forbear_evaluation/domain",
     "services/agreement/forbear_agreement/domain",
     "services/monitoring/forbear_monitoring/domain",
+    "services/policy_lab/forbear_policy_lab/domain",
 ]
 
 

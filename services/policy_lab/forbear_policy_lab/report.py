@@ -133,7 +133,7 @@ def _bars(title: str, rows: Sequence[Row], names: Sequence[str], kind: str) -> s
     values = [[(it.mean if it else 0.0, it.half_width if it and it.half_width else 0.0) for it in r.per_policy]
               for r in rows]
     top = max([m + h for group in values for m, h in group] + [1e-9])
-    bar, gap, label_w, plot_w = 14, 10, 260, 420
+    bar, gap, label_w, plot_w = 14, 10, 320, 420
     height = 30 + len(rows) * (len(names) * bar + gap) + 20 * ((len(names) + 2) // 3)
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{label_w + plot_w + 110}" height="{height}" '
              f'role="img" aria-label="{_html.escape(title)}">',
