@@ -16,11 +16,10 @@ its agreement is then lived once per replication, with that replication's draws.
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
 from functools import lru_cache
@@ -76,8 +75,7 @@ def book_assumptions(settings: Settings) -> tuple[ValueTestAssumptions, Decimal]
     first = _policy(settings.policies[0])
     legal = assumptions_from_policy(first.evaluation.lender_value, first.currency)
     rate = settings.discount_rate if settings.discount_rate is not None else legal.annual_discount_rate
-    return legal.__class__(rate, legal.monthly_redefault_probability, legal.recovery_rate, legal.legal_costs,
-                           legal.months_to_recover), rate
+    return replace(legal, annual_discount_rate=rate), rate
 
 
 def run_chunk(chunk: Chunk) -> Tallies:
@@ -95,7 +93,7 @@ def run_chunk(chunk: Chunk) -> Tallies:
         for record in records:
             evaluated = evaluate_case(portfolio.case_under(record, policy, settings.as_of), policy, settings.as_of)
             for replication, tally in enumerate(per_rep):
-                tally.count_decision(evaluated, legal, rate)
+                tally.count_decision(evaluated, legal)
                 if evaluated.offer is None:
                     continue
                 rng = draws(settings.seed, replication, evaluated.borrower_id)
@@ -155,7 +153,3 @@ def run_dask(chunks: list[Chunk], address: str | None = None, workers: int | Non
         if progress is not None:
             progress(f"dask local cluster: {len(cluster.workers)} worker processes")
         return merge(client.gather(client.map(run_chunk, chunks, pure=False)))
-
-
-def policy_digest(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()[:12]

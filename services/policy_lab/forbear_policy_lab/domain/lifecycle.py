@@ -31,6 +31,7 @@ import random
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from decimal import Decimal
+from functools import lru_cache
 
 from forbear_evaluation.domain.evaluate import Case, Decision, Offer, Outcome, ReasonCode, evaluate, monthly_equivalent
 from forbear_evaluation.domain.value_test import ValueTestAssumptions, legal_recovery_npv
@@ -114,8 +115,13 @@ def discount(amount: Money, days: int, annual_rate: Decimal) -> Money:
     """``amount`` paid ``days`` after the evaluation date, valued on the evaluation date."""
     if days <= 0 or annual_rate == 0:
         return amount
-    factor = (Decimal(1) + annual_rate / 12) ** (Decimal(days) * 12 / 365)
-    return Money.of(amount.amount / factor, amount.currency)
+    return Money.of(amount.amount / _growth(days, annual_rate), amount.currency)
+
+
+@lru_cache(maxsize=8192)
+def _growth(days: int, annual_rate: Decimal) -> Decimal:
+    """``(1 + d / 12) ** (days x 12 / 365)``, once per day count: a book's due dates repeat."""
+    return (Decimal(1) + annual_rate / 12) ** (Decimal(days) * 12 / 365)
 
 
 def legal_value(owed: Money, legal: ValueTestAssumptions) -> tuple[Money, Money]:

@@ -53,7 +53,7 @@ class Tally:
                         for name in self.__dataclass_fields__ if name != "decline_reasons"},
                      decline_reasons=dict(sorted(reasons.items())))
 
-    def count_decision(self, evaluated: Evaluated, legal: ValueTestAssumptions, discount_rate: Decimal) -> None:
+    def count_decision(self, evaluated: Evaluated, legal: ValueTestAssumptions) -> None:
         """The decision's part: outcome, decline reason; a declined case's legal recovery."""
         self.borrowers += 1
         self.owed += evaluated.owed.amount
