@@ -120,3 +120,30 @@ def test_a_declined_case_recovers_the_legal_value_at_the_policy_discount_rate(po
     m = tallies[(0, 0)].metrics()
     assert m["recovered"] == Decimal("1800.00")
     assert m["recovered_npv"] == Decimal("1597.09")
+
+
+def test_the_example_csv_is_the_same_three_borrowers(policy_texts):
+    # services/policy_lab/examples/three-borrowers.csv holds b1, b2 and b3 above as CSV rows
+    from .conftest import EXAMPLES
+
+    records = portfolio.read_file(EXAMPLES / "three-borrowers.csv", AS_OF)
+    settings = engine.Settings((policy_texts[0],), AS_OF, seed=1, replications=1, behaviour=SHARP,
+                               discount_rate=Decimal(0))
+    m = engine.run_local(engine.chunks_of(settings, records=records), jobs=1)[(0, 0)].metrics()
+    assert (m["approval_rate"], m["referral_rate"], m["recovered"]) == (Decimal(2) / 3, Decimal("0.5"),
+                                                                       Decimal("15600.00"))
+
+
+def test_a_json_lines_portfolio_reads_the_same_records(tmp_path):
+    import json
+
+    path = tmp_path / "book.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in PORTFOLIO) + "\n", encoding="utf-8")
+    assert portfolio.read_file(path, AS_OF) == list(PORTFOLIO)
+    (tmp_path / "bad.jsonl").write_text(json.dumps({**PORTFOLIO[0], "loans": [{"loan_id": "x"}]}) + "\n")
+    try:
+        portfolio.read_file(tmp_path / "bad.jsonl", AS_OF)
+    except portfolio.PortfolioError as exc:
+        assert str(exc) == "line 1: field outstanding_principal is missing"
+    else:
+        raise AssertionError("a loan without its principal was read")
