@@ -65,6 +65,8 @@ def _limits(info: FieldInfo) -> str:
 
 
 def _unit(name: str, annotation: Any, info: FieldInfo) -> str:
+    if typing.get_origin(annotation) is typing.Annotated:
+        return _unit(name, typing.get_args(annotation)[0], info)
     origin = typing.get_origin(annotation)
     args = [a for a in typing.get_args(annotation) if a is not type(None)]
     if origin in (typing.Union, types.UnionType) and len(args) == 1:
@@ -120,7 +122,7 @@ def _rows(model: type[BaseModel], prefix: str) -> list[tuple[str, str, str, str,
         if info.exclude:
             continue  # attached by the loader, never in the file
         annotation = info.annotation
-        key = f"{prefix}{name}"
+        key = f"{prefix}{info.alias or name}"
         args = [a for a in typing.get_args(annotation) if isinstance(a, type)]
         if isinstance(annotation, type) and issubclass(annotation, BaseModel):
             nested.append((annotation, f"{key}."))

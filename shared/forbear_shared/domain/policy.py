@@ -593,6 +593,7 @@ class AppealPolicy(_PolicyModel):
     without the section takes no appeals (and a decline states no appeal deadline)."""
 
     enabled: bool = False
+    """Whether declines may be appealed."""
     window_days: int = Field(default=15, ge=1, le=90)
     """E.g. 15: a decline of Fri 6 Feb 2026 may be appealed through the 15th working day after it."""
     per_decision: int = Field(default=1, ge=1, le=3)
@@ -600,9 +601,11 @@ class AppealPolicy(_PolicyModel):
     statement_min_chars: int = Field(default=20, ge=1, le=2000)
     """The borrower's grounds, in their own words: long enough to say what the decision got wrong."""
     statement_max_chars: int = Field(default=4000, ge=1, le=20000)
+    """The grounds' longest length, in characters."""
     new_evidence_required: bool = True
     """An appeal names at least one piece of evidence the decision did not have."""
     max_evidence_items: int = Field(default=10, ge=1, le=50)
+    """The most pieces of new evidence one appeal may name."""
 
     @model_validator(mode="after")
     def _statement_bounds(self) -> AppealPolicy:

@@ -42,7 +42,7 @@ Text = Annotated[str, Field(min_length=1, max_length=600)]
 class PolicyModel(BaseModel):
     """As every section of the policy: frozen, no unknown field (``policy.Policy``'s sections)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)
 
 
 class Statements(PolicyModel):
@@ -50,10 +50,12 @@ class Statements(PolicyModel):
 
     # the policy file's key is the language tag ("zh-CN"), and so is a dump's
     model_config = ConfigDict(frozen=True, extra="forbid", validate_by_name=True, validate_by_alias=True,
-                              serialize_by_alias=True)
+                              serialize_by_alias=True, use_attribute_docstrings=True)
 
     zh_CN: tuple[Text, ...] = Field(default=(), alias="zh-CN", max_length=12)
+    """The statements in Chinese (key ``zh-CN``), in the order they are shown."""
     en: tuple[Text, ...] = Field(default=(), max_length=12)
+    """The same statements in English, as many and in the same order."""
 
     @model_validator(mode="after")
     def _same_statements_in_every_language(self) -> Statements:
