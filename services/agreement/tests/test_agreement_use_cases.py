@@ -30,10 +30,10 @@ from forbear_agreement.service_layer import agreements, offers
 from forbear_shared import business_date as business_date_projection
 from forbear_shared.auth import Principal
 from forbear_shared.domain.money import Money
-from forbear_shared.domain.schedule import equal_instalment_schedule
+from forbear_shared.domain.schedule import equal_instalment_schedule, equal_principal_schedule
 from forbear_shared.errors import Conflict, Forbidden, NotFound, Unprocessable
 from forbear_shared.events import decode, encode, new_event
-from forbear_shared.events.schemas.common import Reason
+from forbear_shared.events.schemas.common import Reason, ScheduleDoc
 from forbear_shared.events.schemas.evaluation import CaseDecided, OfferTerms
 from forbear_shared.events.schemas.monitoring import BusinessDateAdvanced
 from forbear_shared.policy_loader import load_policy
@@ -377,6 +377,30 @@ def test_accepting_draws_up_the_agreement_awaiting_the_borrowers_signature_and_w
     assert answer.document_sha256 == repo.agreements[answer.agreement_id]["document_sha256"]
     assert (repo.offers[first]["status"], repo.offers[second]["status"]) == ("accepted", "withdrawn")
     assert repo.locks == 1 and uow.transactions == 1
+
+
+def test_an_arrears_instalments_offer_is_signed_and_monitored_with_its_parts_on_top(repo: FakeRepository) -> None:
+    # 分期偿还: the regular plan (12,000.00 at 6 % over 24 months) and the arrears, 1,250.00 in 5
+    # interest-free parts of 250.00 on its first five due dates. The agreement states one
+    # schedule: the first five instalments owe 250.00 more each, the balance before the first is
+    # 13,250.00, and the whole plan owes 1,250.00 more than the regular one
+    regular = plan(1, 24)
+    parts = equal_principal_schedule(Money.of("1250.00"), Decimal(0), 5, DECIDED + dt.timedelta(days=30),
+                                     start_date=DECIDED).to_dict()
+    arrears = regular.model_copy(update={"option": "arrears_instalments",
+                                         "arrears_schedule": ScheduleDoc.model_validate(parts)})
+    [offer_id] = decide(repo, plans=[arrears])
+    answer = offers.accept_offer(offers.AcceptOffer(offer_id, PaymentMethod.BANK_TRANSFER, BORROWER_ME),
+                                 FakeUnitOfWork(LAST_DAY))
+    assert answer.schedule is not None
+    signed = [Decimal(i.total) for i in answer.schedule.instalments]
+    plain = [Decimal(i["total"]) for i in regular.schedule.model_dump(mode="json")["instalments"]]
+    assert [a - b for a, b in zip(signed, plain, strict=True)] == [Decimal("250.00")] * 5 + [Decimal("0.00")] * 19
+    assert Decimal(answer.schedule.instalments[0].opening_balance) == Decimal("13250.00")
+    assert sum(signed) - sum(plain) == Decimal("1250.00")
+    # the offer as the borrower compares it shows the same schedule
+    with_parts = offers.views.offer_view(repo.offers[offer_id])
+    assert with_parts.schedule is not None and [Decimal(i.total) for i in with_parts.schedule.instalments] == signed
 
 
 def test_an_offer_cannot_be_accepted_from_the_20th_and_nothing_is_written(repo: FakeRepository) -> None:

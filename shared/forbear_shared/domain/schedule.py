@@ -42,7 +42,7 @@ is disclosed with it.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
@@ -297,6 +297,31 @@ class Schedule:
         if not 1 <= number <= len(self.instalments):
             raise KeyError(f"no instalment {number}")
         return self.instalments[number - 1]
+
+    def with_parts(self, parts: Schedule) -> Schedule:
+        """This schedule with ``parts`` paid on top of its first instalments, on the same due
+        dates (分期偿还: the arrears in interest-free parts beside the regular instalment), as the
+        one schedule the borrower signs and pays: instalment k owes its own principal, interest
+        and fee plus part k, and its balances carry what is left of the parts."""
+        if parts.currency != self.currency:
+            raise ScheduleError(f"parts in {parts.currency} cannot be added to a schedule in {self.currency}")
+        if parts.term > self.term:
+            raise ScheduleError(f"{parts.term} parts do not fit in {self.term} instalments")
+        rows = []
+        for index, instalment in enumerate(self.instalments):
+            if index >= parts.term:
+                rows.append(instalment)
+                continue
+            part = parts.instalments[index]
+            if part.due_date != instalment.due_date:
+                raise ScheduleError(f"part {part.number} is due {part.due_date}, instalment {instalment.number} "
+                                    f"{instalment.due_date}: parts fall due with the instalments they ride on")
+            rows.append(replace(
+                instalment, opening_balance=instalment.opening_balance + part.opening_balance,
+                principal=instalment.principal + part.principal, interest=instalment.interest + part.interest,
+                fee=instalment.fee + part.fee, closing_balance=instalment.closing_balance + part.closing_balance,
+                capitalised_interest=instalment.capitalised_interest + part.capitalised_interest))
+        return replace(self, principal=self.principal + parts.principal, instalments=tuple(rows))
 
     # -- serialisation (events carry schedules) ---------------------------
     def to_dict(self) -> dict[str, Any]:

@@ -16,7 +16,6 @@ from forbear_shared import metrics, projections
 from forbear_shared.auth import Principal, visible
 from forbear_shared.domain.apr import schedule_apr
 from forbear_shared.domain.money import Money
-from forbear_shared.domain.schedule import Schedule
 from forbear_shared.events import DecodedEvent, Envelope
 from forbear_shared.events.schemas.agreement import (
     OfferAccepted,
@@ -66,7 +65,7 @@ def on_case_decided(event: DecodedEvent, uow: UnitOfWork[Agreement]) -> None:
         plans = sorted(decided.offers, key=lambda t: t.rank) if why_none is None else []
         for terms in plans:
             # a schedule that does not add up must never be offered: the domain refuses it here
-            Schedule.from_dict(terms.schedule.model_dump(mode="json"))
+            views.schedule_of(terms)
 
         repo.record_decision(
             uow.conn, case_id=case_id, borrower_id=decided.borrower_id, decision_id=decided.decision_id,
@@ -242,7 +241,7 @@ def draft_of(offer: repo.Row, agreement_id: str, payment_method: PaymentMethod, 
              accepted_on: dt.date) -> AgreementDraft:
     """What the agreement document states, from the offer as evaluation made it."""
     terms = OfferTerms.model_validate(offer["terms"])
-    schedule = Schedule.from_dict(terms.schedule.model_dump(mode="json"))
+    schedule = views.schedule_of(terms)
     currency = schedule.currency
 
     def money(value: object | None) -> Money | None:

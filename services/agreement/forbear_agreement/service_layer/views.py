@@ -14,6 +14,7 @@ from typing import Any, Literal
 import psycopg
 from forbear_shared.auth import Principal, visible
 from forbear_shared.domain.policy import SigningCodePolicy
+from forbear_shared.domain.schedule import Schedule
 from forbear_shared.events.schemas.common import DecimalStr, ScheduleDoc
 from forbear_shared.events.schemas.evaluation import OfferTerms
 from forbear_shared.unit_of_work import UnitOfWork
@@ -129,6 +130,15 @@ class DocumentView(BaseModel):
     rendered_media_type: str = "text/plain; charset=utf-8"
 
 
+def schedule_of(terms: OfferTerms) -> Schedule:
+    """The one schedule the borrower signs and monitoring follows: the plan's, with an
+    arrears-instalments plan's interest-free parts paid on top of its first instalments."""
+    schedule = Schedule.from_dict(terms.schedule.model_dump(mode="json"))
+    if terms.arrears_schedule is None:
+        return schedule
+    return schedule.with_parts(Schedule.from_dict(terms.arrears_schedule.model_dump(mode="json")))
+
+
 def offer_view(row: Row, *, with_schedule: bool = True) -> OfferView:
     terms = OfferTerms.model_validate(row["terms"])
     counter = row.get("counter_proposal")
@@ -159,7 +169,7 @@ def offer_view(row: Row, *, with_schedule: bool = True) -> OfferView:
         agreement_id=row.get("agreement_id"),
         renegotiates_agreement_id=row["renegotiates_agreement_id"],
         counter_proposal=CounterProposalView.model_validate(counter) if counter else None,
-        schedule=terms.schedule if with_schedule else None,
+        schedule=ScheduleDoc.model_validate(schedule_of(terms).to_dict()) if with_schedule else None,
     )
 
 
