@@ -5,8 +5,8 @@
    lender's rank breaking ties; a case routed to a supervisor is taken to be signed off with the
    same offers (the lab does not model the supervisor's judgement).
 3. The agreement's schedule is the offer's ``plan.schedule`` as the agreement service activates
-   it (``RestructuringPlan.arrears_schedule``, the arrears parts of an arrears-instalments plan,
-   is not part of what the agreement and monitoring services carry either).
+   it: an arrears-instalments plan's interest-free parts on top of its first instalments
+   (``Schedule.with_parts``).
 4. Month by month: on each due date, and on the day after a notice (reminder, warning, breach
    notice), the behaviour model (``behaviour``) says what is paid, and
    ``forbear_shared.domain.allocation.apply_payment`` allocates it; every close of business on
@@ -134,7 +134,8 @@ def live_agreement(evaluated: Evaluated, policy: Policy, as_of: date, behaviour:
                    rng: random.Random, discount_rate: Decimal) -> AgreementLife:
     """The agreement of ``evaluated.offer`` from activation on ``as_of`` to its end."""
     assert evaluated.offer is not None
-    schedule = evaluated.offer.plan.schedule
+    plan = evaluated.offer.plan
+    schedule = plan.schedule if plan.arrears_schedule is None else plan.schedule.with_parts(plan.arrears_schedule)
     currency = schedule.currency
     ladder = EscalationLadder(policy)
     state = ladder.start(as_of)
