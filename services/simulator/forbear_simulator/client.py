@@ -142,10 +142,12 @@ class Forbear:
 
     def contact(self, case_id: str, party: str, channel: str, local_time: str,
                 direction: str = "outbound", note: str | None = None,
-                idempotency_key: str | None = None) -> dict[str, Any]:
+                idempotency_key: str | None = None, representative_id: str | None = None) -> dict[str, Any]:
         body: dict[str, Any] = {"party": party, "channel": channel, "local_time": local_time, "direction": direction}
         if note:
             body["note"] = note
+        if representative_id:
+            body["representative_id"] = representative_id
         headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
         return self.call("intake", "POST", f"/cases/{case_id}/contacts", json=body,  # type: ignore[no-any-return]
                          headers=headers)

@@ -107,7 +107,12 @@ class Track:
     closed: bool = False
     promised: bool = False
     appealed: bool = False
+    #: the representative the borrower authorised (the agents' calls go to them)
+    representative_id: str | None = None
 
+
+#: who a borrower authorises: (kind, name as written on the authorisation)
+REPRESENTATIVES = (("lawyer", "张律师"), ("debt_adviser", "Debt Advice Centre"), ("family_member", "李女士"))
 
 APPEAL_GROUNDS = (
     "My income fell after the decision's figures were taken; the new bank statements show it.",
@@ -335,8 +340,32 @@ class Simulation:
         t.late_docs = [d for d in docs if d not in now] if b.evidence == "late" else []
         for n, doc_type in enumerate(now):
             self.upload(t, actor, doc_type, n)
+        if b.index % 7 == 3 and b.evidence != "false":
+            self.authorise_representative(t, actor)
         if own:
             actor.close()
+
+    def authorise_representative(self, t: Track, actor: Forbear) -> None:
+        """One borrower in seven gets professional help (or a relative's) at the start: the signed
+        authorisation is uploaded with the evidence, and the representative is authorised to be
+        contacted and to negotiate for half a year; the agents' calls then go to them."""
+        assert t.case_id is not None and self.today is not None
+        b = t.borrower
+        doc = self.attempt("upload", lambda: actor.upload(
+            t.case_id, "representative_authorisation", tiny_pdf(f"{b.borrower_id} authorisation"),
+            "authorisation.pdf", "application/pdf", idempotency_key=f"auth-{b.borrower_id}"))
+        if not doc:
+            return
+        t.pending_docs[doc["document_id"]] = "representative_authorisation"
+        kind, name = REPRESENTATIVES[b.index % len(REPRESENTATIVES)]
+        body = {"kind": kind, "name": name, "channel": "phone", "scopes": ["communications", "negotiation"],
+                "ends_on": (self.today + dt.timedelta(days=180)).isoformat(), "document_id": doc["document_id"]}
+        rep = self.attempt("representative", lambda: actor.call(
+            "intake", "POST", f"/cases/{t.case_id}/representatives", json=body,
+            headers={"Idempotency-Key": f"rep-{b.borrower_id}"}))
+        if rep:
+            t.representative_id = rep["representative_id"]
+            self.stats["representatives"] += 1
 
     def upload(self, t: Track, actor: Forbear, doc_type: str, n: int) -> None:
         assert t.case_id is not None
@@ -563,9 +592,12 @@ class Simulation:
             if level in ("reminder", "warning", "breach_notice") and level not in t.contacted_levels \
                     and t.case_id is not None:
                 t.contacted_levels.add(level)
-                self.attempt("contact", lambda: self.agent.contact(
-                    t.case_id, "borrower", "phone", self.local_time(), note=f"call after the {level}",  # noqa: B023 (called at once)
-                    idempotency_key=f"{level}-{t.agreement_id}"))  # noqa: B023 (called at once)
+                # through the borrower's representative while the authorisation lasts
+                party = "representative" if t.representative_id else "borrower"
+                self.attempt("contact", lambda p=party: self.agent.contact(
+                    t.case_id, p, "phone", self.local_time(), note=f"call after the {level}",  # noqa: B023 (called at once)
+                    idempotency_key=f"{level}-{t.agreement_id}",  # noqa: B023 (called at once)
+                    representative_id=t.representative_id))  # noqa: B023 (called at once)
                 self.stats["contacts"] += 1
             if level == "reminder" and not t.promised:
                 t.promised = True

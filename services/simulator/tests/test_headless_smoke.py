@@ -62,6 +62,11 @@ def test_a_tiny_headless_portfolio_reaches_agreements_payments_and_a_consistent_
     assert outcome["completed"] + outcome["referred"] <= outcome["agreements_activated"]
     assert sum(outcome["cases_by_status"].values()) == outcome["cases_opened"]
     assert Decimal(outcome["recovered_amount"]) > 0
+    # one borrower in seven (of those without false evidence) authorised a representative, and
+    # intake accepted every authorisation
+    represented = [b for b in sim.portfolio if b.index % 7 == 3 and b.evidence != "false"]
+    assert represented and actions["representatives"] == len(represented)
+    assert not [k for k in actions if k.startswith("refused:representative")]
     assert "approval rate" in printed and outcome["recovered_amount"] in printed
     # the other runs on the same stack are not counted: only this run's borrowers
     other = Simulation(Config(seed=7, borrowers=0, port_offset=PORT_OFFSET,
