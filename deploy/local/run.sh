@@ -40,14 +40,16 @@ case "${1:-up}" in
       # its own session, so that stopping it never touches this shell; the pid is written here
       # (not by the child) so that a second `make run` sees it at once
       setsid nohup $PY -m forbear_simulator demo --seed "${FORBEAR_DEMO_SEED:-7}" \
-        --day-seconds "${FORBEAR_DEMO_DAY_SECONDS:-2.5}" >>"$sim_log" 2>&1 </dev/null &
+        --day-seconds "${FORBEAR_DEMO_DAY_SECONDS:-2.5}" --demo-borrower-password borrower1-demo \
+        >>"$sim_log" 2>&1 </dev/null &
       echo $! > "$sim_pid"
     fi
     cat <<INFO
 
 Forbear is up.
   console     http://127.0.0.1:8100   (log in at Keycloak: agent1 / agent1-demo, super1 / super1-demo)
-  portal      http://127.0.0.1:8105   (borrowers of the realm, 中文 / English; README "Borrower portal")
+  portal      http://127.0.0.1:8105   (中文 / English; log in as borrower1 / borrower1-demo, loan LN-DEMO-0001,
+              a borrower the demo leaves to you; README "Borrower portal")
   identity    http://127.0.0.1:18080/realms/forbear   (Keycloak, realm deploy/keycloak/forbear-realm.json)
   APIs        http://127.0.0.1:8101/docs intake · :8102/docs evaluation · :8103/docs agreement · :8104/docs monitoring
   metrics     :8101-8104/metrics (APIs), :9101-9104/metrics (workers), :8100/metrics (console), :8105/metrics (portal), :9100/metrics (console worker: the read model, forbear_kpi_* gauges)

@@ -45,6 +45,8 @@ def parser() -> argparse.ArgumentParser:
             s.add_argument("--pid-file", default=None, help="write this process's pid here (removed on exit)")
             s.add_argument("--waves", type=int, default=3,
                            help="waves of --borrowers newcomers, one per arrival window (keeps the queues alive)")
+            s.add_argument("--demo-borrower-password", default=None,
+                           help="leave one borrower to a person on the portal, registered with this password")
         else:
             s.add_argument("--days", type=int, default=240)
             s.add_argument("--json", action="store_true", help="print the outcome as JSON")
@@ -61,6 +63,7 @@ def config_of(args: argparse.Namespace) -> Config:
         cfg.day_seconds = args.day_seconds
         cfg.warmup_days = args.warmup_days
         cfg.waves = args.waves
+        cfg.demo_borrower_password = args.demo_borrower_password
     else:
         cfg.arrival_days = args.arrival_days or max(1, min(60, args.days // 4))
         cfg.day_seconds = 0

@@ -27,7 +27,7 @@ import signal
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -79,6 +79,9 @@ class Config:
     #: the agreement service's dev mailbox, where the borrowers' one-time signing codes arrive
     #: (``FORBEAR_DEV_MAILBOX_FILE``, as the services' settings read it)
     mailbox: Path = field(default_factory=dev_mailbox.mailbox_path)
+    #: demo: a borrower left to a person on the portal (``DEMO_BORROWER``): registered with this
+    #: password, their loan published by core banking, never acted for by the simulator
+    demo_borrower_password: str | None = None
 
 
 @dataclass
@@ -110,6 +113,9 @@ class Track:
     #: the representative the borrower authorised (the agents' calls go to them)
     representative_id: str | None = None
 
+
+#: the borrower ``make run`` leaves to a person on the portal: realm user, borrower id, loan
+DEMO_BORROWER = ("borrower1", "DEMO-0001", "LN-DEMO-0001")
 
 #: who a borrower authorises: (kind, name as written on the authorisation)
 REPRESENTATIVES = (("lawyer", "张律师"), ("debt_adviser", "Debt Advice Centre"), ("family_member", "李女士"))
@@ -197,6 +203,8 @@ class Simulation:
     # -- the whole run ------------------------------------------------------------------------
     def run(self) -> dict[str, Any]:
         self.wait_ready()
+        if self.cfg.demo_borrower_password:
+            self.demo_borrower(self.cfg.demo_borrower_password)
         self.say(f"simulator run {self.cfg.run_id}: seed {self.cfg.seed}, {len(self.portfolio)} borrowers "
                  f"arriving over {self.cfg.arrival_days} business days, from {self.today}")
         while not self._stop and (self.cfg.days is None or self.day < self.cfg.days):
@@ -278,6 +286,27 @@ class Simulation:
         self.answer_offers()
         self.signatures()
         self.monitor_agreements()
+
+    def demo_borrower(self, password: str) -> None:
+        """``make run``: one overdue borrower of the demo book is left to whoever opens the portal:
+        the realm user ``DEMO_BORROWER[0]`` with borrower id ``DEMO_BORROWER[1]`` and loan
+        ``DEMO_BORROWER[2]``, published by core banking (again on every run, as of today)."""
+        from forbear_shared.events.schemas.common import LoanSnapshot
+        from forbear_shared.events.schemas.corebanking import LoanSnapshotted
+
+        username, borrower_id, loan_id = DEMO_BORROWER
+        [drawn] = generate(self.cfg.seed, 1, "demo", self.cfg.arrival_days)
+        loan = replace(drawn.loans[0], loan_id=loan_id)
+        if self.today is None:
+            self.today = self.cob.business_date("monitoring")
+        snap = LoanSnapshot.model_validate(loan.snapshot(borrower_id, self.today.isoformat()))
+        self.publish("corebanking.loans", "loan.snapshot", LoanSnapshotted(loan=snap), loan.loan_id)
+        self.producer().flush(30)
+        register = getattr(self.cfg.identities, "register", None)
+        if register is not None:
+            register(username, borrower_id, password)
+        self.say(f"portal: log in as {username} / {password} (borrower {borrower_id}, loan {loan_id}, "
+                 f"{loan.days_past_due} days past due); the simulator leaves this borrower to you")
 
     # -- core banking: loans ------------------------------------------------------------------
     def core_banking_loans(self) -> None:
