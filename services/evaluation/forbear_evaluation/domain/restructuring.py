@@ -11,6 +11,15 @@ method and frequency where ``Policy.schedules`` allows them.
 Schedules are built by the shared builders (``forbear_shared.domain.schedule``):
 a restructured plan starts one month before its first due date and is priced
 30/360 like the contract, so its numbers match what the agreement service signs.
+
+Every option builds its plan at the loan's frequency where ``Policy.schedules`` allows it
+(``SchedulePolicy.frequency_for``; monthly otherwise). Terms are stated in the policy's units:
+the loan's remaining term, a new term, a deferral and the limits ``max_total_term_months`` and
+``max_deferral_months`` are months; a plan in days has ``Frequency.periods_in_months`` of its
+periods in them, ``floor(months x periods per year / 12)`` (a 12-month term of a fortnightly
+loan is 26 fortnights, of a weekly one 52 weeks, of a 15-day one 24 periods), so no plan runs
+longer than its months. Counts of instalments (``max_arrears_instalments``, the arrears parts)
+are instalments of the plan. A plan in days falls due first one period after its start.
 """
 
 from __future__ import annotations
@@ -22,7 +31,7 @@ from decimal import Decimal
 from enum import StrEnum
 
 from forbear_shared.domain.apr import AnnualisedRate, annualised_rate_of_payments
-from forbear_shared.domain.calendar import add_months
+from forbear_shared.domain.calendar import add_days, add_months
 from forbear_shared.domain.money import Money
 from forbear_shared.domain.policy import ReageingPolicy, ReamortisationPolicy, RestructuringPolicy, SchedulePolicy
 from forbear_shared.domain.schedule import (
@@ -194,7 +203,7 @@ class RestructuringPlan:
         return self.schedule.currency
 
     def monthly_payments(self) -> tuple[Money, ...]:
-        """What the borrower pays each month, arrears parts included."""
+        """What the borrower pays each period (a month, or the plan's frequency), arrears parts included."""
         payments = [i.total for i in self.schedule.instalments]
         if self.arrears_schedule is not None:
             for index, part in enumerate(self.arrears_schedule.instalments):
@@ -223,8 +232,18 @@ class RestructuringPlan:
         )
 
     @property
+    def monthly_equivalent_payment(self) -> Money:
+        """The peak regular payment as a monthly amount, to compare with a monthly budget:
+        a weekly payment x 52 / 12, a fortnightly one x 26 / 12, a 15-day one x (365/15) / 12."""
+        frequency = self.schedule.frequency
+        peak = self.peak_regular_payment
+        if frequency is Frequency.MONTHLY:
+            return peak
+        return peak.times(frequency.periods_per_year / Decimal(12))
+
+    @property
     def peak_regular_payment(self) -> Money:
-        """The highest monthly payment, leaving out an interest-free balloon.
+        """The highest payment of a period, leaving out an interest-free balloon.
 
         Affordability is judged on this: the balloon is due at maturity (to be
         refinanced or settled then), not out of monthly income.
@@ -303,6 +322,29 @@ def _check_waiver(loan: LoanPosition, waiver: Waiver, policy: RestructuringPolic
             )
 
 
+MONTHLY_ONLY = SchedulePolicy()
+"""The schedules section that allows monthly plans only (an option's default)."""
+
+
+def plan_frequency(loans: Sequence[LoanPosition], schedules: SchedulePolicy) -> Frequency:
+    """The frequency of the plan for ``loans``: their common frequency where the policy allows it
+    (``SchedulePolicy.frequency_for``); loans of different frequencies merged into one get the
+    policy's first."""
+    frequencies = {loan.frequency for loan in loans}
+    if len(frequencies) != 1:
+        return schedules.frequencies[0]
+    return schedules.frequency_for(frequencies.pop())
+
+
+def plan_dates(first_due_date: date, frequency: Frequency) -> tuple[date, date]:
+    """(start, first due date) of a restructured plan: it starts one month before
+    ``first_due_date``, and a plan in days falls due first one of its periods after that start
+    (a monthly plan on ``first_due_date`` itself)."""
+    start = add_months(first_due_date, -1)
+    days = frequency.period_days
+    return start, first_due_date if days is None else add_days(start, days)
+
+
 def _capitalise(loan: LoanPosition, waiver: Waiver) -> tuple[Money, Money]:
     """New principal and the arrears it capitalises, after the waiver."""
     arrears = loan.arrears - waiver.total
@@ -323,12 +365,15 @@ def term_extension(
     waiver: Waiver | None = None,
     annual_rate: Decimal | None = None,
     deferred_principal: Money | None = None,
+    schedules: SchedulePolicy = MONTHLY_ONLY,
 ) -> RestructuringPlan:
     """展期: capitalise the arrears and spread the balance over ``new_term_months``.
 
     The waterfall's modification is this option with, optionally, a lower rate
     (in policy steps, not below the floor) and an interest-free principal
-    deferral (only if the policy allows it).
+    deferral (only if the policy allows it). At the loan's frequency (where ``schedules``
+    allows it) the plan has ``periods_in_months(new_term_months)`` instalments: 12 months of
+    a fortnightly loan are 26 fortnightly instalments.
     """
     currency = loan.currency
     waiver = waiver or Waiver.none(currency)
@@ -341,13 +386,17 @@ def term_extension(
     _check_rate(loan.annual_rate, rate, policy)
     principal, capitalised = _capitalise(loan, waiver)
     _check_principal_deferral(deferred, principal, policy)
+    frequency = schedules.frequency_for(loan.frequency)
+    start, first_due = plan_dates(first_due_date, frequency)
     schedule = build_schedule(
         principal,
         rate,
-        repayments=new_term_months,
-        first_due_date=first_due_date,
+        repayments=frequency.periods_in_months(new_term_months),
+        first_due_date=first_due,
+        start_date=start,
         balloon=deferred if deferred.is_positive() else None,
         balloon_bears_interest=False,
+        frequency=frequency,
     )
     plan = RestructuringPlan(
         kind=OptionKind.TERM_EXTENSION,
@@ -366,12 +415,16 @@ def arrears_instalments(
     parts: int,
     first_due_date: date,
     waiver: Waiver | None = None,
+    schedules: SchedulePolicy = MONTHLY_ONLY,
 ) -> RestructuringPlan:
     """分期偿还: the overdue amount in ``parts`` interest-free parts on top of the regular instalment.
 
     The regular schedule continues on the principal not yet due, at the
     contract rate, over the remaining term.  ``parts = 1`` with a waiver is
     the plain "waive and settle" option.  Residue of the split is on the last part.
+    At the loan's frequency (where ``schedules`` allows it) the remaining months are
+    ``periods_in_months(remaining)`` instalments and ``parts`` counts instalments of the plan
+    (within ``max_arrears_instalments``), the parts due with the first regular ones.
     """
     currency = loan.currency
     waiver = waiver or Waiver.none(currency)
@@ -383,19 +436,25 @@ def arrears_instalments(
         )
     if loan.remaining_term_months < 1 or not loan.outstanding_principal.is_positive():
         raise RestructuringError("arrears instalments need a regular schedule that continues")
-    if parts > loan.remaining_term_months:
-        raise RestructuringError(f"{parts} parts do not fit in the {loan.remaining_term_months} remaining months")
+    frequency = schedules.frequency_for(loan.frequency)
+    regular_instalments = frequency.periods_in_months(loan.remaining_term_months)
+    if parts > regular_instalments:
+        raise RestructuringError(
+            f"{parts} parts do not fit in the {regular_instalments} remaining instalments "
+            f"({loan.remaining_term_months} months, {frequency.value})"
+        )
     _check_waiver(loan, waiver, policy)
     arrears = loan.arrears - waiver.total
     if not arrears.is_positive():
         raise RestructuringError("there are no arrears left to pay in parts")
+    start, first_due = plan_dates(first_due_date, frequency)
     regular = build_schedule(
-        loan.outstanding_principal, loan.annual_rate, repayments=loan.remaining_term_months,
-        first_due_date=first_due_date,
+        loan.outstanding_principal, loan.annual_rate, repayments=regular_instalments,
+        first_due_date=first_due, start_date=start, frequency=frequency,
     )
     arrears_plan = build_schedule(
-        arrears, Decimal(0), repayments=parts, first_due_date=first_due_date,
-        method=RepaymentMethod.EQUAL_PRINCIPAL,
+        arrears, Decimal(0), repayments=parts, first_due_date=first_due, start_date=start,
+        method=RepaymentMethod.EQUAL_PRINCIPAL, frequency=frequency,
     )
     plan = RestructuringPlan(
         kind=OptionKind.ARREARS_INSTALMENTS,
@@ -416,13 +475,16 @@ def payment_deferral(
     first_due_date: date,
     interest_only: bool = False,
     waiver: Waiver | None = None,
+    schedules: SchedulePolicy = MONTHLY_ONLY,
 ) -> RestructuringPlan:
     """延期还款: no payments (or interest only) for ``months``, then resume.
 
     The arrears are capitalised; interest keeps accruing during the pause
     (capitalised when nothing is paid) and the policy's deferral fee is
     charged with the first payment after it.  The remaining term is kept,
-    so maturity moves out by ``months``.
+    so maturity moves out by ``months``. At the loan's frequency (where ``schedules`` allows
+    it) the pause is ``periods_in_months(months)`` periods and the remaining term
+    ``periods_in_months(remaining)`` instalments: a 1-month pause of a 15-day loan is 2 periods.
     """
     currency = loan.currency
     waiver = waiver or Waiver.none(currency)
@@ -438,19 +500,23 @@ def payment_deferral(
     _check_total_term(loan.months_elapsed, new_term, loan.remaining_term_months, policy)
     principal, capitalised = _capitalise(loan, waiver)
     fee = Money(policy.deferral_fee, currency)
+    frequency = schedules.frequency_for(loan.frequency)
+    start, first_due = plan_dates(first_due_date, frequency)
+    periods = frequency.periods_in_months(months)
     if interest_only:
         # The fee is charged with the first interest-only payment: the pause is
         # not free, and nothing else is due in it.
         schedule = build_schedule(
-            principal, loan.annual_rate, repayments=repayments, first_due_date=first_due_date,
-            interest_only_periods=months,
+            principal, loan.annual_rate, repayments=frequency.periods_in_months(repayments),
+            first_due_date=first_due, start_date=start, interest_only_periods=periods, frequency=frequency,
         )
         schedule = _add_fee_to_first(schedule, fee)
     else:
         schedule = build_schedule(
-            principal, loan.annual_rate, repayments=repayments, first_due_date=first_due_date,
-            deferral_periods=months, deferred_interest=DeferredInterest.CAPITALISE,
-            deferral_fee=fee if fee.is_positive() else None,
+            principal, loan.annual_rate, repayments=frequency.periods_in_months(repayments),
+            first_due_date=first_due, start_date=start,
+            deferral_periods=periods, deferred_interest=DeferredInterest.CAPITALISE,
+            deferral_fee=fee if fee.is_positive() else None, frequency=frequency,
         )
     plan = RestructuringPlan(
         kind=OptionKind.PAYMENT_DEFERRAL,
@@ -470,13 +536,16 @@ def consolidation(
     annual_rate: Decimal,
     first_due_date: date,
     waivers: Sequence[Waiver] | None = None,
+    schedules: SchedulePolicy = MONTHLY_ONLY,
 ) -> RestructuringPlan:
     """债务重组: several loans of one borrower merged into one new loan.
 
     The new principal is every loan's balance and arrears (after waivers).
     The new rate may not exceed the highest contract rate and is subject to
     the floor; the new loan's whole term is within ``max_total_term_months``.
-    Above the policy threshold a supervisor must approve.
+    Above the policy threshold a supervisor must approve. The new loan is at the loans'
+    common frequency where ``schedules`` allows it (``plan_frequency``), with
+    ``periods_in_months(new_term_months)`` instalments.
     """
     if len(loans) < 2:
         raise RestructuringError("consolidation merges at least two loans")
@@ -506,7 +575,12 @@ def consolidation(
         loan_principal, loan_capitalised = _capitalise(loan, waiver)
         principal += loan_principal
         capitalised += loan_capitalised
-    schedule = build_schedule(principal, annual_rate, repayments=new_term_months, first_due_date=first_due_date)
+    frequency = plan_frequency(loans, schedules)
+    start, first_due = plan_dates(first_due_date, frequency)
+    schedule = build_schedule(
+        principal, annual_rate, repayments=frequency.periods_in_months(new_term_months), first_due_date=first_due,
+        start_date=start, frequency=frequency,
+    )
     threshold = Money(policy.consolidation_supervisor_threshold, currency)
     needs_supervisor = principal > threshold
     old_instalment = Money.total((loan.contractual_instalment for loan in loans), currency)

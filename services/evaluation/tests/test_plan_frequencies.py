@@ -1,0 +1,265 @@
+"""Every option builds its plan at the loan's frequency (where the policy allows it), and the
+value test values a plan per period of its own frequency."""
+
+from dataclasses import replace
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from forbear_evaluation.domain.restructuring import (
+    LoanPosition,
+    PolicyLimitExceeded,
+    RestructuringError,
+    RestructuringPlan,
+    Waiver,
+    arrears_instalments,
+    consolidation,
+    payment_deferral,
+    term_extension,
+)
+from forbear_evaluation.domain.value_test import (
+    PlanCashFlow,
+    ValueTestAssumptions,
+    lender_value_test,
+    monthly_hazard,
+    plan_npv,
+)
+from forbear_shared.domain.money import Money
+from forbear_shared.domain.policy import Policy, RestructuringPolicy, SchedulePolicy
+from forbear_shared.domain.schedule import Frequency, InstalmentKind
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from services.evaluation.tests.builders import loan, restructuring_rules
+from services.evaluation.tests.test_waterfall import cents, loans, policies
+
+RULES = restructuring_rules()  # demo lender: 60 months, deferral <= 6 months, fee 50.00, parts <= 12
+FIRST_DUE = date(2026, 4, 10)  # one month after the business date 10 March 2026
+EVERY_FREQUENCY = SchedulePolicy(frequencies=tuple(Frequency))
+
+
+def at(position: LoanPosition, frequency: Frequency) -> LoanPosition:
+    return replace(position, frequency=frequency)
+
+
+def totals(plan: RestructuringPlan) -> list[Money]:
+    return list(plan.monthly_payments())
+
+
+# ---------------------------------------------------------------------------
+# Months in the policy's units, periods in the plan's
+# ---------------------------------------------------------------------------
+
+
+def test_months_are_converted_to_whole_periods_never_longer_than_the_months() -> None:
+    # floor(months x periods a year / 12): 12 months = 52 weeks, 26 fortnights, 24 periods of
+    # 15 days (12 x 24.33 / 12 = 24.33 -> 24); 1 month = 4 weeks (4.33), 2 fortnights (2.17),
+    # 2 periods of 15 days (2.03); 60 months = 260 weeks, 130 fortnights, 121 periods (121.67)
+    assert [Frequency.WEEKLY.periods_in_months(m) for m in (1, 12, 60)] == [4, 52, 260]
+    assert [Frequency.FORTNIGHTLY.periods_in_months(m) for m in (1, 12, 60)] == [2, 26, 130]
+    assert [Frequency.EVERY_15_DAYS.periods_in_months(m) for m in (1, 12, 60)] == [2, 24, 121]
+    assert [Frequency.MONTHLY.periods_in_months(m) for m in (1, 12, 60)] == [1, 12, 60]
+
+
+def test_a_loan_keeps_monthly_plans_when_the_policy_allows_only_monthly(policy: Policy) -> None:
+    position = at(loan("900.00", overdue_principal="100.00", rate="0.18", remaining=1), Frequency.FORTNIGHTLY)
+    plan = term_extension(position, RULES, new_term_months=2, first_due_date=FIRST_DUE)  # default: monthly only
+    assert (plan.schedule.frequency, plan.schedule.term) == (Frequency.MONTHLY, 2)
+    assert plan.schedule.first_due_date == FIRST_DUE
+
+
+# ---------------------------------------------------------------------------
+# A fortnightly term extension
+# ---------------------------------------------------------------------------
+
+
+def test_a_fortnightly_term_extension_by_hand(policy: Policy) -> None:
+    # 900.00 not yet due + 100.00 overdue = 1,000.00 capitalised, 18 %/year fortnightly:
+    #   30/360, a fortnight is 14/360 of a year: i = 0.18 x 14 / 360 = 0.007
+    #   a 1-month term is floor(1 x 26 / 12) = 2 fortnights
+    #   annuity 1,000 x 0.007 / (1 - 1.007^-2) = 7 / 0.0138544 = 505.2561 -> 505.26
+    #   1: interest 7.00, principal 498.26, balance 501.74
+    #   2: interest 501.74 x 0.007 = 3.5122 -> 3.51, principal 501.74, total 505.25
+    #   the plan starts on the business date (10 March), due 24 March and 7 April
+    position = at(loan("900.00", overdue_principal="100.00", rate="0.18", remaining=1), Frequency.FORTNIGHTLY)
+    plan = term_extension(position, RULES, new_term_months=1, first_due_date=FIRST_DUE, schedules=policy.schedules)
+    schedule = plan.schedule
+    assert (schedule.frequency, schedule.term) == (Frequency.FORTNIGHTLY, 2)
+    assert schedule.start_date == date(2026, 3, 10)
+    assert [i.due_date for i in schedule.instalments] == [date(2026, 3, 24), date(2026, 4, 7)]
+    assert [(i.interest, i.principal) for i in schedule.instalments] == [
+        (Money.of("7.00"), Money.of("498.26")), (Money.of("3.51"), Money.of("501.74"))]
+    assert totals(plan) == [Money.of("505.26"), Money.of("505.25")]
+    # 505.26 a fortnight is 505.26 x 26 / 12 = 1,094.73 a month against a monthly budget
+    assert plan.monthly_equivalent_payment == Money.of("1094.73")
+
+
+def test_a_12_month_extension_of_a_fortnightly_loan_is_26_fortnights_and_the_limit_stays_in_months(
+    policy: Policy,
+) -> None:
+    # 24 - 6 = 18 months have run; 18 + 12 = 30 <= 60 months: floor(12 x 26 / 12) = 26 fortnights
+    position = at(loan("10000.00", original=24, remaining=6, instalment="1700.00"), Frequency.FORTNIGHTLY)
+    twelve = term_extension(position, RULES, new_term_months=12, first_due_date=FIRST_DUE, schedules=policy.schedules)
+    assert twelve.schedule.term == 26
+    # 18 + 42 = 60 months: floor(42 x 26 / 12) = floor(91.0) = 91 fortnights; 18 + 43 = 61 is refused
+    assert term_extension(position, RULES, new_term_months=42, first_due_date=FIRST_DUE,
+                          schedules=policy.schedules).schedule.term == 91
+    with pytest.raises(PolicyLimitExceeded) as refused:
+        term_extension(position, RULES, new_term_months=43, first_due_date=FIRST_DUE, schedules=policy.schedules)
+    assert refused.value.limit == "max_total_term_months"
+
+
+# ---------------------------------------------------------------------------
+# A weekly arrears-instalments plan
+# ---------------------------------------------------------------------------
+
+
+def test_a_weekly_arrears_instalments_plan_by_hand(policy: Policy) -> None:
+    # regular schedule: 1,000.00 not yet due, 36 %/year weekly: i = 0.36 x 7 / 360 = 0.007;
+    #   1 month left = floor(1 x 52 / 12) = 4 weekly instalments
+    #   annuity 1,000 x 0.007 / (1 - 1.007^-4) = 254.3903 -> 254.39
+    #   1: interest 7.00  principal 247.39  balance 752.61
+    #   2: interest 752.61 x 0.007 = 5.268 -> 5.27  principal 249.12  balance 503.49
+    #   3: interest 503.49 x 0.007 = 3.524 -> 3.52  principal 250.87  balance 252.62
+    #   4: interest 252.62 x 0.007 = 1.768 -> 1.77  principal 252.62  total 254.39
+    # arrears 30.00 overdue principal in 3 interest-free weekly parts of 10.00, on weeks 1-3
+    position = at(loan("1000.00", overdue_principal="30.00", rate="0.36", remaining=1), Frequency.WEEKLY)
+    plan = arrears_instalments(position, RULES, parts=3, first_due_date=FIRST_DUE, schedules=policy.schedules)
+    assert plan.arrears_schedule is not None
+    assert (plan.schedule.frequency, plan.schedule.term) == (Frequency.WEEKLY, 4)
+    assert (plan.arrears_schedule.frequency, plan.arrears_schedule.term) == (Frequency.WEEKLY, 3)
+    assert [i.due_date for i in plan.schedule.instalments] == [
+        date(2026, 3, 17), date(2026, 3, 24), date(2026, 3, 31), date(2026, 4, 7)]
+    assert [i.due_date for i in plan.arrears_schedule.instalments] == [
+        date(2026, 3, 17), date(2026, 3, 24), date(2026, 3, 31)]
+    assert [i.interest for i in plan.schedule.instalments] == [
+        Money.of("7.00"), Money.of("5.27"), Money.of("3.52"), Money.of("1.77")]
+    assert totals(plan) == [Money.of("264.39")] * 3 + [Money.of("254.39")]
+    # 5 weekly parts do not fit in 4 weekly instalments
+    with pytest.raises(RestructuringError, match="4 remaining instalments"):
+        arrears_instalments(position, RULES, parts=5, first_due_date=FIRST_DUE, schedules=policy.schedules)
+
+
+# ---------------------------------------------------------------------------
+# A semi-monthly (every 15 days) deferral
+# ---------------------------------------------------------------------------
+
+
+def test_a_15_day_deferral_by_hand(policy: Policy) -> None:
+    # 1,000.00 at 24 %/year every 15 days: i = 0.24 x 15 / 360 = 0.01
+    #   a 1-month pause = floor(1 x (365/15) / 12) = 2 periods; 1 month left = 2 repayments
+    #   pause 1: interest 10.00 capitalised -> 1,010.00; pause 2: 10.10 -> 1,020.10
+    #   annuity 1,020.10 x 0.01 / (1 - 1.01^-2) = 517.7134 -> 517.71
+    #   3: interest 10.20, principal 507.51, fee 50.00 (the policy's deferral fee): 567.71
+    #   4: interest 512.59 x 0.01 = 5.1259 -> 5.13, principal 512.59: 517.72
+    #   due 25 March, 9 April, 24 April, 9 May (every 15 days from 10 March)
+    position = at(loan("1000.00", rate="0.24", remaining=1), Frequency.EVERY_15_DAYS)
+    plan = payment_deferral(position, RULES, months=1, first_due_date=FIRST_DUE, schedules=policy.schedules)
+    schedule = plan.schedule
+    assert (schedule.frequency, schedule.term) == (Frequency.EVERY_15_DAYS, 4)
+    assert [i.kind for i in schedule.instalments] == [InstalmentKind.DEFERRAL] * 2 + [InstalmentKind.AMORTISING] * 2
+    assert [i.due_date for i in schedule.instalments] == [
+        date(2026, 3, 25), date(2026, 4, 9), date(2026, 4, 24), date(2026, 5, 9)]
+    assert [i.capitalised_interest for i in schedule.instalments[:2]] == [Money.of("10.00"), Money.of("10.10")]
+    assert totals(plan) == [Money.of("0.00"), Money.of("0.00"), Money.of("567.71"), Money.of("517.72")]
+    assert plan.changes.deferral_months == 1  # the pause in the policy's unit; its periods are in the schedule
+
+
+# ---------------------------------------------------------------------------
+# The value test of a weekly plan
+# ---------------------------------------------------------------------------
+
+
+def test_the_value_test_of_a_weekly_plan_by_hand() -> None:
+    # d = 52 %/year: weekly v_p = 1 / (1 + 0.52 / 52) = 1 / 1.01; monthly v = 1 / (1 + 0.52/12)
+    # p = 1 - 0.99^52 (12-month re-default): weekly h_p = 1 - (1 - p)^(1/52) = 0.01
+    # recovery 50 %, costs 10.00, 1 month to recover; payments 100.00 x 3, owed 300, 200, 100
+    #   survival S1 .99, S2 .9801, S3 .970299
+    #   paid: 100 x (.99/1.01 + .9801/1.0201 + .970299/1.030301)
+    #       = 100 x (.980198 + .960788 + .941763)                          = 288.2749
+    #   re-default: N(300) = 140, N(200) = 90, N(100) = 40
+    #       (.01 x 140 / 1.01 + .0099 x 90 / 1.0201 + .009801 x 40 / 1.030301)
+    #       = 1.386139 + .873444 + .380508 = 2.640091, x v (1 month) 1/1.043333 = 2.530440
+    #   plan NPV 288.2749 + 2.5304 = 290.8053 -> 290.81
+    # legal NPV: (300 x 0.5 - 10) / 1.043333 = 134.19
+    p = 1 - Decimal("0.99") ** 52
+    a = ValueTestAssumptions(Decimal("0.52"), monthly_hazard(p), Decimal("0.5"), Money.of("10.00"), 1)
+    flows = [PlanCashFlow(Money.of("100.00"), Money.of(b)) for b in ("300.00", "200.00", "100.00")]
+    result = lender_value_test(flows, Money.of("300.00"), a, Frequency.WEEKLY)
+    assert (result.plan_npv, result.legal_npv) == (Money.of("290.81"), Money.of("134.19"))
+    # valued as if the payments were monthly (h = 1 - (1 - p)^(1/12) = 0.0426, v = 1/1.0433 a
+    # period) the same flows would be worth 263.26: the weekly plan is worth more, sooner
+    assert plan_npv(flows, a) == Money.of("263.26")
+
+
+def test_a_monthly_plan_is_valued_as_before() -> None:
+    # the monthly formula, unchanged: 100.00 + 100.00 in months 1 and 2, d = 12 %, h = 0.1, no delay
+    #   paid .9 x 100 / 1.01 + .81 x 100 / 1.0201 = 89.1089 + 79.4040 = 168.5129
+    #   re-default 1 x .1 x 90 / 1.01 + .9 x .1 x 40 / 1.0201 = 8.9109 + 3.5291 = 12.4400 (12.43996)
+    #   168.5129 + 12.4400 = 180.9529 -> 180.95
+    a = ValueTestAssumptions(Decimal("0.12"), Decimal("0.1"), Decimal("0.5"), Money.of("10.00"), 0)
+    flows = [PlanCashFlow(Money.of("100.00"), Money.of("200.00")), PlanCashFlow(Money.of("100.00"), Money.of("100.00"))]
+    assert plan_npv(flows, a, frequency=Frequency.MONTHLY) == Money.of("180.95")
+
+
+# ---------------------------------------------------------------------------
+# Properties: every frequency, every option
+# ---------------------------------------------------------------------------
+
+
+@settings(max_examples=120, deadline=None)
+@given(
+    position=loans(),
+    rules=policies(),
+    frequency=st.sampled_from(list(Frequency)),
+    option=st.sampled_from(["extension", "arrears", "deferral", "deferral_io", "consolidation"]),
+    term=st.integers(1, 60),
+    count=st.integers(1, 14),
+    penalty=cents,
+)
+def test_every_option_at_every_frequency_repays_its_principal_to_a_zero_balance(
+    position: LoanPosition, rules: RestructuringPolicy, frequency: Frequency, option: str, term: int, count: int,
+    penalty: Money,
+) -> None:
+    position = at(position, frequency)
+    waiver = Waiver(penalty.min(position.penalty_interest), Money.zero())
+    try:
+        if option == "extension":
+            plan = term_extension(position, rules, new_term_months=term, first_due_date=FIRST_DUE, waiver=waiver,
+                                  schedules=EVERY_FREQUENCY)
+        elif option == "arrears":
+            plan = arrears_instalments(position, rules, parts=count, first_due_date=FIRST_DUE, waiver=waiver,
+                                       schedules=EVERY_FREQUENCY)
+        elif option == "consolidation":
+            other = replace(position, loan_id="L2")
+            plan = consolidation((position, other), rules, new_term_months=term, annual_rate=position.annual_rate,
+                                 first_due_date=FIRST_DUE, schedules=EVERY_FREQUENCY)
+        else:
+            plan = payment_deferral(position, rules, months=min(count, 6), first_due_date=FIRST_DUE, waiver=waiver,
+                                    interest_only=option == "deferral_io", schedules=EVERY_FREQUENCY)
+    except RestructuringError:
+        return
+    schedule = plan.schedule
+    assert schedule.frequency is frequency
+    # the principal repaid is the plan's principal (plus any deferral interest capitalised)
+    assert schedule.total_principal == schedule.principal + schedule.total_capitalised_interest
+    assert schedule.instalments[-1].closing_balance.is_zero()
+    if plan.arrears_schedule is not None:
+        # the regular schedule repays exactly the loan's principal not yet due, the parts the arrears
+        assert schedule.principal == position.outstanding_principal
+        assert plan.arrears_schedule.total_principal == position.arrears - waiver.total
+        assert plan.arrears_schedule.instalments[-1].closing_balance.is_zero()
+        assert schedule.term == frequency.periods_in_months(position.remaining_term_months)
+    elif option in ("extension", "consolidation"):
+        assert schedule.term == frequency.periods_in_months(term)
+        owed = position.total_owed - waiver.total if option == "extension" else position.total_owed.times(2)
+        assert schedule.principal == owed
+    else:
+        months = min(count, 6)
+        repayments = max(position.remaining_term_months, 1)
+        assert schedule.term == frequency.periods_in_months(months) + frequency.periods_in_months(repayments)
+        assert schedule.principal == position.total_owed - waiver.total
+    # the due dates step by the frequency from one period after the plan's start
+    dates = [schedule.start_date] + [i.due_date for i in schedule.instalments]
+    if frequency.period_days is not None:
+        assert {(b - a).days for a, b in zip(dates, dates[1:], strict=False)} == {frequency.period_days}
