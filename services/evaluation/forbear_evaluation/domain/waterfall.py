@@ -34,9 +34,9 @@ from datetime import date
 from decimal import Decimal
 from enum import StrEnum
 
+from forbear_shared.domain.calendar import DayCount
 from forbear_shared.domain.money import Money
 from forbear_shared.domain.policy import RestructuringPolicy, SchedulePolicy
-from forbear_shared.domain.calendar import DayCount
 from forbear_shared.domain.schedule import Frequency, annuity_payment
 
 from .restructuring import (
