@@ -178,7 +178,7 @@ def evaluate_counter(case: Case, policy: Policy, as_of: date, proposal: CounterP
         replace(fresh, offers=(offer,)),
         True,
         COUNTER_MET,
-        f"proposal ({proposal.describe()}) met: {plan.kind.value} {ch.new_instalment} a month over "
-        f"{ch.new_term_months} months at {ch.new_annual_rate}; plan NPV {value.plan_npv} "
+        f"proposal ({proposal.describe()}) met: {plan.kind.value} {plan.payment_and_term()} "
+        f"at {ch.new_annual_rate}; plan NPV {value.plan_npv} "
         f">= legal recovery NPV {value.legal_npv}",
     )

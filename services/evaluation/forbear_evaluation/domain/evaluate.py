@@ -383,7 +383,8 @@ def evaluate(case: Case, policy: Policy, as_of: date) -> Decision:
         agreements_broken_on=case.conduct.agreements_broken_on,
     )
     wd = ev.wilful_default
-    original_instalment = Money.total((loan.contractual_instalment for loan in case.loans), currency)
+    # a month's worth, as the income it is compared with (a weekly loan's instalment x 52 / 12)
+    original_instalment = Money.total((loan.monthly_contractual_instalment for loan in case.loans), currency)
     indicators = wilful_default_indicators(
         conduct,
         affordability.disposable_income,
@@ -442,8 +443,7 @@ def evaluate(case: Case, policy: Policy, as_of: date) -> Decision:
         candidates.append(("waterfall", waterfall.plan, waterfall.concessions))
         reasons.append(Reason(
             ReasonCode.AFFORDABLE_PLAN_FOUND,
-            f"{waterfall.plan.kind.value}: {waterfall.plan.changes.new_instalment} a month over "
-            f"{waterfall.plan.changes.new_term_months} months at {waterfall.plan.changes.new_annual_rate} "
+            f"{waterfall.plan.kind.value}: {waterfall.plan.payment_and_term()} at {waterfall.plan.changes.new_annual_rate} "
             f"(affordable {affordable}; concessions: {', '.join(c.value for c in waterfall.concessions)})",
         ))
     else:

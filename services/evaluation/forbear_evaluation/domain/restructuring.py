@@ -105,6 +105,14 @@ class LoanPosition:
         return self.original_term_months - self.remaining_term_months
 
     @property
+    def monthly_contractual_instalment(self) -> Money:
+        """The contractual instalment as a monthly amount (weekly x 52 / 12, fortnightly x 26 / 12,
+        every 15 days x (365/15) / 12), to compare with a monthly income."""
+        if self.frequency is Frequency.MONTHLY:
+            return self.contractual_instalment
+        return self.contractual_instalment.times(self.frequency.periods_per_year / Decimal(12))
+
+    @property
     def arrears(self) -> Money:
         return self.overdue_principal + self.overdue_interest + self.penalty_interest + self.fees
 
@@ -241,6 +249,16 @@ class RestructuringPlan:
             return peak
         return peak.times(frequency.periods_per_year / Decimal(12))
 
+    def payment_and_term(self) -> str:
+        """"1328.13 CNY a month over 46 months", or for a plan in days "304.99 CNY a week over 95
+        weekly instalments (1321.62 CNY a month)"."""
+        ch = self.changes
+        frequency = self.schedule.frequency
+        if frequency is Frequency.MONTHLY:
+            return f"{ch.new_instalment} a month over {ch.new_term_months} months"
+        return (f"{ch.new_instalment} {_PER_PERIOD[frequency]} over {ch.new_term_months} {frequency.value} "
+                f"instalments ({self.monthly_equivalent_payment} a month)")
+
     @property
     def peak_regular_payment(self) -> Money:
         """The highest payment of a period, leaving out an interest-free balloon.
@@ -253,6 +271,9 @@ class RestructuringPlan:
         if last.kind is InstalmentKind.BALLOON:
             payments[-1] = payments[-1] - self.changes.deferred_principal
         return max(payments)
+
+
+_PER_PERIOD = {Frequency.WEEKLY: "a week", Frequency.FORTNIGHTLY: "a fortnight", Frequency.EVERY_15_DAYS: "every 15 days"}
 
 
 # ---------------------------------------------------------------------------
