@@ -24,6 +24,7 @@ from forbear_evaluation.domain.value_test import (
     monthly_hazard,
     plan_npv,
 )
+from forbear_evaluation.domain.waterfall import concession_waterfall
 from forbear_shared.domain.money import Money
 from forbear_shared.domain.policy import Policy, RestructuringPolicy, SchedulePolicy
 from forbear_shared.domain.schedule import Frequency, InstalmentKind
@@ -263,3 +264,35 @@ def test_every_option_at_every_frequency_repays_its_principal_to_a_zero_balance(
     dates = [schedule.start_date] + [i.due_date for i in schedule.instalments]
     if frequency.period_days is not None:
         assert {(b - a).days for a, b in zip(dates, dates[1:], strict=False)} == {frequency.period_days}
+
+
+# ---------------------------------------------------------------------------
+# Affordability of a plan in days: its payments a month
+# ---------------------------------------------------------------------------
+
+
+def test_the_waterfall_judges_a_weekly_plan_on_its_payments_a_month(policy: Policy) -> None:
+    # 1,000.00 + 40.00 overdue at 0 % (below the 2 % floor: no rate step), 1 month left, budget 540.00
+    #   1 month  = 4 weeks:  1,040 / 4  = 260.00 a week = 260 x 52 / 12 = 1,126.67 a month: too much
+    #   2 months = 8 weeks:  1,040 / 8  = 130.00 a week =                   563.33 a month: too much
+    #   3 months = 13 weeks: 1,040 / 13 =  80.00 a week =                   346.67 a month: affordable
+    # (a monthly plan would stop at 2 months: 520.00 a month)
+    position = at(loan("1000.00", overdue_principal="40.00", rate="0", original=12, remaining=1), Frequency.WEEKLY)
+    result = concession_waterfall(position, RULES, Money.of("540.00"), FIRST_DUE, policy.schedules)
+    assert result.plan is not None
+    assert (result.plan.schedule.frequency, result.plan.schedule.term) == (Frequency.WEEKLY, 13)
+    assert set(totals(result.plan)) == {Money.of("80.00")}
+    assert result.plan.monthly_equivalent_payment == Money.of("346.67")
+    monthly = concession_waterfall(position, RULES, Money.of("540.00"), FIRST_DUE)
+    assert monthly.plan is not None and monthly.plan.schedule.term == 2
+    assert set(totals(monthly.plan)) == {Money.of("520.00")}
+
+
+def test_a_weekly_contractual_instalment_a_month() -> None:
+    # 490.80 a week x 52 / 12 = 2,126.80 a month; fortnightly x 26 / 12 = 1,063.40;
+    # every 15 days x (365/15) / 12 = 490.80 x 2.027778 = 995.23
+    weekly = at(loan(instalment="490.80"), Frequency.WEEKLY)
+    assert weekly.monthly_contractual_instalment == Money.of("2126.80")
+    assert at(weekly, Frequency.FORTNIGHTLY).monthly_contractual_instalment == Money.of("1063.40")
+    assert at(weekly, Frequency.EVERY_15_DAYS).monthly_contractual_instalment == Money.of("995.23")
+    assert at(weekly, Frequency.MONTHLY).monthly_contractual_instalment == Money.of("490.80")
