@@ -1,13 +1,18 @@
 """Every option builds its plan at the loan's frequency (where the policy allows it), and the
 value test values a plan per period of its own frequency."""
 
+import json
 from dataclasses import replace
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
+from forbear_evaluation.cli import case_from_dict
+from forbear_evaluation.domain.evaluate import Outcome, evaluate
 from forbear_evaluation.domain.restructuring import (
     LoanPosition,
+    OptionKind,
     PolicyLimitExceeded,
     RestructuringError,
     RestructuringPlan,
@@ -296,3 +301,33 @@ def test_a_weekly_contractual_instalment_a_month() -> None:
     assert at(weekly, Frequency.FORTNIGHTLY).monthly_contractual_instalment == Money.of("1063.40")
     assert at(weekly, Frequency.EVERY_15_DAYS).monthly_contractual_instalment == Money.of("995.23")
     assert at(weekly, Frequency.MONTHLY).monthly_contractual_instalment == Money.of("490.80")
+
+
+# ---------------------------------------------------------------------------
+# The README's weekly example, evaluated
+# ---------------------------------------------------------------------------
+
+WEEKLY_EXAMPLE = Path(__file__).parents[1] / "examples" / "weekly-extended.json"
+
+
+def test_the_weekly_example_is_restructured_weekly_and_judged_a_month(policy: Policy) -> None:
+    # 24,000.00 + 1,900.00 + 60.00 (penalty 20.00 waived) = 25,960.00 at 12 %, weekly i = 0.12 x 7/360
+    #   12 months have run: at most 48 more. 21 months = floor(21 x 52/12) = 91 weeks:
+    #     25,960 x i / (1 - (1 + i)^-91) = 316.96 a week = 1,373.51 a month > 1,330.00
+    #   22 months = floor(95.33) = 95 weeks: 304.9852 -> 304.99 a week, x 52/12 = 1,321.62 a month
+    #   first week's interest 25,960 x 0.12 x 7 / 360 = 60.573 -> 60.57
+    data = json.loads(WEEKLY_EXAMPLE.read_text())
+    decision = evaluate(case_from_dict(data), policy, date(2026, 3, 10))
+    assert decision.outcome is Outcome.APPROVE
+    plan = decision.offers[0].plan
+    assert (plan.kind, plan.schedule.frequency, plan.schedule.term) == (OptionKind.TERM_EXTENSION, Frequency.WEEKLY, 95)
+    assert plan.schedule.principal == Money.of("25960.00")
+    first = plan.schedule.instalments[0]
+    assert (first.interest, first.total) == (Money.of("60.57"), Money.of("304.99"))
+    assert plan.monthly_equivalent_payment == Money.of("1321.62")
+    # 490.80 a week is 2,126.80 a month, above the 1,900.00 disposable income: no capacity to pay;
+    # were it 490.80 a month, the borrower could pay it and the case is declined
+    data["loans"][0]["frequency"] = "monthly"
+    monthly = evaluate(case_from_dict(data), policy, date(2026, 3, 10))
+    assert monthly.outcome is Outcome.DECLINE
+    assert [i.code.value for i in monthly.indicators] == ["capacity_to_pay"]
