@@ -57,16 +57,6 @@ def totals(plan: RestructuringPlan) -> list[Money]:
 # ---------------------------------------------------------------------------
 
 
-def test_months_are_converted_to_whole_periods_never_longer_than_the_months() -> None:
-    # floor(months x periods a year / 12): 12 months = 52 weeks, 26 fortnights, 24 periods of
-    # 15 days (12 x 24.33 / 12 = 24.33 -> 24); 1 month = 4 weeks (4.33), 2 fortnights (2.17),
-    # 2 periods of 15 days (2.03); 60 months = 260 weeks, 130 fortnights, 121 periods (121.67)
-    assert [Frequency.WEEKLY.periods_in_months(m) for m in (1, 12, 60)] == [4, 52, 260]
-    assert [Frequency.FORTNIGHTLY.periods_in_months(m) for m in (1, 12, 60)] == [2, 26, 130]
-    assert [Frequency.EVERY_15_DAYS.periods_in_months(m) for m in (1, 12, 60)] == [2, 24, 121]
-    assert [Frequency.MONTHLY.periods_in_months(m) for m in (1, 12, 60)] == [1, 12, 60]
-
-
 def test_a_loan_keeps_monthly_plans_when_the_policy_allows_only_monthly(policy: Policy) -> None:
     position = at(loan("900.00", overdue_principal="100.00", rate="0.18", remaining=1), Frequency.FORTNIGHTLY)
     plan = term_extension(position, RULES, new_term_months=2, first_due_date=FIRST_DUE)  # default: monthly only
