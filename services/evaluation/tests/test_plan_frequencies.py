@@ -18,6 +18,7 @@ from forbear_evaluation.domain.restructuring import (
     RestructuringPlan,
     arrears_instalments,
     payment_deferral,
+    reamortisation,
     term_extension,
 )
 from forbear_evaluation.domain.value_test import (
@@ -253,3 +254,17 @@ def test_the_weekly_example_is_restructured_weekly_and_judged_a_month(policy: Po
     monthly = evaluate(case_from_dict(data), policy, date(2026, 3, 10))
     assert monthly.outcome is Outcome.DECLINE
     assert [i.code.value for i in monthly.indicators] == ["capacity_to_pay"]
+
+
+def test_a_weekly_loan_is_reamortised_over_its_remaining_weeks(policy: Policy) -> None:
+    # 1 month left of a weekly loan = floor(1 x 52 / 12) = 4 weekly instalments, kept from the
+    # next due date 17 March; 900.00 not yet due + 100.00 overdue at 0 % = 250.00 principal a week;
+    # the 8.00 overdue interest in 4 interest-free parts of 2.00: 252.00 a week
+    position = replace(at(loan("900.00", overdue_principal="100.00", overdue_interest="8.00", rate="0", remaining=1),
+                          Frequency.WEEKLY), next_due_date=date(2026, 3, 17))
+    plan = reamortisation(position, policy.reamortisation, policy.schedules, RULES,
+                          first_due_date=FIRST_DUE, as_of=date(2026, 3, 10))
+    assert (plan.schedule.frequency, plan.schedule.term) == (Frequency.WEEKLY, 4)
+    assert [i.due_date for i in plan.schedule.instalments] == [
+        date(2026, 3, 17), date(2026, 3, 24), date(2026, 3, 31), date(2026, 4, 7)]
+    assert totals(plan) == [Money.of("252.00")] * 4

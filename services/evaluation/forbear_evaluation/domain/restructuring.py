@@ -79,7 +79,7 @@ class LoanPosition:
     fees: Money
     annual_rate: Decimal
     original_term_months: int
-    remaining_term_months: int  # instalments not yet due
+    remaining_term_months: int  # months not yet due (a monthly loan's instalments); see the module docstring
     contractual_instalment: Money
     repayment_method: RepaymentMethod = RepaymentMethod.EQUAL_INSTALMENT
     frequency: Frequency = Frequency.MONTHLY
@@ -650,7 +650,8 @@ def reamortisation(
     The remaining instalments keep their number and their due dates (from the loan's next
     due date; ``first_due_date`` only when the loan does not say or that date is not after
     the business date ``as_of``),
-    so maturity does not move. Principal not yet due plus the overdue principal is
+    so maturity does not move (a loan in days has ``periods_in_months`` of the remaining months
+    as instalments, the policy's limits counting those). Principal not yet due plus the overdue principal is
     re-amortised at the contract rate by the loan's method and frequency (where the policy
     allows them). The overdue interest and any penalty left after ``waiver`` are spread in
     equal interest-free parts over the same instalments' interest, the overdue fees over their
@@ -661,7 +662,8 @@ def reamortisation(
     waiver = waiver or Waiver.none(currency)
     if not rules.allowed:
         raise PolicyLimitExceeded("reamortisation.allowed", "this policy does not allow re-amortisation")
-    remaining = loan.remaining_term_months
+    frequency = schedules.frequency_for(loan.frequency)
+    remaining = frequency.periods_in_months(loan.remaining_term_months)  # instalments of the plan
     if remaining < rules.min_remaining_instalments:
         raise PolicyLimitExceeded(
             "reamortisation.min_remaining_instalments",
@@ -677,7 +679,6 @@ def reamortisation(
     _check_waiver(loan, waiver, policy)
     next_due = loan.next_due_date
     first_due = next_due if next_due is not None and next_due > as_of else first_due_date
-    frequency = schedules.frequency_for(loan.frequency)
     method = schedules.method_for(loan.repayment_method)
     principal = loan.outstanding_principal + loan.overdue_principal
     base = build_schedule(
