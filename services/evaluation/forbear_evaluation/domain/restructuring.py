@@ -179,9 +179,9 @@ class ChangeStatement:
     """What the option changes, old against new, to the cent."""
 
     old_instalment: Money
-    new_instalment: Money  # highest regular monthly payment of the new plan (balloon excluded)
+    new_instalment: Money  # highest regular payment of a period of the new plan (balloon excluded)
     old_remaining_term_months: int
-    new_term_months: int  # months from the plan's start to its last due date
+    new_term_months: int  # the plan's instalments: months for a monthly plan, else periods of its frequency
     old_annual_rate: Decimal
     new_annual_rate: Decimal
     capitalised_arrears: Money  # arrears (after waivers) added to the new principal
@@ -189,7 +189,7 @@ class ChangeStatement:
     waived_interest: Money
     fees_charged: Money  # new fees the option charges (e.g. the deferral fee)
     deferred_principal: Money  # interest-free balloon set aside to the last instalment
-    deferral_months: int
+    deferral_months: int  # months, as the policy states them (the schedule has their periods)
     arrears_instalments: int  # N parts of arrears paid on top of the regular instalment
 
 
