@@ -18,6 +18,7 @@ from forbear_shared.domain.schedule import (
     Frequency,
     RepaymentMethod,
     Schedule,
+    ScheduleError,
     build_schedule,
     equal_instalment_schedule,
     flat_rate_schedule,
@@ -260,3 +261,16 @@ def test_the_demo_policy_allows_every_frequency_and_limits_reageing_the_ffiec_wa
     assert older.schedules.frequencies == (Frequency.MONTHLY,)
     assert not older.reamortisation.allowed and not older.reageing.allowed
     assert older.schedules.frequency_for(Frequency.WEEKLY) is Frequency.MONTHLY
+
+
+def test_months_are_converted_to_whole_periods_never_longer_than_the_months() -> None:
+    # floor(months x periods a year / 12): 12 months = 52 weeks, 26 fortnights, 24 periods of
+    # 15 days (12 x 24.33 / 12 = 24.33 -> 24); 1 month = 4 weeks (4.33), 2 fortnights (2.17),
+    # 2 periods of 15 days (2.03); 60 months = 260 weeks, 130 fortnights, 121 periods (121.67)
+    assert [Frequency.WEEKLY.periods_in_months(m) for m in (1, 12, 60)] == [4, 52, 260]
+    assert [Frequency.FORTNIGHTLY.periods_in_months(m) for m in (1, 12, 60)] == [2, 26, 130]
+    assert [Frequency.EVERY_15_DAYS.periods_in_months(m) for m in (1, 12, 60)] == [2, 24, 121]
+    assert [Frequency.MONTHLY.periods_in_months(m) for m in (1, 12, 60)] == [1, 12, 60]
+    assert Frequency.WEEKLY.periods_in_months(0) == 0
+    with pytest.raises(ScheduleError):
+        Frequency.WEEKLY.periods_in_months(-1)

@@ -199,6 +199,34 @@ def test_unemployed_borrower_with_complete_evidence_is_approved_with_ranked_offe
     assert worker_metric("forbear_time_to_first_decision_days_count") >= 1
 
 
+def test_a_weekly_loan_is_restructured_weekly_and_judged_on_its_payments_a_month(services, infra) -> None:
+    # services/evaluation/examples/weekly-extended.json through the broker: 24,000.00 + 1,900.00
+    # + 60.00 (penalty 20.00 waived) = 25,960.00 at 12 %, weekly (i = 0.12 x 7 / 360);
+    # 21 months = 91 weeks would be 316.96 a week = 1,373.51 a month > 1,330.00;
+    # 22 months = floor(22 x 52 / 12) = 95 weeks of 304.99 = 1,321.62 a month
+    case_id, borrower = new_case_id(), f"b-{uuid.uuid4().hex[:6]}"
+    weekly = {
+        "loan_id": f"loan-{case_id}", "borrower_id": borrower, "original_principal": "40000.00",
+        "outstanding_principal": "24000.00", "annual_rate": "0.12", "original_term_months": 24,
+        "remaining_term_months": 12, "contractual_instalment": "490.80", "overdue_principal": "1900.00",
+        "overdue_interest": "60.00", "penalty_interest": "20.00", "days_past_due": 20, "as_of": "2026-03-10",
+        "repayment_frequency": "weekly",
+    }
+    submit(infra, case_id, submission(case_id, borrower, loans=[weekly]))
+
+    [event] = decided_events(infra, case_id)
+    payload = event["payload"]
+    assert payload["outcome"] == "approve"
+    first = payload["offers"][0]
+    assert (first["option"], first["new_instalment"], first["term_months"]) == ("term_extension", "304.99", 95)
+    schedule = first["schedule"]
+    assert schedule["frequency"] == "weekly" and schedule["principal"] == "25960.00"
+    # the plan starts on the business date and falls due a week later, then every week
+    assert schedule["start_date"] == "2026-03-10" and schedule["instalments"][0]["due_date"] == "2026-03-17"
+    assert schedule["instalments"][0]["interest"] == "60.57"  # 25,960 x 0.12 x 7 / 360 = 60.573
+    assert_schedule_is_whole(first)
+
+
 def test_borrower_whose_income_covers_the_instalment_and_who_twice_went_silent_is_declined_as_wilful(
     services, infra
 ) -> None:

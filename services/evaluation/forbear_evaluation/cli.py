@@ -206,7 +206,10 @@ def render_text(decision: Decision, schedule_of: int = 1) -> str:
             f"offer {offer.rank} ({offer.source}, {offer.plan.kind.value})"
             + (f" concessions: {', '.join(c.value for c in offer.concessions)}" if offer.concessions else ""),
             f"  instalment {ch.old_instalment} -> {ch.new_instalment}; term {ch.old_remaining_term_months} -> "
-            f"{ch.new_term_months} months; rate {ch.old_annual_rate} -> {ch.new_annual_rate}",
+            + (f"{ch.new_term_months} months" if offer.plan.schedule.frequency is Frequency.MONTHLY
+               else f"{ch.new_term_months} {offer.plan.schedule.frequency.value} instalments "
+                    f"(about {offer.plan.monthly_equivalent_payment} a month)")
+            + f"; rate {ch.old_annual_rate} -> {ch.new_annual_rate}",
             f"  capitalised arrears {ch.capitalised_arrears}; waived penalty {ch.waived_penalty}, "
             f"interest {ch.waived_interest}; fees {ch.fees_charged}; deferred principal {ch.deferred_principal}"
             + (f"; deferral {ch.deferral_months} months" if ch.deferral_months else "")

@@ -192,7 +192,11 @@ class LoanPolicy(_PolicyModel):
 
 class RestructuringPolicy(_PolicyModel):
     max_total_term_months: int = Field(ge=1, le=600)
-    """China's credit-card rule allows personal instalment plans at most 5 years."""
+    """China's credit-card rule allows personal instalment plans at most 5 years.
+
+    Terms and their limits are months whatever the plan's frequency: a plan in days has
+    ``Frequency.periods_in_months(months)`` = floor(months x periods a year / 12) instalments in
+    them (12 months: 52 weeks, 26 fortnights, 24 periods of 15 days), never more than fit."""
     penalty_waiver_max_share: Share
     """Penalty interest is waived first; the demo lender may waive all of it."""
     interest_waiver_max_share: Share
@@ -200,11 +204,14 @@ class RestructuringPolicy(_PolicyModel):
     interest_waiver_requires_complete_evidence: bool = True
     """Interest waivers need strong evidence (product brief)."""
     max_deferral_months: int = Field(ge=0, le=24)
-    """Longest payment deferral (延期还款), in months; the brief's typical limit is 6."""
+    """Longest payment deferral (延期还款), in months (the brief's typical limit is 6); a pause of a
+    plan in days is ``periods_in_months`` of its periods (1 month: 4 weeks, 2 fortnights, 2
+    periods of 15 days)."""
     deferral_fee: Amount
     """Fee a payment deferral charges, once."""
     max_arrears_instalments: int = Field(ge=1, le=60)
-    """Most parts the arrears may be paid in on top of the regular instalment (分期偿还, typically 12)."""
+    """Most parts the arrears may be paid in on top of the regular instalment (分期偿还, typically
+    12): a count of the plan's instalments (weekly parts for a weekly plan)."""
     rate_floor: Rate
     """The waterfall lowers the rate in steps but never below this."""
     rate_step: Rate

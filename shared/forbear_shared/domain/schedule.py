@@ -44,7 +44,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_FLOOR, Decimal
 from enum import StrEnum
 from typing import Any
 
@@ -96,6 +96,17 @@ class Frequency(StrEnum):
         if self is Frequency.FORTNIGHTLY:
             return Decimal(26)
         return Decimal(365) / Decimal(15)
+
+    def periods_in_months(self, months: int) -> int:
+        """The whole periods of this frequency in ``months`` months: ``floor(months x periods per
+        year / 12)``, so a plan never runs longer than the months a policy limit allows. 12 months
+        are 52 weeks, 26 fortnights or 24 periods of 15 days (12 x 365/15 / 12 = 24.33); one month
+        is 4 weeks, 2 fortnights or 2 periods of 15 days; monthly it is ``months`` itself."""
+        if months < 0:
+            raise ScheduleError("a number of months must not be negative")
+        if self is Frequency.MONTHLY:
+            return months
+        return int((Decimal(months) * self.periods_per_year / Decimal(12)).to_integral_value(rounding=ROUND_FLOOR))
 
     def due_dates(self, first_due: date, count: int) -> tuple[date, ...]:
         """``count`` nominal due dates anchored on the first one."""

@@ -101,7 +101,8 @@ def _fixed_term_plan(
 
         def build(rate: Decimal) -> RestructuringPlan:
             return term_extension(
-                loan, rules, new_term_months=term, first_due_date=first_due, waiver=waiver, annual_rate=rate
+                loan, rules, new_term_months=term, first_due_date=first_due, waiver=waiver, annual_rate=rate,
+                schedules=policy.schedules,
             )
     else:
         waivers = tuple(Waiver(max_penalty_waiver(loan, rules), Money.zero(currency)) for loan in case.loans)
@@ -110,13 +111,14 @@ def _fixed_term_plan(
 
         def build(rate: Decimal) -> RestructuringPlan:
             return consolidation(
-                case.loans, rules, new_term_months=term, annual_rate=rate, first_due_date=first_due, waivers=waivers
+                case.loans, rules, new_term_months=term, annual_rate=rate, first_due_date=first_due, waivers=waivers,
+                schedules=policy.schedules,
             )
 
     first = (Concession.WAIVE_PENALTIES,) if waived else ()
     for index, rate in enumerate(rates):
         plan = build(rate)
-        if plan.peak_regular_payment <= target:
+        if plan.monthly_equivalent_payment <= target:
             steps = (Concession.CAPITALISE_ARREARS, Concession.EXTEND_TERM)
             return plan, first + steps + ((Concession.REDUCE_RATE,) if index else ())
     return None, ()
@@ -157,7 +159,7 @@ def evaluate_counter(case: Case, policy: Policy, as_of: date, proposal: CounterP
     else:
         waterfall: WaterfallResult
         if len(case.loans) == 1:
-            waterfall = concession_waterfall(case.loans[0], policy.restructuring, target, first_due)
+            waterfall = concession_waterfall(case.loans[0], policy.restructuring, target, first_due, policy.schedules)
         else:
             waterfall = _consolidation_waterfall(case.loans, policy, target, first_due)
         plan, concessions = waterfall.plan, waterfall.concessions
@@ -176,7 +178,7 @@ def evaluate_counter(case: Case, policy: Policy, as_of: date, proposal: CounterP
         replace(fresh, offers=(offer,)),
         True,
         COUNTER_MET,
-        f"proposal ({proposal.describe()}) met: {plan.kind.value} {ch.new_instalment} a month over "
-        f"{ch.new_term_months} months at {ch.new_annual_rate}; plan NPV {value.plan_npv} "
+        f"proposal ({proposal.describe()}) met: {plan.kind.value} {plan.payment_and_term()} "
+        f"at {ch.new_annual_rate}; plan NPV {value.plan_npv} "
         f">= legal recovery NPV {value.legal_npv}",
     )

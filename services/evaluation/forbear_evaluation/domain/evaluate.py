@@ -52,6 +52,7 @@ from .restructuring import (
     max_interest_waiver,
     max_penalty_waiver,
     payment_deferral,
+    plan_frequency,
     reageing,
     reamortisation,
 )
@@ -184,7 +185,7 @@ def _value_test(plan: RestructuringPlan, policy: Policy) -> ValueTestResult:
         PlanCashFlow(payment, balance)
         for payment, balance in zip(plan.monthly_payments(), plan.balances_before(), strict=True)
     )
-    return lender_value_test(flows, plan.owed_before, assumptions)
+    return lender_value_test(flows, plan.owed_before, assumptions, plan.schedule.frequency)
 
 
 def _consolidation_waterfall(
@@ -200,16 +201,19 @@ def _consolidation_waterfall(
     waivers = tuple(Waiver(max_penalty_waiver(loan, rules), Money.zero(loan.currency)) for loan in loans)
     base = max(1, max(loan.remaining_term_months for loan in loans))
     highest = max(loan.annual_rate for loan in loans)
+    frequency = plan_frequency(loans, policy.schedules)
     grid = ConcessionGrid(
         base_term=min(base, rules.max_total_term_months),
         max_term=rules.max_total_term_months,
         rates=allowed_rates(highest, rules),
         max_deferred_principal=Money.zero(loans[0].currency),
+        frequency=frequency,
     )
 
     def build(term: int, rate: Decimal, deferred: Money) -> RestructuringPlan:
         return consolidation(
-            loans, rules, new_term_months=term, annual_rate=rate, first_due_date=first_due, waivers=waivers
+            loans, rules, new_term_months=term, annual_rate=rate, first_due_date=first_due, waivers=waivers,
+            schedules=policy.schedules,
         )
 
     first = (Concession.WAIVE_PENALTIES,) if any(w.penalty.is_positive() for w in waivers) else ()
@@ -218,18 +222,8 @@ def _consolidation_waterfall(
         return Money.total((loan.total_owed - w.total for loan, w in zip(loans, waivers, strict=True)), loans[0].currency)
 
     return run_waterfall(
-        build, grid, affordable, first_concessions=first, lower_bound=annuity_lower_bound(merged_principal)
+        build, grid, affordable, first_concessions=first, lower_bound=annuity_lower_bound(merged_principal, frequency)
     )
-
-
-def monthly_equivalent(plan: RestructuringPlan) -> Money:
-    """The plan's peak regular payment as a monthly amount, to compare with a monthly budget:
-    a weekly payment x 52 / 12, a fortnightly one x 26 / 12, a 15-day one x (365/15) / 12."""
-    frequency = plan.schedule.frequency
-    peak = plan.peak_regular_payment
-    if frequency is Frequency.MONTHLY:
-        return peak
-    return peak.times(frequency.periods_per_year / Decimal(12))
 
 
 def _product_alternatives(
@@ -251,7 +245,7 @@ def _product_alternatives(
         except (PolicyLimitExceeded, RestructuringError):
             pass
         else:
-            if affordable.can_afford(monthly_equivalent(plan)):
+            if affordable.can_afford(plan.monthly_equivalent_payment):
                 return [plan]
     if not policy.reageing.allowed:
         return found
@@ -269,7 +263,7 @@ def _product_alternatives(
                             waiver=waiver)
         except (PolicyLimitExceeded, RestructuringError):
             break
-        if affordable.can_afford(monthly_equivalent(plan)):
+        if affordable.can_afford(plan.monthly_equivalent_payment):
             found.append(plan)
             break
     return found
@@ -294,7 +288,9 @@ def _alternatives(
     limit = affordable.affordable_instalment.amount
     found: list[RestructuringPlan] = []
     first_regular: Decimal | None = None  # the regular schedule's first payment: the same whatever the parts
-    for parts in range(1, min(rules.max_arrears_instalments, loan.remaining_term_months) + 1):
+    frequency = policy.schedules.frequency_for(loan.frequency)
+    regular_instalments = frequency.periods_in_months(loan.remaining_term_months)
+    for parts in range(1, min(rules.max_arrears_instalments, regular_instalments) + 1):
         if first_regular is not None:
             # The first month pays the regular instalment and the first arrears part, which is
             # the arrears split evenly and truncated to the cent (the last part takes the residue).
@@ -302,23 +298,26 @@ def _alternatives(
             if first_regular + (arrears / parts).quantize(CENT, rounding=ROUND_DOWN) > limit:
                 continue
         try:
-            plan = arrears_instalments(loan, rules, parts=parts, first_due_date=first_due, waiver=waiver)
+            plan = arrears_instalments(loan, rules, parts=parts, first_due_date=first_due, waiver=waiver,
+                                       schedules=policy.schedules)
         except (PolicyLimitExceeded, RestructuringError):
             break
-        if affordable.can_afford(plan.peak_regular_payment):
+        if affordable.can_afford(plan.monthly_equivalent_payment):
             found.append(plan)
             break
-        first_regular = plan.schedule.instalments[0].total.amount
+        if frequency is Frequency.MONTHLY:  # the shortcut compares a month's payment with the budget
+            first_regular = plan.schedule.instalments[0].total.amount
     deferral_bound: Money | None = None  # the same for every length of deferral
     for months in range(1, rules.max_deferral_months + 1):
-        if deferral_bound is not None and deferral_bound > affordable.affordable_instalment:
+        if deferral_bound is not None and deferral_bound > affordable.affordable_instalment:  # monthly plans only
             # None could be affordable: later lengths either break a limit or are not built.
             break
         try:
-            plan = payment_deferral(loan, rules, months=months, first_due_date=first_due, waiver=waiver)
+            plan = payment_deferral(loan, rules, months=months, first_due_date=first_due, waiver=waiver,
+                                    schedules=policy.schedules)
         except (PolicyLimitExceeded, RestructuringError):
             break
-        if affordable.can_afford(plan.peak_regular_payment):
+        if affordable.can_afford(plan.monthly_equivalent_payment):
             found.append(plan)
             break
         deferral_bound = _resumed_payment_bound(plan)
@@ -336,6 +335,8 @@ def _resumed_payment_bound(plan: RestructuringPlan) -> Money | None:
     positive rate and at least two repayments.
     """
     changes = plan.changes
+    if plan.schedule.frequency is not Frequency.MONTHLY:
+        return None  # ``annuity_payment`` is the monthly level payment
     repayments = plan.schedule.term - changes.deferral_months
     rate = changes.new_annual_rate
     principal = plan.schedule.principal
@@ -382,7 +383,8 @@ def evaluate(case: Case, policy: Policy, as_of: date) -> Decision:
         agreements_broken_on=case.conduct.agreements_broken_on,
     )
     wd = ev.wilful_default
-    original_instalment = Money.total((loan.contractual_instalment for loan in case.loans), currency)
+    # a month's worth, as the income it is compared with (a weekly loan's instalment x 52 / 12)
+    original_instalment = Money.total((loan.monthly_contractual_instalment for loan in case.loans), currency)
     indicators = wilful_default_indicators(
         conduct,
         affordability.disposable_income,
@@ -426,7 +428,7 @@ def evaluate(case: Case, policy: Policy, as_of: date) -> Decision:
     affordable = affordability.affordable_instalment
     if len(case.loans) == 1:
         loan = case.loans[0]
-        waterfall = concession_waterfall(loan, policy.restructuring, affordable, first_due)
+        waterfall = concession_waterfall(loan, policy.restructuring, affordable, first_due, policy.schedules)
         alternatives = _alternatives(
             loan, policy, affordability, first_due, generous_waiver=priority in ev.interest_waiver_contact_bands,
             as_of=as_of,
@@ -441,8 +443,7 @@ def evaluate(case: Case, policy: Policy, as_of: date) -> Decision:
         candidates.append(("waterfall", waterfall.plan, waterfall.concessions))
         reasons.append(Reason(
             ReasonCode.AFFORDABLE_PLAN_FOUND,
-            f"{waterfall.plan.kind.value}: {waterfall.plan.changes.new_instalment} a month over "
-            f"{waterfall.plan.changes.new_term_months} months at {waterfall.plan.changes.new_annual_rate} "
+            f"{waterfall.plan.kind.value}: {waterfall.plan.payment_and_term()} at {waterfall.plan.changes.new_annual_rate} "
             f"(affordable {affordable}; concessions: {', '.join(c.value for c in waterfall.concessions)})",
         ))
     else:

@@ -11,6 +11,15 @@ method and frequency where ``Policy.schedules`` allows them.
 Schedules are built by the shared builders (``forbear_shared.domain.schedule``):
 a restructured plan starts one month before its first due date and is priced
 30/360 like the contract, so its numbers match what the agreement service signs.
+
+Every option builds its plan at the loan's frequency where ``Policy.schedules`` allows it
+(``SchedulePolicy.frequency_for``; monthly otherwise). Terms are stated in the policy's units:
+the loan's remaining term, a new term, a deferral and the limits ``max_total_term_months`` and
+``max_deferral_months`` are months; a plan in days has ``Frequency.periods_in_months`` of its
+periods in them, ``floor(months x periods per year / 12)`` (a 12-month term of a fortnightly
+loan is 26 fortnights, of a weekly one 52 weeks, of a 15-day one 24 periods), so no plan runs
+longer than its months. Counts of instalments (``max_arrears_instalments``, the arrears parts)
+are instalments of the plan. A plan in days falls due first one period after its start.
 """
 
 from __future__ import annotations
@@ -22,7 +31,7 @@ from decimal import Decimal
 from enum import StrEnum
 
 from forbear_shared.domain.apr import AnnualisedRate, annualised_rate_of_payments
-from forbear_shared.domain.calendar import add_months
+from forbear_shared.domain.calendar import add_days, add_months
 from forbear_shared.domain.money import Money
 from forbear_shared.domain.policy import ReageingPolicy, ReamortisationPolicy, RestructuringPolicy, SchedulePolicy
 from forbear_shared.domain.schedule import (
@@ -70,7 +79,7 @@ class LoanPosition:
     fees: Money
     annual_rate: Decimal
     original_term_months: int
-    remaining_term_months: int  # instalments not yet due
+    remaining_term_months: int  # months not yet due (a monthly loan's instalments); see the module docstring
     contractual_instalment: Money
     repayment_method: RepaymentMethod = RepaymentMethod.EQUAL_INSTALMENT
     frequency: Frequency = Frequency.MONTHLY
@@ -94,6 +103,14 @@ class LoanPosition:
     @property
     def months_elapsed(self) -> int:
         return self.original_term_months - self.remaining_term_months
+
+    @property
+    def monthly_contractual_instalment(self) -> Money:
+        """The contractual instalment as a monthly amount (weekly x 52 / 12, fortnightly x 26 / 12,
+        every 15 days x (365/15) / 12), to compare with a monthly income."""
+        if self.frequency is Frequency.MONTHLY:
+            return self.contractual_instalment
+        return self.contractual_instalment.times(self.frequency.periods_per_year / Decimal(12))
 
     @property
     def arrears(self) -> Money:
@@ -162,9 +179,9 @@ class ChangeStatement:
     """What the option changes, old against new, to the cent."""
 
     old_instalment: Money
-    new_instalment: Money  # highest regular monthly payment of the new plan (balloon excluded)
+    new_instalment: Money  # highest regular payment of a period of the new plan (balloon excluded)
     old_remaining_term_months: int
-    new_term_months: int  # months from the plan's start to its last due date
+    new_term_months: int  # the plan's instalments: months for a monthly plan, else periods of its frequency
     old_annual_rate: Decimal
     new_annual_rate: Decimal
     capitalised_arrears: Money  # arrears (after waivers) added to the new principal
@@ -172,7 +189,7 @@ class ChangeStatement:
     waived_interest: Money
     fees_charged: Money  # new fees the option charges (e.g. the deferral fee)
     deferred_principal: Money  # interest-free balloon set aside to the last instalment
-    deferral_months: int
+    deferral_months: int  # months, as the policy states them (the schedule has their periods)
     arrears_instalments: int  # N parts of arrears paid on top of the regular instalment
 
 
@@ -194,7 +211,7 @@ class RestructuringPlan:
         return self.schedule.currency
 
     def monthly_payments(self) -> tuple[Money, ...]:
-        """What the borrower pays each month, arrears parts included."""
+        """What the borrower pays each period (a month, or the plan's frequency), arrears parts included."""
         payments = [i.total for i in self.schedule.instalments]
         if self.arrears_schedule is not None:
             for index, part in enumerate(self.arrears_schedule.instalments):
@@ -223,8 +240,28 @@ class RestructuringPlan:
         )
 
     @property
+    def monthly_equivalent_payment(self) -> Money:
+        """The peak regular payment as a monthly amount, to compare with a monthly budget:
+        a weekly payment x 52 / 12, a fortnightly one x 26 / 12, a 15-day one x (365/15) / 12."""
+        frequency = self.schedule.frequency
+        peak = self.peak_regular_payment
+        if frequency is Frequency.MONTHLY:
+            return peak
+        return peak.times(frequency.periods_per_year / Decimal(12))
+
+    def payment_and_term(self) -> str:
+        """"1328.13 CNY a month over 46 months", or for a plan in days "304.99 CNY a week over 95
+        weekly instalments (1321.62 CNY a month)"."""
+        ch = self.changes
+        frequency = self.schedule.frequency
+        if frequency is Frequency.MONTHLY:
+            return f"{ch.new_instalment} a month over {ch.new_term_months} months"
+        return (f"{ch.new_instalment} {_PER_PERIOD[frequency]} over {ch.new_term_months} {frequency.value} "
+                f"instalments ({self.monthly_equivalent_payment} a month)")
+
+    @property
     def peak_regular_payment(self) -> Money:
-        """The highest monthly payment, leaving out an interest-free balloon.
+        """The highest payment of a period, leaving out an interest-free balloon.
 
         Affordability is judged on this: the balloon is due at maturity (to be
         refinanced or settled then), not out of monthly income.
@@ -234,6 +271,9 @@ class RestructuringPlan:
         if last.kind is InstalmentKind.BALLOON:
             payments[-1] = payments[-1] - self.changes.deferred_principal
         return max(payments)
+
+
+_PER_PERIOD = {Frequency.WEEKLY: "a week", Frequency.FORTNIGHTLY: "a fortnight", Frequency.EVERY_15_DAYS: "every 15 days"}
 
 
 # ---------------------------------------------------------------------------
@@ -303,6 +343,29 @@ def _check_waiver(loan: LoanPosition, waiver: Waiver, policy: RestructuringPolic
             )
 
 
+MONTHLY_ONLY = SchedulePolicy()
+"""The schedules section that allows monthly plans only (an option's default)."""
+
+
+def plan_frequency(loans: Sequence[LoanPosition], schedules: SchedulePolicy) -> Frequency:
+    """The frequency of the plan for ``loans``: their common frequency where the policy allows it
+    (``SchedulePolicy.frequency_for``); loans of different frequencies merged into one get the
+    policy's first."""
+    frequencies = {loan.frequency for loan in loans}
+    if len(frequencies) != 1:
+        return schedules.frequencies[0]
+    return schedules.frequency_for(frequencies.pop())
+
+
+def plan_dates(first_due_date: date, frequency: Frequency) -> tuple[date, date]:
+    """(start, first due date) of a restructured plan: it starts one month before
+    ``first_due_date``, and a plan in days falls due first one of its periods after that start
+    (a monthly plan on ``first_due_date`` itself)."""
+    start = add_months(first_due_date, -1)
+    days = frequency.period_days
+    return start, first_due_date if days is None else add_days(start, days)
+
+
 def _capitalise(loan: LoanPosition, waiver: Waiver) -> tuple[Money, Money]:
     """New principal and the arrears it capitalises, after the waiver."""
     arrears = loan.arrears - waiver.total
@@ -323,12 +386,15 @@ def term_extension(
     waiver: Waiver | None = None,
     annual_rate: Decimal | None = None,
     deferred_principal: Money | None = None,
+    schedules: SchedulePolicy = MONTHLY_ONLY,
 ) -> RestructuringPlan:
     """展期: capitalise the arrears and spread the balance over ``new_term_months``.
 
     The waterfall's modification is this option with, optionally, a lower rate
     (in policy steps, not below the floor) and an interest-free principal
-    deferral (only if the policy allows it).
+    deferral (only if the policy allows it). At the loan's frequency (where ``schedules``
+    allows it) the plan has ``periods_in_months(new_term_months)`` instalments: 12 months of
+    a fortnightly loan are 26 fortnightly instalments.
     """
     currency = loan.currency
     waiver = waiver or Waiver.none(currency)
@@ -341,13 +407,17 @@ def term_extension(
     _check_rate(loan.annual_rate, rate, policy)
     principal, capitalised = _capitalise(loan, waiver)
     _check_principal_deferral(deferred, principal, policy)
+    frequency = schedules.frequency_for(loan.frequency)
+    start, first_due = plan_dates(first_due_date, frequency)
     schedule = build_schedule(
         principal,
         rate,
-        repayments=new_term_months,
-        first_due_date=first_due_date,
+        repayments=frequency.periods_in_months(new_term_months),
+        first_due_date=first_due,
+        start_date=start,
         balloon=deferred if deferred.is_positive() else None,
         balloon_bears_interest=False,
+        frequency=frequency,
     )
     plan = RestructuringPlan(
         kind=OptionKind.TERM_EXTENSION,
@@ -366,12 +436,16 @@ def arrears_instalments(
     parts: int,
     first_due_date: date,
     waiver: Waiver | None = None,
+    schedules: SchedulePolicy = MONTHLY_ONLY,
 ) -> RestructuringPlan:
     """分期偿还: the overdue amount in ``parts`` interest-free parts on top of the regular instalment.
 
     The regular schedule continues on the principal not yet due, at the
     contract rate, over the remaining term.  ``parts = 1`` with a waiver is
     the plain "waive and settle" option.  Residue of the split is on the last part.
+    At the loan's frequency (where ``schedules`` allows it) the remaining months are
+    ``periods_in_months(remaining)`` instalments and ``parts`` counts instalments of the plan
+    (within ``max_arrears_instalments``), the parts due with the first regular ones.
     """
     currency = loan.currency
     waiver = waiver or Waiver.none(currency)
@@ -383,19 +457,25 @@ def arrears_instalments(
         )
     if loan.remaining_term_months < 1 or not loan.outstanding_principal.is_positive():
         raise RestructuringError("arrears instalments need a regular schedule that continues")
-    if parts > loan.remaining_term_months:
-        raise RestructuringError(f"{parts} parts do not fit in the {loan.remaining_term_months} remaining months")
+    frequency = schedules.frequency_for(loan.frequency)
+    regular_instalments = frequency.periods_in_months(loan.remaining_term_months)
+    if parts > regular_instalments:
+        raise RestructuringError(
+            f"{parts} parts do not fit in the {regular_instalments} remaining instalments "
+            f"({loan.remaining_term_months} months, {frequency.value})"
+        )
     _check_waiver(loan, waiver, policy)
     arrears = loan.arrears - waiver.total
     if not arrears.is_positive():
         raise RestructuringError("there are no arrears left to pay in parts")
+    start, first_due = plan_dates(first_due_date, frequency)
     regular = build_schedule(
-        loan.outstanding_principal, loan.annual_rate, repayments=loan.remaining_term_months,
-        first_due_date=first_due_date,
+        loan.outstanding_principal, loan.annual_rate, repayments=regular_instalments,
+        first_due_date=first_due, start_date=start, frequency=frequency,
     )
     arrears_plan = build_schedule(
-        arrears, Decimal(0), repayments=parts, first_due_date=first_due_date,
-        method=RepaymentMethod.EQUAL_PRINCIPAL,
+        arrears, Decimal(0), repayments=parts, first_due_date=first_due, start_date=start,
+        method=RepaymentMethod.EQUAL_PRINCIPAL, frequency=frequency,
     )
     plan = RestructuringPlan(
         kind=OptionKind.ARREARS_INSTALMENTS,
@@ -416,13 +496,16 @@ def payment_deferral(
     first_due_date: date,
     interest_only: bool = False,
     waiver: Waiver | None = None,
+    schedules: SchedulePolicy = MONTHLY_ONLY,
 ) -> RestructuringPlan:
     """延期还款: no payments (or interest only) for ``months``, then resume.
 
     The arrears are capitalised; interest keeps accruing during the pause
     (capitalised when nothing is paid) and the policy's deferral fee is
     charged with the first payment after it.  The remaining term is kept,
-    so maturity moves out by ``months``.
+    so maturity moves out by ``months``. At the loan's frequency (where ``schedules`` allows
+    it) the pause is ``periods_in_months(months)`` periods and the remaining term
+    ``periods_in_months(remaining)`` instalments: a 1-month pause of a 15-day loan is 2 periods.
     """
     currency = loan.currency
     waiver = waiver or Waiver.none(currency)
@@ -438,19 +521,23 @@ def payment_deferral(
     _check_total_term(loan.months_elapsed, new_term, loan.remaining_term_months, policy)
     principal, capitalised = _capitalise(loan, waiver)
     fee = Money(policy.deferral_fee, currency)
+    frequency = schedules.frequency_for(loan.frequency)
+    start, first_due = plan_dates(first_due_date, frequency)
+    periods = frequency.periods_in_months(months)
     if interest_only:
         # The fee is charged with the first interest-only payment: the pause is
         # not free, and nothing else is due in it.
         schedule = build_schedule(
-            principal, loan.annual_rate, repayments=repayments, first_due_date=first_due_date,
-            interest_only_periods=months,
+            principal, loan.annual_rate, repayments=frequency.periods_in_months(repayments),
+            first_due_date=first_due, start_date=start, interest_only_periods=periods, frequency=frequency,
         )
         schedule = _add_fee_to_first(schedule, fee)
     else:
         schedule = build_schedule(
-            principal, loan.annual_rate, repayments=repayments, first_due_date=first_due_date,
-            deferral_periods=months, deferred_interest=DeferredInterest.CAPITALISE,
-            deferral_fee=fee if fee.is_positive() else None,
+            principal, loan.annual_rate, repayments=frequency.periods_in_months(repayments),
+            first_due_date=first_due, start_date=start,
+            deferral_periods=periods, deferred_interest=DeferredInterest.CAPITALISE,
+            deferral_fee=fee if fee.is_positive() else None, frequency=frequency,
         )
     plan = RestructuringPlan(
         kind=OptionKind.PAYMENT_DEFERRAL,
@@ -470,13 +557,16 @@ def consolidation(
     annual_rate: Decimal,
     first_due_date: date,
     waivers: Sequence[Waiver] | None = None,
+    schedules: SchedulePolicy = MONTHLY_ONLY,
 ) -> RestructuringPlan:
     """债务重组: several loans of one borrower merged into one new loan.
 
     The new principal is every loan's balance and arrears (after waivers).
     The new rate may not exceed the highest contract rate and is subject to
     the floor; the new loan's whole term is within ``max_total_term_months``.
-    Above the policy threshold a supervisor must approve.
+    Above the policy threshold a supervisor must approve. The new loan is at the loans'
+    common frequency where ``schedules`` allows it (``plan_frequency``), with
+    ``periods_in_months(new_term_months)`` instalments.
     """
     if len(loans) < 2:
         raise RestructuringError("consolidation merges at least two loans")
@@ -506,7 +596,12 @@ def consolidation(
         loan_principal, loan_capitalised = _capitalise(loan, waiver)
         principal += loan_principal
         capitalised += loan_capitalised
-    schedule = build_schedule(principal, annual_rate, repayments=new_term_months, first_due_date=first_due_date)
+    frequency = plan_frequency(loans, schedules)
+    start, first_due = plan_dates(first_due_date, frequency)
+    schedule = build_schedule(
+        principal, annual_rate, repayments=frequency.periods_in_months(new_term_months), first_due_date=first_due,
+        start_date=start, frequency=frequency,
+    )
     threshold = Money(policy.consolidation_supervisor_threshold, currency)
     needs_supervisor = principal > threshold
     old_instalment = Money.total((loan.contractual_instalment for loan in loans), currency)
@@ -555,7 +650,8 @@ def reamortisation(
     The remaining instalments keep their number and their due dates (from the loan's next
     due date; ``first_due_date`` only when the loan does not say or that date is not after
     the business date ``as_of``),
-    so maturity does not move. Principal not yet due plus the overdue principal is
+    so maturity does not move (a loan in days has ``periods_in_months`` of the remaining months
+    as instalments, the policy's limits counting those). Principal not yet due plus the overdue principal is
     re-amortised at the contract rate by the loan's method and frequency (where the policy
     allows them). The overdue interest and any penalty left after ``waiver`` are spread in
     equal interest-free parts over the same instalments' interest, the overdue fees over their
@@ -566,7 +662,8 @@ def reamortisation(
     waiver = waiver or Waiver.none(currency)
     if not rules.allowed:
         raise PolicyLimitExceeded("reamortisation.allowed", "this policy does not allow re-amortisation")
-    remaining = loan.remaining_term_months
+    frequency = schedules.frequency_for(loan.frequency)
+    remaining = frequency.periods_in_months(loan.remaining_term_months)  # instalments of the plan
     if remaining < rules.min_remaining_instalments:
         raise PolicyLimitExceeded(
             "reamortisation.min_remaining_instalments",
@@ -582,7 +679,6 @@ def reamortisation(
     _check_waiver(loan, waiver, policy)
     next_due = loan.next_due_date
     first_due = next_due if next_due is not None and next_due > as_of else first_due_date
-    frequency = schedules.frequency_for(loan.frequency)
     method = schedules.method_for(loan.repayment_method)
     principal = loan.outstanding_principal + loan.overdue_principal
     base = build_schedule(

@@ -24,6 +24,16 @@ The model, exactly (all rates are decimals, months are whole):
     plan NPV  = sum_t S_t * P_t * v**t  +  sum_t S_{t-1} * h * N(B_t) * v**(t + L)
     legal NPV = N(B_0) * v**L        where B_0 is everything owed today
 
+A plan of another frequency (weekly, fortnightly, every 15 days) is valued per period of its
+own: with ``m`` periods a year (52, 26, 365/15; ``Frequency.periods_per_year``) the period's
+discount factor is ``v_p = 1 / (1 + d / m)``, its re-default probability
+``h_p = 1 - (1 - p) ** (1/m)`` (so ``1 - (1 - h_p)**m = p``), ``t`` counts the plan's periods,
+and the ``L`` months to recover stay months:
+
+    plan NPV  = sum_t S_t * P_t * v_p**t  +  sum_t S_{t-1} * h_p * N(B_t) * v_p**t * v**L
+
+Monthly (``m = 12``) this is the formula above.
+
 Both values are rounded to cents (ROUND_HALF_UP) and compared rounded: the
 plan passes when ``plan NPV >= legal NPV``.
 """
@@ -36,6 +46,7 @@ from decimal import Decimal
 
 from forbear_shared.domain.money import Money
 from forbear_shared.domain.policy import LenderValuePolicy
+from forbear_shared.domain.schedule import Frequency
 
 _ONE = Decimal(1)
 _MONTHS_PER_YEAR = Decimal(12)
@@ -50,6 +61,18 @@ class ValueTestAssumptions:
     recovery_rate: Decimal
     legal_costs: Money
     months_to_recover: int
+
+    def redefault_probability_per_period(self, frequency: Frequency) -> Decimal:
+        """``h_p`` of a period of ``frequency``: the same survival over a year as the monthly
+        ``h``, ``(1 - h_p)**m = (1 - h)**12 = 1 - p``, so ``h_p = 1 - (1 - h) ** (12/m)``."""
+        if frequency is Frequency.MONTHLY:
+            return self.monthly_redefault_probability
+        exponent = _MONTHS_PER_YEAR / frequency.periods_per_year
+        return _ONE - (_ONE - self.monthly_redefault_probability) ** exponent
+
+    def discount_factor_per_period(self, frequency: Frequency) -> Decimal:
+        """``v_p = 1 / (1 + d / m)`` for ``m`` periods of ``frequency`` a year (monthly: d / 12)."""
+        return _ONE / (_ONE + self.annual_discount_rate / frequency.periods_per_year)
 
 
 def monthly_hazard(twelve_month_probability: Decimal) -> Decimal:
@@ -100,7 +123,7 @@ def _net_legal_recovery(balance: Decimal, a: ValueTestAssumptions) -> Decimal:
 
 
 def _discount_factor(a: ValueTestAssumptions) -> Decimal:
-    return _ONE / (_ONE + a.annual_discount_rate / _MONTHS_PER_YEAR)
+    return a.discount_factor_per_period(Frequency.MONTHLY)
 
 
 def legal_recovery_npv(owed_today: Money, a: ValueTestAssumptions) -> Money:
@@ -109,10 +132,15 @@ def legal_recovery_npv(owed_today: Money, a: ValueTestAssumptions) -> Money:
     return Money.of(_net_legal_recovery(owed_today.amount, a) * v**a.months_to_recover, owed_today.currency)
 
 
-def plan_npv(cash_flows: Sequence[PlanCashFlow], a: ValueTestAssumptions, currency: str = "CNY") -> Money:
-    """Expected present value of the plan's payments, allowing for re-default."""
-    v = _discount_factor(a)
-    h = a.monthly_redefault_probability
+def plan_npv(
+    cash_flows: Sequence[PlanCashFlow], a: ValueTestAssumptions, currency: str = "CNY",
+    frequency: Frequency = Frequency.MONTHLY,
+) -> Money:
+    """Expected present value of the plan's payments (one a period of ``frequency``), allowing
+    for re-default."""
+    v = a.discount_factor_per_period(frequency)
+    h = a.redefault_probability_per_period(frequency)
+    recovery_delay = _discount_factor(a) ** a.months_to_recover  # v**L: L is in months
     survival_before = _ONE  # S_{t-1}
     total = Decimal(0)
     for t, flow in enumerate(cash_flows, start=1):
@@ -122,16 +150,17 @@ def plan_npv(cash_flows: Sequence[PlanCashFlow], a: ValueTestAssumptions, curren
             survival_before
             * h
             * _net_legal_recovery(flow.balance_before.amount, a)
-            * v ** (t + a.months_to_recover)
+            * (v ** (t + a.months_to_recover) if frequency is Frequency.MONTHLY else v**t * recovery_delay)
         )
         survival_before = survival
     return Money.of(total, currency)
 
 
 def lender_value_test(
-    cash_flows: Sequence[PlanCashFlow], owed_today: Money, a: ValueTestAssumptions
+    cash_flows: Sequence[PlanCashFlow], owed_today: Money, a: ValueTestAssumptions,
+    frequency: Frequency = Frequency.MONTHLY,
 ) -> ValueTestResult:
     return ValueTestResult(
-        plan_npv=plan_npv(cash_flows, a, owed_today.currency),
+        plan_npv=plan_npv(cash_flows, a, owed_today.currency, frequency),
         legal_npv=legal_recovery_npv(owed_today, a),
     )

@@ -2,7 +2,8 @@
 
 Concessions are applied in a fixed order, each only as far as needed, and the
 waterfall STOPS at the first plan whose monthly payment the borrower can
-afford (``RestructuringPlan.peak_regular_payment <= affordable instalment``):
+afford (``RestructuringPlan.monthly_equivalent_payment <= affordable instalment``: the peak
+payment itself for a monthly plan, x 52 / 12 for a weekly one):
 
 1. waive penalty interest (up to ``penalty_waiver_max_share``);
 2. capitalise the arrears over the remaining term at the contract rate;
@@ -15,7 +16,8 @@ afford (``RestructuringPlan.peak_regular_payment <= affordable instalment``):
 
 Within a step the search is linear and ascending (one month, one rate step,
 one cent at a time), so the plan returned is the least generous affordable
-one at that step.
+one at that step. Terms are months; a plan at a frequency in days has
+``Frequency.periods_in_months`` of its instalments in them (``restructuring``).
 
 The order puts the cheapest concessions for the lender first: penalties are
 the lender's charge for the delay, a longer term keeps every yuan of
@@ -32,11 +34,13 @@ from datetime import date
 from decimal import Decimal
 from enum import StrEnum
 
+from forbear_shared.domain.calendar import DayCount
 from forbear_shared.domain.money import Money
-from forbear_shared.domain.policy import RestructuringPolicy
-from forbear_shared.domain.schedule import annuity_payment
+from forbear_shared.domain.policy import RestructuringPolicy, SchedulePolicy
+from forbear_shared.domain.schedule import Frequency, annuity_payment
 
 from .restructuring import (
+    MONTHLY_ONLY,
     LoanPosition,
     RestructuringPlan,
     Waiver,
@@ -65,7 +69,9 @@ such a plan cannot be affordable, so the result is the same as building it and l
 """
 
 
-def annuity_lower_bound(principal_of: Callable[[], Money]) -> PaymentBound:
+def annuity_lower_bound(
+    principal_of: Callable[[], Money], frequency: Frequency = Frequency.MONTHLY
+) -> PaymentBound:
     """The bound for a plan built by ``build_schedule(principal, rate, repayments=term,
     balloon=deferred, balloon_bears_interest=False)`` (no deferral, no interest-only periods).
 
@@ -76,12 +82,13 @@ def annuity_lower_bound(principal_of: Callable[[], Money]) -> PaymentBound:
     balance (``annuity_payment`` rounds the schedule builder's formula the same way).  The peak
     payment is at least the first.  A zero rate (equal principal parts, truncated) or a single
     repayment get no bound: those plans are built.  ``principal_of`` gives the plans' principal
-    (asked once, after the first plan was built).
+    (asked once, after the first plan was built). Plans at another ``frequency`` than monthly
+    get no bound either (``annuity_payment`` is the monthly level payment).
     """
     principal: list[Money] = []
 
     def bound(term: int, rate: Decimal, deferred: Money) -> Money | None:
-        if term < 2 or rate <= 0:
+        if term < 2 or rate <= 0 or frequency is not Frequency.MONTHLY:
             return None
         if not principal:
             principal.append(principal_of())
@@ -101,6 +108,7 @@ class ConcessionGrid:
     max_term: int  # the longest term the policy allows for this loan
     rates: tuple[Decimal, ...]  # contract rate first, then policy steps down to the floor
     max_deferred_principal: Money  # zero when the policy does not allow principal deferral
+    frequency: Frequency = Frequency.MONTHLY  # the plans' (the terms stay months)
 
     @property
     def terms(self) -> tuple[int, ...]:
@@ -120,7 +128,9 @@ class WaterfallResult:
         return self.plan is not None
 
 
-def grid_for_loan(loan: LoanPosition, policy: RestructuringPolicy, principal: Money) -> ConcessionGrid:
+def grid_for_loan(
+    loan: LoanPosition, policy: RestructuringPolicy, principal: Money, frequency: Frequency = Frequency.MONTHLY
+) -> ConcessionGrid:
     base = max(loan.remaining_term_months, 1)
     longest = max(base, policy.max_total_term_months - loan.months_elapsed)
     deferrable = Money.zero(loan.currency)
@@ -129,7 +139,7 @@ def grid_for_loan(loan: LoanPosition, policy: RestructuringPolicy, principal: Mo
         deferrable = principal.times(policy.principal_deferral_max_share).min(
             principal - Money.of("0.01", loan.currency)
         ).clamp_non_negative()
-    return ConcessionGrid(base, longest, allowed_rates(loan.annual_rate, policy), deferrable)
+    return ConcessionGrid(base, longest, allowed_rates(loan.annual_rate, policy), deferrable, frequency)
 
 
 def run_waterfall(
@@ -161,7 +171,7 @@ def run_waterfall(
                 return None
         plan = build(term, rate, deferred)
         last, skipped = plan, None
-        return plan if plan.peak_regular_payment <= affordable_instalment else None
+        return plan if plan.monthly_equivalent_payment <= affordable_instalment else None
 
     def most_generous() -> RestructuringPlan | None:
         return build(*skipped) if skipped is not None else last
@@ -192,11 +202,16 @@ def run_waterfall(
             # P - A / a can be affordable; scan upwards from there.  (A bisection
             # would not do: the residue on the last instalment makes the peak
             # payment jump by a few cents between neighbouring amounts.)
+            # A plan in days: n of its periods, its period rate, the budget per period.
             principal = most.schedule.principal.amount
-            n = grid.max_term
-            r = floor / 12
+            frequency = grid.frequency
+            n = frequency.periods_in_months(grid.max_term)
+            r = floor / 12 if frequency is Frequency.MONTHLY else frequency.regular_rate(floor, DayCount.THIRTY_360)
+            budget = affordable_instalment.amount
+            if frequency is not Frequency.MONTHLY:
+                budget = budget * Decimal(12) / frequency.periods_per_year
             factor = Decimal(1) / n if r == 0 else r / (Decimal(1) - (Decimal(1) + r) ** -n)
-            estimate = principal - affordable_instalment.amount / factor
+            estimate = principal - budget / factor
             cent = max(1, int(estimate * 100) - 2 * n)
             cap = int(grid.max_deferred_principal.amount * 100)
             best = most
@@ -215,21 +230,24 @@ def concession_waterfall(
     policy: RestructuringPolicy,
     affordable_instalment: Money,
     first_due_date: date,
+    schedules: SchedulePolicy = MONTHLY_ONLY,
 ) -> WaterfallResult:
-    """The waterfall for one loan: waive penalties, then term, rate, principal deferral."""
+    """The waterfall for one loan: waive penalties, then term, rate, principal deferral; the
+    plans at the loan's frequency where ``schedules`` allows it."""
     penalty = max_penalty_waiver(loan, policy)
     waiver = Waiver(penalty, Money.zero(loan.currency))
     principal = loan.total_owed - waiver.total
-    grid = grid_for_loan(loan, policy, principal)
+    frequency = schedules.frequency_for(loan.frequency)
+    grid = grid_for_loan(loan, policy, principal, frequency)
 
     def build(term: int, rate: Decimal, deferred: Money) -> RestructuringPlan:
         return term_extension(
             loan, policy, new_term_months=term, first_due_date=first_due_date,
-            waiver=waiver, annual_rate=rate, deferred_principal=deferred,
+            waiver=waiver, annual_rate=rate, deferred_principal=deferred, schedules=schedules,
         )
 
     first = (Concession.WAIVE_PENALTIES,) if penalty.is_positive() else ()
     return run_waterfall(
         build, grid, affordable_instalment, first_concessions=first,
-        lower_bound=annuity_lower_bound(lambda: principal),
+        lower_bound=annuity_lower_bound(lambda: principal, frequency),
     )

@@ -116,8 +116,13 @@ def offer_terms(offer: Offer) -> OfferTerms:
     plan = offer.plan
     ch = plan.changes
     waived = ch.waived_penalty + ch.waived_interest
-    summary = [f"{plan.kind.value}: {ch.new_instalment} a month (was {ch.old_instalment})",
-               f"{ch.new_term_months} months (was {ch.old_remaining_term_months} remaining)",
+    frequency = plan.schedule.frequency
+    monthly = frequency is Frequency.MONTHLY
+    term = (f"{ch.new_term_months} months (was {ch.old_remaining_term_months} remaining)" if monthly
+            else f"{ch.new_term_months} {frequency.value} instalments (was {ch.old_remaining_term_months} months remaining)")
+    summary = [f"{plan.kind.value}: {ch.new_instalment} {'a month' if monthly else 'an instalment'} "
+               f"(was {ch.old_instalment})",
+               term,
                f"rate {ch.new_annual_rate} (was {ch.old_annual_rate})"]
     if ch.capitalised_arrears.is_positive():
         summary.append(f"arrears {ch.capitalised_arrears} capitalised")
@@ -131,9 +136,8 @@ def offer_terms(offer: Offer) -> OfferTerms:
         summary.append(f"{ch.deferred_principal} principal deferred to an interest-free balloon")
     if ch.fees_charged.is_positive():
         summary.append(f"fees {ch.fees_charged}")
-    if plan.schedule.frequency is not Frequency.MONTHLY:
-        # term_months then counts instalments of this frequency
-        summary.append(f"{plan.schedule.term} {plan.schedule.frequency.value} instalments")
+    if not monthly:  # term_months then counts instalments of this frequency
+        summary.append(f"about {plan.monthly_equivalent_payment} a month")
     if plan.schedule.method is RepaymentMethod.FLAT_RATE:
         summary.append("flat rate (等本等息): interest on the original balance every period")
     return OfferTerms(
