@@ -1,7 +1,7 @@
 """One borrower's case under one policy: the services' own rules, in the order they apply.
 
 1. ``forbear_evaluation.domain.evaluate.evaluate``: the decision, its reasons, its offers.
-2. The borrower's choice: the offer with the lowest monthly payment (``monthly_equivalent``), the
+2. The borrower's choice: the offer with the lowest monthly payment (``RestructuringPlan.monthly_equivalent_payment``), the
    lender's rank breaking ties; a case routed to a supervisor is taken to be signed off with the
    same offers (the lab does not model the supervisor's judgement).
 3. The agreement's schedule is the offer's ``plan.schedule`` as the agreement service activates
@@ -33,7 +33,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from functools import lru_cache
 
-from forbear_evaluation.domain.evaluate import Case, Decision, Offer, Outcome, ReasonCode, evaluate, monthly_equivalent
+from forbear_evaluation.domain.evaluate import Case, Decision, Offer, Outcome, ReasonCode, evaluate
 from forbear_evaluation.domain.value_test import ValueTestAssumptions, legal_recovery_npv
 from forbear_monitoring.domain.escalation import EscalationLadder, Stage, review
 from forbear_shared.domain.allocation import Payment, apply_payment
@@ -100,7 +100,7 @@ def chosen_offer(decision: Decision) -> Offer | None:
     """The borrower's pick: the lowest monthly payment, then the lender's rank."""
     if decision.outcome not in (Outcome.APPROVE, Outcome.NEEDS_SUPERVISOR) or not decision.offers:
         return None
-    return min(decision.offers, key=lambda o: (monthly_equivalent(o.plan), o.rank))
+    return min(decision.offers, key=lambda o: (o.plan.monthly_equivalent_payment, o.rank))
 
 
 def evaluate_case(case: Case, policy: Policy, as_of: date) -> Evaluated:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from forbear_evaluation.domain.evaluate import Outcome, monthly_equivalent
+from forbear_evaluation.domain.evaluate import Outcome
 from forbear_evaluation.domain.value_test import ValueTestAssumptions
 from forbear_monitoring.domain.escalation import Stage
 
@@ -72,7 +72,7 @@ class Tally:
             self.legal_pv += value.amount
         if evaluated.offer is not None:
             self.agreements += 1
-            monthly = monthly_equivalent(evaluated.offer.plan).amount
+            monthly = evaluated.offer.plan.monthly_equivalent_payment.amount
             original = evaluated.original_instalment.amount
             self.relief += original - monthly
             if original > 0:
