@@ -31,6 +31,7 @@ from forbear_shared.events.schemas.agreement import OfferCountered
 from forbear_shared.events.schemas.intake import CaseSubmitted
 from forbear_shared.policy_loader import load_policy
 
+from tests.support.calendar import payable_on
 from tests.support.http import PORT_OFFSET, client, worker_metrics_url
 from tests.support.infra import eventually, producer, read_topic
 
@@ -221,8 +222,11 @@ def test_a_weekly_loan_is_restructured_weekly_and_judged_on_its_payments_a_month
     assert (first["option"], first["new_instalment"], first["term_months"]) == ("term_extension", "304.99", 95)
     schedule = first["schedule"]
     assert schedule["frequency"] == "weekly" and schedule["principal"] == "25960.00"
-    # the plan starts on the business date and falls due a week later, then every week
-    assert schedule["start_date"] == "2026-03-10" and schedule["instalments"][0]["due_date"] == "2026-03-17"
+    # the plan starts on evaluation's business date (wherever the session's date is) and falls due
+    # a week later, then every week; a due date on a closed day is payable the next working day
+    start = dt.date.fromisoformat(event["business_date"])
+    assert schedule["start_date"] == start.isoformat()
+    assert schedule["instalments"][0]["due_date"] == payable_on(start + dt.timedelta(days=7)).isoformat()
     assert schedule["instalments"][0]["interest"] == "60.57"  # 25,960 x 0.12 x 7 / 360 = 60.573
     assert_schedule_is_whole(first)
 
