@@ -28,7 +28,7 @@ const hasWords = (key) => typeof i18n.catalogue[key] === "string";
 function savedLanguage() {
   try { return localStorage.getItem(i18n.storageKey) || i18n.langs[0]; } catch (_) { return i18n.langs[0]; }
 }
-// load a catalogue and fill the page's data-i18n elements; the switch (#lang-switch) shows it
+// load a catalogue and fill the page's data-i18n elements; its switches (select[data-lang-switch]) show it
 async function loadLanguage(lang) {
   i18n.lang = i18n.langs.includes(lang) ? lang : i18n.langs[0];
   const response = await fetch(`/static/i18n/${i18n.lang}.json`, { credentials: "same-origin" });
@@ -39,8 +39,7 @@ async function loadLanguage(lang) {
   for (const el of document.querySelectorAll("[data-i18n-aria-label]")) el.setAttribute("aria-label", t(el.dataset.i18nAriaLabel));
   for (const el of document.querySelectorAll("[data-i18n-placeholder]")) el.setAttribute("placeholder", t(el.dataset.i18nPlaceholder));
   for (const el of document.querySelectorAll("[data-i18n-title]")) el.setAttribute("title", t(el.dataset.i18nTitle));
-  const languageSwitch = document.getElementById("lang-switch");
-  if (languageSwitch) languageSwitch.value = i18n.lang;
+  for (const el of document.querySelectorAll("select[data-lang-switch]")) el.value = i18n.lang;
 }
 
 // -- formatting for the language (display only: sums are done in cents by the pages) ------------
