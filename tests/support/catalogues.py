@@ -4,8 +4,10 @@ the codes ``term("group", code)`` / ``pill("group", code)`` translate), and the 
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
+from decimal import Decimal
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -147,3 +149,26 @@ def prose(strings: list[str], not_words: set[str]) -> list[str]:
     """The literals that read as words for a person: CJK, two words, a capitalised word."""
     return [s for s in strings if s not in not_words and (
         CJK.search(s) or re.search(r"\b[A-Za-z]{2,}[,.!?]? +[A-Za-z]{2,}\b", s) or re.fullmatch(r"[A-Z][a-z]+.*", s))]
+
+
+# -- how the pages write money and dates (Intl's formats, written out by hand for the tests) ----------
+
+
+def zh_money(amount: object) -> str:
+    """How zh-CN writes an amount of yuan: ¥ and thousands separators, 2 places."""
+    return f"¥{Decimal(str(amount)):,.2f}"
+
+
+def en_money(amount: object) -> str:
+    """How en writes an amount of yuan: CN¥ and thousands separators, 2 places."""
+    return f"CN¥{Decimal(str(amount)):,.2f}"
+
+
+def zh_date(day: dt.date) -> str:
+    """A date in zh-CN's long form: 2026年1月9日."""
+    return f"{day.year}年{day.month}月{day.day}日"
+
+
+def en_date(day: dt.date) -> str:
+    """A date in en's long form: January 9, 2026."""
+    return f"{day.strftime('%B')} {day.day}, {day.year}"
