@@ -387,6 +387,8 @@ def test_the_queues_a_case_page_and_the_kpis_speak_chinese_with_no_missing_word(
     expect(loan.locator("td").nth(2)).to_have_text(zh_money("2566.38"))
     expect(page.locator("#facts dd")).to_have_text([zh_money("8300.00"), zh_money("6100.00"), zh_money("300.00"), "1"])
     expect(page.locator("#timeline h3")).to_have_text("时间线")
+    # what happened, in Chinese (the read model's one-line summary of the event's fields beside it)
+    expect(page.locator("#timeline li[data-type='case.opened'] .kind")).to_have_text("受理案件")
     no_missing_words(page)
     shoot(page, "zh-02-case")
 

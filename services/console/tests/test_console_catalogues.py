@@ -29,6 +29,7 @@ from forbear_shared.auth import ROLES
 from forbear_shared.domain.hardship import DocumentType, HardshipCategory, ReviewStatus
 from forbear_shared.domain.policy import ContactParty, LegalRoute, RepresentativeKind
 from forbear_shared.domain.representatives import RepresentativeScope
+from forbear_shared.events import registry
 from forbear_shared.events.schemas.common import Channel
 
 from tests.support import catalogues
@@ -104,9 +105,10 @@ def test_every_key_the_page_and_the_script_name_is_in_both_catalogues_and_none_i
     ("queue", page_queues()),
     ("case_queue", list(CASE_QUEUES)),
     ("funnel", list(FUNNEL_STAGES)),
+    ("event", sorted({event_type for event_type, _ in registry.types()})),
 ])
 def test_every_code_the_services_send_has_words_in_both_languages(group: str, codes: list[str]) -> None:
-    assert group in catalogues.dynamic_groups(script())
+    assert codes and group in catalogues.dynamic_groups(script())
     for lang in LANGUAGES:
         words = catalogue(lang)
         assert [c for c in codes if f"{group}.{c}" not in words] == [], lang

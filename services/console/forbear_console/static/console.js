@@ -625,12 +625,13 @@ function factsCard(ctx) {
 }
 
 function timelineCard(ctx) {
-  // every event of the case, from every service, in the order it occurred (the read model's)
+  // every event of the case, from every service, in the order it occurred (the read model's): what
+  // happened in the language's words, with the read model's one-line summary of the event's fields
   const rm = ctx.readModel;
   const entries = rm ? rm.events : [];
   const body = !rm ? h("p.error", {}, t("error.read_model", { detail: ctx.readModelError ? failure(ctx.readModelError) : t("common.unavailable") }))
     : entries.length ? h("ol.timeline", {}, entries.map((e) => h("li", { dataset: { type: e.type } }, h("span", {}, date(e.business_date)),
-        h("span.kind", { title: e.producer }, e.type), h("span.what", {}, e.summary)))) : h("p.empty", {}, t("timeline.none"));
+        h("span.kind", { title: `${e.type} · ${e.producer}` }, term("event", e.type)), h("span.what", {}, e.summary)))) : h("p.empty", {}, t("timeline.none"));
   return h("section.card", { id: "timeline" }, h("header", {}, h("h3", {}, t("timeline.title")),
     h("span.muted", {}, rm && rm.queue ? term("case_queue", rm.queue) : ""),
     rm && (rm.near_breach || []).length ? h("span", { id: "timeline-near-breach" }, pill("early_warning", "near_breach")) : null,
