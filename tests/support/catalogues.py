@@ -10,6 +10,15 @@ import re
 from decimal import Decimal
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import get_args
+
+from forbear_agreement.service_layer.views import AgreementStatusName, OfferStatusName
+from forbear_evaluation.domain.counter_proposal import COUNTER_DECLINED, COUNTER_MET
+from forbear_evaluation.domain.evaluate import Outcome, ReasonCode
+from forbear_evaluation.domain.restructuring import OptionKind
+from forbear_intake.domain.case_status import CaseStatus
+from forbear_monitoring.domain.escalation import Stage
+from forbear_shared.domain.hardship import DocumentType, HardshipCategory, ReviewStatus
 
 STATIC = Path(__file__).resolve().parents[2] / "services" / "console" / "forbear_console" / "static"
 #: the scripts both pages load before their own (static/common/)
@@ -18,6 +27,21 @@ LANGUAGES = ("zh-CN", "en")
 CJK = re.compile(r"[\u3000-\u303f\u3400-\u9fff\uff00-\uffef]")
 PLACEHOLDER = re.compile(r"\{(\w+)\}")
 #: the attributes loadLanguage() fills from the catalogue, and the ones a person reads
+#: the codes the services send that both pages translate, by what they are
+SERVICE_CODES: dict[str, list[str]] = {
+    "case_status": [s.value for s in CaseStatus],
+    "hardship": [c.value for c in HardshipCategory],
+    "document": [d.value for d in DocumentType],
+    "review_status": [s.value for s in ReviewStatus],
+    "outcome": [o.value for o in Outcome],
+    "reason": [r.value for r in ReasonCode] + [COUNTER_MET, COUNTER_DECLINED],
+    "option": [o.value for o in OptionKind],
+    "offer_status": list(get_args(OfferStatusName)),
+    "agreement_status": list(get_args(AgreementStatusName)),
+    "level": [s.value for s in Stage],
+    # forbear_monitoring.domain.standing.instalment_status's answers
+    "instalment": ["paid", "paid_late", "missed", "partially_paid", "due", "upcoming"],
+}
 I18N_ATTRIBUTES = ("data-i18n", "data-i18n-aria-label", "data-i18n-placeholder", "data-i18n-title")
 READ_ATTRIBUTES = ("placeholder", "aria-label", "title", "alt")
 
@@ -172,3 +196,21 @@ def zh_date(day: dt.date) -> str:
 def en_date(day: dt.date) -> str:
     """A date in en's long form: January 9, 2026."""
     return f"{day.strftime('%B')} {day.day}, {day.year}"
+
+
+def key_faults(folder: Path, source: str, helpers: tuple[str, ...]) -> tuple[set[str], list[str]]:
+    """The keys the page and its scripts name whole, and what is wrong with them: a key missing
+    from a catalogue, or a catalogue's key left over (neither named whole nor of a group whose
+    codes the script translates)."""
+    used = static_keys(source, helpers) | page(folder).keys
+    faults = [f"missing in {lang}: {k}" for lang in LANGUAGES for k in sorted(used - set(catalogue(folder, lang)))]
+    groups = dynamic_groups(source)
+    faults += [f"left over: {k}" for k in catalogue(folder, "en") if k not in used and k.split(".", 1)[0] not in groups]
+    return used, faults
+
+
+def codes_without_words(folder: Path, source: str, group: str, codes: list[str]) -> list[str]:
+    """The codes of ``group`` that a catalogue has no words for (and the group must be one the
+    script translates codes of)."""
+    assert codes and group in dynamic_groups(source), group
+    return [f"{lang}: {group}.{c}" for lang in LANGUAGES for c in codes if f"{group}.{c}" not in catalogue(folder, lang)]

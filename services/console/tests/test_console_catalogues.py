@@ -12,28 +12,22 @@ from typing import get_args
 
 import pytest
 from forbear_agreement.domain.document import PaymentMethod
-from forbear_agreement.service_layer.views import AgreementStatusName, OfferStatusName
 from forbear_console.kpis import FUNNEL_STAGES
 from forbear_console.readmodel import queries
 from forbear_console.readmodel.rules import QUEUES as CASE_QUEUES
-from forbear_evaluation.domain.counter_proposal import COUNTER_DECLINED, COUNTER_MET
-from forbear_evaluation.domain.evaluate import Outcome, ReasonCode
-from forbear_evaluation.domain.restructuring import OptionKind
 from forbear_evaluation.service_layer.views import AppealStatus
-from forbear_intake.domain.case_status import CaseStatus
 from forbear_intake.domain.contact_rules import ContactRefusal
 from forbear_monitoring.domain.early_warning import WatchState
-from forbear_monitoring.domain.escalation import Stage
 from forbear_monitoring.domain.promises import PromiseStatus
 from forbear_shared.auth import ROLES
-from forbear_shared.domain.hardship import DocumentType, HardshipCategory, ReviewStatus
 from forbear_shared.domain.policy import ContactParty, LegalRoute, RepresentativeKind
 from forbear_shared.domain.representatives import RepresentativeScope
 from forbear_shared.events import registry
 from forbear_shared.events.schemas.common import Channel
 
 from tests.support import catalogues
-from tests.support.catalogues import LANGUAGES, STATIC, js_tokens
+from tests.support.catalogues import SERVICE_CODES as CODES
+from tests.support.catalogues import STATIC, js_tokens
 
 #: the console's helper that hands its first argument to t(): act("key", ...) (what a done action says)
 HELPERS = ("act",)
@@ -67,30 +61,25 @@ def test_a_catalogue_fault_is_seen(tmp_path) -> None:
 
 
 def test_every_key_the_page_and_the_script_name_is_in_both_catalogues_and_none_is_left_over() -> None:
-    used = catalogues.static_keys(script(), HELPERS) | catalogues.page(STATIC).keys
+    used, faults = catalogues.key_faults(STATIC, script(), HELPERS)
     assert len(used) > 250  # the scanner found the script's keys
-    for lang in LANGUAGES:
-        assert sorted(used - set(catalogue(lang))) == [], lang
-    groups = catalogues.dynamic_groups(script())
-    stale = [k for k in catalogue("en") if k not in used and k.split(".", 1)[0] not in groups]
-    assert stale == []
+    assert faults == []
 
 
 @pytest.mark.parametrize("group, codes", [
-    ("status", [s.value for s in CaseStatus]),
-    ("hardship", [c.value for c in HardshipCategory]),
-    ("document", [d.value for d in DocumentType]),
-    ("doc_status", [s.value for s in ReviewStatus]),
-    ("outcome", [o.value for o in Outcome]),
-    ("reason", [r.value for r in ReasonCode] + [COUNTER_MET, COUNTER_DECLINED]),
-    ("option", [o.value for o in OptionKind]),
-    ("offer_status", list(get_args(OfferStatusName))),
-    ("agreement_status", list(get_args(AgreementStatusName))),
+    ("status", CODES["case_status"]),
+    ("hardship", CODES["hardship"]),
+    ("document", CODES["document"]),
+    ("doc_status", CODES["review_status"]),
+    ("outcome", CODES["outcome"]),
+    ("reason", CODES["reason"]),
+    ("option", CODES["option"]),
+    ("offer_status", CODES["offer_status"]),
+    ("agreement_status", CODES["agreement_status"]),
     ("appeal_status", list(get_args(AppealStatus))),
-    ("level", [s.value for s in Stage]),
+    ("level", CODES["level"]),
     ("early_warning", [w.value for w in WatchState]),
-    # forbear_monitoring.domain.standing.instalment_status's answers
-    ("instalment", ["paid", "paid_late", "missed", "partially_paid", "due", "upcoming"]),
+    ("instalment", CODES["instalment"]),
     ("promise_status", [p.value for p in PromiseStatus]),
     ("party", [p.value for p in ContactParty] + ["representative", "lender"]),
     ("channel", list(get_args(Channel)) + ["sms"]),
@@ -108,10 +97,7 @@ def test_every_key_the_page_and_the_script_name_is_in_both_catalogues_and_none_i
     ("event", sorted({event_type for event_type, _ in registry.types()})),
 ])
 def test_every_code_the_services_send_has_words_in_both_languages(group: str, codes: list[str]) -> None:
-    assert codes and group in catalogues.dynamic_groups(script())
-    for lang in LANGUAGES:
-        words = catalogue(lang)
-        assert [c for c in codes if f"{group}.{c}" not in words] == [], lang
+    assert catalogues.codes_without_words(STATIC, script(), group, codes) == []
 
 
 def test_every_queue_the_page_lists_is_a_read_model_queue() -> None:

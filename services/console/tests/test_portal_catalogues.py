@@ -11,19 +11,12 @@ levels). The scanner is tests/support/catalogues.py's, shared with the console's
 from __future__ import annotations
 
 import re
-from typing import get_args
 
 import pytest
-from forbear_agreement.service_layer.views import AgreementStatusName, OfferStatusName
-from forbear_evaluation.domain.counter_proposal import COUNTER_DECLINED, COUNTER_MET
-from forbear_evaluation.domain.evaluate import Outcome, ReasonCode
-from forbear_evaluation.domain.restructuring import OptionKind
-from forbear_intake.domain.case_status import CaseStatus
-from forbear_monitoring.domain.escalation import Stage
-from forbear_shared.domain.hardship import DocumentType, HardshipCategory, ReviewStatus
 
 from tests.support import catalogues
 from tests.support.catalogues import LANGUAGES, STATIC, js_tokens
+from tests.support.catalogues import SERVICE_CODES as CODES
 
 PORTAL = STATIC / "portal"
 #: the helpers of portal.js that hand their first argument to t(): act("key", ...) (what a done
@@ -57,39 +50,29 @@ def test_both_catalogues_have_the_same_keys_every_text_filled_and_the_same_place
     assert catalogues.catalogue_faults(PORTAL) == []
 
 
-def test_every_key_the_page_and_the_script_name_is_in_both_catalogues() -> None:
-    used = static_keys() | page().keys
+def test_every_key_the_page_and_the_script_name_is_in_both_catalogues_and_none_is_left_over() -> None:
+    used, faults = catalogues.key_faults(PORTAL, script(), HELPERS)
     assert len(used) > 100  # the scanner found the script's keys
-    for lang in LANGUAGES:
-        assert sorted(used - set(catalogue(lang))) == [], lang
-    # and nothing in the catalogue is left over: a key is named whole, or belongs to a group
-    # the script translates codes of
-    groups = dynamic_groups()
-    stale = [k for k in catalogue("en") if k not in used and k.split(".", 1)[0] not in groups]
-    assert stale == []
+    assert faults == []
 
 
 @pytest.mark.parametrize("group, codes", [
-    ("hardship", [c.value for c in HardshipCategory]),
-    ("document", [d.value for d in DocumentType]),
-    ("status", [s.value for s in CaseStatus]),
-    ("status_help", [s.value for s in CaseStatus]),
-    ("outcome", [o.value for o in Outcome]),
-    ("outcome_help", [o.value for o in Outcome]),
-    ("reason", [r.value for r in ReasonCode] + [COUNTER_MET, COUNTER_DECLINED]),
-    ("option", [o.value for o in OptionKind]),
-    ("offer_status", list(get_args(OfferStatusName))),
-    ("agreement_status", list(get_args(AgreementStatusName))),
-    ("level", [s.value for s in Stage]),
-    ("evidence", [s.value for s in ReviewStatus] + ["missing"]),
-    # forbear_monitoring.domain.standing.instalment_status's answers
-    ("instalment", ["paid", "paid_late", "missed", "partially_paid", "due", "upcoming"]),
+    ("hardship", CODES["hardship"]),
+    ("document", CODES["document"]),
+    ("status", CODES["case_status"]),
+    ("status_help", CODES["case_status"]),
+    ("outcome", CODES["outcome"]),
+    ("outcome_help", CODES["outcome"]),
+    ("reason", CODES["reason"]),
+    ("option", CODES["option"]),
+    ("offer_status", CODES["offer_status"]),
+    ("agreement_status", CODES["agreement_status"]),
+    ("level", CODES["level"]),
+    ("evidence", CODES["review_status"] + ["missing"]),
+    ("instalment", CODES["instalment"]),
 ])
 def test_every_code_the_services_send_has_words_in_both_languages(group: str, codes: list[str]) -> None:
-    assert group in dynamic_groups()
-    for lang in LANGUAGES:
-        words = catalogue(lang)
-        assert [c for c in codes if f"{group}.{c}" not in words] == [], lang
+    assert catalogues.codes_without_words(PORTAL, script(), group, codes) == []
 
 
 def test_the_statement_line_categories_of_the_script_have_words() -> None:
