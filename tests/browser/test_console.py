@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
-from tests.support.catalogues import en_date, en_money, zh_date, zh_money
+from tests.support.catalogues import en_date, en_money, en_short_date, zh_date, zh_money, zh_short_date
 from tests.support.http import PORT_OFFSET, client
 from tests.support.infra import KEYCLOAK_ISSUER, signing_code
 
@@ -315,7 +315,7 @@ def test_an_agent_and_a_supervisor_work_a_case_from_evidence_review_to_a_signed_
     second = page.locator("#schedule tbody tr").nth(1)
     expect(second).to_be_visible()
     due = dt.date.fromisoformat(second.get_attribute("data-due") or "")
-    expect(second.locator("td").nth(1)).to_have_text(en_date(due))
+    expect(second.locator("td").nth(1)).to_have_text(en_short_date(due))
     checkpoint = due - dt.timedelta(days=7)
     with client("monitoring", role="supervisor") as api:
         today = dt.date.fromisoformat(api.get("/business-date").json()["business_date"])
@@ -363,9 +363,9 @@ def test_the_queues_a_case_page_and_the_kpis_speak_chinese_with_no_missing_word(
     expect(page.locator("a[data-nav=queues]")).to_have_text("工作队列")
     expect(page.locator("#queue-evidence-to-review h3")).to_have_text("材料待审核")
     expect(page.locator("#queue-awaiting-signature h3")).to_have_text("待签署")
-    # the row: the case, its hardship, the day it was opened (zh-CN's long date), its channel
+    # the row: the case, its hardship, the day it was opened (zh-CN's numeric date), its channel
     row = page.locator(f"#queue-evidence-to-review tr:has(a[title='{case_id}'])")
-    expect(row.locator("td")).to_have_text([case_id, "失业", zh_date(opened_on), "电话"])
+    expect(row.locator("td")).to_have_text([case_id, "失业", zh_short_date(opened_on), "电话"])
     # the CJK font is there to draw it (Debian's fonts-wqy-microhei), and the stylesheet asks for it first
     assert page.evaluate("() => document.fonts.check('14px \"WenQuanYi Micro Hei\"', '工作队列')")
     assert page.evaluate("() => getComputedStyle(document.body).fontFamily").startswith('"WenQuanYi Micro Hei"')

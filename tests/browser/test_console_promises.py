@@ -25,7 +25,7 @@ from tests.browser.test_console import (
     shoot,
 )
 from tests.e2e.journey import advance, business_date, to_active_agreement
-from tests.support.catalogues import zh_date, zh_money
+from tests.support.catalogues import zh_date, zh_money, zh_short_date
 from tests.support.http import client
 
 pytestmark = pytest.mark.browser
@@ -52,7 +52,7 @@ def test_an_agent_records_a_promise_kept_by_a_payment_and_another_broken_past_it
     first = card.locator("tbody tr").first
     expect(first).to_have_attribute("data-status", "open")
     expect(first.locator("td").nth(0)).to_have_text(zh_money("500.00"))
-    expect(first.locator("td").nth(1)).to_have_text(zh_date(today + 3 * DAY))
+    expect(first.locator("td").nth(1)).to_have_text(zh_short_date(today + 3 * DAY))
     expect(first.locator("td").nth(2)).to_contain_text(f"{zh_date(today)}，电话，")
     expect(first.locator("td").nth(3)).to_have_text("待履行")
 
@@ -80,7 +80,7 @@ def test_an_agent_records_a_promise_kept_by_a_payment_and_another_broken_past_it
     reload_case_until(page, journey.case_id, "#promises tr[data-status=broken]")
     broken = page.locator("#promises tr[data-status=broken]")
     expect(broken.locator("td").nth(0)).to_have_text(zh_money("300.00"))
-    expect(broken.locator("td").nth(1)).to_have_text(zh_date(today + 2 * DAY))
+    expect(broken.locator("td").nth(1)).to_have_text(zh_short_date(today + 2 * DAY))
     expect(broken.locator("td").nth(3)).to_have_text("未履行")
     expect(broken.locator("td").nth(4)).to_have_text(f"已还 {zh_money('0.00')}，判定于 {zh_date(today + 2 * DAY)}")
     # both stay on the page with their state, oldest first; the service says the same

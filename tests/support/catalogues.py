@@ -214,3 +214,13 @@ def codes_without_words(folder: Path, source: str, group: str, codes: list[str])
     script translates codes of)."""
     assert codes and group in dynamic_groups(source), group
     return [f"{lang}: {group}.{c}" for lang in LANGUAGES for c in codes if f"{group}.{c}" not in catalogue(folder, lang)]
+
+
+def zh_short_date(day: dt.date) -> str:
+    """A date in a table's cell, zh-CN's numeric form: 2026/1/9."""
+    return f"{day.year}/{day.month}/{day.day}"
+
+
+def en_short_date(day: dt.date) -> str:
+    """A date in a table's cell, en's numeric form: 1/9/2026."""
+    return f"{day.month}/{day.day}/{day.year}"

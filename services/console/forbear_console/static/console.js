@@ -97,6 +97,9 @@ function flash(message, bad) {
 // -- formatting for the language (/static/common/i18n.js's Intl formatters) -----------------------
 const money = (v, cur) => formatMoney(v, cur || "CNY");
 const date = formatDate;
+// a date in a table's cell: the short numeric form of the language (2026/1/9, 1/9/2026), where
+// sentences say it whole (2026年1月9日, January 9, 2026)
+const day = formatShortDate;
 const pct = (v) => formatPercent(v, 1);
 const none = () => t("common.none");
 // a code the services send, as a coloured pill in the language's words: pill("status", "approved")
@@ -166,53 +169,53 @@ const hardshipColumn = () => ({ label: t("col.hardship"), value: (c) => term("ha
 const QUEUES = () => [
   { id: "awaiting-evidence",
     columns: [caseColumn(), hardshipColumn(),
-      { label: t("col.deadline"), value: (c) => date(c.evidence_deadline) },
+      { label: t("col.deadline"), value: (c) => day(c.evidence_deadline) },
       { label: t("col.dpd"), value: (c) => formatCount(c.dpd_at_first_contact), num: true, width: "52px" }] },
   { id: "evidence-to-review",
     columns: [caseColumn(), hardshipColumn(),
-      { label: t("col.opened"), value: (c) => date(c.opened_on) },
+      { label: t("col.opened"), value: (c) => day(c.opened_on) },
       { label: t("col.channel"), value: (c) => term("channel", c.channel) }] },
   { id: "ready-to-submit",
-    columns: [caseColumn(), hardshipColumn(), { label: t("col.opened"), value: (c) => date(c.opened_on) }] },
+    columns: [caseColumn(), hardshipColumn(), { label: t("col.opened"), value: (c) => day(c.opened_on) }] },
   { id: "supervisor-review",
-    columns: [caseColumn(), hardshipColumn(), { label: t("col.since"), value: (r) => date(r.since) }] },
+    columns: [caseColumn(), hardshipColumn(), { label: t("col.since"), value: (r) => day(r.since) }] },
   { id: "appeals-to-review",
     columns: [caseColumn(),
       { label: t("col.appeal"), value: (a) => a.appeal_id },
       { label: t("col.by"), value: (a) => term("party", a.lodged_by) },
-      { label: t("col.lodged"), value: (a) => date(a.since) }] },
+      { label: t("col.lodged"), value: (a) => day(a.since) }] },
   { id: "offers-open",
     columns: [caseColumn(),
       { label: t("col.option"), value: (o) => t("offer.ranked", { rank: o.rank, option: term("option", o.option) }) },
       { label: t("col.instalment"), value: (o) => money(o.new_instalment), num: true },
-      { label: t("col.expires"), value: (o) => date(o.expires_on) }] },
+      { label: t("col.expires"), value: (o) => day(o.expires_on) }] },
   { id: "awaiting-signature",
     columns: [caseColumn(),
       { label: t("col.agreement"), value: (a) => a.agreement_id },
       { label: t("col.waiting_for"), value: (a) => a.awaiting_signature_of && a.awaiting_signature_of !== "—" ? term("party", a.awaiting_signature_of) : none() },
-      { label: t("col.accepted"), value: (a) => date(a.accepted_on) }] },
+      { label: t("col.accepted"), value: (a) => day(a.accepted_on) }] },
   { id: "active-agreements",
     columns: [caseColumn(),
       { label: t("col.agreement"), value: (a) => a.agreement_id },
       { label: t("col.option"), value: (a) => term("option", a.option) },
-      { label: t("col.active_since"), value: (a) => date(a.activated_on) }] },
+      { label: t("col.active_since"), value: (a) => day(a.activated_on) }] },
   { id: "near-breach",
     columns: [caseColumn(),
       { label: t("col.number"), value: (w) => formatCount(w.instalment), num: true, width: "40px" },
-      { label: t("col.due"), value: (w) => date(w.due_date) },
+      { label: t("col.due"), value: (w) => day(w.due_date) },
       { label: t("col.paid_by_checkpoint"), value: (w) => t("common.of", { part: money(w.amount_paid), whole: money(w.amount_due) }), num: true },
-      { label: t("col.checkpoint"), value: (w) => date(w.checkpoint) }] },
+      { label: t("col.checkpoint"), value: (w) => day(w.checkpoint) }] },
   { id: "at-risk", atRisk: true,
     columns: [caseColumn(),
       { label: t("col.level"), value: (a) => pill("level", a.level) },
-      { label: t("col.since"), value: (a) => date(a.level_since) },
-      { label: t("col.remedy_by"), value: (a) => date(a.remedy_deadline) },
-      { label: t("col.referral_held"), value: (a) => a.referral_blocked_since ? t("common.since", { date: date(a.referral_blocked_since) }) : none() }] },
+      { label: t("col.since"), value: (a) => day(a.level_since) },
+      { label: t("col.remedy_by"), value: (a) => day(a.remedy_deadline) },
+      { label: t("col.referral_held"), value: (a) => a.referral_blocked_since ? t("common.since", { date: day(a.referral_blocked_since) }) : none() }] },
   { id: "legal-referrals",
     columns: [caseColumn(),
       { label: t("col.agreement"), value: (r) => r.agreement_id },
       { label: t("col.route"), value: (r) => term("route", r.referral_route) },
-      { label: t("col.referred"), value: (r) => date(r.referred_on) }] },
+      { label: t("col.referred"), value: (r) => day(r.referred_on) }] },
 ];
 const LEVEL_ORDER = ["legal_referral", "breach_notice", "warning", "reminder"];
 
@@ -324,7 +327,7 @@ function evidenceCard(ctx, act) {
     table([
       { label: t("col.document"), value: (r) => term("document", r.d.document_type), width: "24%" },
       { label: t("col.status"), value: (r) => pill("doc_status", r.d.status), width: "12%" },
-      { label: t("col.uploaded"), value: (r) => date(r.d.uploaded_on), width: "14%" },
+      { label: t("col.uploaded"), value: (r) => day(r.d.uploaded_on), width: "14%" },
       { label: t("col.review"), value: (r) => r.review, wrap: true }], rows, { empty: t("evidence.none") }),
     canSubmit ? h("div.actions", { style: "margin-top:8px" },
       h("button", { id: "submit-case", disabled: cv.status !== "ready_to_submit" ? true : null,
@@ -501,19 +504,19 @@ function scheduleCard(ctx, act) {
       share: formatPercent(w.required_share, 0) })).join(" ")) : null,
     h("div.scroll", {}, table([
       { label: t("col.number"), value: (i) => formatCount(i.number), num: true, width: "40px" },
-      { label: t("col.due"), value: (i) => date(i.due_date) },
+      { label: t("col.due"), value: (i) => day(i.due_date) },
       { label: t("col.total"), value: (i) => money(i.total), num: true },
       { label: t("col.paid"), value: (i) => i.paid !== undefined ? money(i.paid) : (i.amount_paid !== undefined ? money(i.amount_paid) : none()), num: true },
       { label: t("col.status"), value: (i) => pill("instalment", statusOf(i)) },
-      { label: t("col.settled"), value: (i) => date(i.settled_on) },
-      { label: t("col.missed_detected"), value: (i) => date(i.missed_detected_on) },
+      { label: t("col.settled"), value: (i) => day(i.settled_on) },
+      { label: t("col.missed_detected"), value: (i) => day(i.missed_detected_on) },
       { label: t("col.early_warning"), value: (i) => i.early_warning ? pill("early_warning", i.early_warning) : none() }], instalments,
       { rowClass: (i) => statusOf(i) === "missed" ? "missed" : (/^paid/.test(statusOf(i)) ? "paid" : null),
         rowData: (i) => ({ instalment: i.number, due: i.due_date, total: i.total }) })),
     m && m.status === "active" ? (state.role === "agent" ? payment : h("p.muted", {}, t("payment.agents_record"))) : null,
     m && (m.payments || []).length ? h("div", {}, h("h3", { style: "margin-top:10px" }, t("payment.title")), table([
       { label: t("col.reference"), value: (p) => p.reference }, { label: t("col.amount"), value: (p) => money(p.amount), num: true },
-      { label: t("col.received"), value: (p) => date(p.received_on) }, { label: t("col.source"), value: (p) => term("payment_source", p.source) }], m.payments)) : null,
+      { label: t("col.received"), value: (p) => day(p.received_on) }, { label: t("col.source"), value: (p) => term("payment_source", p.source) }], m.payments)) : null,
     m && m.referral ? h("div.offer", {}, h("b", {}, t("schedule.referral")), " ", pill("route", m.referral.route), " ",
       t("common.on", { date: date(m.referral.referred_on) }), reasonsList(m.referral.reasons)) : null);
 }
@@ -541,7 +544,7 @@ function promisesCard(ctx, act) {
   return h("section.card", { id: "promises" }, h("header", {}, h("h3", {}, t("promise.title")), h("span.count", {}, String(list.length))),
     h("div.scroll", {}, table([
       { label: t("promise.amount"), value: (p) => money(p.amount, p.currency), num: true },
-      { label: t("promise.due"), value: (p) => date(p.due_date) },
+      { label: t("promise.due"), value: (p) => day(p.due_date) },
       { label: t("promise.made"), value: (p) => t("promise.made_by", { date: date(p.made_on), channel: term("channel", p.channel), who: p.recorded_by }), wrap: true },
       { label: t("col.status"), value: (p) => pill("promise_status", p.status) },
       { label: t("promise.judged"), value: (p) => p.judged_on ? t("promise.judged_line", { paid: money(p.paid, p.currency), date: date(p.judged_on) }) : none(), wrap: true }],
@@ -570,7 +573,7 @@ function representativesCard(ctx, act) {
       { label: t("col.id"), value: (r) => r.representative_id },
       { label: t("col.kind"), value: (r) => term("representative_kind", r.kind) }, { label: t("col.name"), value: (r) => maskName(r.name) || none() },
       { label: t("col.scope"), value: (r) => r.scopes.map((x) => term("scope", x)).join(t("common.list_separator")), wrap: true },
-      { label: t("col.valid"), value: (r) => t("common.range", { from: date(r.starts_on), to: date(r.ends_on) }) },
+      { label: t("col.valid"), value: (r) => t("common.range", { from: day(r.starts_on), to: day(r.ends_on) }) },
       { label: t("col.status"), value: (r) => pill("representative_status", r.revoked_on ? "revoked" : (r.active ? "active" : "inactive")) }], reps)),
     form);
 }
@@ -597,7 +600,7 @@ function contactsCard(ctx, act) {
     h("button", { type: "submit" }, t("contact.record")));
   return h("section.card", { id: "contacts" }, h("header", {}, h("h3", {}, t("contact.title")), h("span.count", {}, String(contacts.length))),
     h("div.scroll", {}, table([
-      { label: t("col.date"), value: (c) => t("contact.when", { date: date(c.on), time: c.local_time }), width: "30%" },
+      { label: t("col.date"), value: (c) => t("contact.when", { date: day(c.on), time: c.local_time }), width: "30%" },
       { label: t("col.party"), value: (c) => term("party", c.party) },
       { label: t("col.channel"), value: (c) => t("contact.how", { channel: term("channel", c.channel), direction: term("direction", c.direction) }) },
       { label: t("col.outcome"), value: (c) => h("span", {}, pill("contact_outcome", c.outcome), c.refusal_reasons && c.refusal_reasons.length

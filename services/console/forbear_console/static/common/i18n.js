@@ -49,6 +49,9 @@ const formatMoney = (v, currency) => absent(v) ? t("common.none")
 const formatDate = (iso) => absent(iso) ? t("common.none")
   : new Intl.DateTimeFormat(i18n.lang, { year: "numeric", month: "long", day: "numeric", timeZone: "UTC" })
     .format(new Date(`${String(iso).slice(0, 10)}T00:00:00Z`));
+const formatShortDate = (iso) => absent(iso) ? t("common.none")
+  : new Intl.DateTimeFormat(i18n.lang, { year: "numeric", month: "numeric", day: "numeric", timeZone: "UTC" })
+    .format(new Date(`${String(iso).slice(0, 10)}T00:00:00Z`));
 // a fraction ("0.1109") as a percentage with `digits` decimals (Intl rounds half away from zero)
 const formatPercent = (fraction, digits) => absent(fraction) ? t("common.none")
   : new Intl.NumberFormat(i18n.lang, { style: "percent", minimumFractionDigits: digits, maximumFractionDigits: digits }).format(String(fraction));
