@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
+from tests.support.catalogues import en_date, en_money, en_short_date, zh_date, zh_money, zh_short_date
 from tests.support.http import PORT_OFFSET, client
 from tests.support.infra import KEYCLOAK_ISSUER, signing_code
 
@@ -76,15 +77,25 @@ def shoot(page: Page, name: str) -> None:
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
 
 
-def log_in(page: Page, who: tuple[str, str]) -> None:
+def no_missing_words(page: Page) -> None:
+    # t() marks <html data-missing> with any key the catalogue lacked
+    assert page.locator("html[data-missing]").count() == 0, page.locator("html").get_attribute("data-missing")
+
+
+def log_in(page: Page, who: tuple[str, str], lang: str = "en") -> None:
     """Through the identity provider: the console sends the browser to Keycloak's login page
-    (authorization code + PKCE), which sends it back with a code the console exchanges."""
+    (authorization code + PKCE), which sends it back with a code the console exchanges.
+    The console speaks zh-CN first; ``lang`` is chosen on the login page's switch (the English
+    tests read the words of the en catalogue)."""
     page.goto(CONSOLE_URL + "/")
     # the page asks the console whether a session exists, then shows the login or the app
     # (a selector, not a script: the page's CSP allows no script from elsewhere, eval included)
     expect(page.locator("#login-view:not([hidden]), #app:not([hidden])").first).to_be_visible()
     if page.locator("#logout").is_visible():
         page.click("#logout")
+    if page.locator("html").get_attribute("lang") != lang:
+        page.select_option("#login-lang-switch", lang)
+        expect(page.locator(f"html[lang='{lang}']")).to_have_count(1)
     page.click("#login-submit")
     expect(page.locator("#kc-login")).to_be_visible()
     assert page.url.startswith(KEYCLOAK_ISSUER + "/protocol/openid-connect/auth?")
@@ -92,9 +103,12 @@ def log_in(page: Page, who: tuple[str, str]) -> None:
     page.fill("#password", who[1])
     page.click("#kc-login")
     expect(page.locator("#who-name")).to_have_text(who[0])
-    # the session is an HttpOnly cookie: nothing the page's scripts can read or store
+    assert page.locator("html").get_attribute("lang") == lang
+    # the session is an HttpOnly cookie: nothing the page's scripts can read or store (the
+    # browser keeps only the operator's choice of language)
     assert page.evaluate("document.cookie") == ""
-    assert page.evaluate("JSON.stringify(sessionStorage) + JSON.stringify(localStorage)") == "{}{}"
+    assert page.evaluate("JSON.stringify(sessionStorage)") == "{}"
+    assert json.loads(page.evaluate("JSON.stringify(localStorage)")) == {"forbear.console.lang": lang}
     cookie = next(c for c in page.context.cookies() if c["name"] == "forbear_session")
     assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
 
@@ -102,7 +116,8 @@ def log_in(page: Page, who: tuple[str, str]) -> None:
 def open_case_page(page: Page, case_id: str) -> None:
     page.goto(f"{CONSOLE_URL}/#/case/{case_id}")
     page.reload()  # the same URL with another hash is a same-document navigation: load it afresh
-    expect(page.locator("#case-title")).to_have_text(f"Case {case_id}")
+    title = f"案件 {case_id}" if page.locator("html").get_attribute("lang") == "zh-CN" else f"Case {case_id}"
+    expect(page.locator("#case-title")).to_have_text(title)
 
 
 def reload_until(page: Page, what: str, selector: str, loaded: str, timeout: float = 90.0) -> None:
@@ -183,6 +198,9 @@ def test_an_agent_and_a_supervisor_work_a_case_from_evidence_review_to_a_signed_
     page = new_page(browser)
     page.goto(CONSOLE_URL + "/")
     expect(page.locator("#login-form")).to_be_visible()
+    # Chinese first: the login page speaks zh-CN until the operator switches
+    assert page.locator("html").get_attribute("lang") == "zh-CN"
+    expect(page.locator("#login-submit")).to_have_text("登录")
     shoot(page, "01-login")
 
     # the agent finds the case in the "evidence to review" queue: the read model's, fed by
@@ -223,7 +241,8 @@ def test_an_agent_and_a_supervisor_work_a_case_from_evidence_review_to_a_signed_
     assert offers and all(o["apr"] for o in offers)
     for offer in offers:
         shown = (Decimal(offer["apr"]) * 100).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
-        expect(page.locator(f"[data-offer='{offer['offer_id']}'] .apr")).to_have_text(f"APR {shown} %")
+        # en's percent (Intl): the digits and a % sign, no space
+        expect(page.locator(f"[data-offer='{offer['offer_id']}'] .apr")).to_have_text(f"APR {shown}%")
     shoot(page, "04-case-offers")
     page.locator("[data-accept-offer]").first.click()
     expect(page.locator("#sign-borrower")).to_be_visible()
@@ -262,7 +281,10 @@ def test_an_agent_and_a_supervisor_work_a_case_from_evidence_review_to_a_signed_
     # the agent records the first instalment's payment
     log_in(page, AGENT)
     open_case_page(page, case_id)
-    first_total = page.locator("#schedule tbody tr").first.locator("td").nth(2).inner_text().replace(",", "")
+    first = page.locator("#schedule tbody tr").first
+    first_total = first.get_attribute("data-total")
+    assert first_total
+    expect(first.locator("td").nth(2)).to_have_text(en_money(first_total))
     page.fill("#payment-reference", f"PAY-{uuid.uuid4().hex[:8]}")
     page.fill("#payment-amount", first_total)
     page.click("#payment-form button[type=submit]")
@@ -292,7 +314,8 @@ def test_an_agent_and_a_supervisor_work_a_case_from_evidence_review_to_a_signed_
     open_case_page(page, case_id)
     second = page.locator("#schedule tbody tr").nth(1)
     expect(second).to_be_visible()
-    due = dt.date.fromisoformat(second.locator("td").nth(1).inner_text().strip())
+    due = dt.date.fromisoformat(second.get_attribute("data-due") or "")
+    expect(second.locator("td").nth(1)).to_have_text(en_short_date(due))
     checkpoint = due - dt.timedelta(days=7)
     with client("monitoring", role="supervisor") as api:
         today = dt.date.fromisoformat(api.get("/business-date").json()["business_date"])
@@ -300,7 +323,8 @@ def test_an_agent_and_a_supervisor_work_a_case_from_evidence_review_to_a_signed_
         assert api.post("/business-date/advance", json={"to": checkpoint.isoformat()}).status_code == 200
     reload_case_until(page, case_id, "#timeline li[data-type='agreement.near_breach']")
     reload_case_until(page, case_id, "#near-breach-flag")
-    expect(page.locator("#near-breach")).to_contain_text(f"instalment 2 due {due.isoformat()}")
+    expect(page.locator("#near-breach")).to_contain_text(f"instalment 2 due {en_date(due)}")
+    expect(page.locator("#near-breach")).to_contain_text(f"paid by {en_date(checkpoint)} (at least 50% needed)")
     expect(page.locator("#schedule tbody tr").nth(1)).to_contain_text("near breach")
     expect(page.locator("#timeline li[data-type='agreement.near_breach']")).to_contain_text(
         f"paid by {checkpoint.isoformat()} (at least 50 % needed)")
@@ -326,6 +350,60 @@ def test_an_agent_and_a_supervisor_work_a_case_from_evidence_review_to_a_signed_
         page.reload()
     assert int(tile.inner_text()) >= 1
     shoot(page, "09-kpis-near-breach")
+
+
+def test_the_queues_a_case_page_and_the_kpis_speak_chinese_with_no_missing_word(browser) -> None:
+    case_id = seed_unemployed_borrower_case()
+    with client("intake", role="agent") as api:
+        opened_on = dt.date.fromisoformat(api.get(f"/cases/{case_id}").json()["opened_on"])
+    page = new_page(browser)
+    log_in(page, AGENT, lang="zh-CN")
+    reload_queues_until(page, f"#queue-evidence-to-review a[title='{case_id}']")
+    expect(page.locator("#main > h2")).to_have_text("工作队列")
+    expect(page.locator("a[data-nav=queues]")).to_have_text("工作队列")
+    expect(page.locator("#queue-evidence-to-review h3")).to_have_text("材料待审核")
+    expect(page.locator("#queue-awaiting-signature h3")).to_have_text("待签署")
+    # the row: the case, its hardship, the day it was opened (zh-CN's numeric date), its channel
+    row = page.locator(f"#queue-evidence-to-review tr:has(a[title='{case_id}'])")
+    expect(row.locator("td")).to_have_text([case_id, "失业", zh_short_date(opened_on), "电话"])
+    # the CJK font is there to draw it (Debian's fonts-wqy-microhei), and the stylesheet asks for it first
+    assert page.evaluate("() => document.fonts.check('14px \"WenQuanYi Micro Hei\"', '工作队列')")
+    assert page.evaluate("() => getComputedStyle(document.body).fontFamily").startswith('"WenQuanYi Micro Hei"')
+    no_missing_words(page)
+    shoot(page, "zh-01-queues")
+
+    row.get_by_role("link", name=case_id).click()
+    expect(page.locator("#case-title")).to_have_text(f"案件 {case_id}")
+    expect(page.locator(".case-head")).to_contain_text(f"失业 · 电话 · 首次联系时逾期 19 天 · 受理于 {zh_date(opened_on)}")
+    expect(page.locator(".case-head .pill").first).to_have_text("材料待审核")
+    # both documents of an unemployment case, waiting for review
+    expect(page.locator("#evidence tbody tr td:first-child")).to_have_text(["解除劳动合同证明", "失业登记证明"])
+    expect(page.locator("#evidence tbody .pill")).to_have_text(["待审核", "待审核"])
+    expect(page.locator("#evidence .count")).to_have_text("已通过 0/2")
+    # the loan and the statement in yuan: 1900.00 + 6400.00 = 8300.00 of income;
+    # 3000.00 + 1800.00 + 400.00 + 600.00 + 300.00 = 6100.00 of essential spending; 300.00 of other debts
+    loan = page.locator("#facts tbody tr").first
+    expect(loan.locator("td").nth(1)).to_have_text(zh_money("51582.38"))
+    expect(loan.locator("td").nth(2)).to_have_text(zh_money("2566.38"))
+    expect(page.locator("#facts dd")).to_have_text([zh_money("8300.00"), zh_money("6100.00"), zh_money("300.00"), "1"])
+    expect(page.locator("#timeline h3")).to_have_text("时间线")
+    # what happened, in Chinese (the read model's one-line summary of the event's fields beside it)
+    expect(page.locator("#timeline li[data-type='case.opened'] .kind")).to_have_text("受理案件")
+    no_missing_words(page)
+    shoot(page, "zh-02-case")
+
+    page.click("a[data-nav=kpis]")
+    expect(page.locator("#kpi-funnel h3")).to_have_text("漏斗")
+    expect(page.locator("#kpi-funnel svg")).to_contain_text("已签署（生效）")
+    no_missing_words(page)
+
+    # English on request, kept for the next visit
+    page.select_option("#lang-switch", "en")
+    expect(page.locator("#kpi-funnel h3")).to_have_text("Funnel")
+    page.reload()
+    expect(page.locator("a[data-nav=queues]")).to_have_text("Work queues")
+    assert page.locator("html").get_attribute("lang") == "en"
+    no_missing_words(page)
 
 
 @pytest.mark.parametrize("width", [1280, 1024])

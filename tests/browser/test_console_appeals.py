@@ -3,6 +3,8 @@ the decline from the case page."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from playwright.sync_api import expect
 
@@ -15,6 +17,7 @@ from tests.browser.test_console import (
     reload_queues_until,
     seed_unemployed_borrower_case,
 )
+from tests.support.catalogues import en_date
 from tests.support.http import client
 from tests.support.infra import eventually
 
@@ -67,7 +70,7 @@ def test_a_supervisor_overturns_a_borrowers_appeal_from_the_console(browser) -> 
     expect(card).to_contain_text(GROUNDS)
     expect(card).to_contain_text("decline by the rules")
     expect(page.locator(f"[data-appeal-deadline='{decision['decision_id']}']")).to_contain_text(
-        decision["appeal_deadline"])
+        en_date(dt.date.fromisoformat(decision["appeal_deadline"])))
     page.fill(f"#appeal-reason-{appeal_id}", "The January payslip shows the lost income.")
     page.click(f"[data-overturn='{appeal_id}']")
     expect(page.locator(f"[data-appeal='{appeal_id}']")).to_contain_text("overturned")

@@ -22,7 +22,8 @@ from forbear_shared.events.schemas.corebanking import LoanSnapshotted
 from forbear_simulator.identity import KeycloakIdentities
 from playwright.sync_api import Locator, Page, expect
 
-from tests.browser.test_console import PDF, SCREENSHOTS, browser, download_case_file, new_page, shoot
+from tests.browser.test_console import PDF, SCREENSHOTS, browser, download_case_file, new_page, no_missing_words, shoot
+from tests.support.catalogues import en_date, zh_date, zh_money
 from tests.support.http import PORT_OFFSET, client
 from tests.support.infra import KEYCLOAK_ISSUER, eventually, producer, signing_code
 
@@ -78,11 +79,6 @@ def no_overflow(page: Page, what: str) -> None:
     assert overflow <= 0, f"{what} is {overflow}px wider than the 390px phone"
 
 
-def no_missing_words(page: Page) -> None:
-    # t() marks <html data-missing> with any key the catalogue lacked
-    assert page.locator("html[data-missing]").count() == 0, page.locator("html").get_attribute("data-missing")
-
-
 def reload_until(page: Page, selector: str, errors: list[str], timeout: float = 120.0) -> None:
     """The services move on asynchronously (Kafka): reload the request until ``selector`` shows."""
     import time
@@ -101,11 +97,6 @@ def reload_until(page: Page, selector: str, errors: list[str], timeout: float = 
             raise AssertionError(f"{selector} never appeared")
         time.sleep(1.5)
         page.reload()
-
-
-def zh_money(amount: str | Decimal) -> str:
-    """How zh-CN writes an amount of yuan: ¥ and thousands separators, 2 places."""
-    return f"¥{Decimal(amount):,.2f}"
 
 
 def test_a_borrower_on_a_390px_phone_goes_from_opening_a_request_to_a_signed_agreement(browser, infra) -> None:
@@ -269,7 +260,7 @@ def test_a_borrower_on_a_390px_phone_goes_from_opening_a_request_to_a_signed_agr
     schedule = first["schedule"]["instalments"]
     due = dt.date.fromisoformat(schedule[0]["due_date"])
     expect(page.locator("#next-due")).to_have_text(
-        f"下一期：{due.year}年{due.month}月{due.day}日 应还 {zh_money(schedule[0]['total'])}")
+        f"下一期：{zh_date(due)} 应还 {zh_money(schedule[0]['total'])}")
     expect(page.locator("#instalments tbody tr")).to_have_count(len(schedule))
     expect(page.locator("#payments")).to_have_text("暂无还款记录。")
     no_overflow(page, "the schedule")
@@ -288,7 +279,7 @@ def test_a_borrower_on_a_390px_phone_goes_from_opening_a_request_to_a_signed_agr
     page.select_option("#lang-switch", "en")
     expect(page.locator("#schedule h3").first).to_have_text("Repayment schedule")
     assert page.locator("html").get_attribute("lang") == "en"
-    expect(page.locator("#next-due")).to_contain_text(f"{due.strftime('%B')} {due.day}, {due.year}")
+    expect(page.locator("#next-due")).to_contain_text(en_date(due))
     page.reload()
     expect(page.locator("#case-title")).to_have_text("Hardship request: Lost my job")
     no_missing_words(page)

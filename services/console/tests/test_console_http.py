@@ -52,6 +52,17 @@ def test_the_page_has_no_inline_script_or_style_the_csp_would_block(console: Tes
     assert 'setAttribute("style"' not in script and "innerHTML" not in script
 
 
+def test_the_page_loads_its_catalogues_and_the_common_scripts_from_this_origin(console: TestClient) -> None:
+    page = console.get("/").text
+    assert page.index("/static/common/i18n.js") < page.index("/static/console.js")
+    assert console.get("/static/common/i18n.js").status_code == 200
+    # the console's own catalogues (the portal's are its own, at the same path on its door)
+    zh, en = console.get("/static/i18n/zh-CN.json"), console.get("/static/i18n/en.json")
+    assert zh.status_code == en.status_code == 200
+    assert zh.json()["nav.queues"] == "工作队列" and en.json()["nav.queues"] == "Work queues"
+    assert console.get("/static/i18n/fr.json").status_code == 404
+
+
 def test_console_errors_are_problems(console: TestClient) -> None:
     missing = console.get("/no-such-page")
     assert missing.status_code == 404 and missing.headers["content-type"].startswith("application/problem+json")

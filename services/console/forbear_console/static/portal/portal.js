@@ -6,48 +6,16 @@
  * money, dates and percentages are formatted by Intl for the chosen language. */
 "use strict";
 
-const LANGS = ["zh-CN", "en"];
-const LANG_KEY = "forbear.portal.lang";
-const state = { lang: "zh-CN", catalogue: {}, session: null, guidance: null, timer: null };
+i18n.storageKey = "forbear.portal.lang";
+const state = { session: null, guidance: null, timer: null };
 const $ = (sel, root) => (root || document).querySelector(sel);
 
-// -- messages ---------------------------------------------------------------------------------
-// t("key", {name: value}): the catalogue's text with {name} filled in; a key missing from the
-// catalogue is shown as itself and recorded on <html data-missing> (the browser test reads it)
-function t(key, vars) {
-  let text = state.catalogue[key];
-  if (typeof text !== "string") {
-    const root = document.documentElement;
-    const missing = new Set((root.dataset.missing || "").split(" ").filter(Boolean));
-    missing.add(key);
-    root.dataset.missing = [...missing].join(" ");
-    text = key;
-  }
-  return text.replace(/\{(\w+)\}/g, (whole, name) => (vars && name in vars ? String(vars[name]) : whole));
-}
-// t() of a code the services send (a status, a document type, a reason): "status.approved"
-const term = (group, code) => t(`${group}.${code}`);
-
-async function loadLanguage(lang) {
-  state.lang = LANGS.includes(lang) ? lang : LANGS[0];
-  const response = await fetch(`/static/i18n/${state.lang}.json`, { credentials: "same-origin" });
-  state.catalogue = await response.json();
-  document.documentElement.lang = state.lang;
-  try { localStorage.setItem(LANG_KEY, state.lang); } catch (_) { /* private mode: the choice lasts the page */ }
-  for (const el of document.querySelectorAll("[data-i18n]")) el.textContent = t(el.dataset.i18n);
-  for (const el of document.querySelectorAll("[data-i18n-aria-label]")) el.setAttribute("aria-label", t(el.dataset.i18nAriaLabel));
-  $("#lang-switch").value = state.lang;
-}
-
-// -- formatting for the language (display only: sums are done in cents, below) --------------------
-const money = (v) => v === null || v === undefined || v === "" ? t("common.none")
-  : new Intl.NumberFormat(state.lang, { style: "currency", currency: (state.guidance && state.guidance.currency) || "CNY" }).format(String(v));
-const date = (iso) => iso ? new Intl.DateTimeFormat(state.lang, { year: "numeric", month: "long", day: "numeric", timeZone: "UTC" })
-  .format(new Date(`${String(iso).slice(0, 10)}T00:00:00Z`)) : t("common.none");
-const percent = (fraction) => fraction === null || fraction === undefined ? t("common.none")
-  : new Intl.NumberFormat(state.lang, { style: "percent", minimumFractionDigits: 2, maximumFractionDigits: 2 }).format(String(fraction));
-const share = (fraction) => new Intl.NumberFormat(state.lang, { style: "percent", maximumFractionDigits: 0 }).format(String(fraction));
-const count = (n) => new Intl.NumberFormat(state.lang).format(n);
+// t(), term(), loadLanguage() and the Intl formatters are /static/common/i18n.js's
+const money = (v) => formatMoney(v, state.guidance && state.guidance.currency);
+const date = formatDate;
+const percent = (fraction) => formatPercent(fraction, 2);
+const share = (fraction) => formatPercent(fraction, 0);
+const count = formatCount;
 
 // money as integer cents (BigInt): "1900.00" -> 190000n, never a float
 function cents(value) {
@@ -104,7 +72,7 @@ async function maybe(service, path) {
 // a refusal in the borrower's words: the service's reason code when the catalogue has it
 function refusal(e) {
   const key = `error.${e.reason || e.message}`;
-  return state.catalogue[key] ? t(key) : t("error.generic", { reason: e.reason || e.message });
+  return hasWords(key) ? t(key) : t("error.generic", { reason: e.reason || e.message });
 }
 
 function flash(message, bad) {
@@ -119,9 +87,7 @@ function showLogin() {
   $("#login-view").hidden = false; $("#main").hidden = true; $("#logout").hidden = true; $("#who").hidden = true;
 }
 async function boot() {
-  let lang = null;
-  try { lang = localStorage.getItem(LANG_KEY); } catch (_) { lang = null; }
-  await loadLanguage(lang || LANGS[0]);
+  await loadLanguage(savedLanguage());
   $("#lang-switch").addEventListener("change", async (e) => { await loadLanguage(e.target.value); if (state.session) route(); });
   $("#logout").addEventListener("click", async () => { try { await call("POST", "/auth/logout"); } finally { showLogin(); } });
   window.addEventListener("hashchange", () => state.session && route());
@@ -330,7 +296,7 @@ function decisionsCard(list) {
 }
 // the borrower's rights on a decision or a notice, in the lender's words for this language
 function rightsList(rights) {
-  const texts = (rights && rights[state.lang]) || [];
+  const texts = (rights && rights[i18n.lang]) || [];
   return texts.length ? h("ul.rights", {}, texts.map((text) => h("li", {}, text))) : null;
 }
 
