@@ -34,7 +34,6 @@ pytestmark = pytest.mark.integration
 
 RELAY_USER = "forbear-agreement"
 RELAY_PASSWORD = "relay-password-for-this-run-9kP"
-DECIDED = dt.date(2026, 1, 5)  # a new installation's business date (Settings.initial_business_date)
 
 
 @pytest.fixture(scope="module")
@@ -64,16 +63,19 @@ def agreement_api(infra: TestInfra, relay_tls: Tls, relay_port: int) -> Iterator
 
 
 def decided_agreement(borrower_id: str) -> tuple[str, str]:
-    """A case approved with one plan, the offer made by the service's own use case (as its worker
-    would on ``case.decided``); returns the case and its offer."""
+    """A case approved with one plan on the agreement service's business date (wherever the
+    session has moved it), the offer made by the service's own use case (as its worker would on
+    ``case.decided``); returns the case and its offer."""
     case_id = f"case-{uuid.uuid4().hex[:10]}"
-    decision = CaseDecided(decision_id=f"dec-{uuid.uuid4().hex[:12]}", borrower_id=borrower_id, outcome="approve",
-                           reasons=[Reason(code="affordable_plan_found")], policy_version=POLICY_VERSION,
-                           offers=[terms(1, "term_extension", DECIDED, 24)], decided_on=DECIDED)
-    event = decode(encode(new_event(type="case.decided", payload=decision, case_id=case_id, business_date=DECIDED,
-                                    producer="evaluation", occurred_at=dt.datetime(2026, 1, 5, 9, tzinfo=dt.UTC))))
     svc = bootstrap.bootstrap(pool_size=1)
     try:
+        with svc.unit_of_work() as uow:
+            today = uow.business_date
+        decision = CaseDecided(decision_id=f"dec-{uuid.uuid4().hex[:12]}", borrower_id=borrower_id, outcome="approve",
+                               reasons=[Reason(code="affordable_plan_found")], policy_version=POLICY_VERSION,
+                               offers=[terms(1, "term_extension", today, 24)], decided_on=today)
+        event = decode(encode(new_event(type="case.decided", payload=decision, case_id=case_id, business_date=today,
+                                        producer="evaluation", occurred_at=dt.datetime.now(dt.UTC))))
         offers.on_case_decided(event, svc.unit_of_work())
         with svc.ctx.pool.connection() as conn:
             offer = conn.execute("select offer_id from offers where case_id = %s", (case_id,)).fetchone()
