@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import io
 import json
 import zipfile
 from collections.abc import Awaitable, Callable
@@ -92,7 +93,7 @@ class CaseFile:
         manifest = self.manifest(produced_by=produced_by, produced_at=produced_at, business_date=business_date)
         sums = "".join(f"{f['sha256']}  {f['path']}\n" for f in manifest["files"]).encode()
         stamp = produced_at.astimezone(dt.UTC).timetuple()[:6]
-        out = _Buffer()
+        out = io.BytesIO()
         with zipfile.ZipFile(out, "w") as archive:
             for path, data in [*self.files.items(),
                                ("manifest.json", json.dumps(manifest, ensure_ascii=False, indent=2).encode() + b"\n"),
@@ -103,28 +104,6 @@ class CaseFile:
                     else zipfile.ZIP_DEFLATED
                 archive.writestr(info, data)
         return out.getvalue()
-
-
-class _Buffer:
-    """A write-only byte sink for ``zipfile`` (it only appends and asks where it is)."""
-
-    def __init__(self) -> None:
-        self._parts: list[bytes] = []
-        self._size = 0
-
-    def write(self, data: bytes) -> int:
-        self._parts.append(bytes(data))
-        self._size += len(data)
-        return len(data)
-
-    def tell(self) -> int:
-        return self._size
-
-    def flush(self) -> None:
-        pass
-
-    def getvalue(self) -> bytes:
-        return b"".join(self._parts)
 
 
 async def collect(fetch: Fetch, case_id: str) -> tuple[CaseFile, str | None]:
