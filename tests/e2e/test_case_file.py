@@ -15,7 +15,16 @@ import pytest
 from forbear_console import casefile
 from forbear_shared.errors import NotFound
 
-from tests.e2e.journey import manual_payment, to_active_agreement, uid, wait_payment
+from tests.e2e.journey import (
+    decisions,
+    manual_payment,
+    open_offers,
+    ready_to_submit,
+    submit,
+    to_active_agreement,
+    uid,
+    wait_payment,
+)
 from tests.support.http import client
 
 SERVICES = ("intake", "evaluation", "agreement", "monitoring")
@@ -95,3 +104,24 @@ def test_another_borrowers_case_file_does_not_exist_for_a_borrower(stack) -> Non
     with pytest.raises(NotFound) as refused:
         build(journey.case_id, "borrower", "portal-someone-else", uid("BRW"))
     assert refused.value.reason == "case_not_found"
+
+
+def test_a_case_whose_agreement_awaits_signatures_has_its_file_without_a_signed_pdf(stack) -> None:
+    application = ready_to_submit()
+    submit(application.borrower_id, application.case_id)
+    [decision] = decisions(application.case_id)
+    assert decision["outcome"] == "approve"
+    offer = open_offers(application.case_id)[0]
+    with client("agreement", role="borrower", subject="b", borrower_id=application.borrower_id) as api:
+        accepted = api.post(f"/offers/{offer['offer_id']}/accept", json={"payment_method": "account_debit"})
+        assert accepted.status_code == 201, accepted.text
+        agreement_id = accepted.json()["agreement_id"]
+        # the service has no signed PDF yet: 409, which the file takes as "not yet", not a failure
+        assert api.get(f"/agreements/{agreement_id}/document.pdf").status_code == 409
+
+    files = build(application.case_id, "borrower", "b", application.borrower_id)
+    base = f"agreements/{agreement_id}"
+    assert json.loads(files[f"{base}/agreement.json"])["status"] == "awaiting_signatures"
+    assert f"{base}/agreement.pdf" not in files and f"{base}/monitoring.json" not in files
+    manifest = json.loads(files["manifest.json"])
+    assert {f["path"] for f in manifest["files"]} == set(files) - {"manifest.json", "SHA256SUMS"}

@@ -110,9 +110,12 @@ async def collect(fetch: Fetch, case_id: str) -> tuple[CaseFile, str | None]:
     """Every record of the case the caller may read, and the business date the services are on."""
     file = CaseFile(case_id)
 
-    async def get(service: str, path: str, *, missing_ok: bool = False) -> httpx.Response | None:
+    async def get(service: str, path: str, *, missing_ok: bool = False,
+                  not_yet: int | None = None) -> httpx.Response | None:
+        """The answer; None for a record that does not exist (``missing_ok``: 404) or not yet
+        (``not_yet``: the status the service gives for it, e.g. 409 for a PDF not signed yet)."""
         response = await fetch(service, path)
-        if response.status_code == 404 and missing_ok:
+        if (response.status_code == 404 and missing_ok) or response.status_code == not_yet:
             return None
         if response.status_code == 404 and path == f"/cases/{case_id}":
             raise NotFound("case", case_id)
@@ -152,7 +155,8 @@ async def collect(fetch: Fetch, case_id: str) -> tuple[CaseFile, str | None]:
     for agreement_id in agreements:
         base = f"agreements/{agreement_id}"
         await record("agreement", f"/agreements/{agreement_id}", f"{base}/agreement.json")
-        pdf = await get("agreement", f"/agreements/{agreement_id}/document.pdf", missing_ok=True)
+        # the signed PDF exists once the lender has countersigned (409 agreement_not_signed until then)
+        pdf = await get("agreement", f"/agreements/{agreement_id}/document.pdf", missing_ok=True, not_yet=409)
         if pdf is not None:
             file.add(f"{base}/agreement.pdf", pdf.content, f"agreement GET /agreements/{agreement_id}/document.pdf")
         # monitoring knows an agreement once it is active; one still awaiting signatures is not there
