@@ -284,7 +284,7 @@ def test_events_in_rows_out_duplicates_skipped_poison_dead_lettered_and_a_rebuil
         (PENDING, "APL-2", D("2026-04-09"))]
     assert appeal_page is not None
     assert [e["summary"] for e in appeal_page["events"]] == [
-        "appeal APL-2 of decision D-APL-2 lodged by borrower (window until 2026-04-09), new evidence: discharge summary"]
+        "appeal APL-2 of decision D-APL-2 lodged by borrower (window until 2026-04-09), new evidence: Discharge summary"]
 
     warnings = rows(read_model, "select instalment, flagged_on, cleared_on from rm_near_breach order by instalment")
     assert [(w["instalment"], w["flagged_on"], w["cleared_on"]) for w in warnings] == [

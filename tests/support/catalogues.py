@@ -10,7 +10,7 @@ import re
 from decimal import Decimal
 from html.parser import HTMLParser
 from pathlib import Path
-from typing import get_args
+from typing import Any, get_args
 
 from forbear_agreement.service_layer.views import AgreementStatusName, OfferStatusName
 from forbear_evaluation.domain.counter_proposal import COUNTER_DECLINED, COUNTER_MET
@@ -198,13 +198,15 @@ def en_date(day: dt.date) -> str:
     return f"{day.strftime('%B')} {day.day}, {day.year}"
 
 
-def key_faults(folder: Path, source: str, helpers: tuple[str, ...]) -> tuple[set[str], list[str]]:
+def key_faults(folder: Path, source: str, helpers: tuple[str, ...],
+               data_groups: frozenset[str] = frozenset()) -> tuple[set[str], list[str]]:
     """The keys the page and its scripts name whole, and what is wrong with them: a key missing
     from a catalogue, or a catalogue's key left over (neither named whole nor of a group whose
-    codes the script translates)."""
+    codes the script translates, nor of ``data_groups``, the groups the data names: the timeline's
+    lines)."""
     used = static_keys(source, helpers) | page(folder).keys
     faults = [f"missing in {lang}: {k}" for lang in LANGUAGES for k in sorted(used - set(catalogue(folder, lang)))]
-    groups = dynamic_groups(source)
+    groups = dynamic_groups(source) | data_groups
     faults += [f"left over: {k}" for k in catalogue(folder, "en") if k not in used and k.split(".", 1)[0] not in groups]
     return used, faults
 
@@ -224,3 +226,38 @@ def zh_short_date(day: dt.date) -> str:
 def en_short_date(day: dt.date) -> str:
     """A date in a table's cell, en's numeric form: 1/9/2026."""
     return f"{day.month}/{day.day}/{day.year}"
+
+
+GOLDEN = Path(__file__).resolve().parents[1] / "contract" / "golden"
+
+
+def golden_payloads() -> list[tuple[str, dict[str, Any]]]:
+    """(type, payload) of each golden event of the contract tests: one of every type and version."""
+    found = []
+    for path in sorted(GOLDEN.glob("*.json")):
+        event = json.loads(path.read_text(encoding="utf-8"))["event"]
+        found.append((event["type"], event["payload"]))
+    return found
+
+
+def _line_codes(args: dict[str, Any]) -> set[str]:
+    groups: set[str] = set()
+    for value in args.values():
+        if isinstance(value, dict) and "code" in value:
+            groups.add(value["code"])
+        elif isinstance(value, dict) and "codes" in value:
+            groups.add(value["codes"])
+        elif isinstance(value, dict) and "line" in value:
+            groups |= _line_codes(value["args"])
+    return groups
+
+
+def line_groups() -> frozenset[str]:
+    """The catalogue groups the console's timeline lines name (readmodel/rules.py's line): their
+    keys' (``line``, ``line_part``) and the groups of the codes they carry, over every event type."""
+    from forbear_console.readmodel.rules import line
+
+    groups = {"line", "line_part"}
+    for event_type, payload in golden_payloads():
+        groups |= _line_codes(line(event_type, payload)[1])
+    return frozenset(groups)

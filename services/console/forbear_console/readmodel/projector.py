@@ -30,8 +30,10 @@ from typing import Any
 import psycopg
 from forbear_shared.events import DecodedEvent
 from forbear_shared.unit_of_work import UnitOfWork
+from psycopg.types.json import Jsonb
 
-from forbear_console.readmodel.rules import queue_after, summary
+from forbear_console.readmodel.rules import SUMMARY_LIMIT, queue_after, render
+from forbear_console.readmodel.rules import line as timeline_line
 
 #: events that are not about a case (their key is a loan id or the lender)
 NOT_CASE_EVENTS = frozenset({"business_date.advanced", "loan.snapshot", "payment.received"})
@@ -126,8 +128,8 @@ class CaseRow:
 
 
 _TIMELINE = """
-insert into rm_timeline (event_id, case_id, occurred_at, business_date, type, producer, summary)
-values (%s, %s, %s, %s, %s, %s, %s) on conflict (case_id, occurred_at, event_id) do nothing"""
+insert into rm_timeline (event_id, case_id, occurred_at, business_date, type, producer, summary, line)
+values (%s, %s, %s, %s, %s, %s, %s, %s) on conflict (case_id, occurred_at, event_id) do nothing"""
 _OFFER_MADE = """
 insert into rm_offer (offer_id, case_id, rank, option, new_instalment, term_months, expires_on, made_on)
 values (%s, %s, %s, %s, %s, %s, %s, %s)
@@ -513,7 +515,9 @@ def _one(b: Batch, event: DecodedEvent) -> None:
         return
     if t in NOT_CASE_EVENTS:
         return
-    b.add(_TIMELINE, env.event_id, case_id, at, on, t, env.producer, summary(t, p))
+    key, args = timeline_line(t, p)
+    b.add(_TIMELINE, env.event_id, case_id, at, on, t, env.producer, render(key, args)[:SUMMARY_LIMIT],
+          Jsonb({"key": key, "args": args}))
     queue = queue_after(t, p)
     if t == "case.opened":
         b.case(case_id).opened(p["hardship_category"], p["channel"], p["dpd_at_first_contact"], p["opened_on"])

@@ -110,7 +110,7 @@ def timeline(conn: psycopg.Connection, case_id: str) -> dict[str, Any] | None:
     if case is None:
         return None
     events = [dict(r) for r in conn.execute(
-        "select event_id, occurred_at, business_date, type, producer, summary from rm_timeline"
+        "select event_id, occurred_at, business_date, type, producer, summary, line from rm_timeline"
         " where case_id = %s order by occurred_at, event_id", (case_id,))]
     agreements = [dict(r) for r in conn.execute(
         "select agreement_id, status, option, activated_on, level, level_since, remedy_deadline, closed_on"
