@@ -16,6 +16,7 @@ import pytest
 import yaml
 from forbear_shared import kafka_admin, metrics, topics
 from forbear_shared.devstack import API_PORTS, CONSOLE_WORKER_METRICS_PORT, SERVICES, WORKER_METRICS_PORTS, processes
+from forbear_console.settings import ConsoleSettings, PortalSettings
 from forbear_shared.settings import PLACEHOLDERS, Settings
 from prometheus_client.metrics import MetricWrapperBase
 
@@ -31,7 +32,8 @@ INFRA_VARIABLES = frozenset(
         "FORBEAR_KEYCLOAK_MANAGEMENT_PORT", "FORBEAR_S3_PORT", "FORBEAR_VERSITYGW_VERSION", "FORBEAR_GO",
     }
 )
-SETTINGS_VARIABLES = frozenset(f"FORBEAR_{name.upper()}" for name in Settings.model_fields)
+SETTINGS_VARIABLES = frozenset(f"FORBEAR_{name.upper()}" for model in (Settings, ConsoleSettings, PortalSettings)
+                               for name in model.model_fields)
 #: the issuer make run's Keycloak serves (deploy/local/env.sh, realm of deploy/keycloak/)
 LOCAL_ISSUER = "http://127.0.0.1:18080/realms/forbear"
 
@@ -129,7 +131,7 @@ def test_every_service_has_an_api_and_a_worker_on_the_local_ports(compose: dict[
             assert spec["build"]["dockerfile"] == "deploy/docker/Dockerfile"
 
     expected = {f"{s}-{kind}" for s in SERVICES for kind in ("api", "worker")} | {"topic-init", "bucket-init",
-                                                                                  "console-worker"}
+                                                                                  "console-worker", "console-api", "portal"}
     assert set(forbear_processes(compose)) == expected
 
 
@@ -344,6 +346,32 @@ def test_the_console_worker_runs_wherever_make_run_runs_it(compose: dict[str, An
     assert [p["port"] for p in k8s[("Service", "console-worker-metrics")]["spec"]["ports"]] == [port]
 
 
+@pytest.mark.parametrize("name, deployed", [("console", "console-api"), ("portal", "portal")])
+def test_the_browsers_doors_run_wherever_make_run_runs_them_and_reach_the_apis_by_name(
+        compose: dict[str, Any], k8s: dict[tuple[str, str], dict[str, Any]], name: str, deployed: str) -> None:
+    (local,) = [p for p in processes({}) if p.name == name]
+    port = int(local.argv[local.argv.index("--port") + 1])
+    app = next(a for a in local.argv if a.startswith("forbear_console.entrypoints."))
+    door = compose[deployed]
+    assert app in door["command"] and door["command"][-1] == str(port)
+    assert [host_port(p) for p in door["ports"]] == [("127.0.0.1", port, port)]
+    assert f"http://127.0.0.1:{port}/healthz" in " ".join(door["healthcheck"]["test"])
+    (container,) = k8s[("Deployment", deployed)]["spec"]["template"]["spec"]["containers"]
+    assert app in container["command"] and container["command"][-1] == str(port)
+    assert [p["containerPort"] for p in container["ports"]] == [port]
+    assert [p["port"] for p in k8s[("Service", deployed)]["spec"]["ports"]] == [port]
+    hosts = {door["environment"]["FORBEAR_SERVICE_HOST"], {e["name"]: e["value"] for e in container["env"]}["FORBEAR_SERVICE_HOST"]}
+    assert len(hosts) == 1
+    (host,) = hosts
+    for service in SERVICES:  # the name the door reaches each API by is the API's container and Service
+        assert host.format(service=service) in compose
+        assert ("Service", host.format(service=service)) in k8s
+    # its address at the identity provider is a redirect URI of its client in the demo realm
+    realm = json.loads((DEPLOY / "keycloak" / "forbear-realm.json").read_text())
+    (client,) = [c for c in realm["clients"] if c["clientId"] == f"forbear-{name}"]
+    assert f"http://127.0.0.1:{port}/auth/callback" in client["redirectUris"]
+
+
 def test_rules_and_dashboard_use_only_metrics_the_services_export() -> None:
     exported = exposed_sample_names()
     groups = load_yaml(DEPLOY / "prometheus/alerts.yml")["groups"]
@@ -469,7 +497,12 @@ def test_k8s_secret_is_a_template_without_real_secrets(k8s: dict[tuple[str, str]
     values = secret["stringData"]
     # no signing key: tokens are checked with the IdP's JWKS
     assert set(values) == {"FORBEAR_DATABASE_URL", "FORBEAR_EVIDENCE_S3_ACCESS_KEY_ID", "FORBEAR_EVIDENCE_S3_SECRET_ACCESS_KEY",
-                           "FORBEAR_SIGNING_CODE_SECRET", "FORBEAR_SIGNING_CODE_SMTP_PASSWORD"}
+                           "FORBEAR_SIGNING_CODE_SECRET", "FORBEAR_SIGNING_CODE_SMTP_PASSWORD",
+                           "FORBEAR_CONSOLE_CLIENT_SECRET", "FORBEAR_CONSOLE_SESSION_KEY",
+                           "FORBEAR_PORTAL_CLIENT_SECRET", "FORBEAR_PORTAL_SESSION_KEY"}
+    # the doors' client secrets are placeholders production refuses
+    assert values["FORBEAR_CONSOLE_CLIENT_SECRET"] in PLACEHOLDERS
+    assert values["FORBEAR_PORTAL_CLIENT_SECRET"] in PLACEHOLDERS
     # the key the borrower's one-time codes are hashed under, and the mail relay's password, are
     # placeholders production refuses
     assert values["FORBEAR_SIGNING_CODE_SECRET"] in PLACEHOLDERS

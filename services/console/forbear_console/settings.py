@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from forbear_shared.http import MULTIPART_OVERHEAD_BYTES
 from forbear_shared.settings import PLACEHOLDERS, Settings
-from pydantic import model_validator
+from pydantic import Field, model_validator
 
 #: the demo realm's secret for the console client (deploy/keycloak/forbear-realm.json)
 DEVELOPMENT_CLIENT_SECRET = "forbear-console-development-secret"
@@ -37,6 +37,10 @@ class DoorSettings(Settings):
     kafka_bootstrap: str = ""
     #: the services listen on ``devstack.API_PORTS`` plus this (the tests use 10000)
     port_offset: int = 0
+    #: the host of each service's API, ``{service}`` standing for its name (intake, evaluation,
+    #: agreement, monitoring): 127.0.0.1 on one machine, ``{service}-api`` in docker-compose and
+    #: Kubernetes (FORBEAR_SERVICE_HOST)
+    service_host: str = Field(default="127.0.0.1", pattern=r"^[A-Za-z0-9.\-]*(\{service\}[A-Za-z0-9.\-]*)?$")
     #: the largest body the proxy passes on: intake's evidence limit (10 MiB by default) and the
     #: multipart around it; intake then applies its own limit per route
     proxy_max_body_bytes: int = 10 * 1024 * 1024 + MULTIPART_OVERHEAD_BYTES

@@ -15,4 +15,7 @@ FORWARDED_RESPONSE_HEADERS = (
 
 
 def service_base_urls(port_offset: int, host: str = "127.0.0.1") -> dict[str, str]:
-    return {service: f"http://{host}:{API_PORTS[service] + port_offset}" for service in SERVICES}
+    """Each service's API: ``host`` with ``{service}`` standing for the service's name (e.g.
+    ``{service}-api``, the name of its container or Kubernetes Service), on its port."""
+    return {service: f"http://{host.format(service=service)}:{API_PORTS[service] + port_offset}"
+            for service in SERVICES}

@@ -93,6 +93,8 @@ class DoorSpec:
     landing: str
     proxy_max_body_bytes: int
     port_offset: int
+    #: the services' API host, ``{service}`` standing for each one's name (settings.service_host)
+    service_host: str
     #: the user name goes into the login's log line (operators), or only the role (borrowers)
     log_username: bool = True
 
@@ -191,7 +193,7 @@ def _finish(built: Door) -> FastAPI:
     app, spec, sessions, settings, state = built.app, built.spec, built.sessions, built.settings, built.state
     door: BrowserDoor = state["door"]
     user = built.user
-    bases = service_base_urls(spec.port_offset)
+    bases = service_base_urls(spec.port_offset, spec.service_host)
     secure = spec.public_url.startswith("https://")
     security_headers = security_headers_for(settings.oidc_issuer)
 

@@ -42,6 +42,7 @@ def create_app(settings: ConsoleSettings | None = None) -> FastAPI:
         session_seconds=settings.console_session_seconds, audience="forbear-console", roles=auth.STAFF,
         session_cookie=SESSION_COOKIE, login_cookie=LOGIN_COOKIE, csrf_value=CSRF_VALUE, static=STATIC,
         landing="/#/queues", proxy_max_body_bytes=settings.proxy_max_body_bytes, port_offset=settings.port_offset,
+        service_host=settings.service_host,
     )
 
     def open_pool(state: dict[str, Any]) -> None:

@@ -63,6 +63,7 @@ def create_app(settings: PortalSettings | None = None) -> FastAPI:
         audience="forbear-intake", roles=("borrower",),
         session_cookie=SESSION_COOKIE, login_cookie=LOGIN_COOKIE, csrf_value=CSRF_VALUE, static=STATIC,
         landing="/#/cases", proxy_max_body_bytes=settings.proxy_max_body_bytes, port_offset=settings.port_offset,
+        service_host=settings.service_host,
         log_username=False,
     )
     door = open_door(settings, spec)
