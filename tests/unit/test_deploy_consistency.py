@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 import yaml
+from forbear_console.settings import ConsoleSettings, PortalSettings
 from forbear_shared import kafka_admin, metrics, topics
 from forbear_shared.devstack import API_PORTS, CONSOLE_WORKER_METRICS_PORT, SERVICES, WORKER_METRICS_PORTS, processes
-from forbear_console.settings import ConsoleSettings, PortalSettings
 from forbear_shared.settings import PLACEHOLDERS, Settings
 from prometheus_client.metrics import MetricWrapperBase
 
