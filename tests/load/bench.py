@@ -242,7 +242,7 @@ def main() -> int:
         if "latency" in sections:
             from tests.load.latency import bench_latency
 
-            bench_latency(infra, PORT_OFFSET)
+            bench_latency(infra, PORT_OFFSET, {n: p for n, p in stack.status().items() if p})
         if "sweep" in sections:
             from tests.load.sweep import bench_sweep
 
