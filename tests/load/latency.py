@@ -21,6 +21,7 @@ from forbear_shared.events import decode
 from forbear_simulator.client import Forbear, tiny_pdf
 from kafka import KafkaConsumer
 
+from tests.load.procstat import cpu_seconds
 from tests.support.identity import IssuedTokens
 from tests.support.infra import TestInfra
 
@@ -92,26 +93,17 @@ def bench_latency(infra: TestInfra, port_offset: int, service_pids: dict[str, in
             print(f"    {hop:<42}" + "".join(f"{r.hops.get(hop, float('nan')):>10.1f}" for r in results))
 
 
-def cpu_seconds(pids: dict[str, int]) -> float:
-    """User + system CPU seconds the stack's processes and their live children (a worker's
-    outbox relay) have used so far."""
-    total = 0.0
-    tick = os.sysconf("SC_CLK_TCK")
-    every = set(pids.values())
-    for pid in pids.values():
-        try:
-            with open(f"/proc/{pid}/task/{pid}/children") as f:
-                every.update(int(c) for c in f.read().split())
-        except OSError:
-            continue
-    for pid in every:
-        try:
-            with open(f"/proc/{pid}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += sum(int(x) for x in fields[11:15]) / tick
-    return total
+def settle(pids: dict[str, int], timeout: float = 90.0) -> None:
+    """Wait until the stack has digested the preparation's events (its processes use less than
+    a fifth of a core over a second), so the measured cases do not queue behind them."""
+    deadline = time.perf_counter() + timeout
+    before = cpu_seconds(pids.values())
+    while time.perf_counter() < deadline:
+        time.sleep(1.0)
+        now = cpu_seconds(pids.values())
+        if now - before < 0.2:
+            return
+        before = now
 
 
 def measure_rate(infra: TestInfra, agent: Forbear, rate: float, total: int, pids: dict[str, int]) -> RateResult:
@@ -119,6 +111,7 @@ def measure_rate(infra: TestInfra, agent: Forbear, rate: float, total: int, pids
     with ThreadPoolExecutor(PREPARERS) as preparers:
         cases = list(preparers.map(lambda n: ready_case(agent, n), range(total)))
     print(f"  {f'{rate:g} cases/s: {total} cases prepared':<58} {time.perf_counter() - started_prep:.0f} s", flush=True)
+    settle(pids)
     offered: dict[str, float] = {}
     stop = threading.Event()
 
@@ -142,7 +135,7 @@ def measure_rate(infra: TestInfra, agent: Forbear, rate: float, total: int, pids
     watcher.start()
     ready.wait(30)
     submitted: dict[str, float] = {}
-    cpu_before = cpu_seconds(pids)
+    cpu_before = cpu_seconds(pids.values())
     started = time.perf_counter()
 
     def submit(i: int, case_id: str) -> None:
@@ -158,7 +151,7 @@ def measure_rate(infra: TestInfra, agent: Forbear, rate: float, total: int, pids
     deadline = time.perf_counter() + 60
     while len(offered.keys() & submitted.keys()) < len(submitted) and time.perf_counter() < deadline:
         time.sleep(0.2)
-    cpu = cpu_seconds(pids) - cpu_before
+    cpu = cpu_seconds(pids.values()) - cpu_before
     load = os.getloadavg()
     stop.set()
     watcher.join()
