@@ -4,8 +4,8 @@ Prints, for the issue's targets:
 1. monitoring throughput on ``corebanking.payments`` (one worker, or ``BENCH_MONITORING_MEMBERS``
    members of its group), beside the raw consume rate of the same broker on the same run (the
    ceiling);
-2. intake-to-offers latency p50/p99 at a steady 20 cases/s;
-3. close-of-business sweep over 1,000,000 scheduled instalments;
+2. intake-to-offers latency p50/p99/max and hop medians at 20 and at 50 cases/s (``BENCH_CASES_RATES``);
+3. close-of-business sweep over 1,000,000 and 5,000,000 scheduled instalments (``BENCH_SWEEP_INSTALMENTS``, a list);
 4. the outbox relay's and an inbox consumer's rates with and without a concurrent purge of
    1,000,000 old rows of the same table;
 5. the console's read model (``readmodel``): projection throughput, ``/kpis`` and queue-page
@@ -242,7 +242,7 @@ def main() -> int:
         if "latency" in sections:
             from tests.load.latency import bench_latency
 
-            bench_latency(infra, PORT_OFFSET)
+            bench_latency(infra, PORT_OFFSET, {n: p for n, p in stack.status().items() if p})
         if "sweep" in sections:
             from tests.load.sweep import bench_sweep
 
