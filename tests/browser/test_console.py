@@ -22,7 +22,16 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
-from tests.support.catalogues import en_date, en_money, en_short_date, zh_date, zh_money, zh_short_date
+from tests.support.catalogues import (
+    STATIC,
+    catalogue,
+    en_date,
+    en_money,
+    en_short_date,
+    zh_date,
+    zh_money,
+    zh_short_date,
+)
 from tests.support.http import PORT_OFFSET, client
 from tests.support.infra import KEYCLOAK_ISSUER, signing_code
 
@@ -272,7 +281,9 @@ def test_an_agent_and_a_supervisor_work_a_case_from_evidence_review_to_a_signed_
     reload_case_until(page, case_id, "#timeline li[data-type='agreement.activated']")
     timeline = page.locator("#timeline")
     expect(timeline).to_contain_text("lender signed")
-    expect(timeline.locator("li[data-type='case.opened']")).to_contain_text("case opened: unemployment")
+    # the line names the hardship in the catalogue's words, as the rest of the page does
+    hardship = catalogue(STATIC, "en")["hardship.unemployment"]
+    expect(timeline.locator("li[data-type='case.opened']")).to_contain_text(f"case opened: {hardship} via phone")
     kinds = [t for t in timeline.locator("li").evaluate_all("items => items.map(i => i.dataset.type)")]
     assert kinds.index("case.opened") < kinds.index("case.decided") < kinds.index("offer.accepted") \
         < kinds.index("agreement.activated")
@@ -326,8 +337,11 @@ def test_an_agent_and_a_supervisor_work_a_case_from_evidence_review_to_a_signed_
     expect(page.locator("#near-breach")).to_contain_text(f"instalment 2 due {en_date(due)}")
     expect(page.locator("#near-breach")).to_contain_text(f"paid by {en_date(checkpoint)} (at least 50% needed)")
     expect(page.locator("#schedule tbody tr").nth(1)).to_contain_text("near breach")
+    # the timeline's line writes its dates and share for the page's language, as the flag above does
     expect(page.locator("#timeline li[data-type='agreement.near_breach']")).to_contain_text(
-        f"paid by {checkpoint.isoformat()} (at least 50 % needed)")
+        f"instalment 2 due {en_short_date(due)}, {en_money('0.00')} of ")
+    expect(page.locator("#timeline li[data-type='agreement.near_breach']")).to_contain_text(
+        f"paid by {en_short_date(checkpoint)} (at least 50% needed)")
     expect(page.locator("#timeline li[data-type='instalment.missed']")).to_have_count(0)
     expect(page.locator("#timeline-near-breach")).to_be_visible()
     shoot(page, "08-case-near-breach")

@@ -38,7 +38,7 @@ from tests.integration.test_monitoring_support import (
     uid,
     wait_payment,
 )
-from tests.support.calendar import grace_cutoff, plain_first_due
+from tests.support.calendar import grace_cutoff, missed_on, plain_first_due
 from tests.support.http import client
 from tests.support.infra import eventually
 
@@ -358,8 +358,10 @@ def test_an_instalment_short_of_half_at_its_checkpoint_is_near_breach_once_befor
                                     "since": checkpoint.isoformat()}]
     assert view["schedule"][0]["early_warning"] == "near_breach"
 
-    advance(due + 5 * DAY)  # grace ends due + 3; missed due + 4: the near breach is superseded
-    advance(due + 6 * DAY)
+    # grace ends 3 working days after the payable day; the close of the day after finds it missed
+    # and the near breach is superseded
+    advance(missed_on(due) + DAY)
+    advance(missed_on(due) + 2 * DAY)
     [warning] = events(infra, "monitoring.events", ids["agreement_id"], "agreement.near_breach", min_count=1)
     assert warning["payload"] == {
         "agreement_id": ids["agreement_id"], "instalment": 1, "due_date": due.isoformat(),
@@ -374,7 +376,7 @@ def test_an_instalment_short_of_half_at_its_checkpoint_is_near_breach_once_befor
         [row] = conn.execute("select number, flagged_on, state, resolved_on from near_breaches where agreement_id = %s",
                              (ids["agreement_id"],)).fetchall()
     assert (row["number"], row["flagged_on"], row["state"], row["resolved_on"]) == (
-        1, checkpoint, "superseded", due + 4 * DAY)
+        1, checkpoint, "superseded", missed_on(due))
     view = agreement(ids["agreement_id"])
     assert view["near_breach"] == [] and view["schedule"][0]["early_warning"] == "superseded"
 
