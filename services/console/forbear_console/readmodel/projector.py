@@ -32,8 +32,8 @@ from forbear_shared.events import DecodedEvent
 from forbear_shared.unit_of_work import UnitOfWork
 from psycopg.types.json import Jsonb
 
-from forbear_console.readmodel.rules import SUMMARY_LIMIT, queue_after, render
 from forbear_console.readmodel.rules import line as timeline_line
+from forbear_console.readmodel.rules import queue_after, written
 
 #: events that are not about a case (their key is a loan id or the lender)
 NOT_CASE_EVENTS = frozenset({"business_date.advanced", "loan.snapshot", "payment.received"})
@@ -515,9 +515,8 @@ def _one(b: Batch, event: DecodedEvent) -> None:
         return
     if t in NOT_CASE_EVENTS:
         return
-    key, args = timeline_line(t, p)
-    b.add(_TIMELINE, env.event_id, case_id, at, on, t, env.producer, render(key, args)[:SUMMARY_LIMIT],
-          Jsonb({"key": key, "args": args}))
+    key, args = entry = timeline_line(t, p)
+    b.add(_TIMELINE, env.event_id, case_id, at, on, t, env.producer, written(entry), Jsonb({"key": key, "args": args}))
     queue = queue_after(t, p)
     if t == "case.opened":
         b.case(case_id).opened(p["hardship_category"], p["channel"], p["dpd_at_first_contact"], p["opened_on"])

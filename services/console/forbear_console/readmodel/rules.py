@@ -265,10 +265,15 @@ def render(key: str, args: Args, words: dict[str, str] | None = None) -> str:
     return words[key].format_map({name: _written(v, words) for name, v in args.items()})
 
 
+def written(entry: Line) -> str:
+    """A line as the English one-line summary: written with the en catalogue, at most
+    ``SUMMARY_LIMIT`` characters."""
+    return render(*entry)[:SUMMARY_LIMIT]
+
+
 def summary(event_type: str, payload: dict[str, Any]) -> str:
-    """The English one-line summary of an event for the case's timeline: its line written with
-    the en catalogue, at most ``SUMMARY_LIMIT`` characters."""
-    return render(*line(event_type, payload))[:SUMMARY_LIMIT]
+    """The English one-line summary of an event for the case's timeline."""
+    return written(line(event_type, payload))
 
 
 def awaiting_signature_of(borrower_signed: bool, lender_signed: bool) -> str:
