@@ -95,6 +95,8 @@ def _unit(name: str, annotation: Any, info: FieldInfo) -> str:
         return "ISO date"
     if annotation is str:
         return "text"
+    if origin is dict:
+        return f"table of the section's own keys (``[{name}]``'s units and limits)"
     return getattr(annotation, "__name__", str(annotation))
 
 
@@ -126,6 +128,13 @@ def _rows(model: type[BaseModel], prefix: str) -> list[tuple[str, str, str, str,
         args = [a for a in typing.get_args(annotation) if isinstance(a, type)]
         if isinstance(annotation, type) and issubclass(annotation, BaseModel):
             nested.append((annotation, f"{key}."))
+            continue
+        optional = [a for a in args if a is not type(None)]
+        if typing.get_origin(annotation) in (typing.Union, types.UnionType) and len(optional) == 1 \
+                and issubclass(optional[0], BaseModel):
+            rows.append((key, f"optional table ({optional[0].__name__}, fields below)", "", "none",
+                         " ".join((info.description or "").split())))
+            nested.append((optional[0], f"{key}."))
             continue
         if typing.get_origin(annotation) is tuple and args and issubclass(args[0], BaseModel):
             rows.append((key, f"list of tables ({args[0].__name__}, fields below)", "", _default(info),

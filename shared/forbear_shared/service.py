@@ -45,13 +45,15 @@ class ServiceContext:
         topic: str,
         business_date: dt.date,
         causation: Envelope | None = None,
+        policy: tuple[str, str] | None = None,
     ) -> Envelope:
         """Record an event in the outbox, inside the caller's transaction.
 
         ``topic`` is the catalogue name (e.g. ``intake.events``); the deployment's prefix is added.
         """
         envelope, full_topic = self.event(
-            type=type, payload=payload, case_id=case_id, topic=topic, business_date=business_date, causation=causation
+            type=type, payload=payload, case_id=case_id, topic=topic, business_date=business_date, causation=causation,
+            policy=policy,
         )
         outbox.add(conn, envelope, full_topic)
         return envelope
@@ -65,9 +67,11 @@ class ServiceContext:
         topic: str,
         business_date: dt.date,
         causation: Envelope | None = None,
+        policy: tuple[str, str] | None = None,
     ) -> tuple[Envelope, str]:
         """An event and its deployment topic, built as ``emit`` builds it but not yet recorded:
-        collect many and record them with ``emit_many`` (one outbox statement)."""
+        collect many and record them with ``emit_many`` (one outbox statement). ``policy`` is
+        the (version, arm) the service acted under for the case."""
         envelope = new_event(
             type=type,
             payload=payload,
@@ -76,6 +80,7 @@ class ServiceContext:
             producer=self.name,
             occurred_at=self.now(),
             causation=causation,
+            policy=policy,
         )
         return envelope, self.settings.topic(topic)
 

@@ -123,7 +123,7 @@ class UnitOfWork(Generic[S]):
         """An event built as ``emit`` builds it, not yet recorded (collect many for ``emit_many``)."""
         return self.service.ctx.event(type=type, payload=payload, case_id=case_id,
                                       topic=topic or self.service.events_topic, business_date=business_date,
-                                      causation=causation)
+                                      causation=causation, policy=self.policy_of(case_id))
 
     def emit(self, *, type: str, payload: BaseModel, case_id: str, business_date: dt.date,
              causation: Envelope | None = None, topic: str | None = None) -> Envelope:
@@ -131,7 +131,13 @@ class UnitOfWork(Generic[S]):
         ``topic`` names another, e.g. ``notifications.requested``)."""
         return self.service.ctx.emit(self.conn, type=type, payload=payload, case_id=case_id,
                                      topic=topic or self.service.events_topic, business_date=business_date,
-                                     causation=causation)
+                                     causation=causation, policy=self.policy_of(case_id))
+
+    def policy_of(self, case_id: str) -> tuple[str, str]:
+        """The policy version and arm this service acts under for ``case_id`` (``Policy.arm_of``):
+        every event it records carries both on its envelope."""
+        arm = self.service.policy.arm_of(case_id)
+        return self.service.policy.for_case(case_id).version, arm
 
     def emit_many(self, events: Sequence[tuple[Envelope, str]]) -> None:
         """Record events built with ``event``, in order, with one outbox statement."""

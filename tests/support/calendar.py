@@ -31,19 +31,29 @@ PUBLISHED_YEARS = (2027, 2028, 2029)
 DAY = dt.timedelta(days=1)
 
 
-def policy_text() -> str:
-    """The demo lender's policy with the test lender's published years."""
+def policy_text(*, challenger: bool = False) -> str:
+    """The demo lender's policy with the test lender's published years.
+
+    The test lender runs its champion alone (the demo's ``[challenger]`` tables cut off, so
+    that a test's expected offers follow from one policy whatever case id intake mints),
+    unless ``challenger``: the demo's policy with its challenger, for the tests of the arms."""
     text = read_policy_text()
     pattern = re.compile(r"^published_years = \[\]", re.M)
     if not pattern.search(text):
         raise AssertionError("the demo policy no longer says `published_years = []`")
-    return pattern.sub(f"published_years = [{', '.join(map(str, PUBLISHED_YEARS))}]", text, count=1)
+    text = pattern.sub(f"published_years = [{', '.join(map(str, PUBLISHED_YEARS))}]", text, count=1)
+    if challenger:
+        return text
+    start = re.search(r"^\[challenger\]", text, re.M)
+    if start is None or re.search(r"^\[(?!challenger[.\]])", text[start.start():], re.M):
+        raise AssertionError("the demo policy's [challenger] tables are no longer its last")
+    return text[:start.start()].rstrip() + "\n"
 
 
-def policy_file() -> Path:
+def policy_file(*, challenger: bool = False) -> Path:
     """The test policy, written once per content under the temporary directory (every process
     of a test run, and every run of the same code, reads the same file)."""
-    text = policy_text()
+    text = policy_text(challenger=challenger)
     path = Path(tempfile.gettempdir()) / f"forbear-test-policy-{hashlib.sha256(text.encode()).hexdigest()[:12]}.toml"
     if not path.exists():
         partial = path.with_suffix(f".{os.getpid()}.part")
@@ -52,9 +62,9 @@ def policy_file() -> Path:
     return path
 
 
-def policy() -> Policy:
+def policy(*, challenger: bool = False) -> Policy:
     """The test policy as the services load it."""
-    return policy_from_text(policy_text())
+    return policy_from_text(policy_text(challenger=challenger))
 
 
 _POLICY = policy()

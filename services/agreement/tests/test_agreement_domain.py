@@ -74,21 +74,22 @@ def test_an_expired_offer_is_refused_as_expired_not_as_closed() -> None:
 
 
 def test_a_counter_proposal_names_an_instalment_or_a_term_within_policy() -> None:
-    CounterProposal(Money.of("450.00"), None).validate(POLICY)
-    CounterProposal(None, 60).validate(POLICY)
+    for fine in (CounterProposal(Money.of("450.00"), None), CounterProposal(None, 60)):
+        fine.validate()
+        fine.within(POLICY)
     never_right = [
         (CounterProposal(None, None), "counter_proposal_empty"),
         (CounterProposal(Money.of("0.00"), None), "proposed_instalment_not_positive"),
     ]
     for proposal, reason in never_right:
         with pytest.raises(Invalid) as invalid:
-            proposal.validate(POLICY)
+            proposal.validate()
         assert invalid.value.reason == reason
     # a term the lender's policy does not offer (max_total_term_months = 60) is refused by policy
     assert POLICY.restructuring.max_total_term_months == 60
     for term in (61, 0):
         with pytest.raises(Refused) as refused:
-            CounterProposal(None, term).validate(POLICY)
+            CounterProposal(None, term).within(POLICY)
         assert refused.value.reason == "proposed_term_out_of_policy"
 
 

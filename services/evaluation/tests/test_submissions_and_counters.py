@@ -151,3 +151,37 @@ def test_a_counter_on_a_case_that_no_longer_qualifies_changes_nothing(policy: Po
     assert not result.met
     assert result.decision.outcome.value == "decline"
     assert result.decision.offers == ()
+
+
+def test_a_case_in_the_challengers_arm_is_judged_by_the_challenger_and_records_its_version() -> None:
+    """The demo's challenger (20 % of cases) lowers the rate floor and raises the interest waiver
+    cap. Judged through the champion's file, a challenger case must get exactly what a file that
+    simply says those two values (written here by hand) gives, and a champion case what the file
+    without a challenger gives."""
+    import hashlib
+    import re
+
+    from forbear_shared.domain.policy import parse_policy_toml
+    from forbear_shared.policy_loader import policy_from_text, read_policy_text
+
+    text = read_policy_text()
+    champion_only = text[: re.search(r"^\[challenger\]", text, re.M).start()]  # type: ignore[union-attr]
+    by_hand = (champion_only.replace('version = "demo-lender-2026.1"', 'version = "demo-lender-2026.1-c1"')
+               .replace('rate_floor = "0.02"', 'rate_floor = "0.015"')
+               .replace('interest_waiver_max_share = "0.3"', 'interest_waiver_max_share = "0.5"'))
+    assert by_hand.count("0.015") == 1 and 'interest_waiver_max_share = "0.5"' in by_hand
+    both, alone, challenger = (policy_from_text(t) for t in (text, champion_only, by_hand))
+    assert parse_policy_toml(by_hand).challenger is None
+
+    def in_challenger(case_id: str) -> bool:  # the rule POLICY.md states, recomputed
+        return int(hashlib.sha256(case_id.encode()).hexdigest()[:16], 16) < Decimal("0.20") * 2 ** 64
+
+    ids = [f"case_{n}" for n in range(60)]
+    chosen = {next(i for i in ids if in_challenger(i)), next(i for i in ids if not in_challenger(i))}
+    for case_id in chosen:
+        # an early-contact case: the interest waiver applies, so the two caps give different offers
+        case = submitted()
+        verdict = judge(case_id, case, AS_OF, both)
+        expected = judge(case_id, case, AS_OF, challenger if in_challenger(case_id) else alone)
+        assert verdict == expected
+        assert verdict.policy_version == ("demo-lender-2026.1-c1" if in_challenger(case_id) else "demo-lender-2026.1")

@@ -17,15 +17,16 @@ file itself is read by ``forbear_shared.policy_loader.load_policy``.
 
 from __future__ import annotations
 
+import hashlib
 import tomllib
 from collections.abc import Mapping
 from datetime import date, time
 from decimal import Decimal
 from enum import StrEnum
 from functools import cached_property
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
 from .money import Money, to_decimal
 from .rights import RightsPolicy
@@ -729,6 +730,85 @@ class CalendarPolicy(_PolicyModel):
 
 
 # ---------------------------------------------------------------------------
+# Champion / challenger
+# ---------------------------------------------------------------------------
+
+#: the sections a challenger may change: how a case is evaluated and what it is offered.
+#: Everything else (contact limits, dual tracking, the escalation ladder and legal referral,
+#: representatives, the borrower's rights and appeals, retention, the calendar) is a guard or
+#: the lender's book itself, and is the champion's on every arm.
+CHALLENGER_SECTIONS = ("evaluation", "restructuring", "schedules", "reamortisation", "reageing")
+#: keys inside those sections that stay the champion's: declining a wilful defaulter is a guard
+CHALLENGER_FIXED = {"evaluation": ("wilful_default",)}
+Arm = Literal["champion", "challenger"]
+
+
+def _merged(base: Mapping[str, Any], changes: Mapping[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in changes.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+            merged[key] = _merged(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+class ChallengerPolicy(_PolicyModel):
+    """A second policy tried live beside this one (the champion) on a share of new cases.
+
+    A case's arm follows from its id alone (``Policy.arm_of``): the first 8 bytes of the
+    SHA-256 of the case id, read as a number below 2^64, put the case in the challenger when
+    they are below ``share`` x 2^64. Every service, every replay and every rebuild puts the
+    same case in the same arm, and the decision records the arm's version.
+
+    The challenger is the champion with some of its ``evaluation``, ``restructuring``,
+    ``schedules``, ``reamortisation`` and ``reageing`` values changed, written as those
+    sections are (``[challenger.restructuring]`` ``rate_floor = "0.015"``); a value not named
+    is the champion's. Any other section, and ``evaluation.wilful_default``, is refused: the
+    guards apply to every arm and a challenger cannot switch them off."""
+
+    version: str = Field(min_length=1)
+    """The challenger's own version, recorded on its decisions and events; not the champion's."""
+    share: Share
+    """Fraction of new cases the challenger decides, above 0 and below 1 (``"0.20"``: one in five)."""
+    evaluation: dict[str, Any] = Field(default_factory=dict)
+    """Changed ``evaluation`` values (not ``wilful_default``), e.g. ``dti_ceiling = "0.35"``."""
+    restructuring: dict[str, Any] = Field(default_factory=dict)
+    """Changed ``restructuring`` values, e.g. ``rate_floor = "0.015"``."""
+    schedules: dict[str, Any] = Field(default_factory=dict)
+    """Changed ``schedules`` values (the frequencies and methods a plan may use)."""
+    reamortisation: dict[str, Any] = Field(default_factory=dict)
+    """Changed ``reamortisation`` values."""
+    reageing: dict[str, Any] = Field(default_factory=dict)
+    """Changed ``reageing`` values."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _only_offer_sections(cls, data: Any) -> Any:
+        if isinstance(data, Mapping):
+            for key in data:
+                if key not in ("version", "share", *CHALLENGER_SECTIONS):
+                    raise ValueError(
+                        f"challenger.{key}: a challenger may change only {', '.join(CHALLENGER_SECTIONS)}; "
+                        f"{key} is the champion's on every arm (guards cannot be switched off)")
+            for section, fixed in CHALLENGER_FIXED.items():
+                changes = data.get(section)
+                for key in fixed:
+                    if isinstance(changes, Mapping) and key in changes:
+                        raise ValueError(f"challenger.{section}.{key}: a guard, the champion's on every arm")
+        return data
+
+    @model_validator(mode="after")
+    def _share_inside(self) -> ChallengerPolicy:
+        if not 0 < self.share < 1:
+            raise ValueError("challenger.share must be above 0 and below 1 (the champion keeps the rest)")
+        return self
+
+    def changes(self) -> dict[str, dict[str, Any]]:
+        return {name: getattr(self, name) for name in CHALLENGER_SECTIONS if getattr(self, name)}
+
+
+# ---------------------------------------------------------------------------
 # The policy
 # ---------------------------------------------------------------------------
 
@@ -765,12 +845,63 @@ class Policy(_PolicyModel):
     appeals: AppealPolicy = AppealPolicy()
     signing_code: SigningCodePolicy = Field(default_factory=SigningCodePolicy)
     calendar: CalendarPolicy
+    challenger: ChallengerPolicy | None = None
+    """A challenger run live on a share of new cases (fields below); none: every case is the champion's."""
 
     @model_validator(mode="after")
     def _currency_of_loans(self) -> Policy:
         if self.currency not in self.loans.currencies:
             raise ValueError(f"the policy currency {self.currency} must be one of loans.currencies")
         return self
+
+    @model_validator(mode="after")
+    def _challenger_valid(self) -> Policy:
+        if self.challenger is not None:
+            if self.challenger.version == self.version:
+                raise ValueError("challenger.version must differ from the champion's version")
+            self._challenger()  # its sections validated now, named under challenger.
+        return self
+
+    @cached_property
+    def challenger_policy(self) -> Policy | None:
+        """The challenger as a whole policy: the champion with the challenger's changes, its own
+        version, and no challenger of its own."""
+        return self._challenger()
+
+    def _challenger(self) -> Policy | None:
+        # not cached here: a copy of the champion (``with_official_holidays``) builds its own
+        if self.challenger is None:
+            return None
+        update: dict[str, Any] = {"version": self.challenger.version, "challenger": None}
+        for name, changes in self.challenger.changes().items():
+            section = getattr(self, name)
+            try:
+                update[name] = type(section).model_validate(_merged(section.model_dump(), changes))
+            except ValidationError as exc:
+                problems = "; ".join(
+                    f"challenger.{name}.{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" if e["loc"]
+                    else f"challenger.{name}: {e['msg']}" for e in exc.errors())
+                raise ValueError(problems) from None
+        return self.model_copy(update=update)
+
+    def arm_of(self, case_id: str) -> Arm:
+        """The arm a case belongs to, from its id alone (``ChallengerPolicy``)."""
+        if self.challenger is None:
+            return "champion"
+        point = int.from_bytes(hashlib.sha256(case_id.encode()).digest()[:8], "big")
+        return "challenger" if point < self.challenger.share * 2**64 else "champion"
+
+    def for_case(self, case_id: str) -> Policy:
+        """The policy that evaluates ``case_id``: the challenger's for a case in its arm."""
+        challenger = self.challenger_policy
+        return challenger if challenger is not None and self.arm_of(case_id) == "challenger" else self
+
+    def arms(self) -> list[tuple[Arm, Decimal, Policy]]:
+        """Each arm with its share of new cases and its policy, the champion first."""
+        challenger = self.challenger_policy
+        if self.challenger is None or challenger is None:
+            return [("champion", Decimal(1), self)]
+        return [("champion", 1 - self.challenger.share, self), ("challenger", self.challenger.share, challenger)]
 
     def money(self, amount: Decimal) -> Money:
         """A policy amount as Money in the policy currency."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import uuid
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -25,6 +25,12 @@ class Envelope(BaseModel):
     causation_id: uuid.UUID | None = None
     producer: str
     payload: dict[str, Any]
+    #: the policy version the producer acted under for this case, and the case's arm
+    #: (``Policy.arm_of``: champion, or the challenger a policy file names); absent on events
+    #: from outside Forbear (core banking's)
+    policy_version: str | None = Field(default=None, min_length=1, max_length=100,
+                                       exclude_if=lambda value: value is None)
+    policy_arm: Literal["champion", "challenger"] | None = Field(default=None, exclude_if=lambda value: value is None)
 
 
 def new_event_ids(count: int) -> list[str]:
@@ -56,6 +62,7 @@ def new_event(
     occurred_at: dt.datetime,
     correlation_id: uuid.UUID | None = None,
     causation: Envelope | None = None,
+    policy: tuple[str, str] | None = None,
 ) -> Envelope:
     """Build an envelope for a payload model registered in the schema registry.
 
@@ -83,4 +90,6 @@ def new_event(
         causation_id=causation_id,
         producer=producer,
         payload=payload.model_dump(mode="json"),
+        policy_version=policy[0] if policy else None,
+        policy_arm=policy[1] if policy else None,  # type: ignore[arg-type]  # validated: a Literal
     )

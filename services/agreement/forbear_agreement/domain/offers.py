@@ -94,11 +94,15 @@ class CounterProposal:
     proposed_instalment: Money | None
     proposed_term_months: int | None
 
-    def validate(self, policy: Policy) -> None:
+    def validate(self) -> None:
+        """The proposal's own shape, before anything is loaded."""
         if self.proposed_instalment is None and self.proposed_term_months is None:
             raise Invalid("counter_proposal_empty", "propose an instalment, a term in months, or both")
         if self.proposed_instalment is not None and not self.proposed_instalment.is_positive():
             raise Invalid("proposed_instalment_not_positive", "the proposed instalment must be more than zero")
+
+    def within(self, policy: Policy) -> None:
+        """The policy's limits: the policy of the case's arm (``Policy.for_case``)."""
         if self.proposed_term_months is not None:
             limit = policy.restructuring.max_total_term_months
             if not 1 <= self.proposed_term_months <= limit:

@@ -194,9 +194,10 @@ def counter_offer(cmd: CounterOffer, uow: UnitOfWork[Agreement]) -> views.OfferV
     brings the next set. That keeps one negotiation in flight per case.
     """
     proposal = cmd.proposal
-    proposal.validate(uow.policy)
+    proposal.validate()
     with uow:
         offer = _lock_offer(uow, cmd.offer_id, cmd.who)
+        proposal.within(uow.policy.for_case(offer["case_id"]))
         today = uow.business_date
         rules.check_open(OfferStatus(offer["status"]), offer["expires_on"], today)
         instalment = proposal.proposed_instalment

@@ -132,7 +132,7 @@ def decide_appeal(cmd: DecideAppeal, uow: UnitOfWork[Evaluation]) -> views.Appea
             verdict = Verdict("need_more_evidence", [Reason(
                 code="appeal_overturned",
                 detail=f"appeal {cmd.appeal_id} set aside decline {row['decision_id']}: the case is evaluated "
-                       "again once the appeal's evidence is in")], [], uow.policy.version)
+                       "again once the appeal's evidence is in")], [], uow.policy.for_case(row["case_id"]).version)
             decided = record_decision(uow, CaseFacts.of(row), submitted, verdict, today, trigger="appeal",
                                       causation=None, decided_by="supervisor", actor=cmd.who,
                                       override_reason=reason, supersedes=row["decision_id"])

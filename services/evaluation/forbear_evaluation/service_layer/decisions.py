@@ -96,7 +96,8 @@ class CaseFacts:
 # -- the rules' verdict (pure: no I/O) ---------------------------------------------------------
 
 def judge(case_id: str, submitted: CaseSubmitted, as_of: dt.date, policy: Policy) -> Verdict:
-    """The rules' verdict on a submission."""
+    """The rules' verdict on a submission, under the policy of the case's arm (``Policy.for_case``)."""
+    policy = policy.for_case(case_id)
     if submitted.statement is None:
         decided = decide_without_statement(HardshipCategory(submitted.hardship_category), evidence_of(submitted),
                                            effective_deadline(submitted, as_of), as_of)
@@ -110,12 +111,14 @@ def judge(case_id: str, submitted: CaseSubmitted, as_of: dt.date, policy: Policy
 def answer_counter(
     case_id: str, submitted: CaseSubmitted, counter: OfferCountered, answering: str, as_of: dt.date, policy: Policy,
 ) -> Verdict:
-    """The rules re-run on the case with the borrower's proposal as a constraint."""
+    """The rules re-run on the case with the borrower's proposal as a constraint, under the
+    policy of the case's arm."""
     if submitted.statement is None:
         verdict = judge(case_id, submitted, as_of, policy)
         return Verdict(verdict.outcome, [*verdict.reasons, Reason(code="counter_proposal_declined",
                                                                    detail=f"{answering}: no statement")],
                        verdict.offers, verdict.policy_version, verdict.assessment)
+    policy = policy.for_case(case_id)
     proposal = CounterProposal(
         Money.of(counter.proposed_instalment, policy.currency) if counter.proposed_instalment is not None else None,
         counter.proposed_term_months,
