@@ -178,9 +178,14 @@ def test_a_case_in_the_challengers_arm_is_judged_by_the_challenger_and_records_i
 
     ids = [f"case_{n}" for n in range(60)]
     chosen = {next(i for i in ids if in_challenger(i)), next(i for i in ids if not in_challenger(i))}
+    # essentials 6720.00: disposable 1280.00, affordable 0.7 x 1280.00 = 896.00 a month; at the
+    # champion's floor of 2 % no plan within the 60-month limit is that low, at 1.5 % one is
+    statement = submitted().statement.model_dump(mode="json")  # type: ignore[union-attr]
+    statement["essential_expenditure"] = [{"category": "living", "monthly_amount": "6720.00"}]
+    case = submitted(statement=statement)
+    assert judge("any", case, AS_OF, alone).outcome == "decline"
+    assert judge("any", case, AS_OF, challenger).outcome == "approve"
     for case_id in chosen:
-        # an early-contact case: the interest waiver applies, so the two caps give different offers
-        case = submitted()
         verdict = judge(case_id, case, AS_OF, both)
         expected = judge(case_id, case, AS_OF, challenger if in_challenger(case_id) else alone)
         assert verdict == expected

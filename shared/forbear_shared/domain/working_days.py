@@ -38,6 +38,11 @@ class CalendarYearUnknown(Unprocessable):
             f"(update chinese-calendar, or list them in the policy's calendar section) first",
         )
         self.year = year
+        self.known = known
+
+    def __reduce__(self) -> tuple[type[CalendarYearUnknown], tuple[int, tuple[int, int] | None]]:
+        # raised in a worker process (the policy lab's), it must reach the parent as itself
+        return (type(self), (self.year, self.known))
 
 
 class DueDateRoll(StrEnum):
