@@ -123,5 +123,11 @@ KPI_FIRST_DECISION_DAYS = Gauge("forbear_kpi_time_to_first_decision_days",
                                 "Days of business date from opening to first decision", ["quantile"])
 KPI_REFERRALS = Gauge("forbear_kpi_referrals", "Legal referrals by route", ["route"])
 KPI_NOTICES = Gauge("forbear_kpi_notices", "Notices requested, by level", ["level"])
+KPI_BY_POLICY = Gauge(
+    "forbear_kpi_by_policy",
+    "Every KPI above for one policy version while a challenger runs: kpi is the KPI's gauge name without "
+    "forbear_kpi_, key its label's value (e.g. kpi=rate, key=approval)",
+    ["policy_version", "arm", "kpi", "key"],
+)
 READ_MODEL_BEHIND = Gauge("forbear_read_model_behind_seconds",
                           "Seconds between the newest projected event's occurred_at and its projection")

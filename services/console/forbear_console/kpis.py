@@ -19,15 +19,22 @@ those groups, so that each definition can be read and tested on its own:
   checkpoint (early warning) and neither cleared nor missed since;
 * **time to first decision** — days of business date between a case's opening and its first
   decision, as a histogram with median and 90th percentile.
+
+``by_policy`` computes every one of them again for each policy version the cases were decided
+under (the champion and a live challenger, ``[challenger]`` in the policy file), and
+``compare`` puts the challenger's rates beside the champion's: the difference B − A with its
+95 % interval (Newcombe's hybrid score interval for a difference of independent proportions).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Iterable
 from typing import Any
 
 import psycopg
+from psycopg import sql
 
 from forbear_console.readmodel.queries import OPEN_NEAR_BREACH
 
@@ -104,6 +111,47 @@ def first_decision_summary(days_counts: dict[int, int]) -> dict[str, Any]:
 def cure_summary(delinquent: int, cured: int, referred: int) -> dict[str, Any]:
     return {"delinquent": delinquent, "cured": cured, "still_delinquent": delinquent - cured - referred,
             "referred": referred, "rate": rate(cured, delinquent)}
+
+
+#: the rates the Policies page compares between arms: name -> (numerator, denominator) in ``proportions``
+COMPARED_RATES = ("approval", "offer_acceptance", "cure", "legal_referral", "promise_kept", "appeal_overturn")
+Z95 = 1.959963984540054  # the standard normal's 97.5th percentile
+
+
+def wilson(k: int, n: int, z: float = Z95) -> tuple[float, float]:
+    """Wilson's score interval for a proportion k/n (n > 0)."""
+    p = k / n
+    denominator = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denominator
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denominator
+    return centre - half, centre + half
+
+
+def difference(a: tuple[int, int], b: tuple[int, int], z: float = Z95) -> dict[str, float] | None:
+    """b's rate minus a's with its interval: Newcombe (1998), method 10, from each arm's Wilson
+    interval; None when an arm has no denominator yet."""
+    (ka, na), (kb, nb) = a, b
+    if not na or not nb:
+        return None
+    pa, pb = ka / na, kb / nb
+    (la, ua), (lb, ub) = wilson(ka, na, z), wilson(kb, nb, z)
+    d = pb - pa
+    return {"difference": round(d, 4), "low": round(d - math.sqrt((pb - lb) ** 2 + (ua - pa) ** 2), 4),
+            "high": round(d + math.sqrt((ub - pb) ** 2 + (pa - la) ** 2), 4)}
+
+
+def compare(arms: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each compared rate of every other arm against the first (the champion): B − A and its interval."""
+    if len(arms) < 2:
+        return []
+    champion = arms[0]
+    rows = []
+    for other in arms[1:]:
+        for name in COMPARED_RATES:
+            a, b = champion["kpis"]["proportions"][name], other["kpis"]["proportions"][name]
+            rows.append({"kpi": name, "a": champion["policy_version"], "b": other["policy_version"],
+                         "a_rate": rate(*a), "b_rate": rate(*b), "interval": difference(tuple(a), tuple(b))})
+    return rows
 
 
 # -- the SQL --------------------------------------------------------------------------------------
@@ -217,4 +265,56 @@ def compute(conn: psycopg.Connection) -> dict[str, Any]:
         "roll_rates": roll_rows(moves),
         "notices_by_level": _pairs(conn, _NOTICES),
         "time_to_first_decision": first_decision_summary(days),
+        # the counts behind each compared rate, [numerator, denominator]: the Policies page's intervals
+        "proportions": {
+            "approval": [c["last_approved"], c["with_outcome"]],
+            "offer_acceptance": [offers.get("accepted", 0), settled_offers],
+            "cure": [a["cured"], a["delinquent"]],
+            "legal_referral": [a["referred"], a["activated"]],
+            "promise_kept": [promised["kept"], promised["kept"] + promised["broken"]],
+            "appeal_overturn": [appealed["overturned"], appealed["upheld"] + appealed["overturned"]],
+        },
     }
+
+
+#: the read model's tables the KPIs read, each narrowed to one policy version's cases: rm_case by
+#: its column, the others by their case or their agreement (rm_progress, the business date, is whole)
+_NARROWED = {
+    "rm_case": "select * from {s}.rm_case where policy_version = {v}",
+    **{t: f"select * from {{s}}.{t} where case_id in (select case_id from {{s}}.rm_case where policy_version = {{v}})"
+       for t in ("rm_agreement", "rm_offer", "rm_near_breach", "rm_promise", "rm_appeal", "rm_notice")},
+    **{t: f"select * from {{s}}.{t} where agreement_id in (select agreement_id from {{s}}.rm_agreement "
+          f"where case_id in (select case_id from {{s}}.rm_case where policy_version = {{v}}))"
+       for t in ("rm_instalment", "rm_month_end_dpd")},
+}
+
+
+def by_policy(conn: psycopg.Connection) -> list[dict[str, Any]]:
+    """Every KPI of ``compute`` for each policy version the cases are decided under, the
+    champion's first (then by version): the same SQL, over temporary views of the same names
+    that hold only that version's rows. The views live in this transaction only (a savepoint
+    rolled back), so nothing else sees them."""
+    schema = conn.execute("select current_schema() as s").fetchone()
+    assert schema is not None
+    arms = conn.execute("select policy_version, coalesce(max(policy_arm), 'champion') as arm, count(*) as cases"
+                        " from rm_case where policy_version is not null and opened_on is not null"
+                        " group by 1 order by (coalesce(max(policy_arm), 'champion') <> 'champion'), 1").fetchall()
+    if len(arms) < 2:
+        return []  # one policy: the whole book's KPIs are its KPIs
+    result = []
+    for arm in arms:
+        with conn.transaction(force_rollback=True):
+            for table, select in _NARROWED.items():
+                conn.execute(sql.SQL("create temporary view {t} as " + select).format(
+                    t=sql.Identifier(table), s=sql.Identifier(schema["s"]), v=sql.Literal(arm["policy_version"])))
+            result.append({"policy_version": arm["policy_version"], "arm": arm["arm"], "cases": int(arm["cases"]),
+                           "kpis": compute(conn)})
+    return result
+
+
+def report(conn: psycopg.Connection) -> dict[str, Any]:
+    """What ``/kpis`` serves and the gauges export: the whole book's KPIs, the same for each
+    policy version when a challenger runs (``policies``), and the challenger against the
+    champion (``policy_comparison``)."""
+    policies = by_policy(conn)
+    return {**compute(conn), "policies": policies, "policy_comparison": compare(policies)}

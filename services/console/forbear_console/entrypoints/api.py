@@ -20,6 +20,7 @@ from fastapi.concurrency import run_in_threadpool
 from forbear_shared import auth
 from forbear_shared.db import make_pool, transaction
 from forbear_shared.http import ForbearErrorWithStatus, problems
+from forbear_shared.policy_loader import load_policy
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from forbear_console.readmodel import SERVICE as READ_MODEL_SCHEMA
@@ -55,6 +56,10 @@ def create_app(settings: ConsoleSettings | None = None) -> FastAPI:
         if "pool" in state:
             state["pool"].close()
 
+    # the arms the policy file names, with their shares of new cases (the Policies page)
+    configured = [{"arm": arm, "policy_version": arm_policy.version, "share": str(share)}
+                  for arm, share, arm_policy in load_policy(settings.policy_file).arms()]
+
     door = open_door(settings, spec, on_start=open_pool, on_stop=close_pool)
     app, state, staff = door.app, door.state, door.user
 
@@ -79,6 +84,17 @@ def create_app(settings: ConsoleSettings | None = None) -> FastAPI:
             return {**snapshot.latest(conn), "read_model": queries.lag(conn)}
 
         return await run_in_threadpool(read, both)
+
+    @app.get("/policies", tags=["console"], responses=problems(503),
+             summary="The policy's arms and their shares, each arm's KPIs, and the challenger against the champion "
+                     "(B − A with its 95 % interval), as the console worker last computed them")
+    async def get_policies(who: Annotated[Session, Depends(staff)]) -> Any:
+        def arms(conn: psycopg.Connection) -> dict[str, Any]:
+            k = snapshot.latest(conn)
+            return {"as_of": k.get("as_of"), "configured": configured, "arms": k.get("policies", []),
+                    "comparison": k.get("policy_comparison", []), "computed": k["computed"]}
+
+        return await run_in_threadpool(read, arms)
 
     @app.get("/readmodel/queues/{queue_id}", tags=["console"], summary="One page of a work queue, from the read model",
              responses=problems(404, 503))

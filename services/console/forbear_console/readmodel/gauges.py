@@ -18,28 +18,54 @@ from forbear_console.readmodel.projector import NO_JIT
 log = logging.getLogger(__name__)
 
 
-def _set(gauge: Any, values: dict[str, Any]) -> None:
-    gauge.clear()
-    for label, value in values.items():
-        if value is not None:
-            gauge.labels(label).set(value)
+#: each KPI gauge by its name without ``forbear_kpi_`` (``forbear_kpi_by_policy``'s ``kpi`` label)
+GAUGES: dict[str, Any] = {
+    "funnel_cases": metrics.KPI_FUNNEL, "cases_by_hardship": metrics.KPI_CASES_BY_HARDSHIP,
+    "cases_by_channel": metrics.KPI_CASES_BY_CHANNEL, "rate": metrics.KPI_RATE,
+    "active_agreements": metrics.KPI_ACTIVE_AGREEMENTS, "agreements_near_breach": metrics.KPI_NEAR_BREACH,
+    "breach_rate": metrics.KPI_BREACH_RATE, "roll_rate": metrics.KPI_ROLL_RATE,
+    "time_to_first_decision_days": metrics.KPI_FIRST_DECISION_DAYS, "referrals": metrics.KPI_REFERRALS,
+    "notices": metrics.KPI_NOTICES,
+}
+
+
+def series(k: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Each KPI gauge's values by label (``GAUGES``' names), from one ``kpis.compute`` result."""
+    ttfd = k["time_to_first_decision"]
+    return {
+        "funnel_cases": {f["stage"]: f["count"] for f in k["funnel"]},
+        "cases_by_hardship": k["cases_by_hardship"],
+        "cases_by_channel": k["cases_by_channel"],
+        "rate": {"approval": k["approval_rate"], "offer_acceptance": k["offer_acceptance_rate"],
+                 "cure": k["cure"]["rate"], "legal_referral": k["legal_referral_rate"],
+                 "promise_kept": k.get("promise_kept_rate")},
+        "active_agreements": k["active_by_level"],
+        "agreements_near_breach": {"": k.get("agreements_near_breach", 0)},
+        "breach_rate": {str(r["month"]): r["rate"] for r in k["breach_by_months_on_plan"]},
+        "roll_rate": {r["from"]: r["rate"] for r in k["roll_rates"]},
+        "time_to_first_decision_days": {"0.5": ttfd["median_days"], "0.9": ttfd["p90_days"]},
+        "referrals": k["referrals_by_route"],
+        "notices": k["notices_by_level"],
+    }
 
 
 def export(k: dict[str, Any]) -> None:
-    _set(metrics.KPI_FUNNEL, {f["stage"]: f["count"] for f in k["funnel"]})
-    _set(metrics.KPI_CASES_BY_HARDSHIP, k["cases_by_hardship"])
-    _set(metrics.KPI_CASES_BY_CHANNEL, k["cases_by_channel"])
-    _set(metrics.KPI_RATE, {"approval": k["approval_rate"], "offer_acceptance": k["offer_acceptance_rate"],
-                            "cure": k["cure"]["rate"], "legal_referral": k["legal_referral_rate"],
-                            "promise_kept": k.get("promise_kept_rate")})
-    _set(metrics.KPI_ACTIVE_AGREEMENTS, k["active_by_level"])
-    metrics.KPI_NEAR_BREACH.set(k.get("agreements_near_breach", 0))
-    _set(metrics.KPI_BREACH_RATE, {str(r["month"]): r["rate"] for r in k["breach_by_months_on_plan"]})
-    _set(metrics.KPI_ROLL_RATE, {r["from"]: r["rate"] for r in k["roll_rates"]})
-    ttfd = k["time_to_first_decision"]
-    _set(metrics.KPI_FIRST_DECISION_DAYS, {"0.5": ttfd["median_days"], "0.9": ttfd["p90_days"]})
-    _set(metrics.KPI_REFERRALS, k["referrals_by_route"])
-    _set(metrics.KPI_NOTICES, k["notices_by_level"])
+    """The whole book's KPIs into their gauges, and each policy version's into ``forbear_kpi_by_policy``."""
+    for name, values in series(k).items():
+        gauge = GAUGES[name]
+        if name == "agreements_near_breach":  # no label
+            gauge.set(values[""])
+            continue
+        gauge.clear()
+        for label, value in values.items():
+            if value is not None:
+                gauge.labels(label).set(value)
+    metrics.KPI_BY_POLICY.clear()
+    for arm in k.get("policies", []):
+        for name, values in series(arm["kpis"]).items():
+            for label, value in values.items():
+                if value is not None:
+                    metrics.KPI_BY_POLICY.labels(arm["policy_version"], arm["arm"], name, label).set(value)
 
 
 def refresh(pool: ConnectionPool) -> None:

@@ -47,12 +47,13 @@ NOT_CASE_EVENTS = frozenset({"business_date.advanced", "loan.snapshot", "payment
 _CASE = """
 insert into rm_case (case_id, hardship_category, channel, dpd_at_first_contact, opened_on, queue, queue_at, queue_on,
                      last_event_at, submissions, first_decided_on, last_outcome, last_outcome_at, ever_approved,
-                     offer_accepted, agreement_id, evidence_deadline)
+                     offer_accepted, agreement_id, evidence_deadline, policy_version, policy_arm)
 select c1, c2, c3, c4, c5, c6, coalesce(c7, '-infinity'), c8, c7, c9, c10, c11, coalesce(c12, '-infinity'), c13,
-       c14, c15, c16
+       c14, c15, c16, c17, c18
 from unnest(%b::text[], %b::text[], %b::text[], %b::int[], %b::date[], %b::text[], %b::timestamptz[], %b::date[],
             %b::int[], %b::date[], %b::text[], %b::timestamptz[], %b::boolean[], %b::boolean[], %b::text[],
-            %b::date[]) as u(c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12, c13, c14, c15, c16)
+            %b::date[], %b::text[], %b::text[])
+     as u(c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12, c13, c14, c15, c16, c17, c18)
 on conflict (case_id) do update set
     hardship_category = coalesce(excluded.hardship_category, rm_case.hardship_category),
     channel = coalesce(excluded.channel, rm_case.channel),
@@ -70,7 +71,9 @@ on conflict (case_id) do update set
     ever_approved = rm_case.ever_approved or excluded.ever_approved,
     offer_accepted = rm_case.offer_accepted or excluded.offer_accepted,
     agreement_id = coalesce(excluded.agreement_id, rm_case.agreement_id),
-    evidence_deadline = greatest(rm_case.evidence_deadline, excluded.evidence_deadline)"""
+    evidence_deadline = greatest(rm_case.evidence_deadline, excluded.evidence_deadline),
+    policy_version = coalesce(excluded.policy_version, rm_case.policy_version),
+    policy_arm = coalesce(excluded.policy_arm, rm_case.policy_arm)"""
 
 
 @dataclass
@@ -94,6 +97,13 @@ class CaseRow:
     offer_accepted: bool = False
     agreement_id: str | None = None
     evidence_deadline: dt.date | None = None
+    policy_version: str | None = None
+    policy_arm: str | None = None
+
+    def under(self, version: str | None, arm: str | None) -> None:
+        """The policy the case is decided under: its opening's stamp, then each decision's."""
+        if version is not None:
+            self.policy_version, self.policy_arm = version, arm
 
     def opened(self, hardship_category: str, channel: str, dpd: int, opened_on: Any) -> None:
         self.hardship_category, self.channel, self.dpd_at_first_contact = hardship_category, channel, dpd
@@ -124,7 +134,7 @@ class CaseRow:
         return (self.case_id, self.hardship_category, self.channel, self.dpd_at_first_contact, self.opened_on,
                 self.queue, self.queue_at, self.queue_on, self.submissions, self.first_decided_on,
                 self.last_outcome, self.last_outcome_at, self.ever_approved, self.offer_accepted,
-                self.agreement_id, self.evidence_deadline)
+                self.agreement_id, self.evidence_deadline, self.policy_version, self.policy_arm)
 
 
 _TIMELINE = """
@@ -520,6 +530,7 @@ def _one(b: Batch, event: DecodedEvent) -> None:
     queue = queue_after(t, p)
     if t == "case.opened":
         b.case(case_id).opened(p["hardship_category"], p["channel"], p["dpd_at_first_contact"], p["opened_on"])
+        b.case(case_id).under(env.policy_version, env.policy_arm)
         b.evidence.add(case_id)
     elif t == "evidence.requested":
         for document_type in p["missing_document_types"]:
@@ -537,6 +548,7 @@ def _one(b: Batch, event: DecodedEvent) -> None:
         row.submissions = max(row.submissions, p["submission"])
     elif t == "case.decided":
         b.case(case_id).decided(p["decided_on"], p["outcome"], at)
+        b.case(case_id).under(p["policy_version"], env.policy_arm)
     elif t == "offer.made":
         b.add(_OFFER_MADE, p["offer_id"], case_id, p["rank"], p["option"], p["new_instalment"], p["term_months"],
               p["expires_on"], on)

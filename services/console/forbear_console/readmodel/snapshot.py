@@ -1,4 +1,4 @@
-"""The KPIs precomputed: ``kpis.compute`` aggregates the whole read model (about a second for a
+"""The KPIs precomputed: ``kpis.report`` aggregates the whole read model (about a second for a
 book of 100,000 cases), so the console worker runs it when events were projected since the last
 time (every few seconds at most, gauges.gauge_loop) and keeps the answer in ``rm_kpi_snapshot``
 with the number of events it is of. ``/kpis`` reads that one row.
@@ -20,7 +20,7 @@ def refresh(conn: psycopg.Connection) -> dict[str, Any] | None:
                        " left join rm_kpi_snapshot s on true").fetchone()
     if row is None or row["events_projected"] == row["snapshot_of"]:
         return None
-    computed = kpis.compute(conn)
+    computed = kpis.report(conn)
     conn.execute("insert into rm_kpi_snapshot (id, computed_at, events_projected, kpis)"
                  " values (1, clock_timestamp(), %s, %s)"
                  " on conflict (id) do update set computed_at = excluded.computed_at,"
@@ -35,6 +35,6 @@ def latest(conn: psycopg.Connection) -> dict[str, Any]:
     row = conn.execute("select computed_at, events_projected, kpis from rm_kpi_snapshot").fetchone()
     if row is None:
         progress = conn.execute("select events_projected from rm_progress").fetchone()
-        return {**kpis.compute(conn), "computed": {"at": None, "of_events": progress["events_projected"]
+        return {**kpis.report(conn), "computed": {"at": None, "of_events": progress["events_projected"]
                                                    if progress else 0}}
     return {**row["kpis"], "computed": {"at": row["computed_at"], "of_events": row["events_projected"]}}

@@ -155,6 +155,7 @@ async function route() {
   try {
     if (view === "case" && arg) await renderCase(main, decodeURIComponent(arg));
     else if (view === "kpis") await renderKpis(main);
+    else if (view === "policies") await renderPolicies(main);
     else await renderQueues(main);
   } catch (e) {
     main.replaceChildren(h("div.card", {}, h("h3", {}, t("page.failed")), h("p.error", {}, failure(e))));
@@ -749,6 +750,63 @@ async function renderKpis(main) {
         { title: t("kpi.cases_title"), left: 130 }), t("kpi.by_channel", { counts: pairs(k.cases_by_channel, "channel") || none() })),
       chartCard("kpi-levels", t("kpi.levels_title"), barChart(Object.entries(k.active_by_level || {}).map(([code, value]) => ({ label: term("level", code), value })),
         { title: t("kpi.levels_title"), left: 130 }), t("kpi.notices_sent", { counts: pairs(k.notices_by_level, "level") || t("common.none_word") })))].filter(Boolean));
+}
+
+// -- policies: champion and challenger side by side ----------------------------------------------
+// /policies: the arms the policy file names with their shares, each arm's KPIs (the read model's,
+// every KPI computed again for the cases of that policy version) and, for each rate, the
+// challenger minus the champion (B − A) with its 95 % interval (Newcombe's, computed server-side)
+const COMPARED_RATES = ["approval", "offer_acceptance", "cure", "legal_referral", "promise_kept", "appeal_overturn"];
+const formatPoints = (fraction) => absent(fraction) ? t("common.none")
+  : new Intl.NumberFormat(i18n.lang, { style: "percent", minimumFractionDigits: 1, maximumFractionDigits: 1, signDisplay: "exceptZero" }).format(String(fraction));
+async function renderPolicies(main) {
+  const p = await call("GET", "/policies");
+  const arms = p.arms || [];
+  const observed = new Map(arms.map((a) => [a.policy_version, a]));
+  const total = arms.reduce((n, a) => n + a.cases, 0);
+  const armsCard = h("section.card", { id: "policy-arms" }, h("h3", {}, t("policies.arms")),
+    table([
+      { label: t("col.arm"), value: (a) => pill("arm", a.arm) },
+      { label: t("col.policy_version"), value: (a) => a.policy_version },
+      { label: t("col.share_configured"), value: (a) => formatPercent(a.share, 0), num: true },
+      { label: t("col.cases"), value: (a) => observed.has(a.policy_version) ? formatCount(observed.get(a.policy_version).cases) : none(), num: true },
+      { label: t("col.share_observed"), value: (a) => observed.has(a.policy_version) && total ? pct(observed.get(a.policy_version).cases / total) : none(), num: true }],
+    p.configured || [], { rowData: (a) => ({ arm: a.arm }) }),
+    h("p.note", {}, t("policies.assignment")));
+  if (arms.length < 2) {
+    main.replaceChildren(h("h2", {}, t("policies.title")), armsCard,
+      h("p.empty", { id: "policies-one-arm" }, (p.configured || []).length > 1 ? t("policies.no_cases_yet") : t("policies.champion_only")));
+    return;
+  }
+  const cell = (a, name) => {
+    const [k, n] = a.kpis.proportions[name];
+    return n ? h("span", {}, pct(k / n), " ", h("span.muted", {}, t("common.of_count", { part: formatCount(k), whole: formatCount(n) }))) : none();
+  };
+  const interval = (name) => {
+    const row = (p.comparison || []).find((r) => r.kpi === name);
+    if (!row || !row.interval) return none();
+    const i = row.interval;
+    return h("span", { dataset: { low: i.low, high: i.high } }, t("policies.difference",
+      { d: formatPoints(i.difference), low: formatPoints(i.low), high: formatPoints(i.high) }));
+  };
+  const counts = [
+    ["cases_opened", (a) => formatCount(a.kpis.cases_opened)],
+    ["active_agreements", (a) => formatCount(a.kpis.active_agreements)],
+    ["agreements_near_breach", (a) => formatCount(a.kpis.agreements_near_breach ?? 0)],
+    ["median_ttfd", (a) => { const d = a.kpis.time_to_first_decision.median_days; return absent(d) ? none() : t("kpi.days", { n: formatCount(d) }); }],
+  ];
+  const head = h("tr", {}, h("th", {}, t("col.kpi")), arms.map((a) => h("th.num", {}, term("arm", a.arm), h("br"), h("span.muted", {}, a.policy_version))),
+    h("th.num", {}, t("policies.b_minus_a")));
+  const rows = [
+    ...COMPARED_RATES.map((name) => h("tr", { dataset: { kpi: name } }, h("td", {}, t(`kpi.${name}_rate`)), arms.map((a) => h("td.num", {}, cell(a, name))), h("td.num", {}, interval(name)))),
+    ...counts.map(([name, value]) => h("tr", { dataset: { kpi: name } }, h("td", {}, t(`kpi.${name}`)), arms.map((a) => h("td.num", {}, value(a))), h("td.num", {}, ""))),
+  ];
+  main.replaceChildren(
+    h("h2", {}, p.as_of ? t("policies.title_as_of", { date: date(p.as_of) }) : t("policies.title")),
+    armsCard,
+    h("section.card", { id: "policy-kpis" }, h("h3", {}, t("policies.side_by_side")),
+      h("div.scroll", {}, h("table", {}, h("thead", {}, head), h("tbody", {}, rows))),
+      h("p.note", {}, t("policies.interval_note"))));
 }
 
 // -- wiring ---------------------------------------------------------------------------------------
