@@ -121,8 +121,9 @@ def periodic(every: float, refresh: Callable[[], object], what: str) -> Callable
         while not stop.wait(every):
             try:
                 refresh()
-            except Exception:
-                log.debug("%s failed", what, exc_info=True)
+            except Exception as exc:
+                # the kind of failure only: a traceback's frames may hold the rows it was reading
+                log.warning("%s failed: %s", what, type(exc).__name__)
 
     return run
 

@@ -53,7 +53,11 @@ def policy_text(*, challenger: bool = False) -> str:
 def policy_file(*, challenger: bool = False) -> Path:
     """The test policy, written once per content under the temporary directory (every process
     of a test run, and every run of the same code, reads the same file)."""
-    text = policy_text(challenger=challenger)
+    return written_policy(policy_text(challenger=challenger))
+
+
+def written_policy(text: str) -> Path:
+    """A policy's text as a file every process of the run reads, named by its content."""
     path = Path(tempfile.gettempdir()) / f"forbear-test-policy-{hashlib.sha256(text.encode()).hexdigest()[:12]}.toml"
     if not path.exists():
         partial = path.with_suffix(f".{os.getpid()}.part")

@@ -282,10 +282,10 @@ def compute(conn: psycopg.Connection) -> dict[str, Any]:
 _NARROWED = {
     "rm_case": "select * from {s}.rm_case where policy_version = {v}",
     **{t: f"select * from {{s}}.{t} where case_id in (select case_id from {{s}}.rm_case where policy_version = {{v}})"
-       for t in ("rm_agreement", "rm_offer", "rm_near_breach", "rm_promise", "rm_appeal", "rm_notice")},
+       for t in ("rm_agreement", "rm_offer", "rm_near_breach", "rm_promise", "rm_appeal")},
     **{t: f"select * from {{s}}.{t} where agreement_id in (select agreement_id from {{s}}.rm_agreement "
           f"where case_id in (select case_id from {{s}}.rm_case where policy_version = {{v}}))"
-       for t in ("rm_instalment", "rm_month_end_dpd")},
+       for t in ("rm_instalment", "rm_month_end_dpd", "rm_notice")},
 }
 
 
