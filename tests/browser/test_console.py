@@ -91,12 +91,12 @@ def no_missing_words(page: Page) -> None:
     assert page.locator("html[data-missing]").count() == 0, page.locator("html").get_attribute("data-missing")
 
 
-def log_in(page: Page, who: tuple[str, str], lang: str = "en") -> None:
+def log_in(page: Page, who: tuple[str, str], lang: str = "en", url: str = CONSOLE_URL) -> None:
     """Through the identity provider: the console sends the browser to Keycloak's login page
     (authorization code + PKCE), which sends it back with a code the console exchanges.
     The console speaks zh-CN first; ``lang`` is chosen on the login page's switch (the English
     tests read the words of the en catalogue)."""
-    page.goto(CONSOLE_URL + "/")
+    page.goto(url + "/")
     # the page asks the console whether a session exists, then shows the login or the app
     # (a selector, not a script: the page's CSP allows no script from elsewhere, eval included)
     expect(page.locator("#login-view:not([hidden]), #app:not([hidden])").first).to_be_visible()

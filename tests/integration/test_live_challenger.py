@@ -21,9 +21,11 @@ from typing import Any
 
 import httpx
 import pytest
-from forbear_shared.devstack import CONSOLE_WORKER_METRICS_PORT, Stack
+from forbear_shared.devstack import CONSOLE_PORT, CONSOLE_WORKER_METRICS_PORT, Stack
+from playwright.sync_api import expect, sync_playwright
 from prometheus_client.parser import text_string_to_metric_families
 
+from tests.browser.test_console import CHROMIUM_ARGS, SUPERVISOR, log_in, new_page, no_missing_words, shoot
 from tests.e2e import journey
 from tests.support import calendar as test_calendar
 from tests.support import http
@@ -31,7 +33,9 @@ from tests.support.infra import TestInfra, eventually, read_events, start_test_i
 
 pytestmark = pytest.mark.integration
 
-CHALLENGER_OFFSET = http.PORT_OFFSET + 700
+#: a stack of its own beside the shared one; its console's port is one the demo realm lets the
+#: console client return to (the browser test logs in at the identity provider)
+CHALLENGER_OFFSET = http.PORT_OFFSET + 10000
 CHAMPION_VERSION = test_calendar.policy().version
 CHALLENGER_VERSION = "test-lender-challenger-half"
 SHARE = Decimal("0.5")
@@ -58,7 +62,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestInfra]:
     policy_file = test_calendar.written_policy(test_calendar.policy_text() + CHALLENGER)
     stack = Stack(Path(tmp_path_factory.mktemp("challenger")), {**own.service_env(), "FORBEAR_POLICY_FILE": str(policy_file)},
                   port_offset=CHALLENGER_OFFSET)
-    names = [n for n in stack.procs if n not in ("console", "portal")]
+    names = [n for n in stack.procs if n != "portal"]
     try:
         for name in names:
             stack.start(name)
@@ -166,3 +170,55 @@ def test_the_read_model_splits_every_kpi_by_policy_version(
     assert {r["case_id"]: r["policy_arm"] for r in rows} == ids
     assert all(re.fullmatch(CHALLENGER_VERSION if r["policy_arm"] == "challenger" else CHAMPION_VERSION,
                             r["policy_version"]) for r in rows)
+
+
+@pytest.mark.browser
+def test_the_policies_page_puts_the_arms_and_their_kpis_side_by_side_in_chinese_and_english(
+        live: TestInfra, cases: dict[str, list[journey.Application]]) -> None:
+    console = f"http://127.0.0.1:{CONSOLE_PORT + CHALLENGER_OFFSET}"
+    decided = {arm: len(applications) for arm, applications in cases.items()}
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS)
+        try:
+            page = new_page(chromium)
+            log_in(page, SUPERVISOR, lang="zh-CN", url=console)
+            page.click("a[data-nav=policies]")
+            expect(page.locator("a[data-nav=policies]")).to_have_text("政策对照")
+
+            def both_arms_decided() -> dict[str, Any] | None:
+                shown = page.request.get(console + "/policies").json()
+                counts = {a["arm"]: a["kpis"]["funnel"][2]["count"] for a in shown["arms"]}
+                assert counts == decided, counts
+                return shown
+
+            shown = eventually(both_arms_decided, timeout=WAIT)
+            page.reload()
+            arms = page.locator("#policy-arms tbody tr")
+            expect(arms).to_have_count(2)
+            # the arms as the policy file names them: 50 % each, and the cases each has
+            expect(page.locator("#policy-arms tr[data-arm=champion] td")).to_have_text(
+                ["冠军策略", CHAMPION_VERSION, "50%", str(decided["champion"]), re.compile(r"\d+\.\d%")])
+            expect(page.locator("#policy-arms tr[data-arm=challenger] td")).to_have_text(
+                ["挑战策略", CHALLENGER_VERSION, "50%", str(decided["challenger"]), re.compile(r"\d+\.\d%")])
+            # every case of both arms was approved: 100 % of n on each side, a difference of 0.0 points
+            approval = page.locator("#policy-kpis tr[data-kpi=approval] td")
+            expect(approval).to_have_text([
+                "批准率", f"100.0% {decided['champion']}/{decided['champion']}",
+                f"100.0% {decided['challenger']}/{decided['challenger']}", re.compile(r"^0\.0%（-?\d+\.\d% 至 \+?\d+\.\d%）$")])
+            interval = next(r for r in shown["comparison"] if r["kpi"] == "approval")["interval"]
+            cell = page.locator("#policy-kpis tr[data-kpi=approval] td span[data-low]")
+            expect(cell).to_have_attribute("data-low", str(interval["low"]))
+            expect(cell).to_have_attribute("data-high", str(interval["high"]))
+            assert interval["low"] < 0 < interval["high"]  # two small arms that agree: no difference shown
+            expect(page.locator("#policy-kpis tr[data-kpi=cases_opened] td")).to_have_text(
+                ["受理案件", str(decided["champion"]), str(decided["challenger"]), ""])
+            no_missing_words(page)
+            shoot(page, "zh-06-policies")
+
+            page.select_option("#lang-switch", "en")
+            expect(page.locator("#main > h2")).to_contain_text("Policies: champion and challenger")
+            expect(page.locator("#policy-arms tr[data-arm=challenger] td").first).to_have_text("challenger")
+            expect(page.locator("#policy-kpis tr[data-kpi=approval] td").first).to_have_text("approval rate")
+            no_missing_words(page)
+        finally:
+            chromium.close()
