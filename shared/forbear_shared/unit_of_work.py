@@ -30,6 +30,7 @@ from pydantic import BaseModel
 from forbear_shared.db import transaction
 from forbear_shared.domain.policy import Policy
 from forbear_shared.events import Envelope
+from forbear_shared.events.schemas.monitoring import LENDER_KEY
 from forbear_shared.service import ServiceContext
 
 
@@ -133,9 +134,12 @@ class UnitOfWork(Generic[S]):
                                      topic=topic or self.service.events_topic, business_date=business_date,
                                      causation=causation, policy=self.policy_of(case_id))
 
-    def policy_of(self, case_id: str) -> tuple[str, str]:
+    def policy_of(self, case_id: str) -> tuple[str, str] | None:
         """The policy version and arm this service acts under for ``case_id`` (``Policy.arm_of``):
-        every event it records carries both on its envelope."""
+        every event about a case carries both on its envelope; the lender's own (the business
+        date's, keyed ``lender``) carry none."""
+        if case_id == LENDER_KEY:
+            return None
         arm = self.service.policy.arm_of(case_id)
         return self.service.policy.for_case(case_id).version, arm
 
