@@ -415,6 +415,14 @@ def test_grafana_dashboard_has_the_kpi_and_sre_panels() -> None:
     assert "by (hardship)" in exprs and "by (channel)" in exprs and "by (route)" in exprs and "by (level)" in exprs
     for kpi in ("cure", "approval", "offer_acceptance", "legal_referral"):
         assert f'forbear_kpi_rate{{kpi="{kpi}"}}' in exprs, f"no panel shows the {kpi} rate"
+    # every KPI split by policy version (forbear_kpi_by_policy, one series per gauge of the read model)
+    from forbear_console.readmodel.gauges import GAUGES
+
+    by_policy = [t["expr"] for p in panels for t in p["targets"] if "forbear_kpi_by_policy" in t["expr"]]
+    for name in GAUGES:
+        assert any(f'kpi="{name}"' in e or ("kpi=~" in e and name in e) for e in by_policy), \
+            f"no panel splits {name} by policy version"
+    assert all("policy_version" in e for e in by_policy)
     # one definition: no KPI is computed a second way from the services' counters
     for divergent in ('forbear_decisions_total{outcome="approve"}', 'forbear_offers_total{outcome="accepted"}',
                       'forbear_agreements_total{transition="cured"}', "forbear_time_to_first_decision_days_bucket"):
