@@ -61,6 +61,24 @@ def test_a_borrowers_session_sees_who_they_are_and_the_policys_guidance(door: Te
     assert guidance["required_documents"]["unemployment"] == ["termination_letter", "unemployment_registration"]
 
 
+def test_a_cases_guidance_is_its_arms_when_a_challenger_runs(door: TestClient) -> None:
+    import hashlib
+    from decimal import Decimal
+
+    cookie = {"Cookie": f"{portal.SESSION_COOKIE}={sealed('borrower', 'B-1')}"}
+
+    def in_challenger(case_id: str) -> bool:  # the demo's one in five, by the rule POLICY.md states
+        return int(hashlib.sha256(case_id.encode()).hexdigest()[:16], 16) < Decimal("0.20") * 2 ** 64
+
+    ids = [f"C-{n}" for n in range(50)]
+    challenger, champion = next(i for i in ids if in_challenger(i)), next(i for i in ids if not in_challenger(i))
+    assert door.get(f"/guidance?case_id={challenger}", headers=cookie).json()["policy_version"] == "demo-lender-2026.1-c1"
+    assert door.get(f"/guidance?case_id={champion}", headers=cookie).json()["policy_version"] == "demo-lender-2026.1"
+    assert door.get("/guidance", headers=cookie).json()["policy_version"] == "demo-lender-2026.1"
+    refused = door.get("/guidance?case_id=C-1%00", headers=cookie)
+    assert refused.status_code == 422 and refused.json()["reason"]
+
+
 def test_unsafe_requests_need_the_portals_own_header(door: TestClient) -> None:
     cookie = f"{portal.SESSION_COOKIE}={sealed('borrower', 'B-1')}"
     refused = door.post("/api/intake/cases", json={}, headers={"Cookie": cookie, "X-Requested-With": "forbear-console"})

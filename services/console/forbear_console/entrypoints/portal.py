@@ -15,7 +15,7 @@ deadline, how the instalment is judged affordable).
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import Depends, FastAPI
+from fastapi import Depends, FastAPI, Query
 from forbear_shared.domain.hardship import REQUIRED_DOCUMENTS
 from forbear_shared.policy_loader import load_policy
 from pydantic import BaseModel
@@ -67,18 +67,21 @@ def create_app(settings: PortalSettings | None = None) -> FastAPI:
         log_username=False,
     )
     door = open_door(settings, spec)
-    guidance = Guidance(
-        policy_version=policy.version, currency=policy.currency,
+    # one guidance per arm: a live challenger's case is evaluated under the challenger's values
+    guidance = {arm_policy.version: Guidance(
+        policy_version=arm_policy.version, currency=arm_policy.currency,
         required_documents={str(c): [str(d) for d in docs] for c, docs in REQUIRED_DOCUMENTS.items()},
-        evidence_deadline_days=policy.evidence.deadline_days,
-        affordable_share_of_disposable_income=str(policy.evaluation.affordable_share_of_disposable_income),
-        dti_ceiling=str(policy.evaluation.dti_ceiling),
-        offer_validity_days=policy.offers.validity_days, remedy_days=policy.escalation.remedy_days,
-    )
+        evidence_deadline_days=arm_policy.evidence.deadline_days,
+        affordable_share_of_disposable_income=str(arm_policy.evaluation.affordable_share_of_disposable_income),
+        dti_ceiling=str(arm_policy.evaluation.dti_ceiling),
+        offer_validity_days=arm_policy.offers.validity_days, remedy_days=arm_policy.escalation.remedy_days,
+    ) for _, _, arm_policy in policy.arms()}
 
     @door.app.get("/guidance", response_model=Guidance, tags=["portal"],
-                  summary="What the lender's policy tells a borrower before the forms")
-    def get_guidance(who: Annotated[Session, Depends(door.user)]) -> Guidance:
-        return guidance
+                  summary="What the lender's policy tells a borrower before the forms (for a case: its arm's)")
+    def get_guidance(who: Annotated[Session, Depends(door.user)],
+                     case_id: Annotated[str | None, Query(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")] = None,
+                     ) -> Guidance:
+        return guidance[(policy.for_case(case_id) if case_id else policy).version]
 
     return door.finish()

@@ -174,7 +174,9 @@ async function renderCase(main, caseId) {
     // every record of the request as one archive, with a manifest of SHA-256 hashes (keep it)
     h("p", {}, h("a", { id: "case-file", href: `/case-file/${enc(cv.case_id)}`, download: "" }, t("case.file")),
       " ", h("span.muted", {}, t("case.file_help"))));
-  const cards = [head, evidenceCard(cv), statementCard(cv), decisionsCard(decisionList),
+  // the policy of the case's arm (a live challenger may ask another share of disposable income)
+  const caseGuidance = await call("GET", `/guidance?case_id=${enc(cv.case_id)}`);
+  const cards = [head, evidenceCard(cv), statementCard(cv, caseGuidance), decisionsCard(decisionList),
     offersCard(withSchedules), agreementCard(current), scheduleCard(monitored)].filter(Boolean);
   main.replaceChildren(h("div.grid", {}, cards));
   // the services move on by themselves (evaluation, offers, the lender's signature, monitoring):
@@ -231,10 +233,9 @@ const LINE_CATEGORIES = {
     "other_expenditure"],
   other_debt_payments: ["credit_card", "other_loan"],
 };
-function statementCard(cv) {
+function statementCard(cv, g) {
   const editable = ["awaiting_evidence", "evidence_to_review", "ready_to_submit"].includes(cv.status);
   const given = cv.statement || {};
-  const g = state.guidance;
   const guidance = h("p.guidance", { id: "statement-guidance" });
   const groups = {};
   function line(group, category, amount) {
