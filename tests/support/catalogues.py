@@ -252,6 +252,12 @@ def _line_codes(args: dict[str, Any]) -> set[str]:
     return groups
 
 
+#: the catalogue groups evaluation's reasons name in their phrases (their keys' and their codes'
+#: groups; services/evaluation/tests/test_reason_phrases.py checks the reasons name no other)
+REASON_GROUPS = frozenset({"reason_detail", "reason_part", "document", "option", "outcome", "frequency",
+                           "concession", "contact_band", "plan_source"})
+
+
 def line_groups() -> frozenset[str]:
     """The catalogue groups the console's timeline lines name (readmodel/rules.py's line): their
     keys' (``line``, ``line_part``) and the groups of the codes they carry, over every event type."""

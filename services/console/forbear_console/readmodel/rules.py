@@ -17,7 +17,13 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from forbear_shared import phrasing
 from forbear_shared.logs import redact
+from forbear_shared.phrasing import code as _code
+from forbear_shared.phrasing import codes as _codes
+from forbear_shared.phrasing import date as _date
+from forbear_shared.phrasing import money as _money
+from forbear_shared.phrasing import share as _share
 
 #: the queues of the console, in the lender's words, in the order a case moves through them
 QUEUES = (
@@ -87,32 +93,9 @@ Line = tuple[str, Args]
 _CATALOGUE = Path(__file__).resolve().parents[1] / "static" / "i18n" / "en.json"
 
 
-def _money(value: Any, currency: Any = None) -> Any:
-    if value is None:
-        return None
-    return {"money": str(value), "currency": currency} if currency else {"money": str(value)}
-
-
-def _date(value: Any) -> Any:
-    return {"date": str(value)} if value is not None else None
-
-
-def _share(value: Any) -> Any:
-    return {"share": str(value)} if value is not None else None
-
-
-def _code(group: str, value: Any) -> Any:
-    return {"code": group, "value": str(value)} if value is not None else None
-
-
-def _codes(group: str, values: Any, limit: int = 0) -> Any:
-    codes = [str(v) for v in values or []]
-    return {"codes": group, "values": codes[:limit] if limit else codes, "more": bool(limit) and len(codes) > limit}
-
-
 def _part(present: Any, key: str, **args: Any) -> Any:
     """An optional part of a line: its own catalogue key (``line_part.<key>``), or nothing."""
-    return {"line": f"line_part.{key}", "args": args} if present else ""
+    return phrasing.part(present, f"line_part.{key}", **args)
 
 
 def _reason_codes(reasons: Any) -> list[str]:

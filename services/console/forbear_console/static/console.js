@@ -337,8 +337,10 @@ function evidenceCard(ctx, act) {
 }
 
 function reasonsList(reasons) {
+  // a reason's detail in the page's language when evaluation phrased it, else as it was written
+  const detail = (r) => r.phrase ? phraseText(r.phrase.key, r.phrase.args) : r.detail;
   return reasons && reasons.length ? h("ul.reasons", {}, reasons.map((r) => h("li", { dataset: { reason: r.code || r } },
-    h("b", {}, term("reason", r.code || r)), r.detail ? t("common.detail", { detail: r.detail }) : ""))) : null;
+    h("b", {}, term("reason", r.code || r)), detail(r) ? t("common.detail", { detail: detail(r) }) : ""))) : null;
 }
 // the borrower's rights on a decision, in the lender's words for this language
 function rightsList(rights) {
@@ -628,25 +630,6 @@ function factsCard(ctx) {
     cv.story ? h("p.muted", { style: "overflow-wrap:anywhere" }, h("b", {}, t("facts.story")), " ", cv.story) : null);
 }
 
-// a timeline line (readmodel/rules.py's line): its catalogue key, its arguments written for the
-// page's language: an amount, a date, a share, a code (or codes) of a group, an optional part
-function lineArg(v) {
-  if (v === null || v === undefined) return t("common.none");
-  if (typeof v !== "object") return String(v);
-  if ("money" in v) return formatMoney(v.money, v.currency);
-  if ("date" in v) return formatShortDate(v.date);
-  if ("share" in v) return formatPercent(v.share, 0);
-  const word = (group, code) => t(`${group}.${code}`);
-  if ("code" in v) return word(v.code, v.value);
-  if ("codes" in v) return v.values.length ? v.values.map((c) => word(v.codes, c)).join(t("common.list_separator")) + (v.more ? " …" : "") : t("common.none");
-  if ("line" in v) return lineText(v.line, v.args);
-  return t("common.none");
-}
-function lineText(key, args) {
-  const vars = {};
-  for (const [name, value] of Object.entries(args || {})) vars[name] = lineArg(value);
-  return t(key, vars);
-}
 function timelineCard(ctx) {
   // every event of the case, from every service, in the order it occurred (the read model's): what
   // happened in the language's words, with the read model's one-line summary of the event's fields
@@ -654,7 +637,7 @@ function timelineCard(ctx) {
   const entries = rm ? rm.events : [];
   const body = !rm ? h("p.error", {}, t("error.read_model", { detail: ctx.readModelError ? failure(ctx.readModelError) : t("common.unavailable") }))
     : entries.length ? h("ol.timeline", {}, entries.map((e) => h("li", { dataset: { type: e.type } }, h("span", {}, date(e.business_date)),
-        h("span.kind", { title: `${e.type} · ${e.producer}` }, term("event", e.type)), h("span.what", {}, e.line ? lineText(e.line.key, e.line.args) : e.summary)))) : h("p.empty", {}, t("timeline.none"));
+        h("span.kind", { title: `${e.type} · ${e.producer}` }, term("event", e.type)), h("span.what", {}, e.line ? phraseText(e.line.key, e.line.args) : e.summary)))) : h("p.empty", {}, t("timeline.none"));
   return h("section.card", { id: "timeline" }, h("header", {}, h("h3", {}, t("timeline.title")),
     h("span.muted", {}, rm && rm.queue ? term("case_queue", rm.queue) : ""),
     rm && (rm.near_breach || []).length ? h("span", { id: "timeline-near-breach" }, pill("early_warning", "near_breach")) : null,

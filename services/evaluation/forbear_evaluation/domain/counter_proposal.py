@@ -22,11 +22,13 @@ want. The lender re-runs its rules on the same case as of today's business date 
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
+from forbear_shared import phrasing
 from forbear_shared.domain.money import Money
 from forbear_shared.domain.policy import Policy
 
@@ -75,6 +77,17 @@ class CounterProposal:
             parts.append(f"term {self.proposed_term_months} months")
         return " and ".join(parts) or "no terms"
 
+    def phrased(self) -> dict[str, Any]:
+        """``describe`` as the catalogues' arguments: the proposal's instalment and term, each an
+        optional part."""
+        instalment = self.proposed_instalment
+        return {
+            "instalment": phrasing.part(instalment is not None, "reason_part.proposed_instalment",
+                                        amount=phrasing.money(instalment.amount, instalment.currency) if instalment else None),
+            "term": phrasing.part(self.proposed_term_months is not None, "reason_part.proposed_term",
+                                  months=self.proposed_term_months),
+        }
+
 
 @dataclass(frozen=True)
 class CounterDecision:
@@ -84,6 +97,9 @@ class CounterDecision:
     met: bool
     code: str  # COUNTER_MET or COUNTER_DECLINED
     detail: str
+    #: the detail as the catalogues say it: its key (``reason_detail.counter_proposal_*``) and arguments
+    key: str = ""
+    args: Mapping[str, Any] = field(default_factory=dict)
 
 
 def _fixed_term_plan(
@@ -131,13 +147,16 @@ def evaluate_counter(case: Case, policy: Policy, as_of: date, proposal: CounterP
         return CounterDecision(
             fresh, False, COUNTER_DECLINED,
             f"proposal ({proposal.describe()}) not considered: the case is {fresh.outcome.value} on re-evaluation",
+            f"reason_detail.{COUNTER_DECLINED}.not_considered",
+            {**proposal.phrased(), "outcome": phrasing.code("outcome", fresh.outcome.value)},
         )
 
-    def declined(why: str) -> CounterDecision:
-        return CounterDecision(fresh, False, COUNTER_DECLINED, f"proposal ({proposal.describe()}) declined: {why}")
+    def declined(why: str, because: str, **args: Any) -> CounterDecision:
+        return CounterDecision(fresh, False, COUNTER_DECLINED, f"proposal ({proposal.describe()}) declined: {why}",
+                               f"reason_detail.{COUNTER_DECLINED}.{because}", {**proposal.phrased(), **args})
 
     if proposal.proposed_instalment is None and proposal.proposed_term_months is None:
-        return declined("it proposes neither an instalment nor a term")
+        return declined("it proposes neither an instalment nor a term", "empty")
 
     affordable = fresh.affordability.affordable_instalment
     target = affordable if proposal.proposed_instalment is None else proposal.proposed_instalment.min(affordable)
@@ -148,13 +167,14 @@ def evaluate_counter(case: Case, policy: Policy, as_of: date, proposal: CounterP
         try:
             plan, concessions = _fixed_term_plan(case, policy, proposal.proposed_term_months, target, first_due)
         except PolicyLimitExceeded as exc:
-            return declined(f"policy limit {exc.limit}: {exc.detail}")
+            return declined(f"policy limit {exc.limit}: {exc.detail}", "policy_limit", limit=exc.limit)
         except RestructuringError as exc:
-            return declined(str(exc))
+            return declined(str(exc), "not_possible", term=proposal.proposed_term_months)
         if plan is None:
             return declined(
                 f"no plan over {proposal.proposed_term_months} months within the policy limits "
-                f"brings the instalment to {target}"
+                f"brings the instalment to {target}", "no_plan_over_term",
+                months=proposal.proposed_term_months, target=phrasing.money(target.amount, target.currency),
             )
     else:
         waterfall: WaterfallResult
@@ -164,13 +184,16 @@ def evaluate_counter(case: Case, policy: Policy, as_of: date, proposal: CounterP
             waterfall = _consolidation_waterfall(case.loans, policy, target, first_due)
         plan, concessions = waterfall.plan, waterfall.concessions
         if plan is None:
-            return declined(f"no plan within the policy limits brings the instalment to {target}")
+            return declined(f"no plan within the policy limits brings the instalment to {target}", "no_plan",
+                            target=phrasing.money(target.amount, target.currency))
 
     value = _value_test(plan, policy)
     if not value.passes:
         return declined(
             f"the plan meeting it fails the lender value test (plan NPV {value.plan_npv} "
-            f"< legal recovery NPV {value.legal_npv})"
+            f"< legal recovery NPV {value.legal_npv})", "value_test",
+            plan_npv=phrasing.money(value.plan_npv.amount, value.plan_npv.currency),
+            legal_npv=phrasing.money(value.legal_npv.amount, value.legal_npv.currency),
         )
     offer = Offer(1, "counter_proposal", plan, value, concessions)
     ch = plan.changes
@@ -181,4 +204,11 @@ def evaluate_counter(case: Case, policy: Policy, as_of: date, proposal: CounterP
         f"proposal ({proposal.describe()}) met: {plan.kind.value} {plan.payment_and_term()} "
         f"at {ch.new_annual_rate}; plan NPV {value.plan_npv} "
         f">= legal recovery NPV {value.legal_npv}",
+        f"reason_detail.{COUNTER_MET}",
+        {**proposal.phrased(), "option": phrasing.code("option", plan.kind.value),
+         "instalment_offered": phrasing.money(ch.new_instalment.amount, ch.new_instalment.currency),
+         "frequency": phrasing.code("frequency", plan.schedule.frequency.value),
+         "instalments": len(plan.schedule.instalments), "rate": phrasing.share(ch.new_annual_rate),
+         "plan_npv": phrasing.money(value.plan_npv.amount, value.plan_npv.currency),
+         "legal_npv": phrasing.money(value.legal_npv.amount, value.legal_npv.currency)},
     )

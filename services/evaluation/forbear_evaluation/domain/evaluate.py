@@ -21,11 +21,14 @@ waive accrued interest up to the policy cap.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from decimal import ROUND_DOWN, Decimal
 from enum import StrEnum
+from typing import Any
 
+from forbear_shared import phrasing
 from forbear_shared.domain.calendar import add_months
 from forbear_shared.domain.hardship import (
     EvidenceCompleteness,
@@ -108,6 +111,15 @@ class ReasonCode(StrEnum):
 class Reason:
     code: ReasonCode
     detail: str
+    #: the detail's facts, typed (forbear_shared.phrasing), for the catalogues' sentence
+    #: ``reason_detail.<code>``: the pages say the reason in the reader's language
+    args: Mapping[str, Any] = field(default_factory=dict)
+    #: the catalogue key when it is not ``reason_detail.<code>`` (a code said in several ways)
+    key: str | None = None
+
+    @property
+    def phrase_key(self) -> str:
+        return self.key or f"reason_detail.{self.code.value}"
 
 
 @dataclass(frozen=True)
@@ -366,7 +378,8 @@ def evaluate(case: Case, policy: Policy, as_of: date) -> Decision:
     currency = policy.currency
     priority = ev.contact_band(case.dpd_at_first_contact)
     contact_reason = Reason(
-        ReasonCode.CONTACT_BAND, f"first contact at DPD {case.dpd_at_first_contact}: priority band {priority}"
+        ReasonCode.CONTACT_BAND, f"first contact at DPD {case.dpd_at_first_contact}: priority band {priority}",
+        {"dpd": case.dpd_at_first_contact, "band": phrasing.code("contact_band", priority)},
     )
     completeness = evidence_completeness(case.hardship, case.evidence)
     affordability = assess_affordability(
@@ -394,7 +407,7 @@ def evaluate(case: Case, policy: Policy, as_of: date) -> Decision:
             wd.no_contact_delinquencies_threshold, wd.no_contact_lookback_months, wd.broken_agreement_lookback_months
         ),
     )
-    indicator_reasons = tuple(Reason(ReasonCode(i.code.value), i.explanation) for i in indicators)
+    indicator_reasons = tuple(Reason(ReasonCode(i.code.value), i.explanation, i.args) for i in indicators)
 
     def decide(
         outcome: Outcome, reasons: tuple[Reason, ...], offers: tuple[Offer, ...] = (),
@@ -411,17 +424,19 @@ def evaluate(case: Case, policy: Policy, as_of: date) -> Decision:
 
     if not completeness.is_complete:
         missing = ", ".join(t.value for t in completeness.missing)
+        documents = phrasing.codes("document", (t.value for t in completeness.missing))
         if case.evidence_deadline is not None and as_of > case.evidence_deadline:
             return decide(
                 Outcome.DECLINE,
                 indicator_reasons + (Reason(
                     ReasonCode.EVIDENCE_DEADLINE_EXPIRED,
                     f"deadline {case.evidence_deadline.isoformat()} passed without: {missing}",
+                    {"deadline": phrasing.date(case.evidence_deadline), "missing": documents},
                 ),),
             )
         return decide(
             Outcome.NEED_MORE_EVIDENCE,
-            indicator_reasons + (Reason(ReasonCode.EVIDENCE_INCOMPLETE, f"missing: {missing}"),),
+            indicator_reasons + (Reason(ReasonCode.EVIDENCE_INCOMPLETE, f"missing: {missing}", {"missing": documents}),),
         )
 
     first_due = first_due_date_of_plan(as_of)
@@ -441,17 +456,27 @@ def evaluate(case: Case, policy: Policy, as_of: date) -> Decision:
     candidates: list[tuple[str, RestructuringPlan, tuple[Concession, ...]]] = []
     if waterfall.plan is not None:
         candidates.append(("waterfall", waterfall.plan, waterfall.concessions))
+        plan = waterfall.plan
         reasons.append(Reason(
             ReasonCode.AFFORDABLE_PLAN_FOUND,
-            f"{waterfall.plan.kind.value}: {waterfall.plan.payment_and_term()} at {waterfall.plan.changes.new_annual_rate} "
+            f"{plan.kind.value}: {plan.payment_and_term()} at {plan.changes.new_annual_rate} "
             f"(affordable {affordable}; concessions: {', '.join(c.value for c in waterfall.concessions)})",
+            {"option": phrasing.code("option", plan.kind.value),
+             "instalment": phrasing.money(plan.changes.new_instalment.amount, currency),
+             "frequency": phrasing.code("frequency", plan.schedule.frequency.value),
+             "instalments": len(plan.schedule.instalments), "rate": phrasing.share(plan.changes.new_annual_rate),
+             "affordable": phrasing.money(affordable.amount, currency),
+             "concessions": phrasing.codes("concession", (c.value for c in waterfall.concessions))},
         ))
     else:
+        generous = waterfall.most_generous
         reasons.append(Reason(
             ReasonCode.NO_AFFORDABLE_PLAN,
             f"no plan within the policy limits fits the affordable instalment {affordable}"
-            + (f" (most generous: {waterfall.most_generous.changes.new_instalment})"
-               if waterfall.most_generous is not None else ""),
+            + (f" (most generous: {generous.changes.new_instalment})" if generous is not None else ""),
+            {"affordable": phrasing.money(affordable.amount, currency),
+             "most_generous": phrasing.part(generous is not None, "reason_part.most_generous", instalment=phrasing.money(
+                 generous.changes.new_instalment.amount, currency) if generous is not None else None)},
         ))
     candidates.extend(("alternative", plan, ()) for plan in alternatives)
 
@@ -460,7 +485,10 @@ def evaluate(case: Case, policy: Policy, as_of: date) -> Decision:
         result = _value_test(plan, policy)
         code = ReasonCode.VALUE_TEST_PASSED if result.passes else ReasonCode.VALUE_TEST_FAILED
         reasons.append(Reason(
-            code, f"{source} {plan.kind.value}: plan NPV {result.plan_npv} vs legal recovery NPV {result.legal_npv}"
+            code, f"{source} {plan.kind.value}: plan NPV {result.plan_npv} vs legal recovery NPV {result.legal_npv}",
+            {"source": phrasing.code("plan_source", source), "option": phrasing.code("option", plan.kind.value),
+             "plan_npv": phrasing.money(result.plan_npv.amount, currency),
+             "legal_npv": phrasing.money(result.legal_npv.amount, currency)},
         ))
         if result.passes:
             passing.append((source, plan, concessions, result))
@@ -476,7 +504,11 @@ def evaluate(case: Case, policy: Policy, as_of: date) -> Decision:
 
     for offer in offers:
         if offer.plan.needs_supervisor:
-            reasons.append(Reason(ReasonCode.CONSOLIDATION_ABOVE_THRESHOLD, offer.plan.supervisor_reason or ""))
+            reasons.append(Reason(
+                ReasonCode.CONSOLIDATION_ABOVE_THRESHOLD, offer.plan.supervisor_reason or "",
+                {"balance": phrasing.money(offer.plan.schedule.principal.amount, currency),
+                 "threshold": phrasing.money(policy.restructuring.consolidation_supervisor_threshold, currency)},
+            ))
     if indicator_reasons or any(o.plan.needs_supervisor for o in offers):
         return decide(Outcome.NEEDS_SUPERVISOR, tuple(reasons), offers, waterfall)
     return decide(Outcome.APPROVE, tuple(reasons), offers, waterfall)

@@ -8,10 +8,13 @@ officer can read to the borrower.  What the lender does with an indicator
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
+from typing import Any
 
+from forbear_shared import phrasing
 from forbear_shared.domain.calendar import add_months
 from forbear_shared.domain.money import Money
 
@@ -28,6 +31,8 @@ class WilfulDefaultCode(StrEnum):
 class WilfulDefaultIndicator:
     code: WilfulDefaultCode
     explanation: str
+    #: the explanation's facts, for the catalogues' ``reason_detail.<code>`` (forbear_shared.phrasing)
+    args: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -63,6 +68,8 @@ def capacity_to_pay(disposable_income: Money, original_instalment: Money) -> Wil
         return WilfulDefaultIndicator(
             WilfulDefaultCode.CAPACITY_TO_PAY,
             f"disposable income {disposable_income} covers the original instalment {original_instalment}",
+            {"disposable": phrasing.money(disposable_income.amount, disposable_income.currency),
+             "instalment": phrasing.money(original_instalment.amount, original_instalment.currency)},
         )
     return None
 
@@ -77,6 +84,8 @@ def repeated_no_contact_delinquency(
             WilfulDefaultCode.REPEATED_NO_CONTACT_DELINQUENCY,
             f"{len(silent)} earlier overdue episodes since {window_start.isoformat()} without any contact "
             f"(threshold {rules.no_contact_episodes_threshold} in {rules.no_contact_window_months} months)",
+            {"episodes": len(silent), "since": phrasing.date(window_start),
+             "threshold": rules.no_contact_episodes_threshold, "months": rules.no_contact_window_months},
         )
     return None
 
@@ -86,6 +95,7 @@ def evidence_false(rejected_as_false: tuple[str, ...]) -> WilfulDefaultIndicator
         return WilfulDefaultIndicator(
             WilfulDefaultCode.EVIDENCE_FALSE,
             "evidence rejected as false: " + ", ".join(sorted(rejected_as_false)),
+            {"documents": phrasing.codes("document", sorted(rejected_as_false))},
         )
     return None
 
@@ -93,7 +103,7 @@ def evidence_false(rejected_as_false: tuple[str, ...]) -> WilfulDefaultIndicator
 def declaration_untrue(untrue: bool) -> WilfulDefaultIndicator | None:
     if untrue:
         return WilfulDefaultIndicator(
-            WilfulDefaultCode.DECLARATION_UNTRUE, "the borrower's declaration was found untrue"
+            WilfulDefaultCode.DECLARATION_UNTRUE, "the borrower's declaration was found untrue", {}
         )
     return None
 
@@ -108,6 +118,7 @@ def recent_agreement_broken(
             WilfulDefaultCode.RECENT_AGREEMENT_BROKEN,
             f"a negotiated agreement was broken on {recent[-1].isoformat()}, "
             f"within {rules.broken_agreement_window_months} months",
+            {"broken_on": phrasing.date(recent[-1]), "months": rules.broken_agreement_window_months},
         )
     return None
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from forbear_shared import phrasing
 from forbear_shared.domain.hardship import EvidenceDocument, HardshipCategory, evidence_completeness
 
 from .evaluate import Outcome, Reason, ReasonCode
@@ -37,9 +38,11 @@ def decide_without_statement(
     completeness = evidence_completeness(hardship, evidence)
     missing = (STATEMENT, *(t.value for t in completeness.missing))
     listed = ", ".join(missing)
-    statement_missing = Reason(ReasonCode.STATEMENT_MISSING, "no income and expenditure statement was submitted")
+    documents = phrasing.codes("document", missing)
+    statement_missing = Reason(ReasonCode.STATEMENT_MISSING, "no income and expenditure statement was submitted", {})
     if deadline is not None and as_of > deadline:
-        expired = Reason(ReasonCode.EVIDENCE_DEADLINE_EXPIRED, f"deadline {deadline.isoformat()} passed without: {listed}")
+        expired = Reason(ReasonCode.EVIDENCE_DEADLINE_EXPIRED, f"deadline {deadline.isoformat()} passed without: {listed}",
+                         {"deadline": phrasing.date(deadline), "missing": documents})
         return WithoutStatement(Outcome.DECLINE, (statement_missing, expired), missing, as_of)
-    incomplete = Reason(ReasonCode.EVIDENCE_INCOMPLETE, f"missing: {listed}")
+    incomplete = Reason(ReasonCode.EVIDENCE_INCOMPLETE, f"missing: {listed}", {"missing": documents})
     return WithoutStatement(Outcome.NEED_MORE_EVIDENCE, (statement_missing, incomplete), missing, as_of)

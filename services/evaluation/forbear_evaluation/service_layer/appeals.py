@@ -26,7 +26,7 @@ from forbear_shared.domain.policy import RepresentativeKind
 from forbear_shared.domain.representatives import Representative, RepresentativeScope
 from forbear_shared.errors import NotFound
 from forbear_shared.events import DecodedEvent
-from forbear_shared.events.schemas.common import Reason
+from forbear_shared.events.schemas.common import Phrase, Reason
 from forbear_shared.events.schemas.evaluation import AppealDecided, AppealLodged
 from forbear_shared.events.schemas.intake import (
     CaseSubmitted,
@@ -132,7 +132,10 @@ def decide_appeal(cmd: DecideAppeal, uow: UnitOfWork[Evaluation]) -> views.Appea
             verdict = Verdict("need_more_evidence", [Reason(
                 code="appeal_overturned",
                 detail=f"appeal {cmd.appeal_id} set aside decline {row['decision_id']}: the case is evaluated "
-                       "again once the appeal's evidence is in")], [], uow.policy.for_case(row["case_id"]).version)
+                       "again once the appeal's evidence is in",
+                phrase=Phrase(key="reason_detail.appeal_overturned",
+                              args={"appeal": cmd.appeal_id, "decision": row["decision_id"]}))],
+                [], uow.policy.for_case(row["case_id"]).version)
             decided = record_decision(uow, CaseFacts.of(row), submitted, verdict, today, trigger="appeal",
                                       causation=None, decided_by="supervisor", actor=cmd.who,
                                       override_reason=reason, supersedes=row["decision_id"])

@@ -21,7 +21,7 @@ from forbear_shared.domain.policy import Policy
 from forbear_shared.errors import NotFound
 from forbear_shared.events import DecodedEvent, Envelope
 from forbear_shared.events.schemas.agreement import OfferCountered
-from forbear_shared.events.schemas.common import Reason
+from forbear_shared.events.schemas.common import Phrase, Reason
 from forbear_shared.events.schemas.evaluation import CaseDecided, OfferTerms
 from forbear_shared.events.schemas.intake import CaseSubmitted
 from forbear_shared.ids import new_id
@@ -115,8 +115,9 @@ def answer_counter(
     policy of the case's arm."""
     if submitted.statement is None:
         verdict = judge(case_id, submitted, as_of, policy)
-        return Verdict(verdict.outcome, [*verdict.reasons, Reason(code="counter_proposal_declined",
-                                                                   detail=f"{answering}: no statement")],
+        return Verdict(verdict.outcome, [*verdict.reasons, Reason(
+            code="counter_proposal_declined", detail=f"{answering}: no statement",
+            phrase=Phrase(key="reason_detail.counter_proposal_declined.no_statement", args={"offer": answering}))],
                        verdict.offers, verdict.policy_version, verdict.assessment)
     policy = policy.for_case(case_id)
     proposal = CounterProposal(
@@ -126,7 +127,9 @@ def answer_counter(
     result = evaluate_counter(case_from_submission(case_id, submitted, policy.currency, as_of), policy, as_of, proposal)
     decision = result.decision
     return Verdict(decision.outcome.value,
-                   [*reasons_of(decision.reasons), Reason(code=result.code, detail=f"{answering}: {result.detail}")],
+                   [*reasons_of(decision.reasons), Reason(
+                       code=result.code, detail=f"{answering}: {result.detail}",
+                       phrase=Phrase(key=result.key, args={"offer": answering, **result.args}))],
                    [offer_terms(o) for o in decision.offers], decision.policy_version, assessment_of(decision))
 
 
@@ -211,7 +214,8 @@ def decide_review(cmd: DecideReview, uow: UnitOfWork[Evaluation]) -> DecisionVie
             cmd.outcome,
             [Reason.model_validate(r) for r in review["rules_reasons"]]
             + [Reason(code=SUPERVISOR_CODES[cmd.outcome],
-                      detail=f"review {cmd.review_id} decided by a supervisor (written reason recorded)")],
+                      detail=f"review {cmd.review_id} decided by a supervisor (written reason recorded)",
+                      phrase=Phrase(key="reason_detail.supervisor", args={"review": cmd.review_id}))],
             offers,
             review["rules_policy_version"],
             review["rules_assessment"],

@@ -9,7 +9,7 @@ from decimal import Decimal
 from forbear_shared.domain.hardship import DocumentType, EvidenceDocument, HardshipCategory, ReviewStatus
 from forbear_shared.domain.money import Money, parse_rate
 from forbear_shared.domain.schedule import Frequency, RepaymentMethod
-from forbear_shared.events.schemas.common import Reason, ScheduleDoc
+from forbear_shared.events.schemas.common import Phrase, Reason, ScheduleDoc
 from forbear_shared.events.schemas.evaluation import OfferTerms
 from forbear_shared.events.schemas.intake import CaseSubmitted, Statement
 
@@ -161,7 +161,8 @@ def offer_terms(offer: Offer) -> OfferTerms:
 
 
 def reasons_of(reasons: Iterable[DomainReason]) -> list[Reason]:
-    return [Reason(code=r.code.value, detail=r.detail) for r in reasons]
+    return [Reason(code=r.code.value, detail=r.detail, phrase=Phrase(key=r.phrase_key, args=dict(r.args)))
+            for r in reasons]
 
 
 def assessment_of(decision: Decision) -> dict[str, object]:

@@ -67,11 +67,21 @@ class Payload(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore")
 
 
+class Phrase(Payload):
+    """A sentence as data (forbear_shared.phrasing): a message catalogue's key and its typed
+    arguments, which each page writes in its reader's language."""
+
+    key: str = Field(min_length=1, max_length=120)
+    args: dict[str, Any] = {}
+
+
 class Reason(Payload):
-    """A machine-readable reason: ``code`` for pipelines, ``detail`` for people (no personal data)."""
+    """A machine-readable reason: ``code`` for pipelines, ``detail`` for people (no personal data),
+    in English; ``phrase``, where the producer gives one, the same sentence for the catalogues."""
 
     code: str
     detail: str = ""
+    phrase: Phrase | None = Field(default=None, exclude_if=lambda value: value is None)
 
 
 class InstalmentDoc(Payload):

@@ -56,3 +56,25 @@ const formatShortDate = (iso) => absent(iso) ? t("common.none")
 const formatPercent = (fraction, digits) => absent(fraction) ? t("common.none")
   : new Intl.NumberFormat(i18n.lang, { style: "percent", minimumFractionDigits: digits, maximumFractionDigits: digits }).format(String(fraction));
 const formatCount = (n) => absent(n) ? t("common.none") : new Intl.NumberFormat(i18n.lang).format(n);
+
+// a sentence as data (forbear_shared.phrasing: a timeline line, a reason's detail): its catalogue
+// key and its arguments, each written for the page's language: an amount, a date, a share, a code
+// (or codes) of a catalogue group, an optional part with a key of its own
+function phraseArg(v) {
+  if (v === null || v === undefined) return t("common.none");
+  if (typeof v !== "object") return String(v);
+  if ("money" in v) return formatMoney(v.money, v.currency);
+  if ("date" in v) return formatShortDate(v.date);
+  // a share with the places it was given: "0.5" is 50%, a rate "0.0385" is 3.85% (at most two)
+  if ("share" in v) return formatPercent(v.share, Math.min(Math.max((String(v.share).split(".")[1] || "").length - 2, 0), 2));
+  const word = (group, code) => t(`${group}.${code}`);
+  if ("code" in v) return word(v.code, v.value);
+  if ("codes" in v) return v.values.length ? v.values.map((c) => word(v.codes, c)).join(t("common.list_separator")) + (v.more ? " …" : "") : t("common.none");
+  if ("line" in v) return phraseText(v.line, v.args);
+  return t("common.none");
+}
+function phraseText(key, args) {
+  const vars = {};
+  for (const [name, value] of Object.entries(args || {})) vars[name] = phraseArg(value);
+  return t(key, vars);
+}

@@ -292,7 +292,9 @@ function decisionsCard(list) {
     h("ul.plain", {}, list.map((d) => h("li", { dataset: { decision: d.decision_id, outcome: d.outcome } },
       h("p", {}, pill("outcome", d.outcome), " ", h("span.muted", {}, date(d.decided_on))),
       h("p", {}, t(`outcome_help.${d.outcome}`)),
-      h("ul", {}, d.reasons.map((r) => h("li", { dataset: { reason: r.code } }, term("reason", r.code)))),
+      // each reason in plain words: what it is, and its facts as evaluation phrased them
+      h("ul", {}, d.reasons.map((r) => h("li", { dataset: { reason: r.code } }, h("b", {}, term("reason", r.code)),
+        r.phrase ? h("span.reason-detail", {}, t("common.detail", { detail: phraseText(r.phrase.key, r.phrase.args) })) : null))),
       rightsList(d.rights)))));
 }
 // the borrower's rights on a decision or a notice, in the lender's words for this language
