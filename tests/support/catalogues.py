@@ -256,6 +256,8 @@ def _line_codes(args: dict[str, Any]) -> set[str]:
 #: groups; services/evaluation/tests/test_reason_phrases.py checks the reasons name no other)
 REASON_GROUPS = frozenset({"reason_detail", "reason_part", "document", "option", "outcome", "frequency",
                            "concession", "contact_band", "plan_source"})
+#: the groups an offer's summary phrases name (evaluation's offer_terms; the same test checks them)
+OFFER_GROUPS = frozenset({"offer_part", "option", "frequency"})
 
 
 def line_groups() -> frozenset[str]:

@@ -17,6 +17,7 @@ from forbear_evaluation.domain import wilful_default
 from forbear_evaluation.domain.counter_proposal import CounterProposal, evaluate_counter
 from forbear_evaluation.domain.evaluate import ReasonCode, evaluate
 from forbear_evaluation.domain.without_statement import decide_without_statement
+from forbear_evaluation.service_layer.mapping import offer_terms
 from forbear_shared.domain.hardship import HardshipCategory
 from forbear_shared.domain.money import Money
 
@@ -40,6 +41,10 @@ def phrases() -> list[tuple[str, str, dict[str, Any]]]:
         as_of = date.fromisoformat(data["as_of"])
         decision = evaluate(case, policy, as_of)
         found += [(r.code.value, r.phrase_key, dict(r.args)) for r in decision.reasons]
+        for offer in decision.offers:
+            terms = offer_terms(offer)
+            assert len(terms.summary_phrases) == len(terms.summary.split("; ")), terms.summary
+            OFFER_PHRASES.extend((offer.plan.kind.value, p.key, p.args) for p in terms.summary_phrases)
         affordable = decision.affordability.affordable_instalment
         for proposal in (CounterProposal(Money(affordable.amount * Decimal("0.8"), affordable.currency), None)
                          if affordable.is_positive() else CounterProposal(None, 12),
@@ -60,6 +65,7 @@ def phrases() -> list[tuple[str, str, dict[str, Any]]]:
     return found
 
 
+OFFER_PHRASES: list[tuple[str, str, dict[str, Any]]] = []
 PHRASES = phrases()
 
 
@@ -122,3 +128,18 @@ def test_the_reasons_name_only_the_catalogue_groups_the_pages_are_told_of() -> N
             named.add(part_key.split(".", 1)[0])
             named |= {c.split(".", 1)[0] for c in codes(part_args)}
     assert named <= catalogues.REASON_GROUPS, named - catalogues.REASON_GROUPS
+
+
+@pytest.mark.parametrize("lang", catalogues.LANGUAGES)
+def test_each_offers_summary_has_words_in_the_console_with_exactly_its_placeholders(lang: str) -> None:
+    words = catalogues.catalogue(STATIC, lang)
+    assert {option for option, _, _ in OFFER_PHRASES} >= {"term_extension", "payment_deferral"}
+    faults = set()
+    for option, key, args in OFFER_PHRASES:
+        if key not in words:
+            faults.add(f"{option}: no {key}")
+        elif set(PLACEHOLDER.findall(words[key])) != set(args):
+            faults.add(f"{key}: placeholders {sorted(PLACEHOLDER.findall(words[key]))} != {sorted(args)}")
+        faults |= {f"{key}: no words for {c}" for c in codes(args) if c not in words}
+        faults |= {f"{key}: group {c}" for c in codes(args) | {key} if c.split(".", 1)[0] not in catalogues.OFFER_GROUPS}
+    assert not faults, sorted(faults)

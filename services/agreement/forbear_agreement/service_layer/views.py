@@ -15,7 +15,7 @@ import psycopg
 from forbear_shared.auth import Principal, visible
 from forbear_shared.domain.policy import SigningCodePolicy
 from forbear_shared.domain.schedule import Schedule
-from forbear_shared.events.schemas.common import DecimalStr, ScheduleDoc
+from forbear_shared.events.schemas.common import DecimalStr, Phrase, ScheduleDoc
 from forbear_shared.events.schemas.evaluation import OfferTerms
 from forbear_shared.unit_of_work import UnitOfWork
 from pydantic import BaseModel, Field
@@ -44,6 +44,8 @@ class OfferView(BaseModel):
     option: str
     status: OfferStatusName
     summary: str
+    #: the summary's parts as the catalogues' phrases (the console writes them in its language)
+    summary_phrases: list[Phrase] = []
     currency: str
     new_instalment: DecimalStr
     old_instalment: DecimalStr
@@ -151,6 +153,7 @@ def offer_view(row: Row, *, with_schedule: bool = True) -> OfferView:
         option=row["option"],
         status=row["status"],
         summary=terms.summary,
+        summary_phrases=terms.summary_phrases,
         currency=terms.schedule.currency,
         new_instalment=terms.new_instalment,
         old_instalment=terms.old_instalment,

@@ -412,7 +412,9 @@ function offersCard(ctx, act) {
         o.apr ? h("span.apr", { title: t("offer.apr_title") }, t("offer.apr", { rate: formatPercent(o.apr, 2) })) : null,
         o.waived_amount ? h("span", {}, t("offer.waived", { amount: money(o.waived_amount) })) : null,
         o.capitalised_arrears ? h("span", {}, t("offer.capitalised", { amount: money(o.capitalised_arrears) })) : null),
-      o.summary ? h("p.muted", {}, o.summary) : null,
+      // the offer's terms in the page's language where evaluation phrased them, else as written
+      (o.summary_phrases || []).length ? h("p.muted.offer-summary", {}, o.summary_phrases.map((p) => phraseText(p.key, p.args)).join(t("common.list_separator")))
+        : o.summary ? h("p.muted", {}, o.summary) : null,
       o.status === "open" && state.role !== "agent" ? h("p.muted", {}, t("offer.agent_accepts")) : null,
       o.status === "open" && state.role === "agent" ? h("div.actions", {}, h("button", { "data-accept-offer": o.offer_id,
         onclick: act("offer.accepted", () => api("agreement", `/offers/${encodeURIComponent(o.offer_id)}/accept`, "POST", {})) },

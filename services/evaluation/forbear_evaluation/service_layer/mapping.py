@@ -5,7 +5,9 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from decimal import Decimal
+from typing import Any
 
+from forbear_shared import phrasing
 from forbear_shared.domain.hardship import DocumentType, EvidenceDocument, HardshipCategory, ReviewStatus
 from forbear_shared.domain.money import Money, parse_rate
 from forbear_shared.domain.schedule import Frequency, RepaymentMethod
@@ -118,28 +120,50 @@ def offer_terms(offer: Offer) -> OfferTerms:
     waived = ch.waived_penalty + ch.waived_interest
     frequency = plan.schedule.frequency
     monthly = frequency is Frequency.MONTHLY
-    term = (f"{ch.new_term_months} months (was {ch.old_remaining_term_months} remaining)" if monthly
-            else f"{ch.new_term_months} {frequency.value} instalments (was {ch.old_remaining_term_months} months remaining)")
-    summary = [f"{plan.kind.value}: {ch.new_instalment} {'a month' if monthly else 'an instalment'} "
-               f"(was {ch.old_instalment})",
-               term,
-               f"rate {ch.new_annual_rate} (was {ch.old_annual_rate})"]
+    currency = ch.new_instalment.currency
+
+    def amount(value: Money) -> dict[str, str] | None:
+        return phrasing.money(value.amount, currency)
+
+    # each part twice: in English (``summary``) and as the catalogues' phrase (``summary_phrases``)
+    parts: list[tuple[str, str, dict[str, Any]]] = [
+        (f"{plan.kind.value}: {ch.new_instalment} {'a month' if monthly else 'an instalment'} (was {ch.old_instalment})",
+         "offer_part.change" if monthly else "offer_part.change_periodic",
+         {"option": phrasing.code("option", plan.kind.value), "instalment": amount(ch.new_instalment),
+          "old": amount(ch.old_instalment)}),
+        (f"{ch.new_term_months} months (was {ch.old_remaining_term_months} remaining)" if monthly
+         else f"{ch.new_term_months} {frequency.value} instalments (was {ch.old_remaining_term_months} months remaining)",
+         "offer_part.term" if monthly else "offer_part.term_periodic",
+         {"term": ch.new_term_months, "was": ch.old_remaining_term_months,
+          "frequency": phrasing.code("frequency", frequency.value)} if not monthly
+         else {"term": ch.new_term_months, "was": ch.old_remaining_term_months}),
+        (f"rate {ch.new_annual_rate} (was {ch.old_annual_rate})", "offer_part.rate",
+         {"rate": phrasing.share(ch.new_annual_rate), "old": phrasing.share(ch.old_annual_rate)}),
+    ]
     if ch.capitalised_arrears.is_positive():
-        summary.append(f"arrears {ch.capitalised_arrears} capitalised")
+        parts.append((f"arrears {ch.capitalised_arrears} capitalised", "offer_part.capitalised",
+                      {"amount": amount(ch.capitalised_arrears)}))
     if waived.is_positive():
-        summary.append(f"waived {waived} (penalty {ch.waived_penalty}, interest {ch.waived_interest})")
+        parts.append((f"waived {waived} (penalty {ch.waived_penalty}, interest {ch.waived_interest})", "offer_part.waived",
+                      {"amount": amount(waived), "penalty": amount(ch.waived_penalty),
+                       "interest": amount(ch.waived_interest)}))
     if ch.deferral_months:
-        summary.append(f"payments paused {ch.deferral_months} months")
+        parts.append((f"payments paused {ch.deferral_months} months", "offer_part.paused",
+                      {"months": ch.deferral_months}))
     if ch.arrears_instalments:
-        summary.append(f"arrears in {ch.arrears_instalments} interest-free parts on top")
+        parts.append((f"arrears in {ch.arrears_instalments} interest-free parts on top", "offer_part.arrears_parts",
+                      {"parts": ch.arrears_instalments}))
     if ch.deferred_principal.is_positive():
-        summary.append(f"{ch.deferred_principal} principal deferred to an interest-free balloon")
+        parts.append((f"{ch.deferred_principal} principal deferred to an interest-free balloon", "offer_part.balloon",
+                      {"amount": amount(ch.deferred_principal)}))
     if ch.fees_charged.is_positive():
-        summary.append(f"fees {ch.fees_charged}")
+        parts.append((f"fees {ch.fees_charged}", "offer_part.fees", {"amount": amount(ch.fees_charged)}))
     if not monthly:  # term_months then counts instalments of this frequency
-        summary.append(f"about {plan.monthly_equivalent_payment} a month")
+        parts.append((f"about {plan.monthly_equivalent_payment} a month", "offer_part.monthly_equivalent",
+                      {"amount": amount(plan.monthly_equivalent_payment)}))
     if plan.schedule.method is RepaymentMethod.FLAT_RATE:
-        summary.append("flat rate (等本等息): interest on the original balance every period")
+        parts.append(("flat rate (等本等息): interest on the original balance every period", "offer_part.flat_rate", {}))
+    summary = [text for text, _, _ in parts]
     return OfferTerms(
         rank=offer.rank,
         option=plan.kind.value,
@@ -155,6 +179,7 @@ def offer_terms(offer: Offer) -> OfferTerms:
         waived_amount=_money(waived),
         fees=_money(ch.fees_charged),
         summary="; ".join(summary),
+        summary_phrases=[Phrase(key=key, args=args) for _, key, args in parts],
         loan_ids=list(plan.loan_ids),
         apr=plan.annualised_rate().apr,
     )

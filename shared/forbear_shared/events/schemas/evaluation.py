@@ -8,7 +8,7 @@ from typing import Literal
 from pydantic import Field
 
 from forbear_shared.events.registry import registry
-from forbear_shared.events.schemas.common import DecimalStr, Payload, Reason, ScheduleDoc
+from forbear_shared.events.schemas.common import DecimalStr, Payload, Phrase, Reason, ScheduleDoc
 
 Outcome = Literal["approve", "needs_supervisor", "need_more_evidence", "decline"]
 
@@ -30,6 +30,8 @@ class OfferTerms(Payload):
     waived_amount: DecimalStr | None = None
     fees: DecimalStr | None = None
     summary: str = ""
+    #: ``summary``'s parts as the catalogues' phrases (forbear_shared.phrasing), for the pages
+    summary_phrases: list[Phrase] = Field(default_factory=list, exclude_if=lambda value: not value)
     loan_ids: list[str] = []
     #: the annualised rate (年化利率) the borrower must be shown: the plan's periodic IRR x
     #: periods per year, a fraction to six places (``forbear_shared.domain.apr``); absent only
