@@ -529,6 +529,67 @@ def build_schedule(
     return Schedule(method, principal, annual_rate, day_count, start_date, tuple(rows), frequency)
 
 
+def level_peak_payment(
+    principal: Money,
+    annual_rate: Decimal,
+    *,
+    repayments: int,
+    first_due_date: date,
+    start_date: date | None = None,
+    interest_free_balloon: Money | None = None,
+    frequency: Frequency = Frequency.MONTHLY,
+) -> Money:
+    """The highest instalment of ``build_schedule(principal, annual_rate, repayments=..., first_due_date=...,
+    start_date=..., balloon=interest_free_balloon, balloon_bears_interest=False, frequency=...)``, the
+    interest-free balloon left out of the last one, without building the schedule.
+
+    For the plans the concession waterfall tries (equal instalments, 30/360, no deferral or
+    interest-only periods): the builder's own arithmetic, one period at a time in plain
+    ``Decimal`` (each interest rounded by the one rule, the annuity rounded once, the last
+    instalment taking the residue), so the amount is the builder's to the cent.
+    """
+    balloon = interest_free_balloon.amount if interest_free_balloon is not None else Decimal(0)
+    annual_rate = parse_rate(annual_rate, what="annual_rate")
+    if not principal.is_positive():
+        raise ScheduleError("principal must be positive")
+    if repayments < 1:
+        raise ScheduleError("at least one amortising instalment is needed")
+    if balloon < 0 or balloon >= principal.amount:
+        raise ScheduleError("a balloon must be at least zero and less than the principal")
+    if start_date is None:
+        start_date = frequency.step_back(first_due_date)
+    if start_date >= first_due_date:
+        raise ScheduleError("the first due date must be after the start date")
+    day_count = DayCount.THIRTY_360
+    regular_first = start_date == frequency.step_back(first_due_date)
+    fraction = _period_fraction(start_date, first_due_date, regular=regular_first, day_count=day_count,
+                                frequency=frequency)
+    # a regular period under 30/360 is the same share of a year whatever its dates
+    regular = _period_fraction(start_date, first_due_date, regular=True, day_count=day_count, frequency=frequency)
+    rate = frequency.regular_rate(annual_rate, day_count)
+    bearing = principal.amount - balloon
+    parts: tuple[Money, ...] | None = None
+    annuity = Decimal(0)
+    if rate == 0:
+        parts = Money(bearing, principal.currency).split_evenly(repayments)
+    else:
+        discount = (Decimal(1) + rate) ** -repayments
+        annuity = round_money(bearing * rate / (Decimal(1) - discount))
+    peak = Decimal(0)
+    for k in range(repayments - 1):  # every instalment but the last
+        interest = round_money(bearing * annual_rate * fraction)
+        if parts is not None:
+            principal_part = parts[k].amount
+        else:
+            principal_part = annuity - interest if annuity > interest else Decimal(0)
+            principal_part = principal_part if principal_part <= bearing else bearing
+        bearing -= principal_part
+        peak = max(peak, principal_part + interest)
+        fraction = regular
+    last = bearing + round_money(bearing * annual_rate * fraction)  # the residue, the balloon left out
+    return Money(max(peak, last), principal.currency)
+
+
 def equal_instalment_schedule(
     principal: Money, annual_rate: Decimal, instalments: int, first_due_date: date, **options: Any
 ) -> Schedule:
