@@ -182,12 +182,27 @@ class Instalment:
     """Interest added to the balance in this period (capitalised deferral only)."""
 
     def __post_init__(self) -> None:
+        # the invariants on the amounts' decimals when the balances share one currency (schedules
+        # build instalments by the thousand); anything else is checked, and named, in Money
+        opening, capitalised, principal, closing = (self.opening_balance, self.capitalised_interest, self.principal,
+                                                    self.closing_balance)
+        currency = opening.currency
+        if (capitalised.currency != currency or principal.currency != currency or closing.currency != currency
+                or opening.amount + capitalised.amount - principal.amount != closing.amount):
+            self._check_balance()
+        if (principal.amount < 0 or self.interest.amount < 0 or self.fee.amount < 0 or capitalised.amount < 0
+                or closing.amount < 0):
+            self._check_not_negative()
+
+    def _check_balance(self) -> None:
         expected = self.opening_balance + self.capitalised_interest - self.principal
         if expected != self.closing_balance:
             raise ScheduleError(
                 f"instalment {self.number}: closing balance {self.closing_balance.to_str()} "
                 f"is not opening + capitalised - principal = {expected.to_str()}"
             )
+
+    def _check_not_negative(self) -> None:
         for name in ("principal", "interest", "fee", "capitalised_interest", "closing_balance"):
             if getattr(self, name).is_negative():
                 raise ScheduleError(f"instalment {self.number}: {name} must not be negative")
