@@ -303,15 +303,16 @@ def arrears_as_of(ledger: LoanLedger, *, as_of: date, policy: Policy) -> Arrears
     """
     currency = ledger.schedule.currency
     dues: list[InstalmentDue] = []
-    for instalment in ledger.schedule.instalments:
+    for instalment, position in zip(ledger.schedule.instalments, ledger.positions, strict=True):
         if instalment.due_date >= as_of:
             break
-        if ledger.is_settled(instalment.number, as_of):
+        settled_on = position.settled_on  # ``LoanLedger.is_settled`` inline
+        if settled_on is not None and settled_on <= as_of:
             continue
         due = ledger.outstanding(instalment.number)
         penalty = due.penalty_interest + uncharged_penalty(ledger, instalment.number, as_of, policy)
         dues.append(replace(due, penalty_interest=penalty))
-    oldest = oldest_unpaid_due_date(ledger, as_of=as_of)
+    oldest = dues[0].due_date if dues else None  # what ``oldest_unpaid_due_date`` finds
     dpd = _days_past(oldest, as_of, policy)
     return Arrears(
         as_of=as_of,
