@@ -29,6 +29,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
+from functools import cached_property
 
 from forbear_shared.domain.apr import AnnualisedRate, annualised_rate_of_payments
 from forbear_shared.domain.calendar import add_days, add_months
@@ -256,12 +257,13 @@ class RestructuringPlan:
         return (f"{ch.new_instalment} {_PER_PERIOD[frequency]} over {ch.new_term_months} {frequency.value} "
                 f"instalments ({self.monthly_equivalent_payment} a month)")
 
-    @property
+    @cached_property
     def peak_regular_payment(self) -> Money:
         """The highest payment of a period, leaving out an interest-free balloon.
 
         Affordability is judged on this: the balloon is due at maturity (to be
-        refinanced or settled then), not out of monthly income.
+        refinanced or settled then), not out of monthly income. Read once per plan (the plan is
+        immutable; a plan ``replace``d from it reads its own).
         """
         payments = list(self.monthly_payments())
         last = self.schedule.instalments[-1]
