@@ -210,7 +210,11 @@ class Instalment:
     @property
     def total(self) -> Money:
         """What the borrower pays on the due date."""
-        return self.principal + self.interest + self.fee
+        principal, interest, fee = self.principal, self.interest, self.fee
+        currency = principal.currency
+        if interest.currency != currency or fee.currency != currency:
+            return principal + interest + fee  # Money says which currencies met
+        return Money._exact(principal.amount + interest.amount + fee.amount, currency)  # noqa: SLF001 - cents summed
 
     def to_dict(self) -> dict[str, Any]:
         return {
