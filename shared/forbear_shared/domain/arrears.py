@@ -34,6 +34,7 @@ How grace applies (policy ``delinquency.grace_days``, demo 3):
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from decimal import Decimal
@@ -157,18 +158,38 @@ def grace_cutoff_of(due_date: date, policy: Policy) -> date:
     """The last day an instalment due on ``due_date`` can be paid and still count as on time:
     the due date rolled to a working day, then the grace days in the policy's unit.
     Raises ``CalendarYearUnknown`` when the calendar does not know a year it must look at."""
+    return grace_cutoffs(policy)(due_date)
+
+
+def grace_cutoffs(policy: Policy) -> Callable[[date], date]:
+    """``grace_cutoff_of`` under ``policy``, its calendar and grace looked up once: for a loop over
+    a schedule's instalments (monitoring counts the missed ones on every review)."""
     calendar = policy.calendar
-    return _grace_cutoff(policy.working_calendar, calendar.due_date_roll, policy.delinquency.grace_days,
-                         calendar.units.grace, due_date)
+    return _cutoffs_on(policy.working_calendar, calendar.due_date_roll, policy.delinquency.grace_days,
+                       calendar.units.grace)
 
 
-@lru_cache(maxsize=65536)
-def _grace_cutoff(calendar: WorkingCalendar, roll: DueDateRoll, grace_days: int, unit: DayUnit, due_date: date) -> date:
-    """``grace_cutoff_of``, remembered: a calendar is immutable, and the cutoffs of an agreement's
-    past instalments are asked for on every review of it (the escalation ladder counts its missed
-    instalments; the policy lab reviews each delinquent agreement daily). An unknown year
-    raises, and is not remembered."""
-    return calendar.add(payable_by(due_date, calendar, roll), grace_days, unit)
+@lru_cache(maxsize=64)
+def _cutoffs_on(calendar: WorkingCalendar, roll: DueDateRoll, grace_days: int, unit: DayUnit) -> Callable[[date], date]:
+    """The grace cutoffs of one calendar and grace rule, remembered by due date: a calendar is
+    immutable, and the cutoffs of an agreement's past instalments are asked for on every review
+    of it (the policy lab reviews each delinquent agreement daily). An unknown year raises, and
+    is not remembered."""
+    known: dict[date, date] = {}
+
+    def cutoff(due_date: date) -> date:
+        found = known.get(due_date)
+        if found is None:
+            found = calendar.add(payable_by(due_date, calendar, roll), grace_days, unit)
+            if len(known) < _CUTOFFS_KEPT:
+                known[due_date] = found
+        return found
+
+    return cutoff
+
+
+_CUTOFFS_KEPT = 65536
+"""Due dates whose cutoff is remembered, per calendar and grace rule (some 180 years of days)."""
 
 
 def grace_cutoff(instalment: Instalment, policy: Policy) -> date:
