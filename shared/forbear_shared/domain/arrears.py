@@ -151,7 +151,10 @@ class LoanLedger:
     @property
     def is_fully_paid(self) -> bool:
         """Every instalment paid (within tolerance): the agreement can complete."""
-        return all(p.settled_on is not None for p in self.positions)
+        for position in self.positions:  # a loop, not all() over a generator: asked at every review
+            if position.settled_on is None:
+                return False
+        return True
 
 
 def grace_cutoff_of(due_date: date, policy: Policy) -> date:
@@ -330,9 +333,12 @@ def arrears_as_of(ledger: LoanLedger, *, as_of: date, policy: Policy) -> Arrears
         settled_on = position.settled_on  # ``LoanLedger.is_settled`` inline
         if settled_on is not None and settled_on <= as_of:
             continue
-        due = ledger.outstanding(instalment.number)
-        penalty = due.penalty_interest + uncharged_penalty(ledger, instalment.number, as_of, policy)
-        dues.append(replace(due, penalty_interest=penalty))
+        # ``ledger.outstanding``, its penalty accrued to ``as_of``
+        penalty = position.penalty_charged - position.penalty_paid + uncharged_penalty(ledger, instalment.number,
+                                                                                      as_of, policy)
+        dues.append(InstalmentDue(instalment.number, instalment.due_date, fees=instalment.fee - position.fee_paid,
+                                  penalty_interest=penalty, interest=instalment.interest - position.interest_paid,
+                                  principal=instalment.principal - position.principal_paid))
     oldest = dues[0].due_date if dues else None  # what ``oldest_unpaid_due_date`` finds
     dpd = _days_past(oldest, as_of, policy)
     return Arrears(
