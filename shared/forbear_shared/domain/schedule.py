@@ -46,6 +46,7 @@ from dataclasses import dataclass, replace
 from datetime import date
 from decimal import ROUND_FLOOR, Decimal
 from enum import StrEnum
+from functools import lru_cache
 from typing import Any
 
 from .calendar import DayCount, add_days, add_months, monthly_due_dates, monthly_rate, year_fraction
@@ -404,6 +405,14 @@ def _period_fraction(
     return year_fraction(start, end, day_count)
 
 
+@lru_cache(maxsize=8192)
+def _discount(rate: Decimal, periods: int) -> Decimal:
+    """``(1 + rate) ** -periods``, the annuity's discount over ``periods`` periods at ``rate`` a
+    period: once per rate and term (the waterfall asks for every term at every rate step, and a
+    book's loans share their rates)."""
+    return (Decimal(1) + rate) ** -periods
+
+
 def build_schedule(
     principal: Money,
     annual_rate: Decimal,
@@ -523,7 +532,7 @@ def build_schedule(
                     if method in (RepaymentMethod.EQUAL_PRINCIPAL, RepaymentMethod.FLAT_RATE) or rate == 0:
                         amortising_parts = amortisable.split_evenly(repayments)
                     else:
-                        discount = (Decimal(1) + rate) ** -repayments
+                        discount = _discount(rate, repayments)
                         payment = (bearing.amount - reserved.amount * discount) * rate / (Decimal(1) - discount)
                         annuity = Money(payment, currency)
                 if is_last:
@@ -592,7 +601,7 @@ def level_peak_payment(
     if rate == 0:
         parts = Money(bearing, principal.currency).split_evenly(repayments)
     else:
-        discount = (Decimal(1) + rate) ** -repayments
+        discount = _discount(rate, repayments)
         annuity = round_money(bearing * rate / (Decimal(1) - discount))
     peak = Decimal(0)
     for k in range(repayments - 1):  # every instalment but the last
@@ -650,7 +659,7 @@ def annuity_payment(principal: Money, annual_rate: Decimal, instalments: int) ->
     rate = monthly_rate(parse_rate(annual_rate, what="annual_rate"))
     if rate == 0:
         return Money(principal.amount / Decimal(instalments), principal.currency)
-    discount = (Decimal(1) + rate) ** -instalments
+    discount = _discount(rate, instalments)
     return Money(principal.amount * rate / (Decimal(1) - discount), principal.currency)
 
 
