@@ -339,7 +339,11 @@ def arrears_as_of(ledger: LoanLedger, *, as_of: date, policy: Policy) -> Arrears
         dues.append(InstalmentDue(instalment.number, instalment.due_date, fees=instalment.fee - position.fee_paid,
                                   penalty_interest=penalty, interest=instalment.interest - position.interest_paid,
                                   principal=instalment.principal - position.principal_paid))
-    oldest = dues[0].due_date if dues else None  # what ``oldest_unpaid_due_date`` finds
+    if not dues:  # nothing overdue (most days of most agreements): every sum is zero, DPD 0
+        zero = Money.zero(currency)
+        return Arrears(as_of=as_of, principal=zero, interest=zero, penalty_interest=zero, fees=zero, instalments=(),
+                       oldest_unpaid_due_date=None, days_past_due=0, bucket=policy.delinquency.bucket_for(0))
+    oldest = dues[0].due_date  # what ``oldest_unpaid_due_date`` finds
     dpd = _days_past(oldest, as_of, policy)
     return Arrears(
         as_of=as_of,
