@@ -1,4 +1,5 @@
-from datetime import date
+import calendar as gregorian
+from datetime import date, timedelta
 from decimal import Decimal
 
 from forbear_shared.domain.calendar import (
@@ -47,3 +48,14 @@ def test_months_between_is_whole_months():
     assert months_between(date(2025, 1, 31), date(2025, 2, 28)) == 1
     assert months_between(date(2025, 1, 15), date(2026, 1, 14)) == 11
     assert months_between(date(2025, 1, 15), date(2026, 1, 15)) == 12
+
+
+def test_add_months_is_the_same_day_or_the_months_last_for_every_day_of_four_years():
+    day = date(2023, 1, 1)
+    while day < date(2027, 1, 1):
+        for months in (-13, -1, 1, 2, 12, 25):
+            index = day.year * 12 + day.month - 1 + months
+            year, month = index // 12, index % 12 + 1
+            expected = date(year, month, min(day.day, gregorian.monthrange(year, month)[1]))
+            assert add_months(day, months) == expected
+        day += timedelta(days=1)

@@ -14,6 +14,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
+from forbear_shared.domain.arrears import grace_cutoff_of, grace_cutoffs
 from forbear_shared.domain.money import Money
 from forbear_shared.domain.policy import HolidaySource, PolicyError, parse_policy_toml
 from forbear_shared.domain.schedule import Frequency, equal_instalment_schedule, flat_rate_schedule
@@ -209,3 +210,24 @@ def test_weekends_only_policy():
     policy = parse_policy_toml(_demo_with('[calendar]\nholidays = "none"\n'))
     assert policy.working_calendar.is_working_day(date(2026, 2, 18))  # 春节 is a working Wednesday
     assert OfficialHolidays.none().years == frozenset()
+
+
+def test_grace_cutoffs_are_remembered_per_calendar_and_grace_rule():
+    # the hand-worked cutoffs of ``arrears``: due Tue 10 Mar 2026, 3 working days of grace -> Fri 13 Mar;
+    # due Fri 13 Feb 2026 (春节 15-23 Feb, Sat 14 Feb a make-up working day) -> Wed 25 Feb
+    policy = load_policy()
+    cutoff_of = grace_cutoffs(policy)
+    for _ in range(2):  # asked again, remembered
+        assert cutoff_of(date(2026, 3, 10)) == grace_cutoff_of(date(2026, 3, 10), policy) == date(2026, 3, 13)
+        assert cutoff_of(date(2026, 2, 13)) == date(2026, 2, 25)
+    longer = policy.model_copy(update={"delinquency": policy.delinquency.model_copy(update={"grace_days": 5})})
+    assert grace_cutoff_of(date(2026, 3, 10), longer) == date(2026, 3, 17)  # Mon 16, Tue 17 Mar
+    weekends_only = parse_policy_toml(_demo_with('[calendar]\nholidays = "none"\n'))
+    assert grace_cutoff_of(date(2026, 2, 13), weekends_only) == date(2026, 2, 18)  # Mon 16, Tue 17, Wed 18 Feb
+
+
+def test_a_grace_cutoff_in_a_year_the_calendar_does_not_know_is_refused_every_time():
+    policy = load_policy()
+    for _ in range(2):  # an error is not remembered as an answer
+        with pytest.raises(CalendarYearUnknown, match="2027"):
+            grace_cutoff_of(date(2027, 2, 8), policy)

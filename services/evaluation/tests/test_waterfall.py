@@ -1,13 +1,23 @@
 """The concession waterfall stops at the first affordable plan, in the policy's order."""
 
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 
-from forbear_evaluation.domain.restructuring import LoanPosition, Waiver, max_penalty_waiver, term_extension
+from forbear_evaluation.domain.restructuring import (
+    LoanPosition,
+    Waiver,
+    allowed_rates,
+    consolidation,
+    level_plan_payment,
+    max_penalty_waiver,
+    term_extension,
+)
 from forbear_evaluation.domain.waterfall import Concession, concession_waterfall, grid_for_loan
 from forbear_shared.domain.money import Money
-from forbear_shared.domain.policy import RestructuringPolicy
-from hypothesis import given, settings
+from forbear_shared.domain.policy import RestructuringPolicy, SchedulePolicy
+from forbear_shared.domain.schedule import Frequency
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from services.evaluation.tests.builders import loan, restructuring_rules
@@ -142,3 +152,35 @@ def test_waterfall_finds_an_affordable_plan_exactly_when_brute_force_does(
         assert changes.deferred_principal <= grid.max_deferred_principal
         assert changes.waived_penalty <= position.penalty_interest.times(rules.penalty_waiver_max_share)
         assert result.plan.schedule.total_principal == position.total_owed - changes.waived_penalty
+
+
+@settings(max_examples=150, deadline=None)
+@given(position=loans(), rules=policies(), frequency=st.sampled_from(list(Frequency)),
+       extra_months=st.integers(0, 24), share=st.sampled_from([0, 1, 25, 50]))
+def test_a_plans_payment_is_known_without_building_it(
+    position: LoanPosition, rules: RestructuringPolicy, frequency: Frequency, extra_months: int, share: int
+) -> None:
+    """``level_plan_payment`` is the ``monthly_equivalent_payment`` of the plan ``term_extension``
+    (and, without a deferral, ``consolidation``) builds, for any term, rate and deferral."""
+    position = replace(position, frequency=frequency)
+    rules = rules.model_copy(update={"max_total_term_months": 120, "principal_deferral_allowed": True,
+                                     "principal_deferral_max_share": Decimal("0.5"), "rate_floor": Decimal(0)})
+    waiver = Waiver(max_penalty_waiver(position, rules), Money.zero())
+    principal = position.total_owed - waiver.total
+    assume(principal.is_positive())
+    term = max(position.remaining_term_months, 1) + extra_months
+    assume(frequency.periods_in_months(term) >= 1)
+    deferred = principal.times(Decimal(share) / 100).min(principal - Money.of("0.01")).clamp_non_negative()
+    every = SchedulePolicy(frequencies=tuple(Frequency))
+    rates = allowed_rates(position.annual_rate, rules)
+    for rate in {rates[0], rates[min(1, len(rates) - 1)], rates[-1]}:
+        plan = term_extension(position, rules, new_term_months=term, first_due_date=FIRST_DUE, waiver=waiver,
+                              annual_rate=rate, deferred_principal=deferred, schedules=every)
+        assert level_plan_payment(principal, rate, new_term_months=term, first_due_date=FIRST_DUE,
+                                  deferred_principal=deferred, frequency=frequency) == plan.monthly_equivalent_payment
+        other = replace(position, loan_id="L2", outstanding_principal=Money.of("100.00"), overdue_principal=Money.zero(),
+                        overdue_interest=Money.zero(), penalty_interest=Money.zero(), fees=Money.zero())
+        merged = consolidation((position, other), rules, new_term_months=term, annual_rate=rate,
+                               first_due_date=FIRST_DUE, waivers=(waiver, Waiver.none("CNY")), schedules=every)
+        assert level_plan_payment(principal + other.total_owed, rate, new_term_months=term, first_due_date=FIRST_DUE,
+                                  frequency=frequency) == merged.monthly_equivalent_payment

@@ -69,6 +69,13 @@ def _policy(text: str) -> Policy:
     return policy_from_text(text)
 
 
+@lru_cache(maxsize=2)
+def _generated_block(seed: int, block: int, size: int, as_of: date) -> tuple[dict[str, Any], ...]:
+    """``portfolio.generated_block``, drawn once per worker process for all its chunks of the block
+    (a chunk is a quarter of one, and the pool hands a block's chunks out one after the other)."""
+    return tuple(portfolio.generated_block(seed, block, size, as_of))
+
+
 def book_assumptions(settings: Settings) -> tuple[ValueTestAssumptions, Decimal]:
     """Legal recovery and discounting for the whole comparison: the first policy's lender-value
     assumptions, the same for every policy (a challenger does not win by assuming a better court)."""
@@ -84,7 +91,7 @@ def run_chunk(chunk: Chunk) -> Tallies:
     records: Sequence[dict[str, Any]] = chunk.records
     if chunk.generated is not None:
         seed, block, size, start, stop = chunk.generated
-        records = portfolio.generated_block(seed, block, size, settings.as_of)[start:stop]
+        records = _generated_block(seed, block, size, settings.as_of)[start:stop]
     legal, rate = book_assumptions(settings)
     tallies: Tallies = {}
     for index, text in enumerate(settings.policies):

@@ -114,6 +114,11 @@ def apply_payment(
         if remaining <= 0:
             break
         position = positions[instalment.number - 1]
+        if (position.principal_paid.amount >= instalment.principal.amount
+                and position.interest_paid.amount >= instalment.interest.amount
+                and position.fee_paid.amount >= instalment.fee.amount
+                and position.penalty_paid.amount >= position.penalty_charged.amount):
+            continue  # nothing owed on it (the loop below would touch nothing): the paid-up past, cheaply
         # by component, in _COMPONENTS order: paid so far, and outstanding (charged or scheduled minus paid)
         paid_so_far = [position.fee_paid.amount, position.penalty_paid.amount, position.interest_paid.amount,
                        position.principal_paid.amount]

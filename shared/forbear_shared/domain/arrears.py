@@ -34,15 +34,17 @@ How grace applies (policy ``delinquency.grace_days``, demo 3):
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from decimal import Decimal
+from functools import lru_cache
 
 from .calendar import DayCount, daily_rate
 from .money import Money
 from .policy import Policy
 from .schedule import Instalment, Schedule
-from .working_days import CalendarYearUnknown, payable_by
+from .working_days import CalendarYearUnknown, DayUnit, DueDateRoll, WorkingCalendar, payable_by
 
 ROLL_BACK_LIMIT = timedelta(days=14)
 """How far before its nominal date an instalment can fall due once rolled ("preceding" or
@@ -149,16 +151,48 @@ class LoanLedger:
     @property
     def is_fully_paid(self) -> bool:
         """Every instalment paid (within tolerance): the agreement can complete."""
-        return all(p.settled_on is not None for p in self.positions)
+        for position in self.positions:  # a loop, not all() over a generator: asked at every review
+            if position.settled_on is None:
+                return False
+        return True
 
 
 def grace_cutoff_of(due_date: date, policy: Policy) -> date:
     """The last day an instalment due on ``due_date`` can be paid and still count as on time:
     the due date rolled to a working day, then the grace days in the policy's unit.
     Raises ``CalendarYearUnknown`` when the calendar does not know a year it must look at."""
-    calendar = policy.working_calendar
-    due = payable_by(due_date, calendar, policy.calendar.due_date_roll)
-    return calendar.add(due, policy.delinquency.grace_days, policy.calendar.units.grace)
+    return grace_cutoffs(policy)(due_date)
+
+
+def grace_cutoffs(policy: Policy) -> Callable[[date], date]:
+    """``grace_cutoff_of`` under ``policy``, its calendar and grace looked up once: for a loop over
+    a schedule's instalments (monitoring counts the missed ones on every review)."""
+    calendar = policy.calendar
+    return _cutoffs_on(policy.working_calendar, calendar.due_date_roll, policy.delinquency.grace_days,
+                       calendar.units.grace)
+
+
+@lru_cache(maxsize=64)
+def _cutoffs_on(calendar: WorkingCalendar, roll: DueDateRoll, grace_days: int, unit: DayUnit) -> Callable[[date], date]:
+    """The grace cutoffs of one calendar and grace rule, remembered by due date: a calendar is
+    immutable, and the cutoffs of an agreement's past instalments are asked for on every review
+    of it (the policy lab reviews each delinquent agreement daily). An unknown year raises, and
+    is not remembered."""
+    known: dict[date, date] = {}
+
+    def cutoff(due_date: date) -> date:
+        found = known.get(due_date)
+        if found is None:
+            found = calendar.add(payable_by(due_date, calendar, roll), grace_days, unit)
+            if len(known) < _CUTOFFS_KEPT:
+                known[due_date] = found
+        return found
+
+    return cutoff
+
+
+_CUTOFFS_KEPT = 65536
+"""Due dates whose cutoff is remembered, per calendar and grace rule (some 180 years of days)."""
 
 
 def grace_cutoff(instalment: Instalment, policy: Policy) -> date:
@@ -263,17 +297,23 @@ class Arrears:
 
 def oldest_unpaid_due_date(ledger: LoanLedger, *, as_of: date) -> date | None:
     """Due date of the oldest instalment past due and not paid as of ``as_of``."""
-    for instalment in ledger.schedule.instalments:
+    # ``LoanLedger.is_settled`` inline: instalment k's position is the k-th (numbered 1..n)
+    for instalment, position in zip(ledger.schedule.instalments, ledger.positions, strict=True):
         if instalment.due_date >= as_of:
             return None
-        if not ledger.is_settled(instalment.number, as_of):
+        settled_on = position.settled_on
+        if settled_on is None or settled_on > as_of:
             return instalment.due_date
     return None
 
 
 def days_past_due(ledger: LoanLedger, *, as_of: date, policy: Policy) -> int:
     """Calendar days since the grace cutoff of the oldest unpaid due date; 0 within grace."""
-    oldest = oldest_unpaid_due_date(ledger, as_of=as_of)
+    return _days_past(oldest_unpaid_due_date(ledger, as_of=as_of), as_of, policy)
+
+
+def _days_past(oldest: date | None, as_of: date, policy: Policy) -> int:
+    """``days_past_due`` from the oldest unpaid due date."""
     if oldest is None:
         return 0
     return max(0, (as_of - grace_cutoff_of(oldest, policy)).days)
@@ -287,15 +327,24 @@ def arrears_as_of(ledger: LoanLedger, *, as_of: date, policy: Policy) -> Arrears
     """
     currency = ledger.schedule.currency
     dues: list[InstalmentDue] = []
-    for instalment in ledger.schedule.instalments:
+    for instalment, position in zip(ledger.schedule.instalments, ledger.positions, strict=True):
         if instalment.due_date >= as_of:
             break
-        if ledger.is_settled(instalment.number, as_of):
+        settled_on = position.settled_on  # ``LoanLedger.is_settled`` inline
+        if settled_on is not None and settled_on <= as_of:
             continue
-        due = ledger.outstanding(instalment.number)
-        penalty = due.penalty_interest + uncharged_penalty(ledger, instalment.number, as_of, policy)
-        dues.append(replace(due, penalty_interest=penalty))
-    dpd = days_past_due(ledger, as_of=as_of, policy=policy)
+        # ``ledger.outstanding``, its penalty accrued to ``as_of``
+        penalty = position.penalty_charged - position.penalty_paid + uncharged_penalty(ledger, instalment.number,
+                                                                                      as_of, policy)
+        dues.append(InstalmentDue(instalment.number, instalment.due_date, fees=instalment.fee - position.fee_paid,
+                                  penalty_interest=penalty, interest=instalment.interest - position.interest_paid,
+                                  principal=instalment.principal - position.principal_paid))
+    if not dues:  # nothing overdue (most days of most agreements): every sum is zero, DPD 0
+        zero = Money.zero(currency)
+        return Arrears(as_of=as_of, principal=zero, interest=zero, penalty_interest=zero, fees=zero, instalments=(),
+                       oldest_unpaid_due_date=None, days_past_due=0, bucket=policy.delinquency.bucket_for(0))
+    oldest = dues[0].due_date  # what ``oldest_unpaid_due_date`` finds
+    dpd = _days_past(oldest, as_of, policy)
     return Arrears(
         as_of=as_of,
         principal=Money.total((d.principal for d in dues), currency),
@@ -303,7 +352,7 @@ def arrears_as_of(ledger: LoanLedger, *, as_of: date, policy: Policy) -> Arrears
         penalty_interest=Money.total((d.penalty_interest for d in dues), currency),
         fees=Money.total((d.fees for d in dues), currency),
         instalments=tuple(dues),
-        oldest_unpaid_due_date=oldest_unpaid_due_date(ledger, as_of=as_of),
+        oldest_unpaid_due_date=oldest,
         days_past_due=dpd,
         bucket=policy.delinquency.bucket_for(dpd),
     )

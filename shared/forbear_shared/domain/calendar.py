@@ -43,8 +43,10 @@ def add_months(start: date, months: int) -> date:
     index = start.year * MONTHS_PER_YEAR + (start.month - 1) + months
     year, month0 = divmod(index, MONTHS_PER_YEAR)
     month = month0 + 1
-    last_day = _gregorian.monthrange(year, month)[1]
-    return date(year, month, min(start.day, last_day))
+    day = start.day
+    if day > 28:  # only the 29th to 31st can fall past a month's end (monthrange also finds the weekday)
+        day = min(day, _gregorian.monthrange(year, month)[1])
+    return date(year, month, day)
 
 
 def add_days(start: date, days: int) -> date:

@@ -46,6 +46,7 @@ from dataclasses import dataclass, replace
 from datetime import date
 from decimal import ROUND_FLOOR, Decimal
 from enum import StrEnum
+from functools import lru_cache
 from typing import Any
 
 from .calendar import DayCount, add_days, add_months, monthly_due_dates, monthly_rate, year_fraction
@@ -182,12 +183,27 @@ class Instalment:
     """Interest added to the balance in this period (capitalised deferral only)."""
 
     def __post_init__(self) -> None:
+        # the invariants on the amounts' decimals when the balances share one currency (schedules
+        # build instalments by the thousand); anything else is checked, and named, in Money
+        opening, capitalised, principal, closing = (self.opening_balance, self.capitalised_interest, self.principal,
+                                                    self.closing_balance)
+        currency = opening.currency
+        if (capitalised.currency != currency or principal.currency != currency or closing.currency != currency
+                or opening.amount + capitalised.amount - principal.amount != closing.amount):
+            self._check_balance()
+        if (principal.amount < 0 or self.interest.amount < 0 or self.fee.amount < 0 or capitalised.amount < 0
+                or closing.amount < 0):
+            self._check_not_negative()
+
+    def _check_balance(self) -> None:
         expected = self.opening_balance + self.capitalised_interest - self.principal
         if expected != self.closing_balance:
             raise ScheduleError(
                 f"instalment {self.number}: closing balance {self.closing_balance.to_str()} "
                 f"is not opening + capitalised - principal = {expected.to_str()}"
             )
+
+    def _check_not_negative(self) -> None:
         for name in ("principal", "interest", "fee", "capitalised_interest", "closing_balance"):
             if getattr(self, name).is_negative():
                 raise ScheduleError(f"instalment {self.number}: {name} must not be negative")
@@ -195,7 +211,11 @@ class Instalment:
     @property
     def total(self) -> Money:
         """What the borrower pays on the due date."""
-        return self.principal + self.interest + self.fee
+        principal, interest, fee = self.principal, self.interest, self.fee
+        currency = principal.currency
+        if interest.currency != currency or fee.currency != currency:
+            return principal + interest + fee  # Money says which currencies met
+        return Money._exact(principal.amount + interest.amount + fee.amount, currency)  # noqa: SLF001 - cents summed
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -385,6 +405,14 @@ def _period_fraction(
     return year_fraction(start, end, day_count)
 
 
+@lru_cache(maxsize=8192)
+def _discount(rate: Decimal, periods: int) -> Decimal:
+    """``(1 + rate) ** -periods``, the annuity's discount over ``periods`` periods at ``rate`` a
+    period: once per rate and term (the waterfall asks for every term at every rate step, and a
+    book's loans share their rates)."""
+    return (Decimal(1) + rate) ** -periods
+
+
 def build_schedule(
     principal: Money,
     annual_rate: Decimal,
@@ -504,7 +532,7 @@ def build_schedule(
                     if method in (RepaymentMethod.EQUAL_PRINCIPAL, RepaymentMethod.FLAT_RATE) or rate == 0:
                         amortising_parts = amortisable.split_evenly(repayments)
                     else:
-                        discount = (Decimal(1) + rate) ** -repayments
+                        discount = _discount(rate, repayments)
                         payment = (bearing.amount - reserved.amount * discount) * rate / (Decimal(1) - discount)
                         annuity = Money(payment, currency)
                 if is_last:
@@ -527,6 +555,67 @@ def build_schedule(
         previous = due
 
     return Schedule(method, principal, annual_rate, day_count, start_date, tuple(rows), frequency)
+
+
+def level_peak_payment(
+    principal: Money,
+    annual_rate: Decimal,
+    *,
+    repayments: int,
+    first_due_date: date,
+    start_date: date | None = None,
+    interest_free_balloon: Money | None = None,
+    frequency: Frequency = Frequency.MONTHLY,
+) -> Money:
+    """The highest instalment of ``build_schedule(principal, annual_rate, repayments=..., first_due_date=...,
+    start_date=..., balloon=interest_free_balloon, balloon_bears_interest=False, frequency=...)``, the
+    interest-free balloon left out of the last one, without building the schedule.
+
+    For the plans the concession waterfall tries (equal instalments, 30/360, no deferral or
+    interest-only periods): the builder's own arithmetic, one period at a time in plain
+    ``Decimal`` (each interest rounded by the one rule, the annuity rounded once, the last
+    instalment taking the residue), so the amount is the builder's to the cent.
+    """
+    balloon = interest_free_balloon.amount if interest_free_balloon is not None else Decimal(0)
+    annual_rate = parse_rate(annual_rate, what="annual_rate")
+    if not principal.is_positive():
+        raise ScheduleError("principal must be positive")
+    if repayments < 1:
+        raise ScheduleError("at least one amortising instalment is needed")
+    if balloon < 0 or balloon >= principal.amount:
+        raise ScheduleError("a balloon must be at least zero and less than the principal")
+    if start_date is None:
+        start_date = frequency.step_back(first_due_date)
+    if start_date >= first_due_date:
+        raise ScheduleError("the first due date must be after the start date")
+    day_count = DayCount.THIRTY_360
+    regular_first = start_date == frequency.step_back(first_due_date)
+    fraction = _period_fraction(start_date, first_due_date, regular=regular_first, day_count=day_count,
+                                frequency=frequency)
+    # a regular period under 30/360 is the same share of a year whatever its dates
+    regular = _period_fraction(start_date, first_due_date, regular=True, day_count=day_count, frequency=frequency)
+    rate = frequency.regular_rate(annual_rate, day_count)
+    bearing = principal.amount - balloon
+    parts: tuple[Money, ...] | None = None
+    annuity = Decimal(0)
+    if rate == 0:
+        parts = Money(bearing, principal.currency).split_evenly(repayments)
+    else:
+        discount = _discount(rate, repayments)
+        annuity = round_money(bearing * rate / (Decimal(1) - discount))
+    peak = Decimal(0)
+    for k in range(repayments - 1):  # every instalment but the last
+        interest = round_money(bearing * annual_rate * fraction)
+        if parts is not None:
+            principal_part = parts[k].amount
+        else:
+            principal_part = annuity - interest if annuity > interest else Decimal(0)
+            principal_part = principal_part if principal_part <= bearing else bearing
+        bearing -= principal_part
+        peak = max(peak, principal_part + interest)
+        fraction = regular
+    last = bearing + round_money(bearing * annual_rate * fraction)  # the residue, the balloon left out
+    return Money(max(peak, last), principal.currency)
 
 
 def equal_instalment_schedule(
@@ -570,7 +659,7 @@ def annuity_payment(principal: Money, annual_rate: Decimal, instalments: int) ->
     rate = monthly_rate(parse_rate(annual_rate, what="annual_rate"))
     if rate == 0:
         return Money(principal.amount / Decimal(instalments), principal.currency)
-    discount = (Decimal(1) + rate) ** -instalments
+    discount = _discount(rate, instalments)
     return Money(principal.amount * rate / (Decimal(1) - discount), principal.currency)
 
 

@@ -24,7 +24,7 @@ from functools import lru_cache
 
 from ..errors import Unprocessable
 from .calendar import add_days
-from .schedule import Schedule
+from .schedule import Instalment, Schedule
 
 
 class CalendarYearUnknown(Unprocessable):
@@ -199,13 +199,19 @@ def roll_due_dates(schedule: Schedule, calendar: WorkingCalendar, convention: Du
     """
     if convention is DueDateRoll.NONE:
         return schedule
-    moved = tuple(
-        replace(i, due_date=calendar.roll(i.due_date, convention)) if calendar.knows(i.due_date.year) else i
-        for i in schedule.instalments
-    )
+    moved = tuple(_rolled(i, calendar, convention) for i in schedule.instalments)
     if all(a.due_date == b.due_date for a, b in zip(moved, schedule.instalments, strict=True)):
         return schedule
     return replace(schedule, instalments=moved)
+
+
+def _rolled(instalment: Instalment, calendar: WorkingCalendar, convention: DueDateRoll) -> Instalment:
+    """``instalment`` with its due date rolled, itself when the date stays (or its year is unknown)."""
+    due = instalment.due_date
+    if not calendar.knows(due.year):
+        return instalment
+    rolled = calendar.roll(due, convention)
+    return instalment if rolled == due else replace(instalment, due_date=rolled)
 
 
 def payable_by(due_date: date, calendar: WorkingCalendar, convention: DueDateRoll) -> date:

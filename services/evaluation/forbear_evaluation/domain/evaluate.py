@@ -66,6 +66,7 @@ from .waterfall import (
     WaterfallResult,
     annuity_lower_bound,
     concession_waterfall,
+    level_plan_payments,
     run_waterfall,
 )
 from .wilful_default import (
@@ -234,7 +235,8 @@ def _consolidation_waterfall(
         return Money.total((loan.total_owed - w.total for loan, w in zip(loans, waivers, strict=True)), loans[0].currency)
 
     return run_waterfall(
-        build, grid, affordable, first_concessions=first, lower_bound=annuity_lower_bound(merged_principal, frequency)
+        build, grid, affordable, first_concessions=first, lower_bound=annuity_lower_bound(merged_principal, frequency),
+        payment=level_plan_payments(merged_principal, first_due, frequency),
     )
 
 

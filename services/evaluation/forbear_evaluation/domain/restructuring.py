@@ -29,6 +29,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
+from functools import cached_property
 
 from forbear_shared.domain.apr import AnnualisedRate, annualised_rate_of_payments
 from forbear_shared.domain.calendar import add_days, add_months
@@ -41,6 +42,7 @@ from forbear_shared.domain.schedule import (
     RepaymentMethod,
     Schedule,
     build_schedule,
+    level_peak_payment,
 )
 
 
@@ -243,11 +245,7 @@ class RestructuringPlan:
     def monthly_equivalent_payment(self) -> Money:
         """The peak regular payment as a monthly amount, to compare with a monthly budget:
         a weekly payment x 52 / 12, a fortnightly one x 26 / 12, a 15-day one x (365/15) / 12."""
-        frequency = self.schedule.frequency
-        peak = self.peak_regular_payment
-        if frequency is Frequency.MONTHLY:
-            return peak
-        return peak.times(frequency.periods_per_year / Decimal(12))
+        return monthly_equivalent(self.peak_regular_payment, self.schedule.frequency)
 
     def payment_and_term(self) -> str:
         """"1328.13 CNY a month over 46 months", or for a plan in days "304.99 CNY a week over 95
@@ -259,18 +257,26 @@ class RestructuringPlan:
         return (f"{ch.new_instalment} {_PER_PERIOD[frequency]} over {ch.new_term_months} {frequency.value} "
                 f"instalments ({self.monthly_equivalent_payment} a month)")
 
-    @property
+    @cached_property
     def peak_regular_payment(self) -> Money:
         """The highest payment of a period, leaving out an interest-free balloon.
 
         Affordability is judged on this: the balloon is due at maturity (to be
-        refinanced or settled then), not out of monthly income.
+        refinanced or settled then), not out of monthly income. Read once per plan (the plan is
+        immutable; a plan ``replace``d from it reads its own).
         """
         payments = list(self.monthly_payments())
         last = self.schedule.instalments[-1]
         if last.kind is InstalmentKind.BALLOON:
             payments[-1] = payments[-1] - self.changes.deferred_principal
         return max(payments)
+
+
+def monthly_equivalent(payment: Money, frequency: Frequency) -> Money:
+    """A payment of one period of ``frequency`` as a monthly amount (x periods per year / 12)."""
+    if frequency is Frequency.MONTHLY:
+        return payment
+    return payment.times(frequency.periods_per_year / Decimal(12))
 
 
 _PER_PERIOD = {Frequency.WEEKLY: "a week", Frequency.FORTNIGHTLY: "a fortnight", Frequency.EVERY_15_DAYS: "every 15 days"}
@@ -427,6 +433,29 @@ def term_extension(
         owed_before=loan.total_owed,
     )
     return _with_new_instalment(plan)
+
+
+def level_plan_payment(
+    principal: Money,
+    annual_rate: Decimal,
+    *,
+    new_term_months: int,
+    first_due_date: date,
+    deferred_principal: Money | None = None,
+    frequency: Frequency = Frequency.MONTHLY,
+) -> Money:
+    """``monthly_equivalent_payment`` of the plan ``term_extension`` builds on ``principal`` (its
+    capitalised balance) at ``annual_rate`` over ``new_term_months``, with ``deferred_principal``
+    as its interest-free balloon, without building it (``level_peak_payment``); without a
+    deferral, also that of ``consolidation``'s plan. The waterfall looks at many such plans and
+    keeps one."""
+    start, first_due = plan_dates(first_due_date, frequency)
+    deferred = deferred_principal if deferred_principal is not None and deferred_principal.is_positive() else None
+    peak = level_peak_payment(
+        principal, annual_rate, repayments=frequency.periods_in_months(new_term_months), first_due_date=first_due,
+        start_date=start, interest_free_balloon=deferred, frequency=frequency,
+    )
+    return monthly_equivalent(peak, frequency)
 
 
 def arrears_instalments(

@@ -45,6 +45,7 @@ from .restructuring import (
     RestructuringPlan,
     Waiver,
     allowed_rates,
+    level_plan_payment,
     max_penalty_waiver,
     term_extension,
 )
@@ -67,6 +68,24 @@ PaymentBound = Callable[[int, Decimal, Money], Money | None]
 The waterfall skips building a plan whose bound is already above the affordable instalment:
 such a plan cannot be affordable, so the result is the same as building it and looking.
 """
+
+
+def level_plan_payments(
+    principal_of: Callable[[], Money], first_due_date: date, frequency: Frequency = Frequency.MONTHLY
+) -> PaymentBound:
+    """The exact ``monthly_equivalent_payment`` of the plan ``term_extension`` (or, without a
+    deferral, ``consolidation``) builds for (term, rate, deferred) on the principal ``principal_of``
+    gives (asked once), from ``restructuring.level_plan_payment``: a bound that is the payment
+    itself, so the waterfall builds the first plan, the one it keeps and no other."""
+    principal: list[Money] = []
+
+    def payment(term: int, rate: Decimal, deferred: Money) -> Money:
+        if not principal:
+            principal.append(principal_of())
+        return level_plan_payment(principal[0], rate, new_term_months=term, first_due_date=first_due_date,
+                                  deferred_principal=deferred, frequency=frequency)
+
+    return payment
 
 
 def annuity_lower_bound(
@@ -149,12 +168,15 @@ def run_waterfall(
     *,
     first_concessions: tuple[Concession, ...] = (),
     lower_bound: PaymentBound | None = None,
+    payment: PaymentBound | None = None,
 ) -> WaterfallResult:
     """Walk the grid in waterfall order and stop at the first affordable plan.
 
     With ``lower_bound``, a plan that cannot be affordable is counted as tried but not built
     (the first one always is, so that inputs no plan can be built from fail as before); the
-    last plan tried is built only if it is needed as the most generous one.
+    last plan tried is built only if it is needed as the most generous one. ``payment`` is a
+    plan's ``monthly_equivalent_payment`` itself, computed without building it: asked when the
+    (cheaper) lower bound does not rule the plan out, so only an affordable plan is built.
     """
     zero = Money.zero(affordable_instalment.currency)
     tried = 0
@@ -164,11 +186,12 @@ def run_waterfall(
     def attempt(term: int, rate: Decimal, deferred: Money) -> RestructuringPlan | None:
         nonlocal tried, last, skipped
         tried += 1
-        if lower_bound is not None and tried > 1:
-            bound = lower_bound(term, rate, deferred)
-            if bound is not None and bound > affordable_instalment:
-                skipped = (term, rate, deferred)
-                return None
+        if tried > 1:
+            for known in (lower_bound, payment):
+                bound = known(term, rate, deferred) if known is not None else None
+                if bound is not None and bound > affordable_instalment:
+                    skipped = (term, rate, deferred)
+                    return None
         plan = build(term, rate, deferred)
         last, skipped = plan, None
         return plan if plan.monthly_equivalent_payment <= affordable_instalment else None
@@ -250,4 +273,5 @@ def concession_waterfall(
     return run_waterfall(
         build, grid, affordable_instalment, first_concessions=first,
         lower_bound=annuity_lower_bound(lambda: principal, frequency),
+        payment=level_plan_payments(lambda: principal, first_due_date, frequency),
     )

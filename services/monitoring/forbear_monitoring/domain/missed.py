@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from forbear_shared.domain.arrears import LoanLedger, grace_cutoff, not_yet_due
+from forbear_shared.domain.arrears import LoanLedger, grace_cutoffs, not_yet_due
 from forbear_shared.domain.policy import Policy
 
 
@@ -38,13 +38,14 @@ def missed_instalments(ledger: LoanLedger, *, as_of: date, policy: Policy) -> tu
     paid late since (a late payment does not un-miss an instalment: it cures
     arrears, it does not rewrite the record)."""
     missed: list[MissedInstalment] = []
-    for instalment in ledger.schedule.instalments:
+    cutoff_of = grace_cutoffs(policy)
+    for instalment, position in zip(ledger.schedule.instalments, ledger.positions, strict=True):
         if not_yet_due(instalment.due_date, as_of):
             break
-        cutoff = grace_cutoff(instalment, policy)
+        cutoff = cutoff_of(instalment.due_date)  # ``arrears.grace_cutoff``
         if as_of <= cutoff:
             break
-        settled_on = ledger.position(instalment.number).settled_on
+        settled_on = position.settled_on
         if settled_on is not None and settled_on <= cutoff:
             continue
         paid_late_on = settled_on if settled_on is not None and settled_on <= as_of else None
