@@ -36,7 +36,8 @@ def _args(argv: Sequence[str] | None) -> argparse.Namespace:
     c = sub.add_parser("compare", help="run every policy over the same portfolio and print them side by side")
     c.add_argument("--portfolio", required=True, help="a seed (integer) or a .jsonl / .csv file of borrowers")
     c.add_argument("--policy", action="append", required=True, metavar="FILE.toml",
-                   help="a policy file; give two or more (the first is A, the champion)")
+                   help="a policy file; give two or more (the first is A, the champion); FILE.toml#challenger "
+                        "is the challenger that file names ([challenger]), as it runs live")
     c.add_argument("--size", type=int, default=1000, help="borrowers of a seeded portfolio (default 1000)")
     c.add_argument("--replications", "-R", type=int, default=5, help="behaviour replications (default 5)")
     c.add_argument("--seed", type=int, default=1, help="first behaviour seed (default 1)")
@@ -62,21 +63,30 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail("give at least two --policy files to compare")
     if args.replications < 1 or args.size < 1:
         return _fail("--replications and --size must be at least 1")
-    texts, versions = [], []
-    for path in args.policy:
+    texts, versions, arms, names = [], [], [], []
+    for given in args.policy:
+        path, _, arm = given.partition("#")
+        if arm not in ("", "challenger"):
+            return _fail(f"{given}: after # only 'challenger' (the file's [challenger])")
         try:
             text = Path(path).read_text(encoding="utf-8")
-            versions.append(policy_from_text(text).version)
+            policy = policy_from_text(text)
         except OSError as exc:
             return _fail(f"{path}: {exc.strerror}")
         except PolicyError as exc:
             return _fail(f"{path}: {exc}")
+        if arm and policy.challenger_policy is None:
+            return _fail(f"{path}: the policy names no [challenger]")
+        versions.append(policy.challenger_policy.version if arm and policy.challenger_policy else policy.version)
         texts.append(text)
+        arms.append(arm or "champion")
+        names.append(f"{Path(path).stem} ({arm})" if arm else Path(path).stem)
     try:
         rate = Decimal(args.discount_rate) if args.discount_rate is not None else None
     except InvalidOperation:
         return _fail(f"--discount-rate {args.discount_rate!r} is not a decimal")
-    settings = engine.Settings(tuple(texts), args.as_of, args.seed, args.replications, BehaviourModel(), rate)
+    settings = engine.Settings(tuple(texts), args.as_of, args.seed, args.replications, BehaviourModel(), rate,
+                               tuple(arms))
     if args.portfolio.isdigit():
         chunks = engine.chunks_of(settings, portfolio_seed=int(args.portfolio), size=args.size)
     else:
@@ -96,9 +106,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CalendarYearUnknown as exc:
         return _fail(f"{exc} (a plan runs into that year: publish it in the policy's calendar.published_years)")
     elapsed = time.perf_counter() - started
-    names = tuple(Path(p).stem for p in args.policy)
     currency = policy_from_text(texts[0]).currency
-    comparison = report.compare(tallies, names, versions, args.replications, currency)
+    comparison = report.compare(tallies, tuple(names), versions, args.replications, currency)
     print(report.text(comparison))
     print(f"\n{elapsed:.1f} s on {os.cpu_count()} cores ({args.engine} engine, {len(chunks)} chunks)")
     if args.html is not None:

@@ -47,6 +47,12 @@ class Settings:
     behaviour: BehaviourModel = BehaviourModel()
     discount_rate: Decimal | None = None
     """Annual rate for present values; None: the first policy's ``evaluation.lender_value``."""
+    arms: tuple[str, ...] = ()
+    """For each policy, ``champion`` (the file's policy) or ``challenger`` (the challenger the
+    file names, as it runs live); empty: every file's champion."""
+
+    def policy(self, index: int) -> Policy:
+        return _policy(self.policies[index], self.arms[index] if self.arms else "champion")
 
 
 @dataclass(frozen=True)
@@ -65,8 +71,14 @@ Tallies = dict[tuple[int, int], Tally]
 
 
 @lru_cache(maxsize=16)
-def _policy(text: str) -> Policy:
-    return policy_from_text(text)
+def _policy(text: str, arm: str = "champion") -> Policy:
+    policy = policy_from_text(text)
+    if arm == "champion":
+        return policy
+    challenger = policy.challenger_policy
+    if arm != "challenger" or challenger is None:
+        raise ValueError(f"the policy {policy.version} has no arm {arm!r}")
+    return challenger
 
 
 @lru_cache(maxsize=2)
@@ -79,7 +91,7 @@ def _generated_block(seed: int, block: int, size: int, as_of: date) -> tuple[dic
 def book_assumptions(settings: Settings) -> tuple[ValueTestAssumptions, Decimal]:
     """Legal recovery and discounting for the whole comparison: the first policy's lender-value
     assumptions, the same for every policy (a challenger does not win by assuming a better court)."""
-    first = _policy(settings.policies[0])
+    first = settings.policy(0)
     legal = assumptions_from_policy(first.evaluation.lender_value, first.currency)
     rate = settings.discount_rate if settings.discount_rate is not None else legal.annual_discount_rate
     return replace(legal, annual_discount_rate=rate), rate
@@ -94,8 +106,8 @@ def run_chunk(chunk: Chunk) -> Tallies:
         records = _generated_block(seed, block, size, settings.as_of)[start:stop]
     legal, rate = book_assumptions(settings)
     tallies: Tallies = {}
-    for index, text in enumerate(settings.policies):
-        policy = _policy(text)
+    for index in range(len(settings.policies)):
+        policy = settings.policy(index)
         per_rep = [Tally() for _ in range(settings.replications)]
         for record in records:
             evaluated = evaluate_case(portfolio.case_under(record, policy, settings.as_of), policy, settings.as_of)

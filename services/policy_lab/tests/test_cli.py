@@ -60,3 +60,46 @@ def test_compare_prints_both_policies_side_by_side_and_writes_a_self_contained_r
     page = report.read_text(encoding="utf-8")
     assert page.count("<svg") == 4 and "<script" not in page
     assert not re.search(r"(src|href)=\"(https?:)?//", page)  # nothing fetched
+
+
+LIVE = """
+[challenger]
+version = "lab-champion-2026.1-c1"
+share = "0.20"
+
+[challenger.restructuring]
+rate_floor = "0.015"
+interest_waiver_max_share = "0.5"
+"""
+
+
+def test_a_files_live_challenger_is_compared_as_it_runs_live(tmp_path: Path, capsys):
+    """FILE#challenger is the challenger FILE names: the same tallies as a file that simply says
+    its two values (written here by hand), and the report names its version."""
+    from forbear_policy_lab import engine
+
+    champion = (EXAMPLES / "champion.toml").read_text(encoding="utf-8")
+    live = tmp_path / "live.toml"
+    live.write_text(champion + LIVE, encoding="utf-8")
+    by_hand = (champion.replace('version = "lab-champion-2026.1"', 'version = "lab-champion-2026.1-c1"')
+               .replace('rate_floor = "0.02"', 'rate_floor = "0.015"')
+               .replace('interest_waiver_max_share = "0.3"', 'interest_waiver_max_share = "0.5"'))
+    assert by_hand.count('"0.015"') == 1
+
+    def tallies(texts: tuple[str, ...], arms: tuple[str, ...]) -> engine.Tallies:
+        settings = engine.Settings(texts, engine.date(2026, 3, 10), seed=1, replications=1, arms=arms)
+        return engine.run_local(engine.chunks_of(settings, portfolio_seed=7, size=40), jobs=1)
+
+    live_text = live.read_text(encoding="utf-8")
+    assert tallies((live_text, live_text), ("champion", "challenger")) == tallies((champion, by_hand), ())
+    assert main(["compare", "--portfolio", "7", "--size", "8", "-R", "1", "--jobs", "1",
+                 "--policy", str(live), "--policy", f"{live}#challenger"]) == 0
+    out = capsys.readouterr().out
+    assert "live (challenger)" in out and "lab-champion-2026.1-c1" in out
+
+
+def test_a_challenger_asked_of_a_file_without_one_is_refused(capsys):
+    assert main(["compare", "--portfolio", "7", "--policy", CHAMPION, "--policy", f"{CHAMPION}#challenger"]) == 2
+    assert "names no [challenger]" in capsys.readouterr().err
+    assert main(["compare", "--portfolio", "7", "--policy", CHAMPION, "--policy", f"{CHAMPION}#other"]) == 2
+    assert "only 'challenger'" in capsys.readouterr().err
