@@ -240,16 +240,31 @@ def golden_payloads() -> list[tuple[str, dict[str, Any]]]:
     return found
 
 
-def _line_codes(args: dict[str, Any]) -> set[str]:
-    groups: set[str] = set()
+def phrase_parts(key: str, args: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """A phrase (forbear_shared.phrasing: a timeline line, a reason) and every optional part
+    inside it, each with its own arguments."""
+    found = [(key, args)]
+    for value in args.values():
+        if isinstance(value, dict) and "line" in value:
+            found += phrase_parts(value["line"], value["args"])
+    return found
+
+
+def phrase_codes(args: dict[str, Any]) -> set[str]:
+    """The catalogue keys (``group.code``) of every code a phrase's arguments carry, parts included."""
+    keys = set()
     for value in args.values():
         if isinstance(value, dict) and "code" in value:
-            groups.add(value["code"])
+            keys.add(f"{value['code']}.{value['value']}")
         elif isinstance(value, dict) and "codes" in value:
-            groups.add(value["codes"])
+            keys |= {f"{value['codes']}.{v}" for v in value["values"]}
         elif isinstance(value, dict) and "line" in value:
-            groups |= _line_codes(value["args"])
-    return groups
+            keys |= phrase_codes(value["args"])
+    return keys
+
+
+def _line_codes(args: dict[str, Any]) -> set[str]:
+    return {key.split(".", 1)[0] for key in phrase_codes(args)}
 
 
 #: the catalogue groups evaluation's reasons name in their phrases (their keys' and their codes'

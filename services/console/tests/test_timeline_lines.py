@@ -16,15 +16,7 @@ from forbear_shared.events.schemas.monitoring import CreditStandingUpdated
 
 from tests.support import catalogues
 from tests.support.catalogues import CJK, PLACEHOLDER, STATIC, golden_payloads
-
-
-def parts(key: str, args: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
-    """A line and every optional part inside it, each with its own arguments."""
-    found = [(key, args)]
-    for value in args.values():
-        if isinstance(value, dict) and "line" in value:
-            found += parts(value["line"], value["args"])
-    return found
+from tests.support.catalogues import phrase_parts as parts
 
 
 def test_every_line_type_is_an_event_the_contract_has() -> None:

@@ -24,6 +24,8 @@ from forbear_shared.domain.money import Money
 from services.evaluation.tests import golden_cases
 from tests.support import catalogues
 from tests.support.catalogues import PLACEHOLDER, STATIC
+from tests.support.catalogues import phrase_codes as codes
+from tests.support.catalogues import phrase_parts as parts
 
 PORTAL = STATIC / "portal"
 PAGES = (STATIC, PORTAL)
@@ -67,26 +69,6 @@ def phrases() -> list[tuple[str, str, dict[str, Any]]]:
 
 OFFER_PHRASES: list[tuple[str, str, dict[str, Any]]] = []
 PHRASES = phrases()
-
-
-def parts(key: str, args: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
-    found = [(key, args)]
-    for value in args.values():
-        if isinstance(value, dict) and "line" in value:
-            found += parts(value["line"], value["args"])
-    return found
-
-
-def codes(args: dict[str, Any]) -> set[str]:
-    keys = set()
-    for value in args.values():
-        if isinstance(value, dict) and "code" in value:
-            keys.add(f"{value['code']}.{value['value']}")
-        elif isinstance(value, dict) and "codes" in value:
-            keys |= {f"{value['codes']}.{v}" for v in value["values"]}
-        elif isinstance(value, dict) and "line" in value:
-            keys |= codes(value["args"])
-    return keys
 
 
 def test_the_seeded_cases_give_every_reason_code_and_every_counter_answer() -> None:
