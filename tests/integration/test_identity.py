@@ -157,3 +157,29 @@ def test_fifteen_wrong_passwords_lock_the_account_for_a_while(stack) -> None:
         # failures a second apart or faster lock at once (quick-login check), slower ones after five
         assert status["disabled"] is True and status["numFailures"] >= 1
         admin.delete(f"/users/{user_id}")
+
+
+def test_a_portal_login_is_for_the_portal_and_the_four_services_it_calls(stack) -> None:
+    """A borrower's token from the portal client names the portal's own audience (the door
+    verifies it at login) and each service the portal calls for the borrower."""
+    username, password, borrower_id = f"portal-aud-{uuid.uuid4().hex[:8]}", secrets.token_urlsafe(12), "B-AUD-1"
+    with _registrar() as admin:
+        created = admin.post("/users", json={"username": username, "enabled": True,
+                                             "attributes": {"borrower_id": [borrower_id]},
+                                             "credentials": [{"type": "password", "value": password,
+                                                              "temporary": False}]})
+        assert created.status_code == 201
+        user_id = created.headers["Location"].rsplit("/", 1)[1]
+        admin.post(f"/users/{user_id}/role-mappings/realm", json=[admin.get("/roles/borrower").json()]).raise_for_status()
+    try:
+        token = PasswordLogin(Discovery(KEYCLOAK_ISSUER), "forbear-portal", DEVELOPMENT_SECRETS["forbear-portal"],
+                              username, password).token()
+    finally:
+        with _registrar() as admin:
+            admin.delete(f"/users/{user_id}")
+    claims = jwt.decode(token, options={"verify_signature": False})  # the claims only: the doors verify
+    audience = {claims["aud"]} if isinstance(claims["aud"], str) else set(claims["aud"])
+    assert audience >= {"forbear-portal", "forbear-intake", "forbear-evaluation", "forbear-agreement",
+                        "forbear-monitoring"}
+    assert "forbear-console" not in audience
+    assert claims["borrower_id"] == borrower_id

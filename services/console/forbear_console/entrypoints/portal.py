@@ -59,8 +59,9 @@ def create_app(settings: PortalSettings | None = None) -> FastAPI:
         client_id=settings.portal_client_id, client_secret=settings.portal_client_secret,
         public_url=settings.public_url, session_key=settings.portal_session_key,
         session_seconds=settings.portal_session_seconds,
-        # the portal client's tokens are for the four services; intake's audience is one of them
-        audience="forbear-intake", roles=("borrower",),
+        # the portal client's tokens are for the portal itself (the realm's audience mapper) and
+        # for the four services it calls for the borrower
+        audience="forbear-portal", roles=("borrower",),
         session_cookie=SESSION_COOKIE, login_cookie=LOGIN_COOKIE, csrf_value=CSRF_VALUE, static=STATIC,
         landing="/#/cases", proxy_max_body_bytes=settings.proxy_max_body_bytes, port_offset=settings.port_offset,
         service_host=settings.service_host,
