@@ -212,10 +212,15 @@ def test_a_borrower_on_a_390px_phone_goes_from_opening_a_request_to_a_signed_agr
     reload_until(page, "#offer-compare [data-accept-offer]", errors)
     approve = page.locator("#decisions li[data-outcome=approve]")
     expect(approve.locator(".pill")).to_have_text("批准")
-    expect(approve.locator("li[data-reason=affordable_plan_found]")).to_have_text("根据您的收支，找到了您可负担的还款方案。")
     with client("agreement", role="borrower", subject=username, borrower_id=borrower_id) as mine:
         offers = [mine.get(f"/offers/{o['offer_id']}").json() for o in mine.get(f"/cases/{case_id}/offers").json()]
     assert offers
+    found = approve.locator("li[data-reason=affordable_plan_found]")
+    expect(found.locator("b")).to_have_text("根据您的收支，找到了您可负担的还款方案。")
+    # and its facts in Chinese: the waterfall's plan (the first offer) at its instalment, monthly
+    waterfall = min(offers, key=lambda o: o["rank"])
+    expect(found.locator(".reason-detail")).to_contain_text(zh_money(waterfall["new_instalment"]))
+    expect(found.locator(".reason-detail")).to_contain_text("按月")
     for offer in offers:
         def cell(cls: str, offer_id: str = offer["offer_id"]) -> Locator:
             return page.locator(f"#offer-compare td.{cls}[data-offer='{offer_id}']")
@@ -329,8 +334,10 @@ def test_a_borrower_on_a_phone_counter_proposes_and_reads_the_answer_in_plain_wo
     words = {"counter_proposal_met": "已按您提出的方案重新制定。",
              "counter_proposal_declined": "您提出的方案无法接受，原方案仍可选择。"}
     for code in codes & set(words):
-        expect(page.locator(f"#decisions li[data-decision='{answer['decision_id']}'] li[data-reason={code}]")).to_have_text(
-            words[code])
+        answered = page.locator(f"#decisions li[data-decision='{answer['decision_id']}'] li[data-reason={code}]")
+        expect(answered.locator("b")).to_have_text(words[code])
+        # what was proposed, in the borrower's words and money: at most 600.00 a month
+        expect(answered.locator(".reason-detail")).to_contain_text(zh_money("600.00"))
     no_overflow(page, "the answered proposal")
     no_missing_words(page)
     shoot(page, "portal-09-counter-proposal")

@@ -294,7 +294,7 @@ function decisionsCard(list) {
       h("p", {}, t(`outcome_help.${d.outcome}`)),
       // each reason in plain words: what it is, and its facts as evaluation phrased them
       h("ul", {}, d.reasons.map((r) => h("li", { dataset: { reason: r.code } }, h("b", {}, term("reason", r.code)),
-        r.phrase ? h("span.reason-detail", {}, t("common.detail", { detail: phraseText(r.phrase.key, r.phrase.args) })) : null))),
+        r.phrase ? h("span.reason-detail", {}, phraseText(r.phrase.key, r.phrase.args)) : null))),
       rightsList(d.rights)))));
 }
 // the borrower's rights on a decision or a notice, in the lender's words for this language
