@@ -140,8 +140,9 @@ class UnitOfWork(Generic[S]):
         date's, keyed ``lender``) carry none."""
         if case_id == LENDER_KEY:
             return None
-        arm = self.service.policy.arm_of(case_id)
-        return self.service.policy.for_case(case_id).version, arm
+        champion = self.service.policy
+        acting = champion.for_case(case_id)  # the case id hashed once
+        return acting.version, "champion" if acting is champion else "challenger"
 
     def emit_many(self, events: Sequence[tuple[Envelope, str]]) -> None:
         """Record events built with ``event``, in order, with one outbox statement."""
