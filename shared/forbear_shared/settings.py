@@ -143,6 +143,10 @@ class Settings(BaseSettings):
     #: the purge rests this long between two full batches, leaving the database to the relay
     #: and the consumers (``make bench``: a purge flat out halved the relay's rate on 2 cores)
     retention_batch_pause_seconds: float = Field(default=0.1, ge=0, le=10)
+    #: monitoring keeps at most this many ledgers (and as many parsed schedules) in memory
+    #: between payment batches, the least recently paid leaving first; about 15 KiB each for
+    #: 20 instalments, so the default holds a worker near 1 GiB whatever the book's size
+    ledger_cache_size: int = Field(default=40_000, ge=0, le=10_000_000)
     #: how long a request or a batch waits for a database connection before it is refused
     #: (an API answers 503 database_unavailable; a worker retries): short, so an outage is
     #: answered quickly instead of holding every caller

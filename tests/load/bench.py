@@ -26,18 +26,16 @@ import os
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
 from forbear_shared.devstack import Stack, replica_name
-from forbear_shared.domain.money import Money
-from forbear_shared.domain.schedule import equal_instalment_schedule
 from forbear_shared.events import encode, new_event
-from forbear_shared.events.schemas.agreement import AgreementActivated
-from forbear_shared.events.schemas.common import ScheduleDoc
 from forbear_shared.events.schemas.corebanking import PaymentReceived
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
+from tests.load.procstat import backend_pids, cpu_seconds, peak_rss_mb
 from tests.support import infra as test_infra
 
 PORT_OFFSET = int(os.environ.get("BENCH_PORT_OFFSET", "20000"))
@@ -49,9 +47,14 @@ DOWNSTREAM_WORKERS = (
     () if os.environ.get("BENCH_DOWNSTREAM") == "run" else ("intake-worker", "evaluation-worker", "agreement-worker")
 )
 NOW = dt.datetime(2026, 1, 5, 8, tzinfo=dt.UTC)
-#: members of monitoring's consumer group in the payments section (``BENCH_MONITORING_MEMBERS=2``)
-MONITORING_MEMBERS = int(os.environ.get("BENCH_MONITORING_MEMBERS", "1"))
+#: the payments section's books (active agreements) and worker counts (members of monitoring's
+#: consumer group), each book run with each count
+PAYMENT_BOOKS = [int(n) for n in os.environ.get("BENCH_PAYMENT_BOOKS", "2000,20000,200000").split(",") if n.strip()]
+MEMBER_COUNTS = [int(n) for n in os.environ.get("BENCH_MONITORING_MEMBERS", "1,2").split(",") if n.strip()]
+MONITORING_MEMBERS = max(MEMBER_COUNTS)
 MONITORING_WORKERS = [replica_name("monitoring-worker", n) for n in range(1, MONITORING_MEMBERS + 1)]
+#: the workers' ledger cache, as a deployment sets it (``FORBEAR_LEDGER_CACHE_SIZE``)
+LEDGER_CACHE_SIZE = int(os.environ.get("FORBEAR_LEDGER_CACHE_SIZE", "40000"))
 
 
 def line(label: str, value: str) -> None:
@@ -68,13 +71,19 @@ def produce_all(bootstrap: str, topic: str, messages: list[tuple[bytes, bytes]])
     return time.perf_counter() - started
 
 
-def raw_consume_rate(bootstrap: str, topic: str, expected: int) -> float:
-    """Events/s a bare consumer reads from the same topic: the ceiling for any handler."""
+def raw_consume_rate(bootstrap: str, topic: str, expected: int,
+                     start: dict[TopicPartition, int] | None = None) -> float:
+    """Events/s a bare consumer reads from the same topic (from ``start``, or its beginning):
+    the ceiling for any handler."""
     consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None,
                              max_poll_records=1000, fetch_max_bytes=64 * 1024 * 1024)
     partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or [])]
     consumer.assign(partitions)
-    consumer.seek_to_beginning(*partitions)
+    if start is None:
+        consumer.seek_to_beginning(*partitions)
+    else:
+        for tp in partitions:
+            consumer.seek(tp, start.get(tp, 0))
     seen = 0
     started = time.perf_counter()
     while seen < expected:
@@ -85,29 +94,10 @@ def raw_consume_rate(bootstrap: str, topic: str, expected: int) -> float:
     return seen / elapsed
 
 
-def activation(agreement_id: str, loan_id: str, borrower: str) -> bytes:
-    schedule = equal_instalment_schedule(
-        Money.of("12000.00"), Decimal("0.08"), instalments=12, first_due_date=dt.date(2026, 2, 5)
-    )
-    payload = AgreementActivated(
-        agreement_id=agreement_id,
-        borrower_id=borrower,
-        loan_ids=[loan_id],
-        option="term_extension",
-        schedule=ScheduleDoc.model_validate(schedule.to_dict()),
-        document_sha256="0" * 64,
-        activated_on=START,
-        policy_version="demo-lender-2026.1",
-    )
-    event = new_event(type="agreement.activated", payload=payload, case_id=f"case-{agreement_id}",
-                      business_date=START, producer="bench", occurred_at=NOW)
-    return encode(event)
-
-
-def payment(reference: str, loan_id: str, amount: str) -> bytes:
-    payload = PaymentReceived(reference=reference, loan_id=loan_id, amount=Decimal(amount), received_on=START)
+def payment(reference: str, loan_id: str, amount: str, received_on: dt.date = START) -> bytes:
+    payload = PaymentReceived(reference=reference, loan_id=loan_id, amount=Decimal(amount), received_on=received_on)
     return encode(new_event(type="payment.received", payload=payload, case_id=loan_id,
-                            business_date=START, producer="corebanking", occurred_at=NOW))
+                            business_date=received_on, producer="corebanking", occurred_at=NOW))
 
 
 def wait_count(infra: test_infra.TestInfra, sql: str, target: int, timeout: float) -> None:
@@ -127,46 +117,115 @@ def _rate(samples: list[tuple[float, int]], total: int) -> float:
     return (last[1] - first[1]) / max(last[0] - first[0], 1e-9)
 
 
-def bench_payments(infra: test_infra.TestInfra, stack: Stack) -> None:
+@dataclass
+class PaymentRow:
+    agreements: int
+    workers: int
+    payments: int
+    rate: float
+    ceiling: float
+    worker_cpu: float
+    postgres_cpu: float
+    window: int
+    peak_rss_mb: float
+    cached: int
+    load: tuple[float, float, float]
+
+
+def bench_payments(infra: test_infra.TestInfra, stack: Stack, port_offset: int) -> None:
+    """Payments/s of one monitoring worker, then of ``MONITORING_MEMBERS`` workers of one group,
+    on books of ``PAYMENT_BOOKS`` active agreements; each run's worker starts afresh (its caches
+    empty), and every agreement of the book is paid at least twice."""
+    from forbear_simulator.client import Forbear
+
+    from tests.load.sweep import load_book
+    from tests.support.identity import IssuedTokens
+
     n_payments = int(os.environ.get("BENCH_PAYMENTS", "100000"))
-    n_agreements = 2000
-    members = "one worker" if MONITORING_MEMBERS == 1 else f"{MONITORING_MEMBERS} members of its group"
-    print(f"\n1. monitoring on corebanking.payments ({n_payments:,} events, {n_agreements:,} agreements, {members})")
+    print(f"\n1. monitoring on corebanking.payments: books of {', '.join(f'{n:,}' for n in PAYMENT_BOOKS)} "
+          f"active agreements, {' then '.join(str(m) for m in MEMBER_COUNTS)} worker(s) of one group")
     print(f"  {'other services workers during the run':<58} {'stopped' if DOWNSTREAM_WORKERS else 'running'}")
-    activations = [
-        (f"case-A{i}".encode(), activation(f"A{i}", f"L{i}", f"B{i}")) for i in range(n_agreements)
-    ]
-    produce_all(infra.bootstrap, infra.topic("agreement.events"), activations)
-    wait_count(infra, "select count(*) as n from agreements", n_agreements, 300)
-    for worker in MONITORING_WORKERS:
-        stack.stop(worker)
+    print(f"  {'ledger cache (FORBEAR_LEDGER_CACHE_SIZE)':<58} {LEDGER_CACHE_SIZE:,} ledgers per worker")
     for worker in DOWNSTREAM_WORKERS:
         stack.stop(worker)
-    # small amounts: every payment is applied to the ledger, none finishes a schedule
-    messages = [(f"L{i % n_agreements}".encode(), payment(f"P{i}", f"L{i % n_agreements}", "1.00"))
-                for i in range(n_payments)]
-    produce_seconds = produce_all(infra.bootstrap, infra.topic("corebanking.payments"), messages)
-    ceiling = raw_consume_rate(infra.bootstrap, infra.topic("corebanking.payments"), n_payments)
+    today = Forbear(IssuedTokens("bench-payments", "supervisor"), port_offset=port_offset).business_date()
+    topic = infra.topic("corebanking.payments")
+    rows: list[PaymentRow] = []
+    for k, agreements in enumerate(PAYMENT_BOOKS):
+        prefix = f"PB{k}-"
+        started = time.perf_counter()
+        # nothing due yet: every payment is allocated to the first instalment and none finishes it
+        load_book(infra, agreements, today + dt.timedelta(days=20), prefix, first_paid=False)
+        line(f"book of {agreements:,} agreements loaded", f"in {time.perf_counter() - started:.1f} s")
+        for members in MEMBER_COUNTS:
+            rows.append(payments_run(infra, stack, topic, prefix, agreements, members,
+                                     max(n_payments, 2 * agreements), today, k))
+        with infra.connect("monitoring") as conn:  # this book is no longer monitored
+            conn.execute("update agreements set status = 'completed' where agreement_id like %s", (f"{prefix}%",))
+    print(f"  {'agreements':>10} {'workers':>7} {'payments':>9} {'payments/s':>10} {'ceiling/s':>9} "
+          f"{'worker CPU-s':>12} {'PG CPU-s':>8} {'CPU ms/payment':>14} {'peak MiB':>8} {'cached':>7}  load average")
+    for r in rows:
+        per_payment = (r.worker_cpu + r.postgres_cpu) / max(r.window, 1) * 1000
+        print(f"  {r.agreements:>10,} {r.workers:>7} {r.payments:>9,} {r.rate:>10,.0f} {r.ceiling:>9,.0f} "
+              f"{r.worker_cpu:>12.1f} {r.postgres_cpu:>8.1f} {per_payment:>14.3f} {r.peak_rss_mb:>8.0f} "
+              f"{r.cached:>7,}  {' '.join(f'{x:.1f}' for x in r.load)}")
+    print(f"  {'targets':<58} >= 15,000 payments/s, one worker, 20,000 agreements; "
+          f"<= 1,024 MiB at 200,000; {os.cpu_count()} cores on this machine")
+
+
+def payments_run(infra: test_infra.TestInfra, stack: Stack, topic: str, prefix: str, agreements: int,
+                 members: int, n: int, received_on: dt.date, book: int) -> PaymentRow:
+    """``n`` payments of 1.00 for the book's loans in turn, applied by ``members`` fresh workers."""
+    workers = MONITORING_WORKERS[:members]
     for worker in MONITORING_WORKERS:
+        stack.stop(worker)
+    base = committed_now(infra, "monitoring", "corebanking.payments")
+    start_offsets = end_offsets(infra, topic)
+    messages = [(f"L-{prefix}{i % agreements + 1}".encode(),
+                 payment(f"P{book}-{members}-{i}", f"L-{prefix}{i % agreements + 1}", "1.00", received_on))
+                for i in range(n)]
+    produce_all(infra.bootstrap, topic, messages)
+    ceiling = raw_consume_rate(infra.bootstrap, topic, n, start_offsets)
+    for worker in workers:
         stack.start(worker)
-    # progress from the offsets the worker commits after each batch's transaction (asking the
-    # broker, not scanning the payments table while the worker writes it)
-    samples = wait_committed(infra, "monitoring", "corebanking.payments", n_payments, 900)
-    # rate between 5 % and 100 % done, so start-up and group join are not counted
-    rate = _rate(samples, n_payments)
+    stack.wait_ready(workers)
+    pids = [pid for w in workers if (pid := stack.pid(w)) is not None]
+    # CPU and rate from 5 % done on, so start-up and the group join are not counted
+    first = wait_committed(infra, "monitoring", "corebanking.payments", base + n // 20, 900)
     with infra.connect("monitoring") as conn:
-        processed = conn.execute("select count(*) as n from payments where status <> 'pending'").fetchone()["n"]
-    line("produce rate (acks=all)", f"{n_payments / produce_seconds:,.0f} events/s")
-    line("raw consume rate of the same topic (ceiling)", f"{ceiling:,.0f} events/s")
-    line("monitoring worker, payments allocated, recorded, offsets committed", f"{rate:,.0f} events/s  (target >= 5,000)")
-    line("payments processed", f"{processed:,} of {n_payments:,}")
-    if not DOWNSTREAM_WORKERS:
-        return
-    for worker in DOWNSTREAM_WORKERS:
-        stack.start(worker)
-    stack.wait_ready(list(DOWNSTREAM_WORKERS))
-    waited = wait_caught_up(infra, ["intake", "evaluation", "agreement"], "monitoring.events", 600)
-    line("other services' workers restarted, caught up on monitoring.events", f"in {waited:.0f} s")
+        backends = backend_pids(conn)
+    worker_before, postgres_before = cpu_seconds(pids), cpu_seconds(backends)
+    samples = first + wait_committed(infra, "monitoring", "corebanking.payments", base + n, 900)
+    worker_cpu, postgres_cpu = cpu_seconds(pids) - worker_before, cpu_seconds(backends) - postgres_before
+    load = os.getloadavg()
+    window = samples[-1][1] - first[-1][1]
+    rate = _rate([(t, c - base) for t, c in samples], n)
+    with infra.connect("monitoring") as conn:
+        processed = conn.execute(
+            "select count(*) as n from payments where status = 'applied' and reference like %s",
+            (f"P{book}-{members}-%",),
+        ).fetchone()["n"]
+    if processed != n:
+        print(f"  !! {processed:,} of {n:,} payments applied", flush=True)
+    peak = max(peak_rss_mb(pid) for pid in pids)
+    row = PaymentRow(agreements, members, n, rate, ceiling, worker_cpu, postgres_cpu, window, peak,
+                     min(agreements, LEDGER_CACHE_SIZE), load)
+    line(f"{agreements:,} agreements, {members} worker(s)", f"{rate:,.0f} payments/s, peak {peak:,.0f} MiB")
+    return row
+
+
+def committed_now(infra: test_infra.TestInfra, service: str, topic: str) -> int:
+    """What ``service``'s group has committed on ``topic`` so far (0 for a new group)."""
+    return wait_committed(infra, service, topic, 0, 10)[-1][1]
+
+
+def end_offsets(infra: test_infra.TestInfra, topic: str) -> dict[TopicPartition, int]:
+    consumer = KafkaConsumer(bootstrap_servers=infra.bootstrap)
+    try:
+        partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or [])]
+        return dict(consumer.end_offsets(partitions))
+    finally:
+        consumer.close()
 
 
 def wait_committed(infra: test_infra.TestInfra, service: str, topic: str, target: int,
@@ -238,7 +297,7 @@ def main() -> int:
         if set(sections) - {"retention", "readmodel"}:  # these two run their own consumers
             stack.up()
         if "payments" in sections:
-            bench_payments(infra, stack)
+            bench_payments(infra, stack, PORT_OFFSET)
         if "latency" in sections:
             from tests.load.latency import bench_latency
 

@@ -37,9 +37,12 @@ POLICY = policy()
 SIZES = [int(n) for n in os.environ.get("BENCH_SWEEP_INSTALMENTS", "1000000,5000000").split(",") if n.strip()]
 
 
-def load_book(infra: TestInfra, agreements: int, first_due: dt.date, prefix: str = "SW") -> None:
+def load_book(infra: TestInfra, agreements: int, first_due: dt.date, prefix: str = "SW", *,
+              first_paid: bool = True) -> None:
     """``agreements`` agreements ``<prefix><n>``; their instalments in one ``insert ... select``
-    from ``generate_series`` and the schedule's columns (no per-agreement JSON unpacking)."""
+    from ``generate_series`` and the schedule's columns (no per-agreement JSON unpacking).
+    ``first_paid``: all but one in ``MISSED_ONE_IN`` paid the first instalment on its due date;
+    otherwise nothing is paid."""
     schedule = roll_due_dates(equal_instalment_schedule(
         Money.of("20000.00"), Decimal("0.08"), instalments=INSTALMENTS_PER_AGREEMENT, first_due_date=first_due
     ), POLICY.working_calendar, POLICY.calendar.due_date_roll).to_dict()
@@ -83,9 +86,9 @@ def load_book(infra: TestInfra, agreements: int, first_due: dt.date, prefix: str
                                          %(principal)s::numeric[], %(interest)s::numeric[], %(fee)s::numeric[],
                                          %(total)s::numeric[])
                     as s(number, due, cutoff, kind, principal, interest, fee, total)
-               cross join lateral (select s.number = 1 and g %% %(one_in)s <> 0 as paid) p
+               cross join lateral (select %(first_paid)s and s.number = 1 and g %% %(one_in)s <> 0 as paid) p
                order by (%(p)s || g), s.number""",
-            {"p": prefix, "n": agreements, "one_in": MISSED_ONE_IN, **columns},
+            {"p": prefix, "n": agreements, "one_in": MISSED_ONE_IN, "first_paid": first_paid, **columns},
         )
         conn.execute("analyze agreements; analyze instalments")
 

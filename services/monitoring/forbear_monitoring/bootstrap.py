@@ -32,4 +32,6 @@ class Monitoring(Service):
 def bootstrap(pool_size: int = 10) -> Monitoring:
     """Settings, migrations, pool and policy, built once at start-up."""
     ctx = service.bootstrap(SERVICE, MIGRATIONS, pool_size=pool_size)
-    return Monitoring(ctx, load_policy(ctx.settings.policy_file))
+    size = ctx.settings.ledger_cache_size
+    return Monitoring(ctx, load_policy(ctx.settings.policy_file), schedules=ScheduleCache(size),
+                      ledgers=LedgerCache(size))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from forbear_monitoring.adapters.repository import LedgerCache
+from forbear_monitoring.adapters.repository import LedgerCache, ScheduleCache
 from forbear_shared.domain.allocation import Payment, apply_payment
 from forbear_shared.domain.arrears import LoanLedger
 from forbear_shared.domain.money import Money
@@ -65,3 +65,37 @@ def test_a_batch_that_changed_nothing_keeps_the_cache_current(policy: Policy) ->
     cache.begin(8)  # e.g. a batch of payments for unknown loans only: nothing kept
     cache.begin(9)
     assert cache.get(["A1"])["A1"].positions == kept.positions
+
+
+def test_a_full_cache_lets_the_least_recently_paid_ledger_go_first(policy: Policy) -> None:
+    cache = LedgerCache(max_size=2)
+    opened = ledger(policy)
+    cache.begin(1)
+    cache.keep(1, {"A1": opened, "A2": opened})
+    cache.begin(2)
+    cache.keep(2, {"A1": paid(policy, opened, "P1", "100.00")})  # A1 paid again: A2 is now the oldest
+    cache.begin(3)
+    cache.keep(3, {"A3": opened})
+    cache.begin(4)
+    assert sorted(cache.get(["A1", "A2", "A3"])) == ["A1", "A3"]
+    assert len(cache) == 2
+    assert cache.get(["A1"])["A1"].positions == paid(policy, opened, "P1", "100.00").positions
+
+
+def test_a_cache_of_size_zero_keeps_nothing(policy: Policy) -> None:
+    cache = LedgerCache(max_size=0)
+    cache.begin(1)
+    cache.keep(1, {"A1": ledger(policy)})
+    cache.begin(2)
+    assert cache.get(["A1"]) == {} and len(cache) == 0
+
+
+def test_the_schedule_cache_is_bounded_and_lets_the_least_recently_used_go_first(policy: Policy) -> None:
+    schedule = ledger(policy).schedule
+    cache = ScheduleCache(max_size=2)
+    cache.put("A1", schedule)
+    cache.put("A2", schedule)
+    assert cache.get("A1") is schedule  # A1 used: A2 is now the oldest
+    cache.put("A3", schedule)
+    assert (cache.get("A1"), cache.get("A2"), cache.get("A3")) == (schedule, None, schedule)
+    assert len(cache) == 2

@@ -95,16 +95,25 @@ def load_ledgers(conn: psycopg.Connection, agreement_rows: dict[str, Row], cache
     ids = list(agreement_rows)
     if not ids:
         return {}
-    missing = [a for a in ids if cache.get(a) is None]
-    # a row read with its schedule (``repository.agreement``) is not read again for it
-    for a in [a for a in missing if agreement_rows[a].get("schedule") is not None]:
-        cache.put(a, schedule_from_dict(agreement_rows[a]["schedule"]))
-    missing = [a for a in missing if cache.get(a) is None]
-    if missing:
+    # held here for this call: a bounded cache may let go of one it was given a moment ago
+    schedules: dict[str, Schedule] = {}
+    unread: list[str] = []
+    for a in ids:
+        found = cache.get(a)
+        if found is not None:
+            schedules[a] = found
+        elif agreement_rows[a].get("schedule") is not None:
+            # a row read with its schedule (``repository.agreement``) is not read again for it
+            schedules[a] = schedule_from_dict(agreement_rows[a]["schedule"])
+            cache.put(a, schedules[a])
+        else:
+            unread.append(a)
+    if unread:
         for r in conn.execute(
-            "select agreement_id, schedule from agreements where agreement_id = any(%b)", (missing,)
+            "select agreement_id, schedule from agreements where agreement_id = any(%b)", (unread,)
         ).fetchall():
-            cache.put(r["agreement_id"], schedule_from_dict(r["schedule"]))
+            schedules[r["agreement_id"]] = schedule_from_dict(r["schedule"])
+            cache.put(r["agreement_id"], schedules[r["agreement_id"]])
     by_agreement: dict[str, list[tuple[Any, ...]]] = {}
     with conn.cursor(row_factory=tuple_row) as cur:
         cur.execute(
@@ -126,8 +135,7 @@ def load_ledgers(conn: psycopg.Connection, agreement_rows: dict[str, Row], cache
 
     ledgers: dict[str, LoanLedger] = {}
     for agreement_id, agreement_row in agreement_rows.items():
-        schedule = cache.get(agreement_id)
-        assert schedule is not None
+        schedule = schedules[agreement_id]
         currency = schedule.currency
         positions = tuple(
             InstalmentPosition(

@@ -7,6 +7,7 @@ domain's ``LoanLedger``. Business rules live in ``domain/`` and ``forbear_shared
 from __future__ import annotations
 
 import datetime as dt
+from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from typing import Any
@@ -47,21 +48,32 @@ class LedgerCache:
     committed and nobody wrote in between); any other generation empties the cache. So a
     rolled-back batch, a payment entered in another process or a supersession all lead to
     a fresh read. Calls are serialised by the ledger lock, which every caller holds.
+
+    At most ``max_size`` ledgers are kept (``FORBEAR_LEDGER_CACHE_SIZE``), the least recently
+    paid ones leaving first: memory stays bounded whatever the size of the book, and a book
+    larger than the cache costs a read of the ledgers that fell out, not a wrong answer.
     """
 
     def __init__(self, max_size: int = 100_000) -> None:
         self.max_size = max_size
-        self._ledgers: dict[str, LoanLedger] = {}
+        self._ledgers: OrderedDict[str, LoanLedger] = OrderedDict()
         self._valid_at: int | None = None
         self._kept: tuple[int, dict[str, LoanLedger]] | None = None
 
+    def __len__(self) -> int:
+        return len(self._ledgers)
+
     def begin(self, generation: int) -> None:
         before = generation - 1
-        if self._kept is not None and self._kept[0] == before:
-            self._ledgers.update(self._kept[1])
-            self._valid_at = before
-        if self._valid_at != before or len(self._ledgers) > self.max_size:
-            self._ledgers.clear()
+        ledgers = self._ledgers
+        if self._kept is not None and self._kept[0] == before and self._valid_at == before - 1:
+            for agreement_id, ledger in self._kept[1].items():
+                ledgers[agreement_id] = ledger
+                ledgers.move_to_end(agreement_id)
+            while len(ledgers) > self.max_size:
+                ledgers.popitem(last=False)
+        elif self._valid_at != before:
+            ledgers.clear()
         self._valid_at = before
         self._kept = (generation, {})  # committed without changes, the cache stays current
 
@@ -72,6 +84,8 @@ class LedgerCache:
     def keep(self, generation: int, ledgers: dict[str, LoanLedger]) -> None:
         """The ledgers as this generation's transaction leaves them (used if it commits).
         Applied references are dropped: the payments table recognises repeats."""
+        if self.max_size <= 0:
+            return
         self._kept = (generation, {
             a: LoanLedger(ledger.schedule, ledger.positions, frozenset(), ledger.unapplied)
             for a, ledger in ledgers.items()
@@ -79,19 +93,30 @@ class LedgerCache:
 
 
 class ScheduleCache:
-    """Parsed schedules by agreement id. A signed schedule never changes, so caching is safe."""
+    """Parsed schedules by agreement id. A signed schedule never changes, so caching is safe;
+    at most ``max_size`` are kept, the least recently used leaving first."""
 
     def __init__(self, max_size: int = 200_000) -> None:
-        self._schedules: dict[str, Schedule] = {}
+        self._schedules: OrderedDict[str, Schedule] = OrderedDict()
         self.max_size = max_size
 
+    def __len__(self) -> int:
+        return len(self._schedules)
+
     def get(self, agreement_id: str) -> Schedule | None:
-        return self._schedules.get(agreement_id)
+        found = self._schedules.get(agreement_id)
+        if found is not None:
+            self._schedules.move_to_end(agreement_id)
+        return found
 
     def put(self, agreement_id: str, schedule: Schedule) -> None:
-        if len(self._schedules) >= self.max_size:
-            self._schedules.clear()
-        self._schedules[agreement_id] = schedule
+        if self.max_size <= 0:
+            return
+        schedules = self._schedules
+        schedules[agreement_id] = schedule
+        schedules.move_to_end(agreement_id)
+        while len(schedules) > self.max_size:
+            schedules.popitem(last=False)
 
 
 # -- agreements ---------------------------------------------------------------------------------
